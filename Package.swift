@@ -1,0 +1,65 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Dependency direction, bottom to top:
+//   CRdKafka (system librdkafka) <- Kafka (our client) <- EmbeddedKafka (mock cluster)
+//   <- KetenhubBench <- KetenhubCLI (the `ketenhub` command)
+let package = Package(
+    name: "Ketenhub",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "ketenhub", targets: ["KetenhubCLI"]),
+        .library(name: "Kafka", targets: ["Kafka"]),
+        .library(name: "EmbeddedKafka", targets: ["EmbeddedKafka"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+    ],
+    targets: [
+        // Debian's librdkafka-dev 2.0.2, with the mock cluster header.
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        // Our Kafka client: producer, transactional producer, consumer, admin.
+        .target(
+            name: "Kafka",
+            dependencies: [
+                "CRdKafka",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        // The embedded cluster (librdkafka's in-memory mock) for the demo and the tests.
+        .target(
+            name: "EmbeddedKafka",
+            dependencies: [
+                "CRdKafka",
+                "Kafka",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // `ketenhub bench ...`: throughput and latency measurements.
+        .target(
+            name: "KetenhubBench",
+            dependencies: ["Kafka", "EmbeddedKafka"]
+        ),
+        .executableTarget(
+            name: "KetenhubCLI",
+            dependencies: [
+                "Kafka",
+                "EmbeddedKafka",
+                "KetenhubBench",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "KafkaTests",
+            dependencies: ["Kafka", "EmbeddedKafka"]
+        ),
+    ]
+)

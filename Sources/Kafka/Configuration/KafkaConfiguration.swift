@@ -1,0 +1,99 @@
+/// Settings shared by every client. `overrides` passes any further librdkafka property through
+/// unchanged (for example SASL/TLS settings of a production Apache Kafka cluster).
+public struct KafkaClientSettings: Sendable {
+    public var bootstrapServers: String
+    public var clientID: String
+    /// librdkafka statistics are emitted into swift-metrics at this interval (nil: off).
+    public var statisticsIntervalMilliseconds: Int?
+    public var overrides: [String: String]
+
+    public init(bootstrapServers: String, clientID: String = "ketenhub",
+                statisticsIntervalMilliseconds: Int? = nil, overrides: [String: String] = [:]) {
+        self.bootstrapServers = bootstrapServers
+        self.clientID = clientID
+        self.statisticsIntervalMilliseconds = statisticsIntervalMilliseconds
+        self.overrides = overrides
+    }
+
+    var properties: [String: String] {
+        var p = ["bootstrap.servers": bootstrapServers, "client.id": clientID]
+        if let interval = statisticsIntervalMilliseconds { p["statistics.interval.ms"] = String(interval) }
+        return p
+    }
+}
+
+public struct KafkaProducerConfiguration: Sendable {
+    public var client: KafkaClientSettings
+    /// Idempotence (and with it `acks=all`) is on unless explicitly turned off.
+    public var idempotent = true
+    public var lingerMilliseconds = 5
+    /// How long librdkafka keeps retrying one record before its delivery report fails.
+    public var messageTimeoutMilliseconds = 30_000
+    /// Set for a transactional producer; one id per logical instance of a service.
+    public var transactionalID: String?
+    /// Must exceed `messageTimeoutMilliseconds` (a librdkafka 2.0.2 requirement).
+    public var transactionTimeoutMilliseconds = 60_000
+
+    public init(bootstrapServers: String, clientID: String = "ketenhub-producer") {
+        self.client = KafkaClientSettings(bootstrapServers: bootstrapServers, clientID: clientID)
+    }
+
+    var properties: [String: String] {
+        var p = client.properties
+        p["enable.idempotence"] = idempotent ? "true" : "false"
+        p["acks"] = "all"
+        p["linger.ms"] = String(lingerMilliseconds)
+        p["message.timeout.ms"] = String(messageTimeoutMilliseconds)
+        if let transactionalID {
+            p["transactional.id"] = transactionalID
+            p["transaction.timeout.ms"] = String(transactionTimeoutMilliseconds)
+        }
+        return p.merging(client.overrides) { _, override in override }
+    }
+}
+
+public struct KafkaConsumerConfiguration: Sendable {
+    public enum IsolationLevel: String, Sendable {
+        case readCommitted = "read_committed"
+        case readUncommitted = "read_uncommitted"
+    }
+
+    public enum OffsetReset: String, Sendable {
+        case earliest, latest
+    }
+
+    public var client: KafkaClientSettings
+    public var groupID: String
+    public var isolationLevel: IsolationLevel = .readCommitted
+    public var autoOffsetReset: OffsetReset = .earliest
+    /// Offsets are stored explicitly (`storeOffset`) and committed explicitly (`commit`) by default:
+    /// a record counts as processed only when the application says so.
+    public var autoCommitIntervalMilliseconds: Int?
+    public var sessionTimeoutMilliseconds = 10_000
+    /// How many records one hop to the poll thread fetches at most.
+    public var pollBatchSize = 500
+
+    public init(bootstrapServers: String, groupID: String, clientID: String = "ketenhub-consumer") {
+        self.client = KafkaClientSettings(bootstrapServers: bootstrapServers, clientID: clientID)
+        self.groupID = groupID
+    }
+
+    var properties: [String: String] {
+        var p = client.properties
+        p["group.id"] = groupID
+        p["isolation.level"] = isolationLevel.rawValue
+        p["auto.offset.reset"] = autoOffsetReset.rawValue
+        p["enable.auto.offset.store"] = "false"
+        if let interval = autoCommitIntervalMilliseconds {
+            p["enable.auto.commit"] = "true"
+            p["auto.commit.interval.ms"] = String(interval)
+        } else {
+            p["enable.auto.commit"] = "false"
+        }
+        p["session.timeout.ms"] = String(sessionTimeoutMilliseconds)
+        // Eager assignment: librdkafka 2.0.2's cooperative-sticky consumer can crash when closed
+        // before its first assignment (fixed in 2.3.0).
+        p["partition.assignment.strategy"] = "range"
+        return p.merging(client.overrides) { _, override in override }
+    }
+}

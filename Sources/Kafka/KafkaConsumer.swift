@@ -1,0 +1,237 @@
+import CRdKafka
+import Foundation
+import Logging
+import Synchronization
+
+/// A consumer-group member. Records arrive through `messages`, an `AsyncSequence` fed in batches by
+/// a poll thread of the consumer's own (librdkafka's queue is the backpressure). Offsets are stored
+/// and committed explicitly: `storeOffset` + `commit` for at-least-once processing, or
+/// `KafkaTransactionalProducer.sendOffsetsToTransaction` for exactly-once.
+public final class KafkaConsumer: Sendable {
+    private let client: RDKafkaClient
+    private let queue: ConsumerQueue
+    private let assignment: AssignmentTracker
+    /// `rd_kafka_consume_batch_queue` and close run here.
+    private let pollThread: ClientThread
+    /// Commits run here, so that they do not wait behind a poll.
+    private let control: ClientThread
+    private let batchSize: Int
+    private let logger: Logger
+    private let closed = Mutex(false)
+
+    public init(configuration: KafkaConsumerConfiguration, logger: Logger = Logger(label: "kafka.consumer")) throws {
+        let properties = configuration.properties
+        let name = configuration.client.clientID
+        let assignment = AssignmentTracker(logger: logger, commitOnRevoke: configuration.autoCommitIntervalMilliseconds == nil)
+        let statistics = properties["statistics.interval.ms"] != nil ? StatisticsRecorder(client: name) : nil
+        let callbacks = ClientCallbacks(logger: logger, statistics: statistics) { rk, err, list in
+            assignment.rebalance(rk, err, list)
+        }
+        client = try RDKafkaClient(kind: .consumer, properties: properties, callbacks: callbacks)
+        // One queue for records, rebalances, logs and statistics.
+        rd_kafka_poll_set_consumer(client.handle)
+        queue = ConsumerQueue(pointer: rd_kafka_queue_get_consumer(client.handle))
+        self.assignment = assignment
+        self.pollThread = ClientThread(name: "\(name)-poll")
+        self.control = ClientThread(name: "\(name)-control")
+        self.batchSize = configuration.pollBatchSize
+        self.logger = logger
+    }
+
+    public func subscribe(topics: [String]) throws {
+        let list = TopicPartitionList.make(topics.map { KafkaTopicPartition(topic: $0, partition: RD_KAFKA_PARTITION_UA) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_subscribe(client.handle, list)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.client(err, "subscribe to \(topics)") }
+    }
+
+    /// The records of the subscribed topics. Iterate from one task only.
+    public var messages: KafkaConsumerMessages { KafkaConsumerMessages(consumer: self) }
+
+    /// The partitions this member owns right now.
+    public var assignedPartitions: Set<KafkaTopicPartition> { assignment.partitions }
+
+    /// Whether `message`'s partition is still owned under the assignment it was fetched in.
+    public func owns(_ message: KafkaConsumerMessage) -> Bool {
+        assignment.owns(message.topicPartition, generation: message.assignmentGeneration)
+    }
+
+    /// Marks `message` processed; the next `commit` (or the commit before a revocation) includes it.
+    /// Throws `.partitionRevoked` if the partition was taken away since the record was fetched.
+    public func storeOffset(_ message: KafkaConsumerMessage) throws {
+        try fence(message)
+        let list = TopicPartitionList.make([message.nextOffset])
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_offsets_store(client.handle, list)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            // librdkafka answers _STATE for a partition revoked between our check and the store.
+            throw KafkaError(kind: .partitionRevoked, code: KafkaErrorCode(err), reason: "offset store for \(message.topicPartition)")
+        }
+    }
+
+    /// Commits the stored offsets synchronously.
+    public func commit() async throws {
+        let client = self.client
+        let err = try await control.run { rd_kafka_commit(client.handle, nil, 0) }
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET {
+            throw KafkaError.client(err, "commit")
+        }
+    }
+
+    /// Commits the position after `message` synchronously (fenced like `storeOffset`).
+    public func commit(_ message: KafkaConsumerMessage) async throws {
+        try fence(message)
+        let client = self.client
+        let next = message.nextOffset
+        let err = try await control.run {
+            let list = TopicPartitionList.make([next])
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            return rd_kafka_commit(client.handle, list, 0)
+        }
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.client(err, "commit \(next.topicPartition)") }
+    }
+
+    public func pause(_ partitions: [KafkaTopicPartition]) throws {
+        try changeFlow(partitions, rd_kafka_pause_partitions, "pause")
+    }
+
+    public func resume(_ partitions: [KafkaTopicPartition]) throws {
+        try changeFlow(partitions, rd_kafka_resume_partitions, "resume")
+    }
+
+    /// What a transactional producer needs to commit this member's offsets in its transaction.
+    public func groupMetadata() throws -> KafkaConsumerGroupMetadata {
+        guard let pointer = rd_kafka_consumer_group_metadata(client.handle) else {
+            throw KafkaError(kind: .state, reason: "the consumer has no group metadata")
+        }
+        return KafkaConsumerGroupMetadata(pointer: pointer)
+    }
+
+    /// Leaves the group (committing stored offsets before the revocation), then destroys the handle.
+    public func close() async {
+        guard closed.withLock({ was in defer { was = true }; return !was }) else { return }
+        pollThread.shutdown()
+        let client = self.client
+        let queue = self.queue
+        _ = try? await control.run {
+            rd_kafka_queue_destroy(queue.pointer)
+            let err = rd_kafka_consumer_close(client.handle)
+            client.destroy()
+            return err
+        }
+        control.shutdown()
+    }
+
+    var isClosed: Bool { closed.withLock { $0 } }
+
+    /// Fetches up to one batch of records on the poll thread (waiting at most 100 ms).
+    func poll() async throws -> [KafkaConsumerMessage] {
+        let queue = self.queue
+        let batchSize = self.batchSize
+        let assignment = self.assignment
+        let logger = self.logger
+        return try await pollThread.run {
+            var pointers = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: batchSize)
+            let count = rd_kafka_consume_batch_queue(queue.pointer, 100, &pointers, batchSize)
+            guard count > 0 else { return [] }
+            var messages: [KafkaConsumerMessage] = []
+            messages.reserveCapacity(count)
+            var failure: KafkaError?
+            for pointer in pointers[0..<count] {
+                guard let pointer else { continue }
+                defer { rd_kafka_message_destroy(pointer) }
+                let raw = pointer.pointee
+                if raw.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    if raw.err == RD_KAFKA_RESP_ERR__FATAL {
+                        failure = KafkaError.client(raw.err, "consumer failed")
+                    } else if raw.err != RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                        logger.warning("consumer error", metadata: ["error": "\(KafkaErrorCode(raw.err).name)"])
+                    }
+                    continue
+                }
+                let topic = String(cString: rd_kafka_topic_name(raw.rkt))
+                let partition = KafkaTopicPartition(topic: topic, partition: raw.partition)
+                // Records of a partition revoked inside this very poll are dropped, not handed out.
+                guard let generation = assignment.generation(of: partition) else { continue }
+                messages.append(KafkaConsumerMessage(
+                    topic: topic, partition: raw.partition, offset: raw.offset,
+                    key: raw.key.map { Array(UnsafeRawBufferPointer(start: $0, count: raw.key_len)) },
+                    value: raw.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: raw.len)) } ?? [],
+                    headers: HeaderList.read(pointer),
+                    timestamp: Self.timestamp(pointer),
+                    assignmentGeneration: generation))
+            }
+            if let failure { throw failure }
+            return messages
+        }
+    }
+
+    private static func timestamp(_ pointer: UnsafeMutablePointer<rd_kafka_message_t>) -> Date? {
+        var type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let milliseconds = rd_kafka_message_timestamp(pointer, &type)
+        guard type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE, milliseconds >= 0 else { return nil }
+        return Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+    }
+
+    private func fence(_ message: KafkaConsumerMessage) throws {
+        guard owns(message) else {
+            throw KafkaError(kind: .partitionRevoked,
+                             reason: "\(message.topicPartition) was revoked after offset \(message.offset) was fetched")
+        }
+    }
+
+    private func changeFlow(_ partitions: [KafkaTopicPartition],
+                            _ call: (OpaquePointer?, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) -> rd_kafka_resp_err_t,
+                            _ name: String) throws {
+        let list = TopicPartitionList.make(partitions)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = call(client.handle, list)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.client(err, "\(name) \(partitions)") }
+    }
+}
+
+/// The records of a consumer, in batches fetched on its poll thread. Records of a partition that was
+/// revoked after their batch was fetched are skipped. Ends when the consumer closes or the task is cancelled.
+public struct KafkaConsumerMessages: AsyncSequence, Sendable {
+    public typealias Element = KafkaConsumerMessage
+    let consumer: KafkaConsumer
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let consumer: KafkaConsumer
+        var batch: [KafkaConsumerMessage] = []
+        var index = 0
+
+        public mutating func next() async throws -> KafkaConsumerMessage? {
+            while true {
+                while index < batch.count {
+                    let message = batch[index]
+                    index += 1
+                    if consumer.owns(message) { return message }
+                }
+                if Task.isCancelled || consumer.isClosed { return nil }
+                do {
+                    batch = try await consumer.poll()
+                    index = 0
+                } catch let error as KafkaError where error.kind == .state {
+                    return nil  // closed while waiting
+                }
+            }
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(consumer: consumer) }
+}
+
+/// A consumer's group generation and member id, for `sendOffsetsToTransaction`.
+public final class KafkaConsumerGroupMetadata: @unchecked Sendable {
+    let pointer: OpaquePointer
+
+    init(pointer: OpaquePointer) { self.pointer = pointer }
+
+    deinit { rd_kafka_consumer_group_metadata_destroy(pointer) }
+}
+
+/// `rd_kafka_queue_t *` is thread-safe.
+struct ConsumerQueue: @unchecked Sendable {
+    let pointer: OpaquePointer
+}

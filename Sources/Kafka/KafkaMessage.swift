@@ -1,0 +1,94 @@
+import Foundation
+
+/// One Kafka record header. Values are bytes; CloudEvents `ce_*` headers are UTF-8 strings.
+public struct KafkaHeader: Sendable, Hashable {
+    public var key: String
+    public var value: [UInt8]?
+
+    public init(key: String, value: [UInt8]?) {
+        self.key = key
+        self.value = value
+    }
+
+    public init(key: String, string: String) {
+        self.init(key: key, value: Array(string.utf8))
+    }
+
+    public var stringValue: String? { value.map { String(decoding: $0, as: UTF8.self) } }
+}
+
+public struct KafkaTopicPartition: Sendable, Hashable, CustomStringConvertible {
+    public var topic: String
+    public var partition: Int32
+
+    public init(topic: String, partition: Int32) {
+        self.topic = topic
+        self.partition = partition
+    }
+
+    public var description: String { "\(topic)[\(partition)]" }
+}
+
+/// A position to commit: the offset of the *next* record to read, as Kafka counts.
+public struct KafkaTopicPartitionOffset: Sendable, Hashable {
+    public var topicPartition: KafkaTopicPartition
+    public var offset: Int64
+
+    public init(topic: String, partition: Int32, offset: Int64) {
+        self.topicPartition = KafkaTopicPartition(topic: topic, partition: partition)
+        self.offset = offset
+    }
+}
+
+/// A record to produce. Without a partition, the key decides it (librdkafka's default partitioner),
+/// so every record with one key (one chain case) stays in order.
+public struct KafkaProducerMessage: Sendable {
+    public var topic: String
+    public var partition: Int32?
+    public var key: [UInt8]?
+    public var value: [UInt8]
+    public var headers: [KafkaHeader]
+
+    public init(topic: String, partition: Int32? = nil, key: [UInt8]? = nil, value: [UInt8], headers: [KafkaHeader] = []) {
+        self.topic = topic
+        self.partition = partition
+        self.key = key
+        self.value = value
+        self.headers = headers
+    }
+
+    public init(topic: String, key: String?, value: String, headers: [KafkaHeader] = []) {
+        self.init(topic: topic, key: key.map { Array($0.utf8) }, value: Array(value.utf8), headers: headers)
+    }
+}
+
+/// The broker's acknowledgement of one produced record.
+public struct KafkaDeliveryReport: Sendable, Hashable {
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+}
+
+/// A consumed record.
+public struct KafkaConsumerMessage: Sendable {
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+    public var key: [UInt8]?
+    public var value: [UInt8]
+    public var headers: [KafkaHeader]
+    public var timestamp: Date?
+    /// The assignment this record was fetched under; offsets from an older one are fenced.
+    let assignmentGeneration: UInt64
+
+    public var topicPartition: KafkaTopicPartition { KafkaTopicPartition(topic: topic, partition: partition) }
+    public var keyString: String? { key.map { String(decoding: $0, as: UTF8.self) } }
+    public var valueString: String { String(decoding: value, as: UTF8.self) }
+
+    public func header(_ key: String) -> KafkaHeader? { headers.first { $0.key == key } }
+
+    /// The position to commit once this record is processed.
+    public var nextOffset: KafkaTopicPartitionOffset {
+        KafkaTopicPartitionOffset(topic: topic, partition: partition, offset: offset + 1)
+    }
+}

@@ -1,0 +1,62 @@
+import CRdKafka
+import Logging
+import Synchronization
+
+/// Which partitions this consumer owns, and since which assignment. A record remembers the
+/// generation it was fetched under; once its partition is revoked (even if it comes back later)
+/// that generation is gone, so offsets for it are refused: work on a revoked partition is fenced.
+final class AssignmentTracker: Sendable {
+    private struct State {
+        var generation: UInt64 = 0
+        var owned: [KafkaTopicPartition: UInt64] = [:]
+    }
+
+    private let state = Mutex(State())
+    private let logger: Logger
+    /// With manual commits, commit the stored offsets before giving partitions away, so the next
+    /// owner starts after the records this one finished (records it did not finish are redone).
+    private let commitOnRevoke: Bool
+
+    init(logger: Logger, commitOnRevoke: Bool) {
+        self.logger = logger
+        self.commitOnRevoke = commitOnRevoke
+    }
+
+    var partitions: Set<KafkaTopicPartition> { state.withLock { Set($0.owned.keys) } }
+
+    func generation(of partition: KafkaTopicPartition) -> UInt64? { state.withLock { $0.owned[partition] } }
+
+    func owns(_ partition: KafkaTopicPartition, generation: UInt64) -> Bool {
+        state.withLock { $0.owned[partition] == generation }
+    }
+
+    /// The rebalance callback; runs on the consumer's poll thread (or inside close).
+    func rebalance(_ rk: OpaquePointer, _ err: rd_kafka_resp_err_t, _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) {
+        let changed = TopicPartitionList.elements(list).map(\.0)
+        switch err {
+        case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            state.withLock { state in
+                state.generation += 1
+                for partition in changed { state.owned[partition] = state.generation }
+            }
+            logger.info("partitions assigned", metadata: ["partitions": "\(changed.map(\.description).sorted())"])
+            rd_kafka_assign(rk, list)
+        case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+            if commitOnRevoke {
+                let result = rd_kafka_commit(rk, nil, 0)
+                if result != RD_KAFKA_RESP_ERR_NO_ERROR && result != RD_KAFKA_RESP_ERR__NO_OFFSET {
+                    logger.warning("commit before revocation failed", metadata: ["error": "\(KafkaErrorCode(result).name)"])
+                }
+            }
+            state.withLock { state in
+                for partition in changed { state.owned[partition] = nil }
+            }
+            logger.info("partitions revoked", metadata: ["partitions": "\(changed.map(\.description).sorted())"])
+            rd_kafka_assign(rk, nil)
+        default:
+            logger.error("rebalance failed", metadata: ["error": "\(KafkaErrorCode(err).name)"])
+            state.withLock { $0.owned.removeAll() }
+            rd_kafka_assign(rk, nil)
+        }
+    }
+}

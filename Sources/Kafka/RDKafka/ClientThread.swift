@@ -1,0 +1,108 @@
+import Foundation
+
+/// A thread of its own on which one client's blocking librdkafka calls run, one at a time, so that
+/// none of them ever blocks Swift's cooperative thread pool.
+final class ClientThread: @unchecked Sendable {
+    // Guarded by `condition`.
+    private let condition = NSCondition()
+    private var jobs: [@Sendable () -> Void] = []
+    private var stopping = false
+    private var finished = false
+
+    init(name: String) {
+        let thread = Thread { [self] in self.runLoop() }
+        thread.name = name
+        thread.start()
+    }
+
+    /// Runs `body` on the thread and returns its result to the awaiting task.
+    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let accepted = submit { continuation.resume(with: Result { try body() }) }
+            if !accepted {
+                continuation.resume(throwing: KafkaError(kind: .state, reason: "the client is shut down"))
+            }
+        }
+    }
+
+    /// Runs `body` on the thread and blocks the calling (non-cooperative) thread until it is done.
+    func runAndWait<T: Sendable>(_ body: @escaping @Sendable () -> T) -> T? {
+        let done = DispatchSemaphore(value: 0)
+        let result = ResultBox<T>()
+        guard submit({ result.value = body(); done.signal() }) else { return nil }
+        done.wait()
+        return result.value
+    }
+
+    @discardableResult
+    func submit(_ job: @escaping @Sendable () -> Void) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !stopping else { return false }
+        jobs.append(job)
+        condition.signal()
+        return true
+    }
+
+    /// Lets the jobs already submitted finish, then ends the thread and waits for it.
+    func shutdown() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        while !finished { condition.wait() }
+        condition.unlock()
+    }
+
+    private func runLoop() {
+        while true {
+            condition.lock()
+            while jobs.isEmpty && !stopping { condition.wait() }
+            if jobs.isEmpty && stopping {
+                finished = true
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+            let job = jobs.removeFirst()
+            condition.unlock()
+            job()
+        }
+    }
+}
+
+private final class ResultBox<T>: @unchecked Sendable {
+    var value: T?
+}
+
+/// A thread that calls `body` over and over until stopped: the poll loop that serves a handle's
+/// callbacks (delivery reports, logs, statistics).
+final class PollLoop: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var running = true
+    private var finished = false
+
+    init(name: String, body: @escaping @Sendable () -> Void) {
+        let thread = Thread { [self] in
+            while self.isRunning { body() }
+            self.condition.lock()
+            self.finished = true
+            self.condition.broadcast()
+            self.condition.unlock()
+        }
+        thread.name = name
+        thread.start()
+    }
+
+    private var isRunning: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return running
+    }
+
+    func stop() {
+        condition.lock()
+        running = false
+        while !finished { condition.wait() }
+        condition.unlock()
+    }
+}

@@ -1,0 +1,63 @@
+import ArgumentParser
+import EmbeddedKafka
+import Foundation
+import Kafka
+import Logging
+
+/// `ketenhub broker`: the embedded cluster as a process of its own, for other processes to connect to.
+struct BrokerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "broker",
+        abstract: "Run the embedded Kafka cluster (librdkafka's in-memory mock; not for production).",
+        discussion: "Prints the bootstrap servers and runs until SIGINT or SIGTERM. Production runs on Apache Kafka."
+    )
+
+    @Option(help: "Number of brokers.")
+    var brokers = 3
+
+    @Option(name: .customLong("port-file"), help: "Write the bootstrap servers as the first line of this file once the cluster accepts connections.")
+    var portFile: String?
+
+    @Option(name: .customLong("topic"), help: "A topic to create at start, as NAME or NAME:PARTITIONS (repeatable).")
+    var topics: [String] = []
+
+    func validate() throws {
+        guard brokers >= 1 else { throw ValidationError("--brokers must be at least 1") }
+        for topic in topics { _ = try Self.parseTopic(topic) }
+    }
+
+    func run() async throws {
+        let logger = Logger(label: "ketenhub.broker")
+        let signals = TerminationSignals()
+        let cluster = try EmbeddedCluster(brokers: brokers, logger: logger)
+        for topic in topics { try cluster.createTopic(try Self.parseTopic(topic)) }
+        try await cluster.waitUntilReachable()
+        printNow(cluster.bootstrapServers)
+        if let portFile {
+            // Written whole under a temporary name, then renamed: a reader never sees half a line.
+            let url = URL(fileURLWithPath: portFile)
+            let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
+            try Data("\(cluster.bootstrapServers)\n".utf8).write(to: temporary)
+            _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
+        }
+        let signal = await signals.next()
+        logger.info("stopping the embedded cluster", metadata: ["signal": "\(signal)"])
+        cluster.shutdown()
+        if let portFile { try? FileManager.default.removeItem(atPath: portFile) }
+    }
+
+    static func parseTopic(_ text: String) throws -> KafkaTopicSpecification {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard let name = parts.first, !name.isEmpty, parts.count <= 2 else {
+            throw ValidationError("--topic \(text): expected NAME or NAME:PARTITIONS")
+        }
+        var partitions: Int32 = 1
+        if parts.count == 2 {
+            guard let count = Int32(parts[1]), count >= 1 else {
+                throw ValidationError("--topic \(text): the partition count must be a positive number")
+            }
+            partitions = count
+        }
+        return KafkaTopicSpecification(name: String(name), partitions: partitions)
+    }
+}

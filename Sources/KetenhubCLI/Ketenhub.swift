@@ -1,0 +1,13 @@
+import ArgumentParser
+
+@main
+struct Ketenhub: AsyncParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "ketenhub",
+        abstract: "Ketenhub: the integration hub of the chain approach to stalking and domestic violence.",
+        version: version,
+        subcommands: [BrokerCommand.self, BenchCommand.self]
+    )
+}
