@@ -59,7 +59,11 @@ let package = Package(
         ),
         .testTarget(
             name: "KafkaTests",
-            dependencies: ["Kafka", "EmbeddedKafka"]
+            dependencies: [
+                "Kafka",
+                "EmbeddedKafka",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
     ]
 )

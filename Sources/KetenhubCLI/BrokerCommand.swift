@@ -38,7 +38,9 @@ struct BrokerCommand: AsyncParsableCommand {
             let url = URL(fileURLWithPath: portFile)
             let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
             try Data("\(cluster.bootstrapServers)\n".utf8).write(to: temporary)
-            _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
+            guard rename(temporary.path, url.path) == 0 else {
+                throw ValidationError("cannot write --port-file \(portFile): \(String(cString: strerror(errno)))")
+            }
         }
         let signal = await signals.next()
         logger.info("stopping the embedded cluster", metadata: ["signal": "\(signal)"])

@@ -1,0 +1,93 @@
+import EmbeddedKafka
+import Kafka
+import Testing
+
+@Suite("Produce and consume on the embedded cluster")
+struct ProduceConsumeTests {
+    @Test("records keep their keys, values, headers and per-key order")
+    func roundTrip() async throws {
+        let topic = KafkaTopicSpecification(name: "canonical-events", partitions: 3)
+        try await withCluster(topics: [topic]) { cluster in
+            let producer = try KafkaProducer(configuration: producerConfiguration(cluster), logger: testLogger)
+            let sent = (0..<30).map { index in
+                KafkaProducerMessage(
+                    topic: topic.name, key: "case-\(index % 4)", value: "event-\(index)",
+                    headers: [KafkaHeader(key: "ce_type", string: "nl.ketenhub.test.v1"),
+                              KafkaHeader(key: "ce_id", string: "id-\(index)"),
+                              KafkaHeader(key: "empty", value: nil)])
+            }
+            let reports = try await producer.sendAll(sent)
+            #expect(reports.count == 30)
+            #expect(Set(reports.map(\.topic)) == [topic.name])
+            await producer.shutdown()
+
+            let consumer = try KafkaConsumer(configuration: consumerConfiguration(cluster), logger: testLogger)
+            try consumer.subscribe(topics: [topic.name])
+            let received = try await collect(consumer, count: 30)
+            await consumer.close()
+
+            #expect(received.map(\.valueString).sorted() == sent.map { String(decoding: $0.value, as: UTF8.self) }.sorted())
+            for message in received {
+                let index = Int(message.valueString.dropFirst("event-".count))!
+                #expect(message.keyString == "case-\(index % 4)")
+                #expect(message.header("ce_type")?.stringValue == "nl.ketenhub.test.v1")
+                #expect(message.header("ce_id")?.stringValue == "id-\(index)")
+                #expect(message.headers.count == 3)
+                #expect(message.header("empty")?.value == nil)
+                // The delivery report named the partition and offset the consumer sees.
+                #expect(reports[index].partition == message.partition)
+                #expect(reports[index].offset == message.offset)
+            }
+            // One key, one partition, produced order.
+            for key in 0..<4 {
+                let ofKey = received.filter { $0.keyString == "case-\(key)" }
+                #expect(Set(ofKey.map(\.partition)).count == 1)
+                #expect(ofKey.map(\.valueString) == (0..<30).filter { $0 % 4 == key }.map { "event-\($0)" })
+            }
+        }
+    }
+
+    @Test("a record the broker refuses surfaces as a typed delivery error")
+    func deliveryFailure() async throws {
+        let topic = KafkaTopicSpecification(name: "refused", partitions: 1)
+        let other = KafkaTopicSpecification(name: "accepted", partitions: 1)
+        try await withCluster(topics: [topic, other]) { cluster in
+            var configuration = producerConfiguration(cluster)
+            configuration.messageTimeoutMilliseconds = 3_000
+            let producer = try KafkaProducer(configuration: configuration, logger: testLogger)
+            try await producer.send(KafkaProducerMessage(topic: topic.name, key: "k", value: "accepted"))
+
+            cluster.pushRequestErrors(.produce, [.topicAuthorizationFailed])
+            let error = await #expect(throws: KafkaError.self) {
+                try await producer.send(KafkaProducerMessage(topic: topic.name, key: "k", value: "refused"))
+            }
+            #expect(error?.kind == .delivery)
+            #expect(error?.code == .topicAuthorizationFailed)
+            // One refused record does not stop the producer (librdkafka keeps the topic's error until
+            // its metadata is refreshed, so the proof goes to another topic).
+            let next = try await producer.send(KafkaProducerMessage(topic: other.name, key: "k", value: "after"))
+            #expect(next.topic == other.name)
+            #expect(next.offset == 0)
+            await producer.shutdown()
+        }
+    }
+
+    @Test("a record that cannot reach any broker fails with a message timeout")
+    func deliveryTimeout() async throws {
+        let topic = KafkaTopicSpecification(name: "unreachable", partitions: 1)
+        try await withCluster(brokers: 1, topics: [topic]) { cluster in
+            var configuration = producerConfiguration(cluster)
+            configuration.messageTimeoutMilliseconds = 1_500
+            let producer = try KafkaProducer(configuration: configuration, logger: testLogger)
+            try await producer.send(KafkaProducerMessage(topic: topic.name, key: "k", value: "first"))
+            try cluster.setBrokerDown(1)
+            let error = await #expect(throws: KafkaError.self) {
+                try await producer.send(KafkaProducerMessage(topic: topic.name, key: "k", value: "lost"))
+            }
+            #expect(error?.kind == .delivery)
+            #expect(error?.code == .messageTimedOut)
+            try cluster.setBrokerUp(1)
+            await producer.shutdown()
+        }
+    }
+}

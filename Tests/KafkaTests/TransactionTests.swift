@@ -1,0 +1,168 @@
+import EmbeddedKafka
+import Kafka
+import Testing
+
+@Suite("Transactions")
+struct TransactionTests {
+    func transactionalConfiguration(_ cluster: EmbeddedCluster, id: String) -> KafkaProducerConfiguration {
+        var configuration = producerConfiguration(cluster)
+        configuration.transactionalID = id
+        configuration.messageTimeoutMilliseconds = 10_000
+        configuration.transactionTimeoutMilliseconds = 20_000
+        return configuration
+    }
+
+    @Test("a committed transaction is visible to a read_committed consumer, an aborted one is not")
+    func commitAndAbort() async throws {
+        let topic = KafkaTopicSpecification(name: "deliveries", partitions: 2)
+        try await withCluster(topics: [topic]) { cluster in
+            var configuration = transactionalConfiguration(cluster, id: "router-1")
+            // Batches wait in librdkafka long enough for the abort to catch them unsent.
+            configuration.lingerMilliseconds = 2_000
+            let producer = try KafkaTransactionalProducer(configuration: configuration, logger: testLogger)
+            try await producer.initTransactions()
+            #expect(producer.currentState == .ready)
+
+            try await producer.withTransaction { txn in
+                try await txn.sendAll((0..<5).map { KafkaProducerMessage(topic: topic.name, key: "case-\($0)", value: "committed-\($0)") })
+            }
+
+            try producer.beginTransaction()
+            let aborted = Task {
+                try await producer.sendAll((0..<5).map { KafkaProducerMessage(topic: topic.name, key: "case-\($0)", value: "aborted-\($0)") })
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            try await producer.abortTransaction()
+            // The abort purges the transaction's records; their senders learn it from their reports.
+            let purged = await #expect(throws: KafkaError.self) { try await aborted.value }
+            #expect(purged?.kind == .delivery)
+
+            try await producer.withTransaction { txn in
+                try await txn.send(KafkaProducerMessage(topic: topic.name, key: "case-9", value: "committed-after-abort"))
+            }
+            #expect(producer.currentState == .ready)
+            await producer.shutdown()
+            #expect(producer.currentState == .closed)
+
+            let consumer = try KafkaConsumer(configuration: consumerConfiguration(cluster), logger: testLogger)
+            try consumer.subscribe(topics: [topic.name])
+            let received = try await collect(consumer, count: 6)
+            let extra = try await drain(consumer, seconds: 1.5)
+            await consumer.close()
+            #expect(Set(received.map(\.valueString)) == Set((0..<5).map { "committed-\($0)" } + ["committed-after-abort"]))
+            #expect(extra.isEmpty)
+        }
+    }
+
+    /// A characterisation of librdkafka 2.0.2's mock cluster, which the hub's design depends on:
+    /// it keeps no transaction markers, so records that reached it before an abort stay readable
+    /// under read_committed. Outputs therefore carry deterministic ids and readers deduplicate.
+    @Test("on the embedded cluster, records that reached the broker before an abort stay visible")
+    func mockIsolationGap() async throws {
+        let topic = KafkaTopicSpecification(name: "gap", partitions: 1)
+        try await withCluster(topics: [topic]) { cluster in
+            let producer = try KafkaTransactionalProducer(configuration: transactionalConfiguration(cluster, id: "gap-1"), logger: testLogger)
+            try await producer.initTransactions()
+            try producer.beginTransaction()
+            try await producer.sendAll((0..<3).map { KafkaProducerMessage(topic: topic.name, key: "case", value: "delivered-then-aborted-\($0)") })
+            try await producer.abortTransaction()
+            await producer.shutdown()
+
+            let consumer = try KafkaConsumer(configuration: consumerConfiguration(cluster), logger: testLogger)
+            try consumer.subscribe(topics: [topic.name])
+            let received = try await collect(consumer, count: 3)
+            await consumer.close()
+            #expect(received.map(\.valueString) == (0..<3).map { "delivered-then-aborted-\($0)" })
+        }
+    }
+
+    @Test("consume-transform-produce: an aborted pass leaves nothing, the committed pass everything once")
+    func consumeTransformProduce() async throws {
+        let input = KafkaTopicSpecification(name: "input", partitions: 2)
+        let output = KafkaTopicSpecification(name: "output", partitions: 2)
+        try await withCluster(topics: [input, output]) { cluster in
+            let source = try KafkaProducer(configuration: producerConfiguration(cluster), logger: testLogger)
+            try await source.sendAll((0..<20).map { KafkaProducerMessage(topic: input.name, key: "case-\($0 % 3)", value: "in-\($0)") })
+            await source.shutdown()
+
+            let consumer = try KafkaConsumer(configuration: consumerConfiguration(cluster, group: uniqueName("copier")), logger: testLogger)
+            try consumer.subscribe(topics: [input.name])
+            var configuration = transactionalConfiguration(cluster, id: "copier-1")
+            configuration.lingerMilliseconds = 2_000
+            let producer = try KafkaTransactionalProducer(configuration: configuration, logger: testLogger)
+            try await producer.initTransactions()
+            let batch = try await collect(consumer, count: 20)
+            func copies(_ records: [KafkaConsumerMessage]) -> [KafkaProducerMessage] {
+                records.map { KafkaProducerMessage(topic: output.name, key: $0.key, value: Array("out-\($0.valueString)".utf8)) }
+            }
+
+            // First pass fails half-way and is aborted.
+            try producer.beginTransaction()
+            let firstPass = Task { try await producer.sendAll(copies(batch)) }
+            try await Task.sleep(for: .milliseconds(200))
+            try await producer.abortTransaction()
+            _ = try? await firstPass.value
+
+            // Second pass: the same records, their positions committed in the same transaction.
+            try await producer.withTransaction { txn in
+                try await txn.sendAll(copies(batch))
+                try await txn.sendOffsetsToTransaction(Self.positions(after: batch), consumer: consumer)
+            }
+            await producer.shutdown()
+            await consumer.close()
+
+            let reader = try KafkaConsumer(configuration: consumerConfiguration(cluster), logger: testLogger)
+            try reader.subscribe(topics: [output.name])
+            let copied = try await collect(reader, count: 20)
+            let extra = try await drain(reader, seconds: 1.5)
+            await reader.close()
+            #expect(copied.map(\.valueString).sorted() == (0..<20).map { "out-in-\($0)" }.sorted())
+            #expect(extra.isEmpty)
+        }
+    }
+
+    @Test("calls out of order are refused by the state machine")
+    func stateMachine() async throws {
+        try await withCluster { cluster in
+            let producer = try KafkaTransactionalProducer(configuration: transactionalConfiguration(cluster, id: "states-1"), logger: testLogger)
+            let beforeInit = #expect(throws: KafkaError.self) { try producer.beginTransaction() }
+            #expect(beforeInit?.kind == .state)
+            try await producer.initTransactions()
+            let commitWithoutBegin = await #expect(throws: KafkaError.self) { try await producer.commitTransaction() }
+            #expect(commitWithoutBegin?.kind == .state)
+            try producer.beginTransaction()
+            let beginTwice = #expect(throws: KafkaError.self) { try producer.beginTransaction() }
+            #expect(beginTwice?.kind == .state)
+            await producer.shutdown()
+            let afterShutdown = #expect(throws: KafkaError.self) { try producer.beginTransaction() }
+            #expect(afterShutdown?.kind == .state)
+        }
+    }
+
+    @Test("a retriable coordinator error on commit is retried and the transaction still commits")
+    func retriableCommit() async throws {
+        let topic = KafkaTopicSpecification(name: "retried", partitions: 1)
+        try await withCluster(topics: [topic]) { cluster in
+            let producer = try KafkaTransactionalProducer(configuration: transactionalConfiguration(cluster, id: "retry-1"), logger: testLogger)
+            try await producer.initTransactions()
+            try producer.beginTransaction()
+            try await producer.send(KafkaProducerMessage(topic: topic.name, key: "case", value: "kept"))
+            cluster.pushRequestErrors(.endTxn, [.concurrentTransactions, .concurrentTransactions])
+            try await producer.commitTransaction()
+            #expect(producer.currentState == .ready)
+            await producer.shutdown()
+
+            let consumer = try KafkaConsumer(configuration: consumerConfiguration(cluster), logger: testLogger)
+            try consumer.subscribe(topics: [topic.name])
+            let received = try await collect(consumer, count: 1)
+            await consumer.close()
+            #expect(received.map(\.valueString) == ["kept"])
+        }
+    }
+
+    static func positions(after records: [KafkaConsumerMessage]) -> [KafkaTopicPartitionOffset] {
+        Dictionary(grouping: records, by: \.topicPartition).map { partition, records in
+            KafkaTopicPartitionOffset(topic: partition.topic, partition: partition.partition, offset: records.map(\.offset).max()! + 1)
+        }
+    }
+}
