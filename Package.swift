@@ -63,6 +63,8 @@ let package = Package(
                 "Kafka",
                 "EmbeddedKafka",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
     ]

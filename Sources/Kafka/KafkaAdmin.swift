@@ -27,6 +27,11 @@ public protocol KafkaTopicProvisioner: Sendable {
 public struct KafkaTopicMetadata: Sendable, Hashable {
     public var name: String
     public var partitionCount: Int
+
+    public init(name: String, partitionCount: Int) {
+        self.name = name
+        self.partitionCount = partitionCount
+    }
 }
 
 public struct KafkaPartitionLag: Sendable, Hashable {

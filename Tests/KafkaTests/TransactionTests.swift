@@ -160,6 +160,66 @@ struct TransactionTests {
         }
     }
 
+    @Test("an abortable error aborts the transaction, and the work can be redone in a new one")
+    func abortableError() async throws {
+        let topic = KafkaTopicSpecification(name: "abortable", partitions: 1)
+        try await withCluster(topics: [topic]) { cluster in
+            let producer = try KafkaTransactionalProducer(configuration: transactionalConfiguration(cluster, id: "abortable-1"), logger: testLogger)
+            try await producer.initTransactions()
+            try producer.beginTransaction()
+            cluster.pushRequestErrors(.produce, [.messageSizeTooLarge])
+            let refused = await #expect(throws: KafkaError.self) {
+                try await producer.send(KafkaProducerMessage(topic: topic.name, key: "case", value: "refused"))
+            }
+            #expect(refused?.kind == .delivery)
+            let commitFailure = await #expect(throws: KafkaError.self) { try await producer.commitTransaction() }
+            #expect(commitFailure?.kind == .transaction(.abortable))
+            // The producer aborted on its own and is ready for the retry.
+            #expect(producer.currentState == .ready)
+            // The redo is itself a transaction that may need redoing: librdkafka 2.0.2 bumps the
+            // producer epoch after the gap the refused record left, which fails the next transaction.
+            var attempts = 0
+            while true {
+                attempts += 1
+                do {
+                    try await producer.withTransaction { txn in
+                        try await txn.send(KafkaProducerMessage(topic: topic.name, key: "case", value: "redone"))
+                    }
+                    break
+                } catch let error as KafkaError where attempts < 3 && producer.currentState == .ready {
+                    testLogger.info("redoing the transaction", metadata: ["error": "\(error)"])
+                }
+            }
+            await producer.shutdown()
+
+            let consumer = try KafkaConsumer(configuration: consumerConfiguration(cluster), logger: testLogger)
+            try consumer.subscribe(topics: [topic.name])
+            let received = try await collect(consumer, count: 1)
+            let extra = try await drain(consumer, seconds: 1)
+            await consumer.close()
+            #expect(received.map(\.valueString) == ["redone"])
+            #expect(extra.isEmpty)
+        }
+    }
+
+    @Test("a fenced producer fails fatally and refuses further work")
+    func fatalError() async throws {
+        let topic = KafkaTopicSpecification(name: "fenced", partitions: 1)
+        try await withCluster(topics: [topic]) { cluster in
+            let producer = try KafkaTransactionalProducer(configuration: transactionalConfiguration(cluster, id: "fenced-1"), logger: testLogger)
+            try await producer.initTransactions()
+            try producer.beginTransaction()
+            try await producer.send(KafkaProducerMessage(topic: topic.name, key: "case", value: "never"))
+            cluster.pushRequestErrors(.endTxn, [.producerFenced])
+            let failure = await #expect(throws: KafkaError.self) { try await producer.commitTransaction() }
+            #expect(failure?.kind == .transaction(.fatal))
+            #expect(producer.currentState == .failed)
+            let afterwards = #expect(throws: KafkaError.self) { try producer.beginTransaction() }
+            #expect(afterwards?.kind == .state)
+            await producer.shutdown()
+        }
+    }
+
     static func positions(after records: [KafkaConsumerMessage]) -> [KafkaTopicPartitionOffset] {
         Dictionary(grouping: records, by: \.topicPartition).map { partition, records in
             KafkaTopicPartitionOffset(topic: partition.topic, partition: partition.partition, offset: records.map(\.offset).max()! + 1)

@@ -28,32 +28,27 @@ final class ProducerCore: Sendable {
     /// Enqueues the record and returns when its delivery report arrives. Once enqueued the record
     /// cannot be recalled, so cancelling the awaiting task does not stop it.
     func send(_ message: KafkaProducerMessage) async throws -> KafkaDeliveryReport {
-        while true {
-            do {
-                return try await attemptSend(message)
-            } catch let error as KafkaError where error.code == .queueFull {
-                // librdkafka's local queue is full: wait for deliveries to drain it, never block a thread.
-                try await Task.sleep(for: .milliseconds(2))
-            }
-        }
+        try await sendAll([message])[0]
     }
 
-    /// Enqueues every record at once (so librdkafka batches them) and returns their reports in order.
+    /// Enqueues the records in the given order (so records of one key keep it, and librdkafka
+    /// batches them) and returns their reports in the same order once all have arrived.
     func sendAll(_ messages: [KafkaProducerMessage]) async throws -> [KafkaDeliveryReport] {
-        try await withThrowingTaskGroup(of: (Int, KafkaDeliveryReport).self) { group in
-            for (index, message) in messages.enumerated() {
-                group.addTask { (index, try await self.send(message)) }
-            }
-            var reports = [KafkaDeliveryReport?](repeating: nil, count: messages.count)
-            for try await (index, report) in group { reports[index] = report }
-            return reports.map { $0! }
+        let batch = DeliveryBatch(count: messages.count)
+        for (index, message) in messages.enumerated() {
+            await enqueue(message) { batch.complete(index, $0) }
         }
+        return try await batch.wait()
     }
 
-    private func attemptSend(_ message: KafkaProducerMessage) async throws -> KafkaDeliveryReport {
-        guard !isClosed else { throw KafkaError(kind: .state, reason: "the producer is shut down") }
-        return try await withCheckedThrowingContinuation { continuation in
-            let id = registry.register(continuation)
+    /// Hands one record to librdkafka; suspends (never blocks a thread) while its local queue is full.
+    /// Every outcome, enqueue failures included, arrives through `completion`.
+    private func enqueue(_ message: KafkaProducerMessage, completion: @escaping DeliveryCompletion) async {
+        while true {
+            guard !isClosed else {
+                return completion(.failure(KafkaError(kind: .state, reason: "the producer is shut down")))
+            }
+            let id = registry.register(completion)
             let headers = HeaderList.make(message.headers)
             let err = message.value.withUnsafeBytes { value in
                 withOptionalBytes(message.key) { key in
@@ -62,11 +57,18 @@ final class ProducerCore: Sendable {
                                      headers, UnsafeMutableRawPointer(bitPattern: id))
                 }
             }
-            if err != RD_KAFKA_RESP_ERR_NO_ERROR {
-                if let headers { rd_kafka_headers_destroy(headers) }
-                registry.fail(id, with: KafkaError(kind: .delivery, code: KafkaErrorCode(err),
-                                                   reason: "record for \(message.topic) not enqueued: \(KafkaErrorCode(err).description)"))
+            if err == RD_KAFKA_RESP_ERR_NO_ERROR { return }
+            if let headers { rd_kafka_headers_destroy(headers) }
+            if err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !Task.isCancelled {
+                _ = registry.withdraw(id)
+                // Deliveries drain the queue; wait for them without holding a thread.
+                try? await Task.sleep(for: .milliseconds(2))
+                continue
             }
+            let code = KafkaErrorCode(err)
+            registry.fail(id, with: KafkaError(kind: .delivery, code: code,
+                                               reason: "record for \(message.topic) not enqueued: \(code.description)"))
+            return
         }
     }
 
@@ -83,6 +85,7 @@ final class ProducerCore: Sendable {
         _ = try? await control.run { rd_kafka_flush(client.handle, flushTimeoutMilliseconds) }
         pollLoop.stop()
         _ = try? await control.run { client.destroy() }
+        registry.failAll(with: KafkaError(kind: .delivery, reason: "the producer shut down before the record's delivery report"))
         control.shutdown()
     }
 }

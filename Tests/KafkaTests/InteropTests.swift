@@ -1,0 +1,85 @@
+import Foundation
+import Kafka
+import Testing
+
+/// `ketenhub broker` as a separate process, `kcat` (another librdkafka program) producing to it,
+/// our consumer reading: the embedded cluster is a real Kafka endpoint on loopback.
+@Suite("Interoperability with other Kafka clients")
+struct InteropTests {
+    @Test("kcat produces to `ketenhub broker`, the Swift consumer reads exactly those records")
+    func kcatToSwift() async throws {
+        let binary = try Self.ketenhubBinary()
+        let kcat = try #require(Self.which("kcat"), "kcat is not installed (make test installs it)")
+        let portFile = FileManager.default.temporaryDirectory.appendingPathComponent("\(uniqueName("broker")).port")
+        let broker = Process()
+        broker.executableURL = binary
+        broker.arguments = ["broker", "--brokers", "3", "--port-file", portFile.path, "--topic", "partner-export:3"]
+        broker.standardOutput = FileHandle.nullDevice
+        broker.standardError = FileHandle.nullDevice
+        try broker.run()
+        defer { if broker.isRunning { broker.terminate() } }
+
+        let bootstrap = try await within(30, "the port file") {
+            while true {
+                if let text = try? String(contentsOf: portFile, encoding: .utf8), let line = text.split(separator: "\n").first {
+                    return String(line)
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        #expect(bootstrap.split(separator: ",").count == 3)
+
+        // kcat: key and value split at ':', one record per line, two headers on each.
+        let lines = (0..<12).map { "case-\($0 % 4):melding-\($0)" }
+        let producer = Process()
+        producer.executableURL = kcat
+        producer.arguments = ["-P", "-b", bootstrap, "-t", "partner-export", "-K", ":",
+                              "-H", "ce_source=politie", "-H", "ce_type=nl.ketenhub.melding.v1"]
+        let input = Pipe()
+        producer.standardInput = input
+        try producer.run()
+        input.fileHandleForWriting.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+        try input.fileHandleForWriting.close()
+        producer.waitUntilExit()
+        #expect(producer.terminationStatus == 0)
+
+        var configuration = KafkaConsumerConfiguration(bootstrapServers: bootstrap, groupID: uniqueName("interop"))
+        configuration.isolationLevel = .readCommitted
+        let consumer = try KafkaConsumer(configuration: configuration, logger: testLogger)
+        try consumer.subscribe(topics: ["partner-export"])
+        let received = try await collect(consumer, count: lines.count)
+        let extra = try await drain(consumer, seconds: 1)
+        await consumer.close()
+
+        #expect(extra.isEmpty)
+        #expect(received.map { "\($0.keyString ?? ""):\($0.valueString)" }.sorted() == lines.sorted())
+        for record in received {
+            #expect(record.headers == [KafkaHeader(key: "ce_source", string: "politie"),
+                                       KafkaHeader(key: "ce_type", string: "nl.ketenhub.melding.v1")])
+        }
+
+        // SIGTERM stops the broker cleanly and takes its port file away.
+        broker.terminate()
+        broker.waitUntilExit()
+        #expect(broker.terminationReason == .exit)
+        #expect(broker.terminationStatus == 0)
+        #expect(!FileManager.default.fileExists(atPath: portFile.path))
+    }
+
+    /// The `ketenhub` executable: `KETENHUB_BIN` (set by `make test`), else the debug build beside the tests.
+    static func ketenhubBinary() throws -> URL {
+        if let path = ProcessInfo.processInfo.environment["KETENHUB_BIN"] { return URL(fileURLWithPath: path) }
+        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let candidate = packageRoot.appendingPathComponent(".build/debug/ketenhub")
+        guard FileManager.default.isExecutableFile(atPath: candidate.path) else {
+            throw Timeout(what: "no ketenhub binary at \(candidate.path); run `swift build` first or set KETENHUB_BIN")
+        }
+        return candidate
+    }
+
+    static func which(_ program: String) -> URL? {
+        let paths = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+        return paths.map { URL(fileURLWithPath: String($0)).appendingPathComponent(program) }
+            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
+    }
+}
