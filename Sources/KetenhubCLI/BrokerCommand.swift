@@ -27,25 +27,9 @@ struct BrokerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let logger = Logger(label: "ketenhub.broker")
-        let signals = TerminationSignals()
-        let cluster = try EmbeddedCluster(brokers: brokers, logger: logger)
-        for topic in topics { try cluster.createTopic(try Self.parseTopic(topic)) }
-        try await cluster.waitUntilReachable()
-        printNow(cluster.bootstrapServers)
-        if let portFile {
-            // Written whole under a temporary name, then renamed: a reader never sees half a line.
-            let url = URL(fileURLWithPath: portFile)
-            let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
-            try Data("\(cluster.bootstrapServers)\n".utf8).write(to: temporary)
-            guard rename(temporary.path, url.path) == 0 else {
-                throw ValidationError("cannot write --port-file \(portFile): \(String(cString: strerror(errno)))")
-            }
-        }
-        let signal = await signals.next()
-        logger.info("stopping the embedded cluster", metadata: ["signal": "\(signal)"])
-        cluster.shutdown()
-        if let portFile { try? FileManager.default.removeItem(atPath: portFile) }
+        let session = EmbeddedClusterSession(brokers: brokers, topics: try topics.map(Self.parseTopic), portFile: portFile,
+                                             logger: Logger(label: "ketenhub.broker"))
+        try await session.run { cluster in printNow(cluster.bootstrapServers) }
     }
 
     static func parseTopic(_ text: String) throws -> KafkaTopicSpecification {
@@ -61,5 +45,37 @@ struct BrokerCommand: AsyncParsableCommand {
             partitions = count
         }
         return KafkaTopicSpecification(name: String(name), partitions: partitions)
+    }
+}
+
+/// Runs the embedded cluster until SIGINT or SIGTERM: creates the topics, waits until the cluster
+/// answers over TCP, announces it (stdout, port file), runs `started`, then waits for the signal.
+struct EmbeddedClusterSession {
+    var brokers: Int
+    var topics: [KafkaTopicSpecification]
+    var portFile: String?
+    var logger: Logger
+
+    func run(started: (EmbeddedCluster) async throws -> Void) async throws {
+        let signals = TerminationSignals()
+        let cluster = try EmbeddedCluster(brokers: brokers, logger: logger)
+        defer { cluster.shutdown() }
+        try await cluster.createTopics(topics)
+        try await cluster.waitUntilReachable()
+        if let portFile { try writeAtomically("\(cluster.bootstrapServers)\n", to: portFile) }
+        defer { if let portFile { try? FileManager.default.removeItem(atPath: portFile) } }
+        try await started(cluster)
+        let signal = await signals.next()
+        logger.info("stopping the embedded cluster", metadata: ["signal": "\(signal)"])
+    }
+
+    /// Written whole under a temporary name, then renamed: a reader never sees half a line.
+    private func writeAtomically(_ text: String, to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
+        try Data(text.utf8).write(to: temporary)
+        guard rename(temporary.path, url.path) == 0 else {
+            throw ValidationError("cannot write \(path): \(String(cString: strerror(errno)))")
+        }
     }
 }
