@@ -5,9 +5,10 @@ import Logging
 import Synchronization
 
 /// Raw produce and consume throughput on the embedded cluster: an idempotent `acks=all` producer
-/// and a consumer-group member reading concurrently (the mock keeps only ~5 MB per partition, so a
-/// consumer that starts after the producer would silently miss records). Every record carries its
-/// index as key; the run fails unless each index is consumed exactly once.
+/// and a consumer-group member reading concurrently. The mock keeps only the newest ~5 MB per
+/// partition, so the topic gets enough partitions that none ever holds that much of the run, and
+/// the consumer owns them all before the first record is sent. Every record carries its index as
+/// key; the run fails (it never hangs) unless each index is consumed exactly once.
 public struct KafkaThroughputBenchmark: Sendable {
     public struct Result: Sendable, Codable {
         public var produce_msgs_per_s: Double
@@ -25,10 +26,15 @@ public struct KafkaThroughputBenchmark: Sendable {
     /// Records in flight at once: enough for librdkafka to batch, below its local queue limit.
     public var window = 20_000
 
-    public init(messages: Int = 200_000, recordBytes: Int = 300, partitions: Int32 = 6, brokers: Int = 3) {
+    /// Seconds without a consumed record after which the run fails instead of waiting on.
+    public var stallSeconds = 15.0
+
+    /// With `partitions` nil, enough partitions that each receives at most ~2.5 MB of records.
+    public init(messages: Int = 200_000, recordBytes: Int = 300, partitions: Int32? = nil, brokers: Int = 3) {
         self.messages = messages
         self.recordBytes = recordBytes
-        self.partitions = partitions
+        let bytesPerPartition = 2_500_000
+        self.partitions = partitions ?? Int32(max(3, (messages * (recordBytes + 60) + bytesPerPartition - 1) / bytesPerPartition))
         self.brokers = brokers
     }
 
@@ -43,7 +49,18 @@ public struct KafkaThroughputBenchmark: Sendable {
             logger: logger)
         try consumer.subscribe(topics: [topic])
         let total = messages
-        let consuming = Task { try await Self.consume(consumer, expecting: total) }
+        let progress = ConsumeProgress()
+        let consuming = Task { try await Self.consume(consumer, expecting: total, progress: progress) }
+        let watchdog = Task {
+            var last = -1
+            while !Task.isCancelled {
+                try await Task.sleep(for: .seconds(stallSeconds))
+                let now = await progress.count
+                if now == last { consuming.cancel(); return }
+                last = now
+            }
+        }
+        defer { watchdog.cancel() }
         // Produce only once the consumer owns every partition, so it reads as the records arrive.
         while consumer.assignedPartitions.count < Int(partitions) {
             try await Task.sleep(for: .milliseconds(50))
@@ -72,7 +89,7 @@ public struct KafkaThroughputBenchmark: Sendable {
     }
 
     /// Reads until every index arrived once; returns the seconds from the first record to the last.
-    private static func consume(_ consumer: KafkaConsumer, expecting total: Int) async throws -> Double {
+    private static func consume(_ consumer: KafkaConsumer, expecting total: Int, progress: ConsumeProgress) async throws -> Double {
         var seen = [Bool](repeating: false, count: total)
         var count = 0
         var first: ContinuousClock.Instant?
@@ -83,10 +100,16 @@ public struct KafkaThroughputBenchmark: Sendable {
             }
             seen[index] = true
             count += 1
+            if count % 1_000 == 0 { await progress.set(count) }
             if count == total { return (ContinuousClock.now - first!).seconds }
         }
         throw BenchmarkError.incomplete(consumed: count, expected: total)
     }
+}
+
+private actor ConsumeProgress {
+    private(set) var count = 0
+    func set(_ value: Int) { count = value }
 }
 
 public enum BenchmarkError: Error, CustomStringConvertible {
@@ -96,7 +119,7 @@ public enum BenchmarkError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .unexpectedRecord(let key): "record \(key) is a duplicate or was never produced"
-        case .incomplete(let consumed, let expected): "consumed \(consumed) of \(expected) records"
+        case .incomplete(let consumed, let expected): "consumed \(consumed) of \(expected) records before the stream stalled"
         }
     }
 }

@@ -23,8 +23,8 @@ struct KafkaBench: AsyncParsableCommand {
     @Option(help: "Records to produce and consume.")
     var messages = 200_000
 
-    @Option(help: "Partitions of the benchmark topic.")
-    var partitions: Int32 = 6
+    @Option(help: "Partitions of the benchmark topic (default: enough that none holds more than ~2.5 MB).")
+    var partitions: Int32?
 
     func run() async throws {
         var logger = Logger(label: "ketenhub.bench")
