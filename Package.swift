@@ -3,6 +3,7 @@ import PackageDescription
 
 // Dependency direction, bottom to top:
 //   CRdKafka (system librdkafka) <- Kafka (our client) <- EmbeddedKafka (mock cluster)
+//   CanonicalEvents (the contracts' Swift model and validator; no transport)
 //   <- KetenhubBench <- KetenhubCLI (the `ketenhub` command)
 let package = Package(
     name: "Ketenhub",
@@ -42,6 +43,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The canonical events: CloudEvents envelope, Swift model, schema validation, Kafka binding.
+        .target(
+            name: "CanonicalEvents",
+            exclude: ["Generated/README.md"]
+        ),
         // `ketenhub bench ...`: throughput and latency measurements.
         .target(
             name: "KetenhubBench",
@@ -53,9 +59,14 @@ let package = Package(
                 "Kafka",
                 "EmbeddedKafka",
                 "KetenhubBench",
+                "CanonicalEvents",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        .testTarget(
+            name: "CanonicalEventsTests",
+            dependencies: ["CanonicalEvents"]
         ),
         .testTarget(
             name: "KafkaTests",

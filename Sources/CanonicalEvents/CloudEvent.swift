@@ -1,0 +1,91 @@
+import Foundation
+
+/// A canonical event: a CloudEvents 1.0 envelope around one event's data. The hub's extension
+/// attributes: `ketencaseid` (the chain case id, also the Kafka key) and `partnerref` on every event;
+/// `decisionid`, `ruleid`, `legalbasis`, `purpose`, `disclosure` and `matrixversion` on deliveries.
+public struct CloudEvent: Codable, Sendable, Hashable {
+    public var specversion: String = "1.0"
+    public var id: String
+    public var source: String
+    public var type: String
+    public var subject: String?
+    public var time: Timestamp
+    public var datacontenttype: String = "application/json"
+    public var dataschema: String?
+    public var ketencaseid: String
+    public var partnerref: String?
+    public var decisionid: String?
+    public var ruleid: String?
+    public var legalbasis: String?
+    public var purpose: String?
+    public var disclosure: String?
+    public var matrixversion: String?
+    public var data: JSONValue
+
+    public init(id: String, source: String, type: String, time: Timestamp, ketencaseid: String, data: JSONValue,
+                subject: String? = nil, partnerref: String? = nil) {
+        self.id = id
+        self.source = source
+        self.type = type
+        self.time = time
+        self.ketencaseid = ketencaseid
+        self.data = data
+        self.subject = subject
+        self.partnerref = partnerref
+    }
+
+    /// An event carrying typed data.
+    public init<Data: CanonicalEventData>(id: String, source: String, time: Timestamp, ketencaseid: String, data: Data,
+                                          subject: String? = nil, partnerref: String? = nil) throws {
+        self.init(id: id, source: source, type: Data.cloudEventType, time: time, ketencaseid: ketencaseid,
+                  data: try JSONValue(encoding: data), subject: subject, partnerref: partnerref)
+    }
+
+    /// The organisation that produced the event, from `source` (`urn:ketenhub:<organisation>[:<system>]`).
+    public var producer: String? {
+        let parts = source.split(separator: ":")
+        return parts.count >= 3 && parts[0] == "urn" && parts[1] == "ketenhub" ? String(parts[2]) : nil
+    }
+
+    /// The data as its Swift model.
+    public func decodeData<Data: CanonicalEventData>(as model: Data.Type) throws -> Data {
+        try JSONDecoder().decode(model, from: data.encoded())
+    }
+
+    /// The data as the Swift model its `type` names.
+    public func decodeData() throws -> any CanonicalEventData {
+        guard let model = CanonicalEventTypes.model(forCloudEventType: type) else {
+            throw CanonicalEventError.unknownType(type)
+        }
+        return try decodeData(as: model)
+    }
+
+    // MARK: Structured mode (one JSON document)
+
+    public init(structured value: JSONValue) throws {
+        self = try JSONDecoder().decode(CloudEvent.self, from: value.encoded())
+    }
+
+    public var structured: JSONValue { try! JSONValue(encoding: self) }  // every member encodes
+}
+
+public enum CanonicalEventError: Error, CustomStringConvertible, Equatable {
+    case unknownType(String)
+    case missingHeader(String)
+    case invalidHeader(String, String)
+
+    public var description: String {
+        switch self {
+        case .unknownType(let type): "unknown event type '\(type)'"
+        case .missingHeader(let name): "the record has no \(name) header"
+        case .invalidHeader(let name, let reason): "header \(name): \(reason)"
+        }
+    }
+}
+
+extension JSONValue {
+    /// Any `Encodable` value as JSON.
+    public init(encoding value: some Encodable) throws {
+        self = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(value))
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+
+/// A canonical event as a Kafka record in the CloudEvents Kafka protocol binding, binary mode:
+/// each attribute is a `ce_<name>` header (UTF-8), `datacontenttype` is the `content-type` header,
+/// the data is the record value and the chain case id the record key, so that every event of one
+/// case lands on one partition, in order. Kept free of any Kafka client type: the transport maps it.
+public struct CloudEventRecord: Sendable, Hashable {
+    public var key: String
+    public var headers: [Header]
+    public var value: [UInt8]
+
+    public struct Header: Sendable, Hashable {
+        public var name: String
+        public var value: String
+
+        public init(name: String, value: String) {
+            self.name = name
+            self.value = value
+        }
+    }
+
+    public init(key: String, headers: [Header], value: [UInt8]) {
+        self.key = key
+        self.headers = headers
+        self.value = value
+    }
+
+    public func header(_ name: String) -> String? { headers.first { $0.name == name }?.value }
+}
+
+extension CloudEvent {
+    static let headerPrefix = "ce_"
+    static let contentTypeHeader = "content-type"
+
+    /// Binary mode: attributes to headers (in name order, so equal events give equal records).
+    public func kafkaRecord() -> CloudEventRecord {
+        guard case .object(var attributes) = structured else { preconditionFailure("a CloudEvent encodes as an object") }
+        attributes["data"] = nil
+        let contentType = attributes.removeValue(forKey: "datacontenttype")?.stringValue ?? "application/json"
+        var headers = attributes.keys.sorted().compactMap { name in
+            attributes[name]?.stringValue.map { CloudEventRecord.Header(name: Self.headerPrefix + name, value: $0) }
+        }
+        headers.append(CloudEventRecord.Header(name: Self.contentTypeHeader, value: contentType))
+        return CloudEventRecord(key: ketencaseid, headers: headers, value: Array(data.encoded()))
+    }
+
+    /// Reads a binary-mode record back. Headers that are not CloudEvents attributes are ignored.
+    public init(kafkaRecord record: CloudEventRecord) throws {
+        var attributes: [String: JSONValue] = [:]
+        for header in record.headers where header.name.hasPrefix(Self.headerPrefix) {
+            attributes[String(header.name.dropFirst(Self.headerPrefix.count))] = .string(header.value)
+        }
+        for required in ["specversion", "id", "source", "type"] where attributes[required] == nil {
+            throw CanonicalEventError.missingHeader(Self.headerPrefix + required)
+        }
+        attributes["datacontenttype"] = .string(record.header(Self.contentTypeHeader) ?? "application/json")
+        do {
+            attributes["data"] = try JSONValue.parse(Data(record.value))
+        } catch {
+            throw CanonicalEventError.invalidHeader("value", "the data is not valid JSON")
+        }
+        try self.init(structured: .object(attributes))
+    }
+}
