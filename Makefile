@@ -1,15 +1,19 @@
 # Ketenhub: `make demo` runs the hub on the embedded cluster, `make test` runs the tests.
 SWIFT ?= swift
+PYTHON ?= python3
 RUNTIME_PACKAGES := pkg-config librdkafka-dev
 TEST_PACKAGES := $(RUNTIME_PACKAGES) kcat
+# The contract tests check every example with an independent JSON Schema 2020-12 validator.
+PYTHON_TEST_PACKAGES := jsonschema referencing yaml:pyyaml pytest rfc3339_validator:rfc3339-validator
 
-.PHONY: build release test demo bench deps deps-test clean
+.PHONY: build release test demo bench contracts deps deps-test clean
 
 deps:
 	@scripts/ensure-apt-packages.sh $(RUNTIME_PACKAGES)
 
 deps-test:
 	@scripts/ensure-apt-packages.sh $(TEST_PACKAGES)
+	@PYTHON=$(PYTHON) scripts/ensure-python-packages.sh $(PYTHON_TEST_PACKAGES)
 
 build: deps
 	$(SWIFT) build
@@ -21,12 +25,17 @@ release: deps
 test: deps-test
 	$(SWIFT) build --build-tests
 	KETENHUB_BIN="$$($(SWIFT) build --show-bin-path)/ketenhub" $(SWIFT) test --skip-build
+	$(PYTHON) -m pytest -q Tests/contracts
 
 demo: build
 	"$$($(SWIFT) build --show-bin-path)/ketenhub" demo
 
 bench: release
 	"$$($(SWIFT) build -c release --show-bin-path)/ketenhub" bench kafka --json
+
+# After changing a schema in Contracts/events: compile the contracts into the hub again.
+contracts:
+	$(PYTHON) scripts/embed-contracts.py
 
 clean:
 	rm -rf .build

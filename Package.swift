@@ -64,6 +64,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Helpers shared by the test targets.
+        .target(
+            name: "KetenhubTestSupport",
+            dependencies: ["Kafka"],
+            path: "Tests/Support"
+        ),
+        .testTarget(
+            name: "KetenhubCommandTests",
+            dependencies: ["KetenhubTestSupport"]
+        ),
         .testTarget(
             name: "CanonicalEventsTests",
             dependencies: ["CanonicalEvents"]
@@ -73,6 +83,7 @@ let package = Package(
             dependencies: [
                 "Kafka",
                 "EmbeddedKafka",
+                "KetenhubTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),

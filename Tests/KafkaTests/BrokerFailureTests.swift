@@ -1,5 +1,6 @@
 import EmbeddedKafka
 import Kafka
+import KetenhubTestSupport
 import Testing
 
 @Suite("Broker failures")

@@ -1,5 +1,6 @@
 import EmbeddedKafka
 import Kafka
+import KetenhubTestSupport
 import Testing
 
 /// What two workers in one group did, shared between their tasks.

@@ -1,5 +1,6 @@
 import Foundation
 import Kafka
+import KetenhubTestSupport
 import Testing
 
 /// `ketenhub broker` as a separate process, `kcat` (another librdkafka program) producing to it,
@@ -8,8 +9,8 @@ import Testing
 struct InteropTests {
     @Test("kcat produces to `ketenhub broker`, the Swift consumer reads exactly those records")
     func kcatToSwift() async throws {
-        let binary = try Self.ketenhubBinary()
-        let kcat = try #require(Self.which("kcat"), "kcat is not installed (make test installs it)")
+        let binary = try ketenhubBinary()
+        let kcat = try #require(which("kcat"), "kcat is not installed (make test installs it)")
         let portFile = FileManager.default.temporaryDirectory.appendingPathComponent("\(uniqueName("broker")).port")
         let broker = Process()
         broker.executableURL = binary
@@ -64,22 +65,5 @@ struct InteropTests {
         #expect(broker.terminationReason == .exit)
         #expect(broker.terminationStatus == 0)
         #expect(!FileManager.default.fileExists(atPath: portFile.path))
-    }
-
-    /// The `ketenhub` executable: `KETENHUB_BIN` (set by `make test`), else the debug build beside the tests.
-    static func ketenhubBinary() throws -> URL {
-        if let path = ProcessInfo.processInfo.environment["KETENHUB_BIN"] { return URL(fileURLWithPath: path) }
-        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let candidate = packageRoot.appendingPathComponent(".build/debug/ketenhub")
-        guard FileManager.default.isExecutableFile(atPath: candidate.path) else {
-            throw Timeout(what: "no ketenhub binary at \(candidate.path); run `swift build` first or set KETENHUB_BIN")
-        }
-        return candidate
-    }
-
-    static func which(_ program: String) -> URL? {
-        let paths = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
-        return paths.map { URL(fileURLWithPath: String($0)).appendingPathComponent(program) }
-            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
     }
 }

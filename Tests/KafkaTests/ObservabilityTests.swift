@@ -5,6 +5,7 @@ import Logging
 import Metrics
 import MetricsTestKit
 import Synchronization
+import KetenhubTestSupport
 import Testing
 
 /// Keeps every log record it is given.

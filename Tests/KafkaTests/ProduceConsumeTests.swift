@@ -1,5 +1,6 @@
 import EmbeddedKafka
 import Kafka
+import KetenhubTestSupport
 import Testing
 
 @Suite("Produce and consume on the embedded cluster")

@@ -17,6 +17,17 @@ public struct ZSMBeslissing: CanonicalEventData {
     public var plannedHearingDate: CalendarDate?
     public var conditions: [Condition]?
     public var contactPerson: ContactPerson?
+
+    public init(decisionId: String, decidedAt: Timestamp, custody: Custody, outcome: Outcome, sepotKind: SepotKind? = nil, plannedHearingDate: CalendarDate? = nil, conditions: [Condition]? = nil, contactPerson: ContactPerson? = nil) {
+        self.decisionId = decisionId
+        self.decidedAt = decidedAt
+        self.custody = custody
+        self.outcome = outcome
+        self.sepotKind = sepotKind
+        self.plannedHearingDate = plannedHearingDate
+        self.conditions = conditions
+        self.contactPerson = contactPerson
+    }
 }
 
 /// Gedragsaanwijzing (art. 509hh Sv), as it stands after this action.
@@ -34,6 +45,20 @@ public struct Gedragsaanwijzing: CanonicalEventData {
     public var endedOn: CalendarDate?
     public var endReason: String?
     public var contactPerson: ContactPerson?
+
+    public init(orderId: String, action: Action, version: Int, suspect: PseudonymousID, protectedPersons: [PseudonymousID], conditions: [Condition], startDate: CalendarDate, endDate: CalendarDate, endedOn: CalendarDate? = nil, endReason: String? = nil, contactPerson: ContactPerson? = nil) {
+        self.orderId = orderId
+        self.action = action
+        self.version = version
+        self.suspect = suspect
+        self.protectedPersons = protectedPersons
+        self.conditions = conditions
+        self.startDate = startDate
+        self.endDate = endDate
+        self.endedOn = endedOn
+        self.endReason = endReason
+        self.contactPerson = contactPerson
+    }
 }
 
 /// Schorsing voorlopige hechtenis: pre-trial detention suspended under conditions.
@@ -48,6 +73,18 @@ public struct Schorsing: CanonicalEventData {
     public var endDate: CalendarDate?
     public var electronicMonitoring: Bool?
     public var contactPerson: ContactPerson?
+
+    public init(suspensionId: String, decidedAt: Timestamp, court: String, suspect: PseudonymousID, conditions: [Condition], startDate: CalendarDate, endDate: CalendarDate? = nil, electronicMonitoring: Bool? = nil, contactPerson: ContactPerson? = nil) {
+        self.suspensionId = suspensionId
+        self.decidedAt = decidedAt
+        self.court = court
+        self.suspect = suspect
+        self.conditions = conditions
+        self.startDate = startDate
+        self.endDate = endDate
+        self.electronicMonitoring = electronicMonitoring
+        self.contactPerson = contactPerson
+    }
 }
 
 /// Vonnis: the verdict, with bijzondere voorwaarden, electronic monitoring and DUT, or an acquittal.
@@ -62,6 +99,13 @@ public struct Vonnis: CanonicalEventData {
         public var unconditionalDays: Int?
         public var conditionalDays: Int?
         public var probationYears: Int?
+
+        public init(kind: String, unconditionalDays: Int? = nil, conditionalDays: Int? = nil, probationYears: Int? = nil) {
+            self.kind = kind
+            self.unconditionalDays = unconditionalDays
+            self.conditionalDays = conditionalDays
+            self.probationYears = probationYears
+        }
     }
     public var verdictId: String
     public var pronouncedOn: CalendarDate
@@ -73,6 +117,19 @@ public struct Vonnis: CanonicalEventData {
     public var electronicMonitoring: Bool?
     public var dadelijkUitvoerbaar: Bool?
     public var contactPerson: ContactPerson?
+
+    public init(verdictId: String, pronouncedOn: CalendarDate, court: String, suspect: PseudonymousID, outcome: Outcome, sentence: Sentence? = nil, bijzondereVoorwaarden: [Condition]? = nil, electronicMonitoring: Bool? = nil, dadelijkUitvoerbaar: Bool? = nil, contactPerson: ContactPerson? = nil) {
+        self.verdictId = verdictId
+        self.pronouncedOn = pronouncedOn
+        self.court = court
+        self.suspect = suspect
+        self.outcome = outcome
+        self.sentence = sentence
+        self.bijzondereVoorwaarden = bijzondereVoorwaarden
+        self.electronicMonitoring = electronicMonitoring
+        self.dadelijkUitvoerbaar = dadelijkUitvoerbaar
+        self.contactPerson = contactPerson
+    }
 }
 
 /// Invrijheidstelling: release from custody, known to partners before it happens.
@@ -90,4 +147,14 @@ public struct Invrijheidstelling: CanonicalEventData {
     public var facility: String
     public var conditions: [Condition]?
     public var contactPerson: ContactPerson?
+
+    public init(releaseId: String, releaseAt: Timestamp, suspect: PseudonymousID, kind: Kind, facility: String, conditions: [Condition]? = nil, contactPerson: ContactPerson? = nil) {
+        self.releaseId = releaseId
+        self.releaseAt = releaseAt
+        self.suspect = suspect
+        self.kind = kind
+        self.facility = facility
+        self.conditions = conditions
+        self.contactPerson = contactPerson
+    }
 }

@@ -14,6 +14,16 @@ public struct Veiligheidsbeoordeling: CanonicalEventData {
     public var veiligheidsvoorwaarden: [Condition]
     public var advice: String?
     public var contactPerson: ContactPerson?
+
+    public init(assessmentId: String, version: Int, assessedAt: Timestamp, outcome: Outcome, veiligheidsvoorwaarden: [Condition], advice: String? = nil, contactPerson: ContactPerson? = nil) {
+        self.assessmentId = assessmentId
+        self.version = version
+        self.assessedAt = assessedAt
+        self.outcome = outcome
+        self.veiligheidsvoorwaarden = veiligheidsvoorwaarden
+        self.advice = advice
+        self.contactPerson = contactPerson
+    }
 }
 
 /// Reclasseringsadvies (3RO): content for the OM, dat-informatie for others.
@@ -23,6 +33,11 @@ public struct Reclasseringsadvies: CanonicalEventData {
     public struct RiskAssessment: Codable, Sendable, Hashable {
         public var instrument: String
         public var level: RiskLevel
+
+        public init(instrument: String, level: RiskLevel) {
+            self.instrument = instrument
+            self.level = level
+        }
     }
     public var adviceId: String
     public var deliveredAt: Timestamp
@@ -32,6 +47,17 @@ public struct Reclasseringsadvies: CanonicalEventData {
     public var recommendation: String
     public var proposedConditions: [Condition]?
     public var contactPerson: ContactPerson?
+
+    public init(adviceId: String, deliveredAt: Timestamp, suspect: PseudonymousID, adviceKind: AdviceKind, riskAssessment: RiskAssessment, recommendation: String, proposedConditions: [Condition]? = nil, contactPerson: ContactPerson? = nil) {
+        self.adviceId = adviceId
+        self.deliveredAt = deliveredAt
+        self.suspect = suspect
+        self.adviceKind = adviceKind
+        self.riskAssessment = riskAssessment
+        self.recommendation = recommendation
+        self.proposedConditions = proposedConditions
+        self.contactPerson = contactPerson
+    }
 }
 
 /// Traject gestart / beeindigd: dat-informatie that a partner runs a trajectory, and whom to call.
@@ -46,6 +72,17 @@ public struct Traject: CanonicalEventData {
     public var endDate: CalendarDate?
     public var person: PseudonymousID?
     public var contactPerson: ContactPerson
+
+    public init(trajectoryId: String, status: Status, organisation: OrganisationCode, trajectoryType: String, startDate: CalendarDate, endDate: CalendarDate? = nil, person: PseudonymousID? = nil, contactPerson: ContactPerson) {
+        self.trajectoryId = trajectoryId
+        self.status = status
+        self.organisation = organisation
+        self.trajectoryType = trajectoryType
+        self.startDate = startDate
+        self.endDate = endDate
+        self.person = person
+        self.contactPerson = contactPerson
+    }
 }
 
 /// Raadsonderzoek gestart (Raad voor de Kinderbescherming).
@@ -57,6 +94,14 @@ public struct Raadsonderzoek: CanonicalEventData {
     public var kind: Kind
     public var children: [PseudonymousID]
     public var contactPerson: ContactPerson?
+
+    public init(investigationId: String, startedOn: CalendarDate, kind: Kind, children: [PseudonymousID], contactPerson: ContactPerson? = nil) {
+        self.investigationId = investigationId
+        self.startedOn = startedOn
+        self.kind = kind
+        self.children = children
+        self.contactPerson = contactPerson
+    }
 }
 
 /// Informatiewens slachtoffer: the victim's wish to be informed, and consent (Slachtofferhulp).
@@ -70,6 +115,16 @@ public struct Informatiewens: CanonicalEventData {
     public var topics: [String]?
     public var consentToShare: Bool?
     public var contactPerson: ContactPerson?
+
+    public init(wishId: String, victim: PseudonymousID, status: Status, recordedAt: Timestamp, topics: [String]? = nil, consentToShare: Bool? = nil, contactPerson: ContactPerson? = nil) {
+        self.wishId = wishId
+        self.victim = victim
+        self.status = status
+        self.recordedAt = recordedAt
+        self.topics = topics
+        self.consentToShare = consentToShare
+        self.contactPerson = contactPerson
+    }
 }
 
 /// Contactpersoon toegewezen: a partner's fixed contact for the case.
@@ -79,6 +134,13 @@ public struct Contactpersoon: CanonicalEventData {
     public var role: String
     public var assignedOn: CalendarDate
     public var contactPerson: ContactPerson
+
+    public init(organisation: OrganisationCode, role: String, assignedOn: CalendarDate, contactPerson: ContactPerson) {
+        self.organisation = organisation
+        self.role = role
+        self.assignedOn = assignedOn
+        self.contactPerson = contactPerson
+    }
 }
 
 /// Ontvangstbevestiging: a partner's acknowledgement of a delivery.
@@ -90,6 +152,14 @@ public struct Acknowledgement: CanonicalEventData {
     public var status: Status
     public var acknowledgedAt: Timestamp
     public var reason: String?
+
+    public init(deliveryId: String, organisation: OrganisationCode, status: Status, acknowledgedAt: Timestamp, reason: String? = nil) {
+        self.deliveryId = deliveryId
+        self.organisation = organisation
+        self.status = status
+        self.acknowledgedAt = acknowledgedAt
+        self.reason = reason
+    }
 }
 
 /// Every canonical event type with its Swift model; the schemas in `Contracts/events/` must match it one to one.

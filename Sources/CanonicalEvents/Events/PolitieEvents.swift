@@ -15,6 +15,17 @@ public struct VTMelding: CanonicalEventData {
     public var childrenPresent: Bool?
     public var summary: String?
     public var contactPerson: ContactPerson?
+
+    public init(meldingId: String, registeredAt: Timestamp, municipalityCode: MunicipalityCode, concerns: [Concern], persons: [Person], childrenPresent: Bool? = nil, summary: String? = nil, contactPerson: ContactPerson? = nil) {
+        self.meldingId = meldingId
+        self.registeredAt = registeredAt
+        self.municipalityCode = municipalityCode
+        self.concerns = concerns
+        self.persons = persons
+        self.childrenPresent = childrenPresent
+        self.summary = summary
+        self.contactPerson = contactPerson
+    }
 }
 
 public enum Offence: String, Codable, Sendable, Hashable {
@@ -35,6 +46,17 @@ public struct Melding: CanonicalEventData {
     public var complaintFiled: Bool?
     public var persons: [Person]
     public var contactPerson: ContactPerson?
+
+    public init(registrationId: String, kind: Kind, offence: Offence, offenceCode: String? = nil, reportedAt: Timestamp, complaintFiled: Bool? = nil, persons: [Person], contactPerson: ContactPerson? = nil) {
+        self.registrationId = registrationId
+        self.kind = kind
+        self.offence = offence
+        self.offenceCode = offenceCode
+        self.reportedAt = reportedAt
+        self.complaintFiled = complaintFiled
+        self.persons = persons
+        self.contactPerson = contactPerson
+    }
 }
 
 public enum RiskLevel: String, Codable, Sendable, Hashable { case laag, midden, hoog }
@@ -50,6 +72,17 @@ public struct SASHScreening: CanonicalEventData {
     public var persons: [Person]
     public var riskFactors: [String]?
     public var contactPerson: ContactPerson?
+
+    public init(screeningId: String, revision: Int, supersedesRevision: Int? = nil, riskLevel: RiskLevel, screenedAt: Timestamp, persons: [Person], riskFactors: [String]? = nil, contactPerson: ContactPerson? = nil) {
+        self.screeningId = screeningId
+        self.revision = revision
+        self.supersedesRevision = supersedesRevision
+        self.riskLevel = riskLevel
+        self.screenedAt = screenedAt
+        self.persons = persons
+        self.riskFactors = riskFactors
+        self.contactPerson = contactPerson
+    }
 }
 
 /// Aanhouding: the arrest that starts the ZSM clock.
@@ -63,6 +96,17 @@ public struct Aanhouding: CanonicalEventData {
     public var municipalityCode: MunicipalityCode
     public var offence: Offence?
     public var contactPerson: ContactPerson?
+
+    public init(arrestId: String, arrestedAt: Timestamp, suspect: PseudonymousID, suspectMinor: Bool, childrenInvolved: Bool? = nil, municipalityCode: MunicipalityCode, offence: Offence? = nil, contactPerson: ContactPerson? = nil) {
+        self.arrestId = arrestId
+        self.arrestedAt = arrestedAt
+        self.suspect = suspect
+        self.suspectMinor = suspectMinor
+        self.childrenInvolved = childrenInvolved
+        self.municipalityCode = municipalityCode
+        self.offence = offence
+        self.contactPerson = contactPerson
+    }
 }
 
 /// Tijdelijk huisverbod: a 10-day ban from the home, by the burgemeester's mandate.
@@ -76,6 +120,17 @@ public struct TijdelijkHuisverbod: CanonicalEventData {
     public var municipalityCode: MunicipalityCode
     public var extended: Bool?
     public var contactPerson: ContactPerson?
+
+    public init(orderId: String, imposedAt: Timestamp, endsAt: Timestamp, excludedPerson: PseudonymousID, protectedPersons: [PseudonymousID], municipalityCode: MunicipalityCode, extended: Bool? = nil, contactPerson: ContactPerson? = nil) {
+        self.orderId = orderId
+        self.imposedAt = imposedAt
+        self.endsAt = endsAt
+        self.excludedPerson = excludedPerson
+        self.protectedPersons = protectedPersons
+        self.municipalityCode = municipalityCode
+        self.extended = extended
+        self.contactPerson = contactPerson
+    }
 }
 
 /// Overtreding voorwaarde: a condition or ban was broken (seen by the police or the reclassering).
@@ -85,6 +140,12 @@ public struct OvertredingVoorwaarde: CanonicalEventData {
         public var conditionType: ConditionType
         public var imposedBy: String
         public var orderReference: String
+
+        public init(conditionType: ConditionType, imposedBy: String, orderReference: String) {
+            self.conditionType = conditionType
+            self.imposedBy = imposedBy
+            self.orderReference = orderReference
+        }
     }
     public var breachId: String
     public var observedAt: Timestamp
@@ -94,4 +155,15 @@ public struct OvertredingVoorwaarde: CanonicalEventData {
     public var municipalityCode: MunicipalityCode?
     public var arrested: Bool?
     public var contactPerson: ContactPerson?
+
+    public init(breachId: String, observedAt: Timestamp, suspect: PseudonymousID, breachedCondition: BreachedCondition, description: String, municipalityCode: MunicipalityCode? = nil, arrested: Bool? = nil, contactPerson: ContactPerson? = nil) {
+        self.breachId = breachId
+        self.observedAt = observedAt
+        self.suspect = suspect
+        self.breachedCondition = breachedCondition
+        self.description = description
+        self.municipalityCode = municipalityCode
+        self.arrested = arrested
+        self.contactPerson = contactPerson
+    }
 }

@@ -18,12 +18,25 @@ public struct Person: Codable, Sendable, Hashable {
     public var role: PersonRole
     public var minor: Bool?
     public var birthYear: Int?
+
+    public init(id: PseudonymousID, role: PersonRole, minor: Bool? = nil, birthYear: Int? = nil) {
+        self.id = id
+        self.role = role
+        self.minor = minor
+        self.birthYear = birthYear
+    }
 }
 
 public struct CaseReference: Codable, Sendable, Hashable {
     public var organisation: OrganisationCode
     public var system: String?
     public var reference: String
+
+    public init(organisation: OrganisationCode, system: String? = nil, reference: String) {
+        self.organisation = organisation
+        self.system = system
+        self.reference = reference
+    }
 }
 
 /// The controlled vocabulary of protective conditions.
@@ -37,6 +50,11 @@ public enum ConditionType: String, Codable, Sendable, Hashable, CaseIterable {
 public struct Area: Codable, Sendable, Hashable {
     public var description: String
     public var municipalityCodes: [MunicipalityCode]?
+
+    public init(description: String, municipalityCodes: [MunicipalityCode]? = nil) {
+        self.description = description
+        self.municipalityCodes = municipalityCodes
+    }
 }
 
 /// A voorwaarde as imposed (by a gedragsaanwijzing, schorsing, vonnis, VT, ...).
@@ -46,6 +64,14 @@ public struct Condition: Codable, Sendable, Hashable {
     public var protectedPersons: [PseudonymousID]?
     public var area: Area?
     public var schedule: String?
+
+    public init(type: ConditionType, description: String, protectedPersons: [PseudonymousID]? = nil, area: Area? = nil, schedule: String? = nil) {
+        self.type = type
+        self.description = description
+        self.protectedPersons = protectedPersons
+        self.area = area
+        self.schedule = schedule
+    }
 }
 
 /// Contactpersoon: the one person at a partner to contact about a fact.
@@ -55,6 +81,14 @@ public struct ContactPerson: Codable, Sendable, Hashable {
     public var function: String?
     public var phone: String?
     public var email: String?
+
+    public init(organisation: OrganisationCode, name: String, function: String? = nil, phone: String? = nil, email: String? = nil) {
+        self.organisation = organisation
+        self.name = name
+        self.function = function
+        self.phone = phone
+        self.email = email
+    }
 }
 
 /// The content of one kind of canonical event. Its schema is `Contracts/events/<eventName>.schema.json`.

@@ -1,0 +1,51 @@
+import Foundation
+import KetenhubTestSupport
+import Testing
+
+/// `ketenhub contracts validate`, as a partner's developer runs it.
+@Suite("ketenhub contracts validate")
+struct ContractsCommandTests {
+    static let examples = packageRoot.appendingPathComponent("Contracts/examples")
+
+    static func files(_ kind: String) -> [String] {
+        let events = (try? FileManager.default.contentsOfDirectory(atPath: examples.path)) ?? []
+        return events.sorted().flatMap { event -> [String] in
+            let folder = examples.appendingPathComponent("\(event)/\(kind)")
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+            return names.filter { $0.hasSuffix(".json") }.sorted().map { folder.appendingPathComponent($0).path }
+        }
+    }
+
+    @Test("every valid example: exit 0, nothing printed")
+    func validExamples() throws {
+        let valid = Self.files("valid")
+        #expect(valid.count >= 36)
+        let (status, output, _) = try runKetenhub(["contracts", "validate"] + valid)
+        #expect(status == 0)
+        #expect(output.isEmpty)
+    }
+
+    @Test("every invalid example: non-zero exit and one line with the file, the pointer and the reason of its .error file")
+    func invalidExamples() throws {
+        let invalid = Self.files("invalid")
+        #expect(invalid.count >= 36)
+        for file in invalid {
+            let expected = try String(contentsOfFile: String(file.dropLast(".json".count)) + ".error", encoding: .utf8)
+                .split(separator: "\n").map(String.init)
+            let (status, output, _) = try runKetenhub(["contracts", "validate", file])
+            #expect(status != 0, "\(file)")
+            #expect(output == "\(file): \(expected[0]): \(expected[1])\n")
+        }
+    }
+
+    @Test("a file that is not JSON, or not there, is a problem too")
+    func brokenFiles() throws {
+        let broken = FileManager.default.temporaryDirectory.appendingPathComponent("\(uniqueName("broken")).json")
+        try Data("{\"specversion\": \"1.0\", ".utf8).write(to: broken)
+        let missing = "/nonexistent/\(uniqueName("event")).json"
+        let (status, output, errors) = try runKetenhub(["contracts", "validate", broken.path, missing])
+        #expect(status != 0)
+        #expect(output == "\(broken.path): \"\": not valid JSON\n\(missing): \"\": cannot read the file\n")
+        #expect(errors.contains("2 of 2 files invalid"))
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import Kafka
+
+// Helpers the test targets share.
+
+public func uniqueName(_ prefix: String) -> String { "\(prefix)-\(UUID().uuidString.prefix(8))" }
+
+public struct Timeout: Error, CustomStringConvertible {
+    public let what: String
+    public init(what: String) { self.what = what }
+    public var description: String { "timed out: \(what)" }
+}
+
+/// Runs `body`, failing with `Timeout` if it takes longer than `seconds`.
+public func within<T: Sendable>(_ seconds: Double, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: .seconds(seconds))
+            return nil
+        }
+        defer { group.cancelAll() }
+        if let value = try await group.next() ?? nil { return value }
+        throw Timeout(what: what)
+    }
+}
+
+/// Reads until `count` records arrived (or `seconds` passed) and returns them in arrival order.
+public func collect(_ consumer: KafkaConsumer, count: Int, seconds: Double = 30) async throws -> [KafkaConsumerMessage] {
+    try await within(seconds, "waiting for \(count) records") {
+        var records: [KafkaConsumerMessage] = []
+        for try await message in consumer.messages {
+            records.append(message)
+            if records.count == count { break }
+        }
+        return records
+    }
+}
+
+/// Reads for `seconds` and returns whatever arrived: for asserting that nothing (more) does.
+public func drain(_ consumer: KafkaConsumer, seconds: Double) async throws -> [KafkaConsumerMessage] {
+    let reader = Task {
+        var records: [KafkaConsumerMessage] = []
+        // The sequence ends when the task is cancelled.
+        for try await message in consumer.messages { records.append(message) }
+        return records
+    }
+    try await Task.sleep(for: .seconds(seconds))
+    reader.cancel()
+    return try await reader.value
+}
+
+/// The `ketenhub` executable: `KETENHUB_BIN` (set by `make test`), else the debug build of this checkout.
+public func ketenhubBinary() throws -> URL {
+    if let path = ProcessInfo.processInfo.environment["KETENHUB_BIN"] { return URL(fileURLWithPath: path) }
+    let candidate = packageRoot.appendingPathComponent(".build/debug/ketenhub")
+    guard FileManager.default.isExecutableFile(atPath: candidate.path) else {
+        throw Timeout(what: "no ketenhub binary at \(candidate.path); run `swift build` first or set KETENHUB_BIN")
+    }
+    return candidate
+}
+
+/// The checkout the tests run in.
+public let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// Runs `ketenhub` with `arguments` to completion; returns its exit status, standard output and standard error.
+public func runKetenhub(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
+    let process = Process()
+    process.executableURL = try ketenhubBinary()
+    process.arguments = arguments
+    let output = Pipe()
+    let errors = Pipe()
+    process.standardOutput = output
+    process.standardError = errors
+    try process.run()
+    let outputData = output.fileHandleForReading.readDataToEndOfFile()
+    let errorData = errors.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
+}
+
+/// The first executable called `program` on the PATH.
+public func which(_ program: String) -> URL? {
+    let paths = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+    return paths.map { URL(fileURLWithPath: String($0)).appendingPathComponent(program) }
+        .first { FileManager.default.isExecutableFile(atPath: $0.path) }
+}
