@@ -46,9 +46,11 @@ public struct Reclasseringsadvies: CanonicalEventData {
     public var riskAssessment: RiskAssessment
     public var recommendation: String
     public var proposedConditions: [Condition]?
+    /// The suspect's consent to share the content with Veilig Thuis.
+    public var suspectConsentToShare: Bool?
     public var contactPerson: ContactPerson?
 
-    public init(adviceId: String, deliveredAt: Timestamp, suspect: PseudonymousID, adviceKind: AdviceKind, riskAssessment: RiskAssessment, recommendation: String, proposedConditions: [Condition]? = nil, contactPerson: ContactPerson? = nil) {
+    public init(adviceId: String, deliveredAt: Timestamp, suspect: PseudonymousID, adviceKind: AdviceKind, riskAssessment: RiskAssessment, recommendation: String, proposedConditions: [Condition]? = nil, suspectConsentToShare: Bool? = nil, contactPerson: ContactPerson? = nil) {
         self.adviceId = adviceId
         self.deliveredAt = deliveredAt
         self.suspect = suspect
@@ -56,6 +58,7 @@ public struct Reclasseringsadvies: CanonicalEventData {
         self.riskAssessment = riskAssessment
         self.recommendation = recommendation
         self.proposedConditions = proposedConditions
+        self.suspectConsentToShare = suspectConsentToShare
         self.contactPerson = contactPerson
     }
 }

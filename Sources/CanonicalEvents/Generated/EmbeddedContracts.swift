@@ -1280,6 +1280,10 @@ enum EmbeddedContracts {
             "$ref": "common.schema.json#/$defs/condition"
           }
         },
+        "suspectConsentToShare": {
+          "type": "boolean",
+          "description": "Whether the suspect consented to the advice's content being shared with Veilig Thuis (without it VT learns only that the advice exists)."
+        },
         "contactPerson": {
           "$ref": "common.schema.json#/$defs/contactPerson",
           "description": "Who to contact about this fact."
