@@ -3,7 +3,7 @@ import PackageDescription
 
 // Dependency direction, bottom to top:
 //   CRdKafka (system librdkafka) <- Kafka (our client) <- EmbeddedKafka (mock cluster)
-//   CanonicalEvents (the contracts' Swift model and validator; no transport)
+//   CanonicalEvents (the contracts' Swift model and validator; no transport) <- SharingPolicy (the matrix)
 //   <- KetenhubBench <- KetenhubCLI (the `ketenhub` command)
 let package = Package(
     name: "Ketenhub",
@@ -17,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // Debian's librdkafka-dev 2.0.2, with the mock cluster header.
@@ -48,6 +50,15 @@ let package = Package(
             name: "CanonicalEvents",
             exclude: ["Generated/README.md"]
         ),
+        // The sharing matrix as data: loading, lint, evaluation (deny by default), projection.
+        .target(
+            name: "SharingPolicy",
+            dependencies: [
+                "CanonicalEvents",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         // `ketenhub bench ...`: throughput and latency measurements.
         .target(
             name: "KetenhubBench",
@@ -60,6 +71,7 @@ let package = Package(
                 "EmbeddedKafka",
                 "KetenhubBench",
                 "CanonicalEvents",
+                "SharingPolicy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -89,3 +89,14 @@ extension JSONValue {
         self = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(value))
     }
 }
+
+extension CloudEvent {
+    /// The value a JSON Pointer designates in the structured event; pointers into `data` are resolved
+    /// without re-encoding the envelope.
+    public func value(at pointer: JSONPointer) -> JSONValue? {
+        if pointer.tokens.first == "data" {
+            return JSONPointer(tokens: Array(pointer.tokens.dropFirst())).resolve(in: data)
+        }
+        return pointer.resolve(in: structured)
+    }
+}

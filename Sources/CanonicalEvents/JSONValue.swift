@@ -55,7 +55,7 @@ public enum JSONValue: Sendable, Hashable {
     }
 
     /// The value as it would appear in an error message: strings bare, everything else as JSON.
-    var rendered: String {
+    public var rendered: String {
         if case .string(let value) = self { return value }
         return String(decoding: encoded(), as: UTF8.self)
     }

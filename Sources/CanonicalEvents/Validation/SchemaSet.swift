@@ -219,3 +219,38 @@ public final class SchemaSet: Sendable {
 private struct CompiledPattern: @unchecked Sendable {
     let regex: NSRegularExpression
 }
+
+extension SchemaSet {
+    /// Whether documents of `file` declare a value at `tokens` (a JSON Pointer's tokens, with `*` for
+    /// any element of an array). Used to check that a sharing rule names only fields that exist.
+    public func declares(path tokens: [String], in file: String) -> Bool {
+        guard let root = documents[file] else { return false }
+        var candidates = expand(root, in: file)
+        for token in tokens {
+            var next: [(String, JSONValue)] = []
+            for (document, schema) in candidates {
+                let child = token == "*" ? schema["items"] : schema["properties"]?[token]
+                if let child { next += expand(child, in: document) }
+            }
+            if next.isEmpty { return false }
+            candidates = next
+        }
+        return true
+    }
+
+    /// A schema with everything it composes: its `$ref`, `allOf`, `anyOf`, `oneOf` and conditional branches.
+    private func expand(_ schema: JSONValue, in file: String, depth: Int = 0) -> [(String, JSONValue)] {
+        guard depth < 32, case .object = schema else { return [] }
+        var result = [(file, schema)]
+        if let reference = schema["$ref"]?.stringValue, let (target, referenced) = resolve(reference, from: file) {
+            result += expand(referenced, in: target, depth: depth + 1)
+        }
+        for keyword in ["allOf", "anyOf", "oneOf"] {
+            for sub in schema[keyword]?.arrayValue ?? [] { result += expand(sub, in: file, depth: depth + 1) }
+        }
+        for keyword in ["then", "else"] {
+            if let sub = schema[keyword] { result += expand(sub, in: file, depth: depth + 1) }
+        }
+        return result
+    }
+}

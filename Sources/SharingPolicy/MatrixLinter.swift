@@ -1,0 +1,122 @@
+import CanonicalEvents
+import Foundation
+
+/// Checks a matrix against the contracts and its own registries. Every finding names the file, the
+/// line and the rule. A matrix with findings is never used for routing.
+public struct MatrixLinter: Sendable {
+    public let catalogue: ContractCatalogue
+    /// The case attributes conditions may test (kept by the router per chain case).
+    public static let caseAttributes: Set<String> = ["suspectMinor"]
+
+    public init(catalogue: ContractCatalogue = .embedded) {
+        self.catalogue = catalogue
+    }
+
+    public func lint(_ matrix: SharingMatrix) -> [LintFinding] {
+        var findings: [LintFinding] = []
+        func report(_ rule: SharingRule, _ message: String) {
+            findings.append(LintFinding(location: rule.location, ruleID: rule.id, message: message))
+        }
+        let eventNames = Set(catalogue.eventNames)
+        var seenIDs: [String: SourceLocation] = [:]
+        let regions = Set(matrix.organisations.organisations.compactMap(\.region))
+
+        for rule in matrix.allRules {
+            if let earlier = seenIDs[rule.id] {
+                report(rule, "rule id already used at \(earlier)")
+            }
+            seenIDs[rule.id] = rule.location
+            if rule.events.isEmpty { report(rule, "the rule names no event type") }
+            for event in rule.events where !eventNames.contains(event) {
+                report(rule, "unknown event type '\(event)'")
+            }
+            for event in rule.events where matrix.notShared[event] != nil {
+                report(rule, "event type '\(event)' is marked notShared")
+            }
+            for producer in rule.producers where matrix.organisations.type(of: producer) == nil {
+                report(rule, "unknown organisation '\(producer)' in producers")
+            }
+            if rule.recipient.isEmpty {
+                report(rule, "the rule names no recipient")
+            } else if matrix.organisations.type(of: rule.recipient) == nil {
+                report(rule, "unknown organisation '\(rule.recipient)' as recipient")
+            }
+            if rule.purpose.trimmingCharacters(in: .whitespaces).isEmpty {
+                report(rule, "the rule has no purpose")
+            }
+            if let basis = matrix.legalBases[rule.legalBasis] {
+                if !rule.purpose.isEmpty && !basis.purposes.contains(rule.purpose) {
+                    report(rule, "legal basis '\(rule.legalBasis)' does not serve purpose '\(rule.purpose)' (it serves: \(basis.purposes.joined(separator: ", ")))")
+                }
+            } else {
+                report(rule, rule.legalBasis.isEmpty ? "the rule has no legalBasis" : "unknown legal basis '\(rule.legalBasis)'")
+            }
+            if rule.fields.isEmpty { report(rule, "the rule lists no fields") }
+            for field in rule.fields + rule.conditions.eventFields.keys.sorted() {
+                guard field.hasPrefix("/") else {
+                    report(rule, "field '\(field)' is not a JSON Pointer")
+                    continue
+                }
+                for event in rule.events where eventNames.contains(event)
+                    && !catalogue.schemas.declares(path: JSONPointer(field).tokens, in: "\(event).schema.json") {
+                    report(rule, "field '\(field)' does not exist in the schema of '\(event)'")
+                }
+            }
+            for attribute in rule.conditions.caseAttributes.keys.sorted() where !Self.caseAttributes.contains(attribute) {
+                report(rule, "unknown case attribute '\(attribute)' (known: \(Self.caseAttributes.sorted().joined(separator: ", ")))")
+            }
+            for (name, date) in [("validFrom", rule.validFrom), ("validUntil", rule.validUntil)] {
+                if let date, !Self.isDate(date) { report(rule, "\(name) '\(date)' is not a date (YYYY-MM-DD)") }
+            }
+            if let from = rule.validFrom, let until = rule.validUntil, from > until {
+                report(rule, "validFrom \(from) is after validUntil \(until)")
+            }
+            if let region = rule.region {
+                if !regions.contains(region) { report(rule, "unknown region '\(region)'") }
+                if (rule.justification ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
+                    report(rule, "a regional deviation from the baseline needs a justification")
+                }
+            }
+        }
+        findings += conflicts(matrix)
+        for event in catalogue.eventNames where matrix.notShared[event] == nil
+            && !matrix.baseline.contains(where: { $0.events.contains(event) }) {
+            findings.append(LintFinding(location: SourceLocation(file: MatrixLoader.matrixFile, line: 1), ruleID: nil,
+                                        message: "no baseline rule covers event type '\(event)'; add rules or list it under notShared"))
+        }
+        return findings.sorted()
+    }
+
+    /// Two rules that would both apply to the same event and recipient, under the same conditions,
+    /// but disclose differently: the matrix would be ambiguous.
+    private func conflicts(_ matrix: SharingMatrix) -> [LintFinding] {
+        var findings: [LintFinding] = []
+        let rules = matrix.allRules
+        for (index, first) in rules.enumerated() {
+            for second in rules[(index + 1)...] where first.region == second.region
+                && first.disclosure != second.disclosure
+                && first.conditions == second.conditions
+                && matrix.organisations.type(of: first.recipient) == matrix.organisations.type(of: second.recipient)
+                && (first.recipient == second.recipient || matrix.organisations.organisation(first.recipient) == nil || matrix.organisations.organisation(second.recipient) == nil)
+                && !Set(first.events).isDisjoint(with: second.events)
+                && (first.producers.isEmpty || second.producers.isEmpty || !Set(first.producers).isDisjoint(with: second.producers))
+                && Self.overlap(first, second) {
+                let event = Set(first.events).intersection(second.events).sorted().first!
+                findings.append(LintFinding(
+                    location: second.location, ruleID: second.id,
+                    message: "grants \(second.recipient) '\(second.disclosure.rawValue)' for '\(event)' while rule \(first.id) (\(first.location)) grants '\(first.disclosure.rawValue)' under the same conditions"))
+            }
+        }
+        return findings
+    }
+
+    private static func overlap(_ a: SharingRule, _ b: SharingRule) -> Bool {
+        let aFrom = a.validFrom ?? "0000-01-01", aUntil = a.validUntil ?? "9999-12-31"
+        let bFrom = b.validFrom ?? "0000-01-01", bUntil = b.validUntil ?? "9999-12-31"
+        return aFrom <= bUntil && bFrom <= aUntil
+    }
+
+    static func isDate(_ text: String) -> Bool {
+        text.range(of: #"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"#, options: .regularExpression) != nil
+    }
+}

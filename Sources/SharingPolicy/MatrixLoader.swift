@@ -1,0 +1,229 @@
+import CanonicalEvents
+import Crypto
+import Foundation
+import Yams
+
+/// A problem found in the matrix files: where, which rule, what.
+public struct LintFinding: Sendable, Hashable, CustomStringConvertible, Comparable {
+    public var location: SourceLocation
+    public var ruleID: String?
+    public var message: String
+
+    public var description: String { "\(location): \(ruleID.map { "\($0): " } ?? "")\(message)" }
+
+    public static func < (lhs: LintFinding, rhs: LintFinding) -> Bool {
+        (lhs.location.file, lhs.location.line, lhs.message) < (rhs.location.file, rhs.location.line, rhs.message)
+    }
+}
+
+/// Reads a matrix directory (`sharing-matrix.yaml`, `legal-bases.yaml`, `organisations.yaml`,
+/// `regions/*.yaml`). Structural problems (a missing or malformed key) become findings with their
+/// line, so that `lint` can report them together with the semantic ones.
+public struct MatrixLoader {
+    public static let matrixFile = "sharing-matrix.yaml"
+    public static let legalBasesFile = "legal-bases.yaml"
+    public static let organisationsFile = "organisations.yaml"
+    public static let regionsDirectory = "regions"
+
+    public struct Loaded: Sendable {
+        public var matrix: SharingMatrix
+        public var findings: [LintFinding]
+    }
+
+    public enum LoadError: Error, CustomStringConvertible {
+        case unreadable(String, String)
+        public var description: String {
+            switch self { case .unreadable(let file, let reason): "\(file): \(reason)" }
+        }
+    }
+
+    private var findings: [LintFinding] = []
+    private var contentDigest = SHA256()
+
+    public static func load(directory: URL) throws -> Loaded {
+        var loader = MatrixLoader()
+        return try loader.load(directory)
+    }
+
+    /// Loads and fails on any finding: for the router and the simulator, which must not run on a broken matrix.
+    public static func loadValid(directory: URL, catalogue: ContractCatalogue = .embedded) throws -> SharingMatrix {
+        let loaded = try load(directory: directory)
+        let findings = loaded.findings + MatrixLinter(catalogue: catalogue).lint(loaded.matrix)
+        guard findings.isEmpty else { throw MatrixError.invalid(findings.sorted()) }
+        return loaded.matrix
+    }
+
+    private mutating func load(_ directory: URL) throws -> Loaded {
+        let organisationsNode = try node(directory, Self.organisationsFile)
+        let legalNode = try node(directory, Self.legalBasesFile)
+        let matrixNode = try node(directory, Self.matrixFile)
+
+        let registry = organisations(organisationsNode, file: Self.organisationsFile)
+        let bases = legalBases(legalNode, file: Self.legalBasesFile)
+        var baseline = rules(matrixNode?["rules"], file: Self.matrixFile, region: nil)
+        baseline.sort { $0.location.line < $1.location.line }
+        var notShared: [String: String] = [:]
+        for (key, value) in matrixNode?["notShared"]?.mapping ?? [:] {
+            if let event = key.string { notShared[event] = value.string ?? "" }
+        }
+
+        var regional: [String: [SharingRule]] = [:]
+        let regionsURL = directory.appendingPathComponent(Self.regionsDirectory)
+        let regionFiles = ((try? FileManager.default.contentsOfDirectory(atPath: regionsURL.path)) ?? []).filter { $0.hasSuffix(".yaml") }.sorted()
+        for name in regionFiles {
+            let file = "\(Self.regionsDirectory)/\(name)"
+            guard let root = try node(directory, file) else { continue }
+            guard let region = root["region"]?.string else {
+                finding(file, root.mark?.line ?? 1, nil, "a regional rule set needs `region`")
+                continue
+            }
+            regional[region, default: []] += rules(root["rules"], file: file, region: region)
+        }
+
+        let declared = matrixNode?["version"]?.string ?? "unversioned"
+        if matrixNode?["version"]?.string == nil {
+            finding(Self.matrixFile, 1, nil, "the matrix needs a `version`")
+        }
+        // The declared version plus a digest of every file: two different matrices never share a version.
+        let digest = contentDigest.finalize().map { String(format: "%02x", $0) }.joined().prefix(8)
+        let matrix = SharingMatrix(version: "\(declared)+\(digest)", organisations: registry, legalBases: bases,
+                                   baseline: baseline, regional: regional, notShared: notShared)
+        return Loaded(matrix: matrix, findings: findings)
+    }
+
+    private mutating func node(_ directory: URL, _ file: String) throws -> Node? {
+        let url = directory.appendingPathComponent(file)
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            if file.hasPrefix(Self.regionsDirectory) { return nil }
+            throw LoadError.unreadable(file, "cannot read \(url.path)")
+        }
+        contentDigest.update(data: Data(file.utf8))
+        contentDigest.update(data: data)
+        do {
+            return try Yams.compose(yaml: String(decoding: data, as: UTF8.self))
+        } catch {
+            throw LoadError.unreadable(file, "not valid YAML: \(error)")
+        }
+    }
+
+    private mutating func finding(_ file: String, _ line: Int, _ rule: String?, _ message: String) {
+        findings.append(LintFinding(location: SourceLocation(file: file, line: line), ruleID: rule, message: message))
+    }
+
+    private mutating func organisations(_ root: Node?, file: String) -> OrganisationRegistry {
+        let types = (root?["types"]?.sequence ?? []).compactMap { node -> OrganisationType? in
+            guard let type = node["type"]?.string else {
+                finding(file, node.mark?.line ?? 0, nil, "an organisation type needs `type`")
+                return nil
+            }
+            return OrganisationType(type: type, name: node["name"]?.string ?? type, regional: node["regional"]?.bool ?? false)
+        }
+        let organisations = (root?["organisations"]?.sequence ?? []).compactMap { node -> Organisation? in
+            guard let code = node["code"]?.string, let type = node["type"]?.string else {
+                finding(file, node.mark?.line ?? 0, nil, "an organisation needs `code` and `type`")
+                return nil
+            }
+            return Organisation(code: code, type: type, name: node["name"]?.string ?? code, region: node["region"]?.string,
+                                municipalities: (node["municipalities"]?.sequence ?? []).compactMap(\.string))
+        }
+        return OrganisationRegistry(types: types, organisations: organisations)
+    }
+
+    private mutating func legalBases(_ root: Node?, file: String) -> [String: LegalBasis] {
+        var bases: [String: LegalBasis] = [:]
+        for node in root?["legalBases"]?.sequence ?? [] {
+            guard let id = node["id"]?.string else {
+                finding(file, node.mark?.line ?? 0, nil, "a legal basis needs `id`")
+                continue
+            }
+            bases[id] = LegalBasis(id: id, citation: node["citation"]?.string ?? "", description: node["description"]?.string ?? "",
+                                   purposes: (node["purposes"]?.sequence ?? []).compactMap(\.string),
+                                   confirmed: node["confirmed"]?.bool ?? false)
+        }
+        return bases
+    }
+
+    static let ruleKeys: Set<String> = ["id", "events", "producers", "recipient", "purpose", "legalBasis", "disclosure",
+                                        "fields", "when", "validFrom", "validUntil", "justification"]
+
+    private mutating func rules(_ list: Node?, file: String, region: String?) -> [SharingRule] {
+        (list?.sequence ?? []).compactMap { node in rule(node, file: file, region: region) }
+    }
+
+    private mutating func rule(_ node: Node, file: String, region: String?) -> SharingRule? {
+        let line = node.mark?.line ?? 0
+        guard let id = node["id"]?.string, !id.isEmpty else {
+            finding(file, line, nil, "a rule needs an `id`")
+            return nil
+        }
+        for key in (node.mapping ?? [:]).keys.compactMap(\.string) where !Self.ruleKeys.contains(key) {
+            finding(file, line, id, "unknown key `\(key)`")
+        }
+        let disclosureText = node["disclosure"]?.string ?? ""
+        let disclosure = Disclosure(rawValue: disclosureText)
+        if disclosure == nil {
+            finding(file, line, id, "disclosure must be one of dat, voorwaarden, inhoud (found '\(disclosureText)')")
+        }
+        return SharingRule(
+            id: id,
+            events: (node["events"]?.sequence ?? []).compactMap(\.string),
+            producers: (node["producers"]?.sequence ?? []).compactMap(\.string),
+            recipient: node["recipient"]?.string ?? "",
+            purpose: node["purpose"]?.string ?? "",
+            legalBasis: node["legalBasis"]?.string ?? "",
+            disclosure: disclosure ?? .dat,
+            fields: (node["fields"]?.sequence ?? []).compactMap(\.string),
+            conditions: conditions(node["when"], file: file, line: line, rule: id),
+            validFrom: node["validFrom"]?.string,
+            validUntil: node["validUntil"]?.string,
+            justification: node["justification"]?.string,
+            region: region,
+            location: SourceLocation(file: file, line: line))
+    }
+
+    private mutating func conditions(_ node: Node?, file: String, line: Int, rule: String) -> RuleConditions {
+        var conditions = RuleConditions()
+        guard let node else { return conditions }
+        for (key, value) in node.mapping ?? [:] {
+            switch key.string {
+            case "consent":
+                conditions.consent = value.string.flatMap(RuleConditions.Consent.init(rawValue:))
+                if conditions.consent == nil {
+                    finding(file, line, rule, "consent must be one of \(RuleConditions.Consent.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+            case "case":
+                for (attribute, expected) in value.mapping ?? [:] {
+                    guard let name = attribute.string, let flag = expected.bool else {
+                        finding(file, line, rule, "case conditions are attribute: true|false")
+                        continue
+                    }
+                    conditions.caseAttributes[name] = flag
+                }
+            case "event":
+                for (pointer, expected) in value.mapping ?? [:] {
+                    guard let pointer = pointer.string else { continue }
+                    conditions.eventFields[pointer] = Self.json(expected)
+                }
+            default:
+                finding(file, line, rule, "unknown condition `\(key.string ?? "?")` (expected consent, case or event)")
+            }
+        }
+        return conditions
+    }
+
+    /// A YAML scalar as the JSON value an event would carry.
+    static func json(_ node: Node) -> JSONValue {
+        if let flag = node.bool { return .bool(flag) }
+        if let number = node.float, node.string.map({ Double($0) != nil }) == true { return .number(number) }
+        return .string(node.string ?? "")
+    }
+}
+
+public enum MatrixError: Error, CustomStringConvertible {
+    case invalid([LintFinding])
+    public var description: String {
+        switch self {
+        case .invalid(let findings): "the sharing matrix has \(findings.count) problem(s):\n" + findings.map(\.description).joined(separator: "\n")
+        }
+    }
+}

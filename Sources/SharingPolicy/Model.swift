@@ -1,0 +1,130 @@
+import CanonicalEvents
+
+/// How much of an event a recipient sees.
+public enum Disclosure: String, Codable, Sendable, Hashable, CaseIterable, Comparable {
+    /// That the fact exists, plus whom to contact ("dat-informatie").
+    case dat
+    /// Plus the protective conditions.
+    case voorwaarden
+    /// The content the rule lists.
+    case inhoud
+
+    var rank: Int { Self.allCases.firstIndex(of: self)! }
+    public static func < (lhs: Disclosure, rhs: Disclosure) -> Bool { lhs.rank < rhs.rank }
+}
+
+/// Where a definition stands in the matrix files, for lint messages and explanations.
+public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var description: String { "\(file):\(line)" }
+}
+
+/// The conditions under which a rule applies, besides event type, producer and recipient.
+public struct RuleConditions: Sendable, Hashable {
+    public enum Consent: String, Sendable, Hashable, CaseIterable {
+        /// A victim of the case asked to be informed about this kind of event.
+        case victimInformed = "victim-informed"
+        /// A victim of the case consented to their information being shared.
+        case victimShare = "victim-share"
+    }
+
+    public var consent: Consent?
+    /// Case attributes that must hold, for example `suspectMinor: true`.
+    public var caseAttributes: [String: Bool] = [:]
+    /// Event fields (JSON Pointers) that must have these values.
+    public var eventFields: [String: JSONValue] = [:]
+
+    public var isEmpty: Bool { consent == nil && caseAttributes.isEmpty && eventFields.isEmpty }
+}
+
+/// One rule of the sharing matrix.
+public struct SharingRule: Sendable, Hashable {
+    public var id: String
+    public var events: [String]
+    /// Organisation types (or codes) whose events the rule covers; empty means any producer.
+    public var producers: [String]
+    /// An organisation type (resolved by region for regional types) or one organisation's code.
+    public var recipient: String
+    public var purpose: String
+    public var legalBasis: String
+    public var disclosure: Disclosure
+    /// JSON Pointers into the event; `*` stands for every element of an array.
+    public var fields: [String]
+    public var conditions: RuleConditions
+    public var validFrom: String?
+    public var validUntil: String?
+    /// Why a regional rule deviates from the national baseline.
+    public var justification: String?
+    /// The region of a regional rule set; nil for the baseline.
+    public var region: String?
+    public var location: SourceLocation
+}
+
+public struct LegalBasis: Sendable, Hashable {
+    public var id: String
+    public var citation: String
+    public var description: String
+    public var purposes: [String]
+    /// False for example entries a privacy officer still has to confirm.
+    public var confirmed: Bool
+}
+
+public struct Organisation: Sendable, Hashable {
+    public var code: String
+    public var type: String
+    public var name: String
+    public var region: String?
+    public var municipalities: [String]
+}
+
+public struct OrganisationType: Sendable, Hashable {
+    public var type: String
+    public var name: String
+    /// Whether organisations of this type work per region (Veilig Thuis), resolved from the case's municipality.
+    public var regional: Bool
+}
+
+public struct OrganisationRegistry: Sendable {
+    public var types: [OrganisationType]
+    public var organisations: [Organisation]
+    private var byCode: [String: Organisation] = [:]
+    private var byMunicipality: [String: [String: Organisation]] = [:]
+
+    public init(types: [OrganisationType], organisations: [Organisation]) {
+        self.types = types
+        self.organisations = organisations
+        for organisation in organisations {
+            byCode[organisation.code] = organisation
+            for municipality in organisation.municipalities {
+                byMunicipality[organisation.type, default: [:]][municipality] = organisation
+            }
+        }
+    }
+
+    public func organisation(_ code: String) -> Organisation? { byCode[code] }
+
+    /// The organisation of a regional type that serves a municipality.
+    public func organisation(ofType type: String, servingMunicipality municipality: String) -> Organisation? {
+        byMunicipality[type]?[municipality]
+    }
+
+    /// The organisation type of a code, or the code itself when it names a type.
+    public func type(of codeOrType: String) -> String? {
+        byCode[codeOrType]?.type ?? types.first { $0.type == codeOrType }?.type
+    }
+}
+
+/// A whole matrix: registries, the national baseline, regional rule sets, and its version.
+public struct SharingMatrix: Sendable {
+    public var version: String
+    public var organisations: OrganisationRegistry
+    public var legalBases: [String: LegalBasis]
+    public var baseline: [SharingRule]
+    /// Regional rules by region.
+    public var regional: [String: [SharingRule]]
+    /// Event types deliberately never shared, with the reason.
+    public var notShared: [String: String]
+
+    public var allRules: [SharingRule] { baseline + regional.keys.sorted().flatMap { regional[$0]! } }
+}

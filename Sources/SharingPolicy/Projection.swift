@@ -1,0 +1,57 @@
+import CanonicalEvents
+
+/// Cuts an event down to what one decision allows: the envelope attributes every delivery carries,
+/// the fields the rule lists, and the routing extensions. Nothing else leaves the hub.
+public enum Projection {
+    /// Envelope attributes that always travel: without them a delivery cannot be identified or deduplicated.
+    public static let envelope: Set<String> = ["specversion", "id", "source", "type", "time", "datacontenttype", "ketencaseid"]
+
+    public static func delivery(of event: CloudEvent, for decision: Decision) -> CloudEvent {
+        precondition(decision.outcome == .permit, "only a permit is delivered")
+        let structured = event.structured
+        var allowed = Trie()
+        for field in decision.fields { allowed.insert(JSONPointer(field).tokens) }
+        var members: [String: JSONValue] = [:]
+        for name in envelope { members[name] = structured[name] }
+        for (name, subtree) in allowed.children where !envelope.contains(name) {
+            if let value = structured[name], let projected = project(value, subtree) { members[name] = projected }
+        }
+        if members["data"] == nil { members["data"] = .object([:]) }
+        var delivery = try! CloudEvent(structured: .object(members))  // the envelope attributes are all present
+        delivery.decisionid = decision.decisionId
+        delivery.ruleid = decision.ruleId
+        delivery.legalbasis = decision.legalBasis
+        delivery.purpose = decision.purpose
+        delivery.disclosure = decision.disclosure?.rawValue
+        delivery.matrixversion = decision.matrixVersion
+        return delivery
+    }
+
+    /// The allowed paths as a tree; a terminal node admits its whole subtree.
+    struct Trie {
+        var terminal = false
+        var children: [String: Trie] = [:]
+
+        mutating func insert(_ tokens: [String]) {
+            guard let first = tokens.first else { terminal = true; return }
+            children[first, default: Trie()].insert(Array(tokens.dropFirst()))
+        }
+    }
+
+    static func project(_ value: JSONValue, _ allowed: Trie) -> JSONValue? {
+        if allowed.terminal { return value }
+        switch value {
+        case .object(let members):
+            var kept: [String: JSONValue] = [:]
+            for (name, subtree) in allowed.children where name != "*" {
+                if let member = members[name], let projected = project(member, subtree) { kept[name] = projected }
+            }
+            return kept.isEmpty ? nil : .object(kept)
+        case .array(let items):
+            guard let each = allowed.children["*"] else { return nil }
+            return .array(items.map { project($0, each) ?? .object([:]) })
+        default:
+            return nil
+        }
+    }
+}

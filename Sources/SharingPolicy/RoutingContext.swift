@@ -1,0 +1,89 @@
+import CanonicalEvents
+
+/// What the router knows about one chain case, built from the case's events in order. Kept on a
+/// compacted topic so a restarted router knows it again.
+public struct CaseState: Codable, Sendable, Hashable {
+    public var caseId: String
+    /// The Veilig Thuis organisation of the case's address, once an event named a municipality.
+    public var veiligThuis: String?
+    public var suspectMinor: Bool?
+    public var victims: Set<String> = []
+    /// `source` + `id` of every event already routed: the same event published twice is routed once.
+    public var routed: Set<String> = []
+
+    public init(caseId: String) {
+        self.caseId = caseId
+    }
+
+    /// The case attributes rule conditions test; an unknown boolean counts as false (a suspect is an
+    /// adult unless a partner said otherwise).
+    public func attribute(_ name: String) -> Bool {
+        switch name {
+        case "suspectMinor": suspectMinor ?? false
+        default: false
+        }
+    }
+
+    public static func routingKey(of event: CloudEvent) -> String { "\(event.source)\n\(event.id)" }
+
+    /// Learns what the event says about the case. Which fields matter is listed here once.
+    public mutating func absorb(_ event: CloudEvent, organisations: OrganisationRegistry) {
+        let data = event.data
+        if let municipality = data["municipalityCode"]?.stringValue,
+           let vt = organisations.organisation(ofType: "vt", servingMunicipality: municipality) {
+            veiligThuis = vt.code
+        }
+        for person in data["persons"]?.arrayValue ?? [] {
+            if person["role"]?.stringValue == PersonRole.slachtoffer.rawValue, let id = person["id"]?.stringValue { victims.insert(id) }
+            if person["role"]?.stringValue == PersonRole.verdachte.rawValue, case .bool(let minor)? = person["minor"] { suspectMinor = minor }
+        }
+        for id in (data["protectedPersons"]?.arrayValue ?? []).compactMap(\.stringValue) { victims.insert(id) }
+        if let victim = data["victim"]?.stringValue { victims.insert(victim) }
+        if case .bool(let minor)? = data["suspectMinor"] { suspectMinor = minor }
+    }
+}
+
+/// One person's current consent and information wish, from the latest informatiewens.
+public struct ConsentRecord: Codable, Sendable, Hashable {
+    public var person: String
+    public var status: String
+    public var topics: [String]?
+    public var consentToShare: Bool?
+    public var updatedAt: String
+    public var sourceEventId: String
+
+    public var isGiven: Bool { status == Informatiewens.Status.gegeven.rawValue }
+
+    /// The consent an informatiewens event records, if it is one.
+    public init?(_ event: CloudEvent) {
+        guard event.type == Informatiewens.cloudEventType, let wish = try? event.decodeData(as: Informatiewens.self) else { return nil }
+        person = wish.victim
+        status = wish.status.rawValue
+        topics = wish.topics
+        consentToShare = wish.consentToShare
+        updatedAt = wish.recordedAt
+        sourceEventId = event.id
+    }
+}
+
+/// The consent of every person, by pseudonymous id. A withdrawal replaces the earlier record, so it
+/// applies to every event routed after it.
+public struct ConsentState: Sendable {
+    public private(set) var records: [String: ConsentRecord] = [:]
+
+    public init(records: [ConsentRecord] = []) {
+        for record in records { self.records[record.person] = record }
+    }
+
+    public mutating func record(_ record: ConsentRecord) { records[record.person] = record }
+
+    public func satisfies(_ consent: RuleConditions.Consent, victims: Set<String>, eventName: String) -> Bool {
+        victims.contains { victim in
+            guard let record = records[victim], record.isGiven else { return false }
+            switch consent {
+            case .victimInformed: return record.topics?.contains(eventName) ?? false
+            case .victimShare: return record.consentToShare ?? false
+            }
+        }
+    }
+}
