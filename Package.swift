@@ -87,6 +87,10 @@ let package = Package(
             dependencies: ["KetenhubTestSupport"]
         ),
         .testTarget(
+            name: "SharingPolicyTests",
+            dependencies: ["SharingPolicy", "CanonicalEvents", "KetenhubTestSupport"]
+        ),
+        .testTarget(
             name: "CanonicalEventsTests",
             dependencies: ["CanonicalEvents"]
         ),

@@ -11,6 +11,12 @@ public struct Decision: Codable, Sendable, Hashable {
         public var ruleId: String
         public var applied: Bool
         public var reason: String?
+
+        public init(ruleId: String, applied: Bool, reason: String?) {
+            self.ruleId = ruleId
+            self.applied = applied
+            self.reason = reason
+        }
     }
 
     public var decisionId: String

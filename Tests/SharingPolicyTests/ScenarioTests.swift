@@ -1,0 +1,318 @@
+import CanonicalEvents
+import SharingPolicy
+import Testing
+
+/// Scenarios from the domain (../shared/domain.md §3-4): who receives what, field by field.
+@Suite("Sharing scenarios")
+struct ScenarioTests {
+    typealias F = Fixtures
+
+    static func gedragsaanwijzing(_ caseId: String, id: String = "ga-1") -> CloudEvent {
+        F.event("gedragsaanwijzing/valid/opgelegd", case: caseId, id: id)
+    }
+
+    static func consent(_ caseId: String, id: String = "iw-1", status: String = "gegeven", topics: [String]? = nil, share: Bool = true) -> CloudEvent {
+        F.event("informatiewens/valid/gegeven", case: caseId, id: id) { data in
+            data["status"] = .string(status)
+            data["consentToShare"] = .bool(share)
+            if let topics { data["topics"] = .array(topics.map(JSONValue.string)) }
+        }
+    }
+
+    static let gaFieldsPolitie: Set<String> = ["orderId", "action", "version", "suspect", "protectedPersons", "conditions", "startDate", "endDate", "contactPerson"]
+    static let gaFieldsSHN: Set<String> = ["orderId", "action", "protectedPersons", "conditions", "startDate", "endDate", "contactPerson"]
+
+    @Test("1. a gedragsaanwijzing reaches politie with its conditions, for enforcement")
+    func gedragsaanwijzingToPolitie() throws {
+        let timeline = Timeline()
+        let step = try #require(timeline.route(Self.gedragsaanwijzing("KZ-2026-SCN001")))
+        #expect(step.fields(of: "politie") == Self.gaFieldsPolitie)
+        #expect(step.decision(for: "politie")?.ruleId == "GA-POL")
+        #expect(step.decision(for: "politie")?.legalBasis == "sv-509hh")
+        let conditions = step.deliveries.first { $0.recipient == "politie" }!.event.data["conditions"]
+        #expect(conditions == step.event.data["conditions"])
+    }
+
+    @Test("2. SHN receives a gedragsaanwijzing only when the victim asked to be informed")
+    func gedragsaanwijzingToSHNWithWish() throws {
+        let timeline = Timeline()
+        #expect(timeline.route(Self.consent("KZ-2026-SCN002")) != nil)
+        let step = try #require(timeline.route(Self.gedragsaanwijzing("KZ-2026-SCN002")))
+        #expect(step.recipients == ["politie", "3ro", "shn"])
+        #expect(step.fields(of: "shn") == Self.gaFieldsSHN)
+        #expect(!step.fields(of: "shn").contains("suspect"))
+    }
+
+    @Test("3. without the victim's wish SHN is denied, with the reason recorded")
+    func gedragsaanwijzingWithoutWish() throws {
+        let timeline = Timeline()
+        let step = try #require(timeline.route(Self.gedragsaanwijzing("KZ-2026-SCN003")))
+        #expect(step.recipients == ["politie", "3ro"])
+        let shn = try #require(step.decision(for: "shn"))
+        #expect(shn.outcome == .deny)
+        #expect(shn.considered == [Decision.Consideration(ruleId: "GA-SHN", applied: false, reason: "no victim asked to be informed of gedragsaanwijzing")])
+    }
+
+    @Test("4. a withdrawal applies to every event routed after it")
+    func withdrawal() throws {
+        let timeline = Timeline()
+        _ = timeline.route(Self.consent("KZ-2026-SCN004"))
+        #expect(timeline.route(Self.gedragsaanwijzing("KZ-2026-SCN004", id: "ga-a"))?.recipients.contains("shn") == true)
+        _ = timeline.route(Self.consent("KZ-2026-SCN004", id: "iw-2", status: "ingetrokken", topics: ["gedragsaanwijzing"]))
+        #expect(timeline.route(Self.gedragsaanwijzing("KZ-2026-SCN004", id: "ga-b"))?.recipients == ["politie", "3ro"])
+    }
+
+    @Test("5. a wish about other topics does not open the gedragsaanwijzing to SHN")
+    func wishOtherTopics() throws {
+        let timeline = Timeline()
+        _ = timeline.route(Self.consent("KZ-2026-SCN005", topics: ["vonnis"]))
+        #expect(timeline.route(Self.gedragsaanwijzing("KZ-2026-SCN005"))?.recipients == ["politie", "3ro"])
+    }
+
+    @Test("6. reclasseringsadvies content reaches VT with the suspect's consent")
+    func adviceWithConsent() throws {
+        let timeline = Timeline()
+        _ = timeline.route(F.event("aanhouding/valid/na-overtreding", case: "KZ-2026-SCN006"))
+        let step = try #require(timeline.route(F.event("reclasseringsadvies/valid/vroeghulp", case: "KZ-2026-SCN006")))
+        #expect(step.recipients == ["om", "vt-amsterdam-amstelland"])
+        #expect(step.decision(for: "vt-amsterdam-amstelland")?.ruleId == "ADV-VT-INHOUD")
+        #expect(step.fields(of: "vt-amsterdam-amstelland") == ["adviceId", "deliveredAt", "adviceKind", "riskAssessment", "recommendation", "proposedConditions", "contactPerson"])
+        #expect(step.fields(of: "om") == ["adviceId", "deliveredAt", "suspect", "adviceKind", "riskAssessment", "recommendation", "proposedConditions", "contactPerson"])
+    }
+
+    @Test("7. without that consent VT still learns that the advice exists, and whom to call")
+    func adviceWithoutConsent() throws {
+        let timeline = Timeline()
+        _ = timeline.route(F.event("aanhouding/valid/na-overtreding", case: "KZ-2026-SCN007"))
+        let step = try #require(timeline.route(F.event("reclasseringsadvies/valid/vroeghulp", case: "KZ-2026-SCN007") { $0["suspectConsentToShare"] = .bool(false) }))
+        #expect(step.decision(for: "vt-amsterdam-amstelland")?.ruleId == "ADV-VT-DAT")
+        #expect(step.decision(for: "vt-amsterdam-amstelland")?.disclosure == .dat)
+        #expect(step.fields(of: "vt-amsterdam-amstelland") == ["adviceId", "deliveredAt", "adviceKind", "contactPerson"])
+    }
+
+    @Test("8. a minor suspect's arrest goes to the RvdK, not the reclassering")
+    func minorArrest() throws {
+        let timeline = Timeline()
+        let step = try #require(timeline.route(F.event("aanhouding/valid/minderjarige-verdachte", case: "KZ-2026-SCN008")))
+        #expect(step.recipients == ["om", "vt-rotterdam-rijnmond", "rvdk"])
+        #expect(step.decision(for: "3ro")?.outcome == .deny)
+        #expect(step.fields(of: "rvdk") == ["arrestId", "arrestedAt", "suspect"])
+    }
+
+    @Test("9. an adult suspect's arrest goes to the reclassering as dat-informatie")
+    func adultArrest() throws {
+        let timeline = Timeline()
+        let step = try #require(timeline.route(F.event("aanhouding/valid/na-overtreding", case: "KZ-2026-SCN009") { $0["childrenInvolved"] = .bool(false) }))
+        #expect(step.recipients == ["om", "vt-amsterdam-amstelland", "3ro"])
+        #expect(step.fields(of: "3ro") == ["arrestId", "arrestedAt", "suspect", "offence", "contactPerson"])
+        #expect(step.fields(of: "om") == ["arrestId", "arrestedAt", "suspect", "suspectMinor", "childrenInvolved", "municipalityCode", "offence", "contactPerson"])
+    }
+
+    @Test("10. later decisions in a minor's case go to the RvdK as well")
+    func minorCaseLater() throws {
+        let timeline = Timeline()
+        _ = timeline.route(F.event("aanhouding/valid/minderjarige-verdachte", case: "KZ-2026-SCN010"))
+        let step = try #require(timeline.route(Self.gedragsaanwijzing("KZ-2026-SCN010")))
+        #expect(step.recipients == ["politie", "vt-rotterdam-rijnmond", "rvdk"])
+        #expect(step.fields(of: "rvdk") == Self.gaFieldsPolitie)
+    }
+
+    @Test("11. an adult's arrest with children in the family also reaches the RvdK")
+    func childrenInvolved() throws {
+        let timeline = Timeline()
+        let step = try #require(timeline.route(F.event("aanhouding/valid/na-overtreding", case: "KZ-2026-SCN011")))
+        #expect(step.recipients == ["om", "vt-amsterdam-amstelland", "3ro", "rvdk"])
+        #expect(step.decision(for: "rvdk")?.ruleId == "AANH-RVDK-KINDEREN")
+    }
+
+    @Test("12. a VT-melding reaches the Veilig Thuis of the address, and no one else")
+    func vtMelding() throws {
+        let timeline = Timeline()
+        let step = try #require(timeline.route(F.event("vt-melding/valid/melding-met-kind", case: "KZ-2026-SCN012")))
+        #expect(step.recipients == ["vt-amsterdam-amstelland"])
+        #expect(step.fields(of: "vt-amsterdam-amstelland") == ["meldingId", "registeredAt", "municipalityCode", "concerns", "persons", "childrenPresent", "summary", "contactPerson"])
+        #expect(Set(step.decisions.filter { $0.outcome == .deny }.map(\.recipient)) == ["om", "3ro", "rvdk", "shn"])
+    }
+
+    @Test("13. a VT-melding from a municipality no VT region lists reaches nobody")
+    func unknownRegion() throws {
+        let timeline = Timeline()
+        let step = try #require(timeline.route(F.event("vt-melding/valid/minimaal", case: "KZ-2026-SCN013") { $0["municipalityCode"] = .string("GM0014") }))
+        #expect(step.deliveries.isEmpty)
+        #expect(step.decision(for: "vt")?.reason == "no Veilig Thuis organisation is known for this case's region")
+    }
+
+    @Test("14. the case's region, learnt earlier, routes a later event to its Veilig Thuis")
+    func regionFromEarlierEvent() throws {
+        let timeline = Timeline()
+        _ = timeline.route(F.event("vt-melding/valid/minimaal", case: "KZ-2026-SCN014"))
+        let step = try #require(timeline.route(F.event("zsm-beslissing/valid/voorwaardelijk-sepot", case: "KZ-2026-SCN014")))
+        #expect(step.recipients == ["politie", "vt-rotterdam-rijnmond", "3ro"])
+        #expect(step.fields(of: "vt-rotterdam-rijnmond") == ["decisionId", "decidedAt", "custody", "outcome", "sepotKind", "conditions"])
+    }
+
+    @Test("15. an aangifte of belaging: content to the OM and SHN, dat-informatie to VT")
+    func aangifte() throws {
+        let timeline = Timeline()
+        _ = timeline.route(F.event("vt-melding/valid/melding-met-kind", case: "KZ-2026-SCN015"))
+        let step = try #require(timeline.route(F.event("melding/valid/aangifte-belaging", case: "KZ-2026-SCN015")))
+        #expect(step.recipients == ["om", "vt-amsterdam-amstelland", "shn"])
+        #expect(step.fields(of: "vt-amsterdam-amstelland") == ["registrationId", "kind", "offence", "reportedAt", "contactPerson"])
+        #expect(step.fields(of: "shn") == ["registrationId", "kind", "offence", "reportedAt", "persons", "contactPerson"])
+        #expect(step.fields(of: "om") == ["registrationId", "kind", "offence", "offenceCode", "reportedAt", "complaintFiled", "persons", "contactPerson"])
+    }
+
+    @Test("16. a melding that is no aangifte does not go to SHN")
+    func meldingNotAangifte() throws {
+        let timeline = Timeline()
+        _ = timeline.route(F.event("vt-melding/valid/minimaal", case: "KZ-2026-SCN016"))
+        let step = try #require(timeline.route(F.event("melding/valid/melding-bedreiging", case: "KZ-2026-SCN016")))
+        #expect(step.recipients == ["om", "vt-rotterdam-rijnmond"])
+        #expect(step.decision(for: "shn")?.considered.first?.reason == "event field /data/kind is not aangifte")
+    }
+
+    @Test("17. an event no rule permits reaches nobody: an acknowledgement")
+    func acknowledgementReachesNobody() throws {
+        let timeline = Timeline()
+        let step = try #require(timeline.route(F.event("acknowledgement/valid/verwerkt", case: "KZ-2026-SCN017")))
+        #expect(step.deliveries.isEmpty)
+        #expect(step.decisions.allSatisfy { $0.outcome == .deny })
+        #expect(Set(step.decisions.map(\.recipient)) == ["politie", "om", "vt", "3ro", "rvdk"])
+    }
+
+    @Test("18. an event from a producer no rule names reaches nobody")
+    func wrongProducer() throws {
+        let timeline = Timeline()
+        var event = F.event("raadsonderzoek/valid/beschermingsonderzoek", case: "KZ-2026-SCN018")
+        event.source = "urn:ketenhub:shn"
+        let step = try #require(timeline.route(event))
+        #expect(step.deliveries.isEmpty)
+        #expect(step.decision(for: "politie")?.considered == [Decision.Consideration(ruleId: "RO-POL", applied: false, reason: "producer shn is not one of rvdk")])
+    }
+
+    @Test("19. a release reaches politie and VT regardless of consent; SHN only on the victim's wish")
+    func release() throws {
+        let timeline = Timeline()
+        _ = timeline.route(F.event("vt-melding/valid/melding-met-kind", case: "KZ-2026-SCN019"))
+        let withoutWish = try #require(timeline.route(F.event("invrijheidstelling/valid/einde-detentie", case: "KZ-2026-SCN019", id: "ivs-a")))
+        #expect(withoutWish.recipients == ["politie", "vt-amsterdam-amstelland", "3ro"])
+        _ = timeline.route(Self.consent("KZ-2026-SCN019"))
+        let withWish = try #require(timeline.route(F.event("invrijheidstelling/valid/einde-detentie", case: "KZ-2026-SCN019", id: "ivs-b")))
+        #expect(withWish.recipients == ["politie", "vt-amsterdam-amstelland", "3ro", "shn"])
+        #expect(withWish.fields(of: "shn") == ["releaseId", "releaseAt", "kind", "conditions", "contactPerson"])
+        #expect(withWish.fields(of: "politie") == ["releaseId", "releaseAt", "suspect", "kind", "facility", "conditions", "contactPerson"])
+        #expect(withWish.decision(for: "shn")?.legalBasis == "sv-51ab")
+    }
+
+    @Test("20. schorsing conditions reach politie, reclassering and VT; the victim's copy leaves out the suspect")
+    func schorsing() throws {
+        let timeline = Timeline()
+        _ = timeline.route(F.event("vt-melding/valid/melding-met-kind", case: "KZ-2026-SCN020"))
+        _ = timeline.route(Self.consent("KZ-2026-SCN020"))
+        let step = try #require(timeline.route(F.event("schorsing/valid/met-enkelband", case: "KZ-2026-SCN020")))
+        #expect(step.recipients == ["politie", "vt-amsterdam-amstelland", "3ro", "shn"])
+        let full: Set<String> = ["suspensionId", "decidedAt", "court", "suspect", "conditions", "startDate", "electronicMonitoring", "contactPerson"]
+        #expect(step.fields(of: "politie") == full)
+        #expect(step.fields(of: "3ro") == full)
+        #expect(step.fields(of: "shn") == ["suspensionId", "decidedAt", "conditions", "startDate", "contactPerson"])
+    }
+
+    @Test("21. a verdict: the sentence to the reclassering, the conditions to politie")
+    func verdict() throws {
+        let timeline = Timeline()
+        let step = try #require(timeline.route(F.event("vonnis/valid/veroordeling-met-voorwaarden", case: "KZ-2026-SCN021")))
+        #expect(step.recipients == ["politie", "3ro"])
+        #expect(step.fields(of: "3ro").contains("sentence"))
+        #expect(step.fields(of: "politie") == ["verdictId", "pronouncedOn", "court", "suspect", "outcome", "bijzondereVoorwaarden", "electronicMonitoring", "dadelijkUitvoerbaar", "contactPerson"])
+        #expect(step.decision(for: "politie")?.disclosure == .voorwaarden)
+    }
+
+    @Test("22. the victim's wish reaches VT only with consent to share; a withdrawal does not")
+    func wishToVT() throws {
+        let timeline = Timeline()
+        _ = timeline.route(F.event("vt-melding/valid/melding-met-kind", case: "KZ-2026-SCN022"))
+        let given = try #require(timeline.route(Self.consent("KZ-2026-SCN022")))
+        #expect(given.recipients == ["om", "politie", "vt-amsterdam-amstelland"])
+        #expect(given.fields(of: "vt-amsterdam-amstelland") == ["wishId", "victim", "status", "recordedAt", "topics", "contactPerson"])
+        let withdrawn = try #require(timeline.route(Self.consent("KZ-2026-SCN022", id: "iw-2", status: "ingetrokken", topics: ["vonnis"], share: false)))
+        #expect(withdrawn.recipients == ["om", "politie"])
+        #expect(withdrawn.decision(for: "vt-amsterdam-amstelland")?.considered.first?.reason == "consent of the victim missing")
+    }
+
+    @Test("23. a trajectory is dat-informatie for the partners on the case; its producer is not a candidate")
+    func trajectory() throws {
+        let timeline = Timeline()
+        _ = timeline.route(F.event("vt-melding/valid/melding-met-kind", case: "KZ-2026-SCN023"))
+        let step = try #require(timeline.route(F.event("traject/valid/toezicht-gestart", case: "KZ-2026-SCN023")))
+        #expect(step.recipients == ["politie", "om", "vt-amsterdam-amstelland", "rvdk"])
+        #expect(step.decision(for: "3ro") == nil)
+        #expect(step.fields(of: "om") == ["trajectoryId", "status", "organisation", "trajectoryType", "startDate", "contactPerson"])
+        #expect(step.decision(for: "shn")?.outcome == .deny)
+    }
+
+    @Test("24. VT's safety assessment: content to the OM, the conditions to politie")
+    func assessment() throws {
+        let timeline = Timeline()
+        _ = timeline.route(F.event("aanhouding/valid/na-overtreding", case: "KZ-2026-SCN024"))
+        let step = try #require(timeline.route(F.event("veiligheidsbeoordeling/valid/acuut-onveilig", case: "KZ-2026-SCN024")))
+        #expect(step.recipients == ["politie", "om", "3ro"])
+        #expect(step.fields(of: "om") == ["assessmentId", "version", "assessedAt", "outcome", "veiligheidsvoorwaarden", "advice", "contactPerson"])
+        #expect(step.fields(of: "politie") == ["assessmentId", "version", "assessedAt", "outcome", "veiligheidsvoorwaarden", "contactPerson"])
+    }
+
+    @Test("25. a regional rule: the tijdelijk huisverbod reaches the reclassering in Amsterdam-Amstelland only")
+    func regionalRule() throws {
+        let amsterdam = Timeline()
+        let inAmsterdam = try #require(amsterdam.route(F.event("tijdelijk-huisverbod/valid/opgelegd", case: "KZ-2026-SCN025")))
+        #expect(inAmsterdam.recipients == ["om", "vt-amsterdam-amstelland", "3ro"])
+        #expect(inAmsterdam.decision(for: "3ro")?.ruleId == "AA-THV-3RO")
+        #expect(inAmsterdam.fields(of: "3ro") == ["orderId", "imposedAt", "endsAt", "contactPerson"])
+        let rotterdam = Timeline()
+        let inRotterdam = try #require(rotterdam.route(F.event("tijdelijk-huisverbod/valid/opgelegd", case: "KZ-2026-SCN026") { $0["municipalityCode"] = .string("GM0599") }))
+        #expect(inRotterdam.recipients == ["om", "vt-rotterdam-rijnmond"])
+    }
+
+    @Test("26. a regional rule past its validity no longer applies")
+    func validity() throws {
+        let timeline = Timeline()
+        let late = try #require(timeline.route(F.event("tijdelijk-huisverbod/valid/opgelegd", case: "KZ-2026-SCN027", time: "2028-01-05T10:00:00Z")))
+        #expect(late.recipients == ["om", "vt-amsterdam-amstelland"])
+        #expect(late.decision(for: "3ro")?.considered == [Decision.Consideration(ruleId: "AA-THV-3RO", applied: false, reason: "not valid after 2027-12-31")])
+    }
+
+    @Test("27. the same event published twice is routed once")
+    func duplicate() throws {
+        let timeline = Timeline()
+        let event = Self.gedragsaanwijzing("KZ-2026-SCN028")
+        #expect(timeline.route(event) != nil)
+        #expect(timeline.route(event) == nil)
+    }
+
+    @Test("28. a breach seen by the reclassering reaches politie and the OM in full, VT as dat-informatie")
+    func breachByReclassering() throws {
+        let timeline = Timeline()
+        _ = timeline.route(F.event("vt-melding/valid/melding-met-kind", case: "KZ-2026-4F7Q2A"))
+        let step = try #require(timeline.route(F.event("overtreding-voorwaarde/valid/meldplicht-reclassering", case: "KZ-2026-4F7Q2A")))
+        #expect(step.recipients == ["politie", "om", "vt-amsterdam-amstelland"])
+        #expect(step.fields(of: "vt-amsterdam-amstelland") == ["breachId", "observedAt", "breachedCondition", "contactPerson"])
+        #expect(step.fields(of: "politie") == ["breachId", "observedAt", "suspect", "breachedCondition", "description", "contactPerson"])
+    }
+
+    @Test("every delivery carries the routing extensions and only the envelope it must")
+    func deliveryEnvelope() throws {
+        let timeline = Timeline()
+        let step = try #require(timeline.route(Self.gedragsaanwijzing("KZ-2026-SCN029")))
+        let delivery = try #require(step.deliveries.first { $0.recipient == "politie" }?.event)
+        let decision = try #require(step.decision(for: "politie"))
+        #expect(delivery.decisionid == decision.decisionId)
+        #expect(delivery.ruleid == "GA-POL")
+        #expect(delivery.legalbasis == "sv-509hh")
+        #expect(delivery.purpose == "handhaving")
+        #expect(delivery.disclosure == "voorwaarden")
+        #expect(delivery.matrixversion == Fixtures.matrix.version)
+        #expect(delivery.partnerref == nil)
+        #expect(delivery.subject == nil)
+        #expect(delivery.id == step.event.id)
+        #expect(delivery.ketencaseid == "KZ-2026-SCN029")
+    }
+}
