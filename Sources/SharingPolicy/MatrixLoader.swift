@@ -9,6 +9,12 @@ public struct LintFinding: Sendable, Hashable, CustomStringConvertible, Comparab
     public var ruleID: String?
     public var message: String
 
+    public init(location: SourceLocation, ruleID: String?, message: String) {
+        self.location = location
+        self.ruleID = ruleID
+        self.message = message
+    }
+
     public var description: String { "\(location): \(ruleID.map { "\($0): " } ?? "")\(message)" }
 
     public static func < (lhs: LintFinding, rhs: LintFinding) -> Bool {

@@ -17,6 +17,11 @@ public enum Disclosure: String, Codable, Sendable, Hashable, CaseIterable, Compa
 public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
     public var file: String
     public var line: Int
+
+    public init(file: String, line: Int) {
+        self.file = file
+        self.line = line
+    }
     public var description: String { "\(file):\(line)" }
 }
 
@@ -34,6 +39,12 @@ public struct RuleConditions: Sendable, Hashable {
     public var caseAttributes: [String: Bool] = [:]
     /// Event fields (JSON Pointers) that must have these values.
     public var eventFields: [String: JSONValue] = [:]
+
+    public init(consent: Consent? = nil, caseAttributes: [String: Bool] = [:], eventFields: [String: JSONValue] = [:]) {
+        self.consent = consent
+        self.caseAttributes = caseAttributes
+        self.eventFields = eventFields
+    }
 
     public var isEmpty: Bool { consent == nil && caseAttributes.isEmpty && eventFields.isEmpty }
 }
@@ -59,6 +70,25 @@ public struct SharingRule: Sendable, Hashable {
     /// The region of a regional rule set; nil for the baseline.
     public var region: String?
     public var location: SourceLocation
+
+    public init(id: String, events: [String], producers: [String], recipient: String, purpose: String, legalBasis: String,
+                disclosure: Disclosure, fields: [String], conditions: RuleConditions, validFrom: String?, validUntil: String?,
+                justification: String?, region: String?, location: SourceLocation) {
+        self.id = id
+        self.events = events
+        self.producers = producers
+        self.recipient = recipient
+        self.purpose = purpose
+        self.legalBasis = legalBasis
+        self.disclosure = disclosure
+        self.fields = fields
+        self.conditions = conditions
+        self.validFrom = validFrom
+        self.validUntil = validUntil
+        self.justification = justification
+        self.region = region
+        self.location = location
+    }
 }
 
 public struct LegalBasis: Sendable, Hashable {
@@ -125,6 +155,16 @@ public struct SharingMatrix: Sendable {
     public var regional: [String: [SharingRule]]
     /// Event types deliberately never shared, with the reason.
     public var notShared: [String: String]
+
+    public init(version: String, organisations: OrganisationRegistry, legalBases: [String: LegalBasis], baseline: [SharingRule],
+                regional: [String: [SharingRule]], notShared: [String: String]) {
+        self.version = version
+        self.organisations = organisations
+        self.legalBases = legalBases
+        self.baseline = baseline
+        self.regional = regional
+        self.notShared = notShared
+    }
 
     public var allRules: [SharingRule] { baseline + regional.keys.sorted().flatMap { regional[$0]! } }
 }

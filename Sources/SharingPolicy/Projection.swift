@@ -8,16 +8,14 @@ public enum Projection {
 
     public static func delivery(of event: CloudEvent, for decision: Decision) -> CloudEvent {
         precondition(decision.outcome == .permit, "only a permit is delivered")
-        let structured = event.structured
         var allowed = Trie()
         for field in decision.fields { allowed.insert(JSONPointer(field).tokens) }
-        var members: [String: JSONValue] = [:]
-        for name in envelope { members[name] = structured[name] }
-        for (name, subtree) in allowed.children where !envelope.contains(name) {
-            if let value = structured[name], let projected = project(value, subtree) { members[name] = projected }
-        }
-        if members["data"] == nil { members["data"] = .object([:]) }
-        var delivery = try! CloudEvent(structured: .object(members))  // the envelope attributes are all present
+        var delivery = event
+        // The envelope's optional attributes travel only when the rule lists them.
+        if allowed.children["subject"] == nil { delivery.subject = nil }
+        if allowed.children["partnerref"] == nil { delivery.partnerref = nil }
+        if allowed.children["dataschema"] == nil { delivery.dataschema = nil }
+        delivery.data = allowed.children["data"].flatMap { project(event.data, $0) } ?? .object([:])
         delivery.decisionid = decision.decisionId
         delivery.ruleid = decision.ruleId
         delivery.legalbasis = decision.legalBasis

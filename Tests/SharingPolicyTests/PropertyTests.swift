@@ -1,0 +1,128 @@
+import CanonicalEvents
+import Foundation
+import KetenhubTestSupport
+import SharingPolicy
+import Testing
+
+/// A small deterministic generator (SplitMix64), so a failing seed can be replayed.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Over generated matrices and event streams: no delivery carries a field its rule does not allow,
+/// and every delivery has a permit decision.
+@Suite("Routing properties")
+struct PropertyTests {
+    static let catalogue = ContractCatalogue.embedded
+    static let examples: [CloudEvent] = Contracts.allValidExamples
+
+    /// Field pointers a generated rule may list for an event: its data properties, some nested paths, and a few envelope attributes.
+    static func fieldPool(_ eventName: String) -> [String] {
+        let data = catalogue.schemas.documents["\(eventName).schema.json"]?["$defs"]?["data"]?["properties"]?.objectValue ?? [:]
+        var pool = data.keys.sorted().map { "/data/\($0)" }
+        pool += ["/data/conditions/*/type", "/data/persons/*/role", "/data/contactPerson/name", "/subject", "/partnerref"]
+            .filter { catalogue.schemas.declares(path: JSONPointer($0).tokens, in: "\(eventName).schema.json") }
+        return pool
+    }
+
+    static func randomMatrix(_ random: inout SeededGenerator) -> SharingMatrix {
+        let base = Fixtures.matrix
+        let events = catalogue.eventNames
+        let recipients = ["politie", "om", "vt", "3ro", "rvdk", "shn", "vt-amsterdam-amstelland"]
+        let rules = (0..<Int.random(in: 20...120, using: &random)).map { index -> SharingRule in
+            let event = events.randomElement(using: &random)!
+            let pool = fieldPool(event)
+            var conditions = RuleConditions()
+            switch Int.random(in: 0..<6, using: &random) {
+            case 0: conditions.consent = .victimInformed
+            case 1: conditions.consent = .victimShare
+            case 2: conditions.caseAttributes["suspectMinor"] = Bool.random(using: &random)
+            default: break
+            }
+            return SharingRule(
+                id: "R\(index)", events: [event], producers: Bool.random(using: &random) ? [] : ["politie", "om"],
+                recipient: recipients.randomElement(using: &random)!, purpose: "veiligheid", legalBasis: "wpg-verstrekking",
+                disclosure: Disclosure.allCases.randomElement(using: &random)!,
+                fields: Array(pool.shuffled(using: &random).prefix(Int.random(in: 1...max(1, pool.count), using: &random))),
+                conditions: conditions, validFrom: nil, validUntil: nil, justification: nil, region: nil,
+                location: SourceLocation(file: "generated", line: index))
+        }
+        return SharingMatrix(version: "generated-\(random.next() % 1000)", organisations: base.organisations,
+                             legalBases: base.legalBases, baseline: rules, regional: [:], notShared: [:])
+    }
+
+    /// Every path to a value in `value` (leaves; empty containers carry nothing and are skipped).
+    static func leaves(_ value: JSONValue, _ prefix: [String] = []) -> [[String]] {
+        switch value {
+        case .object(let members): members.flatMap { leaves($0.value, prefix + [$0.key]) }
+        case .array(let items): items.enumerated().flatMap { leaves($0.element, prefix + [String($0.offset)]) }
+        default: [prefix]
+        }
+    }
+
+    static func allowed(_ path: [String], by fields: [String]) -> Bool {
+        fields.contains { field in
+            let tokens = JSONPointer(field).tokens
+            guard tokens.count <= path.count else { return false }
+            return zip(tokens, path).allSatisfy { $0 == $1 || ($0 == "*" && Int($1) != nil) }
+        }
+    }
+
+    @Test("no delivery carries a field its rule does not allow; every delivery has a permit decision", arguments: 0..<40)
+    func deliveriesStayWithinTheirRules(seed: UInt64) throws {
+        var random = SeededGenerator(state: seed)
+        let matrix = Self.randomMatrix(&random)
+        let rulesByID = Dictionary(uniqueKeysWithValues: matrix.baseline.map { ($0.id, $0) })
+        var state = RoutingState()
+        let evaluator = PolicyEvaluator(matrix: matrix)
+        var deliveries = 0
+        for index in 0..<150 {
+            var event = Self.examples.randomElement(using: &random)!
+            event.id = "gen-\(seed)-\(index)"
+            event.ketencaseid = "KZ-2026-GEN\(String(format: "%03d", Int.random(in: 0..<8, using: &random)))"
+            guard let step = state.route(event, with: evaluator) else { continue }
+            #expect(Set(step.decisions.map(\.recipient)).count == step.decisions.count, "one decision per candidate")
+            for (recipient, delivery) in step.deliveries {
+                deliveries += 1
+                let decision = try #require(step.decisions.first { $0.recipient == recipient })
+                #expect(decision.outcome == .permit)
+                let rule = try #require(rulesByID[decision.ruleId ?? ""])
+                #expect(decision.fields == rule.fields)
+                for path in Self.leaves(delivery.data) {
+                    #expect(Self.allowed(["data"] + path, by: rule.fields), "\(rule.id) does not allow /data/\(path.joined(separator: "/"))")
+                }
+                let envelope = Set(delivery.structured.objectValue!.keys).subtracting(Projection.envelope)
+                    .subtracting(["data", "decisionid", "ruleid", "legalbasis", "purpose", "disclosure", "matrixversion"])
+                for attribute in envelope {
+                    #expect(rule.fields.contains("/\(attribute)"), "\(rule.id) does not allow /\(attribute)")
+                }
+            }
+            for decision in step.decisions where decision.outcome == .deny {
+                #expect(!step.deliveries.contains { $0.recipient == decision.recipient })
+            }
+        }
+        #expect(deliveries > 0, "the generated matrix delivered something to check")
+    }
+}
+
+extension Contracts {
+    static var allValidExamples: [CloudEvent] {
+        let root = packageRoot.appendingPathComponent("Contracts/examples")
+        let events = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
+        return events.sorted().flatMap { event -> [CloudEvent] in
+            let folder = root.appendingPathComponent("\(event)/valid")
+            return ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).sorted().map { name in
+                try! CloudEvent(structured: JSONValue.parse(Data(contentsOf: folder.appendingPathComponent(name))))
+            }
+        }
+    }
+}
+
+enum Contracts {}
