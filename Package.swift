@@ -4,6 +4,7 @@ import PackageDescription
 // Dependency direction, bottom to top:
 //   CRdKafka (system librdkafka) <- Kafka (our client) <- EmbeddedKafka (mock cluster)
 //   CanonicalEvents (the contracts' Swift model and validator; no transport) <- SharingPolicy (the matrix)
+//   Kafka + CanonicalEvents + SharingPolicy <- Router (the routing service)
 //   <- KetenhubBench <- KetenhubCLI (the `ketenhub` command)
 let package = Package(
     name: "Ketenhub",
@@ -59,10 +60,20 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The routing service: canonical events in, decisions, deliveries and state out, per Kafka transaction.
+        .target(
+            name: "Router",
+            dependencies: [
+                "Kafka",
+                "CanonicalEvents",
+                "SharingPolicy",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // `ketenhub bench ...`: throughput and latency measurements.
         .target(
             name: "KetenhubBench",
-            dependencies: ["Kafka", "EmbeddedKafka"]
+            dependencies: ["Kafka", "EmbeddedKafka", "Router", "SharingPolicy", "CanonicalEvents"]
         ),
         .executableTarget(
             name: "KetenhubCLI",
@@ -72,6 +83,7 @@ let package = Package(
                 "KetenhubBench",
                 "CanonicalEvents",
                 "SharingPolicy",
+                "Router",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -85,6 +97,11 @@ let package = Package(
         .testTarget(
             name: "KetenhubCommandTests",
             dependencies: ["KetenhubTestSupport"]
+        ),
+        .testTarget(
+            name: "RouterTests",
+            dependencies: ["Router", "Kafka", "EmbeddedKafka", "SharingPolicy", "CanonicalEvents", "KetenhubTestSupport",
+                           .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "SharingPolicyTests",

@@ -42,7 +42,9 @@ public struct CloudEvent: Codable, Sendable, Hashable {
     }
 
     /// The organisation that produced the event, from `source` (`urn:ketenhub:<organisation>[:<system>]`).
-    public var producer: String? {
+    public var producer: String? { Self.organisation(fromSource: source) }
+
+    public static func organisation(fromSource source: String) -> String? {
         let parts = source.split(separator: ":")
         return parts.count >= 3 && parts[0] == "urn" && parts[1] == "ketenhub" ? String(parts[2]) : nil
     }

@@ -45,6 +45,69 @@ public final class KafkaConsumer: Sendable {
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.client(err, "subscribe to \(topics)") }
     }
 
+    /// Reads exactly these partitions from these offsets, without joining the group (offsets can still
+    /// be committed under the group id). Use `KafkaOffset.beginning` to read a partition from its start.
+    public func assign(_ offsets: [KafkaTopicPartitionOffset]) throws {
+        let list = TopicPartitionList.make(offsets)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_assign(client.handle, list)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.client(err, "assign") }
+        assignment.assignManually(offsets.map(\.topicPartition))
+    }
+
+    /// The group's committed offsets for these partitions (nil where it committed none).
+    public func committedOffsets(_ partitions: [KafkaTopicPartition], timeoutMilliseconds: Int32 = 10_000) async throws -> [KafkaTopicPartition: Int64?] {
+        let client = self.client
+        return try await control.run {
+            let list = TopicPartitionList.make(partitions)
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            let err = rd_kafka_committed(client.handle, list, timeoutMilliseconds)
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.client(err, "committed offsets") }
+            var result: [KafkaTopicPartition: Int64?] = [:]
+            for (partition, offset, _) in TopicPartitionList.elements(list) { result[partition] = offset >= 0 ? offset : nil }
+            return result
+        }
+    }
+
+    /// The next offset the consumer will fetch per assigned partition (past transaction markers), nil where unknown.
+    public func positions(_ partitions: [KafkaTopicPartition]) throws -> [KafkaTopicPartition: Int64?] {
+        let list = TopicPartitionList.make(partitions)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_position(client.handle, list)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.client(err, "positions") }
+        var result: [KafkaTopicPartition: Int64?] = [:]
+        for (partition, offset, _) in TopicPartitionList.elements(list) { result[partition] = offset >= 0 ? offset : nil }
+        return result
+    }
+
+    /// Low and high watermark of each partition, asked of the brokers.
+    public func watermarks(_ partitions: [KafkaTopicPartition], timeoutMilliseconds: Int32 = 10_000) async throws -> [KafkaTopicPartition: (low: Int64, high: Int64)] {
+        let client = self.client
+        return try await control.run {
+            var result: [KafkaTopicPartition: (low: Int64, high: Int64)] = [:]
+            for partition in partitions {
+                var low: Int64 = 0
+                var high: Int64 = 0
+                let err = rd_kafka_query_watermark_offsets(client.handle, partition.topic, partition.partition, &low, &high, timeoutMilliseconds)
+                if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.client(err, "watermarks of \(partition)") }
+                result[partition] = (low, high)
+            }
+            return result
+        }
+    }
+
+    /// How many partitions a topic has, from the cluster's metadata.
+    public func partitionCount(topic: String, timeoutMilliseconds: Int32 = 10_000) async throws -> Int {
+        let client = self.client
+        return try await control.run {
+            guard let metadata = try KafkaAdmin.metadata(client.handle, timeout: timeoutMilliseconds).first(where: { $0.name == topic }),
+                  metadata.partitionCount > 0 else {
+                throw KafkaError(kind: .client, code: .unknownTopicOrPartition, reason: "topic \(topic) does not exist")
+            }
+            return metadata.partitionCount
+        }
+    }
+
     /// The records of the subscribed topics. Iterate from one task only.
     public var messages: KafkaConsumerMessages { KafkaConsumerMessages(consumer: self) }
 
@@ -76,6 +139,18 @@ public final class KafkaConsumer: Sendable {
         if err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET {
             throw KafkaError.client(err, "commit")
         }
+    }
+
+    /// Commits these positions synchronously (for an assigned consumer that tracks its own progress).
+    public func commit(_ offsets: [KafkaTopicPartitionOffset]) async throws {
+        guard !offsets.isEmpty else { return }
+        let client = self.client
+        let err = try await control.run {
+            let list = TopicPartitionList.make(offsets)
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            return rd_kafka_commit(client.handle, list, 0)
+        }
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.client(err, "commit") }
     }
 
     /// Commits the position after `message` synchronously (fenced like `storeOffset`).
@@ -126,13 +201,20 @@ public final class KafkaConsumer: Sendable {
 
     /// Fetches up to one batch of records on the poll thread (waiting at most 100 ms).
     func poll() async throws -> [KafkaConsumerMessage] {
+        try await poll(maxMessages: batchSize, timeoutMilliseconds: 100)
+    }
+
+    /// Fetches up to `maxMessages` records, waiting at most `timeoutMilliseconds` for the first:
+    /// for callers that close batches on size or time. An empty result means nothing arrived.
+    public func poll(maxMessages: Int, timeoutMilliseconds: Int32) async throws -> [KafkaConsumerMessage] {
+        guard !isClosed else { return [] }
         let queue = self.queue
-        let batchSize = self.batchSize
+        let batchSize = max(1, maxMessages)
         let assignment = self.assignment
         let logger = self.logger
         return try await pollThread.run {
             var pointers = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: batchSize)
-            let count = rd_kafka_consume_batch_queue(queue.pointer, 100, &pointers, batchSize)
+            let count = rd_kafka_consume_batch_queue(queue.pointer, timeoutMilliseconds, &pointers, batchSize)
             guard count > 0 else { return [] }
             var messages: [KafkaConsumerMessage] = []
             messages.reserveCapacity(count)

@@ -29,6 +29,14 @@ public struct KafkaTopicPartition: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(topic)[\(partition)]" }
 }
 
+/// Logical offsets librdkafka understands in an assignment.
+public enum KafkaOffset {
+    public static let beginning: Int64 = -2
+    public static let end: Int64 = -1
+    /// The group's committed offset, or `auto.offset.reset` when there is none.
+    public static let stored: Int64 = -1000
+}
+
 /// A position to commit: the offset of the *next* record to read, as Kafka counts.
 public struct KafkaTopicPartitionOffset: Sendable, Hashable {
     public var topicPartition: KafkaTopicPartition

@@ -30,6 +30,14 @@ final class AssignmentTracker: Sendable {
         state.withLock { $0.owned[partition] == generation }
     }
 
+    /// Records an assignment the application made itself (no group rebalance involved).
+    func assignManually(_ partitions: [KafkaTopicPartition]) {
+        state.withLock { state in
+            state.generation += 1
+            state.owned = Dictionary(uniqueKeysWithValues: partitions.map { ($0, state.generation) })
+        }
+    }
+
     /// The rebalance callback; runs on the consumer's poll thread (or inside close).
     func rebalance(_ rk: OpaquePointer, _ err: rd_kafka_resp_err_t, _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) {
         let changed = TopicPartitionList.elements(list).map(\.0)

@@ -1,0 +1,74 @@
+import ArgumentParser
+import EmbeddedKafka
+import Foundation
+import Kafka
+import Logging
+import Router
+import SharingPolicy
+
+/// `ketenhub route`: the routing service, on a given cluster or on an embedded one.
+struct RouteCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "route",
+        abstract: "Run the routing service until SIGINT or SIGTERM.",
+        discussion: "Without --bootstrap it starts an embedded cluster (librdkafka's mock, not for production) with the hub's topics."
+    )
+
+    @Option(help: "Bootstrap servers of the Kafka cluster.")
+    var bootstrap: String?
+
+    @Option(help: "The sharing matrix directory.")
+    var matrix: String = MatrixCommand.defaultDirectory
+
+    @Option(name: .customLong("batch-size"), help: "Events per transaction at most.")
+    var batchSize = 500
+
+    @Option(name: .customLong("linger-ms"), help: "How long a batch waits for more events after its first.")
+    var lingerMilliseconds: Int32 = 20
+
+    @Option(name: .customLong("transactional-id"), help: "This instance's transactional id.")
+    var transactionalID = "ketenhub-router"
+
+    @Flag(name: .customLong("create-topics"), help: "Create the hub's topics through the admin API first (Apache Kafka).")
+    var createTopics = false
+
+    func run() async throws {
+        let logger = Logger(label: "ketenhub.router")
+        let sharingMatrix = try MatrixLoader.loadValid(directory: URL(fileURLWithPath: matrix))
+        let signals = TerminationSignals()
+        var embedded: EmbeddedCluster?
+        var configuration = RouterConfiguration(bootstrapServers: bootstrap ?? "")
+        let topics = configuration.topics.specifications(organisations: sharingMatrix.organisations.organisations.map(\.code))
+        if bootstrap == nil {
+            let cluster = try EmbeddedCluster(brokers: 3, logger: logger)
+            try await cluster.createTopics(topics)
+            configuration.bootstrapServers = cluster.bootstrapServers
+            embedded = cluster
+            printNow("embedded cluster (librdkafka mock, not for production): \(cluster.bootstrapServers)")
+        } else if createTopics {
+            let admin = try KafkaAdmin(settings: KafkaClientSettings(bootstrapServers: configuration.bootstrapServers), logger: logger)
+            try await admin.createTopics(topics)
+            admin.shutdown()
+        }
+        configuration.batchSize = batchSize
+        configuration.lingerMilliseconds = lingerMilliseconds
+        configuration.transactionalID = transactionalID
+
+        let service = Task {
+            // Crash-only: a failed instance is replaced by a new one that starts from the topics.
+            while !Task.isCancelled {
+                do {
+                    try await RoutingService(configuration: configuration, matrix: sharingMatrix, logger: logger).run()
+                } catch {
+                    logger.error("routing service stopped; restarting", metadata: ["error": "\(error)"])
+                    try? await Task.sleep(for: .seconds(1))
+                }
+            }
+        }
+        printNow("routing with matrix \(sharingMatrix.version)")
+        _ = await signals.next()
+        service.cancel()
+        await service.value
+        embedded?.shutdown()
+    }
+}

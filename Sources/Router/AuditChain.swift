@@ -1,0 +1,131 @@
+import CanonicalEvents
+import Crypto
+import Foundation
+import SharingPolicy
+
+/// One routing decision as recorded on the audit topic (`Contracts/records/decision-record.schema.json`).
+public struct DecisionRecord: Codable, Sendable, Hashable {
+    public var decisionId: String
+    public var eventId: String
+    public var eventSource: String
+    public var eventType: String
+    public var ketencaseid: String
+    public var recipient: String
+    public var outcome: Decision.Outcome
+    public var ruleId: String?
+    public var legalBasis: String?
+    public var purpose: String?
+    public var disclosure: Disclosure?
+    public var fields: [String]
+    public var considered: [Decision.Consideration]
+    public var matrixVersion: String
+    public var decidedAt: String
+    public var sequence: Int
+    public var previousHash: String
+    public var hash: String
+
+    init(_ decision: Decision, event: CloudEvent, decidedAt: String) {
+        decisionId = decision.decisionId
+        eventId = event.id
+        eventSource = event.source
+        eventType = event.type
+        ketencaseid = event.ketencaseid
+        recipient = decision.recipient
+        outcome = decision.outcome
+        ruleId = decision.ruleId
+        legalBasis = decision.legalBasis
+        purpose = decision.purpose
+        disclosure = decision.disclosure
+        fields = decision.fields
+        considered = decision.considered
+        matrixVersion = decision.matrixVersion
+        self.decidedAt = decidedAt
+        sequence = 0
+        previousHash = AuditChain.genesis
+        hash = ""
+    }
+
+    /// SHA-256 over the record's canonical JSON (sorted keys) without `hash`.
+    public var computedHash: String {
+        var members = (try? JSONValue(encoding: self))?.objectValue ?? [:]
+        members["hash"] = nil
+        return SHA256.hash(data: JSONValue.object(members).encoded()).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// The hash chain of one audit partition. Decisions already in the chain (found there at start, for
+/// example written by a transaction whose producer was killed) are not chained again, so that a
+/// restarted router extends the chain instead of forking it.
+public struct AuditChain: Sendable {
+    public static let genesis = String(repeating: "0", count: 64)
+
+    public private(set) var sequence = 0
+    public private(set) var head = AuditChain.genesis
+
+    public init() {}
+
+    /// Links `record` to the head and makes it the new head.
+    public mutating func append(_ record: DecisionRecord) -> DecisionRecord {
+        var linked = record
+        sequence += 1
+        linked.sequence = sequence
+        linked.previousHash = head
+        linked.hash = linked.computedHash
+        head = linked.hash
+        return linked
+    }
+
+    /// Adopts a record read back from the topic as the head.
+    mutating func adopt(_ record: DecisionRecord) {
+        sequence = record.sequence
+        head = record.hash
+    }
+}
+
+/// Checks audit partitions: after removing duplicates of one decision id (identical records a
+/// retried write may leave), every record must link to the one before it and hash to its own hash.
+public enum AuditChainVerifier {
+    public struct Problem: Sendable, Hashable, CustomStringConvertible {
+        public var partition: Int32
+        public var sequence: Int
+        public var reason: String
+        public var description: String { "audit partition \(partition), record \(sequence): \(reason)" }
+    }
+
+    /// The records of one partition in topic order, without duplicate decision ids.
+    public static func deduplicated(_ records: [DecisionRecord]) -> (records: [DecisionRecord], conflicting: [DecisionRecord]) {
+        var seen: [String: DecisionRecord] = [:]
+        var unique: [DecisionRecord] = []
+        var conflicting: [DecisionRecord] = []
+        for record in records {
+            if let earlier = seen[record.decisionId] {
+                if earlier != record { conflicting.append(record) }
+                continue
+            }
+            seen[record.decisionId] = record
+            unique.append(record)
+        }
+        return (unique, conflicting)
+    }
+
+    public static func verify(partition: Int32, _ records: [DecisionRecord]) -> [Problem] {
+        let (unique, conflicting) = deduplicated(records)
+        var problems = conflicting.map { Problem(partition: partition, sequence: $0.sequence, reason: "decision \($0.decisionId) recorded twice with different content") }
+        var previous = AuditChain.genesis
+        var expected = 1
+        for record in unique {
+            if record.sequence != expected {
+                problems.append(Problem(partition: partition, sequence: record.sequence, reason: "expected record \(expected): a record is missing or out of place"))
+            }
+            if record.previousHash != previous {
+                problems.append(Problem(partition: partition, sequence: record.sequence, reason: "does not link to the record before it"))
+            }
+            if record.computedHash != record.hash {
+                problems.append(Problem(partition: partition, sequence: record.sequence, reason: "its content does not match its hash (altered)"))
+            }
+            previous = record.hash
+            expected = record.sequence + 1
+        }
+        return problems
+    }
+}

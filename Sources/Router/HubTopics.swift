@@ -1,0 +1,34 @@
+import Kafka
+import SharingPolicy
+
+/// The hub's topics (see `Contracts/asyncapi.yaml`), with the partition counts they are created with.
+public struct HubTopics: Sendable {
+    public var canonical = "ketenhub.events.canonical"
+    public var audit = "ketenhub.audit.decisions"
+    public var caseState = "ketenhub.router.cases"
+    public var consentState = "ketenhub.consent.state"
+    public var deadLetter = "ketenhub.deadletter"
+    public var acknowledgements = "ketenhub.acknowledgements"
+    public var alerts = "ketenhub.alerts"
+    public var deliveryPrefix = "ketenhub.deliveries."
+    /// The canonical topic's partitions; the audit and case-state topics have as many, partition for
+    /// partition, so that each input partition has its own audit chain and state.
+    public var partitions: Int32 = 6
+
+    public init() {}
+
+    public func deliveries(_ organisation: String) -> String { deliveryPrefix + organisation }
+
+    /// Every topic the hub needs, for these organisations.
+    public func specifications(organisations: [String]) -> [KafkaTopicSpecification] {
+        [
+            KafkaTopicSpecification(name: canonical, partitions: partitions),
+            KafkaTopicSpecification(name: audit, partitions: partitions, configs: ["retention.ms": "-1"]),
+            KafkaTopicSpecification(name: caseState, partitions: partitions, configs: ["cleanup.policy": "compact"]),
+            KafkaTopicSpecification(name: consentState, partitions: partitions, configs: ["cleanup.policy": "compact"]),
+            KafkaTopicSpecification(name: deadLetter, partitions: 3, configs: ["retention.ms": "-1"]),
+            KafkaTopicSpecification(name: acknowledgements, partitions: 3),
+            KafkaTopicSpecification(name: alerts, partitions: 3),
+        ] + organisations.sorted().map { KafkaTopicSpecification(name: deliveries($0), partitions: 3) }
+    }
+}

@@ -1,0 +1,47 @@
+import CanonicalEvents
+import Foundation
+import Kafka
+import Logging
+import SharingPolicy
+
+/// What a router instance knows when it starts: case and consent state derived from input it has
+/// committed, the head of each audit chain, and the decisions already recorded.
+struct RouterMemory {
+    var routing = RoutingState()
+    var chains: [Int32: AuditChain] = [:]
+    var recordedDecisions: Set<String> = []
+
+    /// Rebuilds the memory from the hub's topics. State derived from input at or past the committed
+    /// position is ignored: that input will be routed again and derive it again. The audit chains are
+    /// taken as the topic shows them, deduplicated, so that the router extends what is there.
+    static func load(topics: HubTopics, committed: [Int32: Int64], reader: TopicReader, logger: Logger) async throws -> RouterMemory {
+        var memory = RouterMemory()
+        let decoder = JSONDecoder()
+        func isCommitted(_ source: InputPosition) -> Bool { source.offset < (committed[source.partition] ?? 0) }
+
+        for (_, records) in try await reader.readAll(topics.caseState) {
+            for message in records {
+                guard let record = try? decoder.decode(CaseStateRecord.self, from: Data(message.value)), isCommitted(record.source) else { continue }
+                memory.routing.cases[record.state.caseId] = record.state
+            }
+        }
+        for (_, records) in try await reader.readAll(topics.consentState).sorted(by: { $0.key < $1.key }) {
+            for message in records {
+                guard let record = try? decoder.decode(ConsentStateRecord.self, from: Data(message.value)), isCommitted(record.source) else { continue }
+                memory.routing.consent.record(record.record)
+            }
+        }
+        for (partition, records) in try await reader.readAll(topics.audit) {
+            let decoded = records.compactMap { try? decoder.decode(DecisionRecord.self, from: Data($0.value)) }
+            let unique = AuditChainVerifier.deduplicated(decoded).records
+            var chain = AuditChain()
+            if let last = unique.last { chain.adopt(last) }
+            memory.chains[partition] = chain
+            memory.recordedDecisions.formUnion(unique.map(\.decisionId))
+        }
+        logger.info("router state loaded", metadata: [
+            "cases": "\(memory.routing.cases.count)", "consents": "\(memory.routing.consent.records.count)",
+            "decisions": "\(memory.recordedDecisions.count)"])
+        return memory
+    }
+}

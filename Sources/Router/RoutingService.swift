@@ -1,0 +1,205 @@
+import CanonicalEvents
+import Foundation
+import Kafka
+import Logging
+import SharingPolicy
+
+public struct RouterConfiguration: Sendable {
+    public var bootstrapServers: String
+    public var topics = HubTopics()
+    /// One transactional id per router instance; a restarted instance fences its predecessor.
+    public var transactionalID = "ketenhub-router"
+    public var groupID = "ketenhub-router"
+    /// A batch closes at this many events ...
+    public var batchSize = 500
+    /// ... or this long after its first event, whichever comes first.
+    public var lingerMilliseconds: Int32 = 20
+
+    public init(bootstrapServers: String) {
+        self.bootstrapServers = bootstrapServers
+    }
+}
+
+/// The routing service: reads canonical events, applies the sharing matrix, and writes in one Kafka
+/// transaction per batch the decision records (first, so that nothing is delivered whose decision
+/// was not recorded), the deliveries, the derived state and the input positions.
+///
+/// Crash-only: any failure ends `run`; the caller starts a new instance, which rebuilds its memory
+/// from the topics. Every output carries a deterministic id (decision id; a delivery keeps the
+/// event's source and id), so that readers deduplicate what a killed predecessor left behind.
+public final class RoutingService: Sendable {
+    public enum Phase: Sendable, Equatable { case starting, running, stopped, failed }
+
+    private let configuration: RouterConfiguration
+    private let evaluator: PolicyEvaluator
+    private let catalogue: ContractCatalogue
+    private let logger: Logger
+    private let phase = PhaseBox()
+
+    public init(configuration: RouterConfiguration, matrix: SharingMatrix, catalogue: ContractCatalogue = .embedded,
+                logger: Logger = Logger(label: "ketenhub.router")) {
+        self.configuration = configuration
+        self.evaluator = PolicyEvaluator(matrix: matrix)
+        self.catalogue = catalogue
+        self.logger = logger
+    }
+
+    public var currentPhase: Phase { phase.value }
+
+    /// Routes until the task is cancelled (then returns) or something fails (then throws).
+    public func run() async throws {
+        phase.value = .starting
+        let topics = configuration.topics
+        var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: configuration.bootstrapServers, groupID: configuration.groupID)
+        consumerConfiguration.client.clientID = "ketenhub-router"
+        consumerConfiguration.pollBatchSize = configuration.batchSize
+        let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
+        var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: configuration.bootstrapServers, clientID: "ketenhub-router")
+        producerConfiguration.transactionalID = configuration.transactionalID
+        producerConfiguration.lingerMilliseconds = 1
+        let producer = try KafkaTransactionalProducer(configuration: producerConfiguration, logger: logger)
+        do {
+            try await producer.initTransactions()
+            let partitions = (0..<Int32(try await consumer.partitionCount(topic: topics.canonical)))
+                .map { KafkaTopicPartition(topic: topics.canonical, partition: $0) }
+            let committed = try await consumer.committedOffsets(partitions).reduce(into: [Int32: Int64]()) { result, entry in
+                if let offset = entry.value { result[entry.key.partition] = offset }
+            }
+            var memory = try await RouterMemory.load(topics: topics, committed: committed,
+                                                     reader: TopicReader(bootstrapServers: configuration.bootstrapServers, logger: logger),
+                                                     logger: logger)
+            try consumer.assign(partitions.map {
+                KafkaTopicPartitionOffset(topic: topics.canonical, partition: $0.partition, offset: committed[$0.partition] ?? KafkaOffset.beginning)
+            })
+            phase.value = .running
+            logger.info("router running", metadata: ["matrix": "\(evaluator.matrix.version)", "committed": "\(committed)"])
+            while !Task.isCancelled {
+                let batch = try await nextBatch(consumer)
+                if batch.isEmpty { continue }
+                try await route(batch, memory: &memory, consumer: consumer, producer: producer)
+            }
+            phase.value = .stopped
+        } catch {
+            phase.value = .failed
+            logger.error("router failed; its successor will take over from the last committed batch", metadata: ["error": "\(error)"])
+            await producer.shutdown()
+            await consumer.close()
+            throw error
+        }
+        await producer.shutdown()
+        await consumer.close()
+    }
+
+    /// Waits for the first record, then collects until the batch is full or the linger time has passed.
+    private func nextBatch(_ consumer: KafkaConsumer) async throws -> [KafkaConsumerMessage] {
+        var batch = try await consumer.poll(maxMessages: configuration.batchSize, timeoutMilliseconds: 100)
+        guard !batch.isEmpty else { return [] }
+        let deadline = ContinuousClock.now + .milliseconds(Int(configuration.lingerMilliseconds))
+        while batch.count < configuration.batchSize {
+            let remaining = deadline - ContinuousClock.now
+            guard remaining > .zero else { break }
+            let milliseconds = Int32(max(1, remaining.components.attoseconds / 1_000_000_000_000_000 + remaining.components.seconds * 1000))
+            batch += try await consumer.poll(maxMessages: configuration.batchSize - batch.count, timeoutMilliseconds: milliseconds)
+        }
+        return batch
+    }
+
+    private func route(_ batch: [KafkaConsumerMessage], memory: inout RouterMemory, consumer: KafkaConsumer,
+                       producer: KafkaTransactionalProducer) async throws {
+        let topics = configuration.topics
+        let now = ISO8601DateFormatter().string(from: Date())
+        var decisionRecords: [KafkaProducerMessage] = []
+        var outputs: [KafkaProducerMessage] = []
+        var positions: [Int32: Int64] = [:]
+        var working = memory
+
+        for message in batch {
+            positions[message.partition] = message.offset + 1
+            let event: CloudEvent
+            switch parse(message) {
+            case .success(let parsed): event = parsed
+            case .failure(let deadLetter):
+                outputs.append(deadLetter)
+                continue
+            }
+            guard let step = working.routing.route(event, with: evaluator) else {
+                logger.debug("duplicate event routed once", metadata: ["source": "\(event.source)", "id": "\(event.id)"])
+                continue
+            }
+            var chain = working.chains[message.partition] ?? AuditChain()
+            for decision in step.decisions where !working.recordedDecisions.contains(decision.decisionId) {
+                let record = chain.append(DecisionRecord(decision, event: event, decidedAt: now))
+                working.recordedDecisions.insert(decision.decisionId)
+                decisionRecords.append(try KafkaProducerMessage(topic: topics.audit, partition: message.partition, key: event.ketencaseid, json: record))
+            }
+            working.chains[message.partition] = chain
+            for (recipient, delivery) in step.deliveries {
+                outputs.append(KafkaProducerMessage(topic: topics.deliveries(recipient), cloudEvent: delivery.kafkaRecord()))
+            }
+            let source = InputPosition(partition: message.partition, offset: message.offset)
+            outputs.append(try KafkaProducerMessage(topic: topics.caseState, partition: message.partition, key: event.ketencaseid,
+                                                    json: CaseStateRecord(state: step.caseState, source: source)))
+            if let consent = step.consent {
+                outputs.append(try KafkaProducerMessage(topic: topics.consentState, key: consent.person,
+                                                        json: ConsentStateRecord(record: consent, source: source)))
+            }
+        }
+
+        let offsets = positions.map { KafkaTopicPartitionOffset(topic: topics.canonical, partition: $0.key, offset: $0.value) }
+        try await producer.withTransaction { txn in
+            // Decisions first: if they cannot be written, nothing is delivered.
+            try await txn.sendAll(decisionRecords)
+            try await txn.sendAll(outputs)
+            try await txn.sendOffsetsToTransaction(offsets, consumer: consumer)
+        }
+        // The embedded cluster does not store offsets sent to a transaction; committing them again is
+        // harmless on Apache Kafka and makes a restart on the embedded cluster resume here too.
+        try await consumer.commit(offsets)
+        memory = working
+    }
+
+    /// The event in a record, or the dead letter that says why there is none.
+    private func parse(_ message: KafkaConsumerMessage) -> Result<CloudEvent, DeadLetterMessage> {
+        let reasons: [DeadLetter.Reason]
+        do {
+            let event = try CloudEvent(kafkaRecord: CloudEventRecord(message))
+            let problems = catalogue.validate(event: event.structured)
+            if problems.isEmpty { return .success(event) }
+            reasons = problems.map { DeadLetter.Reason(location: $0.pointer.description, reason: $0.reason) }
+        } catch {
+            reasons = [DeadLetter.Reason(location: nil, reason: "\(error)")]
+        }
+        logger.warning("canonical event refused", metadata: ["partition": "\(message.partition)", "offset": "\(message.offset)", "reasons": "\(reasons.map(\.reason))"])
+        let letter = DeadLetter(
+            deadLetterId: "dlq-\(message.topic)-\(message.partition)-\(message.offset)",
+            receivedAt: ISO8601DateFormatter().string(from: Date()), stage: "routing",
+            partner: message.header("ce_source")?.stringValue.flatMap { CloudEvent.organisation(fromSource: $0) },
+            reasons: reasons,
+            original: DeadLetter.Original(contentType: message.header("content-type")?.stringValue ?? "application/octet-stream",
+                                          base64: Data(message.value).base64EncodedString(), sizeBytes: message.value.count))
+        let headers = [KafkaHeader(key: DeadLetter.originTopicHeader, string: message.topic),
+                       KafkaHeader(key: DeadLetter.originPartitionHeader, string: String(message.partition)),
+                       KafkaHeader(key: DeadLetter.originOffsetHeader, string: String(message.offset))]
+        return .failure(DeadLetterMessage(message: try! KafkaProducerMessage(  // a DeadLetter always encodes
+            topic: configuration.topics.deadLetter, key: letter.deadLetterId, json: letter, headers: headers)))
+    }
+}
+
+/// A dead-letter record, as the failure of parsing.
+struct DeadLetterMessage: Error {
+    let message: KafkaProducerMessage
+}
+
+extension Array where Element == KafkaProducerMessage {
+    fileprivate mutating func append(_ deadLetter: DeadLetterMessage) { append(deadLetter.message) }
+}
+
+/// The service's phase, readable from any task.
+private final class PhaseBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var phase = RoutingService.Phase.starting
+    var value: RoutingService.Phase {
+        get { lock.withLock { phase } }
+        set { lock.withLock { phase = newValue } }
+    }
+}

@@ -1,0 +1,106 @@
+import CanonicalEvents
+import EmbeddedKafka
+import Foundation
+import Kafka
+import KetenhubTestSupport
+import Router
+import SharingPolicy
+import Testing
+
+@Suite("Routing service on the embedded cluster")
+struct RoutingServiceTests {
+    typealias F = RouterFixtures
+
+    static func configuration(_ cluster: EmbeddedCluster, id: String = uniqueName("router")) -> RouterConfiguration {
+        var configuration = RouterConfiguration(bootstrapServers: cluster.bootstrapServers)
+        configuration.transactionalID = id
+        configuration.groupID = id
+        configuration.batchSize = 50
+        return configuration
+    }
+
+    /// Runs a router until `done` holds (or `seconds` pass), then stops it.
+    static func runRouter(_ configuration: RouterConfiguration, seconds: Double = 30, until done: @escaping @Sendable () async throws -> Bool) async throws {
+        let service = RoutingService(configuration: configuration, matrix: F.matrix, logger: F.logger)
+        let running = Task { try await service.run() }
+        defer { running.cancel() }
+        try await within(seconds, "the router finishing its work") {
+            while try await !done() { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        running.cancel()
+        try await running.value
+    }
+
+    @Test("a case's events reach exactly the permitted organisations, once, with every decision recorded and chained")
+    func routesCases() async throws {
+        let cluster = try await F.cluster()
+        defer { cluster.shutdown() }
+        var events: [CloudEvent] = []
+        for number in 1...6 {
+            events += ["vt-melding/melding-met-kind", "aanhouding/na-overtreding", "informatiewens/gegeven", "gedragsaanwijzing/opgelegd",
+                       "reclasseringsadvies/vroeghulp", "invrijheidstelling/einde-detentie", "acknowledgement/verwerkt"]
+                .enumerated().map { F.event($0.element, case: number, sequence: $0.offset) }
+        }
+        let duplicate = events[3]
+        try await F.publish(events + [duplicate], to: cluster)
+        // A record that is no canonical event at all, and one that breaks its contract.
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: F.logger)
+        try await producer.send(KafkaProducerMessage(topic: F.topics.canonical, key: "KZ-2026-T00001", value: "<melding/>"))
+        var broken = F.event("gedragsaanwijzing/opgelegd", case: 1, sequence: 99)
+        broken.data = .object(broken.data.objectValue!.filter { $0.key != "endDate" })
+        try await producer.send(KafkaProducerMessage(topic: F.topics.canonical, cloudEvent: broken.kafkaRecord()))
+        await producer.shutdown()
+
+        let reader = TopicReader(bootstrapServers: cluster.bootstrapServers, logger: F.logger)
+        let canonical = try await reader.readAll(F.topics.canonical)
+        let expected = F.expected(from: canonical)
+        try await Self.runRouter(Self.configuration(cluster)) {
+            try await F.auditRecords(cluster).values.map(\.count).reduce(0, +) >= expected.decisions.count
+        }
+
+        let delivered = try await F.delivered(cluster)
+        #expect(Set(delivered.keys) == Set(expected.deliveries.keys))
+        for (organisation, keys) in expected.deliveries {
+            #expect(delivered[organisation]?.unique == keys, "\(organisation)")
+            #expect(delivered[organisation]?.raw == keys.count, "\(organisation) received something twice")
+        }
+        #expect(expected.deliveries["shn"]?.count == 12, "gedragsaanwijzing and invrijheidstelling of six cases with the victim's wish")
+        let audit = try await F.auditRecords(cluster)
+        let recorded = audit.values.flatMap { $0 }
+        #expect(Set(recorded.map(\.decisionId)) == expected.decisions)
+        #expect(recorded.count == expected.decisions.count, "every decision recorded exactly once")
+        for (partition, records) in audit { #expect(AuditChainVerifier.verify(partition: partition, records) == []) }
+
+        let deadLetters = try await reader.readAll(F.topics.deadLetter).values.flatMap { $0 }
+        #expect(deadLetters.count == 2)
+        let letters = try deadLetters.map { try JSONDecoder().decode(DeadLetter.self, from: Data($0.value)) }
+        #expect(letters.contains { $0.reasons == [DeadLetter.Reason(location: nil, reason: "the record has no ce_specversion header")] })
+        #expect(letters.contains { $0.reasons == [DeadLetter.Reason(location: "/data/endDate", reason: "required property 'endDate' is missing")] && $0.partner == "om" })
+        #expect(deadLetters.allSatisfy { $0.header(DeadLetter.originTopicHeader)?.stringValue == F.topics.canonical })
+    }
+
+    @Test("a decision record that cannot be written means nothing is delivered; once it can, everything is, once")
+    func failClosedAudit() async throws {
+        let cluster = try await F.cluster()
+        defer { cluster.shutdown() }
+        let events = ["aanhouding/na-overtreding", "gedragsaanwijzing/opgelegd"].enumerated().map { F.event($0.element, case: 70, sequence: $0.offset) }
+        try await F.publish(events, to: cluster)
+        let reader = TopicReader(bootstrapServers: cluster.bootstrapServers, logger: F.logger)
+        let expected = F.expected(from: try await reader.readAll(F.topics.canonical))
+
+        cluster.setTopicError(F.topics.audit, .topicAuthorizationFailed)
+        let configuration = Self.configuration(cluster)
+        let service = RoutingService(configuration: configuration, matrix: F.matrix, logger: F.logger)
+        await #expect(throws: KafkaError.self) { try await service.run() }
+        #expect(service.currentPhase == .failed)
+        #expect(try await F.delivered(cluster).isEmpty)
+
+        cluster.setTopicError(F.topics.audit, .noError)
+        try await Self.runRouter(configuration) {
+            try await F.auditRecords(cluster).values.map(\.count).reduce(0, +) >= expected.decisions.count
+        }
+        let delivered = try await F.delivered(cluster)
+        #expect(delivered.mapValues(\.unique) == expected.deliveries)
+        #expect(delivered.values.allSatisfy { $0.raw == $0.unique.count })
+    }
+}

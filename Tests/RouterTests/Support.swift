@@ -1,0 +1,110 @@
+import CanonicalEvents
+import EmbeddedKafka
+import Foundation
+import Kafka
+import KetenhubTestSupport
+import Logging
+import Router
+import SharingPolicy
+
+enum RouterFixtures {
+    static let matrix = try! MatrixLoader.loadValid(directory: packageRoot.appendingPathComponent("Contracts/matrix"))
+    static let topics = HubTopics()
+    static let logger: Logger = {
+        var logger = Logger(label: "router.tests")
+        logger.logLevel = ProcessInfo.processInfo.environment["KETENHUB_TEST_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .critical
+        return logger
+    }()
+
+    static func cluster() async throws -> EmbeddedCluster {
+        let cluster = try EmbeddedCluster(brokers: 3, logger: logger)
+        try await cluster.createTopics(topics.specifications(organisations: matrix.organisations.organisations.map(\.code)))
+        return cluster
+    }
+
+    static let examples: [String: CloudEvent] = {
+        let root = packageRoot.appendingPathComponent("Contracts/examples")
+        var examples: [String: CloudEvent] = [:]
+        for event in (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? [] {
+            let folder = root.appendingPathComponent("\(event)/valid")
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [] where name.hasSuffix(".json") {
+                examples["\(event)/\(name.dropLast(5))"] = try! CloudEvent(structured: JSONValue.parse(Data(contentsOf: folder.appendingPathComponent(name))))
+            }
+        }
+        return examples
+    }()
+
+    /// An example moved into its own case: new case id, event id, and person ids unique to the case,
+    /// so that consent in one case never touches another.
+    static func event(_ example: String, case number: Int, sequence: Int) -> CloudEvent {
+        var event = examples[example]!
+        let caseId = String(format: "KZ-2026-T%05d", number)
+        event.ketencaseid = caseId
+        event.id = "\(example.replacingOccurrences(of: "/", with: "-"))-\(number)-\(sequence)"
+        var text = String(decoding: event.data.encoded(), as: UTF8.self)
+        let personPattern = try! NSRegularExpression(pattern: "psn:([0-9a-f]{32})")
+        for match in personPattern.matches(in: text, range: NSRange(text.startIndex..., in: text)).reversed() {
+            let range = Range(match.range(at: 1), in: text)!
+            let original = String(text[range])
+            text.replaceSubrange(range, with: String(format: "%05x", number % 0xFFFFF) + original.dropFirst(5))
+        }
+        event.data = try! JSONValue.parse(Data(text.utf8))
+        return event
+    }
+
+    static func publish(_ events: [CloudEvent], to cluster: EmbeddedCluster) async throws {
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        try await producer.sendAll(events.map { KafkaProducerMessage(topic: topics.canonical, cloudEvent: $0.kafkaRecord()) })
+        await producer.shutdown()
+    }
+
+    /// What the policy module says must be delivered and decided, routing the canonical topic as
+    /// stored (partition by partition: cases never span partitions).
+    static func expected(from canonical: [Int32: [KafkaConsumerMessage]]) -> (deliveries: [String: Set<String>], decisions: Set<String>) {
+        var state = RoutingState()
+        let evaluator = PolicyEvaluator(matrix: matrix)
+        var deliveries: [String: Set<String>] = [:]
+        var decisions: Set<String> = []
+        for partition in canonical.keys.sorted() {
+            for message in canonical[partition]! {
+                guard let event = try? CloudEvent(kafkaRecord: CloudEventRecord(message)),
+                      ContractCatalogue.embedded.validate(event: event.structured).isEmpty,
+                      let step = state.route(event, with: evaluator) else { continue }
+                decisions.formUnion(step.decisions.map(\.decisionId))
+                for (recipient, delivery) in step.deliveries { deliveries[recipient, default: []].insert(deliveryKey(delivery)) }
+            }
+        }
+        return (deliveries, decisions)
+    }
+
+    static func deliveryKey(_ event: CloudEvent) -> String { "\(event.source) \(event.id) \(event.decisionid ?? "")" }
+
+    /// Everything the router delivered, per organisation: the deduplicated keys and the raw count.
+    static func delivered(_ cluster: EmbeddedCluster) async throws -> [String: (unique: Set<String>, raw: Int, conflicting: Int)] {
+        let reader = TopicReader(bootstrapServers: cluster.bootstrapServers, logger: logger)
+        var result: [String: (unique: Set<String>, raw: Int, conflicting: Int)] = [:]
+        for organisation in matrix.organisations.organisations.map(\.code) {
+            var seen: [String: [UInt8]] = [:]
+            var raw = 0
+            var conflicting = 0
+            for (_, records) in try await reader.readAll(topics.deliveries(organisation)) {
+                for message in records {
+                    raw += 1
+                    let event = try CloudEvent(kafkaRecord: CloudEventRecord(message))
+                    let key = deliveryKey(event)
+                    if let earlier = seen[key], earlier != message.value { conflicting += 1 }
+                    seen[key] = message.value
+                }
+            }
+            if raw > 0 { result[organisation] = (Set(seen.keys), raw, conflicting) }
+        }
+        return result
+    }
+
+    static func auditRecords(_ cluster: EmbeddedCluster) async throws -> [Int32: [DecisionRecord]] {
+        let reader = TopicReader(bootstrapServers: cluster.bootstrapServers, logger: logger)
+        return try await reader.readAll(topics.audit).mapValues { records in
+            records.map { try! JSONDecoder().decode(DecisionRecord.self, from: Data($0.value)) }
+        }
+    }
+}
