@@ -64,21 +64,54 @@ public struct CloudEvent: Codable, Sendable, Hashable {
 
     // MARK: Structured mode (one JSON document)
 
+    /// Every string attribute and where it lives, so that converting to and from JSON is a table
+    /// lookup instead of a round trip through an encoder (this is the router's hot path).
+    static let requiredAttributes: [(String, WritableKeyPath<CloudEvent, String> & Sendable)] = [
+        ("specversion", \.specversion), ("id", \.id), ("source", \.source), ("type", \.type), ("time", \.time),
+        ("datacontenttype", \.datacontenttype), ("ketencaseid", \.ketencaseid),
+    ]
+    static let optionalAttributes: [(String, WritableKeyPath<CloudEvent, String?> & Sendable)] = [
+        ("subject", \.subject), ("dataschema", \.dataschema), ("partnerref", \.partnerref), ("decisionid", \.decisionid),
+        ("ruleid", \.ruleid), ("legalbasis", \.legalbasis), ("purpose", \.purpose), ("disclosure", \.disclosure),
+        ("matrixversion", \.matrixversion),
+    ]
+
     public init(structured value: JSONValue) throws {
-        self = try JSONDecoder().decode(CloudEvent.self, from: value.encoded())
+        guard case .object(let members) = value else { throw CanonicalEventError.notAnObject }
+        self.init(id: "", source: "", type: "", time: "", ketencaseid: "", data: .null)
+        for (name, path) in Self.requiredAttributes {
+            guard let text = members[name]?.stringValue else { throw CanonicalEventError.missingAttribute(name) }
+            self[keyPath: path] = text
+        }
+        for (name, path) in Self.optionalAttributes {
+            guard let member = members[name] else { continue }
+            guard let text = member.stringValue else { throw CanonicalEventError.missingAttribute(name) }
+            self[keyPath: path] = text
+        }
+        guard let data = members["data"] else { throw CanonicalEventError.missingAttribute("data") }
+        self.data = data
     }
 
-    public var structured: JSONValue { try! JSONValue(encoding: self) }  // every member encodes
+    public var structured: JSONValue {
+        var members: [String: JSONValue] = ["data": data]
+        for (name, path) in Self.requiredAttributes { members[name] = .string(self[keyPath: path]) }
+        for (name, path) in Self.optionalAttributes { if let text = self[keyPath: path] { members[name] = .string(text) } }
+        return .object(members)
+    }
 }
 
 public enum CanonicalEventError: Error, CustomStringConvertible, Equatable {
     case unknownType(String)
+    case notAnObject
+    case missingAttribute(String)
     case missingHeader(String)
     case invalidHeader(String, String)
 
     public var description: String {
         switch self {
         case .unknownType(let type): "unknown event type '\(type)'"
+        case .notAnObject: "a CloudEvent must be a JSON object"
+        case .missingAttribute(let name): "attribute \(name) is missing or not a string"
         case .missingHeader(let name): "the record has no \(name) header"
         case .invalidHeader(let name, let reason): "header \(name): \(reason)"
         }

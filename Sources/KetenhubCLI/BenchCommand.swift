@@ -2,12 +2,13 @@ import ArgumentParser
 import Foundation
 import KetenhubBench
 import Logging
+import SharingPolicy
 
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the hub on the embedded cluster; each benchmark prints one JSON object on its last line.",
-        subcommands: [KafkaBench.self]
+        subcommands: [KafkaBench.self, RouterBench.self]
     )
 }
 
@@ -34,6 +35,41 @@ struct KafkaBench: AsyncParsableCommand {
         if !json {
             print("produced \(result.messages) records of \(result.record_bytes) bytes: \(Int(result.produce_msgs_per_s)) msgs/s")
             print("consumed \(result.messages) records: \(Int(result.consume_msgs_per_s)) msgs/s")
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        print(String(decoding: try encoder.encode(result), as: UTF8.self))
+    }
+}
+
+struct RouterBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "router",
+        abstract: "Router throughput against a raw transactional copy (ratio), and end-to-end latency at an offered load."
+    )
+
+    @Flag(help: "Print only the JSON result line.")
+    var json = false
+
+    @Option(help: "Events for the throughput runs.")
+    var events = 20_000
+
+    @Option(name: .customLong("batch-size"), help: "Events per transaction.")
+    var batchSize = 500
+
+    @Option(help: "The sharing matrix directory.")
+    var matrix: String = MatrixCommand.defaultDirectory
+
+    func run() async throws {
+        var logger = Logger(label: "ketenhub.bench")
+        logger.logLevel = ProcessInfo.processInfo.environment["KETENHUB_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
+        var benchmark = RouterBenchmark(matrix: try MatrixLoader.loadValid(directory: URL(fileURLWithPath: matrix)))
+        benchmark.events = events
+        benchmark.batchSize = batchSize
+        let result = try await benchmark.run(logger: logger)
+        if !json {
+            print("raw transactional copy: \(Int(result.raw_copy_events_per_s)) events/s, router: \(Int(result.router_events_per_s)) events/s (ratio \(result.ratio))")
+            print("latency at \(result.offered_load_events_per_s) events/s: p50 \(result.p50_ms) ms, p99 \(result.p99_ms) ms")
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

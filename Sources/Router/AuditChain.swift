@@ -45,11 +45,32 @@ public struct DecisionRecord: Codable, Sendable, Hashable {
         hash = ""
     }
 
-    /// SHA-256 over the record's canonical JSON (sorted keys) without `hash`.
+    /// SHA-256 over the record's canonical JSON (sorted keys, compact) without `hash`.
     public var computedHash: String {
-        var members = (try? JSONValue(encoding: self))?.objectValue ?? [:]
+        guard case .object(var members) = json else { return "" }
         members["hash"] = nil
-        return SHA256.hash(data: JSONValue.object(members).encoded()).map { String(format: "%02x", $0) }.joined()
+        return SHA256.hash(data: JSONValue.object(members).encoded()).hexString
+    }
+
+    /// The record as JSON, built directly: it is written for every decision. Its `Codable` form reads it back.
+    public var json: JSONValue {
+        var members: [String: JSONValue] = [
+            "decisionId": .string(decisionId), "eventId": .string(eventId), "eventSource": .string(eventSource),
+            "eventType": .string(eventType), "ketencaseid": .string(ketencaseid), "recipient": .string(recipient),
+            "outcome": .string(outcome.rawValue), "fields": .array(fields.map(JSONValue.string)),
+            "considered": .array(considered.map { consideration in
+                var entry: [String: JSONValue] = ["ruleId": .string(consideration.ruleId), "applied": .bool(consideration.applied)]
+                if let reason = consideration.reason { entry["reason"] = .string(reason) }
+                return .object(entry)
+            }),
+            "matrixVersion": .string(matrixVersion), "decidedAt": .string(decidedAt), "sequence": .number(Double(sequence)),
+            "previousHash": .string(previousHash), "hash": .string(hash),
+        ]
+        if let ruleId { members["ruleId"] = .string(ruleId) }
+        if let legalBasis { members["legalBasis"] = .string(legalBasis) }
+        if let purpose { members["purpose"] = .string(purpose) }
+        if let disclosure { members["disclosure"] = .string(disclosure.rawValue) }
+        return .object(members)
     }
 }
 

@@ -130,7 +130,8 @@ public final class RoutingService: Sendable {
             for decision in step.decisions where !working.recordedDecisions.contains(decision.decisionId) {
                 let record = chain.append(DecisionRecord(decision, event: event, decidedAt: now))
                 working.recordedDecisions.insert(decision.decisionId)
-                decisionRecords.append(try KafkaProducerMessage(topic: topics.audit, partition: message.partition, key: event.ketencaseid, json: record))
+                decisionRecords.append(KafkaProducerMessage(topic: topics.audit, partition: message.partition, key: Array(event.ketencaseid.utf8),
+                                                            value: Array(record.json.encoded())))
             }
             working.chains[message.partition] = chain
             for (recipient, delivery) in step.deliveries {
@@ -146,15 +147,24 @@ public final class RoutingService: Sendable {
         }
 
         let offsets = positions.map { KafkaTopicPartitionOffset(topic: topics.canonical, partition: $0.key, offset: $0.value) }
+        let clock = ContinuousClock()
+        let start = clock.now
+        var phases: [Duration] = []
         try await producer.withTransaction { txn in
             // Decisions first: if they cannot be written, nothing is delivered.
             try await txn.sendAll(decisionRecords)
+            phases.append(clock.now - start)
             try await txn.sendAll(outputs)
+            phases.append(clock.now - start)
             try await txn.sendOffsetsToTransaction(offsets, consumer: consumer)
+            phases.append(clock.now - start)
         }
+        phases.append(clock.now - start)
         // The embedded cluster does not store offsets sent to a transaction; committing them again is
         // harmless on Apache Kafka and makes a restart on the embedded cluster resume here too.
         try await consumer.commit(offsets)
+        phases.append(clock.now - start)
+        logger.debug("batch routed", metadata: ["events": "\(batch.count)", "phases": "\(phases)"])
         memory = working
     }
 

@@ -91,7 +91,7 @@ public struct MatrixLoader {
             finding(Self.matrixFile, 1, nil, "the matrix needs a `version`")
         }
         // The declared version plus a digest of every file: two different matrices never share a version.
-        let digest = contentDigest.finalize().map { String(format: "%02x", $0) }.joined().prefix(8)
+        let digest = contentDigest.finalize().hexString.prefix(8)
         let matrix = SharingMatrix(version: "\(declared)+\(digest)", organisations: registry, legalBases: bases,
                                    baseline: baseline, regional: regional, notShared: notShared)
         return Loaded(matrix: matrix, findings: findings)

@@ -145,7 +145,7 @@ public struct PolicyEvaluator: Sendable {
     /// Deterministic: the same event, recipient and matrix always give the same id.
     private func decisionID(_ event: CloudEvent, _ recipient: String) -> String {
         let digest = SHA256.hash(data: Data("\(event.source)\n\(event.id)\n\(recipient)\n\(matrix.version)".utf8))
-        return "dec-" + digest.prefix(16).map { String(format: "%02x", $0) }.joined()
+        return "dec-" + digest.prefix(16).hexString
     }
 
     /// `nl.ketenhub.gedragsaanwijzing.v1` → `gedragsaanwijzing`.

@@ -11,6 +11,8 @@ public final class SchemaSet: Sendable {
     public let documents: [String: JSONValue]
     /// Every `pattern` of every document, compiled once.
     private let patterns: [String: CompiledPattern]
+    /// Every `$ref` of every document, resolved once: keyed by referring file and reference.
+    private let references: [String: (file: String, schema: JSONValue)]
 
     public init(documents: [String: JSONValue]) {
         self.documents = documents
@@ -30,6 +32,22 @@ public final class SchemaSet: Sendable {
         }
         documents.values.forEach(collect)
         self.patterns = patterns
+        var references: [String: (file: String, schema: JSONValue)] = [:]
+        func collectReferences(_ value: JSONValue, in file: String) {
+            switch value {
+            case .object(let members):
+                if let reference = members["$ref"]?.stringValue, let target = Self.lookUp(reference, from: file, in: documents) {
+                    references[file + "\u{0}" + reference] = target
+                }
+                members.values.forEach { collectReferences($0, in: file) }
+            case .array(let items):
+                items.forEach { collectReferences($0, in: file) }
+            default:
+                break
+            }
+        }
+        for (file, document) in documents { collectReferences(document, in: file) }
+        self.references = references
     }
 
     /// Validates `instance` against the document named `file`.
@@ -45,6 +63,10 @@ public final class SchemaSet: Sendable {
 
     /// The schema a `$ref` designates, and the document it lives in (for its own relative refs).
     func resolve(_ reference: String, from file: String) -> (file: String, schema: JSONValue)? {
+        references[file + "\u{0}" + reference] ?? Self.lookUp(reference, from: file, in: documents)
+    }
+
+    private static func lookUp(_ reference: String, from file: String, in documents: [String: JSONValue]) -> (file: String, schema: JSONValue)? {
         let parts = reference.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)
         let target = parts[0].isEmpty ? file : String(parts[0].split(separator: "/").last!)
         guard let document = documents[target] else { return nil }
@@ -173,8 +195,7 @@ public final class SchemaSet: Sendable {
     /// ECMA-262-style search (unanchored unless the pattern anchors itself). A pattern that does
     /// not compile matches nothing, so a broken contract rejects rather than admits.
     private func matches(_ text: String, _ pattern: String) -> Bool {
-        guard let regex = patterns[pattern]?.regex else { return false }
-        return regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+        patterns[pattern]?.matches(text) ?? false
     }
 
     private func passes(_ instance: JSONValue, _ schema: JSONValue, in file: String, at pointer: JSONPointer) -> Bool {
@@ -193,19 +214,22 @@ public final class SchemaSet: Sendable {
 
     private static let formatHints = ["date": " (YYYY-MM-DD)", "date-time": " (RFC 3339, with a UTC offset)"]
 
+    private static let dateTimePattern = CompiledPattern(regex: try! NSRegularExpression(
+        pattern: #"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"#))
+    private static let datePattern = CompiledPattern(regex: try! NSRegularExpression(pattern: #"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"#))
+    private static let uriPattern = CompiledPattern(regex: try! NSRegularExpression(pattern: #"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]*$"#))
+
     private static let formats: [String: @Sendable (String) -> Bool] = [
         "date": { isCalendarDate($0) },
         "date-time": { text in
-            let parts = text.split(whereSeparator: { $0 == "T" || $0 == "t" })
-            guard parts.count == 2, isCalendarDate(String(parts[0])) else { return false }
-            return text.range(of: #"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"#,
-                              options: .regularExpression) != nil
+            guard text.count >= 10, isCalendarDate(String(text.prefix(10))) else { return false }
+            return dateTimePattern.matches(text)
         },
-        "uri": { $0.range(of: #"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]*$"#, options: .regularExpression) != nil },
+        "uri": { uriPattern.matches($0) },
     ]
 
     private static func isCalendarDate(_ text: String) -> Bool {
-        guard text.range(of: #"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"#, options: .regularExpression) != nil else { return false }
+        guard datePattern.matches(text) else { return false }
         let fields = text.split(separator: "-").compactMap { Int($0) }
         let (year, month, day) = (fields[0], fields[1], fields[2])
         guard (1...12).contains(month), day >= 1 else { return false }
@@ -218,6 +242,10 @@ public final class SchemaSet: Sendable {
 /// `NSRegularExpression` is immutable and documented thread-safe.
 private struct CompiledPattern: @unchecked Sendable {
     let regex: NSRegularExpression
+
+    func matches(_ text: String) -> Bool {
+        regex.firstMatch(in: text, range: NSRange(location: 0, length: text.utf16.count)) != nil
+    }
 }
 
 extension SchemaSet {

@@ -1,0 +1,204 @@
+import CanonicalEvents
+import EmbeddedKafka
+import Foundation
+import Kafka
+import Logging
+import Router
+import SharingPolicy
+
+/// The routing service against a raw transactional copy of the same events, and its end-to-end
+/// latency at a steady offered load, on the embedded cluster.
+public struct RouterBenchmark: Sendable {
+    public struct Result: Sendable, Codable {
+        public var raw_copy_events_per_s: Double
+        public var router_events_per_s: Double
+        public var ratio: Double
+        public var p50_ms: Double
+        public var p99_ms: Double
+        public var events: Int
+        public var batch_size: Int
+        public var offered_load_events_per_s: Int
+    }
+
+    public var events = 20_000
+    public var batchSize = 500
+    public var offeredLoad = 2_000
+    public var latencySeconds = 5.0
+    public var matrix: SharingMatrix
+
+    public init(matrix: SharingMatrix) { self.matrix = matrix }
+
+    public func run(logger: Logger) async throws -> Result {
+        let raw = try await throughput(logger: logger, router: false)
+        let routed = try await throughput(logger: logger, router: true)
+        let (p50, p99) = try await latency(logger: logger)
+        return Result(raw_copy_events_per_s: raw.rounded(), router_events_per_s: routed.rounded(), ratio: (routed / raw * 100).rounded() / 100,
+                      p50_ms: (p50 * 10).rounded() / 10, p99_ms: (p99 * 10).rounded() / 10, events: events, batch_size: batchSize,
+                      offered_load_events_per_s: offeredLoad)
+    }
+
+    private func cluster(logger: Logger) async throws -> (EmbeddedCluster, HubTopics) {
+        let cluster = try EmbeddedCluster(brokers: 3, logger: logger)
+        let topics = HubTopics()
+        try await cluster.createTopics(topics.specifications(organisations: matrix.organisations.organisations.map(\.code)) +
+                                       [KafkaTopicSpecification(name: "bench.copy", partitions: topics.partitions)])
+        return (cluster, topics)
+    }
+
+    private func publish(_ count: Int, to cluster: EmbeddedCluster, topic: String, logger: Logger) async throws {
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        let cases = SyntheticCases()
+        var messages: [KafkaProducerMessage] = []
+        var number = 0
+        while messages.count < count {
+            number += 1
+            messages += cases.events(case: number).map { KafkaProducerMessage(topic: topic, cloudEvent: $0.kafkaRecord()) }
+        }
+        for chunk in stride(from: 0, to: count, by: 5_000) {
+            try await producer.sendAll(Array(messages[chunk..<min(chunk + 5_000, count)]))
+        }
+        await producer.shutdown()
+    }
+
+    /// Events per second through the router, or through a transactional copy that does no policy work.
+    private func throughput(logger: Logger, router: Bool) async throws -> Double {
+        let (cluster, topics) = try await cluster(logger: logger)
+        defer { cluster.shutdown() }
+        try await publish(events, to: cluster, topic: topics.canonical, logger: logger)
+        var configuration = RouterConfiguration(bootstrapServers: cluster.bootstrapServers)
+        configuration.batchSize = batchSize
+        let start = ContinuousClock.now
+        if router {
+            let service = RoutingService(configuration: configuration, matrix: matrix, logger: logger)
+            let running = Task { try await service.run() }
+            let total = events
+            let reader = TopicReader(bootstrapServers: cluster.bootstrapServers, logger: logger)
+            // Done when the router has committed all input.
+            while try await committed(cluster, group: configuration.groupID, topic: topics.canonical) < total {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            _ = reader
+            running.cancel()
+            try await running.value
+        } else {
+            try await TransactionalCopy(configuration: configuration, target: "bench.copy", logger: logger).run(until: events)
+        }
+        return Double(events) / (ContinuousClock.now - start).seconds
+    }
+
+    private func committed(_ cluster: EmbeddedCluster, group: String, topic: String) async throws -> Int {
+        let admin = try KafkaAdmin(settings: KafkaClientSettings(bootstrapServers: cluster.bootstrapServers))
+        defer { admin.shutdown() }
+        return Int(try await admin.consumerGroupLag(groupID: group, topics: [topic]).compactMap(\.committedOffset).reduce(0, +))
+    }
+
+    /// Publishes at the offered load and measures from publication to the delivery arriving at politie.
+    private func latency(logger: Logger) async throws -> (p50: Double, p99: Double) {
+        let (cluster, topics) = try await cluster(logger: logger)
+        defer { cluster.shutdown() }
+        var configuration = RouterConfiguration(bootstrapServers: cluster.bootstrapServers)
+        configuration.batchSize = batchSize
+        let service = RoutingService(configuration: configuration, matrix: matrix, logger: logger)
+        let running = Task { try await service.run() }
+        defer { running.cancel() }
+
+        var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: "bench-politie")
+        consumerConfiguration.autoOffsetReset = .earliest
+        let politie = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
+        let deliveryTopic = topics.deliveries("politie")
+        let partitions = try await politie.partitionCount(topic: deliveryTopic)
+        try politie.assign((0..<Int32(partitions)).map { KafkaTopicPartitionOffset(topic: deliveryTopic, partition: $0, offset: KafkaOffset.beginning) })
+        while service.currentPhase != .running { try await Task.sleep(for: .milliseconds(20)) }
+
+        let sentAt = SentTimes()
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        let cases = SyntheticCases(seed: 2)
+        let load = offeredLoad
+        let duration = latencySeconds
+        let sending = Task {
+            let interval = Duration.seconds(1) / (load / 100)
+            var number = 0
+            let end = ContinuousClock.now + .seconds(duration)
+            var next = ContinuousClock.now
+            while ContinuousClock.now < end {
+                // 100 events per tick, as 20 cases of 5 events.
+                var tick: [KafkaProducerMessage] = []
+                for _ in 0..<20 {
+                    number += 1
+                    for event in cases.events(case: number) {
+                        await sentAt.record(event.id)
+                        tick.append(KafkaProducerMessage(topic: topics.canonical, cloudEvent: event.kafkaRecord()))
+                    }
+                }
+                for message in tick { _ = Task { try await producer.send(message) } }
+                next += interval
+                try await Task.sleep(until: next)
+            }
+            await sentAt.finish()
+        }
+        var latencies: [Double] = []
+        let deadline = ContinuousClock.now + .seconds(duration + 10)
+        while ContinuousClock.now < deadline {
+            for message in try await politie.poll(maxMessages: 1_000, timeoutMilliseconds: 100) {
+                guard let id = message.header("ce_id")?.stringValue, let sent = await sentAt.take(id) else { continue }
+                latencies.append((ContinuousClock.now - sent).seconds * 1000)
+            }
+            if await sentAt.isFinished, await sentAt.pendingPolitie == 0 { break }
+        }
+        sending.cancel()
+        await producer.shutdown()
+        await politie.close()
+        running.cancel()
+        _ = try? await running.value
+        latencies.sort()
+        guard !latencies.isEmpty else { return (0, 0) }
+        return (latencies[latencies.count / 2], latencies[min(latencies.count - 1, Int(Double(latencies.count) * 0.99))])
+    }
+}
+
+private actor SentTimes {
+    private var times: [String: ContinuousClock.Instant] = [:]
+    private(set) var isFinished = false
+    func finish() { isFinished = true }
+    func record(_ id: String) { times[id] = .now }
+    func take(_ id: String) -> ContinuousClock.Instant? { times.removeValue(forKey: id) }
+    /// Politie receives the arrest-free events of each case; what is left in flight for it.
+    var pendingPolitie: Int { times.keys.filter { $0.hasSuffix("-ga") || $0.hasSuffix("-ivs") }.count }
+}
+
+/// The baseline: consume, produce a copy, send the offsets, commit, per batch, with no policy work.
+struct TransactionalCopy {
+    var configuration: RouterConfiguration
+    var target: String
+    var logger: Logger
+
+    func run(until total: Int) async throws {
+        var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: configuration.bootstrapServers, groupID: "bench-copy")
+        consumerConfiguration.pollBatchSize = configuration.batchSize
+        let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
+        var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: configuration.bootstrapServers)
+        producerConfiguration.transactionalID = "bench-copy"
+        producerConfiguration.lingerMilliseconds = 1
+        let producer = try KafkaTransactionalProducer(configuration: producerConfiguration, logger: logger)
+        try await producer.initTransactions()
+        let topic = configuration.topics.canonical
+        let partitions = try await consumer.partitionCount(topic: topic)
+        try consumer.assign((0..<Int32(partitions)).map { KafkaTopicPartitionOffset(topic: topic, partition: $0, offset: KafkaOffset.beginning) })
+        var copied = 0
+        while copied < total {
+            let batch = try await consumer.poll(maxMessages: configuration.batchSize, timeoutMilliseconds: 100)
+            guard !batch.isEmpty else { continue }
+            var positions: [Int32: Int64] = [:]
+            for message in batch { positions[message.partition] = message.offset + 1 }
+            let offsets = positions.map { KafkaTopicPartitionOffset(topic: topic, partition: $0.key, offset: $0.value) }
+            try await producer.withTransaction { txn in
+                try await txn.sendAll(batch.map { KafkaProducerMessage(topic: target, key: $0.key, value: $0.value, headers: $0.headers) })
+                try await txn.sendOffsetsToTransaction(offsets, consumer: consumer)
+            }
+            try await consumer.commit(offsets)
+            copied += batch.count
+        }
+        await producer.shutdown()
+        await consumer.close()
+    }
+}

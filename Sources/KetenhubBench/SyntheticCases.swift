@@ -1,0 +1,44 @@
+import CanonicalEvents
+import Foundation
+
+/// Canonical events of made-up chain cases, built from the Swift model: for benchmarks and the demo's
+/// load, without files. Each case has its own persons, so cases never influence each other.
+public struct SyntheticCases: Sendable {
+    public var seed: UInt64
+
+    public init(seed: UInt64 = 1) { self.seed = seed }
+
+    static func person(_ role: String, _ number: Int) -> String {
+        "psn:" + String(format: "%08x%08x", number, role.hashValue & 0x7FFF_FFFF).padding(toLength: 32, withPad: "0", startingAt: 0)
+    }
+
+    /// The events of case `number`, in publication order: melding, arrest, the victim's wish, a
+    /// gedragsaanwijzing, and a release.
+    public func events(case number: Int) -> [CloudEvent] {
+        let caseId = String(format: "KZ-2026-B%05d", number % 100_000)
+        let victim = "psn:" + String(format: "%032x", number * 2 + 1)
+        let suspect = "psn:" + String(format: "%032x", number * 2 + 2)
+        let time = "2026-11-20T10:00:00Z"
+        let municipality = ["GM0363", "GM0599", "GM0344"][number % 3]
+        let contact = ContactPerson(organisation: "om", name: "mr. S. Bakker", function: "zaaksofficier")
+        let conditions = [Condition(type: .contactverbod, description: "Geen contact met het slachtoffer.", protectedPersons: [victim]),
+                          Condition(type: .gebiedsverbod, description: "Niet in de wijk van het slachtoffer.", protectedPersons: [victim],
+                                    area: Area(description: "Wijk van het slachtoffer", municipalityCodes: [municipality]))]
+        func event<Data: CanonicalEventData>(_ source: String, _ suffix: String, _ data: Data) -> CloudEvent {
+            try! CloudEvent(id: "\(caseId)-\(suffix)", source: "urn:ketenhub:\(source)", time: time, ketencaseid: caseId, data: data)
+        }
+        return [
+            event("politie", "vtm", VTMelding(meldingId: "VTM-\(number)", registeredAt: time, municipalityCode: municipality,
+                                              concerns: [.huiselijkGeweld, .stalking],
+                                              persons: [Person(id: victim, role: .slachtoffer), Person(id: suspect, role: .verdachte, minor: false)])),
+            event("politie", "aanh", Aanhouding(arrestId: "AANH-\(number)", arrestedAt: time, suspect: suspect, suspectMinor: number % 10 == 0,
+                                                childrenInvolved: number % 4 == 0, municipalityCode: municipality, offence: .belaging)),
+            event("shn", "iw", Informatiewens(wishId: "IW-\(number)", victim: victim, status: .gegeven, recordedAt: time,
+                                              topics: ["gedragsaanwijzing", "invrijheidstelling"], consentToShare: number % 2 == 0)),
+            event("om", "ga", Gedragsaanwijzing(orderId: "GA-\(number)", action: .opgelegd, version: 1, suspect: suspect, protectedPersons: [victim],
+                                                conditions: conditions, startDate: "2026-11-20", endDate: "2027-02-17", contactPerson: contact)),
+            event("om", "ivs", Invrijheidstelling(releaseId: "IVS-\(number)", releaseAt: time, suspect: suspect, kind: .schorsing,
+                                                  facility: "PI Amsterdam", conditions: conditions, contactPerson: contact)),
+        ]
+    }
+}
