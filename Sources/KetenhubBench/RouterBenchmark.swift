@@ -71,25 +71,16 @@ public struct RouterBenchmark: Sendable {
         if router {
             let service = RoutingService(configuration: configuration, matrix: matrix, logger: logger)
             let running = Task { try await service.run() }
-            let total = events
-            let reader = TopicReader(bootstrapServers: cluster.bootstrapServers, logger: logger)
             // Done when the router has committed all input.
-            while try await committed(cluster, group: configuration.groupID, topic: topics.canonical) < total {
-                try await Task.sleep(for: .milliseconds(50))
+            while service.committedRecords < events {
+                try await Task.sleep(for: .milliseconds(10))
             }
-            _ = reader
             running.cancel()
             try await running.value
         } else {
             try await TransactionalCopy(configuration: configuration, target: "bench.copy", logger: logger).run(until: events)
         }
         return Double(events) / (ContinuousClock.now - start).seconds
-    }
-
-    private func committed(_ cluster: EmbeddedCluster, group: String, topic: String) async throws -> Int {
-        let admin = try KafkaAdmin(settings: KafkaClientSettings(bootstrapServers: cluster.bootstrapServers))
-        defer { admin.shutdown() }
-        return Int(try await admin.consumerGroupLag(groupID: group, topics: [topic]).compactMap(\.committedOffset).reduce(0, +))
     }
 
     /// Publishes at the offered load and measures from publication to the delivery arriving at politie.

@@ -46,6 +46,9 @@ public final class RoutingService: Sendable {
 
     public var currentPhase: Phase { phase.value }
 
+    /// Input records this instance has committed (routed, deduplicated or dead-lettered).
+    public var committedRecords: Int { phase.committed }
+
     /// Routes until the task is cancelled (then returns) or something fails (then throws).
     public func run() async throws {
         phase.value = .starting
@@ -164,6 +167,7 @@ public final class RoutingService: Sendable {
         // harmless on Apache Kafka and makes a restart on the embedded cluster resume here too.
         try await consumer.commit(offsets)
         phases.append(clock.now - start)
+        phase.add(committed: batch.count)
         logger.debug("batch routed", metadata: ["events": "\(batch.count)", "phases": "\(phases)"])
         memory = working
     }
@@ -204,12 +208,15 @@ extension Array where Element == KafkaProducerMessage {
     fileprivate mutating func append(_ deadLetter: DeadLetterMessage) { append(deadLetter.message) }
 }
 
-/// The service's phase, readable from any task.
+/// The service's phase and progress, readable from any task.
 private final class PhaseBox: @unchecked Sendable {
     private let lock = NSLock()
     private var phase = RoutingService.Phase.starting
+    private var committedCount = 0
     var value: RoutingService.Phase {
         get { lock.withLock { phase } }
         set { lock.withLock { phase = newValue } }
     }
+    var committed: Int { lock.withLock { committedCount } }
+    func add(committed count: Int) { lock.withLock { committedCount += count } }
 }
