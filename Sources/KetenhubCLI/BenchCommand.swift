@@ -8,7 +8,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the hub on the embedded cluster; each benchmark prints one JSON object on its last line.",
-        subcommands: [KafkaBench.self, RouterBench.self]
+        subcommands: [KafkaBench.self, PolicyBench.self, RouterBench.self]
     )
 }
 
@@ -70,6 +70,34 @@ struct RouterBench: AsyncParsableCommand {
         if !json {
             print("raw transactional copy: \(Int(result.raw_copy_events_per_s)) events/s, router: \(Int(result.router_events_per_s)) events/s (ratio \(result.ratio))")
             print("latency at \(result.offered_load_events_per_s) events/s: p50 \(result.p50_ms) ms, p99 \(result.p99_ms) ms")
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        print(String(decoding: try encoder.encode(result), as: UTF8.self))
+    }
+}
+
+struct PolicyBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "policy",
+        abstract: "Decision time of the policy evaluator on a generated matrix."
+    )
+
+    @Flag(help: "Print only the JSON result line.")
+    var json = false
+
+    @Option(help: "Rules in the generated matrix.")
+    var rules = 1_000
+
+    @Option(help: "The matrix directory whose registries the generated rules use.")
+    var matrix: String = MatrixCommand.defaultDirectory
+
+    func run() async throws {
+        var benchmark = PolicyBenchmark(base: try MatrixLoader.loadValid(directory: URL(fileURLWithPath: matrix)))
+        benchmark.rules = rules
+        let result = benchmark.run()
+        if !json {
+            print("\(result.decisions) decisions on a \(result.rules)-rule matrix: \(Int(result.policy_ns_per_decision)) ns per decision")
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

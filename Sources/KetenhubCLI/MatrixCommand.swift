@@ -1,6 +1,7 @@
 import ArgumentParser
 import CanonicalEvents
 import Foundation
+import Router
 import SharingPolicy
 
 /// `ketenhub matrix ...`: the privacy officer's tools for the sharing matrix.
@@ -111,11 +112,81 @@ func prettyJSON(_ value: some Encodable) throws -> Data {
 
 extension MatrixCommand {
     struct Diff: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "placeholder")
-        func run() async throws {}
+        static let configuration = CommandConfiguration(
+            abstract: "List, per event type and recipient, what a new matrix version changes.")
+
+        @Argument(help: "The current matrix directory.")
+        var old: String
+
+        @Argument(help: "The proposed matrix directory.")
+        var new: String
+
+        func run() async throws {
+            let before = try MatrixLoader.loadValid(directory: URL(fileURLWithPath: old))
+            let after = try MatrixLoader.loadValid(directory: URL(fileURLWithPath: new))
+            let changes = MatrixDiff.compare(before, after)
+            printNow("\(before.version) → \(after.version): \(changes.count) change\(changes.count == 1 ? "" : "s")")
+            for change in changes { printNow("  \(change)") }
+        }
     }
+
     struct Replay: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "placeholder")
-        func run() async throws {}
+        static let configuration = CommandConfiguration(
+            abstract: "Re-evaluate recorded decisions against a proposed matrix and list every decision that would change.",
+            discussion: """
+                With --bootstrap, the events and the recorded decisions are read from the hub's topics. With --events, \
+                the given event files are replayed and the decisions the current matrix makes stand for the recorded ones.
+                """)
+
+        @Option(help: "The proposed matrix directory.")
+        var matrix: String
+
+        @Option(help: "Bootstrap servers of the hub's Kafka cluster.")
+        var bootstrap: String?
+
+        @Option(parsing: .upToNextOption, help: "Canonical event files, in the order they were routed.")
+        var events: [String] = []
+
+        @Option(help: "The current matrix directory (with --events).")
+        var current: String = MatrixCommand.defaultDirectory
+
+        func run() async throws {
+            let proposed = PolicyEvaluator(matrix: try MatrixLoader.loadValid(directory: URL(fileURLWithPath: matrix)))
+            let (stream, recorded) = if let bootstrap {
+                try await Self.recordedOnTopics(bootstrap)
+            } else {
+                try Self.recordedByCurrentMatrix(events, current)
+            }
+            let changes = DecisionReplay.replay(stream, recorded: recorded, with: proposed)
+            printNow("\(recorded.values.map(\.count).reduce(0, +)) recorded decisions on \(stream.count) events; \(changes.count) would change under \(proposed.matrix.version)")
+            for change in changes { printNow("  \(change)") }
+        }
+
+        static func recordedOnTopics(_ bootstrap: String) async throws -> ([CloudEvent], [String: [String: DecisionReplay.Outcome]]) {
+            let topics = HubTopics()
+            let reader = TopicReader(bootstrapServers: bootstrap)
+            let events = try await reader.readAll(topics.canonical).sorted { $0.key < $1.key }.flatMap(\.value)
+                .compactMap { try? CloudEvent(kafkaRecord: CloudEventRecord($0)) }
+            var recorded: [String: [String: DecisionReplay.Outcome]] = [:]
+            for message in try await reader.readAll(topics.audit).values.flatMap({ $0 }) {
+                guard let record = try? JSONDecoder().decode(DecisionRecord.self, from: Data(message.value)) else { continue }
+                recorded["\(record.eventSource)\n\(record.eventId)", default: [:]][record.recipient] =
+                    DecisionReplay.Outcome(outcome: record.outcome, ruleID: record.ruleId, disclosure: record.disclosure, fields: record.fields)
+            }
+            return (events, recorded)
+        }
+
+        static func recordedByCurrentMatrix(_ files: [String], _ current: String) throws -> ([CloudEvent], [String: [String: DecisionReplay.Outcome]]) {
+            guard !files.isEmpty else { throw ValidationError("give --bootstrap or --events") }
+            let events = try files.map(readEvent)
+            let evaluator = PolicyEvaluator(matrix: try MatrixLoader.loadValid(directory: URL(fileURLWithPath: current)))
+            var state = RoutingState()
+            var recorded: [String: [String: DecisionReplay.Outcome]] = [:]
+            for event in events {
+                guard let step = state.route(event, with: evaluator) else { continue }
+                for decision in step.decisions { recorded[CaseState.routingKey(of: event), default: [:]][decision.recipient] = DecisionReplay.Outcome(decision) }
+            }
+            return (events, recorded)
+        }
     }
 }

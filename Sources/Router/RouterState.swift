@@ -19,19 +19,23 @@ struct RouterMemory {
         let decoder = JSONDecoder()
         func isCommitted(_ source: InputPosition) -> Bool { source.offset < (committed[source.partition] ?? 0) }
 
-        for (_, records) in try await reader.readAll(topics.caseState) {
+        // The three topics are independent: read them at once.
+        async let caseRecords = reader.readAll(topics.caseState)
+        async let consentRecords = reader.readAll(topics.consentState)
+        async let auditRecords = reader.readAll(topics.audit)
+        for (_, records) in try await caseRecords {
             for message in records {
                 guard let record = try? decoder.decode(CaseStateRecord.self, from: Data(message.value)), isCommitted(record.source) else { continue }
                 memory.routing.cases[record.state.caseId] = record.state
             }
         }
-        for (_, records) in try await reader.readAll(topics.consentState).sorted(by: { $0.key < $1.key }) {
+        for (_, records) in try await consentRecords.sorted(by: { $0.key < $1.key }) {
             for message in records {
                 guard let record = try? decoder.decode(ConsentStateRecord.self, from: Data(message.value)), isCommitted(record.source) else { continue }
                 memory.routing.consent.record(record.record)
             }
         }
-        for (partition, records) in try await reader.readAll(topics.audit) {
+        for (partition, records) in try await auditRecords {
             let decoded = records.compactMap { try? decoder.decode(DecisionRecord.self, from: Data($0.value)) }
             let unique = AuditChainVerifier.deduplicated(decoded).records
             var chain = AuditChain()

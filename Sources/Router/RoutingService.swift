@@ -62,7 +62,8 @@ public final class RoutingService: Sendable {
         producerConfiguration.lingerMilliseconds = 1
         let producer = try KafkaTransactionalProducer(configuration: producerConfiguration, logger: logger)
         do {
-            try await producer.initTransactions()
+            // Fencing the predecessor and reading the state back do not depend on each other.
+            async let initialised: Void = producer.initTransactions()
             let partitions = (0..<Int32(try await consumer.partitionCount(topic: topics.canonical)))
                 .map { KafkaTopicPartition(topic: topics.canonical, partition: $0) }
             let committed = try await consumer.committedOffsets(partitions).reduce(into: [Int32: Int64]()) { result, entry in
@@ -71,6 +72,7 @@ public final class RoutingService: Sendable {
             var memory = try await RouterMemory.load(topics: topics, committed: committed,
                                                      reader: TopicReader(bootstrapServers: configuration.bootstrapServers, logger: logger),
                                                      logger: logger)
+            try await initialised
             try consumer.assign(partitions.map {
                 KafkaTopicPartitionOffset(topic: topics.canonical, partition: $0.partition, offset: committed[$0.partition] ?? KafkaOffset.beginning)
             })

@@ -22,6 +22,8 @@ public struct TopicReader: Sendable {
         configuration.isolationLevel = isolation
         configuration.client.clientID = "ketenhub-reader"
         configuration.pollBatchSize = 2_000
+        // Reading to the end, not waiting for new records: do not let the broker hold fetches back.
+        configuration.client.overrides["fetch.wait.max.ms"] = "10"
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
         do {
             let records = try await read(topic, with: consumer, timeoutSeconds: timeoutSeconds)

@@ -36,20 +36,35 @@ public struct Decision: Codable, Sendable, Hashable {
 /// Applies a sharing matrix to events: deny by default, deterministic, every decision explained.
 public struct PolicyEvaluator: Sendable {
     public let matrix: SharingMatrix
-    /// Rules by event type, baseline and per region, for quick lookup.
-    private let baselineByEvent: [String: [SharingRule]]
-    private let regionalByEvent: [String: [String: [SharingRule]]]
+    /// Rules by event type and by the recipient they name (a type or a code), baseline and per region.
+    private let baseline: RuleIndex
+    private let regional: [String: RuleIndex]
+    /// The one organisation of each non-regional type.
+    private let organisationOfType: [String: String]
 
     public init(matrix: SharingMatrix) {
         self.matrix = matrix
-        baselineByEvent = Self.index(matrix.baseline)
-        regionalByEvent = matrix.regional.mapValues(Self.index)
+        baseline = RuleIndex(matrix.baseline)
+        regional = matrix.regional.mapValues(RuleIndex.init)
+        var organisationOfType: [String: String] = [:]
+        for organisation in matrix.organisations.organisations where organisationOfType[organisation.type] == nil {
+            organisationOfType[organisation.type] = organisation.code
+        }
+        self.organisationOfType = organisationOfType
     }
 
-    private static func index(_ rules: [SharingRule]) -> [String: [SharingRule]] {
-        var byEvent: [String: [SharingRule]] = [:]
-        for rule in rules { for event in rule.events { byEvent[event, default: []].append(rule) } }
-        return byEvent
+    struct RuleIndex: Sendable {
+        var rules: [String: [String: [SharingRule]]] = [:]
+
+        init(_ list: [SharingRule]) {
+            for rule in list { for event in rule.events { rules[event, default: [:]][rule.recipient, default: []].append(rule) } }
+        }
+
+        /// The rules for an event that name this recipient, by code or by type.
+        func rules(for event: String, recipient: String, type: String) -> [SharingRule] {
+            guard let byRecipient = rules[event] else { return [] }
+            return (byRecipient[recipient] ?? []) + (recipient == type ? [] : byRecipient[type] ?? [])
+        }
     }
 
     /// One decision per candidate recipient: every organisation type, the regional ones resolved to
@@ -57,37 +72,33 @@ public struct PolicyEvaluator: Sendable {
     public func evaluate(_ event: CloudEvent, case caseState: CaseState, consent: ConsentState) -> [Decision] {
         let eventName = Self.eventName(of: event.type)
         let producerCode = event.producer ?? ""
+        let idPrefix = decisionIDPrefix(event)
         let producerType = matrix.organisations.type(of: producerCode)
         var decisions: [Decision] = []
         for type in matrix.organisations.types {
             let recipient: String?
-            if type.regional {
-                recipient = caseState.veiligThuis
-            } else {
-                recipient = matrix.organisations.organisations.first { $0.type == type.type }?.code
-            }
+            recipient = type.regional ? caseState.veiligThuis : organisationOfType[type.type]
             guard let recipient else {
-                decisions.append(deny(event, recipient: type.type, considered: [],
+                decisions.append(deny(idPrefix, recipient: type.type, considered: [],
                                       reason: "no \(type.name) organisation is known for this case's region"))
                 continue
             }
             if recipient == producerCode { continue }
-            decisions.append(decide(event, eventName: eventName, producerType: producerType, recipient: recipient,
+            decisions.append(decide(event, idPrefix: idPrefix, eventName: eventName, producerType: producerType, recipient: recipient,
                                     recipientType: type.type, caseState: caseState, consent: consent))
         }
         return decisions
     }
 
-    private func decide(_ event: CloudEvent, eventName: String, producerType: String?, recipient: String, recipientType: String,
+    private func decide(_ event: CloudEvent, idPrefix: String, eventName: String, producerType: String?, recipient: String, recipientType: String,
                         caseState: CaseState, consent: ConsentState) -> Decision {
         guard let producerType else {
-            return deny(event, recipient: recipient, considered: [], reason: "unknown producer '\(event.source)'")
+            return deny(idPrefix, recipient: recipient, considered: [], reason: "unknown producer '\(event.source)'")
         }
-        let addressed = { (rule: SharingRule) in rule.recipient == recipient || rule.recipient == recipientType }
         // A regional rule set replaces the baseline for the event and recipient it covers.
         let region = caseState.veiligThuis.flatMap { matrix.organisations.organisation($0)?.region }
-        let regional = region.flatMap { regionalByEvent[$0]?[eventName] }?.filter(addressed) ?? []
-        let candidates = regional.isEmpty ? (baselineByEvent[eventName] ?? []).filter(addressed) : regional
+        let regionalRules = region.flatMap { regional[$0] }?.rules(for: eventName, recipient: recipient, type: recipientType) ?? []
+        let candidates = regionalRules.isEmpty ? baseline.rules(for: eventName, recipient: recipient, type: recipientType) : regionalRules
 
         var considered: [Decision.Consideration] = []
         var permitting: [SharingRule] = []
@@ -100,15 +111,15 @@ public struct PolicyEvaluator: Sendable {
         }
         guard let chosen = permitting.max(by: { ($0.disclosure, $1.id) < ($1.disclosure, $0.id) }) else {
             let reason = candidates.isEmpty ? "no rule shares \(eventName) with \(recipientType)" : "no rule applies"
-            return deny(event, recipient: recipient, considered: considered, reason: reason)
+            return deny(idPrefix, recipient: recipient, considered: considered, reason: reason)
         }
         for rule in permitting {
             considered.append(.init(ruleId: rule.id, applied: rule.id == chosen.id,
                                     reason: rule.id == chosen.id ? nil : "rule \(chosen.id) discloses more"))
         }
-        return Decision(decisionId: decisionID(event, recipient), recipient: recipient, outcome: .permit, ruleId: chosen.id,
+        return Decision(decisionId: idPrefix + recipient, recipient: recipient, outcome: .permit, ruleId: chosen.id,
                         legalBasis: chosen.legalBasis, purpose: chosen.purpose, disclosure: chosen.disclosure,
-                        fields: chosen.fields, considered: considered.sorted { $0.ruleId < $1.ruleId }, reason: nil,
+                        fields: chosen.fields, considered: considered.count > 1 ? considered.sorted { $0.ruleId < $1.ruleId } : considered, reason: nil,
                         matrixVersion: matrix.version)
     }
 
@@ -118,16 +129,22 @@ public struct PolicyEvaluator: Sendable {
         if !rule.producers.isEmpty && !rule.producers.contains(producerType) && !rule.producers.contains(event.producer ?? "") {
             return "producer \(event.producer ?? "?") is not one of \(rule.producers.joined(separator: ", "))"
         }
-        let day = String(event.time.prefix(10))
-        if let from = rule.validFrom, day < from { return "not valid before \(from)" }
-        if let until = rule.validUntil, day > until { return "not valid after \(until)" }
-        for (attribute, expected) in rule.conditions.caseAttributes.sorted(by: { $0.key < $1.key })
-            where caseState.attribute(attribute) != expected {
-            return "case attribute \(attribute) is not \(expected)"
+        if rule.validFrom != nil || rule.validUntil != nil {
+            let day = String(event.time.prefix(10))
+            if let from = rule.validFrom, day < from { return "not valid before \(from)" }
+            if let until = rule.validUntil, day > until { return "not valid after \(until)" }
         }
-        for (pointer, expected) in rule.conditions.eventFields.sorted(by: { $0.key < $1.key })
-            where event.value(at: JSONPointer(pointer)) != expected {
-            return "event field \(pointer) is not \(expected.rendered)"
+        if !rule.conditions.caseAttributes.isEmpty {
+            for (attribute, expected) in rule.conditions.caseAttributes.sorted(by: { $0.key < $1.key })
+                where caseState.attribute(attribute) != expected {
+                return "case attribute \(attribute) is not \(expected)"
+            }
+        }
+        if !rule.conditions.eventFields.isEmpty {
+            for (pointer, expected) in rule.conditions.eventFields.sorted(by: { $0.key < $1.key })
+                where event.value(at: JSONPointer(pointer)) != expected {
+                return "event field \(pointer) is not \(expected.rendered)"
+            }
         }
         if let required = rule.conditions.consent,
            !consent.satisfies(required, victims: caseState.victims, eventName: eventName) {
@@ -136,16 +153,16 @@ public struct PolicyEvaluator: Sendable {
         return nil
     }
 
-    private func deny(_ event: CloudEvent, recipient: String, considered: [Decision.Consideration], reason: String) -> Decision {
-        Decision(decisionId: decisionID(event, recipient), recipient: recipient, outcome: .deny, ruleId: nil, legalBasis: nil,
+    private func deny(_ idPrefix: String, recipient: String, considered: [Decision.Consideration], reason: String) -> Decision {
+        Decision(decisionId: idPrefix + recipient, recipient: recipient, outcome: .deny, ruleId: nil, legalBasis: nil,
                  purpose: nil, disclosure: nil, fields: [], considered: considered.sorted { $0.ruleId < $1.ruleId },
                  reason: reason, matrixVersion: matrix.version)
     }
 
-    /// Deterministic: the same event, recipient and matrix always give the same id.
-    private func decisionID(_ event: CloudEvent, _ recipient: String) -> String {
-        let digest = SHA256.hash(data: Data("\(event.source)\n\(event.id)\n\(recipient)\n\(matrix.version)".utf8))
-        return "dec-" + digest.prefix(16).hexString
+    /// Deterministic: the same event and matrix always give the same ids (`dec-<digest>-<recipient>`).
+    private func decisionIDPrefix(_ event: CloudEvent) -> String {
+        let digest = SHA256.hash(data: Data("\(event.source)\n\(event.id)\n\(matrix.version)".utf8))
+        return "dec-" + digest.prefix(16).hexString + "-"
     }
 
     /// `nl.ketenhub.gedragsaanwijzing.v1` → `gedragsaanwijzing`.

@@ -53,7 +53,7 @@ struct CrashTests {
         let publishing = Task {
             for chunk in stride(from: 0, to: all.count, by: 40) {
                 try await F.publish(Array(all[chunk..<min(chunk + 40, all.count)]), to: cluster)
-                try await Task.sleep(for: .milliseconds(250))
+                try await Task.sleep(for: .milliseconds(600))
             }
         }
 
@@ -61,7 +61,8 @@ struct CrashTests {
         var decisionsAtKill: [Int] = []
         for round in 0..<20 {
             let router = try Self.startRouter(cluster.bootstrapServers, log: log)
-            try await Task.sleep(for: .milliseconds(Int.random(in: 700...1_600)))
+            // Long enough to start (load state, open the transaction) and route some batches, short enough to die mid-way.
+            try await Task.sleep(for: .milliseconds(Int.random(in: 1_800...3_500)))
             kill(router.processIdentifier, SIGKILL)
             router.waitUntilExit()
             #expect(router.terminationReason == .uncaughtSignal, "round \(round)")
