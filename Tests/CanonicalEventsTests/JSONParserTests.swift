@@ -1,0 +1,48 @@
+import CanonicalEvents
+import Foundation
+import Testing
+
+/// The hub's own JSON parser: strict, and refusing rather than altering hostile input.
+@Suite("JSON parsing")
+struct JSONParserTests {
+    @Test("well-formed JSON parses to the values it denotes")
+    func parses() throws {
+        let value = try JSONValue.parse(Data(#"{"a": [1, -2.5e3, true, false, null], "b": "x\"\\\/\n\u00e9\ud83d\ude00", "c": {}}"#.utf8))
+        #expect(value == .object([
+            "a": .array([.number(1), .number(-2500), .bool(true), .bool(false), .null]),
+            "b": .string("x\"\\/\né😀"),
+            "c": .object([:]),
+        ]))
+        // Writing and reading back gives the same value.
+        #expect(try JSONValue.parse(value.encoded()) == value)
+    }
+
+    @Test("malformed, duplicated, hostile or non-UTF-8 input is refused with the reason", arguments: [
+        (#"{"a": 1,}"#, "expected a member name"),
+        (#"{"a": 1 "b": 2}"#, "expected ',' or '}'"),
+        (#"{"a": 1, "a": 2}"#, "duplicate member 'a'"),
+        (#"[01]"#, "leading zero in a number"),
+        (#"{"a": "\ud800"}"#, "unpaired surrogate"),
+        ("{\"a\": \"tab\there\"}", "control character in a string"),
+        (#"{"a": tru}"#, "invalid literal"),
+        (#"{"a": 1} x"#, "unexpected text after the JSON value"),
+        ("{\"a\": \"abc", "unterminated string"),
+        (String(repeating: "[", count: 200) + String(repeating: "]", count: 200), "nested more than 128 levels deep"),
+    ])
+    func refuses(_ text: String, _ reason: String) {
+        #expect(throws: (any Error).self) { try JSONValue.parse(Data(text.utf8)) }
+        do {
+            _ = try JSONValue.parse(Data(text.utf8))
+        } catch {
+            #expect("\(error)".hasPrefix(reason), "\(error)")
+        }
+    }
+
+    @Test("invalid UTF-8 inside a string is an error, not a replacement character")
+    func invalidUTF8() {
+        var bytes = Array(#"{"a": "x"#.utf8)
+        bytes += [0xC3, 0x28]
+        bytes += Array(#""}"#.utf8)
+        #expect(throws: (any Error).self) { try JSONValue.parse(Data(bytes)) }
+    }
+}
