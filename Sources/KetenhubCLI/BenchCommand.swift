@@ -28,17 +28,13 @@ struct KafkaBench: AsyncParsableCommand {
     var partitions: Int32?
 
     func run() async throws {
-        var logger = Logger(label: "ketenhub.bench")
-        logger.logLevel = .warning
         let benchmark = KafkaThroughputBenchmark(messages: messages, partitions: partitions)
-        let result = try await benchmark.run(logger: logger)
+        let result = try await benchmark.run(logger: benchLogger())
         if !json {
             print("produced \(result.messages) records of \(result.record_bytes) bytes: \(Int(result.produce_msgs_per_s)) msgs/s")
             print("consumed \(result.messages) records: \(Int(result.consume_msgs_per_s)) msgs/s")
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        print(String(decoding: try encoder.encode(result), as: UTF8.self))
+        try printResultLine(result)
     }
 }
 
@@ -61,19 +57,15 @@ struct RouterBench: AsyncParsableCommand {
     var matrix: String = MatrixCommand.defaultDirectory
 
     func run() async throws {
-        var logger = Logger(label: "ketenhub.bench")
-        logger.logLevel = ProcessInfo.processInfo.environment["KETENHUB_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
         var benchmark = RouterBenchmark(matrix: try MatrixLoader.loadValid(directory: URL(fileURLWithPath: matrix)))
         benchmark.events = events
         benchmark.batchSize = batchSize
-        let result = try await benchmark.run(logger: logger)
+        let result = try await benchmark.run(logger: benchLogger())
         if !json {
             print("raw transactional copy: \(Int(result.raw_copy_events_per_s)) events/s, router: \(Int(result.router_events_per_s)) events/s (ratio \(result.ratio))")
             print("latency at \(result.offered_load_events_per_s) events/s: p50 \(result.p50_ms) ms, p99 \(result.p99_ms) ms")
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        print(String(decoding: try encoder.encode(result), as: UTF8.self))
+        try printResultLine(result)
     }
 }
 
@@ -99,8 +91,20 @@ struct PolicyBench: AsyncParsableCommand {
         if !json {
             print("\(result.decisions) decisions on a \(result.rules)-rule matrix: \(Int(result.policy_ns_per_decision)) ns per decision")
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        print(String(decoding: try encoder.encode(result), as: UTF8.self))
+        try printResultLine(result)
     }
+}
+
+/// Benchmarks log warnings only, unless KETENHUB_LOG names another level.
+func benchLogger() -> Logger {
+    var logger = Logger(label: "ketenhub.bench")
+    logger.logLevel = ProcessInfo.processInfo.environment["KETENHUB_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
+    return logger
+}
+
+/// The result as one JSON object on the last line, which tools read.
+func printResultLine(_ result: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    print(String(decoding: try encoder.encode(result), as: UTF8.self))
 }
