@@ -4,20 +4,18 @@ import Foundation
 /// Canonical events of made-up chain cases, built from the Swift model: for benchmarks and the demo's
 /// load, without files. Each case has its own persons, so cases never influence each other.
 public struct SyntheticCases: Sendable {
+    /// Tells sets of cases apart: cases and persons of different seeds never share an id.
     public var seed: UInt64
 
     public init(seed: UInt64 = 1) { self.seed = seed }
 
-    static func person(_ role: String, _ number: Int) -> String {
-        "psn:" + String(format: "%08x%08x", number, role.hashValue & 0x7FFF_FFFF).padding(toLength: 32, withPad: "0", startingAt: 0)
-    }
-
     /// The events of case `number`, in publication order: melding, arrest, the victim's wish, a
     /// gedragsaanwijzing, and a release.
     public func events(case number: Int) -> [CloudEvent] {
-        let caseId = String(format: "KZ-2026-B%05d", number % 100_000)
-        let victim = "psn:" + String(format: "%032x", number * 2 + 1)
-        let suspect = "psn:" + String(format: "%032x", number * 2 + 2)
+        let letter = Character(Unicode.Scalar(UInt8(65 + seed % 26)))
+        let caseId = "KZ-2026-\(letter)" + String(format: "%05d", number % 100_000)
+        let victim = "psn:" + String(format: "%08x%024x", seed, number * 2 + 1)
+        let suspect = "psn:" + String(format: "%08x%024x", seed, number * 2 + 2)
         let time = "2026-11-20T10:00:00Z"
         let municipality = ["GM0363", "GM0599", "GM0344"][number % 3]
         let contact = ContactPerson(organisation: "om", name: "mr. S. Bakker", function: "zaaksofficier")

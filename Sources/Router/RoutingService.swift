@@ -78,11 +78,18 @@ public final class RoutingService: Sendable {
             })
             phase.value = .running
             logger.info("router running", metadata: ["matrix": "\(evaluator.matrix.version)", "committed": "\(committed)"])
+            // While one batch's transaction commits, the next batch is read and routed. Its routing
+            // builds on the state of the batch still committing; if that commit fails the instance
+            // ends, and its successor starts again from the committed offsets and state.
+            var committing: Task<Void, any Error>?
             while !Task.isCancelled {
                 let batch = try await nextBatch(consumer)
                 if batch.isEmpty { continue }
-                try await route(batch, memory: &memory, consumer: consumer, producer: producer)
+                let prepared = try prepare(batch, memory: &memory)
+                try await committing?.value
+                committing = Task { try await self.commit(prepared, consumer: consumer, producer: producer) }
             }
+            try await committing?.value
             phase.value = .stopped
         } catch {
             phase.value = .failed
@@ -109,69 +116,70 @@ public final class RoutingService: Sendable {
         return batch
     }
 
-    private func route(_ batch: [KafkaConsumerMessage], memory: inout RouterMemory, consumer: KafkaConsumer,
-                       producer: KafkaTransactionalProducer) async throws {
-        let topics = configuration.topics
-        let now = ISO8601DateFormatter().string(from: Date())
+    /// One batch's outputs, ready for its transaction.
+    struct PreparedBatch: Sendable {
         var decisionRecords: [KafkaProducerMessage] = []
         var outputs: [KafkaProducerMessage] = []
-        var positions: [Int32: Int64] = [:]
-        var working = memory
+        var offsets: [KafkaTopicPartitionOffset] = []
+        var records = 0
+    }
 
+    /// Routes a batch: the work that needs no broker. `memory` moves on with it.
+    private func prepare(_ batch: [KafkaConsumerMessage], memory: inout RouterMemory) throws -> PreparedBatch {
+        let topics = configuration.topics
+        let now = ISO8601DateFormatter().string(from: Date())
+        var prepared = PreparedBatch(records: batch.count)
+        var positions: [Int32: Int64] = [:]
         for message in batch {
             positions[message.partition] = message.offset + 1
             let event: CloudEvent
             switch parse(message) {
             case .success(let parsed): event = parsed
             case .failure(let deadLetter):
-                outputs.append(deadLetter)
+                prepared.outputs.append(deadLetter)
                 continue
             }
-            guard let step = working.routing.route(event, with: evaluator) else {
+            guard let step = memory.routing.route(event, with: evaluator) else {
                 logger.debug("duplicate event routed once", metadata: ["source": "\(event.source)", "id": "\(event.id)"])
                 continue
             }
-            var chain = working.chains[message.partition] ?? AuditChain()
-            for decision in step.decisions where !working.recordedDecisions.contains(decision.decisionId) {
+            var chain = memory.chains[message.partition] ?? AuditChain()
+            for decision in step.decisions where !memory.recordedDecisions.contains(decision.decisionId) {
                 let record = chain.append(DecisionRecord(decision, event: event, decidedAt: now))
-                working.recordedDecisions.insert(decision.decisionId)
-                decisionRecords.append(KafkaProducerMessage(topic: topics.audit, partition: message.partition, key: Array(event.ketencaseid.utf8),
-                                                            value: Array(record.json.encoded())))
+                memory.recordedDecisions.insert(decision.decisionId)
+                prepared.decisionRecords.append(KafkaProducerMessage(topic: topics.audit, partition: message.partition,
+                                                                     key: Array(event.ketencaseid.utf8), value: Array(record.json.encoded())))
             }
-            working.chains[message.partition] = chain
+            memory.chains[message.partition] = chain
             for (recipient, delivery) in step.deliveries {
-                outputs.append(KafkaProducerMessage(topic: topics.deliveries(recipient), cloudEvent: delivery.kafkaRecord()))
+                prepared.outputs.append(KafkaProducerMessage(topic: topics.deliveries(recipient), cloudEvent: delivery.kafkaRecord()))
             }
             let source = InputPosition(partition: message.partition, offset: message.offset)
-            outputs.append(try KafkaProducerMessage(topic: topics.caseState, partition: message.partition, key: event.ketencaseid,
-                                                    json: CaseStateRecord(state: step.caseState, source: source)))
+            prepared.outputs.append(try KafkaProducerMessage(topic: topics.caseState, partition: message.partition, key: event.ketencaseid,
+                                                             json: CaseStateRecord(state: step.caseState, source: source)))
             if let consent = step.consent {
-                outputs.append(try KafkaProducerMessage(topic: topics.consentState, key: consent.person,
-                                                        json: ConsentStateRecord(record: consent, source: source)))
+                prepared.outputs.append(try KafkaProducerMessage(topic: topics.consentState, key: consent.person,
+                                                                 json: ConsentStateRecord(record: consent, source: source)))
             }
         }
+        prepared.offsets = positions.map { KafkaTopicPartitionOffset(topic: topics.canonical, partition: $0.key, offset: $0.value) }
+        return prepared
+    }
 
-        let offsets = positions.map { KafkaTopicPartitionOffset(topic: topics.canonical, partition: $0.key, offset: $0.value) }
-        let clock = ContinuousClock()
-        let start = clock.now
-        var phases: [Duration] = []
+    /// Writes a prepared batch in one transaction: decision records first, so that if they cannot be
+    /// written nothing is delivered; then deliveries, state and dead letters; then the input offsets.
+    private func commit(_ prepared: PreparedBatch, consumer: KafkaConsumer, producer: KafkaTransactionalProducer) async throws {
+        let start = ContinuousClock.now
         try await producer.withTransaction { txn in
-            // Decisions first: if they cannot be written, nothing is delivered.
-            try await txn.sendAll(decisionRecords)
-            phases.append(clock.now - start)
-            try await txn.sendAll(outputs)
-            phases.append(clock.now - start)
-            try await txn.sendOffsetsToTransaction(offsets, consumer: consumer)
-            phases.append(clock.now - start)
+            try await txn.sendAll(prepared.decisionRecords)
+            try await txn.sendAll(prepared.outputs)
+            try await txn.sendOffsetsToTransaction(prepared.offsets, consumer: consumer)
         }
-        phases.append(clock.now - start)
         // The embedded cluster does not store offsets sent to a transaction; committing them again is
         // harmless on Apache Kafka and makes a restart on the embedded cluster resume here too.
-        try await consumer.commit(offsets)
-        phases.append(clock.now - start)
-        phase.add(committed: batch.count)
-        logger.debug("batch routed", metadata: ["events": "\(batch.count)", "phases": "\(phases)"])
-        memory = working
+        try await consumer.commit(prepared.offsets)
+        phase.add(committed: prepared.records)
+        logger.debug("batch committed", metadata: ["records": "\(prepared.records)", "duration": "\(ContinuousClock.now - start)"])
     }
 
     /// The event in a record, or the dead letter that says why there is none.
