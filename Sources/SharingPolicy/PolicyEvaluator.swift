@@ -53,17 +53,24 @@ public struct PolicyEvaluator: Sendable {
         self.organisationOfType = organisationOfType
     }
 
+    /// Rules are kept once and referred to by position: a rule is a large value, and evaluation
+    /// looks at many of them for every decision.
     struct RuleIndex: Sendable {
-        var rules: [String: [String: [SharingRule]]] = [:]
+        let rules: [SharingRule]
+        private var positions: [String: [String: [Int]]] = [:]
 
         init(_ list: [SharingRule]) {
-            for rule in list { for event in rule.events { rules[event, default: [:]][rule.recipient, default: []].append(rule) } }
+            rules = list
+            for (position, rule) in list.enumerated() {
+                for event in rule.events { positions[event, default: [:]][rule.recipient, default: []].append(position) }
+            }
         }
 
-        /// The rules for an event that name this recipient, by code or by type.
-        func rules(for event: String, recipient: String, type: String) -> [SharingRule] {
-            guard let byRecipient = rules[event] else { return [] }
-            return (byRecipient[recipient] ?? []) + (recipient == type ? [] : byRecipient[type] ?? [])
+        /// The positions of the rules for an event that name this recipient, by code or by type.
+        func candidates(for event: String, recipient: String, type: String) -> [Int] {
+            guard let byRecipient = positions[event] else { return [] }
+            let named = byRecipient[recipient] ?? []
+            return recipient == type ? named : named + (byRecipient[type] ?? [])
         }
     }
 
@@ -97,26 +104,34 @@ public struct PolicyEvaluator: Sendable {
         }
         // A regional rule set replaces the baseline for the event and recipient it covers.
         let region = caseState.veiligThuis.flatMap { matrix.organisations.organisation($0)?.region }
-        let regionalRules = region.flatMap { regional[$0] }?.rules(for: eventName, recipient: recipient, type: recipientType) ?? []
-        let candidates = regionalRules.isEmpty ? baseline.rules(for: eventName, recipient: recipient, type: recipientType) : regionalRules
+        var index = baseline
+        var candidates: [Int] = []
+        if let regionalIndex = region.flatMap({ regional[$0] }) {
+            candidates = regionalIndex.candidates(for: eventName, recipient: recipient, type: recipientType)
+            if !candidates.isEmpty { index = regionalIndex }
+        }
+        if candidates.isEmpty { candidates = baseline.candidates(for: eventName, recipient: recipient, type: recipientType) }
 
         var considered: [Decision.Consideration] = []
-        var permitting: [SharingRule] = []
-        for rule in candidates {
-            if let reason = whyNot(rule, event: event, eventName: eventName, producerType: producerType, caseState: caseState, consent: consent) {
-                considered.append(.init(ruleId: rule.id, applied: false, reason: reason))
+        var permitting: [Int] = []
+        for position in candidates {
+            if let reason = whyNot(index.rules[position], event: event, eventName: eventName, producerType: producerType, caseState: caseState, consent: consent) {
+                considered.append(.init(ruleId: index.rules[position].id, applied: false, reason: reason))
             } else {
-                permitting.append(rule)
+                permitting.append(position)
             }
         }
-        guard let chosen = permitting.max(by: { ($0.disclosure, $1.id) < ($1.disclosure, $0.id) }) else {
+        guard let best = permitting.max(by: { a, b in
+            (index.rules[a].disclosure, index.rules[b].id) < (index.rules[b].disclosure, index.rules[a].id)
+        }) else {
             let reason = candidates.isEmpty ? "no rule shares \(eventName) with \(recipientType)" : "no rule applies"
             return deny(idPrefix, recipient: recipient, considered: considered, reason: reason)
         }
-        for rule in permitting {
-            considered.append(.init(ruleId: rule.id, applied: rule.id == chosen.id,
-                                    reason: rule.id == chosen.id ? nil : "rule \(chosen.id) discloses more"))
+        let chosen = index.rules[best]
+        for position in permitting where position != best {
+            considered.append(.init(ruleId: index.rules[position].id, applied: false, reason: "rule \(chosen.id) discloses more"))
         }
+        considered.append(.init(ruleId: chosen.id, applied: true, reason: nil))
         return Decision(decisionId: idPrefix + recipient, recipient: recipient, outcome: .permit, ruleId: chosen.id,
                         legalBasis: chosen.legalBasis, purpose: chosen.purpose, disclosure: chosen.disclosure,
                         fields: chosen.fields, considered: considered.count > 1 ? considered.sorted { $0.ruleId < $1.ruleId } : considered, reason: nil,
