@@ -77,6 +77,21 @@ struct RoutingServiceTests {
         #expect(letters.contains { $0.reasons == [DeadLetter.Reason(location: nil, reason: "the record has no ce_specversion header")] })
         #expect(letters.contains { $0.reasons == [DeadLetter.Reason(location: "/data/endDate", reason: "required property 'endDate' is missing")] && $0.partner == "om" })
         #expect(deadLetters.allSatisfy { $0.header(DeadLetter.originTopicHeader)?.stringValue == F.topics.canonical })
+
+        // What the router writes meets the record contracts in Contracts/records/.
+        let records = try RecordContracts.load()
+        for message in try await reader.readAll(F.topics.audit).values.flatMap({ $0 }) {
+            #expect(records.validate(try JSONValue.parse(Data(message.value)), against: "decision-record.schema.json") == [])
+        }
+        for message in deadLetters {
+            #expect(records.validate(try JSONValue.parse(Data(message.value)), against: "dead-letter.schema.json") == [])
+        }
+        for message in try await reader.readAll(F.topics.caseState).values.flatMap({ $0 }) {
+            #expect(records.validate(try JSONValue.parse(Data(message.value)), against: "case-state.schema.json") == [])
+        }
+        for message in try await reader.readAll(F.topics.consentState).values.flatMap({ $0 }) {
+            #expect(records.validate(try JSONValue.parse(Data(message.value)), against: "consent-state.schema.json") == [])
+        }
     }
 
     @Test("a decision record that cannot be written means nothing is delivered; once it can, everything is, once")
