@@ -85,15 +85,19 @@ public struct AuditChain: Sendable {
 
     public init() {}
 
-    /// Links `record` to the head and makes it the new head.
-    public mutating func append(_ record: DecisionRecord) -> DecisionRecord {
+    /// Links `record` to the head and makes it the new head; returns it with its JSON as written.
+    @discardableResult
+    public mutating func append(_ record: DecisionRecord) -> (record: DecisionRecord, json: Data) {
         var linked = record
         sequence += 1
         linked.sequence = sequence
         linked.previousHash = head
-        linked.hash = linked.computedHash
+        guard case .object(var members) = linked.json else { preconditionFailure("a decision record is a JSON object") }
+        members["hash"] = nil
+        linked.hash = SHA256.hash(data: JSONValue.object(members).encoded()).hexString
+        members["hash"] = .string(linked.hash)
         head = linked.hash
-        return linked
+        return (linked, JSONValue.object(members).encoded())
     }
 
     /// Adopts a record read back from the topic as the head.

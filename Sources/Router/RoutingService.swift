@@ -130,6 +130,10 @@ public final class RoutingService: Sendable {
         let now = ISO8601DateFormatter().string(from: Date())
         var prepared = PreparedBatch(records: batch.count)
         var positions: [Int32: Int64] = [:]
+        // State is written once per case and per person for the whole batch: its latest value, with
+        // the position of the last input it reflects.
+        var caseStates: [String: (state: CaseState, source: InputPosition)] = [:]
+        var consents: [String: (record: ConsentRecord, source: InputPosition)] = [:]
         for message in batch {
             positions[message.partition] = message.offset + 1
             let event: CloudEvent
@@ -145,22 +149,26 @@ public final class RoutingService: Sendable {
             }
             var chain = memory.chains[message.partition] ?? AuditChain()
             for decision in step.decisions where !memory.recordedDecisions.contains(decision.decisionId) {
-                let record = chain.append(DecisionRecord(decision, event: event, decidedAt: now))
+                let (_, json) = chain.append(DecisionRecord(decision, event: event, decidedAt: now))
                 memory.recordedDecisions.insert(decision.decisionId)
                 prepared.decisionRecords.append(KafkaProducerMessage(topic: topics.audit, partition: message.partition,
-                                                                     key: Array(event.ketencaseid.utf8), value: Array(record.json.encoded())))
+                                                                     key: Array(event.ketencaseid.utf8), value: Array(json)))
             }
             memory.chains[message.partition] = chain
             for (recipient, delivery) in step.deliveries {
                 prepared.outputs.append(KafkaProducerMessage(topic: topics.deliveries(recipient), cloudEvent: delivery.kafkaRecord()))
             }
             let source = InputPosition(partition: message.partition, offset: message.offset)
-            prepared.outputs.append(try KafkaProducerMessage(topic: topics.caseState, partition: message.partition, key: event.ketencaseid,
-                                                             json: CaseStateRecord(state: step.caseState, source: source)))
-            if let consent = step.consent {
-                prepared.outputs.append(try KafkaProducerMessage(topic: topics.consentState, key: consent.person,
-                                                                 json: ConsentStateRecord(record: consent, source: source)))
-            }
+            caseStates[event.ketencaseid] = (step.caseState, source)
+            if let consent = step.consent { consents[consent.person] = (consent, source) }
+        }
+        for (caseId, latest) in caseStates.sorted(by: { $0.key < $1.key }) {
+            prepared.outputs.append(try KafkaProducerMessage(topic: topics.caseState, partition: latest.source.partition, key: caseId,
+                                                             json: CaseStateRecord(state: latest.state, source: latest.source)))
+        }
+        for (person, latest) in consents.sorted(by: { $0.key < $1.key }) {
+            prepared.outputs.append(try KafkaProducerMessage(topic: topics.consentState, key: person,
+                                                             json: ConsentStateRecord(record: latest.record, source: latest.source)))
         }
         prepared.offsets = positions.map { KafkaTopicPartitionOffset(topic: topics.canonical, partition: $0.key, offset: $0.value) }
         return prepared
