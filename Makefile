@@ -32,6 +32,8 @@ demo: build
 
 bench: release
 	"$$($(SWIFT) build -c release --show-bin-path)/ketenhub" bench kafka --json
+	"$$($(SWIFT) build -c release --show-bin-path)/ketenhub" bench policy --json
+	"$$($(SWIFT) build -c release --show-bin-path)/ketenhub" bench router --json
 
 # After changing a schema in Contracts/events: compile the contracts into the hub again.
 contracts:

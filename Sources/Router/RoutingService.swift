@@ -61,6 +61,7 @@ public final class RoutingService: Sendable {
         producerConfiguration.transactionalID = configuration.transactionalID
         producerConfiguration.lingerMilliseconds = 1
         let producer = try KafkaTransactionalProducer(configuration: producerConfiguration, logger: logger)
+        var committing: Task<Void, any Error>?
         do {
             // Fencing the predecessor and reading the state back do not depend on each other.
             async let initialised: Void = producer.initTransactions()
@@ -81,7 +82,6 @@ public final class RoutingService: Sendable {
             // While one batch's transaction commits, the next batch is read and routed. Its routing
             // builds on the state of the batch still committing; if that commit fails the instance
             // ends, and its successor starts again from the committed offsets and state.
-            var committing: Task<Void, any Error>?
             while !Task.isCancelled {
                 let batch = try await nextBatch(consumer)
                 if batch.isEmpty { continue }
@@ -94,6 +94,7 @@ public final class RoutingService: Sendable {
         } catch {
             phase.value = .failed
             logger.error("router failed; its successor will take over from the last committed batch", metadata: ["error": "\(error)"])
+            _ = try? await committing?.value  // let a transaction in flight end before the producer closes
             await producer.shutdown()
             await consumer.close()
             throw error
