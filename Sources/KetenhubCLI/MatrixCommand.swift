@@ -165,8 +165,10 @@ extension MatrixCommand {
         static func recordedOnTopics(_ bootstrap: String) async throws -> ([CloudEvent], [String: [String: DecisionReplay.Outcome]]) {
             let topics = HubTopics()
             let reader = TopicReader(bootstrapServers: bootstrap)
+            // The events the router routed: those it dead-lettered were never decided on.
             let events = try await reader.readAll(topics.canonical).sorted { $0.key < $1.key }.flatMap(\.value)
                 .compactMap { try? CloudEvent(kafkaRecord: CloudEventRecord($0)) }
+                .filter { ContractCatalogue.embedded.validate(event: $0.structured).isEmpty }
             var recorded: [String: [String: DecisionReplay.Outcome]] = [:]
             for message in try await reader.readAll(topics.audit).values.flatMap({ $0 }) {
                 guard let record = try? JSONDecoder().decode(DecisionRecord.self, from: Data(message.value)) else { continue }

@@ -78,6 +78,24 @@ struct RoutingServiceTests {
         #expect(letters.contains { $0.reasons == [DeadLetter.Reason(location: "/data/endDate", reason: "required property 'endDate' is missing")] && $0.partner == "om" })
         #expect(deadLetters.allSatisfy { $0.header(DeadLetter.originTopicHeader)?.stringValue == F.topics.canonical })
 
+        // Replaying the recorded decisions: nothing changes under the same matrix; without GA-SHN,
+        // exactly the six gedragsaanwijzingen SHN received would no longer reach it.
+        let matrixDirectory = packageRoot.appendingPathComponent("Contracts/matrix").path
+        let same = try runKetenhub(["matrix", "replay", "--matrix", matrixDirectory, "--bootstrap", cluster.bootstrapServers])
+        #expect(same.status == 0)
+        #expect(same.output.hasPrefix("\(expected.decisions.count) recorded decisions on 43 events; 0 would change"), "\(same.output)")  // 42 events, one published twice
+        let proposed = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("matrix"))
+        try FileManager.default.copyItem(atPath: matrixDirectory, toPath: proposed.path)
+        let matrixFile = proposed.appendingPathComponent("sharing-matrix.yaml")
+        try String(contentsOf: matrixFile, encoding: .utf8).replacingOccurrences(of: "recipient: shn\n    purpose: informeren-slachtoffer\n    legalBasis: aanwijzing-slachtofferrechten\n    disclosure: voorwaarden\n    fields: *ga-victim",
+                                                                                with: "recipient: shn\n    purpose: informeren-slachtoffer\n    legalBasis: aanwijzing-slachtofferrechten\n    disclosure: voorwaarden\n    fields: *ga-victim\n    validUntil: 2000-01-01")
+            .write(to: matrixFile, atomically: true, encoding: .utf8)
+        let changed = try runKetenhub(["matrix", "replay", "--matrix", proposed.path, "--bootstrap", cluster.bootstrapServers])
+        #expect(changed.status == 0)
+        let lines = changed.output.split(separator: "\n").dropFirst()
+        #expect(lines.count == 6, "\(changed.output)")
+        #expect(lines.allSatisfy { $0.contains("nl.ketenhub.gedragsaanwijzing.v1") && $0.contains("→ shn: permit by GA-SHN") && $0.hasSuffix("⇒ deny") })
+
         // What the router writes meets the record contracts in Contracts/records/.
         let records = try RecordContracts.load()
         for message in try await reader.readAll(F.topics.audit).values.flatMap({ $0 }) {
