@@ -41,6 +41,8 @@ public struct PolicyEvaluator: Sendable {
     private let regional: [String: RuleIndex]
     /// The one organisation of each non-regional type.
     private let organisationOfType: [String: String]
+    /// Each rule's fields as a tree, for projection.
+    private let allowedFields: [String: Projection.Trie]
 
     public init(matrix: SharingMatrix) {
         self.matrix = matrix
@@ -51,6 +53,13 @@ public struct PolicyEvaluator: Sendable {
             organisationOfType[organisation.type] = organisation.code
         }
         self.organisationOfType = organisationOfType
+        allowedFields = Dictionary(matrix.allRules.map { ($0.id, Projection.Trie($0.fields)) }) { first, _ in first }
+    }
+
+    /// The delivery a permit makes of an event.
+    public func delivery(of event: CloudEvent, for decision: Decision) -> CloudEvent {
+        guard let ruleID = decision.ruleId, let allowed = allowedFields[ruleID] else { return Projection.delivery(of: event, for: decision) }
+        return Projection.delivery(of: event, for: decision, allowed: allowed)
     }
 
     /// Rules are kept once and referred to by position: a rule is a large value, and evaluation

@@ -7,9 +7,12 @@ public enum Projection {
     public static let envelope: Set<String> = ["specversion", "id", "source", "type", "time", "datacontenttype", "ketencaseid"]
 
     public static func delivery(of event: CloudEvent, for decision: Decision) -> CloudEvent {
+        delivery(of: event, for: decision, allowed: Trie(decision.fields))
+    }
+
+    /// The same, with the decision's fields already made into a tree (the evaluator keeps one per rule).
+    static func delivery(of event: CloudEvent, for decision: Decision, allowed: Trie) -> CloudEvent {
         precondition(decision.outcome == .permit, "only a permit is delivered")
-        var allowed = Trie()
-        for field in decision.fields { allowed.insert(JSONPointer(field).tokens) }
         var delivery = event
         // The envelope's optional attributes travel only when the rule lists them.
         if allowed.children["subject"] == nil { delivery.subject = nil }
@@ -26,9 +29,15 @@ public enum Projection {
     }
 
     /// The allowed paths as a tree; a terminal node admits its whole subtree.
-    struct Trie {
+    struct Trie: Sendable {
         var terminal = false
         var children: [String: Trie] = [:]
+
+        init() {}
+
+        init(_ fields: [String]) {
+            for field in fields { insert(JSONPointer(field).tokens) }
+        }
 
         mutating func insert(_ tokens: [String]) {
             guard let first = tokens.first else { terminal = true; return }

@@ -36,7 +36,7 @@ public struct RoutingState: Sendable {
         let decisions = evaluator.evaluate(event, case: caseState, consent: consent)
         caseState.routed.insert(key)
         cases[event.ketencaseid] = caseState
-        let deliveries = decisions.filter { $0.outcome == .permit }.map { ($0.recipient, Projection.delivery(of: event, for: $0)) }
+        let deliveries = decisions.filter { $0.outcome == .permit }.map { ($0.recipient, evaluator.delivery(of: event, for: $0)) }
         return RoutingStep(event: event, decisions: decisions, deliveries: deliveries, caseState: caseState, consent: consentRecord)
     }
 }
