@@ -53,7 +53,7 @@ struct DemoCommand: AsyncParsableCommand {
                 if count > 0 { printNow("  \(topics.deliveries(organisation)): \(count) deliveries") }
             }
             printNow("watch a partner's deliveries:  kcat -C -b \(cluster.bootstrapServers) -t \(topics.deliveries("politie")) -f '%k %h\\n%s\\n'")
-            printNow("try a rule:  ketenhub matrix simulate --event Contracts/examples/gedragsaanwijzing/valid/opgelegd.json")
+            printNow("try a rule:  swift run ketenhub matrix simulate --event Contracts/examples/gedragsaanwijzing/valid/opgelegd.json")
             printNow("Ctrl-C stops the demo.")
         }
     }
