@@ -91,7 +91,7 @@ let package = Package(
         // Helpers shared by the test targets.
         .target(
             name: "KetenhubTestSupport",
-            dependencies: ["Kafka"],
+            dependencies: ["Kafka", .product(name: "Logging", package: "swift-log")],
             path: "Tests/Support"
         ),
         .testTarget(
@@ -109,7 +109,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CanonicalEventsTests",
-            dependencies: ["CanonicalEvents"]
+            dependencies: ["CanonicalEvents", "KetenhubTestSupport"]
         ),
         .testTarget(
             name: "KafkaTests",

@@ -1,20 +1,15 @@
 import CanonicalEvents
 import Foundation
+import KetenhubTestSupport
 
 enum Contracts {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Contracts")
+    static let root = packageRoot.appendingPathComponent("Contracts")
     static let events = root.appendingPathComponent("events")
     static let examples = root.appendingPathComponent("examples")
 
     /// Every example file of one kind (`valid` or `invalid`), as "event/kind/name.json" paths relative to examples/.
     static func examples(_ kind: String) -> [String] {
-        let eventNames = (try? FileManager.default.contentsOfDirectory(atPath: examples.path)) ?? []
-        return eventNames.sorted().flatMap { event in
-            let folder = examples.appendingPathComponent(event).appendingPathComponent(kind)
-            let files = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
-            return files.filter { $0.hasSuffix(".json") }.sorted().map { "\(event)/\(kind)/\($0)" }
-        }
+        contractExamples(kind).map(\.relativePath)
     }
 
     static func json(_ relativePath: String) throws -> JSONValue {

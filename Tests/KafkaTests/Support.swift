@@ -14,12 +14,6 @@ func withCluster<T>(brokers: Int = 3, topics: [KafkaTopicSpecification] = [],
     return try await body(cluster)
 }
 
-let testLogger: Logger = {
-    var logger = Logger(label: "kafka.tests")
-    logger.logLevel = ProcessInfo.processInfo.environment["KETENHUB_TEST_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .critical
-    return logger
-}()
-
 func consumerConfiguration(_ cluster: EmbeddedCluster, group: String = uniqueName("group")) -> KafkaConsumerConfiguration {
     var configuration = KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: group)
     configuration.sessionTimeoutMilliseconds = 6_000

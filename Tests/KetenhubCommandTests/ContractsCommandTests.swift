@@ -5,15 +5,8 @@ import Testing
 /// `ketenhub contracts validate`, as a partner's developer runs it.
 @Suite("ketenhub contracts validate")
 struct ContractsCommandTests {
-    static let examples = packageRoot.appendingPathComponent("Contracts/examples")
-
     static func files(_ kind: String) -> [String] {
-        let events = (try? FileManager.default.contentsOfDirectory(atPath: examples.path)) ?? []
-        return events.sorted().flatMap { event -> [String] in
-            let folder = examples.appendingPathComponent("\(event)/\(kind)")
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
-            return names.filter { $0.hasSuffix(".json") }.sorted().map { folder.appendingPathComponent($0).path }
-        }
+        contractExamples(kind).map(\.url.path)
     }
 
     @Test("every valid example: exit 0, nothing printed")

@@ -10,11 +10,7 @@ import SharingPolicy
 enum RouterFixtures {
     static let matrix = try! MatrixLoader.loadValid(directory: packageRoot.appendingPathComponent("Contracts/matrix"))
     static let topics = HubTopics()
-    static let logger: Logger = {
-        var logger = Logger(label: "router.tests")
-        logger.logLevel = ProcessInfo.processInfo.environment["KETENHUB_TEST_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .critical
-        return logger
-    }()
+    static let logger = testLogger
 
     static func cluster() async throws -> EmbeddedCluster {
         let cluster = try EmbeddedCluster(brokers: 3, logger: logger)
@@ -22,17 +18,10 @@ enum RouterFixtures {
         return cluster
     }
 
-    static let examples: [String: CloudEvent] = {
-        let root = packageRoot.appendingPathComponent("Contracts/examples")
-        var examples: [String: CloudEvent] = [:]
-        for event in (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? [] {
-            let folder = root.appendingPathComponent("\(event)/valid")
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [] where name.hasSuffix(".json") {
-                examples["\(event)/\(name.dropLast(5))"] = try! CloudEvent(structured: JSONValue.parse(Data(contentsOf: folder.appendingPathComponent(name))))
-            }
-        }
-        return examples
-    }()
+    /// The valid contract examples by "event/name".
+    static let examples: [String: CloudEvent] = Dictionary(uniqueKeysWithValues: contractExamples("valid").map { example in
+        ("\(example.event)/\(example.name)", try! CloudEvent(structured: JSONValue.parse(Data(contentsOf: example.url))))
+    })
 
     /// An example moved into its own case: new case id, event id, and person ids unique to the case,
     /// so that consent in one case never touches another.

@@ -21,7 +21,9 @@ struct SeededGenerator: RandomNumberGenerator {
 @Suite("Routing properties")
 struct PropertyTests {
     static let catalogue = ContractCatalogue.embedded
-    static let examples: [CloudEvent] = Contracts.allValidExamples
+    static let examples: [CloudEvent] = contractExamples("valid").map { example in
+        try! CloudEvent(structured: JSONValue.parse(Data(contentsOf: example.url)))
+    }
 
     /// Field pointers a generated rule may list for an event: its data properties, some nested paths, and a few envelope attributes.
     static func fieldPool(_ eventName: String) -> [String] {
@@ -111,18 +113,3 @@ struct PropertyTests {
         #expect(deliveries > 0, "the generated matrix delivered something to check")
     }
 }
-
-extension Contracts {
-    static var allValidExamples: [CloudEvent] {
-        let root = packageRoot.appendingPathComponent("Contracts/examples")
-        let events = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
-        return events.sorted().flatMap { event -> [CloudEvent] in
-            let folder = root.appendingPathComponent("\(event)/valid")
-            return ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).sorted().map { name in
-                try! CloudEvent(structured: JSONValue.parse(Data(contentsOf: folder.appendingPathComponent(name))))
-            }
-        }
-    }
-}
-
-enum Contracts {}

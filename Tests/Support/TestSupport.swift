@@ -1,5 +1,6 @@
 import Foundation
 import Kafka
+import Logging
 
 // Helpers the test targets share.
 
@@ -85,3 +86,34 @@ public func which(_ program: String) -> URL? {
     return paths.map { URL(fileURLWithPath: String($0)).appendingPathComponent(program) }
         .first { FileManager.default.isExecutableFile(atPath: $0.path) }
 }
+
+/// One example file of `Contracts/examples/<event>/<kind>/<name>.json`.
+public struct ContractExample: Sendable {
+    public var event: String
+    public var kind: String
+    public var name: String
+    public var url: URL
+
+    /// `event/kind/name.json`, relative to `Contracts/examples`.
+    public var relativePath: String { "\(event)/\(kind)/\(name).json" }
+}
+
+/// Every example of one kind (`valid` or `invalid`), sorted by event type and name.
+public func contractExamples(_ kind: String) -> [ContractExample] {
+    let root = packageRoot.appendingPathComponent("Contracts/examples")
+    let events = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
+    return events.sorted().flatMap { event -> [ContractExample] in
+        let folder = root.appendingPathComponent("\(event)/\(kind)")
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        return files.filter { $0.hasSuffix(".json") }.sorted().map { file in
+            ContractExample(event: event, kind: kind, name: String(file.dropLast(".json".count)), url: folder.appendingPathComponent(file))
+        }
+    }
+}
+
+/// Tests log only what KETENHUB_TEST_LOG asks for (critical by default).
+public let testLogger: Logger = {
+    var logger = Logger(label: "ketenhub.tests")
+    logger.logLevel = ProcessInfo.processInfo.environment["KETENHUB_TEST_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .critical
+    return logger
+}()
