@@ -25,6 +25,11 @@ public enum JSONValue: Sendable, Hashable {
         return nil
     }
 
+    public var numberValue: Double? {
+        if case .number(let value) = self { return value }
+        return nil
+    }
+
     public var arrayValue: [JSONValue]? {
         if case .array(let items) = self { return items }
         return nil
@@ -49,10 +54,9 @@ public enum JSONValue: Sendable, Hashable {
 
     /// Compact JSON with sorted keys: the same value always gives the same bytes.
     public func encoded() -> Data {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(256)
-        write(into: &bytes)
-        return Data(bytes)
+        var writer = JSONWriter()
+        write(into: &writer)
+        return Data(writer.bytes)
     }
 
     /// Indented JSON with sorted keys, for people.
@@ -63,61 +67,25 @@ public enum JSONValue: Sendable, Hashable {
         return try! encoder.encode(self)  // a JSONValue always encodes
     }
 
-    private func write(into bytes: inout [UInt8]) {
+    /// Appends the value to `writer`, objects with sorted keys.
+    public func write(into writer: inout JSONWriter) {
         switch self {
-        case .null: bytes += Array("null".utf8)
-        case .bool(let value): bytes += Array((value ? "true" : "false").utf8)
-        case .number(let value):
-            if value.rounded() == value, abs(value) < 9.0e15 {
-                bytes += Array(String(Int64(value)).utf8)
-            } else {
-                bytes += Array("\(value)".utf8)
-            }
-        case .string(let value): Self.writeString(value, into: &bytes)
+        case .null: writer.null()
+        case .bool(let value): writer.bool(value)
+        case .number(let value): writer.number(value)
+        case .string(let value): writer.string(value)
         case .array(let items):
-            bytes.append(UInt8(ascii: "["))
-            for (index, item) in items.enumerated() {
-                if index > 0 { bytes.append(UInt8(ascii: ",")) }
-                item.write(into: &bytes)
-            }
-            bytes.append(UInt8(ascii: "]"))
+            writer.beginArray()
+            for item in items { item.write(into: &writer) }
+            writer.endArray()
         case .object(let members):
-            bytes.append(UInt8(ascii: "{"))
-            for (index, key) in members.keys.sorted().enumerated() {
-                if index > 0 { bytes.append(UInt8(ascii: ",")) }
-                Self.writeString(key, into: &bytes)
-                bytes.append(UInt8(ascii: ":"))
-                members[key]!.write(into: &bytes)
+            writer.beginObject()
+            for key in members.keys.sorted() {
+                writer.key(key)
+                members[key]!.write(into: &writer)
             }
-            bytes.append(UInt8(ascii: "}"))
+            writer.endObject()
         }
-    }
-
-    private static func writeString(_ text: String, into bytes: inout [UInt8]) {
-        bytes.append(UInt8(ascii: "\""))
-        // Most strings need no escaping: copy them whole.
-        let plain = text.utf8.withContiguousStorageIfAvailable { buffer in
-            !buffer.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
-        } ?? false
-        if plain {
-            bytes.append(contentsOf: text.utf8)
-            bytes.append(UInt8(ascii: "\""))
-            return
-        }
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
-            case UInt8(ascii: "\\"): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
-            case 0x0A: bytes += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
-            case 0x0D: bytes += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
-            case 0x09: bytes += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                bytes += [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
-            default: bytes.append(byte)
-            }
-        }
-        bytes.append(UInt8(ascii: "\""))
     }
 
     /// The value as it would appear in an error message: strings bare, everything else as JSON.

@@ -204,8 +204,9 @@ public final class KafkaConsumer: Sendable {
         try await poll(maxMessages: batchSize, timeoutMilliseconds: 100)
     }
 
-    /// Fetches up to `maxMessages` records, waiting at most `timeoutMilliseconds` for the first:
-    /// for callers that close batches on size or time. An empty result means nothing arrived.
+    /// Fetches up to `maxMessages` records: waits at most `timeoutMilliseconds` for the first, then
+    /// takes those already fetched, for callers that close batches on size or time. An empty result
+    /// means nothing arrived.
     public func poll(maxMessages: Int, timeoutMilliseconds: Int32) async throws -> [KafkaConsumerMessage] {
         guard !isClosed else { return [] }
         let queue = self.queue
@@ -214,8 +215,15 @@ public final class KafkaConsumer: Sendable {
         let logger = self.logger
         return try await pollThread.run {
             var pointers = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: batchSize)
-            let count = rd_kafka_consume_batch_queue(queue.pointer, timeoutMilliseconds, &pointers, batchSize)
+            // rd_kafka_consume_batch_queue waits until the batch is full or the time is up; wait for
+            // the first record only, then take what is queued already.
+            var count = pointers.withUnsafeMutableBufferPointer { rd_kafka_consume_batch_queue(queue.pointer, timeoutMilliseconds, $0.baseAddress, 1) }
             guard count > 0 else { return [] }
+            if batchSize > 1 {
+                count += pointers.withUnsafeMutableBufferPointer { rest in
+                    max(0, rd_kafka_consume_batch_queue(queue.pointer, 0, rest.baseAddress! + 1, batchSize - 1))
+                }
+            }
             var messages: [KafkaConsumerMessage] = []
             messages.reserveCapacity(count)
             var failure: KafkaError?

@@ -40,6 +40,13 @@ public final class KafkaTransactionalProducer: Sendable {
         transition(to: .ready)
     }
 
+    /// Learns the partition leaders of every topic on the cluster now, so that the first transaction
+    /// does not wait for a metadata lookup per new topic before its records can be sent.
+    public func loadTopicMetadata(timeoutMilliseconds: Int32 = 10_000) async throws {
+        let client = core.client
+        _ = try await core.control.run { try KafkaAdmin.metadata(client.handle, timeout: timeoutMilliseconds) }
+    }
+
     public func beginTransaction() throws {
         try expect(.ready, for: "beginTransaction")
         if let error = rd_kafka_begin_transaction(core.client.handle) {

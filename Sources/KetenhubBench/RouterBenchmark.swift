@@ -67,6 +67,7 @@ public struct RouterBenchmark: Sendable {
         try await publish(events, to: cluster, topic: topics.canonical, logger: logger)
         var configuration = RouterConfiguration(bootstrapServers: cluster.bootstrapServers)
         configuration.batchSize = batchSize
+        configuration.fetchMaxWaitMilliseconds = EmbeddedCluster.fetchMaxWaitMilliseconds
         let start = ContinuousClock.now
         if router {
             let service = RoutingService(configuration: configuration, matrix: matrix, logger: logger)
@@ -89,25 +90,28 @@ public struct RouterBenchmark: Sendable {
         defer { cluster.shutdown() }
         var configuration = RouterConfiguration(bootstrapServers: cluster.bootstrapServers)
         configuration.batchSize = batchSize
+        configuration.fetchMaxWaitMilliseconds = EmbeddedCluster.fetchMaxWaitMilliseconds
         let service = RoutingService(configuration: configuration, matrix: matrix, logger: logger)
         let running = Task { try await service.run() }
         defer { running.cancel() }
 
         var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: "bench-politie")
         consumerConfiguration.autoOffsetReset = .earliest
+        consumerConfiguration.fetchMaxWaitMilliseconds = EmbeddedCluster.fetchMaxWaitMilliseconds
         let politie = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
         let deliveryTopic = topics.deliveries("politie")
         let partitions = try await politie.partitionCount(topic: deliveryTopic)
         try politie.assign((0..<Int32(partitions)).map { KafkaTopicPartitionOffset(topic: deliveryTopic, partition: $0, offset: KafkaOffset.beginning) })
         while service.currentPhase != .running { try await Task.sleep(for: .milliseconds(20)) }
-        // Warm up: the first transaction to each partition costs over a second on the embedded
-        // cluster; latency is measured in the steady state after it.
-        try await publish(1_000, to: cluster, topic: topics.canonical, logger: logger)
+        // Warm up, through the producer that then offers the load: its first records wait for the
+        // topic's metadata, the router's first transactions for their partitions' registration.
+        // Latency is measured in the steady state after that.
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        try await producer.sendAll((1...200).flatMap { SyntheticCases(seed: 3).events(case: $0) }.map { KafkaProducerMessage(topic: topics.canonical, cloudEvent: $0.kafkaRecord()) })
         while service.committedRecords < 1_000 { try await Task.sleep(for: .milliseconds(20)) }
         _ = try await politie.poll(maxMessages: 100_000, timeoutMilliseconds: 500)
 
         let sentAt = SentTimes()
-        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
         let cases = SyntheticCases(seed: 2)
         let load = offeredLoad
         let duration = latencySeconds
@@ -172,6 +176,7 @@ struct TransactionalCopy {
     func run(until total: Int) async throws {
         var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: configuration.bootstrapServers, groupID: "bench-copy")
         consumerConfiguration.pollBatchSize = configuration.batchSize
+        consumerConfiguration.fetchMaxWaitMilliseconds = configuration.fetchMaxWaitMilliseconds
         let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
         var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: configuration.bootstrapServers)
         producerConfiguration.transactionalID = "bench-copy"

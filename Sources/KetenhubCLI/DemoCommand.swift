@@ -34,7 +34,9 @@ struct DemoCommand: AsyncParsableCommand {
             printNow("Ketenhub \(Ketenhub.version) demo")
             printNow("embedded cluster (librdkafka's in-memory mock, not for production): \(cluster.bootstrapServers)")
             printNow("sharing matrix \(sharingMatrix.version): \(sharingMatrix.baseline.count) baseline rules")
-            let router = RoutingService(configuration: RouterConfiguration(bootstrapServers: cluster.bootstrapServers), matrix: sharingMatrix, logger: logger)
+            var configuration = RouterConfiguration(bootstrapServers: cluster.bootstrapServers)
+            configuration.fetchMaxWaitMilliseconds = EmbeddedCluster.fetchMaxWaitMilliseconds
+            let router = RoutingService(configuration: configuration, matrix: sharingMatrix, logger: logger)
             Task { try await router.run() }
 
             let events = (1...max(1, cases)).flatMap { SyntheticCases().events(case: $0) }

@@ -43,6 +43,7 @@ struct RouteCommand: AsyncParsableCommand {
             let cluster = try EmbeddedCluster(brokers: 3, logger: logger)
             try await cluster.createTopics(topics)
             configuration.bootstrapServers = cluster.bootstrapServers
+            configuration.fetchMaxWaitMilliseconds = EmbeddedCluster.fetchMaxWaitMilliseconds
             embedded = cluster
             printNow("embedded cluster (librdkafka mock, not for production): \(cluster.bootstrapServers)")
         } else if createTopics {

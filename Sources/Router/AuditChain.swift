@@ -47,12 +47,51 @@ public struct DecisionRecord: Codable, Sendable, Hashable {
 
     /// SHA-256 over the record's canonical JSON (sorted keys, compact) without `hash`.
     public var computedHash: String {
-        guard case .object(var members) = json else { return "" }
-        members["hash"] = nil
-        return SHA256.hash(data: JSONValue.object(members).encoded()).hexString
+        SHA256.hash(data: canonicalJSON(includingHash: false)).hexString
     }
 
-    /// The record as JSON, built directly: it is written for every decision. Its `Codable` form reads it back.
+    /// The record's canonical JSON, the bytes `json.encoded()` gives, written member by member in
+    /// sorted key order: it is written (and hashed) for every decision of every event.
+    public func canonicalJSON(includingHash: Bool) -> [UInt8] {
+        var writer = JSONWriter(capacity: 1024)
+        writer.beginObject()
+        writer.key("considered")
+        writer.beginArray()
+        for consideration in considered {
+            writer.beginObject()
+            writer.key("applied")
+            writer.bool(consideration.applied)
+            writer.member("reason", consideration.reason)
+            writer.member("ruleId", consideration.ruleId)
+            writer.endObject()
+        }
+        writer.endArray()
+        writer.member("decidedAt", decidedAt)
+        writer.member("decisionId", decisionId)
+        writer.member("disclosure", disclosure?.rawValue)
+        writer.member("eventId", eventId)
+        writer.member("eventSource", eventSource)
+        writer.member("eventType", eventType)
+        writer.key("fields")
+        writer.beginArray()
+        for field in fields { writer.string(field) }
+        writer.endArray()
+        if includingHash { writer.member("hash", hash) }
+        writer.member("ketencaseid", ketencaseid)
+        writer.member("legalBasis", legalBasis)
+        writer.member("matrixVersion", matrixVersion)
+        writer.member("outcome", outcome.rawValue)
+        writer.member("previousHash", previousHash)
+        writer.member("purpose", purpose)
+        writer.member("recipient", recipient)
+        writer.member("ruleId", ruleId)
+        writer.key("sequence")
+        writer.number(Double(sequence))
+        writer.endObject()
+        return writer.bytes
+    }
+
+    /// The record as a JSON value (its `Codable` form reads it back).
     public var json: JSONValue {
         var members: [String: JSONValue] = [
             "decisionId": .string(decisionId), "eventId": .string(eventId), "eventSource": .string(eventSource),
@@ -92,12 +131,9 @@ public struct AuditChain: Sendable {
         sequence += 1
         linked.sequence = sequence
         linked.previousHash = head
-        guard case .object(var members) = linked.json else { preconditionFailure("a decision record is a JSON object") }
-        members["hash"] = nil
-        linked.hash = SHA256.hash(data: JSONValue.object(members).encoded()).hexString
-        members["hash"] = .string(linked.hash)
+        linked.hash = linked.computedHash
         head = linked.hash
-        return (linked, JSONValue.object(members).encoded())
+        return (linked, Data(linked.canonicalJSON(includingHash: true)))
     }
 
     /// Adopts a record read back from the topic as the head.

@@ -14,6 +14,8 @@ public struct RouterConfiguration: Sendable {
     public var batchSize = 500
     /// ... or this long after its first event, whichever comes first.
     public var lingerMilliseconds: Int32 = 20
+    /// The input consumer's `fetch.wait.max.ms` (see `KafkaConsumerConfiguration`).
+    public var fetchMaxWaitMilliseconds = 500
 
     public init(bootstrapServers: String) {
         self.bootstrapServers = bootstrapServers
@@ -56,6 +58,7 @@ public final class RoutingService: Sendable {
         var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: configuration.bootstrapServers, groupID: configuration.groupID)
         consumerConfiguration.client.clientID = "ketenhub-router"
         consumerConfiguration.pollBatchSize = configuration.batchSize
+        consumerConfiguration.fetchMaxWaitMilliseconds = configuration.fetchMaxWaitMilliseconds
         let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
         var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: configuration.bootstrapServers, clientID: "ketenhub-router")
         producerConfiguration.transactionalID = configuration.transactionalID
@@ -74,6 +77,7 @@ public final class RoutingService: Sendable {
                                                      reader: TopicReader(bootstrapServers: configuration.bootstrapServers, logger: logger),
                                                      logger: logger)
             try await initialised
+            try await producer.loadTopicMetadata()
             try consumer.assign(partitions.map {
                 KafkaTopicPartitionOffset(topic: topics.canonical, partition: $0.partition, offset: committed[$0.partition] ?? KafkaOffset.beginning)
             })
@@ -85,7 +89,7 @@ public final class RoutingService: Sendable {
             while !Task.isCancelled {
                 let batch = try await nextBatch(consumer)
                 if batch.isEmpty { continue }
-                let prepared = try prepare(batch, memory: &memory)
+                let prepared = try prepare(batch, parsed: await parseAll(batch), memory: &memory)
                 try await committing?.value
                 committing = Task { try await self.commit(prepared, consumer: consumer, producer: producer) }
             }
@@ -125,8 +129,28 @@ public final class RoutingService: Sendable {
         var records = 0
     }
 
-    /// Routes a batch: the work that needs no broker. `memory` moves on with it.
-    private func prepare(_ batch: [KafkaConsumerMessage], memory: inout RouterMemory) throws -> PreparedBatch {
+    /// Parses and validates a batch's records, in chunks on several cores: each record on its own,
+    /// so they need not wait for each other, unlike routing, which goes in order.
+    private func parseAll(_ batch: [KafkaConsumerMessage]) async -> [Result<CloudEvent, DeadLetterMessage>] {
+        let chunks = batch.count < 64 ? 1 : max(1, min(ProcessInfo.processInfo.activeProcessorCount, 4))
+        guard chunks > 1 else { return batch.map(parse) }
+        let size = (batch.count + chunks - 1) / chunks
+        return await withTaskGroup(of: (Int, [Result<CloudEvent, DeadLetterMessage>]).self) { group in
+            for start in stride(from: 0, to: batch.count, by: size) {
+                let chunk = batch[start..<min(start + size, batch.count)]
+                group.addTask { (start, chunk.map(self.parse)) }
+            }
+            var results = [Result<CloudEvent, DeadLetterMessage>?](repeating: nil, count: batch.count)
+            for await (start, parsed) in group {
+                for (offset, result) in parsed.enumerated() { results[start + offset] = result }
+            }
+            return results.map { $0! }
+        }
+    }
+
+    /// Routes a parsed batch: the work that needs no broker. `memory` moves on with it.
+    private func prepare(_ batch: [KafkaConsumerMessage], parsed: [Result<CloudEvent, DeadLetterMessage>],
+                         memory: inout RouterMemory) throws -> PreparedBatch {
         let topics = configuration.topics
         let now = ISO8601DateFormatter().string(from: Date())
         var prepared = PreparedBatch(records: batch.count)
@@ -135,10 +159,10 @@ public final class RoutingService: Sendable {
         // the position of the last input it reflects.
         var caseStates: [String: (state: CaseState, source: InputPosition)] = [:]
         var consents: [String: (record: ConsentRecord, source: InputPosition)] = [:]
-        for message in batch {
+        for (message, result) in zip(batch, parsed) {
             positions[message.partition] = message.offset + 1
             let event: CloudEvent
-            switch parse(message) {
+            switch result {
             case .success(let parsed): event = parsed
             case .failure(let deadLetter):
                 prepared.outputs.append(deadLetter)
@@ -219,7 +243,7 @@ public final class RoutingService: Sendable {
 }
 
 /// A dead-letter record, as the failure of parsing.
-struct DeadLetterMessage: Error {
+struct DeadLetterMessage: Error, Sendable {
     let message: KafkaProducerMessage
 }
 
@@ -239,3 +263,4 @@ private final class PhaseBox: @unchecked Sendable {
     var committed: Int { lock.withLock { committedCount } }
     func add(committed count: Int) { lock.withLock { committedCount += count } }
 }
+

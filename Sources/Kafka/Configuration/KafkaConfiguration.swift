@@ -72,6 +72,10 @@ public struct KafkaConsumerConfiguration: Sendable {
     public var sessionTimeoutMilliseconds = 10_000
     /// How many records one hop to the poll thread fetches at most.
     public var pollBatchSize = 500
+    /// How long a broker may hold a fetch that finds no new records (`fetch.wait.max.ms`). Apache
+    /// Kafka answers as soon as records arrive, so its default of 500 ms costs no latency there; the
+    /// embedded cluster always holds such a fetch for the whole time, so consumers on it ask for less.
+    public var fetchMaxWaitMilliseconds = 500
 
     public init(bootstrapServers: String, groupID: String, clientID: String = "ketenhub-consumer") {
         self.client = KafkaClientSettings(bootstrapServers: bootstrapServers, clientID: clientID)
@@ -91,6 +95,7 @@ public struct KafkaConsumerConfiguration: Sendable {
             p["enable.auto.commit"] = "false"
         }
         p["session.timeout.ms"] = String(sessionTimeoutMilliseconds)
+        p["fetch.wait.max.ms"] = String(fetchMaxWaitMilliseconds)
         // Eager assignment: librdkafka 2.0.2's cooperative-sticky consumer can crash when closed
         // before its first assignment (fixed in 2.3.0).
         p["partition.assignment.strategy"] = "range"

@@ -1,0 +1,81 @@
+/// Compact JSON, written straight into bytes. Members are written in the order given: a caller
+/// writing canonical JSON by hand (sorted keys, as `JSONValue.encoded()` writes) gives them sorted.
+/// Records written for every event (decision records) use it to skip building a `JSONValue` first.
+public struct JSONWriter {
+    public private(set) var bytes: [UInt8] = []
+    /// Whether the next element is the first of its array or object (no comma before it).
+    private var first = true
+    /// Whether a key was just written (its value takes no comma either).
+    private var afterKey = false
+
+    public init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
+
+    public mutating func beginObject() { element(); bytes.append(UInt8(ascii: "{")); first = true }
+    public mutating func endObject() { bytes.append(UInt8(ascii: "}")); first = false }
+    public mutating func beginArray() { element(); bytes.append(UInt8(ascii: "[")); first = true }
+    public mutating func endArray() { bytes.append(UInt8(ascii: "]")); first = false }
+
+    public mutating func key(_ name: String) {
+        element()
+        writeString(name)
+        bytes.append(UInt8(ascii: ":"))
+        afterKey = true
+    }
+
+    public mutating func string(_ text: String) { element(); writeString(text) }
+    public mutating func null() { element(); bytes += Array("null".utf8) }
+    public mutating func bool(_ value: Bool) { element(); bytes += Array((value ? "true" : "false").utf8) }
+
+    /// Integral values without a fraction, as JSON Schema's `integer` reads them.
+    public mutating func number(_ value: Double) {
+        element()
+        if value.rounded() == value, abs(value) < 9.0e15 {
+            bytes += Array(String(Int64(value)).utf8)
+        } else {
+            bytes += Array("\(value)".utf8)
+        }
+    }
+
+    /// A member whose value is a string, or no member at all when there is no value.
+    public mutating func member(_ name: String, _ text: String?) {
+        guard let text else { return }
+        key(name)
+        string(text)
+    }
+
+    private mutating func element() {
+        if afterKey {
+            afterKey = false
+        } else {
+            if !first { bytes.append(UInt8(ascii: ",")) }
+            first = false
+        }
+    }
+
+    private mutating func writeString(_ text: String) {
+        bytes.append(UInt8(ascii: "\""))
+        // Most strings need no escaping: copy them whole.
+        let plain = text.utf8.withContiguousStorageIfAvailable { buffer in
+            !buffer.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+        } ?? false
+        if plain {
+            bytes.append(contentsOf: text.utf8)
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
+            case UInt8(ascii: "\\"): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+            case 0x0A: bytes += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+            case 0x0D: bytes += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
+            case 0x09: bytes += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                bytes += [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+}

@@ -1,0 +1,297 @@
+import Foundation
+
+/// The schema documents compiled once into a flat table of nodes. Every event the router reads is
+/// validated, and looking keywords up by name in the schema's JSON for every value of every event
+/// cost more than the rest of routing together; a node holds what its keywords say, ready to apply.
+///
+/// Nodes refer to each other by index, so that a `$ref` cycle (a recursive schema) is just an index.
+/// The checks, their order and their wording are those of the JSON Schema keywords `SchemaSet` lists.
+struct CompiledValidator: Sendable {
+    typealias Index = Int
+
+    enum Shape: Sendable { case anything, nothing, notASchema, schema }
+
+    struct Node: Sendable {
+        var shape = Shape.schema
+        var reference: Index?
+        var brokenReference: String?
+        var allOf: [Index] = []
+        var anyOf: [Index]?
+        var oneOf: [Index]?
+        var not: Index?
+        var condition: (test: Index, then: Index?, otherwise: Index?)?
+        var types: [String]?
+        var const: JSONValue?
+        var enumeration: [JSONValue]?
+        var minimum: Double?
+        var maximum: Double?
+        var minItems: Double?
+        var maxItems: Double?
+        var uniqueItems = false
+        var items: Index?
+        var required: [String] = []
+        var properties: [String: Index] = [:]
+        var additionalProperties: Index?
+        var forbidsAdditionalProperties = false
+        var minLength: Double?
+        var maxLength: Double?
+        /// The pattern as written, and its compiled form (nil if it does not compile: then it matches nothing).
+        var pattern: (text: String, compiled: CompiledPattern?)?
+        var format: (name: String, check: @Sendable (String) -> Bool)?
+    }
+
+    private(set) var nodes: [Node] = []
+    /// The node of each document, by file name.
+    private(set) var roots: [String: Index] = [:]
+
+    init(documents: [String: JSONValue], references: [String: (file: String, schema: JSONValue)]) {
+        var compiler = Compiler(references: references)
+        for (file, document) in documents.sorted(by: { $0.key < $1.key }) {
+            roots[file] = compiler.compile(document, in: file)
+        }
+        nodes = compiler.nodes
+    }
+
+    // MARK: - Validation
+
+    /// Appends every problem of `instance` under the node; `path` is the instance's location.
+    func check(_ instance: JSONValue, _ index: Index, _ path: inout [String], _ problems: inout [ValidationProblem]) {
+        let node = nodes[index]
+        func fail(_ reason: String) { problems.append(ValidationProblem(pointer: JSONPointer(tokens: path), reason: reason)) }
+        switch node.shape {
+        case .anything: return
+        case .nothing: return fail("no value is allowed here")
+        case .notASchema: return fail("the schema here is not a schema")
+        case .schema: break
+        }
+
+        if let reference = node.reference { check(instance, reference, &path, &problems) }
+        if let broken = node.brokenReference { fail("the schema refers to \(broken), which does not exist") }
+        for sub in node.allOf { check(instance, sub, &path, &problems) }
+        if let alternatives = node.anyOf, !alternatives.contains(where: { passes(instance, $0, &path) }) {
+            fail("does not match any of the allowed forms")
+        }
+        if let alternatives = node.oneOf {
+            let matches = alternatives.filter { passes(instance, $0, &path) }.count
+            if matches != 1 { fail(matches == 0 ? "does not match any of the allowed forms" : "matches more than one of the allowed forms") }
+        }
+        if let excluded = node.not, passes(instance, excluded, &path) { fail("is not allowed here") }
+        if let condition = node.condition {
+            let branch = passes(instance, condition.test, &path) ? condition.then : condition.otherwise
+            if let branch { check(instance, branch, &path, &problems) }
+        }
+
+        if let allowed = node.types {
+            let actual = instance.schemaTypeName
+            if !(allowed.contains(actual) || (actual == "integer" && allowed.contains("number"))) {
+                // Further keywords would only repeat the same mistake.
+                return fail("expected \(allowed.map(Self.article).joined(separator: " or ")), found \(Self.article(actual))")
+            }
+        }
+        if let expected = node.const, expected != instance {
+            fail("expected '\(expected.rendered)', found '\(instance.rendered)'")
+        }
+        if let allowed = node.enumeration, !allowed.contains(instance) {
+            fail("'\(instance.rendered)' is not one of: \(allowed.map(\.rendered).joined(separator: ", "))")
+        }
+
+        switch instance {
+        case .string(let text):
+            checkString(text, node, fail)
+        case .number(let value):
+            if let minimum = node.minimum, value < minimum {
+                fail("\(instance.rendered) is less than the minimum \(JSONValue.number(minimum).rendered)")
+            }
+            if let maximum = node.maximum, value > maximum {
+                fail("\(instance.rendered) is more than the maximum \(JSONValue.number(maximum).rendered)")
+            }
+        case .array(let items):
+            if let minimum = node.minItems, Double(items.count) < minimum {
+                fail("must have at least \(Int(minimum)) item\(minimum == 1 ? "" : "s")")
+            }
+            if let maximum = node.maxItems, Double(items.count) > maximum {
+                fail("must have at most \(Int(maximum)) item\(maximum == 1 ? "" : "s")")
+            }
+            if node.uniqueItems, Set(items).count != items.count { fail("items must be unique") }
+            if let itemNode = node.items {
+                for (position, item) in items.enumerated() {
+                    path.append(String(position))
+                    check(item, itemNode, &path, &problems)
+                    path.removeLast()
+                }
+            }
+        case .object(let members):
+            for name in node.required where members[name] == nil {
+                path.append(name)
+                fail("required property '\(name)' is missing")
+                path.removeLast()
+            }
+            for name in members.keys.sorted() {
+                let member = members[name]!
+                path.append(name)
+                if let propertyNode = node.properties[name] {
+                    check(member, propertyNode, &path, &problems)
+                } else if node.forbidsAdditionalProperties {
+                    fail("property '\(name)' is not allowed")
+                } else if let additional = node.additionalProperties {
+                    check(member, additional, &path, &problems)
+                }
+                path.removeLast()
+            }
+        default:
+            break
+        }
+    }
+
+    private func checkString(_ text: String, _ node: Node, _ fail: (String) -> Void) {
+        if node.minLength != nil || node.maxLength != nil {
+            let length = text.count
+            if let minimum = node.minLength, Double(length) < minimum {
+                fail(minimum == 1 ? "must not be empty" : "must have at least \(Int(minimum)) characters")
+            }
+            if let maximum = node.maxLength, Double(length) > maximum {
+                fail("must have at most \(Int(maximum)) characters")
+            }
+        }
+        // ECMA-262-style search (unanchored unless the pattern anchors itself).
+        if let pattern = node.pattern, !(pattern.compiled?.matches(text) ?? false) {
+            fail("'\(text)' does not match the pattern \(pattern.text)")
+        }
+        if let format = node.format, !format.check(text) {
+            fail("'\(text)' is not a valid \(format.name)\(Self.formatHints[format.name] ?? "")")
+        }
+    }
+
+    private func passes(_ instance: JSONValue, _ index: Index, _ path: inout [String]) -> Bool {
+        var problems: [ValidationProblem] = []
+        check(instance, index, &path, &problems)
+        return problems.isEmpty
+    }
+
+    private static func article(_ type: String) -> String {
+        switch type {
+        case "null": "null"
+        case "integer", "object", "array": "an \(type)"
+        default: "a \(type)"
+        }
+    }
+
+    // MARK: - Compilation
+
+    private struct Compiler {
+        let references: [String: (file: String, schema: JSONValue)]
+        var nodes: [Node] = []
+        /// The node of each `$ref` target already compiled (or being compiled), by file and reference.
+        var referenced: [String: Index] = [:]
+        var patterns: [String: CompiledPattern?] = [:]
+
+        init(references: [String: (file: String, schema: JSONValue)]) { self.references = references }
+
+        mutating func compile(_ schema: JSONValue, in file: String) -> Index {
+            let index = nodes.count
+            nodes.append(Node())
+            nodes[index] = node(for: schema, in: file)
+            return index
+        }
+
+        private mutating func node(for schema: JSONValue, in file: String) -> Node {
+            var node = Node()
+            switch schema {
+            case .bool(true): node.shape = .anything; return node
+            case .bool(false): node.shape = .nothing; return node
+            case .object: break
+            default: node.shape = .notASchema; return node
+            }
+            if let reference = schema["$ref"]?.stringValue {
+                let key = file + "\u{0}" + reference
+                if let known = referenced[key] {
+                    node.reference = known
+                } else if let (target, targetSchema) = references[key] {
+                    // Reserve the target's index first, so that a reference back to it ends here.
+                    let index = nodes.count
+                    nodes.append(Node())
+                    referenced[key] = index
+                    nodes[index] = self.node(for: targetSchema, in: target)
+                    node.reference = index
+                } else {
+                    node.brokenReference = reference
+                }
+            }
+            node.allOf = (schema["allOf"]?.arrayValue ?? []).map { compile($0, in: file) }
+            node.anyOf = schema["anyOf"]?.arrayValue.map { $0.map { compile($0, in: file) } }
+            node.oneOf = schema["oneOf"]?.arrayValue.map { $0.map { compile($0, in: file) } }
+            node.not = schema["not"].map { compile($0, in: file) }
+            if let condition = schema["if"] {
+                node.condition = (compile(condition, in: file), schema["then"].map { compile($0, in: file) },
+                                  schema["else"].map { compile($0, in: file) })
+            }
+            if let expected = schema["type"] {
+                node.types = expected.arrayValue?.compactMap(\.stringValue) ?? [expected.stringValue].compactMap { $0 }
+            }
+            node.const = schema["const"]
+            node.enumeration = schema["enum"]?.arrayValue
+            node.minimum = schema["minimum"]?.numberValue
+            node.maximum = schema["maximum"]?.numberValue
+            node.minItems = schema["minItems"]?.numberValue
+            node.maxItems = schema["maxItems"]?.numberValue
+            node.uniqueItems = schema["uniqueItems"] == .bool(true)
+            node.items = schema["items"].map { compile($0, in: file) }
+            node.required = schema["required"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            for (name, property) in (schema["properties"]?.objectValue ?? [:]).sorted(by: { $0.key < $1.key }) {
+                node.properties[name] = compile(property, in: file)
+            }
+            if let additional = schema["additionalProperties"] {
+                if additional == .bool(false) { node.forbidsAdditionalProperties = true } else { node.additionalProperties = compile(additional, in: file) }
+            }
+            node.minLength = schema["minLength"]?.numberValue
+            node.maxLength = schema["maxLength"]?.numberValue
+            if let pattern = schema["pattern"]?.stringValue {
+                if patterns[pattern] == nil {
+                    patterns[pattern] = .some((try? NSRegularExpression(pattern: pattern)).map(CompiledPattern.init))
+                }
+                node.pattern = (pattern, patterns[pattern]!)
+            }
+            if let format = schema["format"]?.stringValue, let check = CompiledValidator.formats[format] {
+                node.format = (format, check)
+            }
+            return node
+        }
+    }
+
+    // MARK: - Formats
+
+    private static let formatHints = ["date": " (YYYY-MM-DD)", "date-time": " (RFC 3339, with a UTC offset)"]
+
+    private static let dateTimePattern = CompiledPattern(regex: try! NSRegularExpression(
+        pattern: #"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"#))
+    private static let datePattern = CompiledPattern(regex: try! NSRegularExpression(pattern: #"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"#))
+    private static let uriPattern = CompiledPattern(regex: try! NSRegularExpression(pattern: #"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]*$"#))
+
+    static let formats: [String: @Sendable (String) -> Bool] = [
+        "date": { isCalendarDate($0) },
+        "date-time": { text in
+            guard text.count >= 10, isCalendarDate(String(text.prefix(10))) else { return false }
+            return dateTimePattern.matches(text)
+        },
+        "uri": { uriPattern.matches($0) },
+    ]
+
+    private static func isCalendarDate(_ text: String) -> Bool {
+        guard datePattern.matches(text) else { return false }
+        let fields = text.split(separator: "-").compactMap { Int($0) }
+        let (year, month, day) = (fields[0], fields[1], fields[2])
+        guard (1...12).contains(month), day >= 1 else { return false }
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+        return day <= days
+    }
+}
+
+/// `NSRegularExpression` is immutable and documented thread-safe.
+struct CompiledPattern: @unchecked Sendable {
+    let regex: NSRegularExpression
+
+    func matches(_ text: String) -> Bool {
+        regex.firstMatch(in: text, range: NSRange(location: 0, length: text.utf16.count)) != nil
+    }
+}
