@@ -4,6 +4,7 @@ import PackageDescription
 // Dependency direction, bottom to top:
 //   CRdKafka (system librdkafka) <- Kafka (our client) <- EmbeddedKafka (mock cluster)
 //   CanonicalEvents (the contracts' Swift model and validator; no transport) <- SharingPolicy (the matrix)
+//   CanonicalEvents <- PartnerAdapters (partner formats as data: native messages <-> canonical events)
 //   Kafka + CanonicalEvents + SharingPolicy <- Router (the routing service)
 //   <- KetenhubBench <- KetenhubCLI (the `ketenhub` command)
 let package = Package(
@@ -60,6 +61,14 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The partners' native formats (XML, JSON, CSV) as mapping tables, read and written safely.
+        .target(
+            name: "PartnerAdapters",
+            dependencies: [
+                "CanonicalEvents",
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         // The routing service: canonical events in, decisions, deliveries and state out, per Kafka transaction.
         .target(
             name: "Router",
@@ -84,6 +93,7 @@ let package = Package(
                 "CanonicalEvents",
                 "SharingPolicy",
                 "Router",
+                "PartnerAdapters",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -106,6 +116,10 @@ let package = Package(
         .testTarget(
             name: "SharingPolicyTests",
             dependencies: ["SharingPolicy", "CanonicalEvents", "KetenhubTestSupport"]
+        ),
+        .testTarget(
+            name: "PartnerAdaptersTests",
+            dependencies: ["PartnerAdapters", "CanonicalEvents", "KetenhubTestSupport"]
         ),
         .testTarget(
             name: "CanonicalEventsTests",

@@ -1,0 +1,118 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+
+/// XML in and out, for the partners whose back-offices speak it. Refuses what XML parsers are
+/// attacked with: any document type declaration (external entities, entity expansion such as the
+/// "billion laughs") is refused before parsing, and the parser resolves no external entity anyway.
+enum XMLSyntax {
+    static let maximumDepth = 32
+
+    static func parse(_ text: String) throws -> NativeNode {
+        if let range = text.range(of: "<!DOCTYPE", options: .caseInsensitive) ?? text.range(of: "<!ENTITY", options: .caseInsensitive) {
+            let line = text[..<range.lowerBound].reduce(into: 1) { count, character in if character == "\n" { count += 1 } }
+            throw AdapterRefusal(location: "line \(line)", "a document type declaration (DOCTYPE or ENTITY) is not accepted: it can declare external entities or entity expansion")
+        }
+        let builder = TreeBuilder()
+        let parser = XMLParser(data: Data(text.utf8))
+        parser.shouldResolveExternalEntities = false
+        parser.shouldProcessNamespaces = false
+        parser.delegate = builder
+        builder.parser = parser
+        let wellFormed = parser.parse()
+        if let refusal = builder.refusal { throw refusal }
+        guard wellFormed, let root = builder.root else {
+            let reason = parser.parserError.map { "\($0.localizedDescription)" } ?? "not well-formed"
+            throw AdapterRefusal(location: "line \(parser.lineNumber), column \(parser.columnNumber)",
+                                 "the XML is not well-formed (\(Self.plain(reason))); a truncated file ends like this")
+        }
+        return root
+    }
+
+    /// Indented XML with a declaration; text escaped, attributes in the order given.
+    static func render(_ root: NativeNode) -> String {
+        var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        write(root, depth: 0, into: &out)
+        return out
+    }
+
+    private static func write(_ node: NativeNode, depth: Int, into out: inout String) {
+        let indent = String(repeating: "  ", count: depth)
+        out += indent + "<" + node.name
+        for (name, value) in node.attributes { out += " \(name)=\"\(escape(value, attribute: true))\"" }
+        if node.children.isEmpty {
+            if let text = node.text { out += ">" + escape(text, attribute: false) + "</" + node.name + ">\n" } else { out += "/>\n" }
+            return
+        }
+        out += ">\n"
+        for child in node.children { write(child, depth: depth + 1, into: &out) }
+        out += indent + "</" + node.name + ">\n"
+    }
+
+    private static func escape(_ text: String, attribute: Bool) -> String {
+        var out = ""
+        for character in text {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"" where attribute: out += "&quot;"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+
+    private static func plain(_ reason: String) -> String {
+        reason.replacingOccurrences(of: "The operation could not be completed. ", with: "")
+    }
+
+    /// Builds the tree while the parser reads; element locations carry their line.
+    private final class TreeBuilder: NSObject, XMLParserDelegate {
+        weak var parser: XMLParser?
+        var root: NativeNode?
+        var refusal: AdapterRefusal?
+        private var stack: [(node: NativeNode, counts: [String: Int])] = []
+        private var text = ""
+
+        func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+                    attributes: [String: String] = [:]) {
+            guard stack.count < XMLSyntax.maximumDepth else {
+                refusal = AdapterRefusal(location: "line \(parser.lineNumber)", "elements are nested deeper than \(XMLSyntax.maximumDepth) levels")
+                return parser.abortParsing()
+            }
+            let parentPath = stack.last?.node.location.split(separator: " ").first.map(String.init) ?? ""
+            var position = 1
+            if !stack.isEmpty {
+                position = (stack[stack.count - 1].counts[name] ?? 0) + 1
+                stack[stack.count - 1].counts[name] = position
+            }
+            var node = NativeNode(name: name, location: "\(parentPath)/\(name)[\(position)] (line \(parser.lineNumber))")
+            for (key, value) in attributes.sorted(by: { $0.key < $1.key }) { node.setAttribute(key, value) }
+            stack.append((node, [:]))
+            text = ""
+        }
+
+        func parser(_ parser: XMLParser, foundCharacters string: String) { text += string }
+        func parser(_ parser: XMLParser, foundCDATA block: Data) { text += String(decoding: block, as: UTF8.self) }
+
+        func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
+            guard var (node, _) = stack.popLast() else { return }
+            let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            if node.children.isEmpty, !trimmed.isEmpty { node.text = trimmed }
+            text = ""
+            if stack.isEmpty { root = node } else { stack[stack.count - 1].node.children.append(node) }
+        }
+
+        func parser(_ parser: XMLParser, foundInternalEntityDeclarationWithName name: String, value: String?) {
+            refusal = AdapterRefusal(location: "line \(parser.lineNumber)", "entity declarations are not accepted")
+            parser.abortParsing()
+        }
+
+        func parser(_ parser: XMLParser, foundExternalEntityDeclarationWithName name: String, publicID: String?, systemID: String?) {
+            refusal = AdapterRefusal(location: "line \(parser.lineNumber)", "external entities are not accepted")
+            parser.abortParsing()
+        }
+    }
+}

@@ -1,0 +1,127 @@
+import CanonicalEvents
+import Foundation
+import Yams
+
+/// A partner's native message format, as data (`Contracts/partners/<partner>/format.yaml`): its
+/// syntax, its limits, where its records are, and per kind of record the table that maps native
+/// fields to the canonical event's fields. The same table reads inbound messages and writes
+/// outbound ones, so the two directions cannot drift apart.
+public struct PartnerFormat: Sendable, Codable {
+    public enum Syntax: String, Sendable, Codable { case xml, json, csv }
+
+    /// Where records are in a message and what identifies them.
+    public struct MessageLayout: Sendable, Codable {
+        /// The root element (XML) or the name given to the root object (JSON) or file (CSV).
+        public var root: String
+        /// The record nodes, relative to the root: each becomes one canonical event.
+        public var records: String
+        /// The organisation that sent the message, relative to the root; must be the authenticated one.
+        public var sender: String?
+        /// Relative to a record: the partner's own id of the record, the source of the event id.
+        public var recordId: String
+        /// Relative to a record: which kind of record it is (selects the mapping).
+        public var kind: String
+    }
+
+    public var partner: String
+    public var title: String
+    /// The organisations that send and receive this format: codes, or a prefix ending in `*` (`vt-*`).
+    public var organisations: [String]
+    public var syntax: Syntax
+    public var maxBytes: Int
+    /// CSV only: the field delimiter and the columns, in file order.
+    public var delimiter: String?
+    public var columns: [String]?
+    /// How this format writes true and false (XML and CSV; JSON has its own).
+    public var booleans: BooleanWords?
+    public var message: MessageLayout
+    public var kinds: [KindMapping]
+
+    public struct BooleanWords: Sendable, Codable {
+        public var `true`: String
+        public var `false`: String
+    }
+
+    /// One kind of record and its canonical event.
+    public struct KindMapping: Sendable, Codable {
+        /// The kind's code in the native message (the value at `message.kind`).
+        public var kind: String
+        /// The canonical event name, as in `Contracts/events/<event>.schema.json`.
+        public var event: String
+        /// Relative to the record: the chain case id, the event time, and optionally the partner's case reference.
+        public var caseId: String
+        public var time: String
+        public var reference: String?
+        public var fields: [FieldMapping]
+    }
+
+    /// Whether `organisation` may send and receive messages in this format.
+    public func serves(_ organisation: String) -> Bool {
+        organisations.contains { pattern in
+            pattern.hasSuffix("*") ? organisation.hasPrefix(String(pattern.dropLast())) : organisation == pattern
+        }
+    }
+
+    public func mapping(forKind kind: String) -> KindMapping? { kinds.first { $0.kind == kind } }
+    public func mapping(forEvent event: String) -> KindMapping? { kinds.first { $0.event == event } }
+}
+
+/// One canonical field and where it lives in the native record.
+public struct FieldMapping: Sendable, Codable {
+    public enum ValueType: String, Sendable, Codable {
+        case string, integer, boolean, datetime, date
+        /// A calendar date written day-month-year (`23-11-2026`), as Dutch batch files do.
+        case dateNL = "date-nl"
+    }
+
+    /// JSON Pointer into the event's data (into an item, inside `each` or `within`).
+    public var to: String
+    /// The native path, relative to the record (or to the item, inside `each` or `within`).
+    public var from: String?
+    public var type: ValueType?
+    /// Native codes and the canonical values they stand for.
+    public var values: [String: String]?
+    /// A list of values: every node at `from` is one item.
+    public var many: Bool?
+    /// A list of objects: every node at this path is one item, read with `fields`.
+    public var each: String?
+    /// One object, read with `fields` from the node at this path.
+    public var within: String?
+    public var fields: [FieldMapping]?
+    /// A canonical value the native format leaves implicit (inbound only).
+    public var constant: String?
+
+    enum CodingKeys: String, CodingKey {
+        case to, from, type = "as", values, many, each, within, fields, constant
+    }
+}
+
+/// The formats of every partner, loaded from `Contracts/partners/`.
+public struct PartnerFormats: Sendable {
+    public var formats: [String: PartnerFormat]
+
+    public init(formats: [PartnerFormat]) {
+        self.formats = Dictionary(formats.map { ($0.partner, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Reads every `<partner>/format.yaml` under `directory`.
+    public static func load(directory: URL) throws -> PartnerFormats {
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+        var formats: [PartnerFormat] = []
+        for name in names {
+            let file = directory.appendingPathComponent(name).appendingPathComponent("format.yaml")
+            guard FileManager.default.fileExists(atPath: file.path) else { continue }
+            do {
+                formats.append(try YAMLDecoder().decode(PartnerFormat.self, from: String(decoding: try Data(contentsOf: file), as: UTF8.self)))
+            } catch {
+                throw AdapterRefusal(location: file.path, "the format does not load: \(error)")
+            }
+        }
+        return PartnerFormats(formats: formats)
+    }
+
+    /// The format of a partner named by format (`vt`) or by organisation (`vt-amsterdam-amstelland`).
+    public func format(for partner: String) -> PartnerFormat? {
+        formats[partner] ?? formats.values.sorted { $0.partner < $1.partner }.first { $0.serves(partner) }
+    }
+}

@@ -1,0 +1,105 @@
+import CanonicalEvents
+import Foundation
+
+/// Translates a partner's native messages to canonical events, and canonical events to its native
+/// messages, with the tables of its `PartnerFormat`. A message is taken whole or not at all: every
+/// problem of every record is reported, each at its place in the native message.
+public struct PartnerTranslator: Sendable {
+    public let format: PartnerFormat
+    private let catalogue: ContractCatalogue
+
+    public init(format: PartnerFormat, catalogue: ContractCatalogue = .embedded) {
+        self.format = format
+        self.catalogue = catalogue
+    }
+
+    // MARK: - Inbound
+
+    /// The canonical events of a native message, in record order. `organisation` is the sender as
+    /// authenticated by the transport; without it (a developer testing an export) the message's own
+    /// sender is taken, and must still be one that uses this format.
+    public func translate(_ bytes: [UInt8], from organisation: String? = nil) throws(AdapterRefusal) -> [CloudEvent] {
+        let root = try parse(bytes)
+        let sender = try checkSender(root, authenticated: organisation)
+        let records = root.nodes(at: NativePath(format.message.records))
+        if records.isEmpty { throw AdapterRefusal(location: root.location, "the message holds no \(format.message.records) records") }
+        var events: [CloudEvent] = []
+        var problems: [AdapterProblem] = []
+        for record in records {
+            var reader = RecordReader(format: format, record: record)
+            guard let event = reader.event(source: "urn:ketenhub:\(sender)") else {
+                problems += reader.problems
+                continue
+            }
+            let invalid = catalogue.validate(event: event.structured)
+            if invalid.isEmpty { events.append(event) } else { problems += invalid.map { reader.locate($0) } }
+        }
+        if !problems.isEmpty { throw AdapterRefusal(problems) }
+        return events
+    }
+
+    /// Parses the message with every guard in front: size first, then UTF-8, then the syntax.
+    func parse(_ bytes: [UInt8]) throws(AdapterRefusal) -> NativeNode {
+        do {
+            try InputGuard.checkSize(bytes, limit: format.maxBytes, partner: format.partner)
+            let text = try InputGuard.utf8Text(bytes)
+            switch format.syntax {
+            case .xml:
+                let root = try XMLSyntax.parse(text)
+                guard root.name == format.message.root else {
+                    throw AdapterRefusal(location: root.location, "expected a \(format.message.root) message, found \(root.name)")
+                }
+                return root
+            case .json:
+                return try JSONSyntax.parse(text, root: format.message.root)
+            case .csv:
+                return try CSVSyntax.parse(text, delimiter: Character(format.delimiter ?? ";"), columns: format.columns ?? [])
+            }
+        } catch let refusal as AdapterRefusal {
+            throw refusal
+        } catch {
+            throw AdapterRefusal("\(error)")
+        }
+    }
+
+    /// The organisation the message is from: the authenticated one, which the message may not contradict.
+    private func checkSender(_ root: NativeNode, authenticated: String?) throws(AdapterRefusal) -> String {
+        let claimed = format.message.sender.flatMap { root.values(at: NativePath($0)).first }
+        let implicit = format.organisations.count == 1 && !format.organisations[0].hasSuffix("*") ? format.organisations[0] : nil
+        guard let sender = authenticated ?? claimed?.value ?? implicit else {
+            throw AdapterRefusal(location: root.location, "the message does not say which organisation sent it (\(format.message.sender ?? "sender"))")
+        }
+        if let claimed, claimed.value != sender {
+            throw AdapterRefusal(location: claimed.location, "the message says it is from \(claimed.value), but it was sent with the credential of \(sender)")
+        }
+        guard format.serves(sender) else {
+            throw AdapterRefusal("\(sender) does not exchange messages in the \(format.partner) format")
+        }
+        return sender
+    }
+
+    // MARK: - Outbound
+
+    /// A native message holding `events` (deliveries to one organisation), one record each.
+    public func render(_ events: [CloudEvent]) throws(AdapterRefusal) -> String {
+        var root = NativeNode(name: format.message.root)
+        if let sender = format.message.sender { root.set("hub", at: NativePath(sender)) }
+        let recordsPath = NativePath(format.message.records).elements
+        for event in events {
+            let name = event.type.split(separator: ".").dropFirst(2).first.map(String.init) ?? event.type
+            guard let mapping = format.mapping(forEvent: name) else {
+                throw AdapterRefusal(location: event.id, "the \(format.partner) format has no mapping for \(name) events")
+            }
+            let writer = RecordWriter(format: format)
+            root.append(writer.record(for: event, mapping: mapping, named: recordsPath.last ?? "record"), under: Array(recordsPath.dropLast()))
+        }
+        switch format.syntax {
+        case .xml: return XMLSyntax.render(root)
+        case .json: return JSONSyntax.render(root)
+        case .csv: return CSVSyntax.render(root, delimiter: Character(format.delimiter ?? ";"), columns: format.columns ?? [])
+        }
+    }
+
+    /// The native tree of a message, for comparing a rendered message with the one it came from.
+    public func tree(of bytes: [UInt8]) throws(AdapterRefusal) -> NativeNode { try parse(bytes) }
+}
