@@ -6,6 +6,7 @@ struct RecordWriter {
 
     func record(for event: CloudEvent, mapping: PartnerFormat.KindMapping, named name: String) -> NativeNode {
         var record = NativeNode(name: name)
+        record.isListItem = true  // a message holds a list of records, also when it holds one
         record.set(event.id, at: NativePath(format.message.recordId))
         record.set(mapping.kind, at: NativePath(format.message.kind))
         record.set(event.ketencaseid, at: NativePath(mapping.caseId))

@@ -20,7 +20,7 @@ enum CSVSyntax {
             }
             var node = NativeNode(name: "row", location: "line \(row.line)")
             for (name, value) in zip(header.fields, row.fields) where !value.isEmpty {
-                node.children.append(NativeNode(name: name, text: value, location: "line \(row.line), column \(name)"))
+                node.children.append(NativeNode(name: name, text: unneutralised(value), location: "line \(row.line), column \(name)"))
             }
             root.children.append(node)
         }
@@ -43,6 +43,13 @@ enum CSVSyntax {
     static func neutralised(_ value: String) -> String {
         guard let first = value.first, formulaStarts.contains(first) else { return value }
         return "'" + value
+    }
+
+    /// A cell in its neutralised form (as this format writes it, and asks partners to) is read as
+    /// the value it stands for.
+    static func unneutralised(_ value: String) -> String {
+        guard value.hasPrefix("'"), let second = value.dropFirst().first, formulaStarts.contains(second) else { return value }
+        return String(value.dropFirst())
     }
 
     private static func quote(_ value: String, _ delimiter: Character) -> String {

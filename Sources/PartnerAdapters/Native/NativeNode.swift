@@ -63,10 +63,11 @@ public struct NativeNode: Sendable, Hashable {
             return
         }
         let rest = NativePath(elements: Array(path.elements.dropFirst()), attribute: path.attribute)
-        if path.elements.count == 1 && path.attribute == nil && listItem {
-            var item = NativeNode(name: first, text: value)
-            item.valueKind = kind
+        if path.elements.count == 1 && listItem {
+            // Each value of a list is a node of its own, its text or its attribute.
+            var item = NativeNode(name: first)
             item.isListItem = true
+            if let attribute = path.attribute { item.setAttribute(attribute, value) } else { item.text = value; item.valueKind = kind }
             children.append(item)
             return
         }
