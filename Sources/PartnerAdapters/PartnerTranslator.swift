@@ -27,12 +27,11 @@ public struct PartnerTranslator: Sendable {
         var problems: [AdapterProblem] = []
         for record in records {
             var reader = RecordReader(format: format, record: record)
-            guard let event = reader.event(source: "urn:ketenhub:\(sender)") else {
-                problems += reader.problems
-                continue
-            }
-            let invalid = catalogue.validate(event: event.structured)
-            if invalid.isEmpty { events.append(event) } else { problems += invalid.map { reader.locate($0) } }
+            let event = reader.event(source: "urn:ketenhub:\(sender)")
+            problems += reader.problems
+            guard let event else { continue }
+            let invalid = reader.locate(catalogue.validate(event: event.structured))
+            if invalid.isEmpty && reader.problems.isEmpty { events.append(event) } else { problems += invalid }
         }
         if !problems.isEmpty { throw AdapterRefusal(problems) }
         return events

@@ -9,6 +9,8 @@ struct RecordReader {
     /// Canonical pointer (of the whole event) to the native location it was read from.
     private var provenance: [String: String] = [:]
     private var mapping: PartnerFormat.KindMapping?
+    /// Canonical pointers whose native value did not convert (and is null in the event).
+    private var unconverted: Set<String> = []
 
     init(format: PartnerFormat, record: NativeNode) {
         self.format = format
@@ -29,7 +31,9 @@ struct RecordReader {
         let time = single(mapping.time, in: record, required: true)
         let reference = mapping.reference.flatMap { single($0, in: record, required: false) }
         let data = object(mapping.fields, in: record, at: "/data")
-        guard let id, let caseId, let time, problems.isEmpty else { return nil }
+        // With its envelope the event is built even when values did not convert, so that the schema
+        // finds what else is wrong; the values that did not convert are reported once, above.
+        guard let id, let caseId, let time else { return nil }
         provenance["/id"] = id.location
         provenance["/ketencaseid"] = caseId.location
         provenance["/time"] = time.location
@@ -38,8 +42,12 @@ struct RecordReader {
                           ketencaseid: caseId.value, data: data, partnerref: reference?.value)
     }
 
-    /// A schema problem of the event, placed in the native record.
-    func locate(_ problem: ValidationProblem) -> AdapterProblem {
+    /// The schema problems of the event not already reported (as a value that did not convert), placed in the native record.
+    func locate(_ schemaProblems: [ValidationProblem]) -> [AdapterProblem] {
+        schemaProblems.filter { !unconverted.contains($0.pointer.description) }.map(locate)
+    }
+
+    private func locate(_ problem: ValidationProblem) -> AdapterProblem {
         let pointer = problem.pointer.description
         var prefix = pointer
         while !prefix.isEmpty {
@@ -84,7 +92,7 @@ struct RecordReader {
             let key = String(field.to.dropFirst())
             let target = pointer + field.to
             if let constant = field.constant {
-                members[key] = convert(constant, field, location: node.location)
+                members[key] = convert(constant, field, location: node.location, at: target)
             } else if let each = field.each {
                 let items = node.nodes(at: NativePath(each)).enumerated().map { index, item in
                     provenance["\(target)/\(index)"] = item.location
@@ -105,12 +113,12 @@ struct RecordReader {
                     if !found.isEmpty {
                         members[key] = .array(found.enumerated().map { index, entry in
                             provenance["\(target)/\(index)"] = entry.location
-                            return convert(entry.value, field, location: entry.location)
+                            return convert(entry.value, field, location: entry.location, at: "\(target)/\(index)")
                         })
                     }
                 } else if let entry = single(from, in: node, required: false) {
                     provenance[target] = entry.location
-                    members[key] = convert(entry.value, field, location: entry.location)
+                    members[key] = convert(entry.value, field, location: entry.location, at: target)
                 }
             }
         }
@@ -118,7 +126,13 @@ struct RecordReader {
     }
 
     /// The canonical value of a native value; a value that does not convert is a problem (and null).
-    private mutating func convert(_ raw: String, _ field: FieldMapping, location: String) -> JSONValue {
+    private mutating func convert(_ raw: String, _ field: FieldMapping, location: String, at pointer: String) -> JSONValue {
+        let value = convertedValue(raw, field, location: location)
+        if value == .null { unconverted.insert(pointer) }
+        return value
+    }
+
+    private mutating func convertedValue(_ raw: String, _ field: FieldMapping, location: String) -> JSONValue {
         var text = raw
         if let codes = field.values {
             guard let canonical = codes[raw] else {

@@ -23,9 +23,9 @@ enum XMLSyntax {
         let wellFormed = parser.parse()
         if let refusal = builder.refusal { throw refusal }
         guard wellFormed, let root = builder.root else {
-            let reason = parser.parserError.map { "\($0.localizedDescription)" } ?? "not well-formed"
+            let code = (parser.parserError as NSError?)?.code ?? 0
             throw AdapterRefusal(location: "line \(parser.lineNumber), column \(parser.columnNumber)",
-                                 "the XML is not well-formed (\(Self.plain(reason))); a truncated file ends like this")
+                                 "the XML is not well-formed: \(Self.errorWords[code] ?? "parser error \(code)"); a truncated file ends like this")
         }
         return root
     }
@@ -64,9 +64,15 @@ enum XMLSyntax {
         return out
     }
 
-    private static func plain(_ reason: String) -> String {
-        reason.replacingOccurrences(of: "The operation could not be completed. ", with: "")
-    }
+    /// Words for the parser's error codes (libxml2's, as `XMLParser.ErrorCode` numbers them) seen with broken files.
+    private static let errorWords: [Int: String] = [
+        4: "the document is empty", 5: "the document ends before its elements are closed",
+        9: "a character that XML does not allow", 23: "an entity reference that is not declared",
+        26: "an entity reference that is not declared", 38: "an attribute value is not quoted",
+        39: "an attribute value is not closed", 41: "an attribute has no value", 64: "the XML declaration is malformed",
+        73: "a closing tag is malformed", 76: "a closing tag does not match its opening tag",
+        85: "extra content after the document's root element",
+    ]
 
     /// Builds the tree while the parser reads; element locations carry their line.
     private final class TreeBuilder: NSObject, XMLParserDelegate {
