@@ -5,7 +5,11 @@ import PackageDescription
 //   CRdKafka (system librdkafka) <- Kafka (our client) <- EmbeddedKafka (mock cluster)
 //   CanonicalEvents (the contracts' Swift model and validator; no transport) <- SharingPolicy (the matrix)
 //   CanonicalEvents <- PartnerAdapters (partner formats as data: native messages <-> canonical events)
-//   Kafka + CanonicalEvents + SharingPolicy <- Router (the routing service)
+//   Kafka + CanonicalEvents <- HubTopology (the hub's topics and the records every service writes)
+//   HubTopology + PartnerAdapters <- PartnerGateway (partners' transports in and out: HTTP, drop directories)
+//   HubTopology + SharingPolicy <- Router (the routing service)
+//   CanonicalEvents + PartnerAdapters <- PartnerSimulation (simulated partners)
+//   all of the above <- KetenhubDemo (the whole hub with simulated partners) <- KetenhubCLI
 //   <- KetenhubBench <- KetenhubCLI (the `ketenhub` command)
 let package = Package(
     name: "Ketenhub",
@@ -21,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.20.0"),
     ],
     targets: [
         // Debian's librdkafka-dev 2.0.2, with the mock cluster header.
@@ -69,11 +74,50 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // The hub's topics, and the records on them that more than one service writes.
+        .target(
+            name: "HubTopology",
+            dependencies: ["Kafka", "CanonicalEvents", .product(name: "Logging", package: "swift-log")]
+        ),
+        // The partners' transports: HTTP and drop directories in, deliveries out with retries, acknowledgements.
+        .target(
+            name: "PartnerGateway",
+            dependencies: [
+                "Kafka",
+                "HubTopology",
+                "CanonicalEvents",
+                "PartnerAdapters",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Simulated partners: case timelines from the domain, sent in native formats; back-offices that take deliveries and acknowledge.
+        .target(
+            name: "PartnerSimulation",
+            dependencies: [
+                "CanonicalEvents",
+                "PartnerAdapters",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The whole hub with simulated partners, on the embedded cluster: `make demo` and the end-to-end test.
+        .target(
+            name: "KetenhubDemo",
+            dependencies: [
+                "Kafka", "EmbeddedKafka", "HubTopology", "CanonicalEvents", "SharingPolicy", "Router",
+                "PartnerAdapters", "PartnerGateway", "PartnerSimulation",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The routing service: canonical events in, decisions, deliveries and state out, per Kafka transaction.
         .target(
             name: "Router",
             dependencies: [
                 "Kafka",
+                "HubTopology",
                 "CanonicalEvents",
                 "SharingPolicy",
                 .product(name: "Logging", package: "swift-log"),
@@ -82,7 +126,7 @@ let package = Package(
         // `ketenhub bench ...`: throughput and latency measurements.
         .target(
             name: "KetenhubBench",
-            dependencies: ["Kafka", "EmbeddedKafka", "Router", "SharingPolicy", "CanonicalEvents"]
+            dependencies: ["Kafka", "EmbeddedKafka", "HubTopology", "Router", "SharingPolicy", "CanonicalEvents"]
         ),
         .executableTarget(
             name: "KetenhubCLI",
@@ -92,8 +136,11 @@ let package = Package(
                 "KetenhubBench",
                 "CanonicalEvents",
                 "SharingPolicy",
+                "HubTopology",
                 "Router",
                 "PartnerAdapters",
+                "PartnerGateway",
+                "KetenhubDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -110,7 +157,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RouterTests",
-            dependencies: ["Router", "Kafka", "EmbeddedKafka", "SharingPolicy", "CanonicalEvents", "KetenhubTestSupport",
+            dependencies: ["Router", "HubTopology", "Kafka", "EmbeddedKafka", "SharingPolicy", "CanonicalEvents", "KetenhubTestSupport",
                            .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(

@@ -1,62 +1,73 @@
 import ArgumentParser
 import CanonicalEvents
-import EmbeddedKafka
 import Foundation
-import Kafka
-import KetenhubBench
+import KetenhubDemo
 import Logging
-import Router
-import SharingPolicy
 
-/// `ketenhub demo`: the hub on the embedded cluster: the hub's topics, the routing service with the
-/// shipped sharing matrix, and made-up cases fed in, with what each organisation received.
-/// The partner adapters and the consoles join it as they are built.
+/// `ketenhub demo`: the whole hub on the embedded cluster: partner adapters over HTTP and drop
+/// directories, the routing service with the shipped sharing matrix, delivery to every partner with
+/// acknowledgements, and simulated partner back-offices feeding made-up cases.
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Run Ketenhub on the embedded cluster until Ctrl-C."
+        abstract: "Run Ketenhub with simulated partners on the embedded cluster (until Ctrl-C, or --exit-when-done)."
     )
 
-    @Option(help: "Made-up chain cases to feed in.")
+    @Option(help: "Made-up chain cases the simulated partners send.")
     var cases = 20
+
+    @Option(help: "The seed of the made-up cases: the same seed, the same cases.")
+    var seed: UInt64 = 7
+
+    @Option(help: "The hub's HTTP port (partners' endpoints); 0 picks a free one.")
+    var httpPort = 8080
+
+    @Flag(help: "Feed the cases in, wait until every delivery is acknowledged, and print the counts as one JSON object on the last line.")
+    var exitWhenDone = false
 
     @Option(help: "The sharing matrix directory.")
     var matrix: String = MatrixCommand.defaultDirectory
 
+    @Option(help: "The partner formats directory.")
+    var formats: String = AdapterCommand.defaultDirectory
+
     func run() async throws {
         var logger = Logger(label: "ketenhub.demo")
-        logger.logLevel = .warning
-        let sharingMatrix = try MatrixLoader.loadValid(directory: URL(fileURLWithPath: matrix))
-        let topics = HubTopics()
-        let organisations = sharingMatrix.organisations.organisations.map(\.code)
-        let session = EmbeddedClusterSession(brokers: 3, topics: topics.specifications(organisations: organisations), portFile: nil, logger: logger)
-        try await session.run { cluster in
-            printNow("Ketenhub \(Ketenhub.version) demo")
-            printNow("embedded cluster (librdkafka's in-memory mock, not for production): \(cluster.bootstrapServers)")
-            printNow("sharing matrix \(sharingMatrix.version): \(sharingMatrix.baseline.count) baseline rules")
-            var configuration = RouterConfiguration(bootstrapServers: cluster.bootstrapServers)
-            configuration.fetchMaxWaitMilliseconds = EmbeddedCluster.fetchMaxWaitMilliseconds
-            let router = RoutingService(configuration: configuration, matrix: sharingMatrix, logger: logger)
-            Task { try await router.run() }
-
-            let events = (1...max(1, cases)).flatMap { SyntheticCases().events(case: $0) }
-            let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
-            try await producer.sendAll(events.map { KafkaProducerMessage(topic: topics.canonical, cloudEvent: $0.kafkaRecord()) })
-            await producer.shutdown()
-            printNow("published \(events.count) canonical events of \(cases) cases; routing ...")
-            while router.committedRecords < events.count { try await Task.sleep(for: .milliseconds(100)) }
-
-            let reader = TopicReader(bootstrapServers: cluster.bootstrapServers, logger: logger)
-            let decisions = try await reader.readAll(topics.audit).values.flatMap { $0 }
-                .compactMap { try? JSONDecoder().decode(DecisionRecord.self, from: Data($0.value)) }
-            printNow("decisions: \(decisions.filter { $0.outcome == .permit }.count) permits, \(decisions.filter { $0.outcome == .deny }.count) denies")
-            for organisation in organisations {
-                let count = try await reader.readAll(topics.deliveries(organisation)).values.map(\.count).reduce(0, +)
-                if count > 0 { printNow("  \(topics.deliveries(organisation)): \(count) deliveries") }
+        logger.logLevel = ProcessInfo.processInfo.environment["KETENHUB_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .critical
+        var settings = DemoHub.Settings()
+        settings.cases = cases
+        settings.seed = seed
+        settings.httpPort = httpPort
+        settings.matrixDirectory = URL(fileURLWithPath: matrix)
+        settings.formatsDirectory = URL(fileURLWithPath: formats)
+        let hub = DemoHub(settings: settings, logger: logger)
+        let quiet = exitWhenDone
+        let caseCount = cases
+        let announce: @Sendable (URL, [String: String], String) async -> Void = { address, tokens, kafka in
+            guard !quiet else { return }
+            printNow("Ketenhub \(Ketenhub.version) demo: the hub with simulated partners on the embedded cluster")
+            printNow("(librdkafka's in-memory mock cluster, not for production; production runs on Apache Kafka)")
+            printNow("embedded cluster: \(kafka)")
+            printNow("partner endpoints: \(address.absoluteString)/partners/{organisation}/messages")
+            printNow("demo credentials (bearer tokens), for example:")
+            for organisation in ["politie", "om", "vt-amsterdam-amstelland", "shn", "rvdk"] {
+                printNow("  \(organisation): \(tokens[organisation] ?? "")")
             }
-            printNow("watch a partner's deliveries:  kcat -C -b \(cluster.bootstrapServers) -t \(topics.deliveries("politie")) -f '%k %h\\n%s\\n'")
-            printNow("try a rule:  swift run ketenhub matrix simulate --event Contracts/examples/gedragsaanwijzing/valid/opgelegd.json")
-            printNow("Ctrl-C stops the demo.")
+            printNow("send a message yourself:")
+            printNow("  curl -s -H 'Authorization: Bearer \(tokens["politie"] ?? "")' --data-binary @Contracts/partners/politie/examples/vt-melding-en-aanhouding.xml \(address.absoluteString)/partners/politie/messages")
+            printNow("try a file without sending it:  swift run ketenhub adapter translate --partner om Contracts/partners/om/examples/zsm-en-gedragsaanwijzing.xml")
+            printNow("\(caseCount) simulated cases are being sent; Ctrl-C stops the demo.")
         }
+        if exitWhenDone {
+            guard let report = try await hub.run(exitWhenDone: true, running: announce) else { throw ExitCode(1) }
+            printNow(String(decoding: report.json.encoded(), as: UTF8.self))
+            return
+        }
+        let signals = TerminationSignals()
+        let running = Task { try await hub.run(exitWhenDone: false, running: announce) }
+        _ = await signals.next()
+        running.cancel()
+        _ = try? await running.value
+        printNow("demo stopped")
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CanonicalEvents
 import Foundation
+import HubTopology
 import Router
 import SharingPolicy
 

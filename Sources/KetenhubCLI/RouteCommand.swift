@@ -1,6 +1,7 @@
 import ArgumentParser
 import EmbeddedKafka
 import Foundation
+import HubTopology
 import Kafka
 import Logging
 import Router

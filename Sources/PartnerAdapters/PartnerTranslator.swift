@@ -79,13 +79,14 @@ public struct PartnerTranslator: Sendable {
 
     // MARK: - Outbound
 
-    /// A native message holding `events` (deliveries to one organisation), one record each.
-    public func render(_ events: [CloudEvent]) throws(AdapterRefusal) -> String {
+    /// A native message holding `events`, one record each: from the hub (deliveries) or, for a
+    /// partner's own messages (the simulator, a partner's developer), from that partner.
+    public func render(_ events: [CloudEvent], sender: String = "hub") throws(AdapterRefusal) -> String {
         var root = NativeNode(name: format.message.root)
-        if let sender = format.message.sender { root.set("hub", at: NativePath(sender)) }
+        if let path = format.message.sender { root.set(sender, at: NativePath(path)) }
         let recordsPath = NativePath(format.message.records).elements
         for event in events {
-            let name = event.type.split(separator: ".").dropFirst(2).first.map(String.init) ?? event.type
+            let name = Self.eventName(of: event)
             guard let mapping = format.mapping(forEvent: name) else {
                 throw AdapterRefusal(location: event.id, "the \(format.partner) format has no mapping for \(name) events")
             }

@@ -1,6 +1,7 @@
 import CanonicalEvents
 import Crypto
 import Foundation
+import HubTopology
 import SharingPolicy
 
 /// One routing decision as recorded on the audit topic (`Contracts/records/decision-record.schema.json`).

@@ -1,5 +1,6 @@
 import CanonicalEvents
 import Foundation
+import HubTopology
 import Kafka
 import Logging
 import SharingPolicy

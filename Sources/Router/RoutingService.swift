@@ -1,5 +1,6 @@
 import CanonicalEvents
 import Foundation
+import HubTopology
 import Kafka
 import Logging
 import SharingPolicy
@@ -233,7 +234,7 @@ public final class RoutingService: Sendable {
             partner: message.header("ce_source")?.stringValue.flatMap { CloudEvent.organisation(fromSource: $0) },
             reasons: reasons,
             original: DeadLetter.Original(contentType: message.header("content-type")?.stringValue ?? "application/octet-stream",
-                                          base64: Data(message.value).base64EncodedString(), sizeBytes: message.value.count))
+                                          bytes: message.value))
         let headers = [KafkaHeader(key: DeadLetter.originTopicHeader, string: message.topic),
                        KafkaHeader(key: DeadLetter.originPartitionHeader, string: String(message.partition)),
                        KafkaHeader(key: DeadLetter.originOffsetHeader, string: String(message.offset))]

@@ -1,6 +1,7 @@
 import CanonicalEvents
 import EmbeddedKafka
 import Foundation
+import HubTopology
 import Kafka
 import KetenhubTestSupport
 import Router

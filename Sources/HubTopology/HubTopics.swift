@@ -1,5 +1,4 @@
 import Kafka
-import SharingPolicy
 
 /// The hub's topics (see `Contracts/asyncapi.yaml`), with the partition counts they are created with.
 public struct HubTopics: Sendable {
@@ -11,6 +10,8 @@ public struct HubTopics: Sendable {
     public var acknowledgements = "ketenhub.acknowledgements"
     public var alerts = "ketenhub.alerts"
     public var deliveryPrefix = "ketenhub.deliveries."
+    /// What became of each delivery to a partner (delivered, failed), written by the outbound side.
+    public var deliveryStatus = "ketenhub.delivery-status"
     /// The canonical topic's partitions; the audit and case-state topics have as many, partition for
     /// partition, so that each input partition has its own audit chain and state.
     public var partitions: Int32 = 6
@@ -29,6 +30,7 @@ public struct HubTopics: Sendable {
             KafkaTopicSpecification(name: deadLetter, partitions: 3, configs: ["retention.ms": "-1"]),
             KafkaTopicSpecification(name: acknowledgements, partitions: 3),
             KafkaTopicSpecification(name: alerts, partitions: 3),
+            KafkaTopicSpecification(name: deliveryStatus, partitions: 3),
         ] + organisations.sorted().map { KafkaTopicSpecification(name: deliveries($0), partitions: 3) }
     }
 }

@@ -1,0 +1,76 @@
+import CanonicalEvents
+import Foundation
+import Kafka
+
+extension KafkaProducerMessage {
+    /// A canonical event in the CloudEvents Kafka binding (binary mode).
+    public init(topic: String, partition: Int32? = nil, cloudEvent record: CloudEventRecord) {
+        self.init(topic: topic, partition: partition, key: Array(record.key.utf8), value: record.value,
+                  headers: record.headers.map { KafkaHeader(key: $0.name, string: $0.value) })
+    }
+
+    /// A JSON document as a record value.
+    public init(topic: String, partition: Int32? = nil, key: String, json: some Encodable, headers: [KafkaHeader] = []) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        self.init(topic: topic, partition: partition, key: Array(key.utf8), value: Array(try encoder.encode(json)), headers: headers)
+    }
+}
+
+extension CloudEventRecord {
+    public init(_ message: KafkaConsumerMessage) {
+        self.init(key: message.keyString ?? "",
+                  headers: message.headers.compactMap { header in header.stringValue.map { Header(name: header.key, value: $0) } },
+                  value: message.value)
+    }
+}
+
+/// A record that could not be taken in, routed or delivered (`Contracts/records/dead-letter.schema.json`),
+/// with its original bytes and every reason. On records read from a topic the Kafka headers carry the
+/// origin topic, partition and offset, as Kafka Connect does.
+public struct DeadLetter: Codable, Sendable {
+    public struct Reason: Codable, Sendable, Hashable {
+        public var location: String?
+        public var reason: String
+
+        public init(location: String?, reason: String) {
+            self.location = location
+            self.reason = reason
+        }
+    }
+
+    public struct Original: Codable, Sendable {
+        public var contentType: String
+        public var base64: String
+        /// The message's size; for a message refused unread (too large) the size it announced.
+        public var sizeBytes: Int
+
+        public init(contentType: String, bytes: [UInt8]) {
+            self.contentType = contentType
+            base64 = Data(bytes).base64EncodedString()
+            sizeBytes = bytes.count
+        }
+    }
+
+    public var deadLetterId: String
+    public var receivedAt: String
+    public var stage: String
+    public var partner: String?
+    public var reasons: [Reason]
+    public var original: Original
+
+    public init(deadLetterId: String, receivedAt: String, stage: String, partner: String?, reasons: [Reason], original: Original) {
+        self.deadLetterId = deadLetterId
+        self.receivedAt = receivedAt
+        self.stage = stage
+        self.partner = partner
+        self.reasons = reasons
+        self.original = original
+    }
+
+    public static let originTopicHeader = "ketenhub.dlq.origin.topic"
+    public static let originPartitionHeader = "ketenhub.dlq.origin.partition"
+    public static let originOffsetHeader = "ketenhub.dlq.origin.offset"
+    /// On dead letters of partner messages: the transport they came by (`http`, `directory`).
+    public static let originTransportHeader = "ketenhub.dlq.origin.transport"
+}

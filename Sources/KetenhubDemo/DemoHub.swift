@@ -1,0 +1,226 @@
+import CanonicalEvents
+import EmbeddedKafka
+import Foundation
+import HubTopology
+import Hummingbird
+import Kafka
+import Logging
+import NIOCore
+import PartnerAdapters
+import PartnerGateway
+import PartnerSimulation
+import Router
+import SharingPolicy
+
+/// The whole hub on the embedded cluster, with simulated partners around it: the adapters (HTTP and
+/// drop directories), the routing service, delivery to every partner with acknowledgements, and
+/// partner back-offices feeding made-up cases. What `make demo` runs and the end-to-end test checks.
+public struct DemoHub: Sendable {
+    public struct Settings: Sendable {
+        public var cases = 20
+        public var seed: UInt64 = 7
+        public var httpPort = 8080
+        /// Every how many messages the simulated partners also send a broken one (0: never).
+        public var brokenEvery = 9
+        public var matrixDirectory = URL(fileURLWithPath: "Contracts/matrix")
+        public var formatsDirectory = URL(fileURLWithPath: "Contracts/partners")
+        public var retry = RetryPolicy(initial: .milliseconds(100), maximum: .seconds(2))
+        /// A back-office that is down (answers 503) for a while at the start.
+        public var outage: (organisation: String, duration: Duration)?
+        public init() {}
+    }
+
+    /// What the run did: counts as `ketenhub demo` prints them, and the detail a test checks.
+    public struct Report: Sendable {
+        public var acceptedEvents: Int
+        public var rejectedMessages: Int
+        public var sentMessages: Int
+        public var permits: Int
+        public var denies: Int
+        public var deliveries: [String: [SimulatedBackOffices.Received]]
+        public var duplicateDeliveries: Int
+        public var acks: [String: Int]
+        public var deadLetters: Int
+        public var sentFacts: [SimulatedFact]
+
+        public var json: JSONValue {
+            .object([
+                "accepted": .number(Double(acceptedEvents)), "rejected": .number(Double(rejectedMessages)),
+                "messages": .number(Double(sentMessages)), "permits": .number(Double(permits)), "denies": .number(Double(denies)),
+                "deliveries": .object(deliveries.mapValues { .number(Double($0.count)) }),
+                "acks": .object(acks.mapValues { .number(Double($0)) }), "deadLetters": .number(Double(deadLetters)),
+            ])
+        }
+    }
+
+    public let settings: Settings
+    let logger: Logger
+
+    public init(settings: Settings, logger: Logger) {
+        self.settings = settings
+        self.logger = logger
+    }
+
+    /// The organisations that can receive deliveries: every one but the VT organisations whose
+    /// municipalities are not registered yet (they receive nothing).
+    static func recipients(_ matrix: SharingMatrix) -> [String] {
+        matrix.organisations.organisations.filter { $0.type != "vt" || !$0.municipalities.isEmpty }.map(\.code).sorted()
+    }
+
+    /// Starts everything; `running` is called once the hub serves (with its address and the partner
+    /// tokens); with `exitWhenDone` the simulated cases are fed in, and the report returned once every
+    /// delivery has been acknowledged; otherwise it runs until cancelled.
+    public func run(exitWhenDone: Bool, running: @Sendable (URL, [String: String], String) async -> Void = { _, _, _ in }) async throws -> Report? {
+        let matrix = try MatrixLoader.loadValid(directory: settings.matrixDirectory)
+        let formats = try PartnerFormats.load(directory: settings.formatsDirectory)
+        let topics = HubTopics()
+        let organisations = matrix.organisations.organisations.map(\.code)
+        let cluster = try EmbeddedCluster(brokers: 3, logger: logger)
+        defer { cluster.shutdown() }
+        try await cluster.createTopics(topics.specifications(organisations: organisations))
+        let bootstrap = cluster.bootstrapServers
+
+        let (credentials, tokens) = PartnerCredentials.generate(for: organisations)
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: bootstrap, clientID: "ketenhub-gateway"), logger: logger)
+        let gateway = InboundGateway(formats: formats, producer: producer, topics: topics, logger: logger)
+        let inbound = HTTPInbound(gateway: gateway, credentials: credentials, acknowledgements: AcknowledgementPublisher(producer: producer, topics: topics))
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("ketenhub-demo-\(UUID().uuidString.prefix(8))")
+        let batchPartners = formats.formats.values.filter { $0.syntax == .csv }.flatMap(\.organisations).filter { !$0.hasSuffix("*") }
+        let dropDirectories = DropDirectoryInbound(root: work.appendingPathComponent("inbox"), organisations: batchPartners, gateway: gateway, logger: logger)
+
+        var routerConfiguration = RouterConfiguration(bootstrapServers: bootstrap)
+        routerConfiguration.fetchMaxWaitMilliseconds = EmbeddedCluster.fetchMaxWaitMilliseconds
+        let router = RoutingService(configuration: routerConfiguration, matrix: matrix, logger: logger)
+
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            let hubRouter = Router(context: BasicRequestContext.self)
+            inbound.addRoutes(to: hubRouter)
+            hubRouter.get("health") { _, _ in "ok" }
+            let hubPort = PortBox()
+            group.addTask {
+                try await Application(router: hubRouter, configuration: .init(address: .hostname("127.0.0.1", port: settings.httpPort)),
+                                      onServerRunning: { hubPort.set($0.localAddress?.port ?? 0) }, logger: logger).run()
+            }
+            let hubURL = URL(string: "http://127.0.0.1:\(try await hubPort.value())")!
+
+            let backOffices = SimulatedBackOffices(hub: hubURL, tokens: tokens, logger: logger)
+            let backOfficeRouter = Router(context: BasicRequestContext.self)
+            backOffices.addRoutes(to: backOfficeRouter)
+            let backOfficePort = PortBox()
+            group.addTask {
+                try await Application(router: backOfficeRouter, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                                      onServerRunning: { backOfficePort.set($0.localAddress?.port ?? 0) }, logger: logger).run()
+            }
+            let backOfficeURL = URL(string: "http://127.0.0.1:\(try await backOfficePort.value())")!
+            if let outage = settings.outage { await backOffices.makeUnavailable(outage.organisation, for: outage.duration) }
+
+            group.addTask { try await dropDirectories.run() }
+            group.addTask { try await router.run() }
+            let outboxes = work.appendingPathComponent("outbox")
+            for organisation in Self.recipients(matrix) {
+                guard let format = formats.format(for: organisation) else { continue }
+                let transport: DeliveryTransport = batchPartners.contains(organisation)
+                    ? .directory(outboxes.appendingPathComponent(organisation))
+                    : .http(backOfficeURL.appendingPathComponent("backoffice/\(organisation)/deliveries"))
+                let worker = DeliveryWorker(organisation: organisation, transport: transport, translator: PartnerTranslator(format: format),
+                                            bootstrapServers: bootstrap, topics: topics, retry: settings.retry,
+                                            fetchMaxWaitMilliseconds: EmbeddedCluster.fetchMaxWaitMilliseconds, logger: logger)
+                group.addTask { try await worker.run() }
+                if case .directory(let outbox) = transport {
+                    group.addTask {
+                        while !Task.isCancelled {
+                            await backOffices.collect(outbox: outbox, organisation: organisation)
+                            try await Task.sleep(for: .milliseconds(100))
+                        }
+                    }
+                }
+            }
+            await running(hubURL, tokens, bootstrap)
+
+            let simulator = PartnerSimulator(formats: formats, hub: hubURL, tokens: tokens,
+                                             transports: Dictionary(uniqueKeysWithValues: batchPartners.map { ($0, .directory(dropDirectories.root)) }),
+                                             logger: logger)
+            let facts = CaseTimelines(seed: settings.seed).facts(cases: settings.cases)
+            let sending = Task { try await simulator.send(facts, brokenEvery: settings.brokenEvery) }
+            guard exitWhenDone else {
+                _ = try await sending.value
+                try await group.next()  // runs until cancelled or a part fails
+                return nil
+            }
+            let outcome = try await sending.value
+            let report = try await waitUntilDone(outcome: outcome, facts: facts, router: router, backOffices: backOffices,
+                                                 bootstrap: bootstrap, topics: topics, recipients: Self.recipients(matrix))
+            group.cancelAll()
+            await producer.shutdown()
+            try? FileManager.default.removeItem(at: work)
+            return report
+        }
+    }
+
+    /// Waits until every accepted event is routed and every delivery on the delivery topics has reached
+    /// its back-office and been acknowledged to the hub; then counts.
+    private func waitUntilDone(outcome: PartnerSimulator.Outcome, facts: [SimulatedFact], router: RoutingService, backOffices: SimulatedBackOffices,
+                               bootstrap: String, topics: HubTopics, recipients: [String]) async throws -> Report {
+        let reader = TopicReader(bootstrapServers: bootstrap, logger: logger)
+        let deadline = ContinuousClock.now + .seconds(180)
+        while router.committedRecords < outcome.acceptedEvents {
+            guard ContinuousClock.now < deadline else { throw DemoError.timedOut("routing \(outcome.acceptedEvents) events") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        var expected: [String: Set<String>] = [:]
+        for organisation in recipients {
+            let records = try await reader.readAll(topics.deliveries(organisation)).values.flatMap { $0 }
+            expected[organisation] = Set(records.compactMap { record in record.header("ce_decisionid")?.stringValue })
+        }
+        while true {
+            let received = await backOffices.all
+            let acks = try await acknowledgementCounts(reader: reader, topics: topics)
+            let done = expected.allSatisfy { organisation, ids in
+                (received[organisation]?.count ?? 0) >= ids.count && (acks[organisation] ?? 0) >= ids.count
+            }
+            if done {
+                let decisions = try await reader.readAll(topics.audit).values.flatMap { $0 }
+                    .compactMap { try? JSONDecoder().decode(DecisionRecord.self, from: Data($0.value)) }
+                let unique = Dictionary(decisions.map { ($0.decisionId, $0) }, uniquingKeysWith: { first, _ in first }).values
+                let deadLetters = try await reader.readAll(topics.deadLetter).values.map(\.count).reduce(0, +)
+                return Report(acceptedEvents: outcome.acceptedEvents, rejectedMessages: outcome.rejected, sentMessages: outcome.messages,
+                              permits: unique.filter { $0.outcome == .permit }.count, denies: unique.filter { $0.outcome == .deny }.count,
+                              deliveries: received, duplicateDeliveries: await backOffices.duplicateCount, acks: acks,
+                              deadLetters: deadLetters, sentFacts: facts)
+            }
+            guard ContinuousClock.now < deadline else { throw DemoError.timedOut("deliveries and acknowledgements") }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
+    /// Acknowledgements on the hub's topic, once per delivery, by organisation.
+    private func acknowledgementCounts(reader: TopicReader, topics: HubTopics) async throws -> [String: Int] {
+        let events = try await reader.readAll(topics.acknowledgements).values.flatMap { $0 }
+            .compactMap { try? CloudEvent(kafkaRecord: CloudEventRecord($0)) }
+        let unique = Dictionary(events.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first }).values
+        return Dictionary(grouping: unique, by: { $0.producer ?? "" }).mapValues(\.count)
+    }
+}
+
+public enum DemoError: Error, CustomStringConvertible {
+    case timedOut(String)
+    public var description: String {
+        switch self { case .timedOut(let what): "the demo did not finish \(what) in time" }
+    }
+}
+
+/// The port a server got, once it is listening.
+final class PortBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var port: Int?
+
+    func set(_ value: Int) { lock.withLock { port = value } }
+
+    func value() async throws -> Int {
+        for _ in 0..<200 {
+            if let port = lock.withLock({ port }) { return port }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        throw DemoError.timedOut("starting an HTTP server")
+    }
+}

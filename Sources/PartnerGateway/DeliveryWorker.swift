@@ -1,0 +1,186 @@
+import CanonicalEvents
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import HubTopology
+import Kafka
+import Logging
+import PartnerAdapters
+
+/// Where a partner takes its deliveries.
+public enum DeliveryTransport: Sendable, CustomStringConvertible {
+    /// POSTed to the partner's endpoint, one delivery per request, routing attributes as CloudEvents
+    /// `ce-` headers, the delivery id also as `Idempotency-Key` (a partner seeing it twice keeps one).
+    case http(URL)
+    /// Written to the partner's outbox directory: the body under a temporary name, renamed when
+    /// complete; the routing attributes in `<name>.ce.json` beside it, written first.
+    case directory(URL)
+
+    public var description: String {
+        switch self {
+        case .http(let url): "http \(url.absoluteString)"
+        case .directory(let url): "directory \(url.path)"
+        }
+    }
+}
+
+/// Delivers one organisation's delivery topic to the organisation, in order: a record is delivered
+/// (or has failed for good) before the next is tried, so a partner that is down holds up its own
+/// deliveries, in order per case, and nobody else's. Every outcome is written to the delivery-status
+/// topic; a restarted worker skips what that topic says was delivered (the router may also have left
+/// a record twice: its deliveries are deduplicated by delivery id here).
+public final class DeliveryWorker: Sendable {
+    public let organisation: String
+    private let transport: DeliveryTransport
+    private let translator: PartnerTranslator
+    private let bootstrapServers: String
+    private let topics: HubTopics
+    private let retry: RetryPolicy
+    private let fetchMaxWaitMilliseconds: Int
+    private let logger: Logger
+
+    public init(organisation: String, transport: DeliveryTransport, translator: PartnerTranslator, bootstrapServers: String,
+                topics: HubTopics = HubTopics(), retry: RetryPolicy = RetryPolicy(), fetchMaxWaitMilliseconds: Int = 500, logger: Logger) {
+        self.organisation = organisation
+        self.transport = transport
+        self.translator = translator
+        self.bootstrapServers = bootstrapServers
+        self.topics = topics
+        self.retry = retry
+        self.fetchMaxWaitMilliseconds = fetchMaxWaitMilliseconds
+        self.logger = logger
+    }
+
+    /// Delivers until the task is cancelled.
+    public func run() async throws {
+        let topic = topics.deliveries(organisation)
+        var delivered = try await deliveredBefore()
+        var configuration = KafkaConsumerConfiguration(bootstrapServers: bootstrapServers, groupID: "ketenhub-outbound-\(organisation)",
+                                                       clientID: "ketenhub-outbound-\(organisation)")
+        configuration.fetchMaxWaitMilliseconds = fetchMaxWaitMilliseconds
+        configuration.pollBatchSize = 100
+        let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: bootstrapServers,
+                                                                                   clientID: "ketenhub-outbound-\(organisation)"), logger: logger)
+        defer { Task { await producer.shutdown(); await consumer.close() } }
+        let partitions = (0..<Int32(try await consumer.partitionCount(topic: topic))).map { KafkaTopicPartition(topic: topic, partition: $0) }
+        let committed = try await consumer.committedOffsets(partitions)
+        try consumer.assign(partitions.map { KafkaTopicPartitionOffset(topic: topic, partition: $0.partition, offset: (committed[$0] ?? nil) ?? KafkaOffset.beginning) })
+        while !Task.isCancelled {
+            let batch = try await consumer.poll(maxMessages: 100, timeoutMilliseconds: 100)
+            var positions: [Int32: Int64] = [:]
+            for message in batch {
+                guard !Task.isCancelled else { break }
+                let event = try? CloudEvent(kafkaRecord: CloudEventRecord(message))
+                if let event, !delivered.contains(Self.deliveryId(of: event)) {
+                    let status = await deliver(event, position: message)
+                    try await producer.send(try KafkaProducerMessage(topic: topics.deliveryStatus, key: event.ketencaseid, json: status))
+                    delivered.insert(status.deliveryId)
+                } else if event == nil {
+                    logger.error("a delivery record is not a canonical event; skipped", metadata: ["offset": "\(message.offset)"])
+                }
+                positions[message.partition] = message.offset + 1
+            }
+            if !positions.isEmpty {
+                try await consumer.commit(positions.map { KafkaTopicPartitionOffset(topic: topic, partition: $0.key, offset: $0.value) })
+            }
+        }
+    }
+
+    static func deliveryId(of event: CloudEvent) -> String { event.decisionid ?? event.id }
+
+    /// The deliveries the status topic says are done for this organisation.
+    private func deliveredBefore() async throws -> Set<String> {
+        let records = try await TopicReader(bootstrapServers: bootstrapServers, logger: logger).readAll(topics.deliveryStatus)
+        return Set(records.values.flatMap { $0 }.compactMap { try? JSONDecoder().decode(DeliveryStatus.self, from: Data($0.value)) }
+            .filter { $0.organisation == organisation && $0.outcome == .delivered }.map(\.deliveryId))
+    }
+
+    /// Tries until the partner has the delivery, or has refused it for good.
+    private func deliver(_ event: CloudEvent, position: KafkaConsumerMessage) async -> DeliveryStatus {
+        var status = DeliveryStatus(deliveryId: Self.deliveryId(of: event), organisation: organisation, eventId: event.id, eventType: event.type,
+                                    ketencaseid: event.ketencaseid, outcome: .failed, attempts: 0, at: "", transport: transport.description)
+        let rendered: RenderedDelivery
+        do {
+            rendered = try translator.renderDelivery(event)
+        } catch {
+            status.detail = "not renderable in the \(translator.format.partner) format: \(error)"
+            status.at = ISO8601DateFormatter().string(from: Date())
+            logger.error("delivery not renderable", metadata: ["delivery": "\(status.deliveryId)", "error": "\(error)"])
+            return status
+        }
+        while !Task.isCancelled {
+            status.attempts += 1
+            switch await attempt(event, rendered, name: String(format: "%02d-%012lld-%@", position.partition, position.offset, status.deliveryId)) {
+            case .delivered:
+                status.outcome = .delivered
+                status.detail = nil
+                status.at = ISO8601DateFormatter().string(from: Date())
+                return status
+            case .refused(let detail):
+                status.detail = detail
+                status.at = ISO8601DateFormatter().string(from: Date())
+                logger.error("partner refused a delivery", metadata: ["organisation": "\(organisation)", "delivery": "\(status.deliveryId)", "detail": "\(detail)"])
+                return status
+            case .retry(let detail):
+                let delay = retry.delay(afterAttempt: status.attempts)
+                logger.warning("delivery not taken; trying again", metadata: ["organisation": "\(organisation)", "attempt": "\(status.attempts)",
+                                                                                 "detail": "\(detail)", "delay": "\(delay)"])
+                try? await Task.sleep(for: delay)
+            }
+        }
+        status.detail = "stopped before delivery"
+        return status
+    }
+
+    private enum Attempt { case delivered, refused(String), retry(String) }
+
+    private func attempt(_ event: CloudEvent, _ rendered: RenderedDelivery, name: String) async -> Attempt {
+        let attributes = Self.attributes(of: event)
+        switch transport {
+        case .http(let url):
+            var request = URLRequest(url: url)
+            request.httpMethod = "POST"
+            request.timeoutInterval = 30
+            request.setValue(rendered.contentType, forHTTPHeaderField: "Content-Type")
+            request.setValue(Self.deliveryId(of: event), forHTTPHeaderField: "Idempotency-Key")
+            for (name, value) in attributes { request.setValue(value, forHTTPHeaderField: "ce-\(name)") }
+            request.httpBody = Data(rendered.body.utf8)
+            do {
+                let (_, response) = try await URLSession.shared.data(for: request)
+                let code = (response as? HTTPURLResponse)?.statusCode ?? 0
+                switch code {
+                case 200..<300: return .delivered
+                case 408, 425, 429, 500...: return .retry("HTTP \(code)")
+                default: return .refused("HTTP \(code)")
+                }
+            } catch {
+                return .retry("\(error.localizedDescription)")
+            }
+        case .directory(let outbox):
+            do {
+                try FileManager.default.createDirectory(at: outbox, withIntermediateDirectories: true)
+                let file = outbox.appendingPathComponent("\(name).\(rendered.fileExtension)")
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                try encoder.encode(attributes).write(to: outbox.appendingPathComponent("\(name).ce.json"), options: .atomic)
+                try Data(rendered.body.utf8).write(to: file, options: .atomic)  // a temporary file renamed into place
+                return .delivered
+            } catch {
+                return .retry("\(error)")
+            }
+        }
+    }
+
+    /// The event's CloudEvents attributes (without its data), as `ce-` headers carry them.
+    static func attributes(of event: CloudEvent) -> [String: String] {
+        var attributes = ["specversion": event.specversion, "id": event.id, "source": event.source, "type": event.type,
+                          "time": event.time, "ketencaseid": event.ketencaseid]
+        let optional: [(String, String?)] = [("subject", event.subject), ("partnerref", event.partnerref), ("decisionid", event.decisionid),
+                                             ("ruleid", event.ruleid), ("legalbasis", event.legalbasis), ("purpose", event.purpose),
+                                             ("disclosure", event.disclosure), ("matrixversion", event.matrixversion)]
+        for case let (name, value?) in optional { attributes[name] = value }
+        return attributes
+    }
+}

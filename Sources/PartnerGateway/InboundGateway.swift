@@ -1,0 +1,80 @@
+import CanonicalEvents
+import Crypto
+import Foundation
+import HubTopology
+import Kafka
+import Logging
+import PartnerAdapters
+
+/// Takes in partners' native messages, whatever the transport: translates each with the sender's
+/// format, publishes its canonical events (idempotent producer; the Kafka key is the chain case, the
+/// event id the partner's own record id, so a message sent twice is routed once), and answers with a
+/// receipt. A refused message goes to the dead-letter topic with its original bytes, its partner and
+/// every reason; the next message is taken in as if nothing happened.
+public final class InboundGateway: Sendable {
+    public enum Transport: String, Sendable { case http, directory }
+
+    private let formats: PartnerFormats
+    private let producer: KafkaProducer
+    private let topics: HubTopics
+    private let logger: Logger
+
+    public init(formats: PartnerFormats, producer: KafkaProducer, topics: HubTopics = HubTopics(), logger: Logger) {
+        self.formats = formats
+        self.producer = producer
+        self.topics = topics
+        self.logger = logger
+    }
+
+    /// The most a partner's message may be, judged before it is read.
+    public func sizeLimit(for organisation: String) -> Int? { formats.format(for: organisation)?.maxBytes }
+
+    public func receive(_ bytes: [UInt8], from organisation: String, via transport: Transport, contentType: String) async -> Receipt {
+        let receivedAt = ISO8601DateFormatter().string(from: Date())
+        guard let format = formats.format(for: organisation) else {
+            return await refuse(bytes, from: organisation, via: transport, contentType: contentType, at: receivedAt,
+                                [AdapterProblem(location: "", reason: "\(organisation) has no partner format")])
+        }
+        let events: [CloudEvent]
+        do {
+            events = try PartnerTranslator(format: format).translate(bytes, from: organisation)
+        } catch {
+            return await refuse(bytes, from: organisation, via: transport, contentType: contentType, at: receivedAt, error.problems)
+        }
+        do {
+            try await producer.sendAll(events.map { KafkaProducerMessage(topic: topics.canonical, cloudEvent: $0.kafkaRecord()) })
+            logger.info("message accepted", metadata: ["partner": "\(organisation)", "events": "\(events.count)", "transport": "\(transport)"])
+            return Receipt(status: .accepted, partner: organisation, receivedAt: receivedAt, events: events)
+        } catch {
+            logger.error("accepted message not published", metadata: ["partner": "\(organisation)", "error": "\(error)"])
+            return Receipt(status: .failed, partner: organisation, receivedAt: receivedAt,
+                           problems: [AdapterProblem(location: "", reason: "the hub could not publish the message now; send it again")])
+        }
+    }
+
+    /// A message refused before it was read (too large): its dead letter keeps its size, not its bytes.
+    public func refuseUnread(size: Int, from organisation: String, via transport: Transport, contentType: String, reason: String) async -> Receipt {
+        await refuse([], declaredSize: size, from: organisation, via: transport, contentType: contentType,
+                     at: ISO8601DateFormatter().string(from: Date()), [AdapterProblem(location: "", reason: reason)])
+    }
+
+    private func refuse(_ bytes: [UInt8], declaredSize: Int? = nil, from organisation: String, via transport: Transport, contentType: String,
+                        at receivedAt: String, _ problems: [AdapterProblem]) async -> Receipt {
+        let digest = SHA256.hash(data: Data(bytes)).prefix(8).map { String(format: "%02x", $0) }.joined()
+        var original = DeadLetter.Original(contentType: contentType, bytes: bytes)
+        if let declaredSize { original.sizeBytes = declaredSize }
+        let letter = DeadLetter(deadLetterId: "dlq-adapter-\(organisation)-\(digest)", receivedAt: receivedAt, stage: "adapter",
+                                partner: organisation, reasons: problems.map { DeadLetter.Reason(location: $0.location.isEmpty ? nil : $0.location, reason: $0.reason) },
+                                original: original)
+        logger.warning("message refused", metadata: ["partner": "\(organisation)", "problems": "\(problems.count)", "deadLetter": "\(letter.deadLetterId)"])
+        do {
+            try await producer.send(try KafkaProducerMessage(topic: topics.deadLetter, key: letter.deadLetterId, json: letter,
+                                                             headers: [KafkaHeader(key: DeadLetter.originTransportHeader, string: transport.rawValue)]))
+            return Receipt(status: .rejected, partner: organisation, receivedAt: receivedAt, problems: problems, deadLetterId: letter.deadLetterId)
+        } catch {
+            logger.error("dead letter not written", metadata: ["partner": "\(organisation)", "error": "\(error)"])
+            return Receipt(status: .failed, partner: organisation, receivedAt: receivedAt,
+                           problems: problems + [AdapterProblem(location: "", reason: "the hub could not record the refusal now; send it again")])
+        }
+    }
+}

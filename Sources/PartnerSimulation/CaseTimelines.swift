@@ -1,0 +1,112 @@
+import CanonicalEvents
+import Foundation
+
+/// One fact a partner's back-office records, in canonical form, with the organisation that records it.
+public struct SimulatedFact: Sendable {
+    public var organisation: String
+    public var event: CloudEvent
+}
+
+/// Made-up but realistic case timelines (`../shared/domain.md` §3, §5): a melding and the VT-melding,
+/// SASH screening, arrest, the veiligheidsbeoordeling within the ZSM window, the ZSM decision, the
+/// victim's wish (consent given, sometimes withdrawn later), a gedragsaanwijzing, a breach, a
+/// schorsing, advice and supervision by the reclassering (the RvdK instead for a minor suspect),
+/// the verdict and the release. Cases are spread over three VT regions; ids come from the seed.
+public struct CaseTimelines: Sendable {
+    public let seed: UInt64
+
+    public init(seed: UInt64) { self.seed = seed }
+
+    static let regions = [("GM0363", "vt-amsterdam-amstelland"), ("GM0599", "vt-rotterdam-rijnmond"), ("GM0344", "vt-utrecht")]
+
+    /// The facts of cases 1...count, case after case, each case's facts in time order.
+    public func facts(cases count: Int) -> [SimulatedFact] {
+        (1...max(1, count)).flatMap { facts(case: $0) }
+    }
+
+    public func facts(case number: Int) -> [SimulatedFact] {
+        var random = SeededGenerator(seed: seed &* 1_000_003 &+ UInt64(number))
+        let tag = String(format: "%02X%04X", Int(seed % 256), number % 65_536)
+        let caseId = "KZ-2026-" + tag
+        func person() -> String { "psn:" + (0..<4).map { _ in String(format: "%08x", UInt32.random(in: 0...UInt32.max, using: &random)) }.joined() }
+        let victim = person(), suspect = person(), child = person()
+        let (municipality, vt) = Self.regions[Int.random(in: 0..<3, using: &random)]
+        let minor = random.chance(0.15)
+        let children = random.chance(0.5)
+        let consent = random.chance(0.7)
+        let withdraws = consent && random.chance(0.25)
+        var clock = Date(timeIntervalSince1970: 1_795_000_000 + Double(number) * 86_400)  // November 2026, a case a day
+        func at(_ hours: Double) -> String {
+            clock.addTimeInterval(hours * 3600)
+            return ISO8601DateFormatter().string(from: clock)
+        }
+        func day(_ offsetDays: Double) -> String {
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = [.withFullDate]
+            return formatter.string(from: clock.addingTimeInterval(offsetDays * 86_400))
+        }
+        var facts: [SimulatedFact] = []
+        var sequence = 0
+        func add<Data: CanonicalEventData>(_ organisation: String, _ time: String, _ data: Data, reference: String? = nil) {
+            sequence += 1
+            let event = try! CloudEvent(id: "SIM-\(tag)-\(String(format: "%02d", sequence))", source: "urn:ketenhub:\(organisation)", time: time,
+                                        ketencaseid: caseId, data: data, partnerref: reference)
+            facts.append(SimulatedFact(organisation: organisation, event: event))
+        }
+        let persons = [Person(id: victim, role: .slachtoffer), Person(id: suspect, role: .verdachte, minor: minor)]
+            + (children ? [Person(id: child, role: .kind, minor: true)] : [])
+        let politieContact = ContactPerson(organisation: "politie", name: "R. de Vries", function: "casusregisseur")
+        let omContact = ContactPerson(organisation: "om", name: "mr. S. Bakker", function: "zaaksofficier")
+        let ban = Condition(type: .contactverbod, description: "Geen contact met het slachtoffer.", protectedPersons: [victim])
+        let area = Condition(type: .gebiedsverbod, description: "Niet in de wijk van het slachtoffer.", protectedPersons: [victim],
+                             area: Area(description: "Wijk van het slachtoffer", municipalityCodes: [municipality]))
+        let bvh = "BVH-\(tag)"
+
+        add("politie", at(0), Melding(registrationId: "REG-\(tag)", kind: .aangifte, offence: .belaging, offenceCode: "285b",
+                                      reportedAt: at(0), complaintFiled: true, persons: persons, contactPerson: politieContact), reference: bvh)
+        add("politie", at(0.5), VTMelding(meldingId: "VTM-\(tag)", registeredAt: at(0), municipalityCode: municipality,
+                                          concerns: [.huiselijkGeweld, .stalking], persons: persons, childrenPresent: children,
+                                          contactPerson: politieContact), reference: bvh)
+        add("politie", at(1), SASHScreening(screeningId: "SASH-\(tag)", revision: 1, riskLevel: random.chance(0.5) ? .hoog : .midden,
+                                            screenedAt: at(0), persons: persons, contactPerson: politieContact), reference: bvh)
+        add("politie", at(2), Aanhouding(arrestId: "AH-\(tag)", arrestedAt: at(0), suspect: suspect, suspectMinor: minor,
+                                         childrenInvolved: children, municipalityCode: municipality, offence: .belaging,
+                                         contactPerson: politieContact), reference: bvh)
+        // Within the ZSM window: VT's assessment, then the OM's decision.
+        add(vt, at(Double.random(in: 2...5, using: &random)), Veiligheidsbeoordeling(
+            assessmentId: "VB-\(tag)", version: 1, assessedAt: at(0), outcome: .onveilig, veiligheidsvoorwaarden: [ban],
+            contactPerson: ContactPerson(organisation: vt, name: "M. El Amrani", function: "casusregisseur")))
+        add("shn", at(0.5), Informatiewens(wishId: "IW-\(tag)", victim: victim, status: .gegeven, recordedAt: at(0),
+                                           topics: ["gedragsaanwijzing", "invrijheidstelling", "vonnis"], consentToShare: consent,
+                                           contactPerson: ContactPerson(organisation: "shn", name: "J. Visser", function: "casemanager")))
+        add("om", at(1), ZSMBeslissing(decisionId: "ZSM-\(tag)", decidedAt: at(0), custody: .heenzenden, outcome: .dagvaarding,
+                                       plannedHearingDate: day(60), conditions: [ban], contactPerson: omContact))
+        add("om", at(0.5), Gedragsaanwijzing(orderId: "GA-\(tag)", action: .opgelegd, version: 1, suspect: suspect, protectedPersons: [victim],
+                                             conditions: [ban, area], startDate: day(0), endDate: day(90), contactPerson: omContact))
+        if minor {
+            add("rvdk", at(24), Raadsonderzoek(investigationId: "RO-\(tag)", startedOn: day(0), kind: .strafonderzoek, children: [suspect],
+                                               contactPerson: ContactPerson(organisation: "rvdk", name: "T. Mulder", function: "raadsonderzoeker")))
+        } else {
+            add("3ro", at(24), Reclasseringsadvies(adviceId: "ADV-\(tag)", deliveredAt: at(0), suspect: suspect, adviceKind: .vroeghulp,
+                                                   riskAssessment: .init(instrument: "B-SAFER", level: .hoog), recommendation: "Contactverbod en toezicht.",
+                                                   suspectConsentToShare: random.chance(0.5),
+                                                   contactPerson: ContactPerson(organisation: "3ro", name: "R. Bos", function: "reclasseringswerker")))
+        }
+        if random.chance(0.4) {
+            add("politie", at(72), OvertredingVoorwaarde(breachId: "OVT-\(tag)", observedAt: at(0), suspect: suspect,
+                                                         breachedCondition: .init(conditionType: .contactverbod, imposedBy: "gedragsaanwijzing", orderReference: "GA-\(tag)"),
+                                                         description: "Verdachte belde het slachtoffer.", municipalityCode: municipality, arrested: true,
+                                                         contactPerson: politieContact), reference: bvh)
+        }
+        if withdraws {
+            add("shn", at(24), Informatiewens(wishId: "IW-\(tag)", victim: victim, status: .ingetrokken, recordedAt: at(0), consentToShare: false,
+                                              contactPerson: ContactPerson(organisation: "shn", name: "J. Visser", function: "casemanager")))
+        }
+        add("om", at(24 * 50), Vonnis(verdictId: "VON-\(tag)", pronouncedOn: day(0), court: "Rechtbank", suspect: suspect, outcome: .veroordeling,
+                                      sentence: .init(kind: "gevangenisstraf", unconditionalDays: 60), bijzondereVoorwaarden: [ban],
+                                      contactPerson: omContact))
+        add("om", at(24 * 60), Invrijheidstelling(releaseId: "IVS-\(tag)", releaseAt: at(0), suspect: suspect, kind: .eindeDetentie,
+                                                   facility: "PI", conditions: [ban], contactPerson: omContact))
+        return facts
+    }
+}
