@@ -165,6 +165,12 @@ let package = Package(
             dependencies: ["SharingPolicy", "CanonicalEvents", "KetenhubTestSupport"]
         ),
         .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["KetenhubDemo", "PartnerGateway", "PartnerSimulation", "PartnerAdapters", "SharingPolicy", "CanonicalEvents",
+                           "HubTopology", "Kafka", "EmbeddedKafka", "KetenhubTestSupport",
+                           .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
             name: "PartnerAdaptersTests",
             dependencies: ["PartnerAdapters", "CanonicalEvents", "KetenhubTestSupport"]
         ),

@@ -39,6 +39,8 @@ public struct DemoHub: Sendable {
         public var denies: Int
         public var deliveries: [String: [SimulatedBackOffices.Received]]
         public var duplicateDeliveries: Int
+        /// Deliveries a back-office turned away (503) during its outage, by organisation.
+        public var unavailableAnswers: [String: Int]
         public var acks: [String: Int]
         public var deadLetters: Int
         public var sentFacts: [SimulatedFact]
@@ -185,7 +187,8 @@ public struct DemoHub: Sendable {
                 let deadLetters = try await reader.readAll(topics.deadLetter).values.map(\.count).reduce(0, +)
                 return Report(acceptedEvents: outcome.acceptedEvents, rejectedMessages: outcome.rejected, sentMessages: outcome.messages,
                               permits: unique.filter { $0.outcome == .permit }.count, denies: unique.filter { $0.outcome == .deny }.count,
-                              deliveries: received, duplicateDeliveries: await backOffices.duplicateCount, acks: acks,
+                              deliveries: received, duplicateDeliveries: await backOffices.duplicateCount,
+                              unavailableAnswers: await backOffices.unavailableAnswers, acks: acks,
                               deadLetters: deadLetters, sentFacts: facts)
             }
             guard ContinuousClock.now < deadline else { throw DemoError.timedOut("deliveries and acknowledgements") }

@@ -22,6 +22,7 @@ public actor SimulatedBackOffices {
     private var received: [String: [Received]] = [:]
     private var seen: Set<String> = []
     private var duplicates = 0
+    private var turnedAway: [String: Int] = [:]
     private var unavailableUntil: [String: ContinuousClock.Instant] = [:]
     private var acknowledged: [String: Int] = [:]
     private let hub: URL
@@ -39,6 +40,8 @@ public actor SimulatedBackOffices {
     public var all: [String: [Received]] { received }
     public var duplicateCount: Int { duplicates }
     public var acknowledgements: [String: Int] { acknowledged }
+    /// Deliveries answered with 503 while a back-office was unavailable, by organisation.
+    public var unavailableAnswers: [String: Int] { turnedAway }
 
     /// The back-office of `organisation` answers 503 for `duration`.
     public func makeUnavailable(_ organisation: String, for duration: Duration) {
@@ -46,8 +49,9 @@ public actor SimulatedBackOffices {
     }
 
     func isUnavailable(_ organisation: String) -> Bool {
-        guard let until = unavailableUntil[organisation] else { return false }
-        return ContinuousClock.now < until
+        guard let until = unavailableUntil[organisation], ContinuousClock.now < until else { return false }
+        turnedAway[organisation, default: 0] += 1
+        return true
     }
 
     /// Keeps a delivery once; returns whether it was new.

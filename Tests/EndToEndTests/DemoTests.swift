@@ -1,0 +1,89 @@
+import CanonicalEvents
+import Foundation
+import KetenhubDemo
+import KetenhubTestSupport
+import PartnerAdapters
+import PartnerSimulation
+import SharingPolicy
+import Testing
+
+/// The whole hub with simulated partners, in-process: what each back-office received is compared
+/// with what the sharing matrix permits for the generated cases, computed here with the policy
+/// module on its own.
+@Suite("The whole hub, end to end", .serialized)
+struct DemoTests {
+    static func settings(cases: Int, seed: UInt64) -> DemoHub.Settings {
+        var settings = DemoHub.Settings()
+        settings.cases = cases
+        settings.seed = seed
+        settings.httpPort = 0
+        settings.matrixDirectory = packageRoot.appendingPathComponent("Contracts/matrix")
+        settings.formatsDirectory = packageRoot.appendingPathComponent("Contracts/partners")
+        return settings
+    }
+
+    /// The deliveries the matrix permits for the cases, by organisation, in the order the cases' facts
+    /// are sent: each fact as the hub sees it (rendered natively by its partner, translated back),
+    /// routed in order with the policy module alone.
+    static func expectedDeliveries(_ settings: DemoHub.Settings) throws -> [String: [(deliveryId: String, eventId: String, caseId: String)]] {
+        let matrix = try MatrixLoader.loadValid(directory: settings.matrixDirectory)
+        let formats = try PartnerFormats.load(directory: settings.formatsDirectory)
+        let evaluator = PolicyEvaluator(matrix: matrix)
+        var state = RoutingState()
+        var expected: [String: [(String, String, String)]] = [:]
+        for fact in CaseTimelines(seed: settings.seed).facts(cases: settings.cases) {
+            let translator = PartnerTranslator(format: formats.format(for: fact.organisation)!)
+            let native = try translator.render([fact.event], sender: fact.organisation)
+            for event in try translator.translate(Array(native.utf8), from: fact.organisation) {
+                guard let step = state.route(event, with: evaluator) else { continue }
+                for (recipient, delivery) in step.deliveries {
+                    expected[recipient, default: []].append((delivery.decisionid!, event.id, event.ketencaseid))
+                }
+            }
+        }
+        return expected
+    }
+
+    @Test("50 cases, seed 7: each back-office received exactly what the matrix permits, once, acknowledged, and nothing else")
+    func fiftyCases() async throws {
+        let settings = Self.settings(cases: 50, seed: 7)
+        let expected = try Self.expectedDeliveries(settings)
+        let report = try #require(try await DemoHub(settings: settings, logger: testLogger).run(exitWhenDone: true))
+
+        #expect(expected.values.map(\.count).reduce(0, +) > 500, "the cases must exercise the matrix")
+        #expect(Set(report.deliveries.keys) == Set(expected.keys))
+        for (organisation, deliveries) in expected {
+            let received = report.deliveries[organisation] ?? []
+            #expect(received.count == deliveries.count, "\(organisation)")
+            #expect(Set(received.map(\.deliveryId)) == Set(deliveries.map(\.deliveryId)), "\(organisation)")
+            #expect(Set(received.map(\.eventId)) == Set(deliveries.map(\.eventId)), "\(organisation)")
+            #expect(report.acks[organisation] == deliveries.count, "\(organisation)")
+        }
+        #expect(report.duplicateDeliveries == 0)
+        #expect(report.permits == expected.values.map(\.count).reduce(0, +))
+        let facts = CaseTimelines(seed: 7).facts(cases: 50).count
+        #expect(report.acceptedEvents == facts)
+        #expect(report.rejectedMessages == facts / settings.brokenEvery)
+        #expect(report.deadLetters == report.rejectedMessages)
+        #expect(report.sentMessages == facts + report.rejectedMessages)
+    }
+
+    @Test("a partner endpoint that answers 503 for a while gets every delivery once, in order per case")
+    func outage() async throws {
+        var settings = Self.settings(cases: 6, seed: 11)
+        settings.outage = ("politie", .seconds(4))
+        settings.brokenEvery = 0
+        let expected = try Self.expectedDeliveries(settings)["politie"] ?? []
+        let report = try #require(try await DemoHub(settings: settings, logger: testLogger).run(exitWhenDone: true))
+
+        #expect((report.unavailableAnswers["politie"] ?? 0) >= 2, "the outage must have turned deliveries away")
+        let received = report.deliveries["politie"] ?? []
+        #expect(received.count == expected.count)
+        #expect(report.duplicateDeliveries == 0)
+        #expect(report.acks["politie"] == expected.count)
+        // In order per case: the events of each case arrive in the order they were routed.
+        for caseId in Set(expected.map(\.caseId)) {
+            #expect(received.filter { $0.ketencaseid == caseId }.map(\.eventId) == expected.filter { $0.caseId == caseId }.map(\.eventId), "\(caseId)")
+        }
+    }
+}
