@@ -23,4 +23,20 @@ struct CommandTests {
         #expect((result["produce_msgs_per_s"] as? Double ?? 0) > 0)
         #expect((result["consume_msgs_per_s"] as? Double ?? 0) > 0)
     }
+
+    @Test("demo --exit-when-done ends with one JSON object: accepted, rejected, permits, denies, deliveries and acks by organisation")
+    func demo() throws {
+        let (status, output, errors) = try runKetenhub(["demo", "--cases", "3", "--seed", "7", "--exit-when-done", "--http-port", "0"])
+        #expect(status == 0, "\(errors)")
+        let lastLine = try #require(output.split(separator: "\n").last)
+        let result = try #require(try JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: Any])
+        for key in ["accepted", "rejected", "permits", "denies"] { #expect(result[key] is Int, "\(key)") }
+        let deliveries = try #require(result["deliveries"] as? [String: Int])
+        let acks = try #require(result["acks"] as? [String: Int])
+        #expect(deliveries == acks, "every delivery acknowledged")
+        #expect(deliveries.values.reduce(0, +) == result["permits"] as? Int)
+        #expect(Set(deliveries.keys).isSuperset(of: ["politie", "om", "shn"]))
+        #expect((result["accepted"] as? Int ?? 0) > 30)
+        #expect((result["rejected"] as? Int ?? 0) > 0)
+    }
 }

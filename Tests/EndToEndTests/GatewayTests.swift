@@ -1,0 +1,206 @@
+import CanonicalEvents
+import EmbeddedKafka
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import HubTopology
+import Hummingbird
+import Kafka
+import KetenhubTestSupport
+import PartnerAdapters
+import PartnerGateway
+import Testing
+
+/// The inbound side on a real cluster and a real HTTP server: hostile and broken messages are refused
+/// with a clear receipt, dead-lettered with their original bytes, and the messages after them flow.
+@Suite("Partner gateway on the embedded cluster", .serialized)
+struct GatewayTests {
+    static let partners = packageRoot.appendingPathComponent("Contracts/partners")
+
+    /// A running gateway: cluster, topics, HTTP server on a free port, drop directories.
+    final class Fixture: @unchecked Sendable {
+        let cluster: EmbeddedCluster
+        let topics = HubTopics()
+        let producer: KafkaProducer
+        let gateway: InboundGateway
+        let tokens: [String: String]
+        let server: Task<Void, any Error>
+        let url: URL
+        let dropDirectories: DropDirectoryInbound
+
+        init() async throws {
+            cluster = try EmbeddedCluster(brokers: 1, logger: testLogger)
+            try await cluster.createTopics(topics.specifications(organisations: ["politie", "om", "3ro", "vt-utrecht"]))
+            producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: testLogger)
+            gateway = InboundGateway(formats: try PartnerFormats.load(directory: GatewayTests.partners), producer: producer, topics: topics, logger: testLogger)
+            let (credentials, tokens) = PartnerCredentials.generate(for: ["politie", "om", "3ro", "vt-utrecht", "vt-amsterdam-amstelland"])
+            self.tokens = tokens
+            let router = Router(context: BasicRequestContext.self)
+            HTTPInbound(gateway: gateway, credentials: credentials, acknowledgements: AcknowledgementPublisher(producer: producer, topics: topics))
+                .addRoutes(to: router)
+            let port = PortHolder()
+            server = Task {
+                try await Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                                      onServerRunning: { port.set($0.localAddress?.port ?? 0) }, logger: testLogger).run()
+            }
+            url = URL(string: "http://127.0.0.1:\(try await port.value())")!
+            dropDirectories = DropDirectoryInbound(root: FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("inbox")),
+                                                   organisations: ["3ro"], gateway: gateway, logger: testLogger)
+        }
+
+        func post(_ body: Data, as organisation: String, token: String?) async throws -> (status: Int, receipt: [String: Any]) {
+            var request = URLRequest(url: url.appendingPathComponent("partners/\(organisation)/messages"))
+            request.httpMethod = "POST"
+            if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+            request.httpBody = body
+            let (data, response) = try await URLSession.shared.data(for: request)
+            return ((response as! HTTPURLResponse).statusCode, (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:])
+        }
+
+        func deadLetters() async throws -> [DeadLetter] {
+            try await TopicReader(bootstrapServers: cluster.bootstrapServers, logger: testLogger).readAll(topics.deadLetter).values.flatMap { $0 }
+                .map { try JSONDecoder().decode(DeadLetter.self, from: Data($0.value)) }
+        }
+
+        func canonicalIds() async throws -> [String] {
+            try await TopicReader(bootstrapServers: cluster.bootstrapServers, logger: testLogger).readAll(topics.canonical).values.flatMap { $0 }
+                .compactMap { $0.header("ce_id")?.stringValue }.sorted()
+        }
+
+        func stop() async {
+            server.cancel()
+            _ = try? await server.value
+            await producer.shutdown()
+            cluster.shutdown()
+        }
+    }
+
+    static func file(_ path: String) throws -> Data { try Data(contentsOf: partners.appendingPathComponent(path)) }
+
+    @Test("every hostile or broken message over HTTP: 422, every problem in the receipt, a dead letter with the original bytes; valid ones after it flow")
+    func hostileOverHTTP() async throws {
+        let hub = try await Fixture()
+        let cases: [(String, String)] = [("politie", "politie/invalid/xxe.xml"), ("politie", "politie/invalid/billion-laughs.xml"),
+                                         ("politie", "politie/invalid/afgebroken.xml"), ("politie", "politie/invalid/onjuiste-waarden.xml"),
+                                         ("vt-amsterdam-amstelland", "vt/invalid/geen-utf8.json"), ("vt-amsterdam-amstelland", "vt/invalid/afgebroken.json")]
+        var expectedLetters: [(String, Data)] = []
+        for (organisation, path) in cases {
+            let bytes = try Self.file(path)
+            let (status, receipt) = try await hub.post(bytes, as: organisation, token: hub.tokens[organisation])
+            #expect(status == 422, "\(path)")
+            #expect(receipt["status"] as? String == "rejected")
+            let problems = (receipt["problems"] as? [[String: Any]] ?? []).map { "\($0["location"] as? String ?? ""): \($0["reason"] as? String ?? "")" }
+            let expected = try String(contentsOf: Self.partners.appendingPathComponent(path).deletingPathExtension().appendingPathExtension("error"), encoding: .utf8)
+                .split(separator: "\n")
+            #expect(problems.count == expected.count, "\(path): \(problems)")
+            for line in expected { #expect(problems.contains { $0.contains(line) }, "\(path): \(line)") }
+            expectedLetters.append((receipt["deadLetterId"] as? String ?? "", bytes))
+        }
+        // Then a valid message: accepted, its events on the canonical topic.
+        let (status, receipt) = try await hub.post(try Self.file("politie/examples/vt-melding-en-aanhouding.xml"), as: "politie", token: hub.tokens["politie"])
+        #expect(status == 202)
+        #expect((receipt["events"] as? [Any])?.count == 2)
+        #expect(try await hub.canonicalIds() == ["BVH-2026-0001", "BVH-2026-0002"])
+
+        let letters = try await hub.deadLetters()
+        #expect(letters.count == cases.count)
+        for (id, bytes) in expectedLetters {
+            let letter = try #require(letters.first { $0.deadLetterId == id })
+            #expect(letter.stage == "adapter")
+            #expect(Data(base64Encoded: letter.original.base64) == bytes)
+            #expect(letter.original.sizeBytes == bytes.count)
+            #expect(!letter.reasons.isEmpty)
+        }
+        #expect(Set(letters.compactMap(\.partner)) == ["politie", "vt-amsterdam-amstelland"])
+        await hub.stop()
+    }
+
+    @Test("credentials: none is 401, another partner's is 403, a message claiming another sender is refused; nothing is published")
+    func credentials() async throws {
+        let hub = try await Fixture()
+        let politie = try Self.file("politie/examples/vt-melding-en-aanhouding.xml")
+        #expect(try await hub.post(politie, as: "politie", token: nil).status == 401)
+        #expect(try await hub.post(politie, as: "politie", token: "kh_made-up").status == 401)
+        let (forbidden, body) = try await hub.post(politie, as: "politie", token: hub.tokens["om"])
+        #expect(forbidden == 403)
+        #expect(body["error"] as? String == "the credential of om may not post for politie")
+        // VT Utrecht posting a message that says it is from VT Amsterdam-Amstelland.
+        let (status, receipt) = try await hub.post(try Self.file("vt/examples/beoordeling-en-traject.json"), as: "vt-utrecht", token: hub.tokens["vt-utrecht"])
+        #expect(status == 422)
+        #expect((receipt["problems"] as? [[String: Any]])?.first?["reason"] as? String ==
+                "the message says it is from vt-amsterdam-amstelland, but it was sent with the credential of vt-utrecht")
+        #expect(try await hub.canonicalIds() == [])
+        #expect(try await hub.deadLetters().count == 1)
+        await hub.stop()
+    }
+
+    @Test("an oversized message is refused on its announced length, unread: 413 and a dead letter with its size")
+    func oversized() async throws {
+        let hub = try await Fixture()
+        let limit = try PartnerFormats.load(directory: Self.partners).formats["politie"]!.maxBytes
+        let (status, receipt) = try await hub.post(Data(repeating: UInt8(ascii: "<"), count: limit + 10), as: "politie", token: hub.tokens["politie"])
+        #expect(status == 413)
+        #expect((receipt["problems"] as? [[String: Any]])?.first?["reason"] as? String ==
+                "the message is \(limit + 10) bytes; messages from politie may be at most \(limit) bytes")
+        let letters = try await hub.deadLetters()
+        #expect(letters.count == 1)
+        #expect(letters.first?.original.sizeBytes == limit + 10)
+        #expect(letters.first?.original.base64 == "")
+        // The next message flows.
+        #expect(try await hub.post(try Self.file("politie/examples/vt-melding-en-aanhouding.xml"), as: "politie", token: hub.tokens["politie"]).status == 202)
+        await hub.stop()
+    }
+
+    @Test("a drop directory: files under a temporary name are left alone; a complete file is taken once, with its receipt beside it")
+    func dropDirectory() async throws {
+        let hub = try await Fixture()
+        let inbox = hub.dropDirectories.inbox(of: "3ro")
+        let running = Task { try await hub.dropDirectories.run() }
+        try await within(10, "inbox created") { while !FileManager.default.fileExists(atPath: inbox.appendingPathComponent("done").path) { try await Task.sleep(for: .milliseconds(20)) } }
+        let valid = try Self.file("3ro/examples/advies-traject-overtreding.csv")
+        try valid.write(to: inbox.appendingPathComponent("batch-1.csv.part"))
+        try Self.file("3ro/invalid/afgebroken.csv").write(to: inbox.appendingPathComponent("batch-0.csv"))
+        try await Task.sleep(for: .milliseconds(600))
+        #expect(FileManager.default.fileExists(atPath: inbox.appendingPathComponent("batch-1.csv.part").path), "a file being written is not taken")
+        try FileManager.default.moveItem(at: inbox.appendingPathComponent("batch-1.csv.part"), to: inbox.appendingPathComponent("batch-1.csv"))
+        let receiptFile = inbox.appendingPathComponent("done/batch-1.csv.receipt.json")
+        try await within(10, "receipt") { while !FileManager.default.fileExists(atPath: receiptFile.path) { try await Task.sleep(for: .milliseconds(20)) } }
+        running.cancel()
+        let receipt = try JSONDecoder().decode(Receipt.self, from: Data(contentsOf: receiptFile))
+        #expect(receipt.status == .accepted)
+        #expect(receipt.events.map(\.id) == ["3RO-2026-110001", "3RO-2026-110002", "3RO-2026-110003"])
+        #expect(try Data(contentsOf: inbox.appendingPathComponent("done/batch-1.csv")) == valid)
+        let rejected = try JSONDecoder().decode(Receipt.self, from: Data(contentsOf: inbox.appendingPathComponent("rejected/batch-0.csv.receipt.json")))
+        #expect(rejected.status == .rejected)
+        #expect(rejected.problems.first?.reason == "a quoted field is not closed; a truncated file ends like this")
+        #expect(try await hub.canonicalIds() == ["3RO-2026-110001", "3RO-2026-110002", "3RO-2026-110003"])
+        #expect(try await hub.deadLetters().map(\.partner) == ["3ro"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: inbox.path).sorted() == [".claimed", "done", "rejected"])
+        await hub.stop()
+    }
+
+    @Test("the same message sent twice carries the same event ids, the key on which the router routes it once")
+    func resend() async throws {
+        let hub = try await Fixture()
+        let politie = try Self.file("politie/examples/vt-melding-en-aanhouding.xml")
+        let first = try await hub.post(politie, as: "politie", token: hub.tokens["politie"])
+        let second = try await hub.post(politie, as: "politie", token: hub.tokens["politie"])
+        #expect(first.status == 202 && second.status == 202)
+        #expect(try await hub.canonicalIds() == ["BVH-2026-0001", "BVH-2026-0001", "BVH-2026-0002", "BVH-2026-0002"])
+        await hub.stop()
+    }
+}
+
+final class PortHolder: @unchecked Sendable {
+    private let lock = NSLock()
+    private var port: Int?
+    func set(_ value: Int) { lock.withLock { port = value } }
+    func value() async throws -> Int {
+        for _ in 0..<400 {
+            if let port = lock.withLock({ port }) { return port }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        throw Timeout(what: "HTTP server start")
+    }
+}
