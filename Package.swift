@@ -148,7 +148,7 @@ let package = Package(
         // Helpers shared by the test targets.
         .target(
             name: "KetenhubTestSupport",
-            dependencies: ["Kafka", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Kafka", "CanonicalEvents", .product(name: "Logging", package: "swift-log")],
             path: "Tests/Support"
         ),
         .testTarget(

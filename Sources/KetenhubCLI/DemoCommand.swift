@@ -64,7 +64,7 @@ struct DemoCommand: AsyncParsableCommand {
             return
         }
         let signals = TerminationSignals()
-        let running = Task { try await hub.run(exitWhenDone: false, running: announce) }
+        let running = Task { try await hub.run(exitWhenDone: false, running: announce, progress: { printNow($0) }) }
         _ = await signals.next()
         running.cancel()
         _ = try? await running.value

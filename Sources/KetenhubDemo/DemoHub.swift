@@ -43,6 +43,8 @@ public struct DemoHub: Sendable {
         public var unavailableAnswers: [String: Int]
         public var acks: [String: Int]
         public var deadLetters: Int
+        /// The delivery-status records, as the outbound side wrote them.
+        public var deliveryStatuses: [DeliveryStatus]
         public var sentFacts: [SimulatedFact]
 
         public var json: JSONValue {
@@ -72,7 +74,8 @@ public struct DemoHub: Sendable {
     /// Starts everything; `running` is called once the hub serves (with its address and the partner
     /// tokens); with `exitWhenDone` the simulated cases are fed in, and the report returned once every
     /// delivery has been acknowledged; otherwise it runs until cancelled.
-    public func run(exitWhenDone: Bool, running: @Sendable (URL, [String: String], String) async -> Void = { _, _, _ in }) async throws -> Report? {
+    public func run(exitWhenDone: Bool, running: @Sendable (URL, [String: String], String) async -> Void = { _, _, _ in },
+                    progress: @escaping @Sendable (String) -> Void = { _ in }) async throws -> Report? {
         let matrix = try MatrixLoader.loadValid(directory: settings.matrixDirectory)
         let formats = try PartnerFormats.load(directory: settings.formatsDirectory)
         let topics = HubTopics()
@@ -145,7 +148,18 @@ public struct DemoHub: Sendable {
             let facts = CaseTimelines(seed: settings.seed).facts(cases: settings.cases)
             let sending = Task { try await simulator.send(facts, brokenEvery: settings.brokenEvery) }
             guard exitWhenDone else {
-                _ = try await sending.value
+                group.addTask {
+                    while !Task.isCancelled {
+                        try await Task.sleep(for: .seconds(5))
+                        let received = await backOffices.all.mapValues(\.count)
+                        let acknowledged = await backOffices.acknowledgements
+                        progress("back-offices received " + received.keys.sorted().map { "\($0) \(received[$0]!)" }.joined(separator: ", ")
+                                 + "; acknowledged \(acknowledged.values.reduce(0, +)); routed \(router.committedRecords) events")
+                    }
+                }
+                let outcome = try await sending.value
+                progress("the simulated partners sent \(outcome.messages) messages: \(outcome.accepted) accepted (\(outcome.acceptedEvents) events), "
+                         + "\(outcome.rejected) refused and dead-lettered")
                 try await group.next()  // runs until cancelled or a part fails
                 return nil
             }
@@ -185,11 +199,13 @@ public struct DemoHub: Sendable {
                     .compactMap { try? JSONDecoder().decode(DecisionRecord.self, from: Data($0.value)) }
                 let unique = Dictionary(decisions.map { ($0.decisionId, $0) }, uniquingKeysWith: { first, _ in first }).values
                 let deadLetters = try await reader.readAll(topics.deadLetter).values.map(\.count).reduce(0, +)
+                let statuses = try await reader.readAll(topics.deliveryStatus).values.flatMap { $0 }
+                    .compactMap { try? JSONDecoder().decode(DeliveryStatus.self, from: Data($0.value)) }
                 return Report(acceptedEvents: outcome.acceptedEvents, rejectedMessages: outcome.rejected, sentMessages: outcome.messages,
                               permits: unique.filter { $0.outcome == .permit }.count, denies: unique.filter { $0.outcome == .deny }.count,
                               deliveries: received, duplicateDeliveries: await backOffices.duplicateCount,
                               unavailableAnswers: await backOffices.unavailableAnswers, acks: acks,
-                              deadLetters: deadLetters, sentFacts: facts)
+                              deadLetters: deadLetters, deliveryStatuses: statuses, sentFacts: facts)
             }
             guard ContinuousClock.now < deadline else { throw DemoError.timedOut("deliveries and acknowledgements") }
             try await Task.sleep(for: .milliseconds(200))

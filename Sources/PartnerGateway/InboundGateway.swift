@@ -63,7 +63,7 @@ public final class InboundGateway: Sendable {
         let digest = SHA256.hash(data: Data(bytes)).prefix(8).map { String(format: "%02x", $0) }.joined()
         var original = DeadLetter.Original(contentType: contentType, bytes: bytes)
         if let declaredSize { original.sizeBytes = declaredSize }
-        let letter = DeadLetter(deadLetterId: "dlq-adapter-\(organisation)-\(digest)", receivedAt: receivedAt, stage: "adapter",
+        let letter = DeadLetter(deadLetterId: "dlq-adapter-\(organisation)-\(digest)", receivedAt: receivedAt, stage: "inbound",
                                 partner: organisation, reasons: problems.map { DeadLetter.Reason(location: $0.location.isEmpty ? nil : $0.location, reason: $0.reason) },
                                 original: original)
         logger.warning("message refused", metadata: ["partner": "\(organisation)", "problems": "\(problems.count)", "deadLetter": "\(letter.deadLetterId)"])

@@ -77,6 +77,14 @@ struct DemoTests {
         let report = try #require(try await DemoHub(settings: settings, logger: testLogger).run(exitWhenDone: true))
 
         #expect((report.unavailableAnswers["politie"] ?? 0) >= 2, "the outage must have turned deliveries away")
+        let statuses = report.deliveryStatuses.filter { $0.organisation == "politie" }
+        #expect(statuses.count == expected.count)
+        #expect(statuses.allSatisfy { $0.outcome == .delivered })
+        #expect(statuses.contains { $0.attempts > 1 }, "some deliveries took several attempts")
+        let contracts = try RecordContracts.load()
+        for status in report.deliveryStatuses {
+            #expect(contracts.validate(try JSONValue(encoding: status), against: "delivery-status.schema.json") == [])
+        }
         let received = report.deliveries["politie"] ?? []
         #expect(received.count == expected.count)
         #expect(report.duplicateDeliveries == 0)

@@ -50,12 +50,22 @@ struct GatewayTests {
         }
 
         func post(_ body: Data, as organisation: String, token: String?) async throws -> (status: Int, receipt: [String: Any]) {
+            let (status, data) = try await postRaw(body, as: organisation, token: token)
+            return (status, (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:])
+        }
+
+        func postRaw(_ body: Data, as organisation: String, token: String?) async throws -> (status: Int, body: Data) {
             var request = URLRequest(url: url.appendingPathComponent("partners/\(organisation)/messages"))
             request.httpMethod = "POST"
             if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
             request.httpBody = body
             let (data, response) = try await URLSession.shared.data(for: request)
-            return ((response as! HTTPURLResponse).statusCode, (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:])
+            return ((response as! HTTPURLResponse).statusCode, data)
+        }
+
+        func rawDeadLetters() async throws -> [Data] {
+            try await TopicReader(bootstrapServers: cluster.bootstrapServers, logger: testLogger).readAll(topics.deadLetter).values.flatMap { $0 }
+                .map { Data($0.value) }
         }
 
         func deadLetters() async throws -> [DeadLetter] {
@@ -107,12 +117,22 @@ struct GatewayTests {
         #expect(letters.count == cases.count)
         for (id, bytes) in expectedLetters {
             let letter = try #require(letters.first { $0.deadLetterId == id })
-            #expect(letter.stage == "adapter")
+            #expect(letter.stage == "inbound")
             #expect(Data(base64Encoded: letter.original.base64) == bytes)
             #expect(letter.original.sizeBytes == bytes.count)
             #expect(!letter.reasons.isEmpty)
         }
         #expect(Set(letters.compactMap(\.partner)) == ["politie", "vt-amsterdam-amstelland"])
+        // Receipts and dead letters are what their contracts say.
+        let contracts = try RecordContracts.load()
+        for raw in try await hub.rawDeadLetters() {
+            #expect(contracts.validate(try JSONValue.parse(raw), against: "dead-letter.schema.json") == [])
+        }
+        let refused = try await hub.postRaw(try Self.file("politie/invalid/xxe.xml"), as: "politie", token: hub.tokens["politie"])
+        let accepted = try await hub.postRaw(try Self.file("om/examples/zsm-en-gedragsaanwijzing.xml"), as: "om", token: hub.tokens["om"])
+        for raw in [refused.body, accepted.body] {
+            #expect(contracts.validate(try JSONValue.parse(raw), against: "receipt.schema.json") == [])
+        }
         await hub.stop()
     }
 

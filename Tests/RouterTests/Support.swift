@@ -98,17 +98,3 @@ enum RouterFixtures {
         }
     }
 }
-
-/// The schemas of the hub's own records, with the shared definitions they refer to.
-enum RecordContracts {
-    static func load() throws -> SchemaSet {
-        var documents: [String: JSONValue] = [:]
-        for folder in ["Contracts/records", "Contracts/events"] {
-            let url = packageRoot.appendingPathComponent(folder)
-            for name in try FileManager.default.contentsOfDirectory(atPath: url.path) where name.hasSuffix(".schema.json") {
-                documents[name] = try JSONValue.parse(Data(contentsOf: url.appendingPathComponent(name)))
-            }
-        }
-        return SchemaSet(documents: documents)
-    }
-}

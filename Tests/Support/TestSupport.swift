@@ -1,3 +1,4 @@
+import CanonicalEvents
 import Foundation
 import Kafka
 import Logging
@@ -117,3 +118,17 @@ public let testLogger: Logger = {
     logger.logLevel = ProcessInfo.processInfo.environment["KETENHUB_TEST_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .critical
     return logger
 }()
+
+/// The schemas of the hub's own records, with the shared definitions they refer to.
+public enum RecordContracts {
+    public static func load() throws -> SchemaSet {
+        var documents: [String: JSONValue] = [:]
+        for folder in ["Contracts/records", "Contracts/events"] {
+            let url = packageRoot.appendingPathComponent(folder)
+            for name in try FileManager.default.contentsOfDirectory(atPath: url.path) where name.hasSuffix(".schema.json") {
+                documents[name] = try JSONValue.parse(Data(contentsOf: url.appendingPathComponent(name)))
+            }
+        }
+        return SchemaSet(documents: documents)
+    }
+}

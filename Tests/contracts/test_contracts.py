@@ -130,5 +130,7 @@ def test_asyncapi_parses_and_every_reference_exists():
     payloads = {m["payload"]["schema"].get("$ref", "") for m in messages.values()}
     for name in EVENT_NAMES:
         assert f"./events/{name}.schema.json#/$defs/data" in payloads, name
+    # Every record is a Kafka message, or (the HTTP receipt) described among the schemas.
+    described = {s.get("$ref", "") for s in document["components"]["schemas"].values()}
     for record in (CONTRACTS / "records").glob("*.schema.json"):
-        assert f"./records/{record.name}" in payloads, record.name
+        assert f"./records/{record.name}" in payloads | described, record.name
