@@ -34,15 +34,23 @@ extension CloudEvent {
 
     /// Binary mode: attributes to headers (in name order, so equal events give equal records).
     public func kafkaRecord() -> CloudEventRecord {
-        guard case .object(var attributes) = structured else { preconditionFailure("a CloudEvent encodes as an object") }
-        attributes["data"] = nil
-        let contentType = attributes.removeValue(forKey: "datacontenttype")?.stringValue ?? "application/json"
-        var headers = attributes.keys.sorted().compactMap { name in
-            attributes[name]?.stringValue.map { CloudEventRecord.Header(name: Self.headerPrefix + name, value: $0) }
+        var headers: [CloudEventRecord.Header] = []
+        headers.reserveCapacity(Self.headerAttributes.count + 1)
+        for (header, path) in Self.headerAttributes {
+            if let value = path(self) { headers.append(CloudEventRecord.Header(name: header, value: value)) }
         }
-        headers.append(CloudEventRecord.Header(name: Self.contentTypeHeader, value: contentType))
+        headers.append(CloudEventRecord.Header(name: Self.contentTypeHeader, value: datacontenttype))
         return CloudEventRecord(key: ketencaseid, headers: headers, value: Array(data.encoded()))
     }
+
+    /// Every attribute but `datacontenttype`, as its header name, in name order: read straight from
+    /// the event (every delivery is encoded this way) rather than through its JSON form.
+    private static let headerAttributes: [(String, @Sendable (CloudEvent) -> String?)] = {
+        let required: [(String, @Sendable (CloudEvent) -> String?)] = requiredAttributes.filter { $0.0 != "datacontenttype" }
+            .map { name, path in (name, { $0[keyPath: path] }) }
+        let optional: [(String, @Sendable (CloudEvent) -> String?)] = optionalAttributes.map { name, path in (name, { $0[keyPath: path] }) }
+        return (required + optional).sorted { $0.0 < $1.0 }.map { (headerPrefix + $0.0, $0.1) }
+    }()
 
     /// Reads a binary-mode record back. Headers that are not CloudEvents attributes are ignored.
     public init(kafkaRecord record: CloudEventRecord) throws {
@@ -62,3 +70,4 @@ extension CloudEvent {
         try self.init(structured: .object(attributes))
     }
 }
+

@@ -48,7 +48,7 @@ public struct DecisionRecord: Codable, Sendable, Hashable {
 
     /// SHA-256 over the record's canonical JSON (sorted keys, compact) without `hash`.
     public var computedHash: String {
-        SHA256.hash(data: canonicalJSON(includingHash: false)).hexString
+        SHA256.hash(data: canonicalJSON(includingHash: false)).withUnsafeBytes { $0.hexString }
     }
 
     /// The record's canonical JSON, the bytes `json.encoded()` gives, written member by member in

@@ -14,7 +14,7 @@ public struct RouterConfiguration: Sendable {
     /// A batch closes at this many events ...
     public var batchSize = 500
     /// ... or this long after its first event, whichever comes first.
-    public var lingerMilliseconds: Int32 = 20
+    public var lingerMilliseconds: Int32 = 5
     /// The input consumer's `fetch.wait.max.ms` (see `KafkaConsumerConfiguration`).
     public var fetchMaxWaitMilliseconds = 500
 
@@ -51,6 +51,9 @@ public final class RoutingService: Sendable {
 
     /// Input records this instance has committed (routed, deduplicated or dead-lettered).
     public var committedRecords: Int { phase.committed }
+
+    /// Records this instance has written in committed transactions (decisions, deliveries, state, dead letters).
+    public var producedRecords: Int { phase.produced }
 
     /// Routes until the task is cancelled (then returns) or something fails (then throws).
     public func run() async throws {
@@ -90,7 +93,7 @@ public final class RoutingService: Sendable {
             while !Task.isCancelled {
                 let batch = try await nextBatch(consumer)
                 if batch.isEmpty { continue }
-                let prepared = try prepare(batch, parsed: await parseAll(batch), memory: &memory)
+                let prepared = try await prepare(batch, parsed: await parseAll(batch), memory: &memory)
                 try await committing?.value
                 committing = Task { try await self.commit(prepared, consumer: consumer, producer: producer) }
             }
@@ -149,13 +152,23 @@ public final class RoutingService: Sendable {
         }
     }
 
+    /// One routed event's outputs, before they are encoded.
+    private struct RoutedEvent: Sendable {
+        var event: CloudEvent
+        /// The decisions not recorded before (a redelivered event's decisions are recorded once).
+        var decisions: [Decision]
+        var deliveries: [(recipient: String, event: CloudEvent)]
+    }
+
     /// Routes a parsed batch: the work that needs no broker. `memory` moves on with it.
+    /// Routing goes in input order (a case's state and a person's consent build up event by event);
+    /// encoding the outputs, and chaining each audit partition, is done per partition on all cores.
     private func prepare(_ batch: [KafkaConsumerMessage], parsed: [Result<CloudEvent, DeadLetterMessage>],
-                         memory: inout RouterMemory) throws -> PreparedBatch {
+                         memory: inout RouterMemory) async throws -> PreparedBatch {
         let topics = configuration.topics
-        let now = ISO8601DateFormatter().string(from: Date())
         var prepared = PreparedBatch(records: batch.count)
         var positions: [Int32: Int64] = [:]
+        var routed: [Int32: [RoutedEvent]] = [:]
         // State is written once per case and per person for the whole batch: its latest value, with
         // the position of the last input it reflects.
         var caseStates: [String: (state: CaseState, source: InputPosition)] = [:]
@@ -173,20 +186,25 @@ public final class RoutingService: Sendable {
                 logger.debug("duplicate event routed once", metadata: ["source": "\(event.source)", "id": "\(event.id)"])
                 continue
             }
-            var chain = memory.chains[message.partition] ?? AuditChain()
-            for decision in step.decisions where !memory.recordedDecisions.contains(decision.decisionId) {
-                let (_, json) = chain.append(DecisionRecord(decision, event: event, decidedAt: now))
-                memory.recordedDecisions.insert(decision.decisionId)
-                prepared.decisionRecords.append(KafkaProducerMessage(topic: topics.audit, partition: message.partition,
-                                                                     key: Array(event.ketencaseid.utf8), value: Array(json)))
-            }
-            memory.chains[message.partition] = chain
-            for (recipient, delivery) in step.deliveries {
-                prepared.outputs.append(KafkaProducerMessage(topic: topics.deliveries(recipient), cloudEvent: delivery.kafkaRecord()))
-            }
+            let decisions = step.decisions.filter { memory.recordedDecisions.insert($0.decisionId).inserted }
+            routed[message.partition, default: []].append(RoutedEvent(event: event, decisions: decisions, deliveries: step.deliveries))
             let source = InputPosition(partition: message.partition, offset: message.offset)
             caseStates[event.ketencaseid] = (step.caseState, source)
             if let consent = step.consent { consents[consent.person] = (consent, source) }
+        }
+        let now = ISO8601DateFormatter().string(from: Date())
+        let chains = memory.chains
+        let encoded = await withTaskGroup(of: EncodedPartition.self) { group in
+            for (partition, events) in routed {
+                let chain = chains[partition] ?? AuditChain()
+                group.addTask { Self.encode(events, partition: partition, chain: chain, decidedAt: now, topics: topics) }
+            }
+            return await group.reduce(into: []) { $0.append($1) }.sorted { $0.partition < $1.partition }
+        }
+        for partition in encoded {
+            memory.chains[partition.partition] = partition.chain
+            prepared.decisionRecords += partition.decisionRecords
+            prepared.outputs += partition.deliveries
         }
         for (caseId, latest) in caseStates.sorted(by: { $0.key < $1.key }) {
             prepared.outputs.append(try KafkaProducerMessage(topic: topics.caseState, partition: latest.source.partition, key: caseId,
@@ -198,6 +216,29 @@ public final class RoutingService: Sendable {
         }
         prepared.offsets = positions.map { KafkaTopicPartitionOffset(topic: topics.canonical, partition: $0.key, offset: $0.value) }
         return prepared
+    }
+
+    private struct EncodedPartition: Sendable {
+        var partition: Int32
+        var chain: AuditChain
+        var decisionRecords: [KafkaProducerMessage] = []
+        var deliveries: [KafkaProducerMessage] = []
+    }
+
+    /// One input partition's decision records, chained on its audit partition, and its deliveries, in input order.
+    private static func encode(_ events: [RoutedEvent], partition: Int32, chain: AuditChain, decidedAt: String, topics: HubTopics) -> EncodedPartition {
+        var result = EncodedPartition(partition: partition, chain: chain)
+        for routed in events {
+            for decision in routed.decisions {
+                let (_, json) = result.chain.append(DecisionRecord(decision, event: routed.event, decidedAt: decidedAt))
+                result.decisionRecords.append(KafkaProducerMessage(topic: topics.audit, partition: partition,
+                                                                   key: Array(routed.event.ketencaseid.utf8), value: Array(json)))
+            }
+            for (recipient, delivery) in routed.deliveries {
+                result.deliveries.append(KafkaProducerMessage(topic: topics.deliveries(recipient), cloudEvent: delivery.kafkaRecord()))
+            }
+        }
+        return result
     }
 
     /// Writes a prepared batch in one transaction: decision records first, so that if they cannot be
@@ -212,7 +253,7 @@ public final class RoutingService: Sendable {
         // The embedded cluster does not store offsets sent to a transaction; committing them again is
         // harmless on Apache Kafka and makes a restart on the embedded cluster resume here too.
         try await consumer.commit(prepared.offsets)
-        phase.add(committed: prepared.records)
+        phase.add(committed: prepared.records, produced: prepared.decisionRecords.count + prepared.outputs.count)
         logger.debug("batch committed", metadata: ["records": "\(prepared.records)", "duration": "\(ContinuousClock.now - start)"])
     }
 
@@ -257,11 +298,18 @@ private final class PhaseBox: @unchecked Sendable {
     private let lock = NSLock()
     private var phase = RoutingService.Phase.starting
     private var committedCount = 0
+    private var producedCount = 0
     var value: RoutingService.Phase {
         get { lock.withLock { phase } }
         set { lock.withLock { phase = newValue } }
     }
     var committed: Int { lock.withLock { committedCount } }
-    func add(committed count: Int) { lock.withLock { committedCount += count } }
+    var produced: Int { lock.withLock { producedCount } }
+    func add(committed count: Int, produced: Int) {
+        lock.withLock {
+            committedCount += count
+            producedCount += produced
+        }
+    }
 }
 
