@@ -25,6 +25,9 @@ struct DemoCommand: AsyncParsableCommand {
     @Flag(help: "Feed the cases in, wait until every delivery is acknowledged, and print the counts as one JSON object on the last line.")
     var exitWhenDone = false
 
+    @Option(help: "Write the demo's partner tokens (JSON, by organisation) to this file, for `ketenhub simulate --credentials`.")
+    var credentialsFile: String?
+
     @Option(help: "The sharing matrix directory.")
     var matrix: String = MatrixCommand.defaultDirectory
 
@@ -42,8 +45,14 @@ struct DemoCommand: AsyncParsableCommand {
         settings.formatsDirectory = URL(fileURLWithPath: formats)
         let hub = DemoHub(settings: settings, logger: logger)
         let quiet = exitWhenDone
+        let credentialsFile = credentialsFile
         let caseCount = cases
         let announce: @Sendable (URL, [String: String], String) async -> Void = { address, tokens, kafka in
+            if let credentialsFile {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                try? encoder.encode(tokens).write(to: URL(fileURLWithPath: credentialsFile), options: .atomic)
+            }
             guard !quiet else { return }
             printNow("Ketenhub \(Ketenhub.version) demo: the hub with simulated partners on the embedded cluster")
             printNow("(librdkafka's in-memory mock cluster, not for production; production runs on Apache Kafka)")
@@ -55,6 +64,9 @@ struct DemoCommand: AsyncParsableCommand {
             }
             printNow("send a message yourself:")
             printNow("  curl -s -H 'Authorization: Bearer \(tokens["politie"] ?? "")' --data-binary @Contracts/partners/politie/examples/vt-melding-en-aanhouding.xml \(address.absoluteString)/partners/politie/messages")
+            if let credentialsFile {
+                printNow("more cases from the simulated partners:  swift run ketenhub simulate --cases 5 --seed 8 --hub \(address.absoluteString) --credentials \(credentialsFile)")
+            }
             printNow("try a file without sending it:  swift run ketenhub adapter translate --partner om Contracts/partners/om/examples/zsm-en-gedragsaanwijzing.xml")
             printNow("\(caseCount) simulated cases are being sent; Ctrl-C stops the demo.")
         }

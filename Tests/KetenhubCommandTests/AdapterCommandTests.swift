@@ -51,3 +51,38 @@ struct AdapterCommandTests {
         #expect(errors.contains("no partner format serves 'cjib'"))
     }
 }
+
+/// `ketenhub simulate --out`, read back with `ketenhub adapter translate`.
+@Suite("ketenhub simulate")
+struct SimulateCommandTests {
+    @Test("simulate --out writes each partner's messages in its native format; each translates back; the same seed writes the same files")
+    func out() throws {
+        let first = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("simulate"))
+        let second = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("simulate"))
+        for directory in [first, second] {
+            let (status, output, errors) = try runKetenhub(["simulate", "--cases", "3", "--seed", "5", "--out", directory.path])
+            #expect(status == 0, "\(errors)")
+            #expect(output.contains("messages of 3 cases written"))
+        }
+        let organisations = try FileManager.default.contentsOfDirectory(atPath: first.path).sorted()
+        #expect(Set(organisations).isSuperset(of: ["politie", "om", "shn"]))
+        var files = 0
+        for organisation in organisations {
+            for name in try FileManager.default.contentsOfDirectory(atPath: first.appendingPathComponent(organisation).path).sorted() {
+                let path = first.appendingPathComponent(organisation).appendingPathComponent(name).path
+                files += 1
+                #expect(FileManager.default.contents(atPath: path) == FileManager.default.contents(atPath: second.appendingPathComponent(organisation).appendingPathComponent(name).path))
+                let (status, output, errors) = try runKetenhub(["adapter", "translate", "--partner", organisation, path])
+                #expect(status == 0, "\(path): \(errors)")
+                #expect(output.contains("\"ketencaseid\""))
+            }
+        }
+        #expect(files >= 30)
+    }
+
+    @Test("simulate needs either --out or --hub")
+    func usage() throws {
+        #expect(try runKetenhub(["simulate"]).status != 0)
+        #expect(try runKetenhub(["simulate", "--hub", "http://127.0.0.1:1"]).errors.contains("--credentials"))
+    }
+}
