@@ -20,7 +20,21 @@ public struct PartnerTranslator: Sendable {
     /// sender is taken, and must still be one that uses this format.
     public func translate(_ bytes: [UInt8], from organisation: String? = nil) throws(AdapterRefusal) -> [CloudEvent] {
         let root = try parse(bytes)
-        let sender = try checkSender(root, authenticated: organisation)
+        return try events(in: root, sender: try checkSender(root, authenticated: organisation))
+    }
+
+    /// The canonical events of a delivery the hub wrote in this format (sender `hub`): how a
+    /// partner's back-office reads what it receives, with the same table. Their source is the hub;
+    /// the producing organisation travels beside the message (`ce-source`).
+    public func readDelivery(_ bytes: [UInt8]) throws(AdapterRefusal) -> [CloudEvent] {
+        let root = try parse(bytes)
+        if let path = format.message.sender, let claimed = root.values(at: NativePath(path)).first, claimed.value != "hub" {
+            throw AdapterRefusal(location: claimed.location, "a delivery comes from the hub, this message says it is from \(claimed.value)")
+        }
+        return try events(in: root, sender: "hub")
+    }
+
+    private func events(in root: NativeNode, sender: String) throws(AdapterRefusal) -> [CloudEvent] {
         let records = root.nodes(at: NativePath(format.message.records))
         if records.isEmpty { throw AdapterRefusal(location: root.location, "the message holds no \(format.message.records) records") }
         var events: [CloudEvent] = []
