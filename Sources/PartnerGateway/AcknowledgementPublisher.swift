@@ -6,7 +6,8 @@ import Kafka
 /// Publishes partners' acknowledgements of deliveries as canonical `acknowledgement` events on the
 /// acknowledgement topic: proof of delivery for the hub, never routed to partners.
 public struct AcknowledgementPublisher: Sendable {
-    public struct Acknowledgement: Codable, Sendable {
+    /// What a partner sends: which delivery, and what became of it.
+    public struct Submission: Codable, Sendable {
         public var deliveryId: String
         /// The delivery's chain case (its `ce-ketencaseid`): the acknowledgement is keyed by it, like the delivery.
         public var ketencaseid: String
@@ -34,12 +35,12 @@ public struct AcknowledgementPublisher: Sendable {
     /// The event published. Its id is derived from the delivery and status, so repeating an
     /// acknowledgement does not count twice.
     @discardableResult
-    public func publish(_ ack: Acknowledgement, from organisation: String) async throws -> CloudEvent {
-        guard let status = Acknowledgement_Status(rawValue: ack.status) else {
+    public func publish(_ ack: Submission, from organisation: String) async throws -> CloudEvent {
+        guard let status = Acknowledgement.Status(rawValue: ack.status) else {
             throw Invalid(reason: "status must be received, processed or rejected, not '\(ack.status)'")
         }
         if status == .rejected, (ack.reason ?? "").isEmpty { throw Invalid(reason: "a rejection needs a reason") }
-        let data = Acknowledgement_Data(deliveryId: ack.deliveryId, organisation: organisation, status: status,
+        let data = Acknowledgement(deliveryId: ack.deliveryId, organisation: organisation, status: status,
                                         acknowledgedAt: ISO8601DateFormatter().string(from: Date()), reason: ack.reason)
         let event = try CloudEvent(id: "ack-\(ack.deliveryId)-\(ack.status)", source: "urn:ketenhub:\(organisation)",
                                    time: data.acknowledgedAt, ketencaseid: ack.ketencaseid, data: data)
@@ -49,6 +50,3 @@ public struct AcknowledgementPublisher: Sendable {
         return event
     }
 }
-
-typealias Acknowledgement_Status = CanonicalEvents.Acknowledgement.Status
-typealias Acknowledgement_Data = CanonicalEvents.Acknowledgement

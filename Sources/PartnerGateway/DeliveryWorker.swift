@@ -63,7 +63,19 @@ public final class DeliveryWorker: Sendable {
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: bootstrapServers,
                                                                                    clientID: "ketenhub-outbound-\(organisation)"), logger: logger)
-        defer { Task { await producer.shutdown(); await consumer.close() } }
+        do {
+            try await deliverAll(from: consumer, topic: topic, recording: producer, skipping: &delivered)
+        } catch {
+            await producer.shutdown()
+            await consumer.close()
+            throw error
+        }
+        await producer.shutdown()
+        await consumer.close()
+    }
+
+    /// The worker's loop: each record in order, delivered (or failed for good), recorded, committed.
+    private func deliverAll(from consumer: KafkaConsumer, topic: String, recording producer: KafkaProducer, skipping delivered: inout Set<String>) async throws {
         let partitions = (0..<Int32(try await consumer.partitionCount(topic: topic))).map { KafkaTopicPartition(topic: topic, partition: $0) }
         let committed = try await consumer.committedOffsets(partitions)
         try consumer.assign(partitions.map { KafkaTopicPartitionOffset(topic: topic, partition: $0.partition, offset: (committed[$0] ?? nil) ?? KafkaOffset.beginning) })

@@ -63,7 +63,7 @@ public struct HTTPInbound: Sendable {
     private func acknowledgement(_ request: Request, organisation: String) async throws -> Response {
         if let refusal = authorise(request, for: organisation) { return refusal }
         let body = try await request.body.collect(upTo: 64 * 1024)
-        guard let ack = try? JSONDecoder().decode(AcknowledgementPublisher.Acknowledgement.self, from: Data(buffer: body)) else {
+        guard let ack = try? JSONDecoder().decode(AcknowledgementPublisher.Submission.self, from: Data(buffer: body)) else {
             return Self.json(.badRequest, ["error": "expected {\"deliveryId\": ..., \"ketencaseid\": ..., \"status\": \"received|processed|rejected\", \"reason\": ...}"])
         }
         do {
