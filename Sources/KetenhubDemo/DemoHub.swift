@@ -149,12 +149,15 @@ public struct DemoHub: Sendable {
             let sending = Task { try await simulator.send(facts, brokenEvery: settings.brokenEvery) }
             guard exitWhenDone else {
                 group.addTask {
+                    var last = ""
                     while !Task.isCancelled {
                         try await Task.sleep(for: .seconds(5))
                         let received = await backOffices.all.mapValues(\.count)
                         let acknowledged = await backOffices.acknowledgements
-                        progress("back-offices received " + received.keys.sorted().map { "\($0) \(received[$0]!)" }.joined(separator: ", ")
-                                 + "; acknowledged \(acknowledged.values.reduce(0, +)); routed \(router.committedRecords) events")
+                        let line = "back-offices received " + received.keys.sorted().map { "\($0) \(received[$0]!)" }.joined(separator: ", ")
+                            + "; acknowledged \(acknowledged.values.reduce(0, +)); routed \(router.committedRecords) events"
+                        if line != last { progress(line) }  // said once, until something moves
+                        last = line
                     }
                 }
                 let outcome = try await sending.value
