@@ -9,6 +9,7 @@ import PackageDescription
 //   HubTopology + PartnerAdapters <- PartnerGateway (partners' transports in and out: HTTP, drop directories)
 //   HubTopology + SharingPolicy <- Router (the routing service)
 //   CanonicalEvents + PartnerAdapters <- PartnerSimulation (simulated partners)
+//   Kafka + HubTopology + CanonicalEvents <- DeliveryLedger (every event's life cycle in SQL)
 //   all of the above <- KetenhubDemo (the whole hub with simulated partners) <- KetenhubCLI
 //   <- KetenhubBench <- KetenhubCLI (the `ketenhub` command)
 let package = Package(
@@ -26,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.20.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         // Debian's librdkafka-dev 2.0.2, with the mock cluster header.
@@ -107,8 +109,17 @@ let package = Package(
             name: "KetenhubDemo",
             dependencies: [
                 "Kafka", "EmbeddedKafka", "HubTopology", "CanonicalEvents", "SharingPolicy", "Router",
-                "PartnerAdapters", "PartnerGateway", "PartnerSimulation",
+                "PartnerAdapters", "PartnerGateway", "PartnerSimulation", "DeliveryLedger",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The delivery ledger: every event's life cycle from the hub's topics, in SQL (SQLite through GRDB).
+        .target(
+            name: "DeliveryLedger",
+            dependencies: [
+                "Kafka", "HubTopology", "CanonicalEvents",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -166,7 +177,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["KetenhubDemo", "PartnerGateway", "PartnerSimulation", "PartnerAdapters", "SharingPolicy", "CanonicalEvents",
+            dependencies: ["KetenhubDemo", "PartnerGateway", "PartnerSimulation", "PartnerAdapters", "SharingPolicy", "CanonicalEvents", "DeliveryLedger",
                            "HubTopology", "Kafka", "EmbeddedKafka", "KetenhubTestSupport",
                            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log")]
         ),

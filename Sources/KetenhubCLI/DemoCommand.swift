@@ -28,6 +28,9 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Write the demo's partner tokens (JSON, by organisation) to this file, for `ketenhub simulate --credentials`.")
     var credentialsFile: String?
 
+    @Option(help: "Keep the delivery ledger in this SQLite file (default: in memory).")
+    var ledger: String?
+
     @Option(help: "The sharing matrix directory.")
     var matrix: String = MatrixCommand.defaultDirectory
 
@@ -43,6 +46,8 @@ struct DemoCommand: AsyncParsableCommand {
         settings.httpPort = httpPort
         settings.matrixDirectory = URL(fileURLWithPath: matrix)
         settings.formatsDirectory = URL(fileURLWithPath: formats)
+        settings.ledgerPath = ledger
+        let ledgerPath = ledger
         let hub = DemoHub(settings: settings, logger: logger)
         let quiet = exitWhenDone
         let credentialsFile = credentialsFile
@@ -66,6 +71,9 @@ struct DemoCommand: AsyncParsableCommand {
             printNow("  curl -s -H 'Authorization: Bearer \(tokens["politie"] ?? "")' --data-binary @Contracts/partners/politie/examples/vt-melding-en-aanhouding.xml \(address.absoluteString)/partners/politie/messages")
             if let credentialsFile {
                 printNow("more cases from the simulated partners:  swift run ketenhub simulate --cases 5 --seed 8 --hub \(address.absoluteString) --credentials \(credentialsFile)")
+            }
+            if let ledgerPath {
+                printNow("the delivery ledger:  sqlite3 \(ledgerPath) 'SELECT organisation, COUNT(*) FROM deliveries GROUP BY organisation'")
             }
             printNow("try a file without sending it:  swift run ketenhub adapter translate --partner om Contracts/partners/om/examples/zsm-en-gedragsaanwijzing.xml")
             printNow("\(caseCount) simulated cases are being sent; Ctrl-C stops the demo.")

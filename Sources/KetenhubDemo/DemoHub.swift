@@ -1,4 +1,5 @@
 import CanonicalEvents
+import DeliveryLedger
 import EmbeddedKafka
 import Foundation
 import HubTopology
@@ -27,6 +28,8 @@ public struct DemoHub: Sendable {
         public var retry = RetryPolicy(initial: .milliseconds(100), maximum: .seconds(2))
         /// A back-office that is down (answers 503) for a while at the start.
         public var outage: (organisation: String, duration: Duration)?
+        /// The ledger's SQLite file; in memory without one.
+        public var ledgerPath: String?
         public init() {}
     }
 
@@ -71,11 +74,19 @@ public struct DemoHub: Sendable {
         matrix.organisations.organisations.filter { $0.type != "vt" || !$0.municipalities.isEmpty }.map(\.code).sorted()
     }
 
+    /// The running hub, for a caller that inspects it before it stops.
+    public struct Running: Sendable {
+        public var bootstrapServers: String
+        public var topics: HubTopics
+        public var ledger: any LedgerStore
+    }
+
     /// Starts everything; `running` is called once the hub serves (with its address and the partner
     /// tokens); with `exitWhenDone` the simulated cases are fed in, and the report returned once every
     /// delivery has been acknowledged; otherwise it runs until cancelled.
     public func run(exitWhenDone: Bool, running: @Sendable (URL, [String: String], String) async -> Void = { _, _, _ in },
-                    progress: @escaping @Sendable (String) -> Void = { _ in }) async throws -> Report? {
+                    progress: @escaping @Sendable (String) -> Void = { _ in },
+                    inspect: @Sendable (Running) async throws -> Void = { _ in }) async throws -> Report? {
         let matrix = try MatrixLoader.loadValid(directory: settings.matrixDirectory)
         let formats = try PartnerFormats.load(directory: settings.formatsDirectory)
         let topics = HubTopics()
@@ -96,6 +107,8 @@ public struct DemoHub: Sendable {
         var routerConfiguration = RouterConfiguration(bootstrapServers: bootstrap)
         routerConfiguration.fetchMaxWaitMilliseconds = EmbeddedCluster.fetchMaxWaitMilliseconds
         let router = RoutingService(configuration: routerConfiguration, matrix: matrix, logger: logger)
+        let ledger = try SQLiteLedgerStore(path: settings.ledgerPath)
+        let projector = LedgerProjector(bootstrapServers: bootstrap, topics: topics, store: ledger, logger: logger)
 
         return try await withThrowingTaskGroup(of: Void.self) { group in
             let hubRouter = Router(context: BasicRequestContext.self)
@@ -121,6 +134,7 @@ public struct DemoHub: Sendable {
 
             group.addTask { try await dropDirectories.run() }
             group.addTask { try await router.run() }
+            group.addTask { try await projector.run(fetchMaxWaitMilliseconds: EmbeddedCluster.fetchMaxWaitMilliseconds) }
             let outboxes = work.appendingPathComponent("outbox")
             for organisation in Self.recipients(matrix) {
                 guard let format = formats.format(for: organisation) else { continue }
@@ -169,6 +183,7 @@ public struct DemoHub: Sendable {
             let outcome = try await sending.value
             let report = try await waitUntilDone(outcome: outcome, facts: facts, router: router, backOffices: backOffices,
                                                  bootstrap: bootstrap, topics: topics, recipients: Self.recipients(matrix))
+            try await inspect(Running(bootstrapServers: bootstrap, topics: topics, ledger: ledger))
             group.cancelAll()
             await producer.shutdown()
             try? FileManager.default.removeItem(at: work)

@@ -1,0 +1,117 @@
+import CanonicalEvents
+
+/// One fact about an event's life cycle, as one of the hub's topics tells it. Entries are applied in
+/// any order and any number of times with the same result, so that a ledger filled while the hub
+/// runs and one rebuilt from the topics hold the same rows.
+public enum LedgerEntry: Sendable, Equatable {
+    /// An adapter published the event on the canonical topic.
+    case accepted(Accepted)
+    /// The router decided for one candidate recipient (audit topic).
+    case decided(Decided)
+    /// A delivery worker delivered, or failed for good (delivery-status topic).
+    case delivered(Delivered)
+    /// A partner acknowledged a delivery (acknowledgement topic).
+    case acknowledged(Acknowledged)
+    /// A message or record went to the dead-letter topic.
+    case deadLettered(DeadLettered)
+
+    public struct Accepted: Sendable, Equatable {
+        public var eventId: String
+        public var source: String
+        public var type: String
+        public var ketencaseid: String
+        public var producer: String
+        public var eventTime: String
+        public var acceptedAt: String
+
+        public init(eventId: String, source: String, type: String, ketencaseid: String, producer: String, eventTime: String, acceptedAt: String) {
+            self.eventId = eventId
+            self.source = source
+            self.type = type
+            self.ketencaseid = ketencaseid
+            self.producer = producer
+            self.eventTime = eventTime
+            self.acceptedAt = acceptedAt
+        }
+    }
+
+    public struct Decided: Sendable, Equatable {
+        public var decisionId: String
+        public var eventId: String
+        public var eventSource: String
+        public var ketencaseid: String
+        public var recipient: String
+        public var permitted: Bool
+        public var ruleId: String?
+        public var legalBasis: String?
+        public var purpose: String?
+        public var matrixVersion: String
+        public var decidedAt: String
+
+        public init(decisionId: String, eventId: String, eventSource: String, ketencaseid: String, recipient: String, permitted: Bool, ruleId: String? = nil, legalBasis: String? = nil, purpose: String? = nil, matrixVersion: String, decidedAt: String) {
+            self.decisionId = decisionId
+            self.eventId = eventId
+            self.eventSource = eventSource
+            self.ketencaseid = ketencaseid
+            self.recipient = recipient
+            self.permitted = permitted
+            self.ruleId = ruleId
+            self.legalBasis = legalBasis
+            self.purpose = purpose
+            self.matrixVersion = matrixVersion
+            self.decidedAt = decidedAt
+        }
+    }
+
+    public struct Delivered: Sendable, Equatable {
+        public var deliveryId: String
+        public var organisation: String
+        public var delivered: Bool
+        public var attempts: Int
+        public var at: String
+        public var detail: String?
+
+        public init(deliveryId: String, organisation: String, delivered: Bool, attempts: Int, at: String, detail: String? = nil) {
+            self.deliveryId = deliveryId
+            self.organisation = organisation
+            self.delivered = delivered
+            self.attempts = attempts
+            self.at = at
+            self.detail = detail
+        }
+    }
+
+    public struct Acknowledged: Sendable, Equatable {
+        public var deliveryId: String
+        public var organisation: String
+        public var status: String
+        public var at: String
+        public var reason: String?
+
+        public init(deliveryId: String, organisation: String, status: String, at: String, reason: String? = nil) {
+            self.deliveryId = deliveryId
+            self.organisation = organisation
+            self.status = status
+            self.at = at
+            self.reason = reason
+        }
+    }
+
+    public struct DeadLettered: Sendable, Equatable {
+        public var deadLetterId: String
+        public var stage: String
+        public var partner: String?
+        public var receivedAt: String
+        public var reasons: [String]
+        public var sizeBytes: Int
+
+        public init(deadLetterId: String, stage: String, partner: String? = nil, receivedAt: String, reasons: [String], sizeBytes: Int) {
+            self.deadLetterId = deadLetterId
+            self.stage = stage
+            self.partner = partner
+            self.receivedAt = receivedAt
+            self.reasons = reasons
+            self.sizeBytes = sizeBytes
+        }
+    }
+}

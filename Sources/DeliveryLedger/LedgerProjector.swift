@@ -1,0 +1,121 @@
+import CanonicalEvents
+import Foundation
+import HubTopology
+import Kafka
+import Logging
+
+/// Fills the ledger from the hub's topics: the canonical events, the decision audit trail, the
+/// delivery-status topic, the acknowledgements and the dead letters. Records are read as their
+/// contracts (`Contracts/records/`) describe them, not through the types of the services that write them.
+public struct LedgerProjector: Sendable {
+    let bootstrapServers: String
+    let topics: HubTopics
+    let store: any LedgerStore
+    let logger: Logger
+
+    public init(bootstrapServers: String, topics: HubTopics = HubTopics(), store: any LedgerStore, logger: Logger) {
+        self.bootstrapServers = bootstrapServers
+        self.topics = topics
+        self.store = store
+        self.logger = logger
+    }
+
+    var sources: [String] { [topics.canonical, topics.audit, topics.deliveryStatus, topics.acknowledgements, topics.deadLetter] }
+
+    /// Reads every source topic from its beginning to its end into the store.
+    public func rebuild() async throws {
+        let reader = TopicReader(bootstrapServers: bootstrapServers, logger: logger)
+        for topic in sources {
+            let partitions = try await reader.readAll(topic)
+            for partition in partitions.keys.sorted() {
+                try store.apply(partitions[partition]!.compactMap { entry(from: $0) })
+            }
+        }
+    }
+
+    /// Follows the source topics until the task is cancelled, committing what the store has applied.
+    public func run(groupID: String = "ketenhub-ledger", fetchMaxWaitMilliseconds: Int = 500) async throws {
+        var configuration = KafkaConsumerConfiguration(bootstrapServers: bootstrapServers, groupID: groupID, clientID: "ketenhub-ledger")
+        configuration.fetchMaxWaitMilliseconds = fetchMaxWaitMilliseconds
+        let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
+        do {
+            var partitions: [KafkaTopicPartition] = []
+            for topic in sources {
+                partitions += (0..<Int32(try await consumer.partitionCount(topic: topic))).map { KafkaTopicPartition(topic: topic, partition: $0) }
+            }
+            let committed = try await consumer.committedOffsets(partitions)
+            try consumer.assign(partitions.map { KafkaTopicPartitionOffset(topic: $0.topic, partition: $0.partition, offset: (committed[$0] ?? nil) ?? KafkaOffset.beginning) })
+            while !Task.isCancelled {
+                let batch = try await consumer.poll(maxMessages: 500, timeoutMilliseconds: 100)
+                guard !batch.isEmpty else { continue }
+                try store.apply(batch.compactMap { entry(from: $0) })
+                var positions: [KafkaTopicPartition: Int64] = [:]
+                for message in batch { positions[message.topicPartition] = message.offset + 1 }
+                try await consumer.commit(positions.map { KafkaTopicPartitionOffset(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value) })
+            }
+        } catch {
+            await consumer.close()
+            throw error
+        }
+        await consumer.close()
+    }
+
+    /// The fact a record tells, or nil for a record that tells none (logged: the contracts say what is on each topic).
+    func entry(from message: KafkaConsumerMessage) -> LedgerEntry? {
+        let decoder = JSONDecoder()
+        switch message.topic {
+        case topics.canonical:
+            guard let event = try? CloudEvent(kafkaRecord: CloudEventRecord(message)) else { return nil }  // dead-lettered by the router
+            return .accepted(.init(eventId: event.id, source: event.source, type: event.type, ketencaseid: event.ketencaseid,
+                                   producer: event.producer ?? "", eventTime: event.time, acceptedAt: Self.timestamp(message)))
+        case topics.audit:
+            guard let record = try? decoder.decode(AuditRecord.self, from: Data(message.value)) else { return unreadable(message) }
+            return .decided(.init(decisionId: record.decisionId, eventId: record.eventId, eventSource: record.eventSource,
+                                  ketencaseid: record.ketencaseid, recipient: record.recipient, permitted: record.outcome == "permit",
+                                  ruleId: record.ruleId, legalBasis: record.legalBasis, purpose: record.purpose,
+                                  matrixVersion: record.matrixVersion, decidedAt: record.decidedAt))
+        case topics.deliveryStatus:
+            guard let status = try? decoder.decode(StatusRecord.self, from: Data(message.value)) else { return unreadable(message) }
+            return .delivered(.init(deliveryId: status.deliveryId, organisation: status.organisation, delivered: status.outcome == "delivered",
+                                    attempts: status.attempts, at: status.at, detail: status.detail))
+        case topics.acknowledgements:
+            guard let event = try? CloudEvent(kafkaRecord: CloudEventRecord(message)),
+                  let ack = try? event.decodeData(as: Acknowledgement.self) else { return unreadable(message) }
+            return .acknowledged(.init(deliveryId: ack.deliveryId, organisation: ack.organisation, status: ack.status.rawValue,
+                                       at: ack.acknowledgedAt, reason: ack.reason))
+        case topics.deadLetter:
+            guard let letter = try? decoder.decode(DeadLetter.self, from: Data(message.value)) else { return unreadable(message) }
+            return .deadLettered(.init(deadLetterId: letter.deadLetterId, stage: letter.stage, partner: letter.partner, receivedAt: letter.receivedAt,
+                                       reasons: letter.reasons.map { [$0.location, $0.reason].compactMap { $0 }.joined(separator: ": ") },
+                                       sizeBytes: letter.original.sizeBytes))
+        default:
+            return nil
+        }
+    }
+
+    private func unreadable(_ message: KafkaConsumerMessage) -> LedgerEntry? {
+        logger.error("a record does not match its topic's contract; not in the ledger",
+                     metadata: ["topic": "\(message.topic)", "partition": "\(message.partition)", "offset": "\(message.offset)"])
+        return nil
+    }
+
+    /// When the broker took the record: the same on every read, so a rebuild gives the same times.
+    static func timestamp(_ message: KafkaConsumerMessage) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: message.timestamp ?? Date(timeIntervalSince1970: 0))
+    }
+
+    /// `Contracts/records/decision-record.schema.json`, the fields the ledger keeps.
+    struct AuditRecord: Decodable {
+        var decisionId, eventId, eventSource, ketencaseid, recipient, outcome, matrixVersion, decidedAt: String
+        var ruleId, legalBasis, purpose: String?
+    }
+
+    /// `Contracts/records/delivery-status.schema.json`.
+    struct StatusRecord: Decodable {
+        var deliveryId, organisation, outcome, at: String
+        var attempts: Int
+        var detail: String?
+    }
+}

@@ -1,0 +1,87 @@
+/// Where the ledger lives: SQLite (`SQLiteLedgerStore`) as the embedded default; a PostgreSQL
+/// store for several hub nodes implements the same interface. Applying an entry is idempotent and
+/// order-independent (see `LedgerEntry`); queries answer from what has been applied.
+public protocol LedgerStore: Sendable {
+    func apply(_ entries: [LedgerEntry]) throws
+
+    /// An event's life cycle: when it was accepted, each decision, each delivery and acknowledgement.
+    func trace(eventSource: String, eventId: String) throws -> EventTrace?
+    /// The events of one chain case, in the order they were accepted.
+    func events(inCase ketencaseid: String) throws -> [EventRow]
+    /// Deliveries, optionally of one organisation and in one state.
+    func deliveries(organisation: String?, state: DeliveryState?) throws -> [DeliveryRow]
+    func deadLetters() throws -> [DeadLetterRow]
+
+    /// Every row, in a fixed order: two ledgers with equal snapshots hold the same state.
+    func snapshot() throws -> LedgerSnapshot
+}
+
+/// Where a delivery stands, derived from the facts applied so far.
+public enum DeliveryState: String, Sendable, Codable, CaseIterable {
+    /// Permitted by the router, not yet delivered.
+    case routed
+    /// Taken by the partner's transport.
+    case delivered
+    /// Refused by the partner for good, or not writable in its format.
+    case failed
+    /// Received or processed, as the partner acknowledged.
+    case acknowledged
+    /// The partner rejected it, with a reason.
+    case rejected
+}
+
+public struct EventRow: Sendable, Codable, Equatable {
+    public var eventId: String
+    public var source: String
+    public var type: String
+    public var ketencaseid: String
+    public var producer: String
+    public var eventTime: String
+    public var acceptedAt: String?
+}
+
+public struct DecisionRow: Sendable, Codable, Equatable {
+    public var decisionId: String
+    public var recipient: String
+    public var permitted: Bool
+    public var ruleId: String?
+    public var legalBasis: String?
+    public var purpose: String?
+    public var matrixVersion: String
+    public var decidedAt: String
+}
+
+public struct DeliveryRow: Sendable, Codable, Equatable {
+    public var deliveryId: String
+    public var eventId: String?
+    public var eventSource: String?
+    public var ketencaseid: String?
+    public var organisation: String
+    public var state: DeliveryState
+    public var attempts: Int?
+    public var deliveredAt: String?
+    public var acknowledgedAt: String?
+    public var detail: String?
+}
+
+public struct DeadLetterRow: Sendable, Codable, Equatable {
+    public var deadLetterId: String
+    public var stage: String
+    public var partner: String?
+    public var receivedAt: String
+    public var reasons: [String]
+    public var sizeBytes: Int
+}
+
+public struct EventTrace: Sendable, Codable, Equatable {
+    public var event: EventRow
+    public var decisions: [DecisionRow]
+    public var deliveries: [DeliveryRow]
+}
+
+public struct LedgerSnapshot: Sendable, Codable, Equatable {
+    public var events: [EventRow]
+    public var decisions: [DecisionRow]
+    public var deliveries: [DeliveryRow]
+    public var deadLetters: [DeadLetterRow]
+}

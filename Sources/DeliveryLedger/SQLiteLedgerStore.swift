@@ -1,0 +1,175 @@
+import Foundation
+import GRDB
+
+/// The ledger in SQLite, through GRDB: the embedded default. Every write is an upsert that keeps
+/// the same row whatever order the facts come in (earliest time, strongest outcome), which is what
+/// lets a rebuild from the topics give the same rows as the live ledger.
+public final class SQLiteLedgerStore: LedgerStore {
+    private let database: DatabaseQueue
+
+    /// A ledger in the file at `path`, or in memory without one.
+    public init(path: String? = nil) throws {
+        database = try path.map { try DatabaseQueue(path: $0) } ?? DatabaseQueue()
+        try Self.migrator.migrate(database)
+    }
+
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE events (
+                    source TEXT NOT NULL, event_id TEXT NOT NULL, type TEXT NOT NULL, ketencaseid TEXT NOT NULL,
+                    producer TEXT NOT NULL, event_time TEXT NOT NULL, accepted_at TEXT,
+                    PRIMARY KEY (source, event_id));
+                CREATE INDEX events_by_case ON events (ketencaseid);
+                CREATE TABLE decisions (
+                    decision_id TEXT PRIMARY KEY, event_source TEXT NOT NULL, event_id TEXT NOT NULL, ketencaseid TEXT NOT NULL,
+                    recipient TEXT NOT NULL, permitted INTEGER NOT NULL, rule_id TEXT, legal_basis TEXT, purpose TEXT,
+                    matrix_version TEXT NOT NULL, decided_at TEXT NOT NULL);
+                CREATE INDEX decisions_by_event ON decisions (event_source, event_id);
+                -- A delivery is known by its id (the decision that permitted it) from whichever fact comes first.
+                CREATE TABLE deliveries (
+                    delivery_id TEXT PRIMARY KEY, organisation TEXT NOT NULL, event_source TEXT, event_id TEXT, ketencaseid TEXT,
+                    outcome TEXT, attempts INTEGER, delivered_at TEXT, detail TEXT,
+                    ack_rank INTEGER NOT NULL DEFAULT 0, acknowledged_at TEXT, ack_reason TEXT);
+                CREATE INDEX deliveries_by_organisation ON deliveries (organisation);
+                CREATE INDEX deliveries_by_event ON deliveries (event_source, event_id);
+                CREATE TABLE dead_letters (
+                    dead_letter_id TEXT PRIMARY KEY, stage TEXT NOT NULL, partner TEXT, received_at TEXT NOT NULL,
+                    reasons TEXT NOT NULL, size_bytes INTEGER NOT NULL);
+                """)
+        }
+        return migrator
+    }
+
+    /// Acknowledgements in order of strength: a rejection outranks processed, which outranks received.
+    static let ackRanks = ["received": 1, "processed": 2, "rejected": 3]
+
+    public func apply(_ entries: [LedgerEntry]) throws {
+        try database.write { db in
+            for entry in entries {
+                switch entry {
+                case .accepted(let event):
+                    try db.execute(sql: """
+                        INSERT INTO events (source, event_id, type, ketencaseid, producer, event_time, accepted_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (source, event_id) DO UPDATE SET
+                            accepted_at = COALESCE(MIN(events.accepted_at, excluded.accepted_at), excluded.accepted_at, events.accepted_at)
+                        """, arguments: [event.source, event.eventId, event.type, event.ketencaseid, event.producer, event.eventTime, event.acceptedAt])
+                case .decided(let decision):
+                    try db.execute(sql: """
+                        INSERT OR IGNORE INTO decisions (decision_id, event_source, event_id, ketencaseid, recipient, permitted, rule_id,
+                            legal_basis, purpose, matrix_version, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """, arguments: [decision.decisionId, decision.eventSource, decision.eventId, decision.ketencaseid, decision.recipient,
+                                         decision.permitted, decision.ruleId, decision.legalBasis, decision.purpose, decision.matrixVersion,
+                                         decision.decidedAt])
+                    if decision.permitted {
+                        try db.execute(sql: """
+                            INSERT INTO deliveries (delivery_id, organisation, event_source, event_id, ketencaseid) VALUES (?, ?, ?, ?, ?)
+                            ON CONFLICT (delivery_id) DO UPDATE SET event_source = excluded.event_source, event_id = excluded.event_id,
+                                ketencaseid = excluded.ketencaseid
+                            """, arguments: [decision.decisionId, decision.recipient, decision.eventSource, decision.eventId, decision.ketencaseid])
+                    }
+                case .delivered(let status):
+                    try db.execute(sql: """
+                        INSERT INTO deliveries (delivery_id, organisation, outcome, attempts, delivered_at, detail) VALUES (?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (delivery_id) DO UPDATE SET
+                            outcome = CASE WHEN deliveries.outcome = 'delivered' OR excluded.outcome = 'delivered' THEN 'delivered'
+                                           ELSE excluded.outcome END,
+                            attempts = MAX(COALESCE(deliveries.attempts, 0), excluded.attempts),
+                            delivered_at = COALESCE(MIN(deliveries.delivered_at, excluded.delivered_at), excluded.delivered_at, deliveries.delivered_at),
+                            detail = COALESCE(MIN(deliveries.detail, excluded.detail), excluded.detail, deliveries.detail)
+                        """, arguments: [status.deliveryId, status.organisation, status.delivered ? "delivered" : "failed", status.attempts,
+                                         status.at, status.detail])
+                case .acknowledged(let ack):
+                    try db.execute(sql: """
+                        INSERT INTO deliveries (delivery_id, organisation, ack_rank, acknowledged_at, ack_reason) VALUES (?, ?, ?, ?, ?)
+                        ON CONFLICT (delivery_id) DO UPDATE SET
+                            ack_rank = MAX(deliveries.ack_rank, excluded.ack_rank),
+                            acknowledged_at = COALESCE(MIN(deliveries.acknowledged_at, excluded.acknowledged_at), excluded.acknowledged_at,
+                                                       deliveries.acknowledged_at),
+                            ack_reason = COALESCE(MIN(deliveries.ack_reason, excluded.ack_reason), excluded.ack_reason, deliveries.ack_reason)
+                        """, arguments: [ack.deliveryId, ack.organisation, Self.ackRanks[ack.status] ?? 1, ack.at, ack.reason])
+                case .deadLettered(let letter):
+                    let reasons = String(decoding: try JSONEncoder().encode(letter.reasons), as: UTF8.self)
+                    try db.execute(sql: """
+                        INSERT OR IGNORE INTO dead_letters (dead_letter_id, stage, partner, received_at, reasons, size_bytes) VALUES (?, ?, ?, ?, ?, ?)
+                        """, arguments: [letter.deadLetterId, letter.stage, letter.partner, letter.receivedAt, reasons, letter.sizeBytes])
+                }
+            }
+        }
+    }
+
+    // MARK: - Queries
+
+    private static let deliveryColumns = """
+        delivery_id, event_id, event_source, ketencaseid, organisation, attempts, delivered_at, acknowledged_at,
+        COALESCE(ack_reason, detail) AS detail,
+        CASE WHEN ack_rank = 3 THEN 'rejected' WHEN ack_rank >= 1 THEN 'acknowledged' WHEN outcome = 'delivered' THEN 'delivered'
+             WHEN outcome = 'failed' THEN 'failed' ELSE 'routed' END AS state
+        """
+
+    public func trace(eventSource: String, eventId: String) throws -> EventTrace? {
+        try database.read { db in
+            guard let event = try Row.fetchOne(db, sql: "SELECT * FROM events WHERE source = ? AND event_id = ?", arguments: [eventSource, eventId])
+            else { return nil }
+            let decisions = try Row.fetchAll(db, sql: "SELECT * FROM decisions WHERE event_source = ? AND event_id = ? ORDER BY recipient, decision_id",
+                                             arguments: [eventSource, eventId]).map(Self.decision)
+            let deliveries = try Row.fetchAll(db, sql: "SELECT \(Self.deliveryColumns) FROM deliveries WHERE event_source = ? AND event_id = ? ORDER BY organisation, delivery_id",
+                                              arguments: [eventSource, eventId]).map(Self.delivery)
+            return EventTrace(event: Self.event(event), decisions: decisions, deliveries: deliveries)
+        }
+    }
+
+    public func events(inCase ketencaseid: String) throws -> [EventRow] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM events WHERE ketencaseid = ? ORDER BY accepted_at, source, event_id", arguments: [ketencaseid]).map(Self.event)
+        }
+    }
+
+    public func deliveries(organisation: String?, state: DeliveryState?) throws -> [DeliveryRow] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM (SELECT \(Self.deliveryColumns) FROM deliveries)
+                WHERE (? IS NULL OR organisation = ?) AND (? IS NULL OR state = ?) ORDER BY organisation, delivery_id
+                """, arguments: [organisation, organisation, state?.rawValue, state?.rawValue]).map(Self.delivery)
+        }
+    }
+
+    public func deadLetters() throws -> [DeadLetterRow] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM dead_letters ORDER BY received_at, dead_letter_id").map(Self.deadLetter)
+        }
+    }
+
+    public func snapshot() throws -> LedgerSnapshot {
+        try database.read { db in
+            LedgerSnapshot(
+                events: try Row.fetchAll(db, sql: "SELECT * FROM events ORDER BY source, event_id").map(Self.event),
+                decisions: try Row.fetchAll(db, sql: "SELECT * FROM decisions ORDER BY decision_id").map(Self.decision),
+                deliveries: try Row.fetchAll(db, sql: "SELECT \(Self.deliveryColumns) FROM deliveries ORDER BY delivery_id").map(Self.delivery),
+                deadLetters: try Row.fetchAll(db, sql: "SELECT * FROM dead_letters ORDER BY dead_letter_id").map(Self.deadLetter))
+        }
+    }
+
+    private static func event(_ row: Row) -> EventRow {
+        EventRow(eventId: row["event_id"], source: row["source"], type: row["type"], ketencaseid: row["ketencaseid"],
+                 producer: row["producer"], eventTime: row["event_time"], acceptedAt: row["accepted_at"])
+    }
+
+    private static func decision(_ row: Row) -> DecisionRow {
+        DecisionRow(decisionId: row["decision_id"], recipient: row["recipient"], permitted: row["permitted"], ruleId: row["rule_id"],
+                    legalBasis: row["legal_basis"], purpose: row["purpose"], matrixVersion: row["matrix_version"], decidedAt: row["decided_at"])
+    }
+
+    private static func delivery(_ row: Row) -> DeliveryRow {
+        DeliveryRow(deliveryId: row["delivery_id"], eventId: row["event_id"], eventSource: row["event_source"], ketencaseid: row["ketencaseid"],
+                    organisation: row["organisation"], state: DeliveryState(rawValue: row["state"]) ?? .routed, attempts: row["attempts"],
+                    deliveredAt: row["delivered_at"], acknowledgedAt: row["acknowledged_at"], detail: row["detail"])
+    }
+
+    private static func deadLetter(_ row: Row) -> DeadLetterRow {
+        let reasons = (try? JSONDecoder().decode([String].self, from: Data((row["reasons"] as String).utf8))) ?? []
+        return DeadLetterRow(deadLetterId: row["dead_letter_id"], stage: row["stage"], partner: row["partner"], receivedAt: row["received_at"],
+                             reasons: reasons, sizeBytes: row["size_bytes"])
+    }
+}

@@ -1,0 +1,97 @@
+import CanonicalEvents
+import DeliveryLedger
+import Foundation
+import HubTopology
+import KetenhubDemo
+import KetenhubTestSupport
+import Testing
+
+/// The delivery ledger, filled while the hub runs with simulated partners, against a rebuild from the topics.
+@Suite("Delivery ledger", .serialized)
+struct LedgerTests {
+    @Test("every event's life cycle is recorded: accepted, each decision, delivered, acknowledged; dead letters; a rebuild from the topics gives the same rows")
+    func lifeCycleAndRebuild() async throws {
+        var settings = DemoTests.settings(cases: 4, seed: 3)
+        settings.brokenEvery = 10
+        let finished = try await DemoHub(settings: settings, logger: testLogger).run(exitWhenDone: true, inspect: { hub in
+            let reader = TopicReader(bootstrapServers: hub.bootstrapServers, logger: testLogger)
+            let permits = Set(try await reader.readAll(hub.topics.audit).values.flatMap { $0 }
+                .compactMap { try? JSONSerialization.jsonObject(with: Data($0.value)) as? [String: Any] }
+                .filter { $0["outcome"] as? String == "permit" }.compactMap { $0["decisionId"] as? String })
+            // The live ledger follows the topics: wait until it has seen every acknowledgement.
+            try await within(30, "the live ledger catching up") {
+                while try hub.ledger.deliveries(organisation: nil, state: .acknowledged).count < permits.count {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            let live = try hub.ledger.snapshot()
+            #expect(Set(live.deliveries.map(\.deliveryId)) == permits)
+            #expect(live.deliveries.allSatisfy { $0.state == .acknowledged && $0.deliveredAt != nil && $0.acknowledgedAt != nil && $0.eventId != nil })
+
+            let rebuilt = try SQLiteLedgerStore()
+            try await LedgerProjector(bootstrapServers: hub.bootstrapServers, topics: hub.topics, store: rebuilt, logger: testLogger).rebuild()
+            let again = try rebuilt.snapshot()
+            #expect(again.events == live.events)
+            #expect(again.decisions == live.decisions)
+            #expect(again.deliveries == live.deliveries)
+            #expect(again.deadLetters == live.deadLetters)
+
+            // One gedragsaanwijzing's whole life cycle.
+            guard let ga = live.events.first(where: { $0.type == "nl.ketenhub.gedragsaanwijzing.v1" }),
+                  let trace = try hub.ledger.trace(eventSource: ga.source, eventId: ga.eventId) else {
+                Issue.record("no gedragsaanwijzing in the ledger")
+                return
+            }
+            #expect(trace.event.acceptedAt != nil)
+            #expect(!trace.decisions.isEmpty)
+            #expect(Set(trace.deliveries.map(\.organisation)) == Set(trace.decisions.filter(\.permitted).map(\.recipient)))
+            #expect(trace.deliveries.allSatisfy { $0.state == .acknowledged })
+            #expect(trace.decisions.filter(\.permitted).allSatisfy { $0.ruleId != nil && $0.legalBasis != nil && $0.purpose != nil })
+            #expect(try hub.ledger.events(inCase: ga.ketencaseid).map(\.eventId).contains(ga.eventId))
+
+            #expect(live.deadLetters.allSatisfy { $0.stage == "inbound" && !$0.reasons.isEmpty })
+            #expect(try hub.ledger.deliveries(organisation: "politie", state: nil).allSatisfy { $0.organisation == "politie" })
+        })
+        let report = try #require(finished)
+        #expect(report.deadLetters == report.rejectedMessages)
+        #expect(report.rejectedMessages > 0)
+    }
+
+    @Test("facts applied in any order, and more than once, give the same rows")
+    func orderIndependence() throws {
+        let entries: [LedgerEntry] = [
+            .accepted(.init(eventId: "e1", source: "urn:ketenhub:om", type: "nl.ketenhub.vonnis.v1", ketencaseid: "KZ-2026-AAAAAA",
+                            producer: "om", eventTime: "2026-11-20T10:00:00Z", acceptedAt: "2026-11-20T10:00:01.000Z")),
+            .accepted(.init(eventId: "e1", source: "urn:ketenhub:om", type: "nl.ketenhub.vonnis.v1", ketencaseid: "KZ-2026-AAAAAA",
+                            producer: "om", eventTime: "2026-11-20T10:00:00Z", acceptedAt: "2026-11-20T10:05:00.000Z")),
+            .decided(.init(decisionId: "dec-1-politie", eventId: "e1", eventSource: "urn:ketenhub:om", ketencaseid: "KZ-2026-AAAAAA",
+                           recipient: "politie", permitted: true, ruleId: "r1", legalBasis: "wjsg", purpose: "handhaving",
+                           matrixVersion: "v1", decidedAt: "2026-11-20T10:00:02Z")),
+            .decided(.init(decisionId: "dec-1-shn", eventId: "e1", eventSource: "urn:ketenhub:om", ketencaseid: "KZ-2026-AAAAAA",
+                           recipient: "shn", permitted: false, matrixVersion: "v1", decidedAt: "2026-11-20T10:00:02Z")),
+            .delivered(.init(deliveryId: "dec-1-politie", organisation: "politie", delivered: true, attempts: 3, at: "2026-11-20T10:00:09Z")),
+            .delivered(.init(deliveryId: "dec-1-politie", organisation: "politie", delivered: true, attempts: 1, at: "2026-11-20T10:01:00Z")),
+            .acknowledged(.init(deliveryId: "dec-1-politie", organisation: "politie", status: "processed", at: "2026-11-20T10:00:20Z")),
+            .acknowledged(.init(deliveryId: "dec-1-politie", organisation: "politie", status: "received", at: "2026-11-20T10:00:10Z")),
+            .deadLettered(.init(deadLetterId: "dlq-1", stage: "inbound", partner: "politie", receivedAt: "2026-11-20T09:00:00Z",
+                                reasons: ["line 3: not well-formed"], sizeBytes: 12)),
+        ]
+        let forwards = try SQLiteLedgerStore()
+        try forwards.apply(entries)
+        let backwards = try SQLiteLedgerStore()
+        try backwards.apply(entries.reversed())
+        try backwards.apply(entries)
+        #expect(try forwards.snapshot() == backwards.snapshot())
+        let delivery = try #require(try forwards.deliveries(organisation: "politie", state: nil).first)
+        #expect(delivery.state == .acknowledged)
+        #expect(delivery.deliveredAt == "2026-11-20T10:00:09Z")
+        #expect(delivery.acknowledgedAt == "2026-11-20T10:00:10Z")
+        #expect(delivery.attempts == 3)
+        #expect(try forwards.snapshot().events.first?.acceptedAt == "2026-11-20T10:00:01.000Z")
+        #expect(try forwards.deliveries(organisation: nil, state: .routed) == [])
+        #expect(try forwards.trace(eventSource: "urn:ketenhub:om", eventId: "e1")?.decisions.map(\.recipient) == ["politie", "shn"])
+        // A rejection outranks processed, whenever it comes.
+        try forwards.apply([.acknowledged(.init(deliveryId: "dec-1-politie", organisation: "politie", status: "rejected", at: "2026-11-20T11:00:00Z", reason: "onbekende zaak"))])
+        #expect(try forwards.deliveries(organisation: "politie", state: .rejected).first?.detail == "onbekende zaak")
+    }
+}
