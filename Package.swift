@@ -10,6 +10,7 @@ import PackageDescription
 //   HubTopology + SharingPolicy <- Router (the routing service)
 //   CanonicalEvents + PartnerAdapters <- PartnerSimulation (simulated partners)
 //   Kafka + HubTopology + CanonicalEvents <- DeliveryLedger (every event's life cycle in SQL)
+//   DeliveryLedger <- SLAClocks (what must have happened by when)
 //   all of the above <- KetenhubDemo (the whole hub with simulated partners) <- KetenhubCLI
 //   <- KetenhubBench <- KetenhubCLI (the `ketenhub` command)
 let package = Package(
@@ -109,7 +110,7 @@ let package = Package(
             name: "KetenhubDemo",
             dependencies: [
                 "Kafka", "EmbeddedKafka", "HubTopology", "CanonicalEvents", "SharingPolicy", "Router",
-                "PartnerAdapters", "PartnerGateway", "PartnerSimulation", "DeliveryLedger",
+                "PartnerAdapters", "PartnerGateway", "PartnerSimulation", "DeliveryLedger", "SLAClocks",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -122,6 +123,11 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        // SLA clocks as data, run over the ledger at a given moment.
+        .target(
+            name: "SLAClocks",
+            dependencies: ["DeliveryLedger", "Kafka", "HubTopology", .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log")]
         ),
         // The routing service: canonical events in, decisions, deliveries and state out, per Kafka transaction.
         .target(
@@ -177,9 +183,13 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["KetenhubDemo", "PartnerGateway", "PartnerSimulation", "PartnerAdapters", "SharingPolicy", "CanonicalEvents", "DeliveryLedger",
+            dependencies: ["KetenhubDemo", "PartnerGateway", "PartnerSimulation", "PartnerAdapters", "SharingPolicy", "CanonicalEvents", "DeliveryLedger", "SLAClocks",
                            "HubTopology", "Kafka", "EmbeddedKafka", "KetenhubTestSupport",
                            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "SLAClockTests",
+            dependencies: ["SLAClocks", "DeliveryLedger", "CanonicalEvents", "HubTopology", "Kafka", "EmbeddedKafka", "KetenhubTestSupport"]
         ),
         .testTarget(
             name: "PartnerAdaptersTests",

@@ -23,8 +23,12 @@ public enum LedgerEntry: Sendable, Equatable {
         public var producer: String
         public var eventTime: String
         public var acceptedAt: String
+        /// The few data fields the ledger keeps (those its SLA clocks need), by JSON Pointer; never the content.
+        public var fields: [String: String] = [:]
 
-        public init(eventId: String, source: String, type: String, ketencaseid: String, producer: String, eventTime: String, acceptedAt: String) {
+        public init(eventId: String, source: String, type: String, ketencaseid: String, producer: String, eventTime: String, acceptedAt: String,
+                    fields: [String: String] = [:]) {
+            self.fields = fields
             self.eventId = eventId
             self.source = source
             self.type = type

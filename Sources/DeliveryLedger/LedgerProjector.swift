@@ -11,12 +11,15 @@ public struct LedgerProjector: Sendable {
     let bootstrapServers: String
     let topics: HubTopics
     let store: any LedgerStore
+    /// The data fields to keep per event type (`nl.ketenhub.<event>.v1`), by JSON Pointer into the data.
+    let keptFields: [String: [String]]
     let logger: Logger
 
-    public init(bootstrapServers: String, topics: HubTopics = HubTopics(), store: any LedgerStore, logger: Logger) {
+    public init(bootstrapServers: String, topics: HubTopics = HubTopics(), store: any LedgerStore, keptFields: [String: [String]] = [:], logger: Logger) {
         self.bootstrapServers = bootstrapServers
         self.topics = topics
         self.store = store
+        self.keptFields = keptFields
         self.logger = logger
     }
 
@@ -66,8 +69,12 @@ public struct LedgerProjector: Sendable {
         switch message.topic {
         case topics.canonical:
             guard let event = try? CloudEvent(kafkaRecord: CloudEventRecord(message)) else { return nil }  // dead-lettered by the router
+            var fields: [String: String] = [:]
+            for pointer in keptFields[event.type] ?? [] {
+                if let value = JSONPointer(pointer).resolve(in: event.data), value != .null { fields[pointer] = value.rendered }
+            }
             return .accepted(.init(eventId: event.id, source: event.source, type: event.type, ketencaseid: event.ketencaseid,
-                                   producer: event.producer ?? "", eventTime: event.time, acceptedAt: Self.timestamp(message)))
+                                   producer: event.producer ?? "", eventTime: event.time, acceptedAt: Self.timestamp(message), fields: fields))
         case topics.audit:
             guard let record = try? decoder.decode(AuditRecord.self, from: Data(message.value)) else { return unreadable(message) }
             return .decided(.init(decisionId: record.decisionId, eventId: record.eventId, eventSource: record.eventSource,

@@ -8,6 +8,8 @@ public protocol LedgerStore: Sendable {
     func trace(eventSource: String, eventId: String) throws -> EventTrace?
     /// The events of one chain case, in the order they were accepted.
     func events(inCase ketencaseid: String) throws -> [EventRow]
+    /// The events of one type (`nl.ketenhub.<event>.v1`), in the order they were accepted.
+    func events(ofType type: String) throws -> [EventRow]
     /// Deliveries, optionally of one organisation and in one state.
     func deliveries(organisation: String?, state: DeliveryState?) throws -> [DeliveryRow]
     func deadLetters() throws -> [DeadLetterRow]
@@ -38,6 +40,8 @@ public struct EventRow: Sendable, Codable, Equatable {
     public var producer: String
     public var eventTime: String
     public var acceptedAt: String?
+    /// The data fields the ledger keeps, by JSON Pointer.
+    public var fields: [String: String] = [:]
 }
 
 public struct DecisionRow: Sendable, Codable, Equatable {

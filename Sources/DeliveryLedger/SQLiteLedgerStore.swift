@@ -22,6 +22,10 @@ public final class SQLiteLedgerStore: LedgerStore {
                     producer TEXT NOT NULL, event_time TEXT NOT NULL, accepted_at TEXT,
                     PRIMARY KEY (source, event_id));
                 CREATE INDEX events_by_case ON events (ketencaseid);
+                CREATE INDEX events_by_type ON events (type);
+                CREATE TABLE event_fields (
+                    source TEXT NOT NULL, event_id TEXT NOT NULL, pointer TEXT NOT NULL, value TEXT NOT NULL,
+                    PRIMARY KEY (source, event_id, pointer));
                 CREATE TABLE decisions (
                     decision_id TEXT PRIMARY KEY, event_source TEXT NOT NULL, event_id TEXT NOT NULL, ketencaseid TEXT NOT NULL,
                     recipient TEXT NOT NULL, permitted INTEGER NOT NULL, rule_id TEXT, legal_basis TEXT, purpose TEXT,
@@ -55,6 +59,10 @@ public final class SQLiteLedgerStore: LedgerStore {
                         ON CONFLICT (source, event_id) DO UPDATE SET
                             accepted_at = COALESCE(MIN(events.accepted_at, excluded.accepted_at), excluded.accepted_at, events.accepted_at)
                         """, arguments: [event.source, event.eventId, event.type, event.ketencaseid, event.producer, event.eventTime, event.acceptedAt])
+                    for (pointer, value) in event.fields {
+                        try db.execute(sql: "INSERT OR IGNORE INTO event_fields (source, event_id, pointer, value) VALUES (?, ?, ?, ?)",
+                                       arguments: [event.source, event.eventId, pointer, value])
+                    }
                 case .decided(let decision):
                     try db.execute(sql: """
                         INSERT OR IGNORE INTO decisions (decision_id, event_source, event_id, ketencaseid, recipient, permitted, rule_id,
@@ -116,13 +124,32 @@ public final class SQLiteLedgerStore: LedgerStore {
                                              arguments: [eventSource, eventId]).map(Self.decision)
             let deliveries = try Row.fetchAll(db, sql: "SELECT \(Self.deliveryColumns) FROM deliveries WHERE event_source = ? AND event_id = ? ORDER BY organisation, delivery_id",
                                               arguments: [eventSource, eventId]).map(Self.delivery)
-            return EventTrace(event: Self.event(event), decisions: decisions, deliveries: deliveries)
+            return EventTrace(event: try Self.withFields(db, [Self.event(event)])[0], decisions: decisions, deliveries: deliveries)
         }
     }
 
     public func events(inCase ketencaseid: String) throws -> [EventRow] {
         try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM events WHERE ketencaseid = ? ORDER BY accepted_at, source, event_id", arguments: [ketencaseid]).map(Self.event)
+            try Self.withFields(db, try Row.fetchAll(db, sql: "SELECT * FROM events WHERE ketencaseid = ? ORDER BY accepted_at, source, event_id",
+                                                     arguments: [ketencaseid]).map(Self.event))
+        }
+    }
+
+    public func events(ofType type: String) throws -> [EventRow] {
+        try database.read { db in
+            try Self.withFields(db, try Row.fetchAll(db, sql: "SELECT * FROM events WHERE type = ? ORDER BY accepted_at, source, event_id",
+                                                     arguments: [type]).map(Self.event))
+        }
+    }
+
+    private static func withFields(_ db: Database, _ events: [EventRow]) throws -> [EventRow] {
+        try events.map { event in
+            var event = event
+            for row in try Row.fetchAll(db, sql: "SELECT pointer, value FROM event_fields WHERE source = ? AND event_id = ?",
+                                        arguments: [event.source, event.eventId]) {
+                event.fields[row["pointer"]] = row["value"]
+            }
+            return event
         }
     }
 
@@ -144,7 +171,7 @@ public final class SQLiteLedgerStore: LedgerStore {
     public func snapshot() throws -> LedgerSnapshot {
         try database.read { db in
             LedgerSnapshot(
-                events: try Row.fetchAll(db, sql: "SELECT * FROM events ORDER BY source, event_id").map(Self.event),
+                events: try Self.withFields(db, try Row.fetchAll(db, sql: "SELECT * FROM events ORDER BY source, event_id").map(Self.event)),
                 decisions: try Row.fetchAll(db, sql: "SELECT * FROM decisions ORDER BY decision_id").map(Self.decision),
                 deliveries: try Row.fetchAll(db, sql: "SELECT \(Self.deliveryColumns) FROM deliveries ORDER BY delivery_id").map(Self.delivery),
                 deadLetters: try Row.fetchAll(db, sql: "SELECT * FROM dead_letters ORDER BY dead_letter_id").map(Self.deadLetter))

@@ -11,6 +11,7 @@ import PartnerAdapters
 import PartnerGateway
 import PartnerSimulation
 import Router
+import SLAClocks
 import SharingPolicy
 
 /// The whole hub on the embedded cluster, with simulated partners around it: the adapters (HTTP and
@@ -25,6 +26,7 @@ public struct DemoHub: Sendable {
         public var brokenEvery = 9
         public var matrixDirectory = URL(fileURLWithPath: "Contracts/matrix")
         public var formatsDirectory = URL(fileURLWithPath: "Contracts/partners")
+        public var clocksFile = URL(fileURLWithPath: "Contracts/sla/clocks.yaml")
         public var retry = RetryPolicy(initial: .milliseconds(100), maximum: .seconds(2))
         /// A back-office that is down (answers 503) for a while at the start.
         public var outage: (organisation: String, duration: Duration)?
@@ -108,7 +110,9 @@ public struct DemoHub: Sendable {
         routerConfiguration.fetchMaxWaitMilliseconds = EmbeddedCluster.fetchMaxWaitMilliseconds
         let router = RoutingService(configuration: routerConfiguration, matrix: matrix, logger: logger)
         let ledger = try SQLiteLedgerStore(path: settings.ledgerPath)
-        let projector = LedgerProjector(bootstrapServers: bootstrap, topics: topics, store: ledger, logger: logger)
+        let clocks = SLAEvaluator(clocks: try SLAClock.load(settings.clocksFile))
+        let projector = LedgerProjector(bootstrapServers: bootstrap, topics: topics, store: ledger, keptFields: clocks.keptFields, logger: logger)
+        let monitor = SLAMonitor(evaluator: clocks, ledger: ledger, producer: producer, topics: topics, logger: logger)
 
         return try await withThrowingTaskGroup(of: Void.self) { group in
             let hubRouter = Router(context: BasicRequestContext.self)
@@ -135,6 +139,7 @@ public struct DemoHub: Sendable {
             group.addTask { try await dropDirectories.run() }
             group.addTask { try await router.run() }
             group.addTask { try await projector.run(fetchMaxWaitMilliseconds: EmbeddedCluster.fetchMaxWaitMilliseconds) }
+            group.addTask { try await monitor.run(every: .seconds(5)) }
             let outboxes = work.appendingPathComponent("outbox")
             for organisation in Self.recipients(matrix) {
                 guard let format = formats.format(for: organisation) else { continue }

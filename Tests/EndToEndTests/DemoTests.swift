@@ -19,6 +19,7 @@ struct DemoTests {
         settings.httpPort = 0
         settings.matrixDirectory = packageRoot.appendingPathComponent("Contracts/matrix")
         settings.formatsDirectory = packageRoot.appendingPathComponent("Contracts/partners")
+        settings.clocksFile = packageRoot.appendingPathComponent("Contracts/sla/clocks.yaml")
         return settings
     }
 

@@ -4,6 +4,7 @@ import Foundation
 import HubTopology
 import KetenhubDemo
 import KetenhubTestSupport
+import SLAClocks
 import Testing
 
 /// The delivery ledger, filled while the hub runs with simulated partners, against a rebuild from the topics.
@@ -29,7 +30,8 @@ struct LedgerTests {
             #expect(live.deliveries.allSatisfy { $0.state == .acknowledged && $0.deliveredAt != nil && $0.acknowledgedAt != nil && $0.eventId != nil })
 
             let rebuilt = try SQLiteLedgerStore()
-            try await LedgerProjector(bootstrapServers: hub.bootstrapServers, topics: hub.topics, store: rebuilt, logger: testLogger).rebuild()
+            let kept = SLAEvaluator(clocks: try SLAClock.load(packageRoot.appendingPathComponent("Contracts/sla/clocks.yaml"))).keptFields
+            try await LedgerProjector(bootstrapServers: hub.bootstrapServers, topics: hub.topics, store: rebuilt, keptFields: kept, logger: testLogger).rebuild()
             let again = try rebuilt.snapshot()
             #expect(again.events == live.events)
             #expect(again.decisions == live.decisions)
@@ -43,6 +45,8 @@ struct LedgerTests {
                 return
             }
             #expect(trace.event.acceptedAt != nil)
+            #expect(trace.event.fields["/endDate"] != nil && trace.event.fields["/orderId"] != nil, "the fields the SLA clocks need, and only those")
+            #expect(Set(trace.event.fields.keys) == ["/endDate", "/orderId", "/action"])
             #expect(!trace.decisions.isEmpty)
             #expect(Set(trace.deliveries.map(\.organisation)) == Set(trace.decisions.filter(\.permitted).map(\.recipient)))
             #expect(trace.deliveries.allSatisfy { $0.state == .acknowledged })

@@ -1,0 +1,52 @@
+import DeliveryLedger
+import Foundation
+import HubTopology
+import Kafka
+import Logging
+
+/// Runs the SLA clocks over the ledger now and then, and publishes each alert once on the alert
+/// topic (keyed by the chain case), where the console and the metrics pick it up.
+public final class SLAMonitor: Sendable {
+    private let evaluator: SLAEvaluator
+    private let ledger: any LedgerStore
+    private let producer: KafkaProducer
+    private let topics: HubTopics
+    private let raised = RaisedAlerts()
+    private let logger: Logger
+
+    public init(evaluator: SLAEvaluator, ledger: any LedgerStore, producer: KafkaProducer, topics: HubTopics = HubTopics(), logger: Logger) {
+        self.evaluator = evaluator
+        self.ledger = ledger
+        self.producer = producer
+        self.topics = topics
+        self.logger = logger
+    }
+
+    /// Evaluates at `now` and publishes the alerts not published before; returns those.
+    @discardableResult
+    public func tick(at now: Date = Date()) async throws -> [SLAAlert] {
+        let fresh = try evaluator.alerts(at: now, in: ledger).filter { raised.insert($0.alertId) }
+        if !fresh.isEmpty {
+            try await producer.sendAll(try fresh.map { try KafkaProducerMessage(topic: topics.alerts, key: $0.ketencaseid, json: $0) })
+            for alert in fresh {
+                logger.warning("SLA \(alert.severity.rawValue)", metadata: ["clock": "\(alert.clock)", "case": "\(alert.ketencaseid)", "message": "\(alert.message)"])
+            }
+        }
+        return fresh
+    }
+
+    /// Ticks every `interval` until the task is cancelled.
+    public func run(every interval: Duration = .seconds(10)) async throws {
+        while !Task.isCancelled {
+            try await tick()
+            try await Task.sleep(for: interval)
+        }
+    }
+}
+
+/// The alert ids already published. A restarted monitor reads them back from the alert topic (next step: `load(from:)`).
+private final class RaisedAlerts: @unchecked Sendable {
+    private let lock = NSLock()
+    private var ids: Set<String> = []
+    func insert(_ id: String) -> Bool { lock.withLock { ids.insert(id).inserted } }
+}

@@ -1,0 +1,154 @@
+import CanonicalEvents
+import DeliveryLedger
+import Foundation
+import KetenhubTestSupport
+import SLAClocks
+import Testing
+
+/// Each SLA clock under a clock the test controls: it fires exactly when it should, and not otherwise.
+@Suite("SLA clocks")
+struct SLAClockTests {
+    static let clocks = try! SLAClock.load(packageRoot.appendingPathComponent("Contracts/sla/clocks.yaml"))
+    static let t0 = ISO8601DateFormatter().date(from: "2026-11-20T10:00:00Z")!
+
+    static func at(minutes: Double) -> Date { t0.addingTimeInterval(minutes * 60) }
+    static func text(minutes: Double) -> String { ISO8601DateFormatter().string(from: at(minutes: minutes)) }
+
+    static func evaluator(_ id: String) -> SLAEvaluator { SLAEvaluator(clocks: clocks.filter { $0.id == id }) }
+
+    static func accepted(_ id: String, _ event: String, case caseId: String = "KZ-2026-AAAAAA", time: Double = 0,
+                         fields: [String: String] = [:]) -> LedgerEntry {
+        .accepted(.init(eventId: id, source: "urn:ketenhub:om", type: "nl.ketenhub.\(event).v1", ketencaseid: caseId, producer: "om",
+                        eventTime: text(minutes: time), acceptedAt: text(minutes: time), fields: fields))
+    }
+
+    static func permitted(_ id: String, to recipient: String) -> LedgerEntry {
+        .decided(.init(decisionId: "dec-\(id)-\(recipient)", eventId: id, eventSource: "urn:ketenhub:om", ketencaseid: "KZ-2026-AAAAAA",
+                       recipient: recipient, permitted: true, ruleId: "r", legalBasis: "b", purpose: "p", matrixVersion: "v1",
+                       decidedAt: text(minutes: 0)))
+    }
+
+    static func delivered(_ id: String, to recipient: String, at minutes: Double) -> LedgerEntry {
+        .delivered(.init(deliveryId: "dec-\(id)-\(recipient)", organisation: recipient, delivered: true, attempts: 1, at: text(minutes: minutes)))
+    }
+
+    static func acknowledged(_ id: String, by recipient: String, at minutes: Double) -> LedgerEntry {
+        .acknowledged(.init(deliveryId: "dec-\(id)-\(recipient)", organisation: recipient, status: "processed", at: text(minutes: minutes)))
+    }
+
+    static func ids(_ alerts: [SLAAlert]) -> [String] { alerts.map(\.alertId).sorted() }
+
+    @Test("the shipped clocks load, each with what its kind needs; the ledger keeps the fields they name")
+    func shipped() {
+        #expect(Self.clocks.map(\.id) == ["invrijheidstelling-slachtoffer-politie", "gedragsaanwijzing-politie", "zsm-veiligheidsbeoordeling",
+                                          "gedragsaanwijzing-einddatum", "onbevestigde-levering"])
+        #expect(SLAEvaluator(clocks: Self.clocks).keptFields["nl.ketenhub.gedragsaanwijzing.v1"]?.sorted() == ["/action", "/endDate", "/orderId"])
+    }
+
+    @Test("invrijheidstelling: SHN and politie must acknowledge within the hour; other recipients do not count")
+    func releaseAcknowledged() throws {
+        let ledger = try SQLiteLedgerStore()
+        try ledger.apply([Self.accepted("ivs-1", "invrijheidstelling"), Self.permitted("ivs-1", to: "shn"), Self.permitted("ivs-1", to: "politie"),
+                          Self.permitted("ivs-1", to: "3ro"), Self.delivered("ivs-1", to: "shn", at: 1), Self.delivered("ivs-1", to: "politie", at: 1)])
+        let clock = Self.evaluator("invrijheidstelling-slachtoffer-politie")
+        #expect(try clock.alerts(at: Self.at(minutes: 59.9), in: ledger) == [])
+        #expect(Self.ids(try clock.alerts(at: Self.at(minutes: 60), in: ledger)) ==
+                ["invrijheidstelling-slachtoffer-politie:dec-ivs-1-politie:breach", "invrijheidstelling-slachtoffer-politie:dec-ivs-1-shn:breach"])
+        try ledger.apply([Self.acknowledged("ivs-1", by: "shn", at: 30), Self.acknowledged("ivs-1", by: "politie", at: 70)])
+        #expect(Self.ids(try clock.alerts(at: Self.at(minutes: 120), in: ledger)) == ["invrijheidstelling-slachtoffer-politie:dec-ivs-1-politie:breach"],
+                "acknowledged late is still a breach; on time is none")
+    }
+
+    @Test("gedragsaanwijzing: delivered to politie within five minutes")
+    func orderDelivered() throws {
+        let ledger = try SQLiteLedgerStore()
+        try ledger.apply([Self.accepted("ga-1", "gedragsaanwijzing"), Self.permitted("ga-1", to: "politie"), Self.delivered("ga-1", to: "politie", at: 4),
+                          Self.accepted("ga-2", "gedragsaanwijzing"), Self.permitted("ga-2", to: "politie"), Self.delivered("ga-2", to: "politie", at: 6),
+                          Self.accepted("ga-3", "gedragsaanwijzing"), Self.permitted("ga-3", to: "politie"), Self.permitted("ga-3", to: "shn")])
+        let clock = Self.evaluator("gedragsaanwijzing-politie")
+        #expect(try clock.alerts(at: Self.at(minutes: 4.9), in: ledger) == [])
+        let alerts = try clock.alerts(at: Self.at(minutes: 5), in: ledger)
+        #expect(Self.ids(alerts) == ["gedragsaanwijzing-politie:dec-ga-2-politie:breach", "gedragsaanwijzing-politie:dec-ga-3-politie:breach"])
+        #expect(alerts.allSatisfy { $0.organisation == "politie" && $0.dueAt == Self.text(minutes: 5) })
+    }
+
+    @Test("ZSM: an arrest without VT's veiligheidsbeoordeling warns after 6 hours and breaches after 9")
+    func zsm() throws {
+        let ledger = try SQLiteLedgerStore()
+        try ledger.apply([Self.accepted("ah-late", "aanhouding", case: "KZ-2026-LATE00"), Self.accepted("vb-late", "veiligheidsbeoordeling", case: "KZ-2026-LATE00", time: 7 * 60),
+                          Self.accepted("ah-none", "aanhouding", case: "KZ-2026-NONE00"),
+                          Self.accepted("ah-fast", "aanhouding", case: "KZ-2026-FAST00"), Self.accepted("vb-fast", "veiligheidsbeoordeling", case: "KZ-2026-FAST00", time: 60)])
+        let clock = Self.evaluator("zsm-veiligheidsbeoordeling")
+        #expect(try clock.alerts(at: Self.at(minutes: 359), in: ledger) == [])
+        #expect(Self.ids(try clock.alerts(at: Self.at(minutes: 360), in: ledger)) ==
+                ["zsm-veiligheidsbeoordeling:ah-late:warning", "zsm-veiligheidsbeoordeling:ah-none:warning"])
+        #expect(Self.ids(try clock.alerts(at: Self.at(minutes: 539), in: ledger)) ==
+                ["zsm-veiligheidsbeoordeling:ah-late:warning", "zsm-veiligheidsbeoordeling:ah-none:warning"])
+        #expect(Self.ids(try clock.alerts(at: Self.at(minutes: 540), in: ledger)) ==
+                ["zsm-veiligheidsbeoordeling:ah-late:warning", "zsm-veiligheidsbeoordeling:ah-none:breach", "zsm-veiligheidsbeoordeling:ah-none:warning"])
+    }
+
+    @Test("a gedragsaanwijzing nearing its end date warns the OM two weeks before, unless extended or ended")
+    func endDate() throws {
+        let ledger = try SQLiteLedgerStore()
+        func order(_ id: String, _ orderId: String, end: String, action: String, time: Double) -> LedgerEntry {
+            Self.accepted(id, "gedragsaanwijzing", time: time, fields: ["/orderId": orderId, "/endDate": end, "/action": action])
+        }
+        try ledger.apply([order("ga-a1", "GA-A", end: "2026-12-31", action: "opgelegd", time: 0),
+                          order("ga-b1", "GA-B", end: "2026-12-31", action: "opgelegd", time: 0),
+                          order("ga-b2", "GA-B", end: "2027-03-31", action: "verlengd", time: 60),
+                          order("ga-c1", "GA-C", end: "2026-12-31", action: "opgelegd", time: 0),
+                          order("ga-c2", "GA-C", end: "2026-12-31", action: "beeindigd", time: 60)])
+        let clock = Self.evaluator("gedragsaanwijzing-einddatum")
+        let iso = ISO8601DateFormatter()
+        #expect(try clock.alerts(at: iso.date(from: "2026-12-16T23:59:59Z")!, in: ledger) == [])
+        let alerts = try clock.alerts(at: iso.date(from: "2026-12-17T00:00:00Z")!, in: ledger)
+        #expect(Self.ids(alerts) == ["gedragsaanwijzing-einddatum:GA-A:warning"])
+        #expect(alerts.first?.organisation == "om")
+        #expect(try clock.alerts(at: iso.date(from: "2027-01-02T00:00:00Z")!, in: ledger) == [], "past its end date it no longer warns")
+    }
+
+    @Test("a delivery not acknowledged within a day is escalated")
+    func unacknowledged() throws {
+        let ledger = try SQLiteLedgerStore()
+        try ledger.apply([Self.accepted("v-1", "vonnis"), Self.permitted("v-1", to: "politie"), Self.delivered("v-1", to: "politie", at: 0),
+                          Self.permitted("v-1", to: "shn"), Self.delivered("v-1", to: "shn", at: 0), Self.acknowledged("v-1", by: "shn", at: 5)])
+        let clock = Self.evaluator("onbevestigde-levering")
+        #expect(try clock.alerts(at: Self.at(minutes: 1439), in: ledger) == [])
+        let alerts = try clock.alerts(at: Self.at(minutes: 1440), in: ledger)
+        #expect(Self.ids(alerts) == ["onbevestigde-levering:dec-v-1-politie:escalation"])
+        // Alerts are what their contract says, and evaluating again raises the same ids.
+        let contracts = try RecordContracts.load()
+        for alert in alerts { #expect(contracts.validate(try JSONValue(encoding: alert), against: "alert.schema.json") == []) }
+        #expect(Self.ids(try clock.alerts(at: Self.at(minutes: 2000), in: ledger)) == Self.ids(alerts))
+    }
+}
+
+import EmbeddedKafka
+import HubTopology
+import Kafka
+
+@Suite("SLA monitor on the embedded cluster")
+struct SLAMonitorTests {
+    @Test("each alert is published once on the alert topic, keyed by its case, however often the clocks run")
+    func publishesOnce() async throws {
+        let cluster = try EmbeddedCluster(brokers: 1, logger: testLogger)
+        defer { cluster.shutdown() }
+        let topics = HubTopics()
+        try await cluster.createTopics(topics.specifications(organisations: []))
+        let ledger = try SQLiteLedgerStore()
+        try ledger.apply([SLAClockTests.accepted("v-1", "vonnis"), SLAClockTests.permitted("v-1", to: "politie"),
+                          SLAClockTests.delivered("v-1", to: "politie", at: 0)])
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: testLogger)
+        let monitor = SLAMonitor(evaluator: SLAClockTests.evaluator("onbevestigde-levering"), ledger: ledger, producer: producer, topics: topics, logger: testLogger)
+        #expect(try await monitor.tick(at: SLAClockTests.at(minutes: 60)).isEmpty)
+        #expect(try await monitor.tick(at: SLAClockTests.at(minutes: 1440)).map(\.alertId) == ["onbevestigde-levering:dec-v-1-politie:escalation"])
+        #expect(try await monitor.tick(at: SLAClockTests.at(minutes: 1500)).isEmpty)
+        await producer.shutdown()
+        let records = try await TopicReader(bootstrapServers: cluster.bootstrapServers, logger: testLogger).readAll(topics.alerts).values.flatMap { $0 }
+        #expect(records.count == 1)
+        #expect(records.first?.keyString == "KZ-2026-AAAAAA")
+        let alert = try JSONDecoder().decode(SLAAlert.self, from: Data(records[0].value))
+        #expect(alert.severity == .escalation && alert.organisation == "politie")
+    }
+}
