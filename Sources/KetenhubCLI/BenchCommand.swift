@@ -63,6 +63,7 @@ struct RouterBench: AsyncParsableCommand {
         let result = try await benchmark.run(logger: benchLogger())
         if !json {
             print("raw transactional copy: \(Int(result.raw_copy_events_per_s)) events/s, router: \(Int(result.router_events_per_s)) events/s (ratio \(result.ratio))")
+            print("a copy writing \(result.router_records_per_event) records per event, as the router does: \(Int(result.raw_copy_same_records_events_per_s)) events/s (ratio \(result.ratio_same_records))")
             print("latency at \(result.offered_load_events_per_s) events/s: p50 \(result.p50_ms) ms, p99 \(result.p99_ms) ms")
         }
         try printResultLine(result)

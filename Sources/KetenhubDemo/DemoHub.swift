@@ -139,7 +139,10 @@ public struct DemoHub: Sendable {
             group.addTask { try await dropDirectories.run() }
             group.addTask { try await router.run() }
             group.addTask { try await projector.run(fetchMaxWaitMilliseconds: EmbeddedCluster.fetchMaxWaitMilliseconds) }
-            group.addTask { try await monitor.run(every: .seconds(5)) }
+            group.addTask {
+                try await monitor.loadRaised(bootstrapServers: bootstrap)
+                try await monitor.run(every: .seconds(5))
+            }
             let outboxes = work.appendingPathComponent("outbox")
             for organisation in Self.recipients(matrix) {
                 guard let format = formats.format(for: organisation) else { continue }

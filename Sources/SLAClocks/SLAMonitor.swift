@@ -35,6 +35,14 @@ public final class SLAMonitor: Sendable {
         return fresh
     }
 
+    /// Remembers the alerts already on the alert topic, so that a restarted monitor raises none twice.
+    public func loadRaised(bootstrapServers: String) async throws {
+        let records = try await TopicReader(bootstrapServers: bootstrapServers, logger: logger).readAll(topics.alerts).values.flatMap { $0 }
+        for record in records {
+            if let alert = try? JSONDecoder().decode(SLAAlert.self, from: Data(record.value)) { _ = raised.insert(alert.alertId) }
+        }
+    }
+
     /// Ticks every `interval` until the task is cancelled.
     public func run(every interval: Duration = .seconds(10)) async throws {
         while !Task.isCancelled {
@@ -44,7 +52,7 @@ public final class SLAMonitor: Sendable {
     }
 }
 
-/// The alert ids already published. A restarted monitor reads them back from the alert topic (next step: `load(from:)`).
+/// The alert ids already published (read back from the alert topic at start, see `loadRaised`).
 private final class RaisedAlerts: @unchecked Sendable {
     private let lock = NSLock()
     private var ids: Set<String> = []

@@ -130,7 +130,7 @@ import Kafka
 
 @Suite("SLA monitor on the embedded cluster")
 struct SLAMonitorTests {
-    @Test("each alert is published once on the alert topic, keyed by its case, however often the clocks run")
+    @Test("each alert is published once on the alert topic, keyed by its case, however often the clocks run and after a restart")
     func publishesOnce() async throws {
         let cluster = try EmbeddedCluster(brokers: 1, logger: testLogger)
         defer { cluster.shutdown() }
@@ -144,6 +144,10 @@ struct SLAMonitorTests {
         #expect(try await monitor.tick(at: SLAClockTests.at(minutes: 60)).isEmpty)
         #expect(try await monitor.tick(at: SLAClockTests.at(minutes: 1440)).map(\.alertId) == ["onbevestigde-levering:dec-v-1-politie:escalation"])
         #expect(try await monitor.tick(at: SLAClockTests.at(minutes: 1500)).isEmpty)
+        // A restarted monitor reads what is on the alert topic and raises it not again.
+        let restarted = SLAMonitor(evaluator: SLAClockTests.evaluator("onbevestigde-levering"), ledger: ledger, producer: producer, topics: topics, logger: testLogger)
+        try await restarted.loadRaised(bootstrapServers: cluster.bootstrapServers)
+        #expect(try await restarted.tick(at: SLAClockTests.at(minutes: 1600)).isEmpty)
         await producer.shutdown()
         let records = try await TopicReader(bootstrapServers: cluster.bootstrapServers, logger: testLogger).readAll(topics.alerts).values.flatMap { $0 }
         #expect(records.count == 1)
