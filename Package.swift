@@ -5,6 +5,7 @@ import PackageDescription
 //   CRdKafka (system librdkafka) <- Kafka (our client) <- EmbeddedKafka (mock cluster)
 //   CanonicalEvents (the contracts' Swift model and validator; no transport) <- SharingPolicy (the matrix)
 //   CanonicalEvents <- PartnerAdapters (partner formats as data: native messages <-> canonical events)
+//   HubMetrics (the hub's counters in the Prometheus format; no dependencies)
 //   Kafka + CanonicalEvents <- HubTopology (the hub's topics and the records every service writes)
 //   HubTopology + PartnerAdapters <- PartnerGateway (partners' transports in and out: HTTP, drop directories)
 //   HubTopology + SharingPolicy <- Router (the routing service)
@@ -77,6 +78,8 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // The hub's own metrics in the Prometheus text format, through an explicit registry.
+        .target(name: "HubMetrics"),
         // The hub's topics, and the records on them that more than one service writes.
         .target(
             name: "HubTopology",
@@ -87,6 +90,7 @@ let package = Package(
             name: "PartnerGateway",
             dependencies: [
                 "Kafka",
+                "HubMetrics",
                 "HubTopology",
                 "CanonicalEvents",
                 "PartnerAdapters",
@@ -110,7 +114,7 @@ let package = Package(
             name: "KetenhubDemo",
             dependencies: [
                 "Kafka", "EmbeddedKafka", "HubTopology", "CanonicalEvents", "SharingPolicy", "Router",
-                "PartnerAdapters", "PartnerGateway", "PartnerSimulation", "DeliveryLedger", "SLAClocks",
+                "PartnerAdapters", "PartnerGateway", "PartnerSimulation", "DeliveryLedger", "SLAClocks", "HubMetrics",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -127,13 +131,14 @@ let package = Package(
         // SLA clocks as data, run over the ledger at a given moment.
         .target(
             name: "SLAClocks",
-            dependencies: ["DeliveryLedger", "Kafka", "HubTopology", .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log")]
+            dependencies: ["DeliveryLedger", "Kafka", "HubTopology", "HubMetrics", .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log")]
         ),
         // The routing service: canonical events in, decisions, deliveries and state out, per Kafka transaction.
         .target(
             name: "Router",
             dependencies: [
                 "Kafka",
+                "HubMetrics",
                 "HubTopology",
                 "CanonicalEvents",
                 "SharingPolicy",
@@ -183,7 +188,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["KetenhubDemo", "PartnerGateway", "PartnerSimulation", "PartnerAdapters", "SharingPolicy", "CanonicalEvents", "DeliveryLedger", "SLAClocks",
+            dependencies: ["KetenhubDemo", "PartnerGateway", "PartnerSimulation", "PartnerAdapters", "SharingPolicy", "CanonicalEvents", "DeliveryLedger", "SLAClocks", "HubMetrics",
                            "HubTopology", "Kafka", "EmbeddedKafka", "KetenhubTestSupport",
                            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log")]
         ),

@@ -13,6 +13,8 @@ public protocol LedgerStore: Sendable {
     /// Deliveries, optionally of one organisation and in one state.
     func deliveries(organisation: String?, state: DeliveryState?) throws -> [DeliveryRow]
     func deadLetters() throws -> [DeadLetterRow]
+    /// Seconds from the hub's acceptance of each acknowledged delivery's event to its (first) acknowledgement, by organisation.
+    func acknowledgementLatencies() throws -> [String: [Double]]
 
     /// Every row, in a fixed order: two ledgers with equal snapshots hold the same state.
     func snapshot() throws -> LedgerSnapshot

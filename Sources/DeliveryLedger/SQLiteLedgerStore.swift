@@ -168,6 +168,26 @@ public final class SQLiteLedgerStore: LedgerStore {
         }
     }
 
+    public func acknowledgementLatencies() throws -> [String: [Double]] {
+        let rows = try database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT d.organisation, e.accepted_at, d.acknowledged_at FROM deliveries d
+                JOIN events e ON e.source = d.event_source AND e.event_id = d.event_id
+                WHERE d.acknowledged_at IS NOT NULL AND e.accepted_at IS NOT NULL
+                """)
+        }
+        let fractional = ISO8601DateFormatter()
+        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let plain = ISO8601DateFormatter()
+        func date(_ text: String) -> Date? { fractional.date(from: text) ?? plain.date(from: text) }
+        var latencies: [String: [Double]] = [:]
+        for row in rows {
+            guard let accepted = date(row["accepted_at"]), let acknowledged = date(row["acknowledged_at"]) else { continue }
+            latencies[row["organisation"], default: []].append(max(0, acknowledged.timeIntervalSince(accepted)))
+        }
+        return latencies
+    }
+
     public func snapshot() throws -> LedgerSnapshot {
         try database.read { db in
             LedgerSnapshot(

@@ -63,6 +63,7 @@ struct DemoCommand: AsyncParsableCommand {
             printNow("(librdkafka's in-memory mock cluster, not for production; production runs on Apache Kafka)")
             printNow("embedded cluster: \(kafka)")
             printNow("partner endpoints: \(address.absoluteString)/partners/{organisation}/messages")
+            printNow("metrics (Prometheus):  curl -s \(address.absoluteString)/metrics")
             printNow("demo credentials (bearer tokens), for example:")
             for organisation in ["politie", "om", "vt-amsterdam-amstelland", "shn", "rvdk"] {
                 printNow("  \(organisation): \(tokens[organisation] ?? "")")

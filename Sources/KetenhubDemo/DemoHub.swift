@@ -2,6 +2,7 @@ import CanonicalEvents
 import DeliveryLedger
 import EmbeddedKafka
 import Foundation
+import HubMetrics
 import HubTopology
 import Hummingbird
 import Kafka
@@ -81,6 +82,8 @@ public struct DemoHub: Sendable {
         public var bootstrapServers: String
         public var topics: HubTopics
         public var ledger: any LedgerStore
+        /// The hub's HTTP address (partner endpoints, `/metrics`).
+        public var httpAddress: URL
     }
 
     /// Starts everything; `running` is called once the hub serves (with its address and the partner
@@ -100,24 +103,34 @@ public struct DemoHub: Sendable {
 
         let (credentials, tokens) = PartnerCredentials.generate(for: organisations)
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: bootstrap, clientID: "ketenhub-gateway"), logger: logger)
-        let gateway = InboundGateway(formats: formats, producer: producer, topics: topics, logger: logger)
-        let inbound = HTTPInbound(gateway: gateway, credentials: credentials, acknowledgements: AcknowledgementPublisher(producer: producer, topics: topics))
+        let metrics = MetricsRegistry()
+        let gateway = InboundGateway(formats: formats, producer: producer, topics: topics, metrics: metrics, logger: logger)
+        let inbound = HTTPInbound(gateway: gateway, credentials: credentials,
+                                  acknowledgements: AcknowledgementPublisher(producer: producer, topics: topics, metrics: metrics))
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("ketenhub-demo-\(UUID().uuidString.prefix(8))")
         let batchPartners = formats.formats.values.filter { $0.syntax == .csv }.flatMap(\.organisations).filter { !$0.hasSuffix("*") }
         let dropDirectories = DropDirectoryInbound(root: work.appendingPathComponent("inbox"), organisations: batchPartners, gateway: gateway, logger: logger)
 
         var routerConfiguration = RouterConfiguration(bootstrapServers: bootstrap)
         routerConfiguration.fetchMaxWaitMilliseconds = EmbeddedCluster.fetchMaxWaitMilliseconds
+        routerConfiguration.metrics = metrics
         let router = RoutingService(configuration: routerConfiguration, matrix: matrix, logger: logger)
         let ledger = try SQLiteLedgerStore(path: settings.ledgerPath)
         let clocks = SLAEvaluator(clocks: try SLAClock.load(settings.clocksFile))
         let projector = LedgerProjector(bootstrapServers: bootstrap, topics: topics, store: ledger, keptFields: clocks.keptFields, logger: logger)
-        let monitor = SLAMonitor(evaluator: clocks, ledger: ledger, producer: producer, topics: topics, logger: logger)
+        let monitor = SLAMonitor(evaluator: clocks, ledger: ledger, producer: producer, topics: topics, metrics: metrics, logger: logger)
+        let admin = try KafkaAdmin(settings: KafkaClientSettings(bootstrapServers: bootstrap, clientID: "ketenhub-metrics"), logger: logger)
+        defer { admin.shutdown() }
+        Self.registerStateMetrics(metrics, ledger: ledger, admin: admin, topics: topics, organisations: Self.recipients(matrix))
 
         return try await withThrowingTaskGroup(of: Void.self) { group in
             let hubRouter = Router(context: BasicRequestContext.self)
             inbound.addRoutes(to: hubRouter)
             hubRouter.get("health") { _, _ in "ok" }
+            hubRouter.get("metrics") { _, _ in
+                Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                         body: .init(byteBuffer: ByteBuffer(string: await metrics.render())))
+            }
             let hubPort = PortBox()
             group.addTask {
                 try await Application(router: hubRouter, configuration: .init(address: .hostname("127.0.0.1", port: settings.httpPort)),
@@ -151,7 +164,7 @@ public struct DemoHub: Sendable {
                     : .http(backOfficeURL.appendingPathComponent("backoffice/\(organisation)/deliveries"))
                 let worker = DeliveryWorker(organisation: organisation, transport: transport, translator: PartnerTranslator(format: format),
                                             bootstrapServers: bootstrap, topics: topics, retry: settings.retry,
-                                            fetchMaxWaitMilliseconds: EmbeddedCluster.fetchMaxWaitMilliseconds, logger: logger)
+                                            fetchMaxWaitMilliseconds: EmbeddedCluster.fetchMaxWaitMilliseconds, metrics: metrics, logger: logger)
                 group.addTask { try await worker.run() }
                 if case .directory(let outbox) = transport {
                     group.addTask {
@@ -191,7 +204,7 @@ public struct DemoHub: Sendable {
             let outcome = try await sending.value
             let report = try await waitUntilDone(outcome: outcome, facts: facts, router: router, backOffices: backOffices,
                                                  bootstrap: bootstrap, topics: topics, recipients: Self.recipients(matrix))
-            try await inspect(Running(bootstrapServers: bootstrap, topics: topics, ledger: ledger))
+            try await inspect(Running(bootstrapServers: bootstrap, topics: topics, ledger: ledger, httpAddress: hubURL))
             group.cancelAll()
             await producer.shutdown()
             try? FileManager.default.removeItem(at: work)
@@ -235,6 +248,33 @@ public struct DemoHub: Sendable {
             }
             guard ContinuousClock.now < deadline else { throw DemoError.timedOut("deliveries and acknowledgements") }
             try await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
+    /// The metrics that describe state, read when scraped: dead letters from the ledger, consumer lag
+    /// from the cluster, and the latency from acceptance to acknowledgement.
+    static func registerStateMetrics(_ metrics: MetricsRegistry, ledger: any LedgerStore, admin: KafkaAdmin, topics: HubTopics, organisations: [String]) {
+        metrics.gauge("ketenhub_dead_letters", help: "Dead letters in the ledger.") {
+            [([:], Double((try? ledger.deadLetters().count) ?? 0))]
+        }
+        metrics.gauge("ketenhub_dead_letter_oldest_age_seconds", help: "Age of the oldest dead letter.") {
+            let oldest = (try? ledger.deadLetters())?.compactMap { ISO8601DateFormatter().date(from: $0.receivedAt) }.min()
+            return [([:], oldest.map { Date().timeIntervalSince($0) } ?? 0)]
+        }
+        metrics.gauge("ketenhub_consumer_lag", help: "Records not yet processed, by consumer group.") {
+            var samples: [(labels: [String: String], value: Double)] = []
+            let groups = [("ketenhub-router", topics.canonical)] + organisations.map { ("ketenhub-outbound-\($0)", topics.deliveries($0)) }
+            for (group, topic) in groups {
+                if let lag = try? await admin.consumerGroupLag(groupID: group, topics: [topic]) {
+                    samples.append((["group": group], Double(lag.map(\.lag).reduce(0, +))))
+                }
+            }
+            return samples
+        }
+        metrics.histogram("ketenhub_acknowledgement_latency_seconds",
+                          help: "From the hub's acceptance of an event to the partner's acknowledgement of its delivery.",
+                          buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600]) {
+            ((try? ledger.acknowledgementLatencies()) ?? [:]).sorted { $0.key < $1.key }.map { (["organisation": $0.key], $0.value) }
         }
     }
 

@@ -1,5 +1,6 @@
 import CanonicalEvents
 import Foundation
+import HubMetrics
 import HubTopology
 import Kafka
 
@@ -26,10 +27,12 @@ public struct AcknowledgementPublisher: Sendable {
 
     let producer: KafkaProducer
     let topics: HubTopics
+    let metrics: MetricsRegistry?
 
-    public init(producer: KafkaProducer, topics: HubTopics = HubTopics()) {
+    public init(producer: KafkaProducer, topics: HubTopics = HubTopics(), metrics: MetricsRegistry? = nil) {
         self.producer = producer
         self.topics = topics
+        self.metrics = metrics
     }
 
     /// The event published. Its id is derived from the delivery and status, so repeating an
@@ -47,6 +50,8 @@ public struct AcknowledgementPublisher: Sendable {
         let problems = ContractCatalogue.embedded.validate(event: event.structured)
         guard problems.isEmpty else { throw Invalid(reason: problems.map(\.description).joined(separator: "; ")) }
         try await producer.send(KafkaProducerMessage(topic: topics.acknowledgements, cloudEvent: event.kafkaRecord()))
+        metrics?.increment("ketenhub_acknowledgements_total", help: "Partners' acknowledgements of deliveries.",
+                           labels: ["organisation": organisation, "status": ack.status])
         return event
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import HubMetrics
 import HubTopology
 import Kafka
 import Logging
@@ -38,10 +39,13 @@ public final class DeliveryWorker: Sendable {
     private let topics: HubTopics
     private let retry: RetryPolicy
     private let fetchMaxWaitMilliseconds: Int
+    private let metrics: MetricsRegistry?
     private let logger: Logger
 
     public init(organisation: String, transport: DeliveryTransport, translator: PartnerTranslator, bootstrapServers: String,
-                topics: HubTopics = HubTopics(), retry: RetryPolicy = RetryPolicy(), fetchMaxWaitMilliseconds: Int = 500, logger: Logger) {
+                topics: HubTopics = HubTopics(), retry: RetryPolicy = RetryPolicy(), fetchMaxWaitMilliseconds: Int = 500,
+                metrics: MetricsRegistry? = nil, logger: Logger) {
+        self.metrics = metrics
         self.organisation = organisation
         self.transport = transport
         self.translator = translator
@@ -89,6 +93,8 @@ public final class DeliveryWorker: Sendable {
                     let status = await deliver(event, position: message)
                     try await producer.send(try KafkaProducerMessage(topic: topics.deliveryStatus, key: event.ketencaseid, json: status))
                     delivered.insert(status.deliveryId)
+                    metrics?.increment("ketenhub_deliveries_total", help: "Deliveries to partners, by outcome.",
+                                       labels: ["organisation": organisation, "type": event.type, "outcome": status.outcome.rawValue])
                 } else if event == nil {
                     logger.error("a delivery record is not a canonical event; skipped", metadata: ["offset": "\(message.offset)"])
                 }

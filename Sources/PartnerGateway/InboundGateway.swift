@@ -1,6 +1,7 @@
 import CanonicalEvents
 import Crypto
 import Foundation
+import HubMetrics
 import HubTopology
 import Kafka
 import Logging
@@ -17,12 +18,14 @@ public final class InboundGateway: Sendable {
     private let formats: PartnerFormats
     private let producer: KafkaProducer
     private let topics: HubTopics
+    private let metrics: MetricsRegistry?
     private let logger: Logger
 
-    public init(formats: PartnerFormats, producer: KafkaProducer, topics: HubTopics = HubTopics(), logger: Logger) {
+    public init(formats: PartnerFormats, producer: KafkaProducer, topics: HubTopics = HubTopics(), metrics: MetricsRegistry? = nil, logger: Logger) {
         self.formats = formats
         self.producer = producer
         self.topics = topics
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -43,6 +46,10 @@ public final class InboundGateway: Sendable {
         }
         do {
             try await producer.sendAll(events.map { KafkaProducerMessage(topic: topics.canonical, cloudEvent: $0.kafkaRecord()) })
+            for event in events {
+                metrics?.increment("ketenhub_events_accepted_total", help: "Canonical events the adapters accepted and published.",
+                                   labels: ["organisation": organisation, "type": event.type])
+            }
             logger.info("message accepted", metadata: ["partner": "\(organisation)", "events": "\(events.count)", "transport": "\(transport)"])
             return Receipt(status: .accepted, partner: organisation, receivedAt: receivedAt, events: events)
         } catch {
@@ -66,6 +73,8 @@ public final class InboundGateway: Sendable {
         let letter = DeadLetter(deadLetterId: "dlq-adapter-\(organisation)-\(digest)", receivedAt: receivedAt, stage: "inbound",
                                 partner: organisation, reasons: problems.map { DeadLetter.Reason(location: $0.location.isEmpty ? nil : $0.location, reason: $0.reason) },
                                 original: original)
+        metrics?.increment("ketenhub_messages_rejected_total", help: "Partner messages refused whole and dead-lettered.",
+                           labels: ["organisation": organisation])
         logger.warning("message refused", metadata: ["partner": "\(organisation)", "problems": "\(problems.count)", "deadLetter": "\(letter.deadLetterId)"])
         do {
             try await producer.send(try KafkaProducerMessage(topic: topics.deadLetter, key: letter.deadLetterId, json: letter,

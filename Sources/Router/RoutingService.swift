@@ -1,5 +1,6 @@
 import CanonicalEvents
 import Foundation
+import HubMetrics
 import HubTopology
 import Kafka
 import Logging
@@ -17,6 +18,8 @@ public struct RouterConfiguration: Sendable {
     public var lingerMilliseconds: Int32 = 5
     /// The input consumer's `fetch.wait.max.ms` (see `KafkaConsumerConfiguration`).
     public var fetchMaxWaitMilliseconds = 500
+    /// Where the router counts what it committed (routed events, decisions by outcome).
+    public var metrics: MetricsRegistry?
 
     public init(bootstrapServers: String) {
         self.bootstrapServers = bootstrapServers
@@ -131,7 +134,12 @@ public final class RoutingService: Sendable {
         var outputs: [KafkaProducerMessage] = []
         var offsets: [KafkaTopicPartitionOffset] = []
         var records = 0
+        /// For the metrics, once committed: routed events by type, decisions by recipient and outcome.
+        var routedByType: [String: Int] = [:]
+        var decisions: [DecisionCount: Int] = [:]
     }
+
+    struct DecisionCount: Hashable, Sendable { var recipient: String; var outcome: String }
 
     /// Parses and validates a batch's records, in chunks on several cores: each record on its own,
     /// so they need not wait for each other, unlike routing, which goes in order.
@@ -187,6 +195,8 @@ public final class RoutingService: Sendable {
                 continue
             }
             let decisions = step.decisions.filter { memory.recordedDecisions.insert($0.decisionId).inserted }
+            prepared.routedByType[event.type, default: 0] += 1
+            for decision in decisions { prepared.decisions[DecisionCount(recipient: decision.recipient, outcome: decision.outcome.rawValue), default: 0] += 1 }
             routed[message.partition, default: []].append(RoutedEvent(event: event, decisions: decisions, deliveries: step.deliveries))
             let source = InputPosition(partition: message.partition, offset: message.offset)
             caseStates[event.ketencaseid] = (step.caseState, source)
@@ -254,6 +264,16 @@ public final class RoutingService: Sendable {
         // harmless on Apache Kafka and makes a restart on the embedded cluster resume here too.
         try await consumer.commit(prepared.offsets)
         phase.add(committed: prepared.records, produced: prepared.decisionRecords.count + prepared.outputs.count)
+        if let metrics = configuration.metrics {
+            for (type, count) in prepared.routedByType {
+                metrics.increment("ketenhub_events_routed_total", help: "Canonical events routed (decided for every candidate recipient).",
+                                  labels: ["type": type], by: Double(count))
+            }
+            for (decision, count) in prepared.decisions {
+                metrics.increment("ketenhub_decisions_total", help: "Routing decisions, permits and denies, by recipient.",
+                                  labels: ["recipient": decision.recipient, "outcome": decision.outcome], by: Double(count))
+            }
+        }
         logger.debug("batch committed", metadata: ["records": "\(prepared.records)", "duration": "\(ContinuousClock.now - start)"])
     }
 

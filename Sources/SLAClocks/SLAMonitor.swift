@@ -1,5 +1,6 @@
 import DeliveryLedger
 import Foundation
+import HubMetrics
 import HubTopology
 import Kafka
 import Logging
@@ -12,9 +13,12 @@ public final class SLAMonitor: Sendable {
     private let producer: KafkaProducer
     private let topics: HubTopics
     private let raised = RaisedAlerts()
+    private let metrics: MetricsRegistry?
     private let logger: Logger
 
-    public init(evaluator: SLAEvaluator, ledger: any LedgerStore, producer: KafkaProducer, topics: HubTopics = HubTopics(), logger: Logger) {
+    public init(evaluator: SLAEvaluator, ledger: any LedgerStore, producer: KafkaProducer, topics: HubTopics = HubTopics(),
+                metrics: MetricsRegistry? = nil, logger: Logger) {
+        self.metrics = metrics
         self.evaluator = evaluator
         self.ledger = ledger
         self.producer = producer
@@ -29,6 +33,8 @@ public final class SLAMonitor: Sendable {
         if !fresh.isEmpty {
             try await producer.sendAll(try fresh.map { try KafkaProducerMessage(topic: topics.alerts, key: $0.ketencaseid, json: $0) })
             for alert in fresh {
+                metrics?.increment("ketenhub_sla_alerts_total", help: "SLA warnings, breaches and escalations raised.",
+                                   labels: ["clock": alert.clock, "severity": alert.severity.rawValue])
                 logger.warning("SLA \(alert.severity.rawValue)", metadata: ["clock": "\(alert.clock)", "case": "\(alert.ketencaseid)", "message": "\(alert.message)"])
             }
         }
