@@ -193,6 +193,10 @@ let package = Package(
                            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
+            name: "HubMetricsTests",
+            dependencies: ["HubMetrics"]
+        ),
+        .testTarget(
             name: "SLAClockTests",
             dependencies: ["SLAClocks", "DeliveryLedger", "CanonicalEvents", "HubTopology", "Kafka", "EmbeddedKafka", "KetenhubTestSupport"]
         ),

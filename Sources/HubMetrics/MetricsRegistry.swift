@@ -3,15 +3,13 @@ import Synchronization
 
 /// The hub's own metrics, in the Prometheus text format (`/metrics`). An explicit registry handed to
 /// the services that count (no process-wide bootstrap), so that tests run several hubs in one process.
-/// Counters and histograms are kept here; gauges that describe state (dead-letter depth, lag) are
-/// read when scraped.
+/// Counters are kept here; gauges and histograms that describe state (dead-letter depth, lag, the
+/// latencies the ledger holds) are read when scraped.
 public final class MetricsRegistry: Sendable {
     private struct Key: Hashable { var name: String; var labels: [String: String] }
-    private struct Histogram { var buckets: [Double]; var counts: [Int]; var sum = 0.0; var count = 0 }
     private struct State {
         var help: [String: (type: String, text: String)] = [:]
         var counters: [Key: Double] = [:]
-        var histograms: [Key: Histogram] = [:]
     }
 
     private let state = Mutex(State())
@@ -25,19 +23,6 @@ public final class MetricsRegistry: Sendable {
         state.withLock { state in
             state.help[name] = state.help[name] ?? ("counter", help)
             state.counters[Key(name: name, labels: labels), default: 0] += amount
-        }
-    }
-
-    /// Records one observation in a histogram with the given bucket upper bounds.
-    public func observe(_ name: String, help: String, buckets: [Double], labels: [String: String] = [:], _ value: Double) {
-        state.withLock { state in
-            state.help[name] = state.help[name] ?? ("histogram", help)
-            let key = Key(name: name, labels: labels)
-            var histogram = state.histograms[key] ?? Histogram(buckets: buckets, counts: Array(repeating: 0, count: buckets.count))
-            for (index, bound) in histogram.buckets.enumerated() where value <= bound { histogram.counts[index] += 1 }
-            histogram.sum += value
-            histogram.count += 1
-            state.histograms[key] = histogram
         }
     }
 
@@ -67,32 +52,30 @@ public final class MetricsRegistry: Sendable {
                 out += "\(name)\(Self.labels(key.labels)) \(Self.number(value))\n"
             }
         }
-        for name in Set(snapshot.histograms.keys.map(\.name)).sorted() {
-            out += "# HELP \(name) \(snapshot.help[name]?.text ?? "")\n# TYPE \(name) histogram\n"
-            for (key, histogram) in snapshot.histograms.filter({ $0.key.name == name }).sorted(by: { Self.labels($0.key.labels) < Self.labels($1.key.labels) }) {
-                for (bound, count) in zip(histogram.buckets, histogram.counts) {
-                    out += "\(name)_bucket\(Self.labels(key.labels.merging(["le": Self.number(bound)]) { $1 })) \(count)\n"
-                }
-                out += "\(name)_bucket\(Self.labels(key.labels.merging(["le": "+Inf"]) { $1 })) \(histogram.count)\n"
-                out += "\(name)_sum\(Self.labels(key.labels)) \(Self.number(histogram.sum))\n"
-                out += "\(name)_count\(Self.labels(key.labels)) \(histogram.count)\n"
-            }
-        }
         for histogram in computedHistograms.withLock({ $0 }).sorted(by: { $0.name < $1.name }) {
             out += "# HELP \(histogram.name) \(histogram.help)\n# TYPE \(histogram.name) histogram\n"
             for sample in await histogram.read() {
-                for bound in histogram.buckets {
-                    out += "\(histogram.name)_bucket\(Self.labels(sample.labels.merging(["le": Self.number(bound)]) { $1 })) \(sample.values.filter { $0 <= bound }.count)\n"
-                }
-                out += "\(histogram.name)_bucket\(Self.labels(sample.labels.merging(["le": "+Inf"]) { $1 })) \(sample.values.count)\n"
-                out += "\(histogram.name)_sum\(Self.labels(sample.labels)) \(Self.number(sample.values.reduce(0, +)))\n"
-                out += "\(histogram.name)_count\(Self.labels(sample.labels)) \(sample.values.count)\n"
+                out += Self.histogramLines(histogram.name, sample.labels, buckets: histogram.buckets,
+                                           counts: histogram.buckets.map { bound in sample.values.filter { $0 <= bound }.count },
+                                           sum: sample.values.reduce(0, +), count: sample.values.count)
             }
         }
         for gauge in gauges.withLock({ $0 }).sorted(by: { $0.name < $1.name }) {
             out += "# HELP \(gauge.name) \(gauge.help)\n# TYPE \(gauge.name) gauge\n"
             for sample in await gauge.read() { out += "\(gauge.name)\(Self.labels(sample.labels)) \(Self.number(sample.value))\n" }
         }
+        return out
+    }
+
+    /// One histogram's series: a cumulative bucket per upper bound, then +Inf, the sum and the count.
+    private static func histogramLines(_ name: String, _ labels: [String: String], buckets: [Double], counts: [Int], sum: Double, count: Int) -> String {
+        var out = ""
+        for (bound, inBucket) in zip(buckets, counts) {
+            out += "\(name)_bucket\(Self.labels(labels.merging(["le": number(bound)]) { $1 })) \(inBucket)\n"
+        }
+        out += "\(name)_bucket\(Self.labels(labels.merging(["le": "+Inf"]) { $1 })) \(count)\n"
+        out += "\(name)_sum\(Self.labels(labels)) \(number(sum))\n"
+        out += "\(name)_count\(Self.labels(labels)) \(count)\n"
         return out
     }
 
