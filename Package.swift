@@ -12,6 +12,7 @@ import PackageDescription
 //   CanonicalEvents + PartnerAdapters <- PartnerSimulation (simulated partners)
 //   Kafka + HubTopology + CanonicalEvents <- DeliveryLedger (every event's life cycle in SQL)
 //   DeliveryLedger <- SLAClocks (what must have happened by when)
+//   DeliveryLedger <- HubAPI (the operators' API, with roles)
 //   all of the above <- KetenhubDemo (the whole hub with simulated partners) <- KetenhubCLI
 //   <- KetenhubBench <- KetenhubCLI (the `ketenhub` command)
 let package = Package(
@@ -114,7 +115,7 @@ let package = Package(
             name: "KetenhubDemo",
             dependencies: [
                 "Kafka", "EmbeddedKafka", "HubTopology", "CanonicalEvents", "SharingPolicy", "Router",
-                "PartnerAdapters", "PartnerGateway", "PartnerSimulation", "DeliveryLedger", "SLAClocks", "HubMetrics",
+                "PartnerAdapters", "PartnerGateway", "PartnerSimulation", "DeliveryLedger", "SLAClocks", "HubMetrics", "HubAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -132,6 +133,15 @@ let package = Package(
         .target(
             name: "SLAClocks",
             dependencies: ["DeliveryLedger", "Kafka", "HubTopology", "HubMetrics", .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log")]
+        ),
+        // The hub's HTTP API for operators (and, next, privacy officers), answered from the ledger, with roles.
+        .target(
+            name: "HubAPI",
+            dependencies: [
+                "DeliveryLedger",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         // The routing service: canonical events in, decisions, deliveries and state out, per Kafka transaction.
         .target(
@@ -191,6 +201,10 @@ let package = Package(
             dependencies: ["KetenhubDemo", "PartnerGateway", "PartnerSimulation", "PartnerAdapters", "SharingPolicy", "CanonicalEvents", "DeliveryLedger", "SLAClocks", "HubMetrics",
                            "HubTopology", "Kafka", "EmbeddedKafka", "KetenhubTestSupport",
                            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "HubAPITests",
+            dependencies: ["HubAPI", "DeliveryLedger", "KetenhubTestSupport", .product(name: "Hummingbird", package: "hummingbird")]
         ),
         .testTarget(
             name: "HubMetricsTests",

@@ -16,6 +16,10 @@ public protocol LedgerStore: Sendable {
     /// Seconds from the hub's acceptance of each acknowledged delivery's event to its (first) acknowledgement, by organisation.
     func acknowledgementLatencies() throws -> [String: [Double]]
 
+    /// Records a call of the hub's API: who, as what, what they asked, and the answer's status.
+    func record(_ call: APICall) throws
+    func apiCalls() throws -> [APICall]
+
     /// Every row, in a fixed order: two ledgers with equal snapshots hold the same state.
     func snapshot() throws -> LedgerSnapshot
 }
@@ -90,4 +94,23 @@ public struct LedgerSnapshot: Sendable, Codable, Equatable {
     public var decisions: [DecisionRow]
     public var deliveries: [DeliveryRow]
     public var deadLetters: [DeadLetterRow]
+}
+
+/// One call of the hub's API, as recorded.
+public struct APICall: Sendable, Codable, Equatable {
+    public var at: String
+    public var principal: String
+    public var role: String
+    public var method: String
+    public var path: String
+    public var status: Int
+
+    public init(at: String, principal: String, role: String, method: String, path: String, status: Int) {
+        self.at = at
+        self.principal = principal
+        self.role = role
+        self.method = method
+        self.path = path
+        self.status = status
+    }
 }

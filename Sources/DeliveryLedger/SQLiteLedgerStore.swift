@@ -43,7 +43,29 @@ public final class SQLiteLedgerStore: LedgerStore {
                     reasons TEXT NOT NULL, size_bytes INTEGER NOT NULL);
                 """)
         }
+        migrator.registerMigration("v2-api-calls") { db in
+            try db.execute(sql: """
+                CREATE TABLE api_calls (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, principal TEXT NOT NULL, role TEXT NOT NULL,
+                    method TEXT NOT NULL, path TEXT NOT NULL, status INTEGER NOT NULL);
+                """)
+        }
         return migrator
+    }
+
+    public func record(_ call: APICall) throws {
+        try database.write { db in
+            try db.execute(sql: "INSERT INTO api_calls (at, principal, role, method, path, status) VALUES (?, ?, ?, ?, ?, ?)",
+                           arguments: [call.at, call.principal, call.role, call.method, call.path, call.status])
+        }
+    }
+
+    public func apiCalls() throws -> [APICall] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM api_calls ORDER BY id").map {
+                APICall(at: $0["at"], principal: $0["principal"], role: $0["role"], method: $0["method"], path: $0["path"], status: $0["status"])
+            }
+        }
     }
 
     /// Acknowledgements in order of strength: a rejection outranks processed, which outranks received.

@@ -64,6 +64,8 @@ struct DemoCommand: AsyncParsableCommand {
             printNow("embedded cluster: \(kafka)")
             printNow("partner endpoints: \(address.absoluteString)/partners/{organisation}/messages")
             printNow("metrics (Prometheus):  curl -s \(address.absoluteString)/metrics")
+            printNow("operator API:  curl -s -H 'Authorization: Bearer \(tokens["operator"] ?? "")' '\(address.absoluteString)/api/deliveries?state=acknowledged'")
+            for role in ["operator", "privacy-officer", "admin"] { printNow("  \(role): \(tokens[role] ?? "")") }
             printNow("demo credentials (bearer tokens), for example:")
             for organisation in ["politie", "om", "vt-amsterdam-amstelland", "shn", "rvdk"] {
                 printNow("  \(organisation): \(tokens[organisation] ?? "")")

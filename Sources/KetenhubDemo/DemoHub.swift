@@ -2,6 +2,7 @@ import CanonicalEvents
 import DeliveryLedger
 import EmbeddedKafka
 import Foundation
+import HubAPI
 import HubMetrics
 import HubTopology
 import Hummingbird
@@ -101,7 +102,13 @@ public struct DemoHub: Sendable {
         try await cluster.createTopics(topics.specifications(organisations: organisations))
         let bootstrap = cluster.bootstrapServers
 
-        let (credentials, tokens) = PartnerCredentials.generate(for: organisations)
+        let (credentials, partnerTokens) = PartnerCredentials.generate(for: organisations)
+        // The API's demo principals: one per role, and each partner with its own token.
+        let (_, roleTokens) = PartnerCredentials.generate(for: ["operator", "privacy-officer", "admin"])
+        let roles: [String: Role] = ["operator": .operator_, "privacy-officer": .privacyOfficer, "admin": .admin]
+        var apiPrincipals = Dictionary(uniqueKeysWithValues: roleTokens.map { ($0.value, Principal(name: "demo-\($0.key)", role: roles[$0.key]!)) })
+        for (organisation, token) in partnerTokens { apiPrincipals[token] = Principal(name: organisation, role: .partner(organisation)) }
+        let tokens = partnerTokens.merging(roleTokens) { partner, _ in partner }
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: bootstrap, clientID: "ketenhub-gateway"), logger: logger)
         let metrics = MetricsRegistry()
         let gateway = InboundGateway(formats: formats, producer: producer, topics: topics, metrics: metrics, logger: logger)
@@ -127,6 +134,7 @@ public struct DemoHub: Sendable {
             let hubRouter = Router(context: BasicRequestContext.self)
             inbound.addRoutes(to: hubRouter)
             hubRouter.get("health") { _, _ in "ok" }
+            OperatorAPI(ledger: ledger, credentials: APICredentials(tokens: apiPrincipals)).addRoutes(to: hubRouter)
             hubRouter.get("metrics") { _, _ in
                 Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                          body: .init(byteBuffer: ByteBuffer(string: await metrics.render())))

@@ -211,16 +211,3 @@ struct GatewayTests {
         await hub.stop()
     }
 }
-
-final class PortHolder: @unchecked Sendable {
-    private let lock = NSLock()
-    private var port: Int?
-    func set(_ value: Int) { lock.withLock { port = value } }
-    func value() async throws -> Int {
-        for _ in 0..<400 {
-            if let port = lock.withLock({ port }) { return port }
-            try await Task.sleep(for: .milliseconds(25))
-        }
-        throw Timeout(what: "HTTP server start")
-    }
-}

@@ -132,3 +132,21 @@ public enum RecordContracts {
         return SchemaSet(documents: documents)
     }
 }
+
+/// The port a test's HTTP server got, once it listens.
+public final class PortHolder: @unchecked Sendable {
+    private let lock = NSLock()
+    private var port: Int?
+
+    public init() {}
+
+    public func set(_ value: Int) { lock.withLock { port = value } }
+
+    public func value() async throws -> Int {
+        for _ in 0..<400 {
+            if let port = lock.withLock({ port }) { return port }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        throw Timeout(what: "HTTP server start")
+    }
+}

@@ -1,0 +1,103 @@
+import DeliveryLedger
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import HubAPI
+import Hummingbird
+import KetenhubTestSupport
+import Testing
+
+/// Every endpoint of the operators' API, for every role, refusals included, on a real HTTP server over a ledger.
+@Suite("Operator API")
+struct OperatorAPITests {
+    static let tokens: [String: Principal] = [
+        "t-operator": Principal(name: "ops-1", role: .operator_), "t-admin": Principal(name: "admin-1", role: .admin),
+        "t-privacy": Principal(name: "fg-1", role: .privacyOfficer), "t-politie": Principal(name: "politie-bo", role: .partner("politie")),
+        "t-om": Principal(name: "om-bo", role: .partner("om")),
+    ]
+
+    /// A ledger with one event delivered to politie (acknowledged) and om (delivered), and a dead letter.
+    static func ledger() throws -> SQLiteLedgerStore {
+        let ledger = try SQLiteLedgerStore()
+        let time = "2026-11-20T10:00:00Z"
+        try ledger.apply([
+            .accepted(.init(eventId: "ga-1", source: "urn:ketenhub:om", type: "nl.ketenhub.gedragsaanwijzing.v1", ketencaseid: "KZ-2026-AAAAAA",
+                            producer: "om", eventTime: time, acceptedAt: time)),
+            .decided(.init(decisionId: "dec-1-politie", eventId: "ga-1", eventSource: "urn:ketenhub:om", ketencaseid: "KZ-2026-AAAAAA",
+                           recipient: "politie", permitted: true, ruleId: "r1", legalBasis: "b", purpose: "p", matrixVersion: "v1", decidedAt: time)),
+            .decided(.init(decisionId: "dec-1-3ro", eventId: "ga-1", eventSource: "urn:ketenhub:om", ketencaseid: "KZ-2026-AAAAAA",
+                           recipient: "3ro", permitted: true, ruleId: "r2", legalBasis: "b", purpose: "p", matrixVersion: "v1", decidedAt: time)),
+            .delivered(.init(deliveryId: "dec-1-politie", organisation: "politie", delivered: true, attempts: 1, at: time)),
+            .acknowledged(.init(deliveryId: "dec-1-politie", organisation: "politie", status: "processed", at: time)),
+            .delivered(.init(deliveryId: "dec-1-3ro", organisation: "3ro", delivered: true, attempts: 2, at: time)),
+            .deadLettered(.init(deadLetterId: "dlq-1", stage: "inbound", partner: "politie", receivedAt: time, reasons: ["line 2: DOCTYPE"], sizeBytes: 90)),
+        ])
+        return ledger
+    }
+
+    static func serve(_ ledger: any LedgerStore, _ body: @Sendable (URL) async throws -> Void) async throws {
+        let router = Router(context: BasicRequestContext.self)
+        OperatorAPI(ledger: ledger, credentials: APICredentials(tokens: tokens)).addRoutes(to: router)
+        let port = PortHolder()
+        let server = Task {
+            try await Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                                  onServerRunning: { port.set($0.localAddress?.port ?? 0) }, logger: testLogger).run()
+        }
+        defer { server.cancel() }
+        try await body(URL(string: "http://127.0.0.1:\(try await port.value())")!)
+    }
+
+    static func get(_ url: URL, _ path: String, token: String?) async throws -> (status: Int, json: Any?) {
+        var request = URLRequest(url: URL(string: url.absoluteString + path)!)
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return ((response as! HTTPURLResponse).statusCode, try? JSONSerialization.jsonObject(with: data))
+    }
+
+    @Test("each endpoint for each role: what it may see, and the refusals; every call recorded")
+    func rolesAndEndpoints() async throws {
+        let ledger = try Self.ledger()
+        try await Self.serve(ledger) { url in
+            let trace = "/api/trace?source=urn:ketenhub:om&id=ga-1"
+            let matrix: [(path: String, token: String?, status: Int)] = [
+                ("/api/cases/KZ-2026-AAAAAA/events", "t-operator", 200), ("/api/cases/KZ-2026-AAAAAA/events", "t-admin", 200),
+                ("/api/cases/KZ-2026-AAAAAA/events", "t-privacy", 403), ("/api/cases/KZ-2026-AAAAAA/events", "t-politie", 403),
+                ("/api/cases/KZ-2026-AAAAAA/events", nil, 401), ("/api/cases/KZ-2026-AAAAAA/events", "t-made-up", 401),
+                (trace, "t-operator", 200), (trace, "t-admin", 200), (trace, "t-politie", 403), (trace, "t-privacy", 403),
+                ("/api/trace?source=urn:ketenhub:om&id=nope", "t-operator", 404), ("/api/trace", "t-operator", 400),
+                ("/api/deliveries", "t-operator", 200), ("/api/deliveries?organisation=3ro&state=delivered", "t-admin", 200),
+                ("/api/deliveries", "t-politie", 200), ("/api/deliveries?organisation=politie", "t-politie", 200),
+                ("/api/deliveries?organisation=3ro", "t-politie", 403), ("/api/deliveries", "t-privacy", 403),
+                ("/api/deliveries?state=lost", "t-operator", 400),
+                ("/api/dead-letters", "t-operator", 200), ("/api/dead-letters", "t-admin", 200), ("/api/dead-letters", "t-om", 403),
+                ("/api/dead-letters", "t-privacy", 403),
+            ]
+            for (path, token, status) in matrix {
+                #expect(try await Self.get(url, path, token: token).status == status, "\(path) as \(token ?? "nobody")")
+            }
+            // What they see.
+            let events = try await Self.get(url, "/api/cases/KZ-2026-AAAAAA/events", token: "t-operator").json as? [[String: Any]]
+            #expect(events?.map { $0["eventId"] as? String } == ["ga-1"])
+            let traced = try await Self.get(url, trace, token: "t-operator").json as? [String: Any]
+            #expect((traced?["deliveries"] as? [[String: Any]])?.compactMap { $0["state"] as? String }.sorted() == ["acknowledged", "delivered"])
+            let all = try await Self.get(url, "/api/deliveries", token: "t-operator").json as? [[String: Any]]
+            #expect(all?.compactMap { $0["organisation"] as? String }.sorted() == ["3ro", "politie"])
+            let own = try await Self.get(url, "/api/deliveries", token: "t-politie").json as? [[String: Any]]
+            #expect(own?.compactMap { $0["organisation"] as? String } == ["politie"], "a partner sees only its own")
+            let delivered = try await Self.get(url, "/api/deliveries?organisation=3ro&state=delivered", token: "t-admin").json as? [[String: Any]]
+            #expect(delivered?.compactMap { $0["deliveryId"] as? String } == ["dec-1-3ro"])
+            let letters = try await Self.get(url, "/api/dead-letters", token: "t-operator").json as? [[String: Any]]
+            #expect(letters?.first?["reasons"] as? [String] == ["line 2: DOCTYPE"])
+            #expect(letters?.first?["original"] == nil, "operators see metadata, never the message itself")
+
+            // Every call, refused or not, is in the ledger, with who called and the answer.
+            let calls = try ledger.apiCalls()
+            #expect(calls.count == matrix.count + 6)
+            #expect(calls.first?.principal == "ops-1" && calls.first?.role == "operator")
+            #expect(calls.first?.path == "/api/cases/KZ-2026-AAAAAA/events" && calls.first?.status == 200)
+            #expect(calls.contains { $0.principal == "anonymous" && $0.status == 401 })
+            #expect(calls.contains { $0.principal == "politie-bo" && $0.path == "/api/deliveries?organisation=3ro" && $0.status == 403 })
+        }
+    }
+}
