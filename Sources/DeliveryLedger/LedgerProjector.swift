@@ -108,9 +108,7 @@ public struct LedgerProjector: Sendable {
 
     /// When the broker took the record: the same on every read, so a rebuild gives the same times.
     static func timestamp(_ message: KafkaConsumerMessage) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: message.timestamp ?? Date(timeIntervalSince1970: 0))
+        LedgerTime.text(message.timestamp ?? Date(timeIntervalSince1970: 0), fractionalSeconds: true)
     }
 
     /// `Contracts/records/decision-record.schema.json`, the fields the ledger keeps.

@@ -198,13 +198,9 @@ public final class SQLiteLedgerStore: LedgerStore {
                 WHERE d.acknowledged_at IS NOT NULL AND e.accepted_at IS NOT NULL
                 """)
         }
-        let fractional = ISO8601DateFormatter()
-        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        let plain = ISO8601DateFormatter()
-        func date(_ text: String) -> Date? { fractional.date(from: text) ?? plain.date(from: text) }
         var latencies: [String: [Double]] = [:]
         for row in rows {
-            guard let accepted = date(row["accepted_at"]), let acknowledged = date(row["acknowledged_at"]) else { continue }
+            guard let accepted = LedgerTime.date(row["accepted_at"]), let acknowledged = LedgerTime.date(row["acknowledged_at"]) else { continue }
             latencies[row["organisation"], default: []].append(max(0, acknowledged.timeIntervalSince(accepted)))
         }
         return latencies

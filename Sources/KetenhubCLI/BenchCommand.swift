@@ -97,11 +97,7 @@ struct PolicyBench: AsyncParsableCommand {
 }
 
 /// Benchmarks log warnings only, unless KETENHUB_LOG names another level.
-func benchLogger() -> Logger {
-    var logger = Logger(label: "ketenhub.bench")
-    logger.logLevel = ProcessInfo.processInfo.environment["KETENHUB_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
-    return logger
-}
+func benchLogger() -> Logger { commandLogger("ketenhub.bench", level: .warning) }
 
 /// The result as one JSON object on the last line, which tools read.
 func printResultLine(_ result: some Encodable) throws {

@@ -37,8 +37,7 @@ struct DeliverCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var logger = Logger(label: "ketenhub.deliver")
-        logger.logLevel = ProcessInfo.processInfo.environment["KETENHUB_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
+        let logger = commandLogger("ketenhub.deliver", level: .warning)
         let formats = try PartnerFormats.load(directory: URL(fileURLWithPath: formats))
         guard let format = formats.format(for: organisation) else { throw ValidationError("no partner format serves \(organisation)") }
         let transport: DeliveryTransport

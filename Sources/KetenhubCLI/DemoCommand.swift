@@ -38,8 +38,7 @@ struct DemoCommand: AsyncParsableCommand {
     var formats: String = AdapterCommand.defaultDirectory
 
     func run() async throws {
-        var logger = Logger(label: "ketenhub.demo")
-        logger.logLevel = ProcessInfo.processInfo.environment["KETENHUB_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .critical
+        let logger = commandLogger("ketenhub.demo", level: .critical)
         var settings = DemoHub.Settings()
         settings.cases = cases
         settings.seed = seed

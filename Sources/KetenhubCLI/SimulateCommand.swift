@@ -63,8 +63,7 @@ struct SimulateCommand: AsyncParsableCommand {
                 for organisation in format.organisations where !organisation.hasSuffix("*") { transports[organisation] = .directory(URL(fileURLWithPath: inbox)) }
             }
         }
-        var logger = Logger(label: "ketenhub.simulate")
-        logger.logLevel = .warning
+        let logger = commandLogger("ketenhub.simulate", level: .warning)
         let outcome = try await PartnerSimulator(formats: formats, hub: hubURL, tokens: tokens, transports: transports, logger: logger).send(facts)
         printNow("sent \(outcome.messages) messages: \(outcome.accepted) accepted (\(outcome.acceptedEvents) events), \(outcome.rejected) refused")
         if outcome.accepted + outcome.rejected < outcome.messages { throw ExitCode(1) }

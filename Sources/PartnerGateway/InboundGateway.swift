@@ -67,7 +67,7 @@ public final class InboundGateway: Sendable {
 
     private func refuse(_ bytes: [UInt8], declaredSize: Int? = nil, from organisation: String, via transport: Transport, contentType: String,
                         at receivedAt: String, _ problems: [AdapterProblem]) async -> Receipt {
-        let digest = SHA256.hash(data: Data(bytes)).prefix(8).map { String(format: "%02x", $0) }.joined()
+        let digest = SHA256.hash(data: Data(bytes)).prefix(8).hexString
         var original = DeadLetter.Original(contentType: contentType, bytes: bytes)
         if let declaredSize { original.sizeBytes = declaredSize }
         let letter = DeadLetter(deadLetterId: "dlq-adapter-\(organisation)-\(digest)", receivedAt: receivedAt, stage: "inbound",

@@ -1,3 +1,4 @@
+import CanonicalEvents
 import Crypto
 import Foundation
 
@@ -16,7 +17,7 @@ public struct PartnerCredentials: Sendable {
     }
 
     public static func digest(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: Data(token.utf8)).withUnsafeBytes { $0.hexString }
     }
 
     /// Fresh random tokens for these organisations (the demo prints them), and their credentials.
