@@ -12,7 +12,9 @@ import PackageDescription
 //   CanonicalEvents + PartnerAdapters <- PartnerSimulation (simulated partners)
 //   Kafka + HubTopology + CanonicalEvents <- DeliveryLedger (every event's life cycle in SQL)
 //   DeliveryLedger <- SLAClocks (what must have happened by when)
-//   DeliveryLedger <- HubAPI (the operators' API, with roles)
+//   HubAccess (credentials with roles, for every HTTP endpoint; no hub dependencies)
+//   SharingPolicy <- MatrixGovernance (matrix versions: propose, approve, activate; kept in SQL)
+//   DeliveryLedger + MatrixGovernance + HubAccess <- HubAPI (the operators' and privacy officers' API)
 //   all of the above <- KetenhubDemo (the whole hub with simulated partners) <- KetenhubCLI
 //   <- KetenhubBench <- KetenhubCLI (the `ketenhub` command)
 let package = Package(
@@ -86,17 +88,30 @@ let package = Package(
             name: "HubTopology",
             dependencies: ["Kafka", "CanonicalEvents", .product(name: "Logging", package: "swift-log")]
         ),
+        // Who may call the hub's HTTP endpoints: one credential store with roles; answers in JSON.
+        .target(
+            name: "HubAccess",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The sharing matrix's versions from proposal to activation, kept in SQL.
+        .target(
+            name: "MatrixGovernance",
+            dependencies: ["SharingPolicy", "CanonicalEvents", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         // The partners' transports: HTTP and drop directories in, deliveries out with retries, acknowledgements.
         .target(
             name: "PartnerGateway",
             dependencies: [
+                "HubAccess",
                 "Kafka",
                 "HubMetrics",
                 "HubTopology",
                 "CanonicalEvents",
                 "PartnerAdapters",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -116,6 +131,7 @@ let package = Package(
             dependencies: [
                 "Kafka", "EmbeddedKafka", "HubTopology", "CanonicalEvents", "SharingPolicy", "Router",
                 "PartnerAdapters", "PartnerGateway", "PartnerSimulation", "DeliveryLedger", "SLAClocks", "HubMetrics", "HubAPI",
+                "HubAccess", "MatrixGovernance",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -134,13 +150,12 @@ let package = Package(
             name: "SLAClocks",
             dependencies: ["DeliveryLedger", "Kafka", "HubTopology", "HubMetrics", .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log")]
         ),
-        // The hub's HTTP API for operators (and, next, privacy officers), answered from the ledger, with roles.
+        // The hub's HTTP API for operators and privacy officers, answered from the ledger and the matrix versions, with roles.
         .target(
             name: "HubAPI",
             dependencies: [
-                "DeliveryLedger",
+                "DeliveryLedger", "HubAccess", "MatrixGovernance", "SharingPolicy", "CanonicalEvents",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // The routing service: canonical events in, decisions, deliveries and state out, per Kafka transaction.

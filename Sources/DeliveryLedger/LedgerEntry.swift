@@ -14,6 +14,10 @@ public enum LedgerEntry: Sendable, Equatable {
     case acknowledged(Acknowledged)
     /// A message or record went to the dead-letter topic.
     case deadLettered(DeadLettered)
+    /// An operator replayed a dead letter or a delivery.
+    case replayed(ReplayRow)
+    /// An SLA clock raised an alert.
+    case alerted(AlertRow)
 
     public struct Accepted: Sendable, Equatable {
         public var eventId: String
@@ -25,10 +29,13 @@ public enum LedgerEntry: Sendable, Equatable {
         public var acceptedAt: String
         /// The few data fields the ledger keeps (those its SLA clocks need), by JSON Pointer; never the content.
         public var fields: [String: String] = [:]
+        /// The pseudonymous ids (`psn:...`) of the persons the event concerns: for the data-subject report.
+        public var persons: [String] = []
 
         public init(eventId: String, source: String, type: String, ketencaseid: String, producer: String, eventTime: String, acceptedAt: String,
-                    fields: [String: String] = [:]) {
+                    fields: [String: String] = [:], persons: [String] = []) {
             self.fields = fields
+            self.persons = persons
             self.eventId = eventId
             self.source = source
             self.type = type

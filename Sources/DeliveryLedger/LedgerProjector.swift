@@ -23,7 +23,9 @@ public struct LedgerProjector: Sendable {
         self.logger = logger
     }
 
-    var sources: [String] { [topics.canonical, topics.audit, topics.deliveryStatus, topics.acknowledgements, topics.deadLetter] }
+    var sources: [String] {
+        [topics.canonical, topics.audit, topics.deliveryStatus, topics.acknowledgements, topics.deadLetter, topics.replays, topics.alerts]
+    }
 
     /// Reads every source topic from its beginning to its end into the store.
     public func rebuild() async throws {
@@ -74,7 +76,8 @@ public struct LedgerProjector: Sendable {
                 if let value = JSONPointer(pointer).resolve(in: event.data), value != .null { fields[pointer] = value.rendered }
             }
             return .accepted(.init(eventId: event.id, source: event.source, type: event.type, ketencaseid: event.ketencaseid,
-                                   producer: event.producer ?? "", eventTime: event.time, acceptedAt: Self.timestamp(message), fields: fields))
+                                   producer: event.producer ?? "", eventTime: event.time, acceptedAt: Self.timestamp(message), fields: fields,
+                                   persons: Self.persons(in: event.data)))
         case topics.audit:
             guard let record = try? decoder.decode(AuditRecord.self, from: Data(message.value)) else { return unreadable(message) }
             return .decided(.init(decisionId: record.decisionId, eventId: record.eventId, eventSource: record.eventSource,
@@ -95,9 +98,31 @@ public struct LedgerProjector: Sendable {
             return .deadLettered(.init(deadLetterId: letter.deadLetterId, stage: letter.stage, partner: letter.partner, receivedAt: letter.receivedAt,
                                        reasons: letter.reasons.map { [$0.location, $0.reason].compactMap { $0 }.joined(separator: ": ") },
                                        sizeBytes: letter.original.sizeBytes))
+        case topics.replays:
+            guard let replay = try? decoder.decode(ReplayRow.self, from: Data(message.value)) else { return unreadable(message) }
+            return .replayed(replay)
+        case topics.alerts:
+            guard let alert = try? decoder.decode(AlertRow.self, from: Data(message.value)) else { return unreadable(message) }
+            return .alerted(alert)
         default:
             return nil
         }
+    }
+
+    /// Every pseudonymous person id anywhere in an event's data (`common.schema.json#/$defs/pseudonymousId`).
+    static func persons(in value: JSONValue) -> [String] {
+        var found = Set<String>()
+        func visit(_ value: JSONValue) {
+            switch value {
+            case .string(let text) where text.count == 36 && text.hasPrefix("psn:") && text.dropFirst(4).allSatisfy(\.isHexDigit):
+                found.insert(text)
+            case .array(let items): items.forEach(visit)
+            case .object(let members): members.values.forEach(visit)
+            default: break
+            }
+        }
+        visit(value)
+        return found.sorted()
     }
 
     private func unreadable(_ message: KafkaConsumerMessage) -> LedgerEntry? {
@@ -108,7 +133,7 @@ public struct LedgerProjector: Sendable {
 
     /// When the broker took the record: the same on every read, so a rebuild gives the same times.
     static func timestamp(_ message: KafkaConsumerMessage) -> String {
-        LedgerTime.text(message.timestamp ?? Date(timeIntervalSince1970: 0), fractionalSeconds: true)
+        HubTime.text(message.timestamp ?? Date(timeIntervalSince1970: 0), fractionalSeconds: true)
     }
 
     /// `Contracts/records/decision-record.schema.json`, the fields the ledger keeps.

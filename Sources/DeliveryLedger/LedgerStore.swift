@@ -13,6 +13,10 @@ public protocol LedgerStore: Sendable {
     /// Deliveries, optionally of one organisation and in one state.
     func deliveries(organisation: String?, state: DeliveryState?) throws -> [DeliveryRow]
     func deadLetters() throws -> [DeadLetterRow]
+    /// The SLA alerts raised, latest first; `severity` filters (warning, breach, escalation).
+    func alerts(severity: String?) throws -> [AlertRow]
+    /// Every delivery permitted of an event that concerned this pseudonymous person: the data-subject report.
+    func disclosures(concerning person: String) throws -> [Disclosure]
     /// Seconds from the hub's acceptance of each acknowledged delivery's event to its (first) acknowledgement, by organisation.
     func acknowledgementLatencies() throws -> [String: [Double]]
 
@@ -74,6 +78,68 @@ public struct DeliveryRow: Sendable, Codable, Equatable {
     public var detail: String?
 }
 
+public struct ReplayRow: Sendable, Codable, Equatable {
+    public var replayId: String
+    /// `dead-letter` or `delivery`.
+    public var kind: String
+    public var target: String
+    public var requestedBy: String
+    public var at: String
+    public var outcome: String
+    public var detail: String?
+
+    public init(replayId: String, kind: String, target: String, requestedBy: String, at: String, outcome: String, detail: String? = nil) {
+        self.replayId = replayId
+        self.kind = kind
+        self.target = target
+        self.requestedBy = requestedBy
+        self.at = at
+        self.outcome = outcome
+        self.detail = detail
+    }
+}
+
+public struct AlertRow: Sendable, Codable, Equatable {
+    public var alertId: String
+    public var clock: String
+    public var severity: String
+    public var ketencaseid: String
+    public var eventId: String?
+    public var organisation: String?
+    public var raisedAt: String
+    public var dueAt: String?
+    public var message: String
+
+    public init(alertId: String, clock: String, severity: String, ketencaseid: String, eventId: String? = nil, organisation: String? = nil,
+                raisedAt: String, dueAt: String? = nil, message: String) {
+        self.alertId = alertId
+        self.clock = clock
+        self.severity = severity
+        self.ketencaseid = ketencaseid
+        self.eventId = eventId
+        self.organisation = organisation
+        self.raisedAt = raisedAt
+        self.dueAt = dueAt
+        self.message = message
+    }
+}
+
+/// One line of the data-subject report: a recipient that was permitted an event concerning the person.
+public struct Disclosure: Sendable, Codable, Equatable {
+    public var eventId: String
+    public var eventType: String
+    public var ketencaseid: String
+    public var recipient: String
+    public var decisionId: String
+    public var ruleId: String?
+    public var legalBasis: String?
+    public var purpose: String?
+    public var matrixVersion: String
+    public var decidedAt: String
+    public var deliveredAt: String?
+    public var acknowledgedAt: String?
+}
+
 public struct DeadLetterRow: Sendable, Codable, Equatable {
     public var deadLetterId: String
     public var stage: String
@@ -81,12 +147,15 @@ public struct DeadLetterRow: Sendable, Codable, Equatable {
     public var receivedAt: String
     public var reasons: [String]
     public var sizeBytes: Int
+    public var replays: [ReplayRow] = []
 }
 
 public struct EventTrace: Sendable, Codable, Equatable {
     public var event: EventRow
     public var decisions: [DecisionRow]
     public var deliveries: [DeliveryRow]
+    /// Replays of this event's deliveries.
+    public var replays: [ReplayRow] = []
 }
 
 public struct LedgerSnapshot: Sendable, Codable, Equatable {
@@ -94,6 +163,10 @@ public struct LedgerSnapshot: Sendable, Codable, Equatable {
     public var decisions: [DecisionRow]
     public var deliveries: [DeliveryRow]
     public var deadLetters: [DeadLetterRow]
+    public var replays: [ReplayRow]
+    public var alerts: [AlertRow]
+    /// (source, event id, person) of every event's persons.
+    public var persons: [[String]]
 }
 
 /// One call of the hub's API, as recorded.

@@ -1,3 +1,4 @@
+import CanonicalEvents
 import Foundation
 import GRDB
 
@@ -50,6 +51,21 @@ public final class SQLiteLedgerStore: LedgerStore {
                     method TEXT NOT NULL, path TEXT NOT NULL, status INTEGER NOT NULL);
                 """)
         }
+        migrator.registerMigration("v3-persons-replays-alerts") { db in
+            try db.execute(sql: """
+                -- Pseudonymous ids only (psn:...), for the data-subject report; never names or other content.
+                CREATE TABLE event_persons (
+                    source TEXT NOT NULL, event_id TEXT NOT NULL, person TEXT NOT NULL,
+                    PRIMARY KEY (person, source, event_id));
+                CREATE TABLE replays (
+                    replay_id TEXT PRIMARY KEY, kind TEXT NOT NULL, target TEXT NOT NULL, requested_by TEXT NOT NULL,
+                    at TEXT NOT NULL, outcome TEXT NOT NULL, detail TEXT);
+                CREATE INDEX replays_by_target ON replays (target);
+                CREATE TABLE alerts (
+                    alert_id TEXT PRIMARY KEY, clock TEXT NOT NULL, severity TEXT NOT NULL, ketencaseid TEXT NOT NULL, event_id TEXT,
+                    organisation TEXT, raised_at TEXT NOT NULL, due_at TEXT, message TEXT NOT NULL);
+                """)
+        }
         return migrator
     }
 
@@ -84,6 +100,10 @@ public final class SQLiteLedgerStore: LedgerStore {
                     for (pointer, value) in event.fields {
                         try db.execute(sql: "INSERT OR IGNORE INTO event_fields (source, event_id, pointer, value) VALUES (?, ?, ?, ?)",
                                        arguments: [event.source, event.eventId, pointer, value])
+                    }
+                    for person in event.persons {
+                        try db.execute(sql: "INSERT OR IGNORE INTO event_persons (source, event_id, person) VALUES (?, ?, ?)",
+                                       arguments: [event.source, event.eventId, person])
                     }
                 case .decided(let decision):
                     try db.execute(sql: """
@@ -124,6 +144,16 @@ public final class SQLiteLedgerStore: LedgerStore {
                     try db.execute(sql: """
                         INSERT OR IGNORE INTO dead_letters (dead_letter_id, stage, partner, received_at, reasons, size_bytes) VALUES (?, ?, ?, ?, ?, ?)
                         """, arguments: [letter.deadLetterId, letter.stage, letter.partner, letter.receivedAt, reasons, letter.sizeBytes])
+                case .replayed(let replay):
+                    try db.execute(sql: """
+                        INSERT OR IGNORE INTO replays (replay_id, kind, target, requested_by, at, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?)
+                        """, arguments: [replay.replayId, replay.kind, replay.target, replay.requestedBy, replay.at, replay.outcome, replay.detail])
+                case .alerted(let alert):
+                    try db.execute(sql: """
+                        INSERT OR IGNORE INTO alerts (alert_id, clock, severity, ketencaseid, event_id, organisation, raised_at, due_at, message)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """, arguments: [alert.alertId, alert.clock, alert.severity, alert.ketencaseid, alert.eventId, alert.organisation,
+                                         alert.raisedAt, alert.dueAt, alert.message])
                 }
             }
         }
@@ -146,7 +176,10 @@ public final class SQLiteLedgerStore: LedgerStore {
                                              arguments: [eventSource, eventId]).map(Self.decision)
             let deliveries = try Row.fetchAll(db, sql: "SELECT \(Self.deliveryColumns) FROM deliveries WHERE event_source = ? AND event_id = ? ORDER BY organisation, delivery_id",
                                               arguments: [eventSource, eventId]).map(Self.delivery)
-            return EventTrace(event: try Self.withFields(db, [Self.event(event)])[0], decisions: decisions, deliveries: deliveries)
+            let replays = try Row.fetchAll(db, sql: """
+                SELECT r.* FROM replays r JOIN deliveries d ON d.delivery_id = r.target WHERE d.event_source = ? AND d.event_id = ? ORDER BY r.at, r.replay_id
+                """, arguments: [eventSource, eventId]).map(Self.replay)
+            return EventTrace(event: try Self.withFields(db, [Self.event(event)])[0], decisions: decisions, deliveries: deliveries, replays: replays)
         }
     }
 
@@ -186,7 +219,38 @@ public final class SQLiteLedgerStore: LedgerStore {
 
     public func deadLetters() throws -> [DeadLetterRow] {
         try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM dead_letters ORDER BY received_at, dead_letter_id").map(Self.deadLetter)
+            try Row.fetchAll(db, sql: "SELECT * FROM dead_letters ORDER BY received_at, dead_letter_id").map { row in
+                var letter = Self.deadLetter(row)
+                letter.replays = try Row.fetchAll(db, sql: "SELECT * FROM replays WHERE target = ? ORDER BY at, replay_id",
+                                                  arguments: [letter.deadLetterId]).map(Self.replay)
+                return letter
+            }
+        }
+    }
+
+    public func alerts(severity: String?) throws -> [AlertRow] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM alerts WHERE (? IS NULL OR severity = ?) ORDER BY raised_at DESC, alert_id",
+                             arguments: [severity, severity]).map(Self.alert)
+        }
+    }
+
+    public func disclosures(concerning person: String) throws -> [Disclosure] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT e.event_id, e.type, e.ketencaseid, c.recipient, c.decision_id, c.rule_id, c.legal_basis, c.purpose, c.matrix_version,
+                       c.decided_at, d.delivered_at, d.acknowledged_at
+                FROM event_persons p
+                JOIN events e ON e.source = p.source AND e.event_id = p.event_id
+                JOIN decisions c ON c.event_source = p.source AND c.event_id = p.event_id AND c.permitted = 1
+                LEFT JOIN deliveries d ON d.delivery_id = c.decision_id
+                WHERE p.person = ? ORDER BY c.decided_at, c.recipient, c.decision_id
+                """, arguments: [person]).map { row in
+                Disclosure(eventId: row["event_id"], eventType: row["type"], ketencaseid: row["ketencaseid"], recipient: row["recipient"],
+                           decisionId: row["decision_id"], ruleId: row["rule_id"], legalBasis: row["legal_basis"], purpose: row["purpose"],
+                           matrixVersion: row["matrix_version"], decidedAt: row["decided_at"], deliveredAt: row["delivered_at"],
+                           acknowledgedAt: row["acknowledged_at"])
+            }
         }
     }
 
@@ -200,7 +264,7 @@ public final class SQLiteLedgerStore: LedgerStore {
         }
         var latencies: [String: [Double]] = [:]
         for row in rows {
-            guard let accepted = LedgerTime.date(row["accepted_at"]), let acknowledged = LedgerTime.date(row["acknowledged_at"]) else { continue }
+            guard let accepted = HubTime.date(row["accepted_at"]), let acknowledged = HubTime.date(row["acknowledged_at"]) else { continue }
             latencies[row["organisation"], default: []].append(max(0, acknowledged.timeIntervalSince(accepted)))
         }
         return latencies
@@ -212,7 +276,12 @@ public final class SQLiteLedgerStore: LedgerStore {
                 events: try Self.withFields(db, try Row.fetchAll(db, sql: "SELECT * FROM events ORDER BY source, event_id").map(Self.event)),
                 decisions: try Row.fetchAll(db, sql: "SELECT * FROM decisions ORDER BY decision_id").map(Self.decision),
                 deliveries: try Row.fetchAll(db, sql: "SELECT \(Self.deliveryColumns) FROM deliveries ORDER BY delivery_id").map(Self.delivery),
-                deadLetters: try Row.fetchAll(db, sql: "SELECT * FROM dead_letters ORDER BY dead_letter_id").map(Self.deadLetter))
+                deadLetters: try Row.fetchAll(db, sql: "SELECT * FROM dead_letters ORDER BY dead_letter_id").map(Self.deadLetter),
+                replays: try Row.fetchAll(db, sql: "SELECT * FROM replays ORDER BY replay_id").map(Self.replay),
+                alerts: try Row.fetchAll(db, sql: "SELECT * FROM alerts ORDER BY alert_id").map(Self.alert),
+                persons: try Row.fetchAll(db, sql: "SELECT * FROM event_persons ORDER BY source, event_id, person").map {
+                    [$0["source"], $0["event_id"], $0["person"]]
+                })
         }
     }
 
@@ -236,5 +305,15 @@ public final class SQLiteLedgerStore: LedgerStore {
         let reasons = (try? JSONDecoder().decode([String].self, from: Data((row["reasons"] as String).utf8))) ?? []
         return DeadLetterRow(deadLetterId: row["dead_letter_id"], stage: row["stage"], partner: row["partner"], receivedAt: row["received_at"],
                              reasons: reasons, sizeBytes: row["size_bytes"])
+    }
+
+    private static func replay(_ row: Row) -> ReplayRow {
+        ReplayRow(replayId: row["replay_id"], kind: row["kind"], target: row["target"], requestedBy: row["requested_by"], at: row["at"],
+                  outcome: row["outcome"], detail: row["detail"])
+    }
+
+    private static func alert(_ row: Row) -> AlertRow {
+        AlertRow(alertId: row["alert_id"], clock: row["clock"], severity: row["severity"], ketencaseid: row["ketencaseid"], eventId: row["event_id"],
+                 organisation: row["organisation"], raisedAt: row["raised_at"], dueAt: row["due_at"], message: row["message"])
     }
 }

@@ -1,101 +1,123 @@
+import CanonicalEvents
 import DeliveryLedger
 import Foundation
+import HubAccess
 import Hummingbird
 
-/// The operators' part of the hub's HTTP API, answered from the ledger: events by case, the trace of
-/// one event, deliveries by organisation and state, dead letters. Every call needs a bearer token;
-/// every call, refused or not, is recorded in the ledger. What each role may see:
-/// - operators and admins: everything here (it is metadata: the ledger keeps no content);
-/// - a partner: only its own organisation's deliveries;
+/// What the API asks of the running hub beyond the ledger; the hub that mounts the API supplies it,
+/// so that this module does not depend on the gateway or on Kafka.
+public struct HubActions: Sendable {
+    /// Submits a dead letter's original message again, as its partner: (dead-letter id, principal).
+    public var replayDeadLetter: @Sendable (String, String) async throws -> ReplayRow
+    /// Sends a delivery again to its partner: (delivery id, organisation, principal).
+    public var replayDelivery: @Sendable (String, String, String) async throws -> ReplayRow
+    /// The content of a delivery as its partner received it: (organisation, delivery id).
+    public var deliveryContent: @Sendable (String, String) async throws -> JSONValue?
+
+    public init(replayDeadLetter: @escaping @Sendable (String, String) async throws -> ReplayRow,
+                replayDelivery: @escaping @Sendable (String, String, String) async throws -> ReplayRow,
+                deliveryContent: @escaping @Sendable (String, String) async throws -> JSONValue?) {
+        self.replayDeadLetter = replayDeadLetter
+        self.replayDelivery = replayDelivery
+        self.deliveryContent = deliveryContent
+    }
+}
+
+/// The operators' part of the hub's HTTP API (`Contracts/openapi.yaml`), answered from the ledger:
+/// events by case, the trace of one event, deliveries by organisation and state, dead letters, SLA
+/// alerts, and replays. What each role may see:
+/// - operators and admins: all of this, which is metadata (the ledger keeps no content), never a
+///   delivery's content;
+/// - a partner: only its own organisation's deliveries, and their content;
 /// - privacy officers: none of this (their part is the sharing matrix).
 public struct OperatorAPI: Sendable {
     let ledger: any LedgerStore
-    let credentials: APICredentials
+    let gate: APIGate
+    let actions: HubActions
 
-    public init(ledger: any LedgerStore, credentials: APICredentials) {
+    public init(ledger: any LedgerStore, credentials: Credentials, actions: HubActions) {
         self.ledger = ledger
-        self.credentials = credentials
+        self.gate = APIGate(credentials: credentials, ledger: ledger)
+        self.actions = actions
     }
 
     public func addRoutes(to router: Router<BasicRequestContext>) {
         router.get("api/cases/:case/events") { request, context in
-            try await self.answer(request, allowed: Self.operators) { _ in
-                try self.ledger.events(inCase: context.parameters.require("case"))
+            try await gate.answer(request, allowed: Allowed.metadata) { _ in
+                try ledger.events(inCase: context.parameters.require("case"))
             }
         }
         router.get("api/trace") { request, _ in
-            try await self.answer(request, allowed: Self.operators) { _ in
+            try await gate.answer(request, allowed: Allowed.metadata) { _ in
                 guard let source = request.uri.queryParameters["source"].map(String.init), let id = request.uri.queryParameters["id"].map(String.init) else {
-                    throw Refusal(status: .badRequest, reason: "give ?source=...&id=... of the event")
+                    throw APIRefusal(.badRequest, "give ?source=...&id=... of the event")
                 }
-                guard let trace = try self.ledger.trace(eventSource: source, eventId: id) else {
-                    throw Refusal(status: .notFound, reason: "no event \(id) from \(source) in the ledger")
+                guard let trace = try ledger.trace(eventSource: source, eventId: id) else {
+                    throw APIRefusal(.notFound, "no event \(id) from \(source) in the ledger")
                 }
                 return trace
             }
         }
         router.get("api/deliveries") { request, _ in
-            try await self.answer(request, allowed: { _ in true }) { principal in
+            try await gate.answer(request, allowed: Allowed.anyone) { principal in
                 let asked = request.uri.queryParameters["organisation"].map(String.init)
                 let state = try request.uri.queryParameters["state"].map { raw in
                     guard let state = DeliveryState(rawValue: String(raw)) else {
-                        throw Refusal(status: .badRequest, reason: "state is one of \(DeliveryState.allCases.map(\.rawValue).joined(separator: ", "))")
+                        throw APIRefusal(.badRequest, "state is one of \(DeliveryState.allCases.map(\.rawValue).joined(separator: ", "))")
                     }
                     return state
                 }
                 switch principal.role {
                 case .partner(let own):
-                    if let asked, asked != own { throw Refusal(status: .forbidden, reason: "a partner sees only its own deliveries") }
-                    return try self.ledger.deliveries(organisation: own, state: state)
+                    if let asked, asked != own { throw APIRefusal(.forbidden, "a partner sees only its own deliveries") }
+                    return try ledger.deliveries(organisation: own, state: state)
                 case .privacyOfficer:
-                    throw Refusal(status: .forbidden, reason: "privacy officers work on the sharing matrix, not on deliveries")
+                    throw APIRefusal(.forbidden, "privacy officers work on the sharing matrix, not on deliveries")
                 case .operator_, .admin:
-                    return try self.ledger.deliveries(organisation: asked, state: state)
+                    return try ledger.deliveries(organisation: asked, state: state)
                 }
+            }
+        }
+        router.get("api/deliveries/:delivery/content") { request, context in
+            try await gate.answer(request, allowed: Allowed.anyone) { principal in
+                let id = try context.parameters.require("delivery")
+                guard let own = principal.role.organisation else {
+                    throw APIRefusal(.forbidden, "\(principal.role) sees metadata, never the content of a delivery; only its recipient does")
+                }
+                guard let delivery = try ledger.deliveries(organisation: own, state: nil).first(where: { $0.deliveryId == id }) else {
+                    throw APIRefusal(.notFound, "\(own) has no delivery \(id)")
+                }
+                guard let content = try await actions.deliveryContent(delivery.organisation, id) else {
+                    throw APIRefusal(.notFound, "delivery \(id) is no longer on \(own)'s delivery topic")
+                }
+                return content
+            }
+        }
+        router.post("api/deliveries/:delivery/replay") { request, context in
+            try await gate.answer(request, success: .accepted, allowed: Allowed.metadata) { principal in
+                let id = try context.parameters.require("delivery")
+                guard let delivery = try ledger.deliveries(organisation: nil, state: nil).first(where: { $0.deliveryId == id }) else {
+                    throw APIRefusal(.notFound, "no delivery \(id) in the ledger")
+                }
+                return try await actions.replayDelivery(id, delivery.organisation, principal.name)
             }
         }
         router.get("api/dead-letters") { request, _ in
-            try await self.answer(request, allowed: Self.operators) { _ in try self.ledger.deadLetters() }
+            try await gate.answer(request, allowed: Allowed.metadata) { _ in try ledger.deadLetters() }
         }
-    }
-
-    static let operators: @Sendable (Principal) -> Bool = { principal in
-        switch principal.role {
-        case .operator_, .admin: true
-        default: false
-        }
-    }
-
-    struct Refusal: Error { var status: HTTPResponse.Status; var reason: String }
-
-    /// Authenticates, authorises, answers and records the call, whatever its outcome.
-    private func answer(_ request: Request, allowed: @Sendable (Principal) -> Bool,
-                        _ body: @Sendable (Principal) throws -> some Encodable & Sendable) async throws -> Response {
-        let principal = credentials.principal(forAuthorization: request.headers[.authorization])
-        let response: Response
-        if let principal {
-            if !allowed(principal) {
-                response = Self.json(.forbidden, ["error": "\(principal.role) may not call \(request.uri.path)"])
-            } else {
-                do {
-                    response = Self.json(.ok, try body(principal))
-                } catch let refusal as Refusal {
-                    response = Self.json(refusal.status, ["error": refusal.reason])
-                }
+        router.post("api/dead-letters/:deadLetter/replay") { request, context in
+            try await gate.answer(request, success: .accepted, allowed: Allowed.metadata) { principal in
+                try await actions.replayDeadLetter(try context.parameters.require("deadLetter"), principal.name)
             }
-        } else {
-            response = Self.json(.unauthorized, ["error": "a valid bearer token is needed"])
         }
-        try ledger.record(APICall(at: ISO8601DateFormatter().string(from: Date()), principal: principal?.name ?? "anonymous",
-                                  role: principal.map { "\($0.role)" } ?? "none", method: request.method.rawValue,
-                                  path: request.uri.description, status: Int(response.status.code)))
-        return response
-    }
-
-    static func json(_ status: HTTPResponse.Status, _ value: some Encodable) -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        router.get("api/alerts") { request, _ in
+            try await gate.answer(request, allowed: Allowed.metadata) { _ in
+                let severity = request.uri.queryParameters["severity"].map(String.init)
+                if let severity, !["warning", "breach", "escalation"].contains(severity) {
+                    throw APIRefusal(.badRequest, "severity is one of warning, breach, escalation")
+                }
+                return try ledger.alerts(severity: severity)
+            }
+        }
     }
 }

@@ -12,6 +12,8 @@ public struct HubTopics: Sendable {
     public var deliveryPrefix = "ketenhub.deliveries."
     /// What became of each delivery to a partner (delivered, failed), written by the outbound side.
     public var deliveryStatus = "ketenhub.delivery-status"
+    /// Operators' replays of dead letters and deliveries, written by the API.
+    public var replays = "ketenhub.replays"
     /// The canonical topic's partitions; the audit and case-state topics have as many, partition for
     /// partition, so that each input partition has its own audit chain and state.
     public var partitions: Int32 = 6
@@ -31,6 +33,7 @@ public struct HubTopics: Sendable {
             KafkaTopicSpecification(name: acknowledgements, partitions: 3),
             KafkaTopicSpecification(name: alerts, partitions: 3),
             KafkaTopicSpecification(name: deliveryStatus, partitions: 3),
+            KafkaTopicSpecification(name: replays, partitions: 1, configs: ["retention.ms": "-1"]),
         ] + organisations.sorted().map { KafkaTopicSpecification(name: deliveries($0), partitions: 3) }
     }
 }

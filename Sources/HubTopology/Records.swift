@@ -74,3 +74,27 @@ public struct DeadLetter: Codable, Sendable {
     /// On dead letters of partner messages: the transport they came by (`http`, `directory`).
     public static let originTransportHeader = "ketenhub.dlq.origin.transport"
 }
+
+/// An operator's replay of a dead letter or a delivery (`Contracts/records/replay.schema.json`).
+public struct ReplayRecord: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable { case deadLetter = "dead-letter", delivery }
+    public enum Outcome: String, Codable, Sendable { case accepted, rejected, queued }
+
+    public var replayId: String
+    public var kind: Kind
+    public var target: String
+    public var requestedBy: String
+    public var at: String
+    public var outcome: Outcome
+    public var detail: String?
+
+    public init(replayId: String, kind: Kind, target: String, requestedBy: String, at: String, outcome: Outcome, detail: String? = nil) {
+        self.replayId = replayId
+        self.kind = kind
+        self.target = target
+        self.requestedBy = requestedBy
+        self.at = at
+        self.outcome = outcome
+        self.detail = detail
+    }
+}

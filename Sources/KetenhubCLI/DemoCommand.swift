@@ -61,11 +61,13 @@ struct DemoCommand: AsyncParsableCommand {
             printNow("Ketenhub \(Ketenhub.version) demo: the hub with simulated partners on the embedded cluster")
             printNow("(librdkafka's in-memory mock cluster, not for production; production runs on Apache Kafka)")
             printNow("embedded cluster: \(kafka)")
+            printNow("console:  \(address.absoluteString)/  (sign in with a token below: each role sees its own pages)")
             printNow("partner endpoints: \(address.absoluteString)/partners/{organisation}/messages")
             printNow("metrics (Prometheus):  curl -s \(address.absoluteString)/metrics")
             printNow("operator API:  curl -s -H 'Authorization: Bearer \(tokens["operator"] ?? "")' '\(address.absoluteString)/api/deliveries?state=acknowledged'")
-            for role in ["operator", "privacy-officer", "admin"] { printNow("  \(role): \(tokens[role] ?? "")") }
-            printNow("demo credentials (bearer tokens), for example:")
+            printNow("demo credentials (bearer tokens) by role:")
+            for role in ["operator", "privacy-officer", "privacy-officer-2", "admin"] { printNow("  \(role): \(tokens[role] ?? "")") }
+            printNow("partners (one token per organisation), for example:")
             for organisation in ["politie", "om", "vt-amsterdam-amstelland", "shn", "rvdk"] {
                 printNow("  \(organisation): \(tokens[organisation] ?? "")")
             }

@@ -23,14 +23,14 @@ struct MatrixCommand: AsyncParsableCommand {
         var directory: String = MatrixCommand.defaultDirectory
 
         func run() async throws {
-            let loaded = try MatrixLoader.load(directory: URL(fileURLWithPath: directory))
-            let findings = (loaded.findings + MatrixLinter().lint(loaded.matrix)).sorted()
+            let bundle = try MatrixBundle(directory: URL(fileURLWithPath: directory))
+            let findings = try MatrixLoader.lint(bundle)
             for finding in findings { printNow("\(directory)/\(finding)") }
             if !findings.isEmpty {
                 printError("\(findings.count) problem\(findings.count == 1 ? "" : "s") in \(directory)")
                 throw ExitCode(1)
             }
-            let matrix = loaded.matrix
+            let matrix = try MatrixLoader.load(bundle).matrix
             printNow("\(directory): matrix \(matrix.version) is valid: \(matrix.baseline.count) baseline rules, "
                      + "\(matrix.regional.values.map(\.count).reduce(0, +)) regional rules, \(matrix.legalBases.count) legal bases, "
                      + "\(matrix.organisations.organisations.count) organisations")
@@ -55,25 +55,19 @@ struct MatrixCommand: AsyncParsableCommand {
 
         func run() async throws {
             let evaluator = PolicyEvaluator(matrix: try MatrixLoader.loadValid(directory: URL(fileURLWithPath: matrix)))
-            let canonical = try readEvent(event)
-            var consentState = ConsentState()
-            for file in consent {
+            let consents = try consent.map { file in
                 guard let record = ConsentRecord(try readEvent(file)) else {
                     throw ValidationError("\(file) is not an informatiewens event")
                 }
-                consentState.record(record)
+                return record
             }
-            var caseState = CaseState(caseId: canonical.ketencaseid)
-            caseState.absorb(canonical, organisations: evaluator.matrix.organisations)
-            if let record = ConsentRecord(canonical) { consentState.record(record) }
-            let decisions = evaluator.evaluate(canonical, case: caseState, consent: consentState)
+            let report = SimulationReport(simulating: try readEvent(event), consents: consents, with: evaluator)
             if json {
-                let report = SimulationReport(event: canonical.id, type: canonical.type, matrixVersion: evaluator.matrix.version, decisions: decisions)
                 printNow(String(decoding: try prettyJSON(report), as: UTF8.self))
                 return
             }
-            printNow("\(canonical.type) \(canonical.id) (matrix \(evaluator.matrix.version))")
-            for decision in decisions {
+            printNow("\(report.type) \(report.event) (matrix \(report.matrixVersion))")
+            for decision in report.decisions {
                 if decision.outcome == .permit {
                     printNow("  \(decision.recipient): permit by \(decision.ruleId!) (legal basis \(decision.legalBasis!), purpose \(decision.purpose!), disclosure \(decision.disclosure!.rawValue))")
                     printNow("      fields: \(decision.fields.joined(separator: ", "))")
@@ -86,13 +80,6 @@ struct MatrixCommand: AsyncParsableCommand {
             }
         }
     }
-}
-
-struct SimulationReport: Codable {
-    var event: String
-    var type: String
-    var matrixVersion: String
-    var decisions: [Decision]
 }
 
 /// Reads a structured canonical event, refusing one that does not meet its contract.
@@ -153,33 +140,17 @@ extension MatrixCommand {
 
         func run() async throws {
             let proposed = PolicyEvaluator(matrix: try MatrixLoader.loadValid(directory: URL(fileURLWithPath: matrix)))
-            let (stream, recorded) = if let bootstrap {
-                try await Self.recordedOnTopics(bootstrap)
+            let recorded = if let bootstrap {
+                try await RecordedDecisions.read(bootstrapServers: bootstrap)
             } else {
                 try Self.recordedByCurrentMatrix(events, current)
             }
-            let changes = DecisionReplay.replay(stream, recorded: recorded, with: proposed)
-            printNow("\(recorded.values.map(\.count).reduce(0, +)) recorded decisions on \(stream.count) events; \(changes.count) would change under \(proposed.matrix.version)")
+            let changes = recorded.replay(with: proposed)
+            printNow("\(recorded.outcomes.values.map(\.count).reduce(0, +)) recorded decisions on \(recorded.events.count) events; \(changes.count) would change under \(proposed.matrix.version)")
             for change in changes { printNow("  \(change)") }
         }
 
-        static func recordedOnTopics(_ bootstrap: String) async throws -> ([CloudEvent], [String: [String: DecisionReplay.Outcome]]) {
-            let topics = HubTopics()
-            let reader = TopicReader(bootstrapServers: bootstrap)
-            // The events the router routed: those it dead-lettered were never decided on.
-            let events = try await reader.readAll(topics.canonical).sorted { $0.key < $1.key }.flatMap(\.value)
-                .compactMap { try? CloudEvent(kafkaRecord: CloudEventRecord($0)) }
-                .filter { ContractCatalogue.embedded.validate(event: $0.structured).isEmpty }
-            var recorded: [String: [String: DecisionReplay.Outcome]] = [:]
-            for message in try await reader.readAll(topics.audit).values.flatMap({ $0 }) {
-                guard let record = try? JSONDecoder().decode(DecisionRecord.self, from: Data(message.value)) else { continue }
-                recorded["\(record.eventSource)\n\(record.eventId)", default: [:]][record.recipient] =
-                    DecisionReplay.Outcome(outcome: record.outcome, ruleID: record.ruleId, disclosure: record.disclosure, fields: record.fields)
-            }
-            return (events, recorded)
-        }
-
-        static func recordedByCurrentMatrix(_ files: [String], _ current: String) throws -> ([CloudEvent], [String: [String: DecisionReplay.Outcome]]) {
+        static func recordedByCurrentMatrix(_ files: [String], _ current: String) throws -> RecordedDecisions {
             guard !files.isEmpty else { throw ValidationError("give --bootstrap or --events") }
             let events = try files.map(readEvent)
             let evaluator = PolicyEvaluator(matrix: try MatrixLoader.loadValid(directory: URL(fileURLWithPath: current)))
@@ -189,7 +160,7 @@ extension MatrixCommand {
                 guard let step = state.route(event, with: evaluator) else { continue }
                 for decision in step.decisions { recorded[CaseState.routingKey(of: event), default: [:]][decision.recipient] = DecisionReplay.Outcome(decision) }
             }
-            return (events, recorded)
+            return RecordedDecisions(events: events, outcomes: recorded)
         }
     }
 }

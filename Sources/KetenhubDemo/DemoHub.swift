@@ -3,11 +3,13 @@ import DeliveryLedger
 import EmbeddedKafka
 import Foundation
 import HubAPI
+import HubAccess
 import HubMetrics
 import HubTopology
 import Hummingbird
 import Kafka
 import Logging
+import MatrixGovernance
 import NIOCore
 import PartnerAdapters
 import PartnerGateway
@@ -32,8 +34,10 @@ public struct DemoHub: Sendable {
         public var retry = RetryPolicy(initial: .milliseconds(100), maximum: .seconds(2))
         /// A back-office that is down (answers 503) for a while at the start.
         public var outage: (organisation: String, duration: Duration)?
-        /// The ledger's SQLite file; in memory without one.
+        /// The ledger's SQLite file (the matrix versions are kept in it too); in memory without one.
         public var ledgerPath: String?
+        /// The web console's pages, served at `/`.
+        public var consoleDirectory = URL(fileURLWithPath: "Console")
         public init() {}
     }
 
@@ -87,13 +91,23 @@ public struct DemoHub: Sendable {
         public var httpAddress: URL
     }
 
-    /// Starts everything; `running` is called once the hub serves (with its address and the partner
-    /// tokens); with `exitWhenDone` the simulated cases are fed in, and the report returned once every
+    /// The demo's credentials: one per organisation (partner), two privacy officers (one proposes, the
+    /// other approves), an operator and an admin.
+    static func demoPrincipals(organisations: [String]) -> [Principal] {
+        organisations.map { Principal(name: $0, role: .partner($0)) } + [
+            Principal(name: "operator", role: .operator_), Principal(name: "privacy-officer", role: .privacyOfficer),
+            Principal(name: "privacy-officer-2", role: .privacyOfficer), Principal(name: "admin", role: .admin),
+        ]
+    }
+
+    /// Starts everything; `running` is called once the hub serves (with its address and the tokens by
+    /// principal name); with `exitWhenDone` the simulated cases are fed in, and the report returned once every
     /// delivery has been acknowledged; otherwise it runs until cancelled.
     public func run(exitWhenDone: Bool, running: @Sendable (URL, [String: String], String) async -> Void = { _, _, _ in },
                     progress: @escaping @Sendable (String) -> Void = { _ in },
                     inspect: @Sendable (Running) async throws -> Void = { _ in }) async throws -> Report? {
-        let matrix = try MatrixLoader.loadValid(directory: settings.matrixDirectory)
+        let baseline = try MatrixBundle(directory: settings.matrixDirectory)
+        let matrix = try MatrixLoader.loadValid(baseline)
         let formats = try PartnerFormats.load(directory: settings.formatsDirectory)
         let topics = HubTopics()
         let organisations = matrix.organisations.organisations.map(\.code)
@@ -102,13 +116,8 @@ public struct DemoHub: Sendable {
         try await cluster.createTopics(topics.specifications(organisations: organisations))
         let bootstrap = cluster.bootstrapServers
 
-        let (credentials, partnerTokens) = PartnerCredentials.generate(for: organisations)
-        // The API's demo principals: one per role, and each partner with its own token.
-        let (_, roleTokens) = PartnerCredentials.generate(for: ["operator", "privacy-officer", "admin"])
-        let roles: [String: Role] = ["operator": .operator_, "privacy-officer": .privacyOfficer, "admin": .admin]
-        var apiPrincipals = Dictionary(uniqueKeysWithValues: roleTokens.map { ($0.value, Principal(name: "demo-\($0.key)", role: roles[$0.key]!)) })
-        for (organisation, token) in partnerTokens { apiPrincipals[token] = Principal(name: organisation, role: .partner(organisation)) }
-        let tokens = partnerTokens.merging(roleTokens) { partner, _ in partner }
+        let (credentials, principalTokens) = Credentials.generate(for: Self.demoPrincipals(organisations: organisations))
+        let tokens = Dictionary(uniqueKeysWithValues: principalTokens.map { ($0.key.name, $0.value) })
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: bootstrap, clientID: "ketenhub-gateway"), logger: logger)
         let metrics = MetricsRegistry()
         let gateway = InboundGateway(formats: formats, producer: producer, topics: topics, metrics: metrics, logger: logger)
@@ -121,8 +130,11 @@ public struct DemoHub: Sendable {
         var routerConfiguration = RouterConfiguration(bootstrapServers: bootstrap)
         routerConfiguration.fetchMaxWaitMilliseconds = EmbeddedCluster.fetchMaxWaitMilliseconds
         routerConfiguration.metrics = metrics
-        let router = RoutingService(configuration: routerConfiguration, matrix: matrix, logger: logger)
+        let matrices = MatrixSchedule(matrix)
+        let router = RoutingService(configuration: routerConfiguration, matrices: matrices, logger: logger)
         let ledger = try SQLiteLedgerStore(path: settings.ledgerPath)
+        let governance = try MatrixGovernance(store: try SQLiteMatrixVersionStore(path: settings.ledgerPath), schedule: matrices, baseline: baseline)
+        let replayer = Replayer(gateway: gateway, producer: producer, topics: topics, bootstrapServers: bootstrap, logger: logger)
         let clocks = SLAEvaluator(clocks: try SLAClock.load(settings.clocksFile))
         let projector = LedgerProjector(bootstrapServers: bootstrap, topics: topics, store: ledger, keptFields: clocks.keptFields, logger: logger)
         let monitor = SLAMonitor(evaluator: clocks, ledger: ledger, producer: producer, topics: topics, metrics: metrics, logger: logger)
@@ -134,7 +146,12 @@ public struct DemoHub: Sendable {
             let hubRouter = Router(context: BasicRequestContext.self)
             inbound.addRoutes(to: hubRouter)
             hubRouter.get("health") { _, _ in "ok" }
-            OperatorAPI(ledger: ledger, credentials: APICredentials(tokens: apiPrincipals)).addRoutes(to: hubRouter)
+            OperatorAPI(ledger: ledger, credentials: credentials, actions: Self.actions(replayer, topics: topics, bootstrap: bootstrap, logger: logger))
+                .addRoutes(to: hubRouter)
+            PrivacyOfficerAPI(governance: governance, ledger: ledger, credentials: credentials) { proposed in
+                try await RecordedDecisions.read(bootstrapServers: bootstrap, topics: topics).replay(with: proposed)
+            }.addRoutes(to: hubRouter)
+            hubRouter.middlewares.add(FileMiddleware(settings.consoleDirectory.path, searchForIndexHtml: true, logger: logger))
             hubRouter.get("metrics") { _, _ in
                 Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                          body: .init(byteBuffer: ByteBuffer(string: await metrics.render())))
@@ -257,6 +274,34 @@ public struct DemoHub: Sendable {
             guard ContinuousClock.now < deadline else { throw DemoError.timedOut("deliveries and acknowledgements") }
             try await Task.sleep(for: .milliseconds(200))
         }
+    }
+
+    /// What the API needs of the running hub: replays through the gateway and the delivery topics, and
+    /// a delivery's content for its recipient, read back from its delivery topic.
+    static func actions(_ replayer: Replayer, topics: HubTopics, bootstrap: String, logger: Logger) -> HubActions {
+        let row = { @Sendable (record: ReplayRecord) in
+            ReplayRow(replayId: record.replayId, kind: record.kind.rawValue, target: record.target, requestedBy: record.requestedBy,
+                      at: record.at, outcome: record.outcome.rawValue, detail: record.detail)
+        }
+        let refusal = { @Sendable (error: any Error) -> any Error in
+            switch error as? Replayer.Refusal {
+            case .notFound(let reason): APIRefusal(.notFound, reason)
+            case .notReplayable(let reason): APIRefusal(.conflict, reason)
+            case nil: error
+            }
+        }
+        return HubActions(
+            replayDeadLetter: { id, principal in
+                do { return row(try await replayer.replayDeadLetter(id, requestedBy: principal)) } catch { throw refusal(error) }
+            },
+            replayDelivery: { id, organisation, principal in
+                do { return row(try await replayer.replayDelivery(id, organisation: organisation, requestedBy: principal)) } catch { throw refusal(error) }
+            },
+            deliveryContent: { organisation, id in
+                let records = try await TopicReader(bootstrapServers: bootstrap, logger: logger).readAll(topics.deliveries(organisation))
+                let record = records.values.flatMap { $0 }.first { $0.header("ce_decisionid")?.stringValue == id }
+                return try record.map { try CloudEvent(kafkaRecord: CloudEventRecord($0)).data }
+            })
     }
 
     /// The metrics that describe state, read when scraped: dead letters from the ledger, consumer lag

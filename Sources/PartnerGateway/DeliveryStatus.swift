@@ -15,6 +15,8 @@ public struct DeliveryStatus: Codable, Sendable, Equatable {
     public var transport: String
     /// For a failure: the partner's answer.
     public var detail: String?
+    /// Set on a delivery sent again on an operator's request.
+    public var replayId: String?
 }
 
 /// How long to wait between attempts to deliver: doubling from `initial` up to `maximum`, with up

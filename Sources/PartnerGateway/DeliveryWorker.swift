@@ -89,10 +89,12 @@ public final class DeliveryWorker: Sendable {
             for message in batch {
                 guard !Task.isCancelled else { break }
                 let event = try? CloudEvent(kafkaRecord: CloudEventRecord(message))
-                if let event, !delivered.contains(Self.deliveryId(of: event)) {
-                    let status = await deliver(event, position: message)
+                let replayId = message.header(Self.replayHeader)?.stringValue
+                if let event, !delivered.contains(Self.doneKey(Self.deliveryId(of: event), replayId)) {
+                    var status = await deliver(event, position: message)
+                    status.replayId = replayId
                     try await producer.send(try KafkaProducerMessage(topic: topics.deliveryStatus, key: event.ketencaseid, json: status))
-                    delivered.insert(status.deliveryId)
+                    delivered.insert(Self.doneKey(status.deliveryId, replayId))
                     metrics?.increment("ketenhub_deliveries_total", help: "Deliveries to partners, by outcome.",
                                        labels: ["organisation": organisation, "type": event.type, "outcome": status.outcome.rawValue])
                 } else if event == nil {
@@ -108,11 +110,17 @@ public final class DeliveryWorker: Sendable {
 
     static func deliveryId(of event: CloudEvent) -> String { event.decisionid ?? event.id }
 
+    /// On a delivery record written again for an operator's replay: the replay's id. The worker
+    /// delivers such a record even though it delivered the delivery before, once per replay.
+    public static let replayHeader = "ketenhub_replay"
+
+    static func doneKey(_ deliveryId: String, _ replayId: String?) -> String { replayId.map { "\(deliveryId) replay \($0)" } ?? deliveryId }
+
     /// The deliveries the status topic says are done for this organisation.
     private func deliveredBefore() async throws -> Set<String> {
         let records = try await TopicReader(bootstrapServers: bootstrapServers, logger: logger).readAll(topics.deliveryStatus)
         return Set(records.values.flatMap { $0 }.compactMap { try? JSONDecoder().decode(DeliveryStatus.self, from: Data($0.value)) }
-            .filter { $0.organisation == organisation && $0.outcome == .delivered }.map(\.deliveryId))
+            .filter { $0.organisation == organisation && $0.outcome == .delivered }.map { Self.doneKey($0.deliveryId, $0.replayId) })
     }
 
     /// Tries until the partner has the delivery, or has refused it for good.

@@ -1,6 +1,7 @@
 import CanonicalEvents
 import Foundation
 import HubTopology
+import HubAccess
 import Hummingbird
 import Kafka
 import Logging
@@ -13,10 +14,10 @@ import Logging
 /// Every call needs `Authorization: Bearer <token>` of that very organisation (401 without, 403 for another's).
 public struct HTTPInbound: Sendable {
     let gateway: InboundGateway
-    let credentials: PartnerCredentials
+    let credentials: Credentials
     let acknowledgements: AcknowledgementPublisher
 
-    public init(gateway: InboundGateway, credentials: PartnerCredentials, acknowledgements: AcknowledgementPublisher) {
+    public init(gateway: InboundGateway, credentials: Credentials, acknowledgements: AcknowledgementPublisher) {
         self.gateway = gateway
         self.credentials = credentials
         self.acknowledgements = acknowledgements
@@ -35,14 +36,14 @@ public struct HTTPInbound: Sendable {
         if let refusal = authorise(request, for: organisation) { return refusal }
         let contentType = request.headers[.contentType] ?? "application/octet-stream"
         guard let limit = gateway.sizeLimit(for: organisation) else {
-            return Self.json(.notFound, ["error": "\(organisation) has no partner format"])
+            return Response.json(.notFound, ["error": "\(organisation) has no partner format"])
         }
         // Too large is decided before reading: on the announced length, else while reading.
         let announced = request.headers[.contentLength].flatMap { Int($0) }
         if let announced, announced > limit {
             let receipt = await gateway.refuseUnread(size: announced, from: organisation, via: .http, contentType: contentType,
                                                      reason: "the message is \(announced) bytes; messages from \(organisation) may be at most \(limit) bytes")
-            return Self.json(.contentTooLarge, receipt)
+            return Response.json(.contentTooLarge, receipt)
         }
         let body: ByteBuffer
         do {
@@ -50,13 +51,13 @@ public struct HTTPInbound: Sendable {
         } catch {
             let receipt = await gateway.refuseUnread(size: limit + 1, from: organisation, via: .http, contentType: contentType,
                                                      reason: "the message is more than \(limit) bytes, the most messages from \(organisation) may be")
-            return Self.json(.contentTooLarge, receipt)
+            return Response.json(.contentTooLarge, receipt)
         }
         let receipt = await gateway.receive(Array(buffer: body), from: organisation, via: .http, contentType: contentType)
         switch receipt.status {
-        case .accepted: return Self.json(.accepted, receipt)
-        case .rejected: return Self.json(.unprocessableContent, receipt)
-        case .failed: return Self.json(.serviceUnavailable, receipt)
+        case .accepted: return Response.json(.accepted, receipt)
+        case .rejected: return Response.json(.unprocessableContent, receipt)
+        case .failed: return Response.json(.serviceUnavailable, receipt)
         }
     }
 
@@ -64,32 +65,25 @@ public struct HTTPInbound: Sendable {
         if let refusal = authorise(request, for: organisation) { return refusal }
         let body = try await request.body.collect(upTo: 64 * 1024)
         guard let ack = try? JSONDecoder().decode(AcknowledgementPublisher.Submission.self, from: Data(buffer: body)) else {
-            return Self.json(.badRequest, ["error": "expected {\"deliveryId\": ..., \"ketencaseid\": ..., \"status\": \"received|processed|rejected\", \"reason\": ...}"])
+            return Response.json(.badRequest, ["error": "expected {\"deliveryId\": ..., \"ketencaseid\": ..., \"status\": \"received|processed|rejected\", \"reason\": ...}"])
         }
         do {
             let event = try await acknowledgements.publish(ack, from: organisation)
-            return Self.json(.accepted, ["acknowledgement": event.id])
+            return Response.json(.accepted, ["acknowledgement": event.id])
         } catch let error as AcknowledgementPublisher.Invalid {
-            return Self.json(.unprocessableContent, ["error": error.reason])
+            return Response.json(.unprocessableContent, ["error": error.reason])
         } catch {
-            return Self.json(.serviceUnavailable, ["error": "the hub could not record the acknowledgement now; send it again"])
+            return Response.json(.serviceUnavailable, ["error": "the hub could not record the acknowledgement now; send it again"])
         }
     }
 
     private func authorise(_ request: Request, for organisation: String) -> Response? {
-        guard let sender = credentials.organisation(forAuthorization: request.headers[.authorization]) else {
-            return Self.json(.unauthorized, ["error": "a valid bearer token is needed"])
+        guard let sender = credentials.principal(forAuthorization: request.headers[.authorization]) else {
+            return .json(.unauthorized, ["error": "a valid bearer token is needed"])
         }
-        guard sender == organisation else {
-            return Self.json(.forbidden, ["error": "the credential of \(sender) may not post for \(organisation)"])
+        guard sender.role.organisation == organisation else {
+            return .json(.forbidden, ["error": "the credential of \(sender.name) (\(sender.role)) may not post for \(organisation)"])
         }
         return nil
-    }
-
-    static func json(_ status: HTTPResponse.Status, _ value: some Encodable) -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

@@ -13,7 +13,7 @@ import PartnerAdapters
 /// receipt. A refused message goes to the dead-letter topic with its original bytes, its partner and
 /// every reason; the next message is taken in as if nothing happened.
 public final class InboundGateway: Sendable {
-    public enum Transport: String, Sendable { case http, directory }
+    public enum Transport: String, Sendable { case http, directory, replay }
 
     private let formats: PartnerFormats
     private let producer: KafkaProducer

@@ -37,15 +37,21 @@ public final class RoutingService: Sendable {
     public enum Phase: Sendable, Equatable { case starting, running, stopped, failed }
 
     private let configuration: RouterConfiguration
-    private let evaluator: PolicyEvaluator
+    private let matrices: MatrixSchedule
     private let catalogue: ContractCatalogue
     private let logger: Logger
     private let phase = PhaseBox()
 
-    public init(configuration: RouterConfiguration, matrix: SharingMatrix, catalogue: ContractCatalogue = .embedded,
+    public convenience init(configuration: RouterConfiguration, matrix: SharingMatrix, catalogue: ContractCatalogue = .embedded,
+                            logger: Logger = Logger(label: "ketenhub.router")) {
+        self.init(configuration: configuration, matrices: MatrixSchedule(matrix), catalogue: catalogue, logger: logger)
+    }
+
+    /// A router that follows `matrices`: each batch is routed under the version in force when it is routed.
+    public init(configuration: RouterConfiguration, matrices: MatrixSchedule, catalogue: ContractCatalogue = .embedded,
                 logger: Logger = Logger(label: "ketenhub.router")) {
         self.configuration = configuration
-        self.evaluator = PolicyEvaluator(matrix: matrix)
+        self.matrices = matrices
         self.catalogue = catalogue
         self.logger = logger
     }
@@ -89,7 +95,7 @@ public final class RoutingService: Sendable {
                 KafkaTopicPartitionOffset(topic: topics.canonical, partition: $0.partition, offset: committed[$0.partition] ?? KafkaOffset.beginning)
             })
             phase.value = .running
-            logger.info("router running", metadata: ["matrix": "\(evaluator.matrix.version)", "committed": "\(committed)"])
+            logger.info("router running", metadata: ["matrix": "\(matrices.evaluator().matrix.version)", "committed": "\(committed)"])
             // While one batch's transaction commits, the next batch is read and routed. Its routing
             // builds on the state of the batch still committing; if that commit fails the instance
             // ends, and its successor starts again from the committed offsets and state.
@@ -181,6 +187,7 @@ public final class RoutingService: Sendable {
         // the position of the last input it reflects.
         var caseStates: [String: (state: CaseState, source: InputPosition)] = [:]
         var consents: [String: (record: ConsentRecord, source: InputPosition)] = [:]
+        let evaluator = matrices.evaluator()
         for (message, result) in zip(batch, parsed) {
             positions[message.partition] = message.offset + 1
             let event: CloudEvent

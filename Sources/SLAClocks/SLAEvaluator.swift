@@ -1,4 +1,5 @@
 import DeliveryLedger
+import CanonicalEvents
 import Foundation
 
 /// Runs the SLA clocks over the ledger at a given moment: the alerts that are due then. The moment
@@ -19,22 +20,22 @@ public struct SLAEvaluator: Sendable {
     }
 
     private func alerts(of clock: SLAClock, at now: Date, in ledger: any LedgerStore) throws -> [SLAAlert] {
-        let raisedAt = LedgerTime.text(now)
+        let raisedAt = HubTime.text(now)
         func alert(_ severity: SLAAlert.Severity, _ subject: String, _ caseId: String, event: String?, organisation: String?, due: Date, _ message: String) -> SLAAlert {
             SLAAlert(alertId: "\(clock.id):\(subject):\(severity.rawValue)", clock: clock.id, severity: severity, ketencaseid: caseId,
-                     eventId: event, organisation: organisation, raisedAt: raisedAt, dueAt: LedgerTime.text(due), message: message)
+                     eventId: event, organisation: organisation, raisedAt: raisedAt, dueAt: HubTime.text(due), message: message)
         }
         switch clock.kind {
         case .acknowledgedWithin, .deliveredWithin:
             guard let event = clock.event, let minutes = clock.minutes else { return [] }
             var raised: [SLAAlert] = []
             for row in try ledger.events(ofType: Self.type(event)) {
-                guard let accepted = row.acceptedAt.flatMap(LedgerTime.date) else { continue }
+                guard let accepted = row.acceptedAt.flatMap(HubTime.date) else { continue }
                 let due = accepted.addingTimeInterval(Double(minutes) * 60)
                 guard now >= due, let trace = try ledger.trace(eventSource: row.source, eventId: row.eventId) else { continue }
                 for delivery in trace.deliveries where clock.recipients?.contains(Self.organisationType(delivery.organisation)) ?? true {
                     let done = clock.kind == .deliveredWithin ? delivery.deliveredAt : delivery.acknowledgedAt
-                    if let done = done.flatMap(LedgerTime.date), done <= due { continue }
+                    if let done = done.flatMap(HubTime.date), done <= due { continue }
                     let what = clock.kind == .deliveredWithin ? "delivered to" : "acknowledged by"
                     raised.append(alert(.breach, delivery.deliveryId, row.ketencaseid, event: row.eventId, organisation: delivery.organisation, due: due,
                                         "\(event) \(row.eventId) not \(what) \(delivery.organisation) within \(minutes) minutes"))
@@ -45,9 +46,9 @@ public struct SLAEvaluator: Sendable {
             guard let event = clock.event, let next = clock.followedBy else { return [] }
             var raised: [SLAAlert] = []
             for row in try ledger.events(ofType: Self.type(event)) {
-                guard let start = LedgerTime.date(row.eventTime) else { continue }
+                guard let start = HubTime.date(row.eventTime) else { continue }
                 let followers = try ledger.events(inCase: row.ketencaseid).filter { $0.type == Self.type(next) }
-                    .compactMap { LedgerTime.date($0.eventTime) }.filter { $0 >= start }
+                    .compactMap { HubTime.date($0.eventTime) }.filter { $0 >= start }
                 for (severity, minutes) in [(SLAAlert.Severity.warning, clock.warnMinutes), (.breach, clock.breachMinutes)] {
                     guard let minutes else { continue }
                     let due = start.addingTimeInterval(Double(minutes) * 60)
@@ -65,7 +66,7 @@ public struct SLAEvaluator: Sendable {
             let latest = Dictionary(grouping: rows) { $0.fields[clock.keyField ?? ""] ?? $0.eventId }
                 .compactMap { $0.value.max { $0.eventTime < $1.eventTime } }
             return latest.compactMap { row in
-                guard let end = row.fields[field].flatMap(LedgerTime.day), !(clock.endedValues ?? []).contains(row.fields[clock.endedField ?? ""] ?? "") else { return nil }
+                guard let end = row.fields[field].flatMap(HubTime.day), !(clock.endedValues ?? []).contains(row.fields[clock.endedField ?? ""] ?? "") else { return nil }
                 let due = end.addingTimeInterval(-Double(days) * 86_400)
                 guard now >= due, now < end.addingTimeInterval(86_400) else { return nil }
                 return alert(.warning, row.fields[clock.keyField ?? ""] ?? row.eventId, row.ketencaseid, event: row.eventId, organisation: clock.notify,
@@ -74,7 +75,7 @@ public struct SLAEvaluator: Sendable {
         case .unacknowledged:
             guard let minutes = clock.minutes else { return [] }
             return try ledger.deliveries(organisation: nil, state: .delivered).compactMap { delivery in
-                guard let delivered = delivery.deliveredAt.flatMap(LedgerTime.date) else { return nil }
+                guard let delivered = delivery.deliveredAt.flatMap(HubTime.date) else { return nil }
                 let due = delivered.addingTimeInterval(Double(minutes) * 60)
                 guard now >= due else { return nil }
                 return alert(.escalation, delivery.deliveryId, delivery.ketencaseid ?? "", event: delivery.eventId, organisation: delivery.organisation,

@@ -3,7 +3,7 @@ import CanonicalEvents
 /// Re-evaluates recorded decisions under a proposed matrix and lists every one that would change.
 public enum DecisionReplay {
     /// The part of a decision a replay compares.
-    public struct Outcome: Sendable, Hashable, CustomStringConvertible {
+    public struct Outcome: Sendable, Hashable, Codable, CustomStringConvertible {
         public var outcome: Decision.Outcome
         public var ruleID: String?
         public var disclosure: Disclosure?
@@ -25,7 +25,7 @@ public enum DecisionReplay {
         }
     }
 
-    public struct Change: Sendable, Hashable, CustomStringConvertible {
+    public struct Change: Sendable, Hashable, Codable, CustomStringConvertible {
         public var eventID: String
         public var eventType: String
         public var recipient: String

@@ -1,7 +1,7 @@
 /// What a new matrix version changes, per event type and recipient: for the privacy officer who
 /// approves it.
 public enum MatrixDiff {
-    public struct Change: Sendable, Hashable, CustomStringConvertible, Comparable {
+    public struct Change: Sendable, Hashable, Codable, CustomStringConvertible, Comparable {
         public var eventType: String
         public var recipient: String
         /// `national`, or the region of a regional rule set.

@@ -47,22 +47,35 @@ public struct MatrixLoader {
     private var contentDigest = SHA256()
 
     public static func load(directory: URL) throws -> Loaded {
+        try load(MatrixBundle(directory: directory))
+    }
+
+    public static func load(_ bundle: MatrixBundle) throws -> Loaded {
         var loader = MatrixLoader()
-        return try loader.load(directory)
+        return try loader.load(bundle)
     }
 
     /// Loads and fails on any finding: for the router and the simulator, which must not run on a broken matrix.
     public static func loadValid(directory: URL, catalogue: ContractCatalogue = .embedded) throws -> SharingMatrix {
-        let loaded = try load(directory: directory)
-        let findings = loaded.findings + MatrixLinter(catalogue: catalogue).lint(loaded.matrix)
-        guard findings.isEmpty else { throw MatrixError.invalid(findings.sorted()) }
-        return loaded.matrix
+        try loadValid(MatrixBundle(directory: directory), catalogue: catalogue)
     }
 
-    private mutating func load(_ directory: URL) throws -> Loaded {
-        let organisationsNode = try node(directory, Self.organisationsFile)
-        let legalNode = try node(directory, Self.legalBasesFile)
-        let matrixNode = try node(directory, Self.matrixFile)
+    public static func loadValid(_ bundle: MatrixBundle, catalogue: ContractCatalogue = .embedded) throws -> SharingMatrix {
+        let findings = try lint(bundle, catalogue: catalogue)
+        guard findings.isEmpty else { throw MatrixError.invalid(findings) }
+        return try load(bundle).matrix
+    }
+
+    /// Every finding of loading and linting, sorted: what `ketenhub matrix lint` and a proposal's upload report.
+    public static func lint(_ bundle: MatrixBundle, catalogue: ContractCatalogue = .embedded) throws -> [LintFinding] {
+        let loaded = try load(bundle)
+        return (loaded.findings + MatrixLinter(catalogue: catalogue).lint(loaded.matrix)).sorted()
+    }
+
+    private mutating func load(_ bundle: MatrixBundle) throws -> Loaded {
+        let organisationsNode = try node(bundle, Self.organisationsFile)
+        let legalNode = try node(bundle, Self.legalBasesFile)
+        let matrixNode = try node(bundle, Self.matrixFile)
 
         let registry = organisations(organisationsNode, file: Self.organisationsFile)
         let bases = legalBases(legalNode, file: Self.legalBasesFile)
@@ -74,11 +87,8 @@ public struct MatrixLoader {
         }
 
         var regional: [String: [SharingRule]] = [:]
-        let regionsURL = directory.appendingPathComponent(Self.regionsDirectory)
-        let regionFiles = ((try? FileManager.default.contentsOfDirectory(atPath: regionsURL.path)) ?? []).filter { $0.hasSuffix(".yaml") }.sorted()
-        for name in regionFiles {
-            let file = "\(Self.regionsDirectory)/\(name)"
-            guard let root = try node(directory, file) else { continue }
+        for file in bundle.files.keys.filter({ $0.hasPrefix(Self.regionsDirectory + "/") && $0.hasSuffix(".yaml") }).sorted() {
+            guard let root = try node(bundle, file) else { continue }
             guard let region = root["region"]?.string else {
                 finding(file, root.mark?.line ?? 1, nil, "a regional rule set needs `region`")
                 continue
@@ -97,16 +107,15 @@ public struct MatrixLoader {
         return Loaded(matrix: matrix, findings: findings)
     }
 
-    private mutating func node(_ directory: URL, _ file: String) throws -> Node? {
-        let url = directory.appendingPathComponent(file)
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            if file.hasPrefix(Self.regionsDirectory) { return nil }
-            throw LoadError.unreadable(file, "cannot read \(url.path)")
+    private mutating func node(_ bundle: MatrixBundle, _ file: String) throws -> Node? {
+        guard let text = bundle.files[file] else {
+            throw LoadError.unreadable(file, "missing from the matrix")
         }
+        let data = Data(text.utf8)
         contentDigest.update(data: Data(file.utf8))
         contentDigest.update(data: data)
         do {
-            return try Yams.compose(yaml: String(decoding: data, as: UTF8.self))
+            return try Yams.compose(yaml: text)
         } catch {
             throw LoadError.unreadable(file, "not valid YAML: \(error)")
         }

@@ -1,8 +1,8 @@
 import Foundation
 
-/// The moments the ledger keeps are ISO 8601 text (with or without fractional seconds, as the topics
-/// carry them); one place reads and writes them, for the ledger and for what reads the ledger.
-public enum LedgerTime {
+/// The hub keeps moments as ISO 8601 text (with or without fractional seconds, as the topics
+/// carry them); one place reads and writes them: the ledger, the SLA clocks, the matrix versions.
+public enum HubTime {
     public static func date(_ text: String) -> Date? {
         let fractional = ISO8601DateFormatter()
         fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]

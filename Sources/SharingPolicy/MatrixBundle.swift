@@ -1,0 +1,29 @@
+import Foundation
+
+/// The files of one version of the matrix, by path relative to the matrix directory
+/// (`sharing-matrix.yaml`, `legal-bases.yaml`, `organisations.yaml`, `regions/*.yaml`): what a privacy
+/// officer proposes, what the version store keeps, and what the loader reads.
+public struct MatrixBundle: Sendable, Hashable, Codable {
+    public var files: [String: String]
+
+    public init(files: [String: String]) { self.files = files }
+
+    /// The matrix as it lies in a directory (`Contracts/matrix` in the repository).
+    public init(directory: URL) throws {
+        var files: [String: String] = [:]
+        for file in [MatrixLoader.organisationsFile, MatrixLoader.legalBasesFile, MatrixLoader.matrixFile] {
+            let url = directory.appendingPathComponent(file)
+            guard let data = FileManager.default.contents(atPath: url.path) else {
+                throw MatrixLoader.LoadError.unreadable(file, "cannot read \(url.path)")
+            }
+            files[file] = String(decoding: data, as: UTF8.self)
+        }
+        let regions = directory.appendingPathComponent(MatrixLoader.regionsDirectory)
+        for name in ((try? FileManager.default.contentsOfDirectory(atPath: regions.path)) ?? []) where name.hasSuffix(".yaml") {
+            if let data = FileManager.default.contents(atPath: regions.appendingPathComponent(name).path) {
+                files["\(MatrixLoader.regionsDirectory)/\(name)"] = String(decoding: data, as: UTF8.self)
+            }
+        }
+        self.files = files
+    }
+}
