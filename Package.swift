@@ -213,13 +213,14 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["KetenhubDemo", "PartnerGateway", "PartnerSimulation", "PartnerAdapters", "SharingPolicy", "CanonicalEvents", "DeliveryLedger", "SLAClocks", "HubMetrics",
+            dependencies: ["KetenhubDemo", "PartnerGateway", "HubAccess", "HubAPI", "MatrixGovernance", "PartnerSimulation", "PartnerAdapters", "SharingPolicy", "CanonicalEvents", "DeliveryLedger", "SLAClocks", "HubMetrics",
                            "HubTopology", "Kafka", "EmbeddedKafka", "KetenhubTestSupport",
                            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "HubAPITests",
-            dependencies: ["HubAPI", "DeliveryLedger", "KetenhubTestSupport", .product(name: "Hummingbird", package: "hummingbird")]
+            dependencies: ["HubAPI", "HubAccess", "MatrixGovernance", "SharingPolicy", "CanonicalEvents", "DeliveryLedger", "KetenhubTestSupport",
+                           .product(name: "Hummingbird", package: "hummingbird")]
         ),
         .testTarget(
             name: "HubMetricsTests",

@@ -20,6 +20,7 @@ struct DemoTests {
         settings.matrixDirectory = packageRoot.appendingPathComponent("Contracts/matrix")
         settings.formatsDirectory = packageRoot.appendingPathComponent("Contracts/partners")
         settings.clocksFile = packageRoot.appendingPathComponent("Contracts/sla/clocks.yaml")
+        settings.consoleDirectory = packageRoot.appendingPathComponent("Console")
         return settings
     }
 

@@ -5,6 +5,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import HubTopology
+import HubAccess
 import Hummingbird
 import Kafka
 import KetenhubTestSupport
@@ -34,8 +35,10 @@ struct GatewayTests {
             try await cluster.createTopics(topics.specifications(organisations: ["politie", "om", "3ro", "vt-utrecht"]))
             producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: testLogger)
             gateway = InboundGateway(formats: try PartnerFormats.load(directory: GatewayTests.partners), producer: producer, topics: topics, logger: testLogger)
-            let (credentials, tokens) = PartnerCredentials.generate(for: ["politie", "om", "3ro", "vt-utrecht", "vt-amsterdam-amstelland"])
-            self.tokens = tokens
+            let (credentials, tokens) = Credentials.generate(for: ["politie", "om", "3ro", "vt-utrecht", "vt-amsterdam-amstelland"].map {
+                Principal(name: $0, role: .partner($0))
+            })
+            self.tokens = Dictionary(uniqueKeysWithValues: tokens.map { ($0.key.name, $0.value) })
             let router = Router(context: BasicRequestContext.self)
             HTTPInbound(gateway: gateway, credentials: credentials, acknowledgements: AcknowledgementPublisher(producer: producer, topics: topics))
                 .addRoutes(to: router)

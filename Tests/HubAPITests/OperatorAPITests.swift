@@ -4,6 +4,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import HubAPI
+import HubAccess
 import Hummingbird
 import KetenhubTestSupport
 import Testing
@@ -32,27 +33,33 @@ struct OperatorAPITests {
             .acknowledged(.init(deliveryId: "dec-1-politie", organisation: "politie", status: "processed", at: time)),
             .delivered(.init(deliveryId: "dec-1-3ro", organisation: "3ro", delivered: true, attempts: 2, at: time)),
             .deadLettered(.init(deadLetterId: "dlq-1", stage: "inbound", partner: "politie", receivedAt: time, reasons: ["line 2: DOCTYPE"], sizeBytes: 90)),
+            .alerted(AlertRow(alertId: "a-1", clock: "zsm", severity: "breach", ketencaseid: "KZ-2026-AAAAAA", raisedAt: time, message: "9 h")),
+            .alerted(AlertRow(alertId: "a-2", clock: "zsm", severity: "warning", ketencaseid: "KZ-2026-AAAAAA", raisedAt: time, message: "6 h")),
         ])
         return ledger
     }
 
+    /// The hub's side of replays and content, answering from the ledger's own rows: this test is about
+    /// who may call what; the real replays run end to end in `HubAPIEndToEndTests`.
+    static let actions = HubActions(
+        replayDeadLetter: { id, principal in
+            guard id == "dlq-1" else { throw APIRefusal(.notFound, "no dead letter \(id)") }
+            return ReplayRow(replayId: "r-1", kind: "dead-letter", target: id, requestedBy: principal, at: "2026-11-20T11:00:00Z", outcome: "rejected")
+        },
+        replayDelivery: { id, organisation, principal in
+            ReplayRow(replayId: "r-2", kind: "delivery", target: id, requestedBy: principal, at: "2026-11-20T11:00:00Z", outcome: "queued",
+                      detail: "sent again to \(organisation)")
+        },
+        deliveryContent: { organisation, id in .object(["for": .string(organisation), "delivery": .string(id)]) })
+
     static func serve(_ ledger: any LedgerStore, _ body: @Sendable (URL) async throws -> Void) async throws {
         let router = Router(context: BasicRequestContext.self)
-        OperatorAPI(ledger: ledger, credentials: APICredentials(tokens: tokens)).addRoutes(to: router)
-        let port = PortHolder()
-        let server = Task {
-            try await Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                                  onServerRunning: { port.set($0.localAddress?.port ?? 0) }, logger: testLogger).run()
-        }
-        defer { server.cancel() }
-        try await body(URL(string: "http://127.0.0.1:\(try await port.value())")!)
+        OperatorAPI(ledger: ledger, credentials: Credentials(tokens: tokens), actions: actions).addRoutes(to: router)
+        try await HubAPITests.serve(router, body)
     }
 
-    static func get(_ url: URL, _ path: String, token: String?) async throws -> (status: Int, json: Any?) {
-        var request = URLRequest(url: URL(string: url.absoluteString + path)!)
-        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
-        let (data, response) = try await URLSession.shared.data(for: request)
-        return ((response as! HTTPURLResponse).statusCode, try? JSONSerialization.jsonObject(with: data))
+    static func get(_ url: URL, _ path: String, token: String?, method: String = "GET") async throws -> (status: Int, json: Any?) {
+        try await call(url, path, token: token, method: method)
     }
 
     @Test("each endpoint for each role: what it may see, and the refusals; every call recorded")
@@ -72,10 +79,33 @@ struct OperatorAPITests {
                 ("/api/deliveries?state=lost", "t-operator", 400),
                 ("/api/dead-letters", "t-operator", 200), ("/api/dead-letters", "t-admin", 200), ("/api/dead-letters", "t-om", 403),
                 ("/api/dead-letters", "t-privacy", 403),
+                ("/api/alerts", "t-operator", 200), ("/api/alerts?severity=breach", "t-admin", 200), ("/api/alerts", "t-politie", 403),
+                ("/api/alerts", "t-privacy", 403), ("/api/alerts?severity=late", "t-operator", 400),
+                // Content: only the recipient, of its own delivery.
+                ("/api/deliveries/dec-1-politie/content", "t-politie", 200), ("/api/deliveries/dec-1-politie/content", "t-om", 404),
+                ("/api/deliveries/dec-1-politie/content", "t-operator", 403), ("/api/deliveries/dec-1-politie/content", "t-admin", 403),
+                ("/api/deliveries/dec-1-politie/content", "t-privacy", 403), ("/api/deliveries/dec-1-politie/content", nil, 401),
             ]
             for (path, token, status) in matrix {
                 #expect(try await Self.get(url, path, token: token).status == status, "\(path) as \(token ?? "nobody")")
             }
+            let replays: [(path: String, token: String?, status: Int)] = [
+                ("/api/dead-letters/dlq-1/replay", "t-operator", 202), ("/api/dead-letters/dlq-9/replay", "t-admin", 404),
+                ("/api/dead-letters/dlq-1/replay", "t-politie", 403), ("/api/dead-letters/dlq-1/replay", "t-privacy", 403),
+                ("/api/deliveries/dec-1-3ro/replay", "t-operator", 202), ("/api/deliveries/dec-9/replay", "t-operator", 404),
+                ("/api/deliveries/dec-1-3ro/replay", "t-om", 403), ("/api/deliveries/dec-1-3ro/replay", nil, 401),
+            ]
+            for (path, token, status) in replays {
+                #expect(try await Self.get(url, path, token: token, method: "POST").status == status, "POST \(path) as \(token ?? "nobody")")
+            }
+            let replayed = try await Self.get(url, "/api/deliveries/dec-1-3ro/replay", token: "t-operator", method: "POST").json as? [String: Any]
+            #expect(replayed?["requestedBy"] as? String == "ops-1" && replayed?["detail"] as? String == "sent again to 3ro")
+            let content = try await Self.get(url, "/api/deliveries/dec-1-politie/content", token: "t-politie").json as? [String: Any]
+            #expect(content?["for"] as? String == "politie")
+            let refusedContent = try await Self.get(url, "/api/deliveries/dec-1-politie/content", token: "t-operator").json as? [String: Any]
+            #expect((refusedContent?["error"] as? String)?.contains("never the content") == true)
+            let breaches = try await Self.get(url, "/api/alerts?severity=breach", token: "t-operator").json as? [[String: Any]]
+            #expect(breaches?.compactMap { $0["alertId"] as? String } == ["a-1"])
             // What they see.
             let events = try await Self.get(url, "/api/cases/KZ-2026-AAAAAA/events", token: "t-operator").json as? [[String: Any]]
             #expect(events?.map { $0["eventId"] as? String } == ["ga-1"])
@@ -93,7 +123,7 @@ struct OperatorAPITests {
 
             // Every call, refused or not, is in the ledger, with who called and the answer.
             let calls = try ledger.apiCalls()
-            #expect(calls.count == matrix.count + 6)
+            #expect(calls.count == matrix.count + replays.count + 10)
             #expect(calls.first?.principal == "ops-1" && calls.first?.role == "operator")
             #expect(calls.first?.path == "/api/cases/KZ-2026-AAAAAA/events" && calls.first?.status == 200)
             #expect(calls.contains { $0.principal == "anonymous" && $0.status == 401 })

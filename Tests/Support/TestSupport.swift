@@ -1,5 +1,8 @@
 import CanonicalEvents
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Kafka
 import Logging
 
@@ -149,4 +152,17 @@ public final class PortHolder: @unchecked Sendable {
         }
         throw Timeout(what: "HTTP server start")
     }
+}
+
+/// One API call over real HTTP: the status and the decoded JSON answer.
+public func call(_ url: URL, _ path: String, token: String?, method: String = "GET", body: Any? = nil) async throws -> (status: Int, json: Any?) {
+    var request = URLRequest(url: URL(string: url.absoluteString + path)!)
+    request.httpMethod = method
+    if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+    if let body {
+        request.httpBody = try JSONSerialization.data(withJSONObject: body)
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+    }
+    let (data, response) = try await URLSession.shared.data(for: request)
+    return ((response as! HTTPURLResponse).statusCode, try? JSONSerialization.jsonObject(with: data))
 }
