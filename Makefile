@@ -4,7 +4,7 @@ PYTHON ?= python3
 RUNTIME_PACKAGES := pkg-config librdkafka-dev
 TEST_PACKAGES := $(RUNTIME_PACKAGES) kcat
 # The contract tests check every example with an independent JSON Schema 2020-12 validator.
-PYTHON_TEST_PACKAGES := jsonschema referencing yaml:pyyaml pytest rfc3339_validator:rfc3339-validator lxml
+PYTHON_TEST_PACKAGES := jsonschema referencing yaml:pyyaml pytest rfc3339_validator:rfc3339-validator lxml openapi_spec_validator:openapi-spec-validator
 
 .PHONY: build release test demo bench contracts deps deps-test clean
 

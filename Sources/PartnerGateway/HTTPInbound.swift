@@ -82,7 +82,7 @@ public struct HTTPInbound: Sendable {
             return .json(.unauthorized, ["error": "a valid bearer token is needed"])
         }
         guard sender.role.organisation == organisation else {
-            return .json(.forbidden, ["error": "the credential of \(sender.name) (\(sender.role)) may not post for \(organisation)"])
+            return .json(.forbidden, ["error": "the credential of \(sender.name) may not post for \(organisation)"])
         }
         return nil
     }
