@@ -42,6 +42,12 @@ public struct OperatorAPI: Sendable {
     }
 
     public func addRoutes(to router: Router<BasicRequestContext>) {
+        // Who the token stands for: the console shows each role its own pages.
+        router.get("api/me") { request, _ in
+            try await gate.answer(request, allowed: Allowed.anyone) { principal in
+                ["name": principal.name, "role": "\(principal.role)"]
+            }
+        }
         router.get("api/cases/:case/events") { request, context in
             try await gate.answer(request, allowed: Allowed.metadata) { _ in
                 try ledger.events(inCase: context.parameters.require("case"))
