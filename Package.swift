@@ -154,7 +154,7 @@ let package = Package(
         .target(
             name: "HubAPI",
             dependencies: [
-                "DeliveryLedger", "HubAccess", "MatrixGovernance", "SharingPolicy", "CanonicalEvents",
+                "DeliveryLedger", "HubAccess", "HubTopology", "MatrixGovernance", "SharingPolicy", "CanonicalEvents",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
@@ -219,7 +219,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HubAPITests",
-            dependencies: ["HubAPI", "HubAccess", "MatrixGovernance", "SharingPolicy", "CanonicalEvents", "DeliveryLedger", "KetenhubTestSupport",
+            dependencies: ["HubAPI", "HubAccess", "HubTopology", "MatrixGovernance", "SharingPolicy", "CanonicalEvents", "DeliveryLedger", "KetenhubTestSupport",
                            .product(name: "Hummingbird", package: "hummingbird")]
         ),
         .testTarget(

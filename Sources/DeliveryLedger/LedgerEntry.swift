@@ -1,4 +1,5 @@
 import CanonicalEvents
+import HubTopology
 
 /// One fact about an event's life cycle, as one of the hub's topics tells it. Entries are applied in
 /// any order and any number of times with the same result, so that a ledger filled while the hub
@@ -15,7 +16,7 @@ public enum LedgerEntry: Sendable, Equatable {
     /// A message or record went to the dead-letter topic.
     case deadLettered(DeadLettered)
     /// An operator replayed a dead letter or a delivery.
-    case replayed(ReplayRow)
+    case replayed(ReplayRecord)
     /// An SLA clock raised an alert.
     case alerted(AlertRow)
 

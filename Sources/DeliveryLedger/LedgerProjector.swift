@@ -99,7 +99,7 @@ public struct LedgerProjector: Sendable {
                                        reasons: letter.reasons.map { [$0.location, $0.reason].compactMap { $0 }.joined(separator: ": ") },
                                        sizeBytes: letter.original.sizeBytes))
         case topics.replays:
-            guard let replay = try? decoder.decode(ReplayRow.self, from: Data(message.value)) else { return unreadable(message) }
+            guard let replay = try? decoder.decode(ReplayRecord.self, from: Data(message.value)) else { return unreadable(message) }
             return .replayed(replay)
         case topics.alerts:
             guard let alert = try? decoder.decode(AlertRow.self, from: Data(message.value)) else { return unreadable(message) }

@@ -1,3 +1,5 @@
+import HubTopology
+
 /// Where the ledger lives: SQLite (`SQLiteLedgerStore`) as the embedded default; a PostgreSQL
 /// store for several hub nodes implements the same interface. Applying an entry is idempotent and
 /// order-independent (see `LedgerEntry`); queries answer from what has been applied.
@@ -78,27 +80,6 @@ public struct DeliveryRow: Sendable, Codable, Equatable {
     public var detail: String?
 }
 
-public struct ReplayRow: Sendable, Codable, Equatable {
-    public var replayId: String
-    /// `dead-letter` or `delivery`.
-    public var kind: String
-    public var target: String
-    public var requestedBy: String
-    public var at: String
-    public var outcome: String
-    public var detail: String?
-
-    public init(replayId: String, kind: String, target: String, requestedBy: String, at: String, outcome: String, detail: String? = nil) {
-        self.replayId = replayId
-        self.kind = kind
-        self.target = target
-        self.requestedBy = requestedBy
-        self.at = at
-        self.outcome = outcome
-        self.detail = detail
-    }
-}
-
 public struct AlertRow: Sendable, Codable, Equatable {
     public var alertId: String
     public var clock: String
@@ -147,7 +128,7 @@ public struct DeadLetterRow: Sendable, Codable, Equatable {
     public var receivedAt: String
     public var reasons: [String]
     public var sizeBytes: Int
-    public var replays: [ReplayRow] = []
+    public var replays: [ReplayRecord] = []
 }
 
 public struct EventTrace: Sendable, Codable, Equatable {
@@ -155,7 +136,7 @@ public struct EventTrace: Sendable, Codable, Equatable {
     public var decisions: [DecisionRow]
     public var deliveries: [DeliveryRow]
     /// Replays of this event's deliveries.
-    public var replays: [ReplayRow] = []
+    public var replays: [ReplayRecord] = []
 }
 
 public struct LedgerSnapshot: Sendable, Codable, Equatable {
@@ -163,7 +144,7 @@ public struct LedgerSnapshot: Sendable, Codable, Equatable {
     public var decisions: [DecisionRow]
     public var deliveries: [DeliveryRow]
     public var deadLetters: [DeadLetterRow]
-    public var replays: [ReplayRow]
+    public var replays: [ReplayRecord]
     public var alerts: [AlertRow]
     /// (source, event id, person) of every event's persons.
     public var persons: [[String]]

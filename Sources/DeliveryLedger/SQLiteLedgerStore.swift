@@ -1,6 +1,7 @@
 import CanonicalEvents
 import Foundation
 import GRDB
+import HubTopology
 
 /// The ledger in SQLite, through GRDB: the embedded default. Every write is an upsert that keeps
 /// the same row whatever order the facts come in (earliest time, strongest outcome), which is what
@@ -147,7 +148,8 @@ public final class SQLiteLedgerStore: LedgerStore {
                 case .replayed(let replay):
                     try db.execute(sql: """
                         INSERT OR IGNORE INTO replays (replay_id, kind, target, requested_by, at, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?)
-                        """, arguments: [replay.replayId, replay.kind, replay.target, replay.requestedBy, replay.at, replay.outcome, replay.detail])
+                        """, arguments: [replay.replayId, replay.kind.rawValue, replay.target, replay.requestedBy, replay.at, replay.outcome.rawValue,
+                                         replay.detail])
                 case .alerted(let alert):
                     try db.execute(sql: """
                         INSERT OR IGNORE INTO alerts (alert_id, clock, severity, ketencaseid, event_id, organisation, raised_at, due_at, message)
@@ -307,9 +309,10 @@ public final class SQLiteLedgerStore: LedgerStore {
                              reasons: reasons, sizeBytes: row["size_bytes"])
     }
 
-    private static func replay(_ row: Row) -> ReplayRow {
-        ReplayRow(replayId: row["replay_id"], kind: row["kind"], target: row["target"], requestedBy: row["requested_by"], at: row["at"],
-                  outcome: row["outcome"], detail: row["detail"])
+    private static func replay(_ row: Row) -> ReplayRecord {
+        ReplayRecord(replayId: row["replay_id"], kind: ReplayRecord.Kind(rawValue: row["kind"]) ?? .delivery, target: row["target"],
+                     requestedBy: row["requested_by"], at: row["at"], outcome: ReplayRecord.Outcome(rawValue: row["outcome"]) ?? .queued,
+                     detail: row["detail"])
     }
 
     private static func alert(_ row: Row) -> AlertRow {

@@ -2,20 +2,21 @@ import CanonicalEvents
 import DeliveryLedger
 import Foundation
 import HubAccess
+import HubTopology
 import Hummingbird
 
 /// What the API asks of the running hub beyond the ledger; the hub that mounts the API supplies it,
 /// so that this module does not depend on the gateway or on Kafka.
 public struct HubActions: Sendable {
     /// Submits a dead letter's original message again, as its partner: (dead-letter id, principal).
-    public var replayDeadLetter: @Sendable (String, String) async throws -> ReplayRow
+    public var replayDeadLetter: @Sendable (String, String) async throws -> ReplayRecord
     /// Sends a delivery again to its partner: (delivery id, organisation, principal).
-    public var replayDelivery: @Sendable (String, String, String) async throws -> ReplayRow
+    public var replayDelivery: @Sendable (String, String, String) async throws -> ReplayRecord
     /// The content of a delivery as its partner received it: (organisation, delivery id).
     public var deliveryContent: @Sendable (String, String) async throws -> JSONValue?
 
-    public init(replayDeadLetter: @escaping @Sendable (String, String) async throws -> ReplayRow,
-                replayDelivery: @escaping @Sendable (String, String, String) async throws -> ReplayRow,
+    public init(replayDeadLetter: @escaping @Sendable (String, String) async throws -> ReplayRecord,
+                replayDelivery: @escaping @Sendable (String, String, String) async throws -> ReplayRecord,
                 deliveryContent: @escaping @Sendable (String, String) async throws -> JSONValue?) {
         self.replayDeadLetter = replayDeadLetter
         self.replayDelivery = replayDelivery

@@ -279,10 +279,6 @@ public struct DemoHub: Sendable {
     /// What the API needs of the running hub: replays through the gateway and the delivery topics, and
     /// a delivery's content for its recipient, read back from its delivery topic.
     static func actions(_ replayer: Replayer, topics: HubTopics, bootstrap: String, logger: Logger) -> HubActions {
-        let row = { @Sendable (record: ReplayRecord) in
-            ReplayRow(replayId: record.replayId, kind: record.kind.rawValue, target: record.target, requestedBy: record.requestedBy,
-                      at: record.at, outcome: record.outcome.rawValue, detail: record.detail)
-        }
         let refusal = { @Sendable (error: any Error) -> any Error in
             switch error as? Replayer.Refusal {
             case .notFound(let reason): APIRefusal(.notFound, reason)
@@ -292,10 +288,10 @@ public struct DemoHub: Sendable {
         }
         return HubActions(
             replayDeadLetter: { id, principal in
-                do { return row(try await replayer.replayDeadLetter(id, requestedBy: principal)) } catch { throw refusal(error) }
+                do { return try await replayer.replayDeadLetter(id, requestedBy: principal) } catch { throw refusal(error) }
             },
             replayDelivery: { id, organisation, principal in
-                do { return row(try await replayer.replayDelivery(id, organisation: organisation, requestedBy: principal)) } catch { throw refusal(error) }
+                do { return try await replayer.replayDelivery(id, organisation: organisation, requestedBy: principal) } catch { throw refusal(error) }
             },
             deliveryContent: { organisation, id in
                 let records = try await TopicReader(bootstrapServers: bootstrap, logger: logger).readAll(topics.deliveries(organisation))

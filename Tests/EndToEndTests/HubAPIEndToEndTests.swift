@@ -73,7 +73,7 @@ struct HubAPIEndToEndTests {
         let recorded = try await eventually("the dead letter's replay in the ledger") {
             try hub.ledger.deadLetters().first { $0.deadLetterId == letter.deadLetterId && !$0.replays.isEmpty }
         }
-        #expect(recorded.replays.first?.requestedBy == "admin" && recorded.replays.first?.outcome == "rejected")
+        #expect(recorded.replays.first?.requestedBy == "admin" && recorded.replays.first?.outcome == .rejected)
         #expect(try hub.ledger.deadLetters().map(\.deadLetterId) == letters.map(\.deadLetterId), "refused again under the same dead-letter id")
         #expect(try await call(url, "/api/dead-letters/dlq-none/replay", token: token["operator"], method: "POST").status == 404)
     }

@@ -5,6 +5,7 @@ import FoundationNetworking
 #endif
 import HubAPI
 import HubAccess
+import HubTopology
 import Hummingbird
 import KetenhubTestSupport
 import Testing
@@ -44,10 +45,10 @@ struct OperatorAPITests {
     static let actions = HubActions(
         replayDeadLetter: { id, principal in
             guard id == "dlq-1" else { throw APIRefusal(.notFound, "no dead letter \(id)") }
-            return ReplayRow(replayId: "r-1", kind: "dead-letter", target: id, requestedBy: principal, at: "2026-11-20T11:00:00Z", outcome: "rejected")
+            return ReplayRecord(replayId: "r-1", kind: .deadLetter, target: id, requestedBy: principal, at: "2026-11-20T11:00:00Z", outcome: .rejected)
         },
         replayDelivery: { id, organisation, principal in
-            ReplayRow(replayId: "r-2", kind: "delivery", target: id, requestedBy: principal, at: "2026-11-20T11:00:00Z", outcome: "queued",
+            ReplayRecord(replayId: "r-2", kind: .delivery, target: id, requestedBy: principal, at: "2026-11-20T11:00:00Z", outcome: .queued,
                       detail: "sent again to \(organisation)")
         },
         deliveryContent: { organisation, id in .object(["for": .string(organisation), "delivery": .string(id)]) })
