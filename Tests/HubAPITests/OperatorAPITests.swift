@@ -105,6 +105,11 @@ struct OperatorAPITests {
             #expect(content?["for"] as? String == "politie")
             let refusedContent = try await Self.get(url, "/api/deliveries/dec-1-politie/content", token: "t-operator").json as? [String: Any]
             #expect((refusedContent?["error"] as? String)?.contains("never the content") == true)
+            for (token, role) in [("t-operator", "operator"), ("t-privacy", "privacy-officer"), ("t-politie", "partner:politie"), ("t-admin", "admin")] {
+                let me = try await Self.get(url, "/api/me", token: token).json as? [String: String]
+                #expect(me?["role"] == role && me?["name"] == Self.tokens[token]?.name, "\(token)")
+            }
+            #expect(try await Self.get(url, "/api/me", token: nil).status == 401)
             let breaches = try await Self.get(url, "/api/alerts?severity=breach", token: "t-operator").json as? [[String: Any]]
             #expect(breaches?.compactMap { $0["alertId"] as? String } == ["a-1"])
             // What they see.
@@ -124,7 +129,7 @@ struct OperatorAPITests {
 
             // Every call, refused or not, is in the ledger, with who called and the answer.
             let calls = try ledger.apiCalls()
-            #expect(calls.count == matrix.count + replays.count + 10)
+            #expect(calls.count == matrix.count + replays.count + 15)
             #expect(calls.first?.principal == "ops-1" && calls.first?.role == "operator")
             #expect(calls.first?.path == "/api/cases/KZ-2026-AAAAAA/events" && calls.first?.status == 200)
             #expect(calls.contains { $0.principal == "anonymous" && $0.status == 401 })
