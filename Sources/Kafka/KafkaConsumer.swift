@@ -153,6 +153,18 @@ public final class KafkaConsumer: Sendable {
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.client(err, "commit") }
     }
 
+    /// Asks for these positions to be committed and returns at once, without the broker's answer: for
+    /// a consumer whose progress is also kept elsewhere (the router's, in its transactions), where a
+    /// commit that does not arrive only means some records are read, and deduplicated, again.
+    public func commitWithoutWaiting(_ offsets: [KafkaTopicPartitionOffset]) throws {
+        guard !offsets.isEmpty else { return }
+        let list = TopicPartitionList.make(offsets)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        // Asynchronous: librdkafka only enqueues the request, so this does not block the calling thread.
+        let err = rd_kafka_commit(client.handle, list, 1)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.client(err, "commit") }
+    }
+
     /// Commits the position after `message` synchronously (fenced like `storeOffset`).
     public func commit(_ message: KafkaConsumerMessage) async throws {
         try fence(message)

@@ -215,7 +215,7 @@ struct TransactionalCopy {
                 })
                 try await txn.sendOffsetsToTransaction(offsets, consumer: consumer)
             }
-            try await consumer.commit(offsets)
+            try consumer.commitWithoutWaiting(offsets)  // as the router does
             copied += batch.count
         }
         await producer.shutdown()

@@ -47,13 +47,31 @@ public struct DecisionRecord: Codable, Sendable, Hashable {
     }
 
     /// SHA-256 over the record's canonical JSON (sorted keys, compact) without `hash`.
-    public var computedHash: String {
-        SHA256.hash(data: canonicalJSON(includingHash: false)).withUnsafeBytes { $0.hexString }
-    }
+    public var computedHash: String { Self.hash(of: canonicalJSONWithoutHash().bytes) }
+
+    static func hash(of bytes: [UInt8]) -> String { SHA256.hash(data: bytes).withUnsafeBytes { $0.hexString } }
 
     /// The record's canonical JSON, the bytes `json.encoded()` gives, written member by member in
     /// sorted key order: it is written (and hashed) for every decision of every event.
     public func canonicalJSON(includingHash: Bool) -> [UInt8] {
+        let (bytes, position) = canonicalJSONWithoutHash()
+        return includingHash ? Self.inserting(hash: hash, into: bytes, at: position) : bytes
+    }
+
+    /// The JSON with `"hash":"..."` put where sorted keys place it; the hash is hex, nothing to escape.
+    static func inserting(hash: String, into bytes: [UInt8], at position: Int) -> [UInt8] {
+        var result = [UInt8]()
+        result.reserveCapacity(bytes.count + hash.utf8.count + 10)
+        result += bytes[..<position]
+        result += Array(",\"hash\":\"".utf8) + Array(hash.utf8) + [UInt8(ascii: "\"")]
+        result += bytes[position...]
+        return result
+    }
+
+    /// The canonical JSON without `hash`, and the position where `hash` belongs (right after `fields`,
+    /// which always precedes it in key order, as `ketencaseid` always follows it): the chain writes
+    /// each record once and hashes those bytes, instead of writing it twice.
+    func canonicalJSONWithoutHash() -> (bytes: [UInt8], hashPosition: Int) {
         var writer = JSONWriter(capacity: 1024)
         writer.beginObject()
         writer.key("considered")
@@ -77,7 +95,7 @@ public struct DecisionRecord: Codable, Sendable, Hashable {
         writer.beginArray()
         for field in fields { writer.string(field) }
         writer.endArray()
-        if includingHash { writer.member("hash", hash) }
+        let hashPosition = writer.bytes.count
         writer.member("ketencaseid", ketencaseid)
         writer.member("legalBasis", legalBasis)
         writer.member("matrixVersion", matrixVersion)
@@ -89,7 +107,7 @@ public struct DecisionRecord: Codable, Sendable, Hashable {
         writer.key("sequence")
         writer.number(Double(sequence))
         writer.endObject()
-        return writer.bytes
+        return (writer.bytes, hashPosition)
     }
 
     /// The record as a JSON value (its `Codable` form reads it back).
@@ -132,9 +150,10 @@ public struct AuditChain: Sendable {
         sequence += 1
         linked.sequence = sequence
         linked.previousHash = head
-        linked.hash = linked.computedHash
+        let (unhashed, position) = linked.canonicalJSONWithoutHash()
+        linked.hash = DecisionRecord.hash(of: unhashed)
         head = linked.hash
-        return (linked, Data(linked.canonicalJSON(includingHash: true)))
+        return (linked, Data(DecisionRecord.inserting(hash: linked.hash, into: unhashed, at: position)))
     }
 
     /// Adopts a record read back from the topic as the head.

@@ -15,7 +15,7 @@ public struct RouterConfiguration: Sendable {
     /// A batch closes at this many events ...
     public var batchSize = 500
     /// ... or this long after its first event, whichever comes first.
-    public var lingerMilliseconds: Int32 = 5
+    public var lingerMilliseconds: Int32 = 2
     /// The input consumer's `fetch.wait.max.ms` (see `KafkaConsumerConfiguration`).
     public var fetchMaxWaitMilliseconds = 500
     /// Where the router counts what it committed (routed events, decisions by outcome).
@@ -268,8 +268,10 @@ public final class RoutingService: Sendable {
             try await txn.sendOffsetsToTransaction(prepared.offsets, consumer: consumer)
         }
         // The embedded cluster does not store offsets sent to a transaction; committing them again is
-        // harmless on Apache Kafka and makes a restart on the embedded cluster resume here too.
-        try await consumer.commit(prepared.offsets)
+        // harmless on Apache Kafka and makes a restart on the embedded cluster resume here too. Not
+        // waited for: a commit lost in a crash only means the successor reads the batch again, and
+        // deduplicates it (every decision and delivery has a deterministic id).
+        try consumer.commitWithoutWaiting(prepared.offsets)
         phase.add(committed: prepared.records, produced: prepared.decisionRecords.count + prepared.outputs.count)
         if let metrics = configuration.metrics {
             for (type, count) in prepared.routedByType {

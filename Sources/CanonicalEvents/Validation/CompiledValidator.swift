@@ -36,7 +36,7 @@ struct CompiledValidator: Sendable {
         var minLength: Double?
         var maxLength: Double?
         /// The pattern as written, and its compiled form (nil if it does not compile: then it matches nothing).
-        var pattern: (text: String, compiled: CompiledPattern?)?
+        var pattern: (text: String, compiled: Pattern?)?
         var format: (name: String, check: @Sendable (String) -> Bool)?
     }
 
@@ -183,7 +183,7 @@ struct CompiledValidator: Sendable {
         var nodes: [Node] = []
         /// The node of each `$ref` target already compiled (or being compiled), by file and reference.
         var referenced: [String: Index] = [:]
-        var patterns: [String: CompiledPattern?] = [:]
+        var patterns: [String: Pattern?] = [:]
 
         init(references: [String: (file: String, schema: JSONValue)]) { self.references = references }
 
@@ -247,7 +247,7 @@ struct CompiledValidator: Sendable {
             node.maxLength = schema["maxLength"]?.numberValue
             if let pattern = schema["pattern"]?.stringValue {
                 if patterns[pattern] == nil {
-                    patterns[pattern] = .some((try? NSRegularExpression(pattern: pattern)).map(CompiledPattern.init))
+                    patterns[pattern] = .some(Pattern(pattern))
                 }
                 node.pattern = (pattern, patterns[pattern]!)
             }
@@ -262,10 +262,10 @@ struct CompiledValidator: Sendable {
 
     private static let formatHints = ["date": " (YYYY-MM-DD)", "date-time": " (RFC 3339, with a UTC offset)"]
 
-    private static let dateTimePattern = CompiledPattern(regex: try! NSRegularExpression(
-        pattern: #"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"#))
-    private static let datePattern = CompiledPattern(regex: try! NSRegularExpression(pattern: #"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"#))
-    private static let uriPattern = CompiledPattern(regex: try! NSRegularExpression(pattern: #"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]*$"#))
+    private static let dateTimePattern = Pattern(
+        #"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"#)!
+    private static let datePattern = Pattern(#"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"#)!
+    private static let uriPattern = Pattern(#"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]*$"#)!
 
     static let formats: [String: @Sendable (String) -> Bool] = [
         "date": { isCalendarDate($0) },

@@ -1,0 +1,134 @@
+@testable import CanonicalEvents
+import Foundation
+import KetenhubTestSupport
+import Testing
+
+/// The contracts' `pattern`s are matched by the validator's own matcher; it must agree with
+/// `NSRegularExpression` (ICU) on every string the examples hold and on thousands of variations.
+@Suite("Schema patterns")
+struct PatternTests {
+    /// Every pattern in the contracts, and the ones behind the `date`, `date-time` and `uri` formats.
+    static func contractPatterns() throws -> [String] {
+        var patterns: Set<String> = [
+            #"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"#,
+            #"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"#, #"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]*$"#,
+        ]
+        func collect(_ value: JSONValue) {
+            switch value {
+            case .object(let members):
+                if case .string(let pattern)? = members["pattern"] { patterns.insert(pattern) }
+                members.values.forEach(collect)
+            case .array(let items): items.forEach(collect)
+            default: break
+            }
+        }
+        for folder in ["Contracts/events", "Contracts/records"] {
+            let url = packageRoot.appendingPathComponent(folder)
+            for name in try FileManager.default.contentsOfDirectory(atPath: url.path) where name.hasSuffix(".json") {
+                collect(try JSONValue.parse(Data(contentsOf: url.appendingPathComponent(name))))
+            }
+        }
+        return patterns.sorted()
+    }
+
+    /// Every string in the example events, valid and invalid.
+    static func exampleStrings() throws -> [String] {
+        var strings: Set<String> = []
+        func collect(_ value: JSONValue) {
+            switch value {
+            case .string(let text): strings.insert(text)
+            case .object(let members): members.values.forEach(collect)
+            case .array(let items): items.forEach(collect)
+            default: break
+            }
+        }
+        for example in contractExamples("valid") + contractExamples("invalid") {
+            if let value = try? JSONValue.parse(Data(contentsOf: example.url)) { collect(value) }
+        }
+        return strings.sorted()
+    }
+
+    static func icu(_ pattern: String, _ text: String) -> Bool {
+        let regex = try! NSRegularExpression(pattern: pattern)
+        return regex.firstMatch(in: text, range: NSRange(location: 0, length: text.utf16.count)) != nil
+    }
+
+    @Test("every contract pattern is read by the validator's matcher, not left to ICU")
+    func contractPatternsAreSimple() throws {
+        let patterns = try Self.contractPatterns()
+        #expect(patterns.count >= 10)
+        for pattern in patterns { #expect(Pattern(pattern)?.isSimple == true, "\(pattern)") }
+    }
+
+    @Test("agrees with NSRegularExpression on every example string and on seeded variations of them")
+    func agreesWithICU() throws {
+        let patterns = try Self.contractPatterns()
+        let strings = try Self.exampleStrings()
+        var random = SplitMix(state: 20261123)
+        let alphabet = Array("09azAZKZ-:.+T Z@_()psn".unicodeScalars) + ["é", "\u{00A0}", "\t", "\u{2028}"]
+        var compared = 0
+        var matched = 0
+        for text in strings {
+            // The string, and a few one-scalar edits of it: deletions, insertions, replacements.
+            var variants = [text]
+            let scalars = Array(text.unicodeScalars)
+            for _ in 0..<6 where !scalars.isEmpty {
+                var edited = scalars
+                let at = Int(random.next() % UInt64(edited.count))
+                let scalar = alphabet[Int(random.next() % UInt64(alphabet.count))]
+                switch random.next() % 3 {
+                case 0: edited.remove(at: at)
+                case 1: edited.insert(scalar, at: at)
+                default: edited[at] = scalar
+                }
+                variants.append(String(String.UnicodeScalarView(edited)))
+            }
+            for variant in variants {
+                for pattern in patterns {
+                    let ours = Pattern(pattern)!.matches(variant)
+                    #expect(ours == Self.icu(pattern, variant), "\(pattern) on \(variant.debugDescription)")
+                    compared += 1
+                    if ours { matched += 1 }
+                }
+            }
+        }
+        #expect(compared > 10_000 && matched > 300, "both matches and mismatches are compared: \(matched) of \(compared)")
+    }
+
+    @Test("syntax beyond the contracts' subset falls back to NSRegularExpression and still matches")
+    func fallback() {
+        for (pattern, text, expected) in [(#"^a(?=b)"#, "ab", true), (#"a+?b"#, "aab", true), (#"(a)\1"#, "aa", true), (#"\bword\b"#, "a word", true),
+                                          (#"^[\S]+$"#, "abc", true), (#"^[\S]+$"#, "a c", false)] {
+            let compiled = Pattern(pattern)
+            #expect(compiled?.isSimple == false, "\(pattern)")
+            #expect(compiled?.matches(text) == expected, "\(pattern) on \(text)")
+        }
+        #expect(Pattern("a(") == nil, "an unreadable pattern is refused, as before")
+    }
+
+    @Test("ECMA-262 semantics the contracts rely on: unanchored search, $ only at the very end, greedy groups with backtracking")
+    func semantics() {
+        #expect(Pattern("GM[0-9]{4}")!.matches("xxGM0344yy"))
+        #expect(!Pattern("^KZ-[0-9]{4}-[0-9A-Z]{6}$")!.matches("KZ-2026-ABCDEF\n"))
+        #expect(Pattern("^KZ-[0-9]{4}-[0-9A-Z]{6}$")!.matches("KZ-2026-ABCDEF"))
+        let urn = Pattern("^urn:ketenhub:(politie|om|3ro|rvdk|shn|vt-[a-z0-9]+(-[a-z0-9]+)*|hub)(:[a-z0-9-]+)*$")!
+        #expect(urn.matches("urn:ketenhub:vt-amsterdam-amstelland") && urn.matches("urn:ketenhub:politie:eenheid-oost"))
+        #expect(!urn.matches("urn:ketenhub:vt-") && !urn.matches("urn:ketenhub:marechaussee"))
+        #expect(Pattern("^(a|ab)(c|bcd)(d*)$")!.matches("abcd"), "backtracks into an earlier alternative")
+        #expect(Pattern("^[^@\\s]+@[^@\\s]+\\.[a-z]{2,}$")!.matches("mw.dijk@vt-utrecht.nl"))
+        #expect(!Pattern("^[^@\\s]+@[^@\\s]+\\.[a-z]{2,}$")!.matches("mw dijk@vt-utrecht.nl"))
+        #expect(Pattern("^(a*)*$")!.matches("aaaa") && !Pattern("^(a*)*$")!.matches("aab"), "an empty iteration ends a repetition")
+    }
+}
+
+/// A small seeded generator (SplitMix64): the variations are the same on every run.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
