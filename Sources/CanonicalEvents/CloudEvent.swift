@@ -66,27 +66,46 @@ public struct CloudEvent: Codable, Sendable, Hashable {
 
     /// Every string attribute and where it lives, so that converting to and from JSON is a table
     /// lookup instead of a round trip through an encoder (this is the router's hot path).
-    static let requiredAttributes: [(String, WritableKeyPath<CloudEvent, String> & Sendable)] = [
-        ("specversion", \.specversion), ("id", \.id), ("source", \.source), ("type", \.type), ("time", \.time),
-        ("datacontenttype", \.datacontenttype), ("ketencaseid", \.ketencaseid),
-    ]
-    static let optionalAttributes: [(String, WritableKeyPath<CloudEvent, String?> & Sendable)] = [
-        ("subject", \.subject), ("dataschema", \.dataschema), ("partnerref", \.partnerref), ("decisionid", \.decisionid),
-        ("ruleid", \.ruleid), ("legalbasis", \.legalbasis), ("purpose", \.purpose), ("disclosure", \.disclosure),
-        ("matrixversion", \.matrixversion),
+    /// One string attribute: its name, whether every event has it, and how it is read and written.
+    /// Plain closures, not key paths: reading a key path costs more than the rest of writing a
+    /// delivery's headers, and this runs for every attribute of every event the router reads and writes.
+    struct Attribute: Sendable {
+        let name: String
+        let isRequired: Bool
+        let get: @Sendable (CloudEvent) -> String?
+        let set: @Sendable (inout CloudEvent, String) -> Void
+    }
+
+    /// Every string attribute, in name order (the order of a record's headers).
+    static let attributes: [Attribute] = [
+        Attribute(name: "datacontenttype", isRequired: true, get: { $0.datacontenttype }, set: { $0.datacontenttype = $1 }),
+        Attribute(name: "dataschema", isRequired: false, get: { $0.dataschema }, set: { $0.dataschema = $1 }),
+        Attribute(name: "decisionid", isRequired: false, get: { $0.decisionid }, set: { $0.decisionid = $1 }),
+        Attribute(name: "disclosure", isRequired: false, get: { $0.disclosure }, set: { $0.disclosure = $1 }),
+        Attribute(name: "id", isRequired: true, get: { $0.id }, set: { $0.id = $1 }),
+        Attribute(name: "ketencaseid", isRequired: true, get: { $0.ketencaseid }, set: { $0.ketencaseid = $1 }),
+        Attribute(name: "legalbasis", isRequired: false, get: { $0.legalbasis }, set: { $0.legalbasis = $1 }),
+        Attribute(name: "matrixversion", isRequired: false, get: { $0.matrixversion }, set: { $0.matrixversion = $1 }),
+        Attribute(name: "partnerref", isRequired: false, get: { $0.partnerref }, set: { $0.partnerref = $1 }),
+        Attribute(name: "purpose", isRequired: false, get: { $0.purpose }, set: { $0.purpose = $1 }),
+        Attribute(name: "ruleid", isRequired: false, get: { $0.ruleid }, set: { $0.ruleid = $1 }),
+        Attribute(name: "source", isRequired: true, get: { $0.source }, set: { $0.source = $1 }),
+        Attribute(name: "specversion", isRequired: true, get: { $0.specversion }, set: { $0.specversion = $1 }),
+        Attribute(name: "subject", isRequired: false, get: { $0.subject }, set: { $0.subject = $1 }),
+        Attribute(name: "time", isRequired: true, get: { $0.time }, set: { $0.time = $1 }),
+        Attribute(name: "type", isRequired: true, get: { $0.type }, set: { $0.type = $1 }),
     ]
 
     public init(structured value: JSONValue) throws {
         guard case .object(let members) = value else { throw CanonicalEventError.notAnObject }
         self.init(id: "", source: "", type: "", time: "", ketencaseid: "", data: .null)
-        for (name, path) in Self.requiredAttributes {
-            guard let text = members[name]?.stringValue else { throw CanonicalEventError.missingAttribute(name) }
-            self[keyPath: path] = text
-        }
-        for (name, path) in Self.optionalAttributes {
-            guard let member = members[name] else { continue }
-            guard let text = member.stringValue else { throw CanonicalEventError.missingAttribute(name) }
-            self[keyPath: path] = text
+        for attribute in Self.attributes {
+            guard let member = members[attribute.name] else {
+                if attribute.isRequired { throw CanonicalEventError.missingAttribute(attribute.name) }
+                continue
+            }
+            guard let text = member.stringValue else { throw CanonicalEventError.missingAttribute(attribute.name) }
+            attribute.set(&self, text)
         }
         guard let data = members["data"] else { throw CanonicalEventError.missingAttribute("data") }
         self.data = data
@@ -94,8 +113,7 @@ public struct CloudEvent: Codable, Sendable, Hashable {
 
     public var structured: JSONValue {
         var members: [String: JSONValue] = ["data": data]
-        for (name, path) in Self.requiredAttributes { members[name] = .string(self[keyPath: path]) }
-        for (name, path) in Self.optionalAttributes { if let text = self[keyPath: path] { members[name] = .string(text) } }
+        for attribute in Self.attributes { if let text = attribute.get(self) { members[attribute.name] = .string(text) } }
         return .object(members)
     }
 }

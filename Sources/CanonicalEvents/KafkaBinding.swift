@@ -36,21 +36,17 @@ extension CloudEvent {
     public func kafkaRecord() -> CloudEventRecord {
         var headers: [CloudEventRecord.Header] = []
         headers.reserveCapacity(Self.headerAttributes.count + 1)
-        for (header, path) in Self.headerAttributes {
-            if let value = path(self) { headers.append(CloudEventRecord.Header(name: header, value: value)) }
+        for (header, attribute) in Self.headerAttributes {
+            if let value = attribute.get(self) { headers.append(CloudEventRecord.Header(name: header, value: value)) }
         }
         headers.append(CloudEventRecord.Header(name: Self.contentTypeHeader, value: datacontenttype))
         return CloudEventRecord(key: ketencaseid, headers: headers, value: Array(data.encoded()))
     }
 
-    /// Every attribute but `datacontenttype`, as its header name, in name order: read straight from
+    /// Every attribute but `datacontenttype`, with its header name, in name order: read straight from
     /// the event (every delivery is encoded this way) rather than through its JSON form.
-    private static let headerAttributes: [(String, @Sendable (CloudEvent) -> String?)] = {
-        let required: [(String, @Sendable (CloudEvent) -> String?)] = requiredAttributes.filter { $0.0 != "datacontenttype" }
-            .map { name, path in (name, { $0[keyPath: path] }) }
-        let optional: [(String, @Sendable (CloudEvent) -> String?)] = optionalAttributes.map { name, path in (name, { $0[keyPath: path] }) }
-        return (required + optional).sorted { $0.0 < $1.0 }.map { (headerPrefix + $0.0, $0.1) }
-    }()
+    private static let headerAttributes: [(String, Attribute)] =
+        attributes.filter { $0.name != "datacontenttype" }.map { (headerPrefix + $0.name, $0) }
 
     /// Reads a binary-mode record back. Headers that are not CloudEvents attributes are ignored.
     public init(kafkaRecord record: CloudEventRecord) throws {
