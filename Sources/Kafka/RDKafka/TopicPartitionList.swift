@@ -34,12 +34,18 @@ enum HeaderList {
         guard !headers.isEmpty else { return nil }
         let list = rd_kafka_headers_new(headers.count)!
         for header in headers {
-            if let value = header.value {
-                value.withUnsafeBytes { bytes in
-                    _ = rd_kafka_header_add(list, header.key, -1, bytes.baseAddress, bytes.count)
+            // The name with its length, straight from the string's UTF-8 (no C string made per header).
+            var name = header.key
+            name.withUTF8 { name in
+                name.withMemoryRebound(to: CChar.self) { name in
+                    if let value = header.value {
+                        value.withUnsafeBytes { bytes in
+                            _ = rd_kafka_header_add(list, name.baseAddress, name.count, bytes.baseAddress, bytes.count)
+                        }
+                    } else {
+                        _ = rd_kafka_header_add(list, name.baseAddress, name.count, nil, 0)
+                    }
                 }
-            } else {
-                _ = rd_kafka_header_add(list, header.key, -1, nil, 0)
             }
         }
         return list
