@@ -171,12 +171,14 @@ public final class RoutingService: Sendable {
         var event: CloudEvent
         /// The decisions not recorded before (a redelivered event's decisions are recorded once).
         var decisions: [Decision]
-        var deliveries: [(recipient: String, event: CloudEvent)]
+        /// Every permit (a redelivered event is delivered again; readers deduplicate), projected when encoded.
+        var permits: [Decision]
     }
 
     /// Routes a parsed batch: the work that needs no broker. `memory` moves on with it.
     /// Routing goes in input order (a case's state and a person's consent build up event by event);
-    /// encoding the outputs, and chaining each audit partition, is done per partition on all cores.
+    /// projecting the deliveries, encoding the outputs and chaining each audit partition is done per
+    /// partition on all cores.
     private func prepare(_ batch: [KafkaConsumerMessage], parsed: [Result<CloudEvent, DeadLetterMessage>],
                          memory: inout RouterMemory) async throws -> PreparedBatch {
         let topics = configuration.topics
@@ -197,14 +199,15 @@ public final class RoutingService: Sendable {
                 prepared.outputs.append(deadLetter)
                 continue
             }
-            guard let step = memory.routing.route(event, with: evaluator) else {
+            guard let step = memory.routing.decide(event, with: evaluator) else {
                 logger.debug("duplicate event routed once", metadata: ["source": "\(event.source)", "id": "\(event.id)"])
                 continue
             }
             let decisions = step.decisions.filter { memory.recordedDecisions.insert($0.decisionId).inserted }
             prepared.routedByType[event.type, default: 0] += 1
             for decision in decisions { prepared.decisions[DecisionCount(recipient: decision.recipient, outcome: decision.outcome.rawValue), default: 0] += 1 }
-            routed[message.partition, default: []].append(RoutedEvent(event: event, decisions: decisions, deliveries: step.deliveries))
+            routed[message.partition, default: []].append(RoutedEvent(event: event, decisions: decisions,
+                                                                          permits: step.decisions.filter { $0.outcome == .permit }))
             let source = InputPosition(partition: message.partition, offset: message.offset)
             caseStates[event.ketencaseid] = (step.caseState, source)
             if let consent = step.consent { consents[consent.person] = (consent, source) }
@@ -214,7 +217,7 @@ public final class RoutingService: Sendable {
         let encoded = await withTaskGroup(of: EncodedPartition.self) { group in
             for (partition, events) in routed {
                 let chain = chains[partition] ?? AuditChain()
-                group.addTask { Self.encode(events, partition: partition, chain: chain, decidedAt: now, topics: topics) }
+                group.addTask { Self.encode(events, partition: partition, chain: chain, decidedAt: now, evaluator: evaluator, topics: topics) }
             }
             return await group.reduce(into: []) { $0.append($1) }.sorted { $0.partition < $1.partition }
         }
@@ -243,7 +246,8 @@ public final class RoutingService: Sendable {
     }
 
     /// One input partition's decision records, chained on its audit partition, and its deliveries, in input order.
-    private static func encode(_ events: [RoutedEvent], partition: Int32, chain: AuditChain, decidedAt: String, topics: HubTopics) -> EncodedPartition {
+    private static func encode(_ events: [RoutedEvent], partition: Int32, chain: AuditChain, decidedAt: String, evaluator: PolicyEvaluator,
+                               topics: HubTopics) -> EncodedPartition {
         var result = EncodedPartition(partition: partition, chain: chain)
         for routed in events {
             for decision in routed.decisions {
@@ -251,8 +255,9 @@ public final class RoutingService: Sendable {
                 result.decisionRecords.append(KafkaProducerMessage(topic: topics.audit, partition: partition,
                                                                    key: Array(routed.event.ketencaseid.utf8), value: Array(json)))
             }
-            for (recipient, delivery) in routed.deliveries {
-                result.deliveries.append(KafkaProducerMessage(topic: topics.deliveries(recipient), cloudEvent: delivery.kafkaRecord()))
+            for permit in routed.permits {
+                let delivery = evaluator.delivery(of: routed.event, for: permit)
+                result.deliveries.append(KafkaProducerMessage(topic: topics.deliveries(permit.recipient), cloudEvent: delivery.kafkaRecord()))
             }
         }
         return result

@@ -27,6 +27,15 @@ public struct RoutingState: Sendable {
     /// Routes one event, or returns nil when this source and id were routed before.
     /// The event's own facts (its municipality, a minor suspect, a consent) count for its own routing.
     public mutating func route(_ event: CloudEvent, with evaluator: PolicyEvaluator) -> RoutingStep? {
+        guard var step = decide(event, with: evaluator) else { return nil }
+        step.deliveries = step.decisions.filter { $0.outcome == .permit }.map { ($0.recipient, evaluator.delivery(of: event, for: $0)) }
+        return step
+    }
+
+    /// The part of routing that must go in order: the state and the decisions, without projecting
+    /// the deliveries (`deliveries` is empty). The router projects them afterwards, on all cores:
+    /// a delivery depends only on its event and its decision.
+    public mutating func decide(_ event: CloudEvent, with evaluator: PolicyEvaluator) -> RoutingStep? {
         var caseState = cases[event.ketencaseid] ?? CaseState(caseId: event.ketencaseid)
         let key = CaseState.routingKey(of: event)
         guard !caseState.routed.contains(key) else { return nil }
@@ -36,7 +45,6 @@ public struct RoutingState: Sendable {
         let decisions = evaluator.evaluate(event, case: caseState, consent: consent)
         caseState.routed.insert(key)
         cases[event.ketencaseid] = caseState
-        let deliveries = decisions.filter { $0.outcome == .permit }.map { ($0.recipient, evaluator.delivery(of: event, for: $0)) }
-        return RoutingStep(event: event, decisions: decisions, deliveries: deliveries, caseState: caseState, consent: consentRecord)
+        return RoutingStep(event: event, decisions: decisions, deliveries: [], caseState: caseState, consent: consentRecord)
     }
 }
