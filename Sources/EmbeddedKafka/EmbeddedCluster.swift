@@ -19,7 +19,7 @@ public final class EmbeddedCluster: KafkaTopicProvisioner {
     /// The `fetch.wait.max.ms` for consumers of this cluster. Its brokers answer a fetch that finds
     /// nothing new only when the whole wait is over, also when records arrive meanwhile (Apache Kafka
     /// answers at once), so a consumer that has caught up would see each new record up to 500 ms late.
-    public static let fetchMaxWaitMilliseconds = 5
+    public static let fetchMaxWaitMilliseconds = 2
 
     /// The handle the mock cluster hangs off; librdkafka needs one to host it.
     private let host: HostHandle

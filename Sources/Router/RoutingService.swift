@@ -212,6 +212,9 @@ public final class RoutingService: Sendable {
             caseStates[event.ketencaseid] = (step.caseState, source)
             if let consent = step.consent { consents[consent.person] = (consent, source) }
         }
+        // The state records are encoded while the partitions are.
+        let (cases, people) = (caseStates, consents)
+        async let stateRecords = Self.stateRecords(cases: cases, consents: people, topics: topics)
         let now = ISO8601DateFormatter().string(from: Date())
         let chains = memory.chains
         let encoded = await withTaskGroup(of: EncodedPartition.self) { group in
@@ -226,16 +229,25 @@ public final class RoutingService: Sendable {
             prepared.decisionRecords += partition.decisionRecords
             prepared.outputs += partition.deliveries
         }
-        for (caseId, latest) in caseStates.sorted(by: { $0.key < $1.key }) {
-            prepared.outputs.append(try KafkaProducerMessage(topic: topics.caseState, partition: latest.source.partition, key: caseId,
-                                                             json: CaseStateRecord(state: latest.state, source: latest.source)))
-        }
-        for (person, latest) in consents.sorted(by: { $0.key < $1.key }) {
-            prepared.outputs.append(try KafkaProducerMessage(topic: topics.consentState, key: person,
-                                                             json: ConsentStateRecord(record: latest.record, source: latest.source)))
-        }
+        prepared.outputs += try await stateRecords
         prepared.offsets = positions.map { KafkaTopicPartitionOffset(topic: topics.canonical, partition: $0.key, offset: $0.value) }
         return prepared
+    }
+
+    /// The latest state of each case and person the batch changed, with the input it reflects.
+    private static func stateRecords(cases: [String: (state: CaseState, source: InputPosition)],
+                                     consents: [String: (record: ConsentRecord, source: InputPosition)],
+                                     topics: HubTopics) throws -> [KafkaProducerMessage] {
+        var records: [KafkaProducerMessage] = []
+        for (caseId, latest) in cases.sorted(by: { $0.key < $1.key }) {
+            records.append(try KafkaProducerMessage(topic: topics.caseState, partition: latest.source.partition, key: caseId,
+                                                    json: CaseStateRecord(state: latest.state, source: latest.source)))
+        }
+        for (person, latest) in consents.sorted(by: { $0.key < $1.key }) {
+            records.append(try KafkaProducerMessage(topic: topics.consentState, key: person,
+                                                    json: ConsentStateRecord(record: latest.record, source: latest.source)))
+        }
+        return records
     }
 
     private struct EncodedPartition: Sendable {
