@@ -15,10 +15,8 @@ struct Pattern: Sendable {
     }
 
     private let engine: Engine
-    let source: String
 
     init?(_ source: String) {
-        self.source = source
         var parser = PatternParser(source)
         if let node = parser.parse() {
             engine = .simple(PatternProgram(node))
@@ -253,7 +251,9 @@ struct PatternParser {
         case "[": return characterClass().map(PatternNode.scalar)
         case "\\": return escape().map(PatternNode.scalar)
         case "*", "+", "?", "{", ")", "]", "}": return nil
-        default: return .scalar(ScalarClass(ranges: [(scalar, scalar)])).asciiOrNil(scalar)
+        default:
+            // A literal beyond ASCII is left to `NSRegularExpression`.
+            return scalar.isASCII ? .scalar(ScalarClass(ranges: [(scalar, scalar)])) : nil
         }
     }
 
@@ -359,9 +359,4 @@ private extension ScalarClass {
         let value = low != 0 ? UInt32(low.trailingZeroBitCount) : UInt32(64 + high.trailingZeroBitCount)
         return Unicode.Scalar(value)
     }
-}
-
-private extension PatternNode {
-    /// A literal beyond ASCII is left to `NSRegularExpression`.
-    func asciiOrNil(_ scalar: Unicode.Scalar) -> PatternNode? { scalar.isASCII ? self : nil }
 }
