@@ -25,7 +25,7 @@ struct RouteCommand: AsyncParsableCommand {
     var batchSize = 500
 
     @Option(name: .customLong("linger-ms"), help: "How long a batch waits for more events after its first.")
-    var lingerMilliseconds: Int32 = 5
+    var lingerMilliseconds: Int32 = 2
 
     @Option(name: .customLong("transactional-id"), help: "This instance's transactional id.")
     var transactionalID = "ketenhub-router"
