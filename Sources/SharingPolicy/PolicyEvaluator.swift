@@ -100,14 +100,14 @@ public struct PolicyEvaluator: Sendable {
                 continue
             }
             if recipient == producerCode { continue }
-            decisions.append(decide(event, idPrefix: idPrefix, eventName: eventName, producerType: producerType, recipient: recipient,
-                                    recipientType: type.type, caseState: caseState, consent: consent))
+            decisions.append(decide(event, idPrefix: idPrefix, eventName: eventName, producer: producerCode, producerType: producerType,
+                                    recipient: recipient, recipientType: type.type, caseState: caseState, consent: consent))
         }
         return decisions
     }
 
-    private func decide(_ event: CloudEvent, idPrefix: String, eventName: String, producerType: String?, recipient: String, recipientType: String,
-                        caseState: CaseState, consent: ConsentState) -> Decision {
+    private func decide(_ event: CloudEvent, idPrefix: String, eventName: String, producer: String, producerType: String?, recipient: String,
+                        recipientType: String, caseState: CaseState, consent: ConsentState) -> Decision {
         guard let producerType else {
             return deny(idPrefix, recipient: recipient, considered: [], reason: "unknown producer '\(event.source)'")
         }
@@ -124,7 +124,8 @@ public struct PolicyEvaluator: Sendable {
         var considered: [Decision.Consideration] = []
         var permitting: [Int] = []
         for position in candidates {
-            if let reason = whyNot(index.rules[position], event: event, eventName: eventName, producerType: producerType, caseState: caseState, consent: consent) {
+            if let reason = whyNot(index.rules[position], event: event, eventName: eventName, producer: producer, producerType: producerType,
+                                   caseState: caseState, consent: consent) {
                 considered.append(.init(ruleId: index.rules[position].id, applied: false, reason: reason))
             } else {
                 permitting.append(position)
@@ -147,11 +148,12 @@ public struct PolicyEvaluator: Sendable {
                         matrixVersion: matrix.version)
     }
 
-    /// Nil when the rule applies, otherwise the reason it does not.
-    private func whyNot(_ rule: SharingRule, event: CloudEvent, eventName: String, producerType: String, caseState: CaseState,
-                        consent: ConsentState) -> String? {
-        if !rule.producers.isEmpty && !rule.producers.contains(producerType) && !rule.producers.contains(event.producer ?? "") {
-            return "producer \(event.producer ?? "?") is not one of \(rule.producers.joined(separator: ", "))"
+    /// Nil when the rule applies, otherwise the reason it does not. The rule is borrowed, not copied:
+    /// this runs for every candidate rule of every recipient of every event.
+    private func whyNot(_ rule: borrowing SharingRule, event: CloudEvent, eventName: String, producer: String, producerType: String,
+                        caseState: CaseState, consent: ConsentState) -> String? {
+        if !rule.producers.isEmpty && !rule.producers.contains(producerType) && !rule.producers.contains(producer) {
+            return "producer \(producer.isEmpty ? "?" : producer) is not one of \(rule.producers.joined(separator: ", "))"
         }
         if rule.validFrom != nil || rule.validUntil != nil {
             let day = String(event.time.prefix(10))
@@ -191,7 +193,9 @@ public struct PolicyEvaluator: Sendable {
 
     /// `nl.ketenhub.gedragsaanwijzing.v1` → `gedragsaanwijzing`.
     public static func eventName(of type: String) -> String {
-        let parts = type.split(separator: ".")
-        return parts.count >= 4 ? String(parts[2]) : type
+        // The third of at least four dot-separated parts, found without splitting the whole type.
+        guard let first = type.firstIndex(of: "."), let second = type[type.index(after: first)...].firstIndex(of: "."),
+              let third = type[type.index(after: second)...].firstIndex(of: "."), third > type.index(after: second) else { return type }
+        return String(type[type.index(after: second)..<third])
     }
 }
