@@ -18,7 +18,7 @@ public enum LedgerEntry: Sendable, Equatable {
     /// An operator replayed a dead letter or a delivery.
     case replayed(ReplayRecord)
     /// An SLA clock raised an alert.
-    case alerted(AlertRow)
+    case alerted(SLAAlert)
 
     public struct Accepted: Sendable, Equatable {
         public var eventId: String

@@ -102,7 +102,7 @@ public struct LedgerProjector: Sendable {
             guard let replay = try? decoder.decode(ReplayRecord.self, from: Data(message.value)) else { return unreadable(message) }
             return .replayed(replay)
         case topics.alerts:
-            guard let alert = try? decoder.decode(AlertRow.self, from: Data(message.value)) else { return unreadable(message) }
+            guard let alert = try? decoder.decode(SLAAlert.self, from: Data(message.value)) else { return unreadable(message) }
             return .alerted(alert)
         default:
             return nil

@@ -16,7 +16,7 @@ public protocol LedgerStore: Sendable {
     func deliveries(organisation: String?, state: DeliveryState?) throws -> [DeliveryRow]
     func deadLetters() throws -> [DeadLetterRow]
     /// The SLA alerts raised, latest first; `severity` filters (warning, breach, escalation).
-    func alerts(severity: String?) throws -> [AlertRow]
+    func alerts(severity: SLAAlert.Severity?) throws -> [SLAAlert]
     /// Every delivery permitted of an event that concerned this pseudonymous person: the data-subject report.
     func disclosures(concerning person: String) throws -> [Disclosure]
     /// Seconds from the hub's acceptance of each acknowledged delivery's event to its (first) acknowledgement, by organisation.
@@ -80,31 +80,6 @@ public struct DeliveryRow: Sendable, Codable, Equatable {
     public var detail: String?
 }
 
-public struct AlertRow: Sendable, Codable, Equatable {
-    public var alertId: String
-    public var clock: String
-    public var severity: String
-    public var ketencaseid: String
-    public var eventId: String?
-    public var organisation: String?
-    public var raisedAt: String
-    public var dueAt: String?
-    public var message: String
-
-    public init(alertId: String, clock: String, severity: String, ketencaseid: String, eventId: String? = nil, organisation: String? = nil,
-                raisedAt: String, dueAt: String? = nil, message: String) {
-        self.alertId = alertId
-        self.clock = clock
-        self.severity = severity
-        self.ketencaseid = ketencaseid
-        self.eventId = eventId
-        self.organisation = organisation
-        self.raisedAt = raisedAt
-        self.dueAt = dueAt
-        self.message = message
-    }
-}
-
 /// One line of the data-subject report: a recipient that was permitted an event concerning the person.
 public struct Disclosure: Sendable, Codable, Equatable {
     public var eventId: String
@@ -145,7 +120,7 @@ public struct LedgerSnapshot: Sendable, Codable, Equatable {
     public var deliveries: [DeliveryRow]
     public var deadLetters: [DeadLetterRow]
     public var replays: [ReplayRecord]
-    public var alerts: [AlertRow]
+    public var alerts: [SLAAlert]
     /// (source, event id, person) of every event's persons.
     public var persons: [[String]]
 }

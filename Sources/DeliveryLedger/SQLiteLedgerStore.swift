@@ -154,7 +154,7 @@ public final class SQLiteLedgerStore: LedgerStore {
                     try db.execute(sql: """
                         INSERT OR IGNORE INTO alerts (alert_id, clock, severity, ketencaseid, event_id, organisation, raised_at, due_at, message)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """, arguments: [alert.alertId, alert.clock, alert.severity, alert.ketencaseid, alert.eventId, alert.organisation,
+                        """, arguments: [alert.alertId, alert.clock, alert.severity.rawValue, alert.ketencaseid, alert.eventId, alert.organisation,
                                          alert.raisedAt, alert.dueAt, alert.message])
                 }
             }
@@ -230,10 +230,10 @@ public final class SQLiteLedgerStore: LedgerStore {
         }
     }
 
-    public func alerts(severity: String?) throws -> [AlertRow] {
+    public func alerts(severity: SLAAlert.Severity?) throws -> [SLAAlert] {
         try database.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM alerts WHERE (? IS NULL OR severity = ?) ORDER BY raised_at DESC, alert_id",
-                             arguments: [severity, severity]).map(Self.alert)
+                             arguments: [severity?.rawValue, severity?.rawValue]).map(Self.alert)
         }
     }
 
@@ -315,8 +315,8 @@ public final class SQLiteLedgerStore: LedgerStore {
                      detail: row["detail"])
     }
 
-    private static func alert(_ row: Row) -> AlertRow {
-        AlertRow(alertId: row["alert_id"], clock: row["clock"], severity: row["severity"], ketencaseid: row["ketencaseid"], eventId: row["event_id"],
+    private static func alert(_ row: Row) -> SLAAlert {
+        SLAAlert(alertId: row["alert_id"], clock: row["clock"], severity: SLAAlert.Severity(rawValue: row["severity"]) ?? .warning, ketencaseid: row["ketencaseid"], eventId: row["event_id"],
                  organisation: row["organisation"], raisedAt: row["raised_at"], dueAt: row["due_at"], message: row["message"])
     }
 }

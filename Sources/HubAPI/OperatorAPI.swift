@@ -119,9 +119,11 @@ public struct OperatorAPI: Sendable {
         }
         router.get("api/alerts") { request, _ in
             try await gate.answer(request, allowed: Allowed.metadata) { _ in
-                let severity = request.uri.queryParameters["severity"].map(String.init)
-                if let severity, !["warning", "breach", "escalation"].contains(severity) {
-                    throw APIRefusal(.badRequest, "severity is one of warning, breach, escalation")
+                let severity = try request.uri.queryParameters["severity"].map { raw in
+                    guard let severity = SLAAlert.Severity(rawValue: String(raw)) else {
+                        throw APIRefusal(.badRequest, "severity is one of \(SLAAlert.Severity.allCases.map(\.rawValue).joined(separator: ", "))")
+                    }
+                    return severity
                 }
                 return try ledger.alerts(severity: severity)
             }

@@ -71,11 +71,14 @@ public struct PrivacyOfficerAPI: Sendable {
         router.get("api/matrix") { request, _ in
             try await gate.answer(request, allowed: Allowed.matrixRead) { _ in
                 let current = try governance.inForce()
-                return MatrixInForce(version: try summary(current), rows: MatrixTableRow.rows(of: try governance.matrix(current.number)))
+                return MatrixInForce(version: summary(current, inForce: current.number), rows: MatrixTableRow.rows(of: try governance.matrix(current.number)))
             }
         }
         router.get("api/matrix/versions") { request, _ in
-            try await gate.answer(request, allowed: Allowed.matrixRead) { _ in try governance.versions().map(summary) }
+            try await gate.answer(request, allowed: Allowed.matrixRead) { _ in
+                let inForce = try governance.inForce().number
+                return try governance.versions().map { summary($0, inForce: inForce) }
+            }
         }
         router.get("api/matrix/versions/:version") { request, context in
             try await gate.answer(request, allowed: Allowed.matrixRead) { _ in try governed { try governance.version(try number(context)) } }
@@ -150,8 +153,13 @@ public struct PrivacyOfficerAPI: Sendable {
     }
 
     private func summary(_ version: MatrixVersion) throws -> VersionSummary {
+        summary(version, inForce: try governance.inForce().number)
+    }
+
+    /// `inForce`: the number of the version in force, read once for a whole list.
+    private func summary(_ version: MatrixVersion, inForce: Int) -> VersionSummary {
         VersionSummary(number: version.number, matrixVersion: version.matrixVersion, state: version.state.rawValue,
-                       inForce: try governance.inForce().number == version.number, proposedBy: version.proposedBy,
+                       inForce: inForce == version.number, proposedBy: version.proposedBy,
                        proposedAt: version.proposedAt, approvedBy: version.approvedBy, approvedAt: version.approvedAt,
                        activatedBy: version.activatedBy, activeFrom: version.activeFrom)
     }

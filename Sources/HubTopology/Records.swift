@@ -98,3 +98,32 @@ public struct ReplayRecord: Codable, Sendable, Equatable {
         self.detail = detail
     }
 }
+
+/// What an SLA clock raises (`Contracts/records/alert.schema.json`): written by the SLA monitor, read
+/// by the ledger and the metrics.
+public struct SLAAlert: Sendable, Codable, Equatable {
+    public enum Severity: String, Sendable, Codable, CaseIterable { case warning, breach, escalation }
+
+    public var alertId: String
+    public var clock: String
+    public var severity: Severity
+    public var ketencaseid: String
+    public var eventId: String?
+    public var organisation: String?
+    public var raisedAt: String
+    public var dueAt: String?
+    public var message: String
+
+    public init(alertId: String, clock: String, severity: Severity, ketencaseid: String, eventId: String? = nil, organisation: String? = nil,
+                raisedAt: String, dueAt: String? = nil, message: String) {
+        self.alertId = alertId
+        self.clock = clock
+        self.severity = severity
+        self.ketencaseid = ketencaseid
+        self.eventId = eventId
+        self.organisation = organisation
+        self.raisedAt = raisedAt
+        self.dueAt = dueAt
+        self.message = message
+    }
+}

@@ -41,18 +41,3 @@ public struct SLAClock: Sendable, Codable, Equatable {
         return try YAMLDecoder().decode(File.self, from: String(decoding: try Data(contentsOf: file), as: UTF8.self)).clocks
     }
 }
-
-/// What an SLA clock raises (`Contracts/records/alert.schema.json`).
-public struct SLAAlert: Sendable, Codable, Equatable {
-    public enum Severity: String, Sendable, Codable { case warning, breach, escalation }
-
-    public var alertId: String
-    public var clock: String
-    public var severity: Severity
-    public var ketencaseid: String
-    public var eventId: String?
-    public var organisation: String?
-    public var raisedAt: String
-    public var dueAt: String?
-    public var message: String
-}

@@ -1,4 +1,5 @@
 import DeliveryLedger
+import HubTopology
 import CanonicalEvents
 import Foundation
 

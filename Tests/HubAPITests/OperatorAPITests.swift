@@ -34,8 +34,8 @@ struct OperatorAPITests {
             .acknowledged(.init(deliveryId: "dec-1-politie", organisation: "politie", status: "processed", at: time)),
             .delivered(.init(deliveryId: "dec-1-3ro", organisation: "3ro", delivered: true, attempts: 2, at: time)),
             .deadLettered(.init(deadLetterId: "dlq-1", stage: "inbound", partner: "politie", receivedAt: time, reasons: ["line 2: DOCTYPE"], sizeBytes: 90)),
-            .alerted(AlertRow(alertId: "a-1", clock: "zsm", severity: "breach", ketencaseid: "KZ-2026-AAAAAA", raisedAt: time, message: "9 h")),
-            .alerted(AlertRow(alertId: "a-2", clock: "zsm", severity: "warning", ketencaseid: "KZ-2026-AAAAAA", raisedAt: time, message: "6 h")),
+            .alerted(SLAAlert(alertId: "a-1", clock: "zsm", severity: .breach, ketencaseid: "KZ-2026-AAAAAA", raisedAt: time, message: "9 h")),
+            .alerted(SLAAlert(alertId: "a-2", clock: "zsm", severity: .warning, ketencaseid: "KZ-2026-AAAAAA", raisedAt: time, message: "6 h")),
         ])
         return ledger
     }

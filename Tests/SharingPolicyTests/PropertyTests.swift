@@ -4,18 +4,6 @@ import KetenhubTestSupport
 import SharingPolicy
 import Testing
 
-/// A small deterministic generator (SplitMix64), so a failing seed can be replayed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Over generated matrices and event streams: no delivery carries a field its rule does not allow,
 /// and every delivery has a permit decision.
 @Suite("Routing properties")

@@ -166,3 +166,19 @@ public func call(_ url: URL, _ path: String, token: String?, method: String = "G
     let (data, response) = try await URLSession.shared.data(for: request)
     return ((response as! HTTPURLResponse).statusCode, try? JSONSerialization.jsonObject(with: data))
 }
+
+/// A small deterministic generator (SplitMix64): the same seed gives the same values on every run,
+/// so a failing seed can be replayed.
+public struct SeededGenerator: RandomNumberGenerator {
+    public var state: UInt64
+
+    public init(state: UInt64) { self.state = state }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
