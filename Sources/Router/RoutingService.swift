@@ -78,6 +78,7 @@ public final class RoutingService: Sendable {
         producerConfiguration.lingerMilliseconds = 1
         let producer = try KafkaTransactionalProducer(configuration: producerConfiguration, logger: logger)
         var committing: Task<Void, any Error>?
+        var reading: Task<([KafkaConsumerMessage], [Result<CloudEvent, DeadLetterMessage>]), any Error>?
         do {
             // Fencing the predecessor and reading the state back do not depend on each other.
             async let initialised: Void = producer.initTransactions()
@@ -96,28 +97,41 @@ public final class RoutingService: Sendable {
             })
             phase.value = .running
             logger.info("router running", metadata: ["matrix": "\(matrices.evaluator().matrix.version)", "committed": "\(committed)"])
-            // While one batch's transaction commits, the next batch is read and routed. Its routing
-            // builds on the state of the batch still committing; if that commit fails the instance
-            // ends, and its successor starts again from the committed offsets and state.
-            while !Task.isCancelled {
-                let batch = try await nextBatch(consumer)
+            // Three batches are in hand at once: while one commits, the next, decided here in input
+            // order, is encoded on all cores (each audit chain goes on from the batch before), and the
+            // one after it is read and parsed (which needs no state). Transactions commit in batch
+            // order. Deciding builds on the state of batches not yet committed; if a commit fails the
+            // instance ends, and its successor starts again from the committed offsets and state.
+            reading = Task { try await self.readBatch(consumer) }
+            var heads = AuditHeads(initial: memory.chains)
+            while !Task.isCancelled, let read = reading {
+                let (batch, parsed) = try await read.value
+                reading = Task { try await self.readBatch(consumer) }
                 if batch.isEmpty { continue }
-                let prepared = try await prepare(batch, parsed: await parseAll(batch), memory: &memory)
+                let encoding = Self.encode(decide(batch, parsed: parsed, memory: &memory), heads: &heads, topics: topics)
                 try await committing?.value
-                committing = Task { try await self.commit(prepared, consumer: consumer, producer: producer) }
+                committing = Task { try await self.commit(try await encoding.prepared(), consumer: consumer, producer: producer) }
             }
+            _ = try? await reading?.value  // the consumer is closed below: no poll may be under way
             try await committing?.value
             phase.value = .stopped
         } catch {
             phase.value = .failed
             logger.error("router failed; its successor will take over from the last committed batch", metadata: ["error": "\(error)"])
             _ = try? await committing?.value  // let a transaction in flight end before the producer closes
+            _ = try? await reading?.value
             await producer.shutdown()
             await consumer.close()
             throw error
         }
         await producer.shutdown()
         await consumer.close()
+    }
+
+    /// The next batch, parsed and validated.
+    private func readBatch(_ consumer: KafkaConsumer) async throws -> ([KafkaConsumerMessage], [Result<CloudEvent, DeadLetterMessage>]) {
+        let batch = try await nextBatch(consumer)
+        return (batch, await parseAll(batch))
     }
 
     /// Waits for the first record, then collects until the batch is full or the linger time has passed.
@@ -140,7 +154,11 @@ public final class RoutingService: Sendable {
         var outputs: [KafkaProducerMessage] = []
         var offsets: [KafkaTopicPartitionOffset] = []
         var records = 0
-        /// For the metrics, once committed: routed events by type, decisions by recipient and outcome.
+        var counts = BatchCounts()
+    }
+
+    /// For the metrics, once committed: routed events by type, decisions by recipient and outcome.
+    struct BatchCounts: Sendable {
         var routedByType: [String: Int] = [:]
         var decisions: [DecisionCount: Int] = [:]
     }
@@ -175,63 +193,104 @@ public final class RoutingService: Sendable {
         var permits: [Decision]
     }
 
-    /// Routes a parsed batch: the work that needs no broker. `memory` moves on with it.
-    /// Routing goes in input order (a case's state and a person's consent build up event by event);
-    /// projecting the deliveries, encoding the outputs and chaining each audit partition is done per
-    /// partition on all cores.
-    private func prepare(_ batch: [KafkaConsumerMessage], parsed: [Result<CloudEvent, DeadLetterMessage>],
-                         memory: inout RouterMemory) async throws -> PreparedBatch {
-        let topics = configuration.topics
-        var prepared = PreparedBatch(records: batch.count)
-        var positions: [Int32: Int64] = [:]
+    /// One batch decided: its events' decisions in input order, not yet encoded.
+    private struct DecidedBatch: Sendable {
+        var records: Int
+        var deadLetters: [KafkaProducerMessage] = []
         var routed: [Int32: [RoutedEvent]] = [:]
-        // State is written once per case and per person for the whole batch: its latest value, with
-        // the position of the last input it reflects.
+        /// State is written once per case and per person for the whole batch: its latest value, with
+        /// the position of the last input it reflects.
         var caseStates: [String: (state: CaseState, source: InputPosition)] = [:]
         var consents: [String: (record: ConsentRecord, source: InputPosition)] = [:]
-        let evaluator = matrices.evaluator()
+        var offsets: [KafkaTopicPartitionOffset] = []
+        var counts = BatchCounts()
+        var evaluator: PolicyEvaluator
+        var decidedAt: String
+    }
+
+    /// Decides a parsed batch: the part of routing that goes in input order (a case's state and a
+    /// person's consent build up event by event). `memory` moves on with it.
+    private func decide(_ batch: [KafkaConsumerMessage], parsed: [Result<CloudEvent, DeadLetterMessage>],
+                        memory: inout RouterMemory) -> DecidedBatch {
+        var decided = DecidedBatch(records: batch.count, evaluator: matrices.evaluator(),
+                                   decidedAt: ISO8601DateFormatter().string(from: Date()))
+        var positions: [Int32: Int64] = [:]
         for (message, result) in zip(batch, parsed) {
             positions[message.partition] = message.offset + 1
             let event: CloudEvent
             switch result {
             case .success(let parsed): event = parsed
             case .failure(let deadLetter):
-                prepared.outputs.append(deadLetter)
+                decided.deadLetters.append(deadLetter)
                 continue
             }
-            guard let step = memory.routing.decide(event, with: evaluator) else {
+            guard let step = memory.routing.decide(event, with: decided.evaluator) else {
                 logger.debug("duplicate event routed once", metadata: ["source": "\(event.source)", "id": "\(event.id)"])
                 continue
             }
             let decisions = step.decisions.filter { memory.recordedDecisions.insert($0.decisionId).inserted }
-            prepared.routedByType[event.type, default: 0] += 1
-            for decision in decisions { prepared.decisions[DecisionCount(recipient: decision.recipient, outcome: decision.outcome.rawValue), default: 0] += 1 }
-            routed[message.partition, default: []].append(RoutedEvent(event: event, decisions: decisions,
-                                                                          permits: step.decisions.filter { $0.outcome == .permit }))
-            let source = InputPosition(partition: message.partition, offset: message.offset)
-            caseStates[event.ketencaseid] = (step.caseState, source)
-            if let consent = step.consent { consents[consent.person] = (consent, source) }
-        }
-        // The state records are encoded while the partitions are.
-        let (cases, people) = (caseStates, consents)
-        async let stateRecords = Self.stateRecords(cases: cases, consents: people, topics: topics)
-        let now = ISO8601DateFormatter().string(from: Date())
-        let chains = memory.chains
-        let encoded = await withTaskGroup(of: EncodedPartition.self) { group in
-            for (partition, events) in routed {
-                let chain = chains[partition] ?? AuditChain()
-                group.addTask { Self.encode(events, partition: partition, chain: chain, decidedAt: now, evaluator: evaluator, topics: topics) }
+            decided.counts.routedByType[event.type, default: 0] += 1
+            for decision in decisions {
+                decided.counts.decisions[DecisionCount(recipient: decision.recipient, outcome: decision.outcome.rawValue), default: 0] += 1
             }
-            return await group.reduce(into: []) { $0.append($1) }.sorted { $0.partition < $1.partition }
+            decided.routed[message.partition, default: []].append(RoutedEvent(event: event, decisions: decisions,
+                                                                                permits: step.decisions.filter { $0.outcome == .permit }))
+            let source = InputPosition(partition: message.partition, offset: message.offset)
+            decided.caseStates[event.ketencaseid] = (step.caseState, source)
+            if let consent = step.consent { decided.consents[consent.person] = (consent, source) }
         }
-        for partition in encoded {
-            memory.chains[partition.partition] = partition.chain
-            prepared.decisionRecords += partition.decisionRecords
-            prepared.outputs += partition.deliveries
+        decided.offsets = positions.map { KafkaTopicPartitionOffset(topic: configuration.topics.canonical, partition: $0.key, offset: $0.value) }
+        return decided
+    }
+
+    /// Where each input partition's audit chain stands for the encoding stage: the encoding of the
+    /// partition's latest batch, or before the first, the chain read back at start.
+    private struct AuditHeads {
+        var initial: [Int32: AuditChain]
+        var latest: [Int32: Task<EncodedPartition, Never>] = [:]
+    }
+
+    /// A batch being encoded: one task per input partition and one for the state records.
+    private struct EncodingBatch: Sendable {
+        var decided: DecidedBatch
+        var partitions: [Task<EncodedPartition, Never>]
+        var state: Task<[KafkaProducerMessage], any Error>
+
+        /// The batch's outputs, once every part is encoded: decision records and deliveries in
+        /// partition order, then dead letters and state.
+        func prepared() async throws -> PreparedBatch {
+            var prepared = PreparedBatch(offsets: decided.offsets, records: decided.records, counts: decided.counts)
+            for partition in partitions {
+                let encoded = await partition.value
+                prepared.decisionRecords += encoded.decisionRecords
+                prepared.outputs += encoded.deliveries
+            }
+            prepared.outputs += decided.deadLetters
+            prepared.outputs += try await state.value
+            return prepared
         }
-        prepared.outputs += try await stateRecords
-        prepared.offsets = positions.map { KafkaTopicPartitionOffset(topic: topics.canonical, partition: $0.key, offset: $0.value) }
-        return prepared
+    }
+
+    /// Starts encoding a decided batch on all cores: projecting the deliveries and writing the
+    /// decision records, each input partition on its own task after the same partition of the batch
+    /// before (its audit chain goes on from there); the state records meanwhile.
+    private static func encode(_ decided: DecidedBatch, heads: inout AuditHeads, topics: HubTopics) -> EncodingBatch {
+        var partitions: [Task<EncodedPartition, Never>] = []
+        for (partition, events) in decided.routed.sorted(by: { $0.key < $1.key }) {
+            let previous = heads.latest[partition]
+            let initial = heads.initial[partition] ?? AuditChain()
+            let task = Task {
+                let chain = await previous?.value.chain ?? initial
+                return encode(events, partition: partition, chain: chain, decidedAt: decided.decidedAt, evaluator: decided.evaluator, topics: topics)
+            }
+            heads.latest[partition] = task
+            partitions.append(task)
+        }
+        let (cases, people) = (decided.caseStates, decided.consents)
+        var withoutEvents = decided
+        withoutEvents.routed = [:]  // the partition tasks hold them
+        return EncodingBatch(decided: withoutEvents, partitions: partitions,
+                             state: Task { try stateRecords(cases: cases, consents: people, topics: topics) })
     }
 
     /// The latest state of each case and person the batch changed, with the input it reflects.
@@ -291,11 +350,11 @@ public final class RoutingService: Sendable {
         try consumer.commitWithoutWaiting(prepared.offsets)
         phase.add(committed: prepared.records, produced: prepared.decisionRecords.count + prepared.outputs.count)
         if let metrics = configuration.metrics {
-            for (type, count) in prepared.routedByType {
+            for (type, count) in prepared.counts.routedByType {
                 metrics.increment("ketenhub_events_routed_total", help: "Canonical events routed (decided for every candidate recipient).",
                                   labels: ["type": type], by: Double(count))
             }
-            for (decision, count) in prepared.decisions {
+            for (decision, count) in prepared.counts.decisions {
                 metrics.increment("ketenhub_decisions_total", help: "Routing decisions, permits and denies, by recipient.",
                                   labels: ["recipient": decision.recipient, "outcome": decision.outcome], by: Double(count))
             }
