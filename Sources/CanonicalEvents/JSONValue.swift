@@ -175,15 +175,18 @@ public struct JSONPointer: Sendable, Hashable, CustomStringConvertible, Comparab
 }
 
 extension Sequence where Element == UInt8 {
-    /// Lower-case hexadecimal, for digests and ids.
+    /// Lower-case hexadecimal, for digests and ids (written for every decision the router records).
     public var hexString: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(underestimatedCount * 2)
-        for byte in self {
-            bytes.append(digits[Int(byte >> 4)])
-            bytes.append(digits[Int(byte & 0x0F)])
+        let digits: StaticString = "0123456789abcdef"
+        let bytes = Array(self)
+        return String(unsafeUninitializedCapacity: bytes.count * 2) { buffer in
+            digits.withUTF8Buffer { digits in
+                for (index, byte) in bytes.enumerated() {
+                    buffer[2 * index] = digits[Int(byte >> 4)]
+                    buffer[2 * index + 1] = digits[Int(byte & 0x0F)]
+                }
+            }
+            return bytes.count * 2
         }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -54,14 +54,18 @@ public struct ConsentRecord: Codable, Sendable, Hashable {
 
     public var isGiven: Bool { status == Informatiewens.Status.gegeven.rawValue }
 
-    /// The consent an informatiewens event records, if it is one.
+    /// The consent an informatiewens event records, if it is one. Read from the validated data as it
+    /// is, not through a decoder: the router asks this of every event it routes.
     public init?(_ event: CloudEvent) {
-        guard event.type == Informatiewens.cloudEventType, let wish = try? event.decodeData(as: Informatiewens.self) else { return nil }
-        person = wish.victim
-        status = wish.status.rawValue
-        topics = wish.topics
-        consentToShare = wish.consentToShare
-        updatedAt = wish.recordedAt
+        guard event.type == Informatiewens.cloudEventType else { return nil }
+        let data = event.data
+        guard let victim = data["victim"]?.stringValue, let status = data["status"]?.stringValue,
+              Informatiewens.Status(rawValue: status) != nil, let recordedAt = data["recordedAt"]?.stringValue else { return nil }
+        person = victim
+        self.status = status
+        topics = data["topics"]?.arrayValue?.compactMap(\.stringValue)
+        if case .bool(let share)? = data["consentToShare"] { consentToShare = share }
+        updatedAt = recordedAt
         sourceEventId = event.id
     }
 }

@@ -46,6 +46,38 @@ struct CatalogueTests {
         #expect(problems.contains(ValidationProblem(pointer: JSONPointer("/data/persons"), reason: "property 'persons' is not allowed")))
     }
 
+    @Test("problems are listed in one order: the envelope's, then the data's; in an object its missing members, then its members by name")
+    func problemOrder() throws {
+        var data = try Contracts.json("gedragsaanwijzing/valid/opgelegd.json")["data"]!.objectValue!
+        data["endDate"] = nil
+        data["startDate"] = .string("2026-13-01")
+        data["conditions"] = .array([.object(["type": .string("brandverbod"), "description": .string("x")])])
+        data["persons"] = .array([])
+        var event = try Contracts.json("gedragsaanwijzing/valid/opgelegd.json").objectValue!
+        event["data"] = .object(data)
+        event["time"] = .string("2026-02-30T10:00:00Z")
+        let problems = ContractCatalogue.embedded.validate(event: .object(event))
+        #expect(problems.map(\.pointer.description) == ["/time", "/data/endDate", "/data/conditions/0/type", "/data/persons", "/data/startDate"])
+    }
+
+    @Test("a date names a day that exists: month 1-12, the month's last day, 29 February in leap years only",
+          arguments: [("2024-02-29", true), ("2023-02-29", false), ("2000-02-29", true), ("1900-02-29", false), ("2026-04-31", false),
+                      ("2026-12-31", true), ("2026-00-10", false), ("2026-1-10", false), ("2026-01-10x", false), ("2026/01/10", false),
+                      ("2026-01-10T09:30:00+01:00", false)])
+    func calendarDates(date: String, valid: Bool) throws {
+        var event = try Contracts.json("gedragsaanwijzing/valid/opgelegd.json").objectValue!
+        var data = event["data"]!.objectValue!
+        data["startDate"] = .string(date)
+        event["data"] = .object(data)
+        let problems = ContractCatalogue.embedded.validate(event: .object(event))
+        #expect(problems.isEmpty == valid, "\(problems)")
+        if !valid { #expect(problems.map(\.pointer.description) == ["/data/startDate"]) }
+        // The same day as the date of a time stamp.
+        event["data"] = try Contracts.json("gedragsaanwijzing/valid/opgelegd.json")["data"]
+        event["time"] = .string(String(date.prefix(10)) + "T10:00:00Z")
+        #expect(ContractCatalogue.embedded.validate(event: .object(event)).isEmpty == (valid || date.count > 10 && date.prefix(10) == "2026-01-10"))
+    }
+
     @Test("an event built in Swift validates against its schema")
     func swiftBuiltEvent() throws {
         let order = Gedragsaanwijzing(
