@@ -67,6 +67,14 @@ public final class KafkaTransactionalProducer: Sendable {
         return try await core.sendAll(messages)
     }
 
+    /// Enqueues records into the transaction without waiting for their delivery reports:
+    /// `commitTransaction` waits for every record and fails (the transaction must then be aborted)
+    /// if one was not delivered. Throws if librdkafka refuses a record.
+    public func enqueueAll(_ messages: [KafkaProducerMessage]) async throws {
+        try expect(.inTransaction, for: "send")
+        try await core.enqueueAll(messages)
+    }
+
     /// Adds the consumer's positions (the next offsets to read) to the transaction, so that they are
     /// committed if and only if the records produced in it are.
     public func sendOffsetsToTransaction(_ offsets: [KafkaTopicPartitionOffset], consumer: KafkaConsumer) async throws {

@@ -110,7 +110,7 @@ public final class RoutingService: Sendable {
                 if batch.isEmpty { continue }
                 let encoding = Self.encode(decide(batch, parsed: parsed, memory: &memory), heads: &heads, topics: topics)
                 try await committing?.value
-                committing = Task { try await self.commit(try await encoding.prepared(), consumer: consumer, producer: producer) }
+                committing = Task { try await self.commit(await encoding.prepared(), consumer: consumer, producer: producer) }
             }
             _ = try? await reading?.value  // the consumer is closed below: no poll may be under way
             try await committing?.value
@@ -254,11 +254,11 @@ public final class RoutingService: Sendable {
     private struct EncodingBatch: Sendable {
         var decided: DecidedBatch
         var partitions: [Task<EncodedPartition, Never>]
-        var state: Task<[KafkaProducerMessage], any Error>
+        var state: Task<[KafkaProducerMessage], Never>
 
         /// The batch's outputs, once every part is encoded: decision records and deliveries in
         /// partition order, then dead letters and state.
-        func prepared() async throws -> PreparedBatch {
+        func prepared() async -> PreparedBatch {
             var prepared = PreparedBatch(offsets: decided.offsets, records: decided.records, counts: decided.counts)
             for partition in partitions {
                 let encoded = await partition.value
@@ -266,7 +266,7 @@ public final class RoutingService: Sendable {
                 prepared.outputs += encoded.deliveries
             }
             prepared.outputs += decided.deadLetters
-            prepared.outputs += try await state.value
+            prepared.outputs += await state.value
             return prepared
         }
     }
@@ -290,21 +290,21 @@ public final class RoutingService: Sendable {
         var withoutEvents = decided
         withoutEvents.routed = [:]  // the partition tasks hold them
         return EncodingBatch(decided: withoutEvents, partitions: partitions,
-                             state: Task { try stateRecords(cases: cases, consents: people, topics: topics) })
+                             state: Task { stateRecords(cases: cases, consents: people, topics: topics) })
     }
 
     /// The latest state of each case and person the batch changed, with the input it reflects.
     private static func stateRecords(cases: [String: (state: CaseState, source: InputPosition)],
                                      consents: [String: (record: ConsentRecord, source: InputPosition)],
-                                     topics: HubTopics) throws -> [KafkaProducerMessage] {
+                                     topics: HubTopics) -> [KafkaProducerMessage] {
         var records: [KafkaProducerMessage] = []
         for (caseId, latest) in cases.sorted(by: { $0.key < $1.key }) {
-            records.append(try KafkaProducerMessage(topic: topics.caseState, partition: latest.source.partition, key: caseId,
-                                                    json: CaseStateRecord(state: latest.state, source: latest.source)))
+            records.append(KafkaProducerMessage(topic: topics.caseState, partition: latest.source.partition, key: Array(caseId.utf8),
+                                                value: CaseStateRecord(state: latest.state, source: latest.source).json))
         }
         for (person, latest) in consents.sorted(by: { $0.key < $1.key }) {
-            records.append(try KafkaProducerMessage(topic: topics.consentState, key: person,
-                                                    json: ConsentStateRecord(record: latest.record, source: latest.source)))
+            records.append(KafkaProducerMessage(topic: topics.consentState, key: Array(person.utf8),
+                                                value: ConsentStateRecord(record: latest.record, source: latest.source).json))
         }
         return records
     }
@@ -336,11 +336,15 @@ public final class RoutingService: Sendable {
 
     /// Writes a prepared batch in one transaction: decision records first, so that if they cannot be
     /// written nothing is delivered; then deliveries, state and dead letters; then the input offsets.
+    /// A record that cannot be written fails the commit, and the transaction is aborted.
     private func commit(_ prepared: PreparedBatch, consumer: KafkaConsumer, producer: KafkaTransactionalProducer) async throws {
         let start = ContinuousClock.now
         try await producer.withTransaction { txn in
+            // Every decision record delivered before any delivery is sent: on a cluster that shows
+            // an unfinished transaction's records (the embedded one), no delivery is ever seen
+            // whose decision is not. The rest is settled by the commit, which waits for every record.
             try await txn.sendAll(prepared.decisionRecords)
-            try await txn.sendAll(prepared.outputs)
+            try await txn.enqueueAll(prepared.outputs)
             try await txn.sendOffsetsToTransaction(prepared.offsets, consumer: consumer)
         }
         // The embedded cluster does not store offsets sent to a transaction; committing them again is

@@ -1,35 +1,48 @@
 import CRdKafka
 import Synchronization
 
-typealias DeliveryCompletion = @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void
+/// The tag a produced record carries as its opaque pointer: which batch it belongs to and its place
+/// in it. Tag 0 is a record whose report nobody waits for (a transaction's commit settles it).
+struct DeliveryTag: Equatable {
+    static let indexBits = 24
+    /// Records per registered batch; `sendAll` registers longer lists in parts.
+    static let batchLimit = 1 << indexBits
+    static let unawaited = DeliveryTag(raw: 0)
 
-/// Matches delivery reports to their records. Each produced record carries a number as its opaque
-/// pointer; the delivery-report callback (on the producer's poll thread) completes that number once.
+    let raw: UInt
+    init(raw: UInt) { self.raw = raw }
+    init(batch: UInt, index: Int) { raw = batch << Self.indexBits | UInt(index) }
+    var batch: UInt { raw >> Self.indexBits }
+    var index: Int { Int(raw & UInt(Self.batchLimit - 1)) }
+}
+
+/// Matches delivery reports to their records. A batch of records is registered once (a registration
+/// per record cost a lock, a closure and a dictionary entry for each of thousands per transaction);
+/// the delivery-report callback (on the producer's poll thread) completes each record of it once.
 final class DeliveryReportRegistry: Sendable {
     private struct State {
-        var nextID: UInt = 1
-        var waiting: [UInt: DeliveryCompletion] = [:]
+        var nextBatch: UInt = 1
+        var waiting: [UInt: DeliveryBatch] = [:]
     }
 
     private let state = Mutex(State())
 
-    func register(_ completion: @escaping DeliveryCompletion) -> UInt {
+    /// Registers a batch; its records are tagged `DeliveryTag(batch:index:)` with the number returned.
+    func register(_ batch: DeliveryBatch) -> UInt {
         state.withLock { state in
-            let id = state.nextID
-            state.nextID += 1
-            state.waiting[id] = completion
-            return id
+            let number = state.nextBatch
+            state.nextBatch += 1
+            state.waiting[number] = batch
+            return number
         }
     }
 
-    /// Takes back a registration whose record was not enqueued, to register it again.
-    func withdraw(_ id: UInt) -> DeliveryCompletion? {
-        state.withLock { $0.waiting.removeValue(forKey: id) }
-    }
-
-    /// For a record librdkafka refused to enqueue: its report will never come.
-    func fail(_ id: UInt, with error: KafkaError) {
-        state.withLock { $0.waiting.removeValue(forKey: id) }?(.failure(error))
+    /// Completes one record; the batch is forgotten once its last record is complete.
+    func complete(_ tag: DeliveryTag, with result: Result<KafkaDeliveryReport, KafkaError>) {
+        guard tag != .unawaited, let batch = state.withLock({ $0.waiting[tag.batch] }) else { return }
+        if batch.complete(tag.index, result) {
+            _ = state.withLock { $0.waiting.removeValue(forKey: tag.batch) }
+        }
     }
 
     /// For records still waiting when the handle is gone.
@@ -38,19 +51,18 @@ final class DeliveryReportRegistry: Sendable {
             defer { state.waiting.removeAll() }
             return state.waiting.values
         }
-        waiting.forEach { $0(.failure(error)) }
+        waiting.forEach { $0.failRemaining(with: error) }
     }
 
     func complete(_ message: rd_kafka_message_t) {
-        let id = UInt(bitPattern: message._private)
-        guard let completion = state.withLock({ $0.waiting.removeValue(forKey: id) }) else { return }
+        let tag = DeliveryTag(raw: UInt(bitPattern: message._private))
+        guard tag != .unawaited else { return }
         let topic = message.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
         if message.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-            completion(.success(KafkaDeliveryReport(topic: topic, partition: message.partition, offset: message.offset)))
+            complete(tag, with: .success(KafkaDeliveryReport(topic: topic, partition: message.partition, offset: message.offset)))
         } else {
             let code = KafkaErrorCode(message.err)
-            completion(.failure(KafkaError(kind: .delivery, code: code,
-                                           reason: "record for \(topic) not delivered: \(code.description)")))
+            complete(tag, with: .failure(KafkaError(kind: .delivery, code: code, reason: "record for \(topic) not delivered: \(code.description)")))
         }
     }
 }
@@ -70,15 +82,25 @@ final class DeliveryBatch: Sendable {
         state = Mutex(State(results: Array(repeating: nil, count: count), remaining: count, waiter: nil))
     }
 
-    func complete(_ index: Int, _ result: Result<KafkaDeliveryReport, KafkaError>) {
-        let finished: (CheckedContinuation<[KafkaDeliveryReport], any Error>, [Result<KafkaDeliveryReport, KafkaError>?])? = state.withLock { state in
+    /// Records one report; true when it was the batch's last.
+    @discardableResult
+    func complete(_ index: Int, _ result: Result<KafkaDeliveryReport, KafkaError>) -> Bool {
+        let (finished, waiter, results): (Bool, CheckedContinuation<[KafkaDeliveryReport], any Error>?, [Result<KafkaDeliveryReport, KafkaError>?]) = state.withLock { state in
+            guard state.results[index] == nil else { return (false, nil, []) }
             state.results[index] = result
             state.remaining -= 1
-            guard state.remaining == 0, let waiter = state.waiter else { return nil }
-            state.waiter = nil
-            return (waiter, state.results)
+            guard state.remaining == 0 else { return (false, nil, []) }
+            defer { state.waiter = nil }
+            return (true, state.waiter, state.results)
         }
-        if let (waiter, results) = finished { Self.resume(waiter, with: results) }
+        if let waiter { Self.resume(waiter, with: results) }
+        return finished
+    }
+
+    /// Fails every record without a report yet.
+    func failRemaining(with error: KafkaError) {
+        let open = state.withLock { state in state.results.indices.filter { state.results[$0] == nil } }
+        for index in open { complete(index, .failure(error)) }
     }
 
     /// Returns every report once all are in; throws the first failure (in enqueue order) if any failed.

@@ -34,41 +34,52 @@ final class ProducerCore: Sendable {
     /// Enqueues the records in the given order (so records of one key keep it, and librdkafka
     /// batches them) and returns their reports in the same order once all have arrived.
     func sendAll(_ messages: [KafkaProducerMessage]) async throws -> [KafkaDeliveryReport] {
+        guard messages.count <= DeliveryTag.batchLimit else {
+            var reports: [KafkaDeliveryReport] = []
+            for start in stride(from: 0, to: messages.count, by: DeliveryTag.batchLimit) {
+                reports += try await sendAll(Array(messages[start..<min(start + DeliveryTag.batchLimit, messages.count)]))
+            }
+            return reports
+        }
         let batch = DeliveryBatch(count: messages.count)
+        let number = registry.register(batch)
         for (index, message) in messages.enumerated() {
-            await enqueue(message) { batch.complete(index, $0) }
+            let tag = DeliveryTag(batch: number, index: index)
+            if let refusal = await enqueue(message, tag: tag) { registry.complete(tag, with: .failure(refusal)) }
         }
         return try await batch.wait()
     }
 
+    /// Enqueues the records in the given order without waiting for their reports: for a transaction,
+    /// whose commit waits for every record and fails if one failed. Throws if one is refused.
+    func enqueueAll(_ messages: [KafkaProducerMessage]) async throws {
+        for message in messages {
+            if let refusal = await enqueue(message, tag: .unawaited) { throw refusal }
+        }
+    }
+
     /// Hands one record to librdkafka; suspends (never blocks a thread) while its local queue is full.
-    /// Every outcome, enqueue failures included, arrives through `completion`.
-    private func enqueue(_ message: KafkaProducerMessage, completion: @escaping DeliveryCompletion) async {
+    /// Returns why librdkafka refused the record, if it did (then no report will come).
+    private func enqueue(_ message: KafkaProducerMessage, tag: DeliveryTag) async -> KafkaError? {
         while true {
-            guard !isClosed else {
-                return completion(.failure(KafkaError(kind: .state, reason: "the producer is shut down")))
-            }
-            let id = registry.register(completion)
+            guard !isClosed else { return KafkaError(kind: .state, reason: "the producer is shut down") }
             let headers = HeaderList.make(message.headers)
             let err = message.value.withUnsafeBytes { value in
                 withOptionalBytes(message.key) { key in
                     ketenhub_produce(client.handle, message.topic, message.partition ?? RD_KAFKA_PARTITION_UA,
                                      key.baseAddress, key.count, value.baseAddress, value.count,
-                                     headers, UnsafeMutableRawPointer(bitPattern: id))
+                                     headers, UnsafeMutableRawPointer(bitPattern: tag.raw))
                 }
             }
-            if err == RD_KAFKA_RESP_ERR_NO_ERROR { return }
+            if err == RD_KAFKA_RESP_ERR_NO_ERROR { return nil }
             if let headers { rd_kafka_headers_destroy(headers) }
             if err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !Task.isCancelled {
-                _ = registry.withdraw(id)
                 // Deliveries drain the queue; wait for them without holding a thread.
                 try? await Task.sleep(for: .milliseconds(2))
                 continue
             }
             let code = KafkaErrorCode(err)
-            registry.fail(id, with: KafkaError(kind: .delivery, code: code,
-                                               reason: "record for \(message.topic) not enqueued: \(code.description)"))
-            return
+            return KafkaError(kind: .delivery, code: code, reason: "record for \(message.topic) not enqueued: \(code.description)")
         }
     }
 
