@@ -67,12 +67,12 @@ public final class KafkaTransactionalProducer: Sendable {
         return try await core.sendAll(messages)
     }
 
-    /// Enqueues records into the transaction without waiting for their delivery reports:
-    /// `commitTransaction` waits for every record and fails (the transaction must then be aborted)
-    /// if one was not delivered. Throws if librdkafka refuses a record.
-    public func enqueueAll(_ messages: [KafkaProducerMessage]) async throws {
+    /// Sends records in the transaction and returns once all are delivered (throwing the first
+    /// failure), without a report per record: for the many records of a batch whose offsets
+    /// nobody reads.
+    public func deliverAll(_ messages: [KafkaProducerMessage]) async throws {
         try expect(.inTransaction, for: "send")
-        try await core.enqueueAll(messages)
+        try await core.deliverAll(messages)
     }
 
     /// Adds the consumer's positions (the next offsets to read) to the transaction, so that they are

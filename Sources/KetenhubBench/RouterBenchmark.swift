@@ -235,7 +235,7 @@ struct TransactionalCopy {
             for message in batch { positions[message.partition] = message.offset + 1 }
             let offsets = positions.map { KafkaTopicPartitionOffset(topic: topic, partition: $0.key, offset: $0.value) }
             try await producer.withTransaction { txn in
-                try await txn.enqueueAll(targets.flatMap { target in  // settled by the commit, as the router's deliveries are
+                try await txn.deliverAll(targets.flatMap { target in  // as the router sends its records
                     batch.map { KafkaProducerMessage(topic: target, key: $0.key, value: $0.value, headers: $0.headers) }
                 })
                 try await txn.sendOffsetsToTransaction(offsets, consumer: consumer)

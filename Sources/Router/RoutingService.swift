@@ -336,15 +336,14 @@ public final class RoutingService: Sendable {
 
     /// Writes a prepared batch in one transaction: decision records first, so that if they cannot be
     /// written nothing is delivered; then deliveries, state and dead letters; then the input offsets.
-    /// A record that cannot be written fails the commit, and the transaction is aborted.
     private func commit(_ prepared: PreparedBatch, consumer: KafkaConsumer, producer: KafkaTransactionalProducer) async throws {
         let start = ContinuousClock.now
         try await producer.withTransaction { txn in
-            // Every decision record delivered before any delivery is sent: on a cluster that shows
-            // an unfinished transaction's records (the embedded one), no delivery is ever seen
-            // whose decision is not. The rest is settled by the commit, which waits for every record.
-            try await txn.sendAll(prepared.decisionRecords)
-            try await txn.enqueueAll(prepared.outputs)
+            // Every decision record is delivered before any delivery is sent: on a cluster that
+            // shows an unfinished transaction's records (the embedded one), no delivery is ever
+            // seen whose decision is not.
+            try await txn.deliverAll(prepared.decisionRecords)
+            try await txn.deliverAll(prepared.outputs)
             try await txn.sendOffsetsToTransaction(prepared.offsets, consumer: consumer)
         }
         // The embedded cluster does not store offsets sent to a transaction; committing them again is

@@ -55,6 +55,44 @@ struct TransactionTests {
         }
     }
 
+    @Test("deliverAll returns once every record is delivered, and throws the first failure; sendAll reports each record in order")
+    func deliverAll() async throws {
+        let accepted = KafkaTopicSpecification(name: "accepted", partitions: 1)
+        let refused = KafkaTopicSpecification(name: "refused", partitions: 1)
+        try await withCluster(topics: [accepted, refused]) { cluster in
+            var configuration = transactionalConfiguration(cluster, id: "router-deliver")
+            configuration.messageTimeoutMilliseconds = 3_000
+            let producer = try KafkaTransactionalProducer(configuration: configuration, logger: testLogger)
+            try await producer.initTransactions()
+            let reports = try await producer.withTransaction { txn in
+                try await txn.deliverAll((0..<300).map { KafkaProducerMessage(topic: accepted.name, key: "case-\($0)", value: "delivered-\($0)") })
+                return try await txn.sendAll((0..<5).map { KafkaProducerMessage(topic: accepted.name, key: "case-\($0)", value: "reported-\($0)") })
+            }
+            #expect(reports.map(\.offset) == [300, 301, 302, 303, 304])
+            #expect(reports.allSatisfy { $0.topic == accepted.name && $0.partition == 0 })
+
+            // The embedded cluster answers every produce to the topic with this error; the records
+            // are retried until their timeout.
+            cluster.setTopicError(refused.name, .topicAuthorizationFailed)
+            let error = await #expect(throws: KafkaError.self) {
+                try await producer.withTransaction { txn in
+                    try await txn.deliverAll([KafkaProducerMessage(topic: accepted.name, key: "k", value: "before")] +
+                                             (0..<3).map { KafkaProducerMessage(topic: refused.name, key: "k", value: "refused-\($0)") })
+                }
+            }
+            #expect(error?.kind == .delivery)
+            #expect(error?.reason == "record for \(refused.name) not delivered: \(error?.code?.description ?? "")")
+            #expect(producer.currentState == .ready)  // the transaction was aborted; the producer goes on
+            await producer.shutdown()
+
+            let consumer = try KafkaConsumer(configuration: consumerConfiguration(cluster), logger: testLogger)
+            try consumer.subscribe(topics: [accepted.name])
+            let received = try await collect(consumer, count: 305)
+            await consumer.close()
+            #expect(received.prefix(305).map(\.valueString) == (0..<300).map { "delivered-\($0)" } + (0..<5).map { "reported-\($0)" })
+        }
+    }
+
     /// A characterisation of librdkafka 2.0.2's mock cluster, which the hub's design depends on:
     /// it keeps no transaction markers, so records that reached it before an abort stay readable
     /// under read_committed. Outputs therefore carry deterministic ids and readers deduplicate.

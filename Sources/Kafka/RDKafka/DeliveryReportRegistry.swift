@@ -2,12 +2,11 @@ import CRdKafka
 import Synchronization
 
 /// The tag a produced record carries as its opaque pointer: which batch it belongs to and its place
-/// in it. Tag 0 is a record whose report nobody waits for (a transaction's commit settles it).
-struct DeliveryTag: Equatable {
+/// in it. Batch numbers start at 1: a null opaque pointer is no record of ours.
+struct DeliveryTag {
     static let indexBits = 24
-    /// Records per registered batch; `sendAll` registers longer lists in parts.
+    /// Records per registered batch; longer lists are registered in parts.
     static let batchLimit = 1 << indexBits
-    static let unawaited = DeliveryTag(raw: 0)
 
     let raw: UInt
     init(raw: UInt) { self.raw = raw }
@@ -39,7 +38,7 @@ final class DeliveryReportRegistry: Sendable {
 
     /// Completes one record; the batch is forgotten once its last record is complete.
     func complete(_ tag: DeliveryTag, with result: Result<KafkaDeliveryReport, KafkaError>) {
-        guard tag != .unawaited, let batch = state.withLock({ $0.waiting[tag.batch] }) else { return }
+        guard let batch = state.withLock({ $0.waiting[tag.batch] }) else { return }
         if batch.complete(tag.index, result) {
             _ = state.withLock { $0.waiting.removeValue(forKey: tag.batch) }
         }
@@ -56,69 +55,90 @@ final class DeliveryReportRegistry: Sendable {
 
     func complete(_ message: rd_kafka_message_t) {
         let tag = DeliveryTag(raw: UInt(bitPattern: message._private))
-        guard tag != .unawaited else { return }
-        let topic = message.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+        guard let batch = state.withLock({ $0.waiting[tag.batch] }) else { return }
+        // The topic's name is read only for a report someone reads.
+        let topic = batch.keepsReports || message.err != RD_KAFKA_RESP_ERR_NO_ERROR
+            ? message.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "" : ""
+        let result: Result<KafkaDeliveryReport, KafkaError>
         if message.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-            complete(tag, with: .success(KafkaDeliveryReport(topic: topic, partition: message.partition, offset: message.offset)))
+            result = .success(KafkaDeliveryReport(topic: topic, partition: message.partition, offset: message.offset))
         } else {
             let code = KafkaErrorCode(message.err)
-            complete(tag, with: .failure(KafkaError(kind: .delivery, code: code, reason: "record for \(topic) not delivered: \(code.description)")))
+            result = .failure(KafkaError(kind: .delivery, code: code, reason: "record for \(topic) not delivered: \(code.description)"))
+        }
+        if batch.complete(tag.index, result) {
+            _ = state.withLock { $0.waiting.removeValue(forKey: tag.batch) }
         }
     }
 }
 
-/// Collects the delivery reports of records enqueued together and hands them, in enqueue order,
-/// to the one task that waits for them.
+/// Collects the delivery outcomes of records enqueued together and hands them, in enqueue order,
+/// to the one task that waits for them: every report, or, for a batch that keeps none (a
+/// transaction's records), only whether all were delivered.
 final class DeliveryBatch: Sendable {
     private struct State {
-        var results: [Result<KafkaDeliveryReport, KafkaError>?]
+        var done: [Bool]
+        var reports: [KafkaDeliveryReport?]
+        /// The failure of the first record (in enqueue order) that failed.
+        var failure: (index: Int, error: KafkaError)?
         var remaining: Int
         var waiter: CheckedContinuation<[KafkaDeliveryReport], any Error>?
+
+        var outcome: Result<[KafkaDeliveryReport], any Error> {
+            if let failure { return .failure(failure.error) }
+            return .success(reports.map { $0! })
+        }
     }
 
+    let keepsReports: Bool
     private let state: Mutex<State>
 
-    init(count: Int) {
-        state = Mutex(State(results: Array(repeating: nil, count: count), remaining: count, waiter: nil))
+    init(count: Int, keepsReports: Bool = true) {
+        self.keepsReports = keepsReports
+        state = Mutex(State(done: Array(repeating: false, count: count), reports: keepsReports ? Array(repeating: nil, count: count) : [],
+                            failure: nil, remaining: count, waiter: nil))
     }
 
-    /// Records one report; true when it was the batch's last.
+    /// Records one record's outcome (the first for each record counts); true when it was the batch's last.
     @discardableResult
     func complete(_ index: Int, _ result: Result<KafkaDeliveryReport, KafkaError>) -> Bool {
-        let (finished, waiter, results): (Bool, CheckedContinuation<[KafkaDeliveryReport], any Error>?, [Result<KafkaDeliveryReport, KafkaError>?]) = state.withLock { state in
-            guard state.results[index] == nil else { return (false, nil, []) }
-            state.results[index] = result
-            state.remaining -= 1
-            guard state.remaining == 0 else { return (false, nil, []) }
-            defer { state.waiter = nil }
-            return (true, state.waiter, state.results)
-        }
-        if let waiter { Self.resume(waiter, with: results) }
+        let (finished, waiter, outcome): (Bool, CheckedContinuation<[KafkaDeliveryReport], any Error>?, Result<[KafkaDeliveryReport], any Error>?) =
+            state.withLock { state in
+                guard !state.done[index] else { return (false, nil, nil) }
+                state.done[index] = true
+                state.remaining -= 1
+                switch result {
+                case .success(let report) where keepsReports: state.reports[index] = report
+                case .success: break
+                case .failure(let error):
+                    if state.failure.map({ index < $0.index }) ?? true { state.failure = (index, error) }
+                }
+                guard state.remaining == 0 else { return (false, nil, nil) }
+                defer { state.waiter = nil }
+                return (true, state.waiter, state.outcome)
+            }
+        if let waiter, let outcome { waiter.resume(with: outcome) }
         return finished
     }
 
-    /// Fails every record without a report yet.
+    /// Fails every record without an outcome yet.
     func failRemaining(with error: KafkaError) {
-        let open = state.withLock { state in state.results.indices.filter { state.results[$0] == nil } }
+        let open = state.withLock { state in state.done.indices.filter { !state.done[$0] } }
         for index in open { complete(index, .failure(error)) }
     }
 
-    /// Returns every report once all are in; throws the first failure (in enqueue order) if any failed.
+    /// Returns the reports (none for a batch that keeps none) once every record has an outcome;
+    /// throws the first failure (in enqueue order) if any failed.
     func wait() async throws -> [KafkaDeliveryReport] {
         try await withCheckedThrowingContinuation { continuation in
-            let results: [Result<KafkaDeliveryReport, KafkaError>?]? = state.withLock { state in
+            let outcome: Result<[KafkaDeliveryReport], any Error>? = state.withLock { state in
                 guard state.remaining == 0 else {
                     state.waiter = continuation
                     return nil
                 }
-                return state.results
+                return state.outcome
             }
-            if let results { Self.resume(continuation, with: results) }
+            if let outcome { continuation.resume(with: outcome) }
         }
-    }
-
-    private static func resume(_ continuation: CheckedContinuation<[KafkaDeliveryReport], any Error>,
-                               with results: [Result<KafkaDeliveryReport, KafkaError>?]) {
-        continuation.resume(with: Result { try results.map { try $0!.get() } })
     }
 }

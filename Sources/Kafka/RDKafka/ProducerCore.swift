@@ -34,28 +34,30 @@ final class ProducerCore: Sendable {
     /// Enqueues the records in the given order (so records of one key keep it, and librdkafka
     /// batches them) and returns their reports in the same order once all have arrived.
     func sendAll(_ messages: [KafkaProducerMessage]) async throws -> [KafkaDeliveryReport] {
+        try await deliver(messages, keepingReports: true)
+    }
+
+    /// As `sendAll`, but keeps no reports: returns once every record is delivered, or throws the
+    /// first failure. For a transaction's records, thousands per commit, whose offsets nobody reads.
+    func deliverAll(_ messages: [KafkaProducerMessage]) async throws {
+        _ = try await deliver(messages, keepingReports: false)
+    }
+
+    private func deliver(_ messages: [KafkaProducerMessage], keepingReports: Bool) async throws -> [KafkaDeliveryReport] {
         guard messages.count <= DeliveryTag.batchLimit else {
             var reports: [KafkaDeliveryReport] = []
             for start in stride(from: 0, to: messages.count, by: DeliveryTag.batchLimit) {
-                reports += try await sendAll(Array(messages[start..<min(start + DeliveryTag.batchLimit, messages.count)]))
+                reports += try await deliver(Array(messages[start..<min(start + DeliveryTag.batchLimit, messages.count)]), keepingReports: keepingReports)
             }
             return reports
         }
-        let batch = DeliveryBatch(count: messages.count)
+        let batch = DeliveryBatch(count: messages.count, keepsReports: keepingReports)
         let number = registry.register(batch)
         for (index, message) in messages.enumerated() {
             let tag = DeliveryTag(batch: number, index: index)
             if let refusal = await enqueue(message, tag: tag) { registry.complete(tag, with: .failure(refusal)) }
         }
         return try await batch.wait()
-    }
-
-    /// Enqueues the records in the given order without waiting for their reports: for a transaction,
-    /// whose commit waits for every record and fails if one failed. Throws if one is refused.
-    func enqueueAll(_ messages: [KafkaProducerMessage]) async throws {
-        for message in messages {
-            if let refusal = await enqueue(message, tag: .unawaited) { throw refusal }
-        }
     }
 
     /// Hands one record to librdkafka; suspends (never blocks a thread) while its local queue is full.
