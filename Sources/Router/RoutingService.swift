@@ -339,9 +339,9 @@ public final class RoutingService: Sendable {
     private func commit(_ prepared: PreparedBatch, consumer: KafkaConsumer, producer: KafkaTransactionalProducer) async throws {
         let start = ContinuousClock.now
         try await producer.withTransaction { txn in
-            // Every decision record is delivered before any delivery is sent: on a cluster that
-            // shows an unfinished transaction's records (the embedded one), no delivery is ever
-            // seen whose decision is not.
+            // Every decision record is delivered before any delivery is sent: the embedded cluster
+            // shows the records of an unfinished (and of an aborted) transaction that reached it,
+            // and no delivery may be seen there whose decision is not.
             try await txn.deliverAll(prepared.decisionRecords)
             try await txn.deliverAll(prepared.outputs)
             try await txn.sendOffsetsToTransaction(prepared.offsets, consumer: consumer)
