@@ -56,6 +56,9 @@ struct RouterBench: AsyncParsableCommand {
     @Option(help: "Rounds of raw copy and router; the throughput figures are their medians.")
     var rounds = 3
 
+    @Option(name: .customLong("latency-seconds"), help: "How long the offered load runs for the latency percentiles.")
+    var latencySeconds = 10.0
+
     @Option(help: "The sharing matrix directory.")
     var matrix: String = MatrixCommand.defaultDirectory
 
@@ -64,6 +67,7 @@ struct RouterBench: AsyncParsableCommand {
         benchmark.events = events
         benchmark.batchSize = batchSize
         benchmark.rounds = rounds
+        benchmark.latencySeconds = latencySeconds
         let result = try await benchmark.run(logger: benchLogger())
         if !json {
             print("raw transactional copy: \(Int(result.raw_copy_events_per_s)) events/s, router: \(Int(result.router_events_per_s)) events/s (ratio \(result.ratio); medians of \(result.rounds) rounds, whose ratios were \(result.ratio_by_round.map { "\($0)" }.joined(separator: ", ")))")

@@ -24,6 +24,40 @@ struct CommandTests {
         #expect((result["consume_msgs_per_s"] as? Double ?? 0) > 0)
     }
 
+    @Test("bench router --json ends with one JSON object whose figures agree with each other")
+    func benchRouter() throws {
+        let (status, output, errors) = try runKetenhub(["bench", "router", "--json", "--events", "2000", "--rounds", "1", "--latency-seconds", "2"])
+        #expect(status == 0, "\(errors)")
+        let lastLine = try #require(output.split(separator: "\n").last)
+        let result = try #require(try JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: Any])
+        #expect(Set(result.keys) == ["raw_copy_events_per_s", "router_events_per_s", "ratio", "router_records_per_event",
+                                     "raw_copy_same_records_events_per_s", "ratio_same_records", "p50_ms", "p99_ms", "events",
+                                     "batch_size", "offered_load_events_per_s", "rounds", "ratio_by_round"])
+        let raw = try #require(result["raw_copy_events_per_s"] as? Double)
+        let router = try #require(result["router_events_per_s"] as? Double)
+        let ratio = try #require(result["ratio"] as? Double)
+        #expect(raw > 0 && router > 0)
+        #expect(abs(ratio - router / raw) <= 0.006)
+        #expect(result["ratio_by_round"] as? [Double] == [ratio])
+        #expect(result["events"] as? Int == 2000 && result["rounds"] as? Int == 1 && result["batch_size"] as? Int == 500)
+        // Every event has at least a decision record per candidate recipient and its case's state.
+        #expect((result["router_records_per_event"] as? Double ?? 0) > 2)
+        let p50 = try #require(result["p50_ms"] as? Double)
+        let p99 = try #require(result["p99_ms"] as? Double)
+        #expect(p50 > 0 && p50 <= p99)
+    }
+
+    @Test("bench policy --json ends with one JSON object: the rules, the decisions timed, the time per decision")
+    func benchPolicy() throws {
+        let (status, output, errors) = try runKetenhub(["bench", "policy", "--json", "--rules", "200"])
+        #expect(status == 0, "\(errors)")
+        let lastLine = try #require(output.split(separator: "\n").last)
+        let result = try #require(try JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: Any])
+        #expect(result["rules"] as? Int == 200)
+        #expect((result["decisions"] as? Int ?? 0) > 0)
+        #expect((result["policy_ns_per_decision"] as? Double ?? 0) > 0)
+    }
+
     @Test("demo --exit-when-done ends with one JSON object: accepted, rejected, permits, denies, deliveries and acks by organisation")
     func demo() throws {
         let (status, output, errors) = try runKetenhub(["demo", "--cases", "3", "--seed", "7", "--exit-when-done", "--http-port", "0"])
