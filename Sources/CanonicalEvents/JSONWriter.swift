@@ -43,6 +43,22 @@ public struct JSONWriter {
         string(text)
     }
 
+    /// A member whose value is a boolean, or no member at all when there is no value.
+    public mutating func member(_ name: String, _ flag: Bool?) {
+        guard let flag else { return }
+        key(name)
+        bool(flag)
+    }
+
+    /// A member whose value is an array of strings, or no member at all when there is none.
+    public mutating func member(_ name: String, _ texts: [String]?) {
+        guard let texts else { return }
+        key(name)
+        beginArray()
+        for text in texts { string(text) }
+        endArray()
+    }
+
     private mutating func element() {
         if afterKey {
             afterKey = false

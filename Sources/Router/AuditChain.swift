@@ -78,8 +78,7 @@ public struct DecisionRecord: Codable, Sendable, Hashable {
         writer.beginArray()
         for consideration in considered {
             writer.beginObject()
-            writer.key("applied")
-            writer.bool(consideration.applied)
+            writer.member("applied", consideration.applied)
             writer.member("reason", consideration.reason)
             writer.member("ruleId", consideration.ruleId)
             writer.endObject()
@@ -91,10 +90,7 @@ public struct DecisionRecord: Codable, Sendable, Hashable {
         writer.member("eventId", eventId)
         writer.member("eventSource", eventSource)
         writer.member("eventType", eventType)
-        writer.key("fields")
-        writer.beginArray()
-        for field in fields { writer.string(field) }
-        writer.endArray()
+        writer.member("fields", fields)
         let hashPosition = writer.bytes.count
         writer.member("ketencaseid", ketencaseid)
         writer.member("legalBasis", legalBasis)

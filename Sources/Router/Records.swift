@@ -24,13 +24,10 @@ struct CaseStateRecord: Codable, Equatable {
         writer.key("state")
         writer.beginObject()
         writer.member("caseId", state.caseId)
-        writer.strings("routed", state.routed.sorted())
-        if let minor = state.suspectMinor {
-            writer.key("suspectMinor")
-            writer.bool(minor)
-        }
+        writer.member("routed", state.routed.sorted())
+        writer.member("suspectMinor", state.suspectMinor)
         writer.member("veiligThuis", state.veiligThuis)
-        writer.strings("victims", state.victims.sorted())
+        writer.member("victims", state.victims.sorted())
         writer.endObject()
         writer.endObject()
         return writer.bytes
@@ -48,14 +45,11 @@ struct ConsentStateRecord: Codable, Equatable {
         writer.beginObject()
         writer.key("record")
         writer.beginObject()
-        if let share = record.consentToShare {
-            writer.key("consentToShare")
-            writer.bool(share)
-        }
+        writer.member("consentToShare", record.consentToShare)
         writer.member("person", record.person)
         writer.member("sourceEventId", record.sourceEventId)
         writer.member("status", record.status)
-        if let topics = record.topics { writer.strings("topics", topics) }
+        writer.member("topics", record.topics)
         writer.member("updatedAt", record.updatedAt)
         writer.endObject()
         source.write(into: &writer)
@@ -73,14 +67,5 @@ extension InputPosition {
         writer.key("partition")
         writer.number(Double(partition))
         writer.endObject()
-    }
-}
-
-extension JSONWriter {
-    fileprivate mutating func strings(_ name: String, _ values: [String]) {
-        key(name)
-        beginArray()
-        for value in values { string(value) }
-        endArray()
     }
 }

@@ -38,7 +38,13 @@ final class DeliveryReportRegistry: Sendable {
 
     /// Completes one record; the batch is forgotten once its last record is complete.
     func complete(_ tag: DeliveryTag, with result: Result<KafkaDeliveryReport, KafkaError>) {
-        guard let batch = state.withLock({ $0.waiting[tag.batch] }) else { return }
+        guard let batch = batch(of: tag) else { return }
+        complete(tag, of: batch, with: result)
+    }
+
+    private func batch(of tag: DeliveryTag) -> DeliveryBatch? { state.withLock { $0.waiting[tag.batch] } }
+
+    private func complete(_ tag: DeliveryTag, of batch: DeliveryBatch, with result: Result<KafkaDeliveryReport, KafkaError>) {
         if batch.complete(tag.index, result) {
             _ = state.withLock { $0.waiting.removeValue(forKey: tag.batch) }
         }
@@ -55,7 +61,7 @@ final class DeliveryReportRegistry: Sendable {
 
     func complete(_ message: rd_kafka_message_t) {
         let tag = DeliveryTag(raw: UInt(bitPattern: message._private))
-        guard let batch = state.withLock({ $0.waiting[tag.batch] }) else { return }
+        guard let batch = batch(of: tag) else { return }
         // The topic's name is read only for a report someone reads.
         let topic = batch.keepsReports || message.err != RD_KAFKA_RESP_ERR_NO_ERROR
             ? message.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "" : ""
@@ -66,9 +72,7 @@ final class DeliveryReportRegistry: Sendable {
             let code = KafkaErrorCode(message.err)
             result = .failure(KafkaError(kind: .delivery, code: code, reason: "record for \(topic) not delivered: \(code.description)"))
         }
-        if batch.complete(tag.index, result) {
-            _ = state.withLock { $0.waiting.removeValue(forKey: tag.batch) }
-        }
+        complete(tag, of: batch, with: result)
     }
 }
 
