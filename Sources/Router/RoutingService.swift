@@ -26,9 +26,10 @@ public struct RouterConfiguration: Sendable {
     }
 }
 
-/// The routing service: reads canonical events, applies the sharing matrix, and writes in one Kafka
-/// transaction per batch the decision records (first, so that nothing is delivered whose decision
-/// was not recorded), the deliveries, the derived state and the input positions.
+/// The routing service: reads canonical events, applies the sharing matrix, and writes in Kafka
+/// transactions each batch's decision records, and then its deliveries, derived state and input
+/// positions. A batch's deliveries go in the transaction after the one that recorded its
+/// decisions, so that nothing is delivered whose decision was not recorded; see `commitAll`.
 ///
 /// Crash-only: any failure ends `run`; the caller starts a new instance, which rebuilds its memory
 /// from the topics. Every output carries a deterministic id (decision id; a delivery keeps the
@@ -77,6 +78,7 @@ public final class RoutingService: Sendable {
         producerConfiguration.transactionalID = configuration.transactionalID
         producerConfiguration.lingerMilliseconds = 1
         let producer = try KafkaTransactionalProducer(configuration: producerConfiguration, logger: logger)
+        let handover = Handover<EncodingBatch>()
         var committing: Task<Void, any Error>?
         var reading: Task<([KafkaConsumerMessage], [Result<CloudEvent, DeadLetterMessage>]), any Error>?
         do {
@@ -97,11 +99,20 @@ public final class RoutingService: Sendable {
             })
             phase.value = .running
             logger.info("router running", metadata: ["matrix": "\(matrices.evaluator().matrix.version)", "committed": "\(committed)"])
-            // Three batches are in hand at once: while one commits, the next, decided here in input
-            // order, is encoded on all cores (each audit chain goes on from the batch before), and the
-            // one after it is read and parsed (which needs no state). Transactions commit in batch
-            // order. Deciding builds on the state of batches not yet committed; if a commit fails the
-            // instance ends, and its successor starts again from the committed offsets and state.
+            // Batches go through a pipeline: while the committer writes one, the next waits for it
+            // and the one after is decided here in input order and then encoded on all cores (each
+            // audit chain goes on from the batch before), while the next is read and parsed (which
+            // needs no state). Transactions commit in batch order. Deciding builds on the state of
+            // batches not yet committed; if a commit fails the instance ends, and its successor
+            // starts again from the committed offsets and state.
+            committing = Task {
+                do {
+                    try await self.commitAll(from: handover, consumer: consumer, producer: producer)
+                } catch {
+                    handover.close()
+                    throw error
+                }
+            }
             reading = Task { try await self.readBatch(consumer) }
             var heads = AuditHeads(initial: memory.chains)
             while !Task.isCancelled, let read = reading {
@@ -109,15 +120,16 @@ public final class RoutingService: Sendable {
                 reading = Task { try await self.readBatch(consumer) }
                 if batch.isEmpty { continue }
                 let encoding = Self.encode(decide(batch, parsed: parsed, memory: &memory), heads: &heads, topics: topics)
-                try await committing?.value
-                committing = Task { try await self.commit(await encoding.prepared(), consumer: consumer, producer: producer) }
+                guard await handover.put(encoding) else { break }  // the committer failed; its error ends the run below
             }
+            handover.close()
             _ = try? await reading?.value  // the consumer is closed below: no poll may be under way
             try await committing?.value
             phase.value = .stopped
         } catch {
             phase.value = .failed
             logger.error("router failed; its successor will take over from the last committed batch", metadata: ["error": "\(error)"])
+            handover.close()
             _ = try? await committing?.value  // let a transaction in flight end before the producer closes
             _ = try? await reading?.value
             await producer.shutdown()
@@ -334,35 +346,86 @@ public final class RoutingService: Sendable {
         return result
     }
 
-    /// Writes a prepared batch in one transaction: decision records first, so that if they cannot be
-    /// written nothing is delivered; then deliveries, state and dead letters; then the input offsets.
-    private func commit(_ prepared: PreparedBatch, consumer: KafkaConsumer, producer: KafkaTransactionalProducer) async throws {
+    /// Commits the batches in order, each batch's decision records one transaction ahead of its
+    /// deliveries: transaction k holds the decision records of batch k with the deliveries, state,
+    /// dead letters and input offsets of batch k-1. The embedded cluster shows the records of an
+    /// unfinished (and of an aborted) transaction that reached it, and no delivery may be seen there
+    /// whose decision is not; if the decision records cannot be written, their batch's deliveries
+    /// are never sent. Pairing the two batches in one transaction costs one delivery round per batch
+    /// instead of two (decisions, then deliveries, each waiting for the other).
+    ///
+    /// A successor that finds a batch's decisions recorded but its offsets not committed routes the
+    /// batch again, does not record them twice (`RouterMemory.recordedDecisions`) and delivers it.
+    private func commitAll(from handover: Handover<EncodingBatch>, consumer: KafkaConsumer, producer: KafkaTransactionalProducer) async throws {
+        var recorded: PreparedBatch?  // its decisions committed, its deliveries not yet
+        while true {
+            // Recorded deliveries do not wait for more input: with no batch decided now, they go alone.
+            let next = recorded == nil ? await handover.take() : handover.takeIfReady()
+            if recorded == nil && next == nil { return }
+            var transaction = BatchTransaction()
+            if let recorded { transaction.deliver(recorded) }
+            recorded = nil
+            if let batch = await next?.prepared() {
+                if batch.decisionRecords.isEmpty {
+                    transaction.deliver(batch)  // nothing to record first
+                } else {
+                    transaction.record(batch)
+                    recorded = batch
+                }
+            }
+            try await commit(transaction, consumer: consumer, producer: producer)
+        }
+    }
+
+    /// One transaction's records: the decision records of one batch and the deliveries, state,
+    /// dead letters and input offsets of the batches whose decisions are already recorded.
+    struct BatchTransaction {
+        var records: [KafkaProducerMessage] = []
+        var offsets: [KafkaTopicPartition: KafkaTopicPartitionOffset] = [:]
+        var delivered: [PreparedBatch] = []
+
+        mutating func record(_ batch: PreparedBatch) {
+            records += batch.decisionRecords
+        }
+
+        mutating func deliver(_ batch: PreparedBatch) {
+            records += batch.outputs
+            for offset in batch.offsets { offsets[offset.topicPartition] = offset }  // a later batch reads further
+            var counted = batch
+            counted.decisionRecords = []
+            counted.outputs = []
+            delivered.append(counted)
+        }
+    }
+
+    private func commit(_ transaction: BatchTransaction, consumer: KafkaConsumer, producer: KafkaTransactionalProducer) async throws {
         let start = ContinuousClock.now
+        let offsets = Array(transaction.offsets.values)
         try await producer.withTransaction { txn in
-            // Every decision record is delivered before any delivery is sent: the embedded cluster
-            // shows the records of an unfinished (and of an aborted) transaction that reached it,
-            // and no delivery may be seen there whose decision is not.
-            try await txn.deliverAll(prepared.decisionRecords)
-            try await txn.deliverAll(prepared.outputs)
-            try await txn.sendOffsetsToTransaction(prepared.offsets, consumer: consumer)
+            try await txn.deliverAll(transaction.records)
+            if !offsets.isEmpty { try await txn.sendOffsetsToTransaction(offsets, consumer: consumer) }
         }
         // The embedded cluster does not store offsets sent to a transaction; committing them again is
         // harmless on Apache Kafka and makes a restart on the embedded cluster resume here too. Not
         // waited for: a commit lost in a crash only means the successor reads the batch again, and
         // deduplicates it (every decision and delivery has a deterministic id).
-        try consumer.commitWithoutWaiting(prepared.offsets)
-        phase.add(committed: prepared.records, produced: prepared.decisionRecords.count + prepared.outputs.count)
+        if !offsets.isEmpty { try consumer.commitWithoutWaiting(offsets) }
+        let inputs = transaction.delivered.map(\.records).reduce(0, +)
+        phase.add(committed: inputs, produced: transaction.records.count)
         if let metrics = configuration.metrics {
-            for (type, count) in prepared.counts.routedByType {
-                metrics.increment("ketenhub_events_routed_total", help: "Canonical events routed (decided for every candidate recipient).",
-                                  labels: ["type": type], by: Double(count))
-            }
-            for (decision, count) in prepared.counts.decisions {
-                metrics.increment("ketenhub_decisions_total", help: "Routing decisions, permits and denies, by recipient.",
-                                  labels: ["recipient": decision.recipient, "outcome": decision.outcome], by: Double(count))
+            for counts in transaction.delivered.map(\.counts) {
+                for (type, count) in counts.routedByType {
+                    metrics.increment("ketenhub_events_routed_total", help: "Canonical events routed (decided for every candidate recipient).",
+                                      labels: ["type": type], by: Double(count))
+                }
+                for (decision, count) in counts.decisions {
+                    metrics.increment("ketenhub_decisions_total", help: "Routing decisions, permits and denies, by recipient.",
+                                      labels: ["recipient": decision.recipient, "outcome": decision.outcome], by: Double(count))
+                }
             }
         }
-        logger.debug("batch committed", metadata: ["records": "\(prepared.records)", "duration": "\(ContinuousClock.now - start)"])
+        logger.debug("transaction committed", metadata: ["records": "\(transaction.records.count)", "inputs": "\(inputs)",
+                                                         "duration": "\(ContinuousClock.now - start)"])
     }
 
     /// The event in a record, or the dead letter that says why there is none.

@@ -1,0 +1,79 @@
+import Foundation
+
+/// A one-place hand-over from the routing loop to its committer. The loop puts a batch, waiting
+/// while the one before has not been taken, so that it decides at most one batch ahead of the
+/// committer. The committer takes the next batch: waiting for it when it has nothing else to do,
+/// or only if one is there when it has (`takeIfReady`).
+///
+/// Closing it (the loop when it stops, the committer when it fails) lets a waiting taker go on
+/// with what is left and tells a waiting putter that nobody will take its batch.
+final class Handover<Element: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slot: Element?
+    private var closed = false
+    private var taker: CheckedContinuation<Element?, Never>?
+    private var putter: (element: Element, continuation: CheckedContinuation<Bool, Never>)?
+
+    /// Hands `element` over; false if the hand-over was closed before it was taken.
+    func put(_ element: Element) async -> Bool {
+        await withCheckedContinuation { continuation in
+            let resume: () -> Void = lock.withLock {
+                if closed { return { continuation.resume(returning: false) } }
+                if let taker {
+                    self.taker = nil
+                    return { taker.resume(returning: element); continuation.resume(returning: true) }
+                }
+                if slot == nil {
+                    slot = element
+                    return { continuation.resume(returning: true) }
+                }
+                precondition(putter == nil, "one routing loop puts at a time")
+                putter = (element, continuation)
+                return {}
+            }
+            resume()
+        }
+    }
+
+    /// The next element, waiting for it; nil once closed and empty.
+    func take() async -> Element? {
+        await withCheckedContinuation { continuation in
+            let resume: () -> Void = lock.withLock {
+                if let (element, next) = takeLocked() { return { next(); continuation.resume(returning: element) } }
+                if closed { return { continuation.resume(returning: nil) } }
+                precondition(taker == nil, "one committer takes at a time")
+                taker = continuation
+                return {}
+            }
+            resume()
+        }
+    }
+
+    /// The next element if one is there now.
+    func takeIfReady() -> Element? {
+        guard let (element, next) = lock.withLock({ takeLocked() }) else { return nil }
+        next()
+        return element
+    }
+
+    func close() {
+        let resume: () -> Void = lock.withLock {
+            closed = true
+            let (taker, putter) = (self.taker, self.putter)
+            self.taker = nil
+            self.putter = nil
+            return { taker?.resume(returning: nil); putter?.continuation.resume(returning: false) }
+        }
+        resume()
+    }
+
+    /// Takes the slot's element and moves a waiting putter's into it; what to resume once unlocked.
+    private func takeLocked() -> (Element, () -> Void)? {
+        guard let element = slot else { return nil }
+        slot = nil
+        guard let (waiting, continuation) = putter else { return (element, {}) }
+        putter = nil
+        slot = waiting
+        return (element, { continuation.resume(returning: true) })
+    }
+}
