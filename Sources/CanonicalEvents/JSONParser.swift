@@ -15,8 +15,10 @@ struct JSONParser {
     private var depth = 0
     private static let maximumDepth = 128
 
-    static func parse(_ data: Data) throws -> JSONValue {
-        var parser = JSONParser(bytes: Array(data))
+    static func parse(_ data: Data) throws -> JSONValue { try parse(bytes: Array(data)) }
+
+    static func parse(bytes: [UInt8]) throws -> JSONValue {
+        var parser = JSONParser(bytes: bytes)
         parser.skipWhitespace()
         let value = try parser.value()
         parser.skipWhitespace()

@@ -53,10 +53,13 @@ public enum JSONValue: Sendable, Hashable {
     }
 
     /// Compact JSON with sorted keys: the same value always gives the same bytes.
-    public func encoded() -> Data {
+    public func encoded() -> Data { Data(encodedBytes()) }
+
+    /// The same bytes as `encoded()`, without making them `Data`: what a record value takes.
+    public func encodedBytes() -> [UInt8] {
         var writer = JSONWriter()
         write(into: &writer)
-        return Data(writer.bytes)
+        return writer.bytes
     }
 
     /// Indented JSON with sorted keys, for people.
@@ -80,9 +83,9 @@ public enum JSONValue: Sendable, Hashable {
             writer.endArray()
         case .object(let members):
             writer.beginObject()
-            for key in members.keys.sorted() {
+            for (key, member) in members.sorted(by: { $0.key < $1.key }) {
                 writer.key(key)
-                members[key]!.write(into: &writer)
+                member.write(into: &writer)
             }
             writer.endObject()
         }

@@ -40,7 +40,7 @@ extension CloudEvent {
             if let value = attribute.get(self) { headers.append(CloudEventRecord.Header(name: header, value: value)) }
         }
         headers.append(CloudEventRecord.Header(name: Self.contentTypeHeader, value: datacontenttype))
-        return CloudEventRecord(key: ketencaseid, headers: headers, value: Array(data.encoded()))
+        return CloudEventRecord(key: ketencaseid, headers: headers, value: data.encodedBytes())
     }
 
     /// Every attribute but `datacontenttype`, with its header name, in name order: read straight from
@@ -59,7 +59,7 @@ extension CloudEvent {
         }
         attributes["datacontenttype"] = .string(record.header(Self.contentTypeHeader) ?? "application/json")
         do {
-            attributes["data"] = try JSONValue.parse(Data(record.value))
+            attributes["data"] = try JSONParser.parse(bytes: record.value)
         } catch {
             throw CanonicalEventError.invalidHeader("value", "the data is not valid JSON")
         }

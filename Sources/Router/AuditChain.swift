@@ -63,7 +63,9 @@ public struct DecisionRecord: Codable, Sendable, Hashable {
         var result = [UInt8]()
         result.reserveCapacity(bytes.count + hash.utf8.count + 10)
         result += bytes[..<position]
-        result += Array(",\"hash\":\"".utf8) + Array(hash.utf8) + [UInt8(ascii: "\"")]
+        result += ",\"hash\":\"".utf8
+        result += hash.utf8
+        result.append(UInt8(ascii: "\""))
         result += bytes[position...]
         return result
     }
@@ -141,7 +143,7 @@ public struct AuditChain: Sendable {
 
     /// Links `record` to the head and makes it the new head; returns it with its JSON as written.
     @discardableResult
-    public mutating func append(_ record: DecisionRecord) -> (record: DecisionRecord, json: Data) {
+    public mutating func append(_ record: DecisionRecord) -> (record: DecisionRecord, json: [UInt8]) {
         var linked = record
         sequence += 1
         linked.sequence = sequence
@@ -149,7 +151,7 @@ public struct AuditChain: Sendable {
         let (unhashed, position) = linked.canonicalJSONWithoutHash()
         linked.hash = DecisionRecord.hash(of: unhashed)
         head = linked.hash
-        return (linked, Data(DecisionRecord.inserting(hash: linked.hash, into: unhashed, at: position)))
+        return (linked, DecisionRecord.inserting(hash: linked.hash, into: unhashed, at: position))
     }
 
     /// Adopts a record read back from the topic as the head.

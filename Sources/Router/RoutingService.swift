@@ -336,7 +336,7 @@ public final class RoutingService: Sendable {
             for decision in routed.decisions {
                 let (_, json) = result.chain.append(DecisionRecord(decision, event: routed.event, decidedAt: decidedAt))
                 result.decisionRecords.append(KafkaProducerMessage(topic: topics.audit, partition: partition,
-                                                                   key: Array(routed.event.ketencaseid.utf8), value: Array(json)))
+                                                                   key: Array(routed.event.ketencaseid.utf8), value: json))
             }
             for permit in routed.permits {
                 let delivery = evaluator.delivery(of: routed.event, for: permit)

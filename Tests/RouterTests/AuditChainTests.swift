@@ -28,7 +28,8 @@ struct AuditChainTests {
     func canonicalBytes() throws {
         var chain = AuditChain()
         for text in [Self.permit, Self.deny] {
-            let (linked, written) = chain.append(try Self.record(text))
+            let (linked, bytes) = chain.append(try Self.record(text))
+            let written = Data(bytes)
             #expect(written == linked.json.encoded())
             #expect(try JSONValue.parse(written).encoded() == written)
             #expect(try JSONDecoder().decode(DecisionRecord.self, from: written) == linked)
