@@ -50,9 +50,16 @@ extension CloudEvent {
 
     /// Reads a binary-mode record back. Headers that are not CloudEvents attributes are ignored.
     public init(kafkaRecord record: CloudEventRecord) throws {
+        try self.init(structured: Self.structured(kafkaRecord: record))
+    }
+
+    /// A binary-mode record in the structured form (the attributes among its headers, and its data),
+    /// as `structured` gives it for the event read back: a reader that also validates the event
+    /// builds that form once. Headers that are not CloudEvents attributes are left out.
+    public static func structured(kafkaRecord record: CloudEventRecord) throws -> JSONValue {
         var attributes: [String: JSONValue] = [:]
-        for header in record.headers where header.name.hasPrefix(Self.headerPrefix) {
-            attributes[String(header.name.dropFirst(Self.headerPrefix.count))] = .string(header.value)
+        for header in record.headers {
+            if let name = attributeNames[header.name] { attributes[name] = .string(header.value) }
         }
         for required in ["specversion", "id", "source", "type"] where attributes[required] == nil {
             throw CanonicalEventError.missingHeader(Self.headerPrefix + required)
@@ -63,7 +70,10 @@ extension CloudEvent {
         } catch {
             throw CanonicalEventError.invalidHeader("value", "the data is not valid JSON")
         }
-        try self.init(structured: .object(attributes))
+        return .object(attributes)
     }
+
+    /// Attribute names by header name.
+    private static let attributeNames = Dictionary(uniqueKeysWithValues: headerAttributes.map { ($0.0, $0.1.name) })
 }
 

@@ -432,8 +432,9 @@ public final class RoutingService: Sendable {
     private func parse(_ message: KafkaConsumerMessage) -> Result<CloudEvent, DeadLetterMessage> {
         let reasons: [DeadLetter.Reason]
         do {
-            let event = try CloudEvent(kafkaRecord: CloudEventRecord(message))
-            let problems = catalogue.validate(event: event.structured)
+            let structured = try CloudEvent.structured(kafkaRecord: CloudEventRecord(message))
+            let event = try CloudEvent(structured: structured)
+            let problems = catalogue.validate(event: structured)
             if problems.isEmpty { return .success(event) }
             reasons = problems.map { DeadLetter.Reason(location: $0.pointer.description, reason: $0.reason) }
         } catch {
