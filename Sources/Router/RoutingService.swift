@@ -99,10 +99,10 @@ public final class RoutingService: Sendable {
             })
             phase.value = .running
             logger.info("router running", metadata: ["matrix": "\(matrices.evaluator().matrix.version)", "committed": "\(committed)"])
-            // Batches go through a pipeline: while the committer writes one, the next waits for it
-            // and the one after is decided here in input order and then encoded on all cores (each
-            // audit chain goes on from the batch before), while the next is read and parsed (which
-            // needs no state). Transactions commit in batch order. Deciding builds on the state of
+            // Up to four batches are in hand at once: the committer's, one waiting in the hand-over,
+            // one decided here in input order and then encoded on all cores (each audit chain goes
+            // on from the batch before), and one being read and parsed (which needs no state).
+            // Transactions commit in batch order. Deciding builds on the state of
             // batches not yet committed; if a commit fails the instance ends, and its successor
             // starts again from the committed offsets and state.
             committing = Task {
@@ -382,7 +382,9 @@ public final class RoutingService: Sendable {
     struct BatchTransaction {
         var records: [KafkaProducerMessage] = []
         var offsets: [KafkaTopicPartition: KafkaTopicPartitionOffset] = [:]
-        var delivered: [PreparedBatch] = []
+        /// The input records of the delivered batches, and what to count once they are committed.
+        var inputs = 0
+        var counts: [BatchCounts] = []
 
         mutating func record(_ batch: PreparedBatch) {
             records += batch.decisionRecords
@@ -391,10 +393,8 @@ public final class RoutingService: Sendable {
         mutating func deliver(_ batch: PreparedBatch) {
             records += batch.outputs
             for offset in batch.offsets { offsets[offset.topicPartition] = offset }  // a later batch reads further
-            var counted = batch
-            counted.decisionRecords = []
-            counted.outputs = []
-            delivered.append(counted)
+            inputs += batch.records
+            counts.append(batch.counts)
         }
     }
 
@@ -410,10 +410,9 @@ public final class RoutingService: Sendable {
         // waited for: a commit lost in a crash only means the successor reads the batch again, and
         // deduplicates it (every decision and delivery has a deterministic id).
         if !offsets.isEmpty { try consumer.commitWithoutWaiting(offsets) }
-        let inputs = transaction.delivered.map(\.records).reduce(0, +)
-        phase.add(committed: inputs, produced: transaction.records.count)
+        phase.add(committed: transaction.inputs, produced: transaction.records.count)
         if let metrics = configuration.metrics {
-            for counts in transaction.delivered.map(\.counts) {
+            for counts in transaction.counts {
                 for (type, count) in counts.routedByType {
                     metrics.increment("ketenhub_events_routed_total", help: "Canonical events routed (decided for every candidate recipient).",
                                       labels: ["type": type], by: Double(count))
@@ -424,7 +423,7 @@ public final class RoutingService: Sendable {
                 }
             }
         }
-        logger.debug("transaction committed", metadata: ["records": "\(transaction.records.count)", "inputs": "\(inputs)",
+        logger.debug("transaction committed", metadata: ["records": "\(transaction.records.count)", "inputs": "\(transaction.inputs)",
                                                          "duration": "\(ContinuousClock.now - start)"])
     }
 
