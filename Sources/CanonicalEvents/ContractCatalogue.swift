@@ -45,7 +45,7 @@ public struct ContractCatalogue: Sendable {
         guard let type = event["type"]?.stringValue, let file = schemaByEventType[type] else {
             var problems = schemas.validate(event, against: Self.envelopeSchema)
             if let type = event["type"]?.stringValue {
-                problems.append(ValidationProblem(pointer: JSONPointer("/type"), reason: "unknown event type '\(type)'"))
+                problems.append(ValidationProblem(pointer: JSONPointer("/type"), reason: "unknown event type '\(ValidationProblem.quotedName(type))'"))
             }
             return problems
         }

@@ -77,7 +77,7 @@ struct JSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
             index += 1
             skipWhitespace()
-            guard members[key] == nil else { throw error("duplicate member '\(key)'") }
+            guard members[key] == nil else { throw error("duplicate member '\(ValidationProblem.quotedName(key))'") }
             members[key] = try value()
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input") }

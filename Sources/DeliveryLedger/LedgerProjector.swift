@@ -91,6 +91,13 @@ public struct LedgerProjector: Sendable {
         case topics.acknowledgements:
             guard let event = try? CloudEvent(kafkaRecord: CloudEventRecord(message)),
                   let ack = try? event.decodeData(as: Acknowledgement.self) else { return unreadable(message) }
+            // Only a delivery's recipient acknowledges it, and only in its own name: anything else on
+            // the topic (a partner writing to Kafka directly) is not a fact about the delivery.
+            guard ack.isByRecipient, event.producer == ack.organisation else {
+                logger.warning("an acknowledgement not by the delivery's recipient is ignored",
+                               metadata: ["partition": "\(message.partition)", "offset": "\(message.offset)", "organisation": "\(ack.organisation)"])
+                return nil
+            }
             return .acknowledged(.init(deliveryId: ack.deliveryId, organisation: ack.organisation, status: ack.status.rawValue,
                                        at: ack.acknowledgedAt, reason: ack.reason))
         case topics.deadLetter:

@@ -14,6 +14,8 @@ public protocol LedgerStore: Sendable {
     func events(ofType type: String) throws -> [EventRow]
     /// Deliveries, optionally of one organisation and in one state.
     func deliveries(organisation: String?, state: DeliveryState?) throws -> [DeliveryRow]
+    /// One delivery by id, as it stands.
+    func delivery(_ deliveryId: String) throws -> DeliveryRow?
     func deadLetters() throws -> [DeadLetterRow]
     /// The SLA alerts raised, latest first; `severity` filters (warning, breach, escalation).
     func alerts(severity: SLAAlert.Severity?) throws -> [SLAAlert]
@@ -52,8 +54,12 @@ public struct EventRow: Sendable, Codable, Equatable {
     public var producer: String
     public var eventTime: String
     public var acceptedAt: String?
-    /// The data fields the ledger keeps, by JSON Pointer.
+    /// The data fields the ledger keeps for its SLA clocks, by JSON Pointer. Values from the event
+    /// (an end date, an order id) are content: they stay in the ledger and are never encoded into an
+    /// answer of the API, which operators read.
     public var fields: [String: String] = [:]
+
+    private enum CodingKeys: String, CodingKey { case eventId, source, type, ketencaseid, producer, eventTime, acceptedAt }
 }
 
 public struct DecisionRow: Sendable, Codable, Equatable {

@@ -67,6 +67,20 @@ public final class SQLiteLedgerStore: LedgerStore {
                     organisation TEXT, raised_at TEXT NOT NULL, due_at TEXT, message TEXT NOT NULL);
                 """)
         }
+        migrator.registerMigration("v4-persons-by-case") { db in
+            // A person belongs to an event in the chain case that event was sent in: an id reused in
+            // another case (refused by the router) must not lend its persons to the first one's disclosures.
+            try db.execute(sql: """
+                CREATE TABLE event_persons_by_case (
+                    source TEXT NOT NULL, event_id TEXT NOT NULL, ketencaseid TEXT NOT NULL, person TEXT NOT NULL,
+                    PRIMARY KEY (person, source, event_id, ketencaseid));
+                INSERT INTO event_persons_by_case (source, event_id, ketencaseid, person)
+                    SELECT p.source, p.event_id, e.ketencaseid, p.person FROM event_persons p
+                    JOIN events e ON e.source = p.source AND e.event_id = p.event_id;
+                DROP TABLE event_persons;
+                ALTER TABLE event_persons_by_case RENAME TO event_persons;
+                """)
+        }
         return migrator
     }
 
@@ -103,8 +117,8 @@ public final class SQLiteLedgerStore: LedgerStore {
                                        arguments: [event.source, event.eventId, pointer, value])
                     }
                     for person in event.persons {
-                        try db.execute(sql: "INSERT OR IGNORE INTO event_persons (source, event_id, person) VALUES (?, ?, ?)",
-                                       arguments: [event.source, event.eventId, person])
+                        try db.execute(sql: "INSERT OR IGNORE INTO event_persons (source, event_id, ketencaseid, person) VALUES (?, ?, ?, ?)",
+                                       arguments: [event.source, event.eventId, event.ketencaseid, person])
                     }
                 case .decided(let decision):
                     try db.execute(sql: """
@@ -219,6 +233,12 @@ public final class SQLiteLedgerStore: LedgerStore {
         }
     }
 
+    public func delivery(_ deliveryId: String) throws -> DeliveryRow? {
+        try database.read { db in
+            try Row.fetchOne(db, sql: "SELECT \(Self.deliveryColumns) FROM deliveries WHERE delivery_id = ?", arguments: [deliveryId]).map(Self.delivery)
+        }
+    }
+
     public func deadLetters() throws -> [DeadLetterRow] {
         try database.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM dead_letters ORDER BY received_at, dead_letter_id").map { row in
@@ -240,11 +260,11 @@ public final class SQLiteLedgerStore: LedgerStore {
     public func disclosures(concerning person: String) throws -> [Disclosure] {
         try database.read { db in
             try Row.fetchAll(db, sql: """
-                SELECT e.event_id, e.type, e.ketencaseid, c.recipient, c.decision_id, c.rule_id, c.legal_basis, c.purpose, c.matrix_version,
+                SELECT e.event_id, e.type, c.ketencaseid, c.recipient, c.decision_id, c.rule_id, c.legal_basis, c.purpose, c.matrix_version,
                        c.decided_at, d.delivered_at, d.acknowledged_at
                 FROM event_persons p
                 JOIN events e ON e.source = p.source AND e.event_id = p.event_id
-                JOIN decisions c ON c.event_source = p.source AND c.event_id = p.event_id AND c.permitted = 1
+                JOIN decisions c ON c.event_source = p.source AND c.event_id = p.event_id AND c.ketencaseid = p.ketencaseid AND c.permitted = 1
                 LEFT JOIN deliveries d ON d.delivery_id = c.decision_id
                 WHERE p.person = ? ORDER BY c.decided_at, c.recipient, c.decision_id
                 """, arguments: [person]).map { row in
@@ -281,8 +301,8 @@ public final class SQLiteLedgerStore: LedgerStore {
                 deadLetters: try Row.fetchAll(db, sql: "SELECT * FROM dead_letters ORDER BY dead_letter_id").map(Self.deadLetter),
                 replays: try Row.fetchAll(db, sql: "SELECT * FROM replays ORDER BY replay_id").map(Self.replay),
                 alerts: try Row.fetchAll(db, sql: "SELECT * FROM alerts ORDER BY alert_id").map(Self.alert),
-                persons: try Row.fetchAll(db, sql: "SELECT * FROM event_persons ORDER BY source, event_id, person").map {
-                    [$0["source"], $0["event_id"], $0["person"]]
+                persons: try Row.fetchAll(db, sql: "SELECT * FROM event_persons ORDER BY source, event_id, ketencaseid, person").map {
+                    [$0["source"], $0["event_id"], $0["ketencaseid"], $0["person"]]
                 })
         }
     }

@@ -47,14 +47,26 @@ struct APIGate: Sendable {
                     response = .json(success, try await body(principal))
                 } catch let refusal as APIRefusal {
                     response = .json(refusal.status, APIRefusal.Body(error: refusal.reason, findings: refusal.findings))
+                } catch let error as HTTPError {
+                    // A path parameter or body the framework could not read.
+                    response = .json(error.status, ["error": error.body ?? "the request cannot be read"])
+                } catch {
+                    // A store or hub failure: the call is answered and recorded like any other, and
+                    // the error's text (which may hold a query or data) stays in the hub's log.
+                    response = .json(.internalServerError, ["error": "the hub could not answer this call now; try it again later"])
                 }
             }
         } else {
             response = .json(.unauthorized, ["error": "a valid bearer token is needed"])
         }
-        try ledger.record(APICall(at: HubTime.text(Date()), principal: principal?.name ?? "anonymous",
-                                  role: principal.map { "\($0.role)" } ?? "none", method: request.method.rawValue,
-                                  path: request.uri.description, status: Int(response.status.code)))
+        do {
+            try ledger.record(APICall(at: HubTime.text(Date()), principal: principal?.name ?? "anonymous",
+                                      role: principal.map { "\($0.role)" } ?? "none", method: request.method.rawValue,
+                                      path: request.uri.description, status: Int(response.status.code)))
+        } catch {
+            // No answer leaves without its record: the log of who asked what is evidence.
+            return .json(.serviceUnavailable, ["error": "the hub could not record this call, so it does not answer it; try it again later"])
+        }
         return response
     }
 

@@ -173,7 +173,7 @@ public struct PrivacyOfficerAPI: Sendable {
             case .unknownVersion: throw APIRefusal(.notFound, refusal.description)
             case .proposerCannotApprove: throw APIRefusal(.forbidden, refusal.description)
             case .wrongState: throw APIRefusal(.conflict, refusal.description)
-            case .unreadable: throw APIRefusal(.unprocessableContent, refusal.description)
+            case .unreadable, .activationInPast: throw APIRefusal(.unprocessableContent, refusal.description)
             case .lint(let findings):
                 throw APIRefusal(.unprocessableContent, refusal.description, findings: findings.map {
                     APIRefusal.FindingBody(file: $0.location.file, line: $0.location.line, rule: $0.ruleID, message: $0.message)

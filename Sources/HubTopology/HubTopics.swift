@@ -18,6 +18,16 @@ public struct HubTopics: Sendable {
     /// partition, so that each input partition has its own audit chain and state.
     public var partitions: Int32 = 6
 
+    /// The largest dead letter: it keeps the refused message whole (a partner's message may be
+    /// 2 MiB, base64 in the letter) with its first problems. The dead-letter topic takes records this
+    /// large (`max.message.bytes`), and every producer that writes dead letters may send them
+    /// (`message.max.bytes`); Kafka's default of 1 MB would refuse the letter of a large message,
+    /// and the message would be neither taken nor recorded.
+    public static let maximumDeadLetterBytes = 4 << 20
+
+    /// The producer settings for a client that writes dead letters.
+    public static let deadLetterProducerOverrides = ["message.max.bytes": String(maximumDeadLetterBytes)]
+
     public init() {}
 
     public func deliveries(_ organisation: String) -> String { deliveryPrefix + organisation }
@@ -29,7 +39,8 @@ public struct HubTopics: Sendable {
             KafkaTopicSpecification(name: audit, partitions: partitions, configs: ["retention.ms": "-1"]),
             KafkaTopicSpecification(name: caseState, partitions: partitions, configs: ["cleanup.policy": "compact"]),
             KafkaTopicSpecification(name: consentState, partitions: partitions, configs: ["cleanup.policy": "compact"]),
-            KafkaTopicSpecification(name: deadLetter, partitions: 3, configs: ["retention.ms": "-1"]),
+            KafkaTopicSpecification(name: deadLetter, partitions: 3,
+                                    configs: ["retention.ms": "-1", "max.message.bytes": String(Self.maximumDeadLetterBytes)]),
             KafkaTopicSpecification(name: acknowledgements, partitions: 3),
             KafkaTopicSpecification(name: alerts, partitions: 3),
             KafkaTopicSpecification(name: deliveryStatus, partitions: 3),

@@ -118,11 +118,11 @@ public struct DemoHub: Sendable {
 
         let (credentials, principalTokens) = Credentials.generate(for: Self.demoPrincipals(organisations: organisations))
         let tokens = Dictionary(uniqueKeysWithValues: principalTokens.map { ($0.key.name, $0.value) })
-        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: bootstrap, clientID: "ketenhub-gateway"), logger: logger)
+        var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: bootstrap, clientID: "ketenhub-gateway")
+        producerConfiguration.client.overrides = HubTopics.deadLetterProducerOverrides
+        let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
         let metrics = MetricsRegistry()
         let gateway = InboundGateway(formats: formats, producer: producer, topics: topics, metrics: metrics, logger: logger)
-        let inbound = HTTPInbound(gateway: gateway, credentials: credentials,
-                                  acknowledgements: AcknowledgementPublisher(producer: producer, topics: topics, metrics: metrics))
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("ketenhub-demo-\(UUID().uuidString.prefix(8))")
         let batchPartners = formats.formats.values.filter { $0.syntax == .csv }.flatMap(\.organisations).filter { !$0.hasSuffix("*") }
         let dropDirectories = DropDirectoryInbound(root: work.appendingPathComponent("inbox"), organisations: batchPartners, gateway: gateway, logger: logger)
@@ -133,6 +133,10 @@ public struct DemoHub: Sendable {
         let matrices = MatrixSchedule(matrix)
         let router = RoutingService(configuration: routerConfiguration, matrices: matrices, logger: logger)
         let ledger = try SQLiteLedgerStore(path: settings.ledgerPath)
+        let acknowledgements = AcknowledgementPublisher(producer: producer, topics: topics, metrics: metrics) { deliveryId in
+            try ledger.delivery(deliveryId).map { .init(organisation: $0.organisation, ketencaseid: $0.ketencaseid) }
+        }
+        let inbound = HTTPInbound(gateway: gateway, credentials: credentials, acknowledgements: acknowledgements)
         let governance = try MatrixGovernance(store: try SQLiteMatrixVersionStore(path: settings.ledgerPath), schedule: matrices, baseline: baseline)
         let replayer = Replayer(gateway: gateway, producer: producer, topics: topics, bootstrapServers: bootstrap, logger: logger)
         let clocks = SLAEvaluator(clocks: try SLAClock.load(settings.clocksFile))

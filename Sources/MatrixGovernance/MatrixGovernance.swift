@@ -85,9 +85,20 @@ public final class MatrixGovernance: Sendable {
         }
     }
 
-    /// From `date` on (now when it is in the past) the router routes under this version.
-    public func activate(_ number: Int, from date: Date, by officer: String) throws -> MatrixVersion {
+    /// How far before now an activation date may lie and still mean "now": the clocks of an
+    /// officer's machine and of the hub differ by a little.
+    public static let activationClockTolerance: TimeInterval = 60
+
+    /// From `date` on the router routes under this version. A date before now (beyond the clock
+    /// tolerance, within which it counts as now) is refused: which rules were in force when is
+    /// history, and an activation cannot rewrite it.
+    public func activate(_ number: Int, from requested: Date, by officer: String) throws -> MatrixVersion {
         try changes.withLock { _ in
+            let moment = now()
+            if requested < moment.addingTimeInterval(-Self.activationClockTolerance) {
+                throw GovernanceRefusal.activationInPast(number: number, from: HubTime.text(requested), now: HubTime.text(moment))
+            }
+            let date = max(requested, moment)
             var version = try version(number)
             let matrix = try MatrixLoader.loadValid(version.bundle, catalogue: catalogue)
             try version.activate(by: officer, from: HubTime.text(date))

@@ -59,6 +59,9 @@ public enum GovernanceRefusal: Error, Sendable, CustomStringConvertible {
     case proposerCannotApprove(number: Int, officer: String)
     case wrongState(number: Int, state: MatrixVersion.State, needed: MatrixVersion.State)
     case unreadable(String)
+    /// An activation may not start before the moment it is made: the history would say a version was
+    /// in force when the router routed under another.
+    case activationInPast(number: Int, from: String, now: String)
 
     public var description: String {
         switch self {
@@ -67,6 +70,8 @@ public enum GovernanceRefusal: Error, Sendable, CustomStringConvertible {
         case .proposerCannotApprove(let number, let officer): "\(officer) proposed version \(number) and may not approve it: a second privacy officer must"
         case .wrongState(let number, let state, let needed): "version \(number) is \(state.rawValue); this needs a version that is \(needed.rawValue)"
         case .unreadable(let reason): "the proposed matrix cannot be read: \(reason)"
+        case .activationInPast(let number, let from, let now):
+            "version \(number) cannot be activated from \(from): that is before now (\(now)); give a later date, or none to activate it now"
         }
     }
 }

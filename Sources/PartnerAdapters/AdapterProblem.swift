@@ -1,3 +1,5 @@
+import Foundation
+
 /// One thing wrong with a partner's message: where in the native message, and why, in plain words.
 /// A receipt lists every problem; the dead-letter record keeps them with the original bytes.
 public struct AdapterProblem: Sendable, Hashable, Codable, CustomStringConvertible {
@@ -41,6 +43,13 @@ enum InputGuard {
         loop: while true {
             switch decoder.decode(&iterator) {
             case .scalarValue(let scalar):
+                // Control characters are not text: XML does not allow them, a partner's system would
+                // pass them on to others, and NUL bytes are what UTF-16 without a byte-order mark
+                // looks like, which a parser could read past the checks made on this text.
+                if scalar.value < 0x20 && scalar != "\t" && scalar != "\n" && scalar != "\r" {
+                    throw AdapterRefusal(location: "byte \(offset) (line \(line))",
+                                         "the message holds the control character U+\(String(format: "%04X", scalar.value)); messages are UTF-8 text, with no control characters but tab, line feed and carriage return (NUL bytes: the message may be UTF-16, which is not accepted)")
+                }
                 offset += UTF8.width(scalar)
                 if scalar == "\n" { line += 1 }
             case .emptyInput:

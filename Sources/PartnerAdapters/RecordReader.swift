@@ -22,7 +22,7 @@ struct RecordReader {
         guard let kind = single(layout.kind, in: record, required: true) else { return nil }
         guard let mapping = format.mapping(forKind: kind.value) else {
             problems.append(AdapterProblem(location: kind.location,
-                                           reason: "'\(kind.value)' is not a kind of record the \(format.partner) format knows (\(format.kinds.map(\.kind).joined(separator: ", ")))"))
+                                           reason: "the record is of a kind the \(format.partner) format does not know (known: \(format.kinds.map(\.kind).joined(separator: ", ")))"))
             return nil
         }
         self.mapping = mapping
@@ -136,7 +136,7 @@ struct RecordReader {
         var text = raw
         if let codes = field.values {
             guard let canonical = codes[raw] else {
-                problems.append(AdapterProblem(location: location, reason: "'\(raw)' is not one of the codes \(codes.keys.sorted().joined(separator: ", "))"))
+                problems.append(AdapterProblem(location: location, reason: "the value is not one of the codes \(codes.keys.sorted().joined(separator: ", "))"))
                 return .null
             }
             text = canonical
@@ -146,7 +146,7 @@ struct RecordReader {
             return .string(text)
         case .integer:
             guard let number = Int(text) else {
-                problems.append(AdapterProblem(location: location, reason: "'\(raw)' is not a whole number"))
+                problems.append(AdapterProblem(location: location, reason: "the value is not a whole number"))
                 return .null
             }
             return .number(Double(number))
@@ -154,12 +154,12 @@ struct RecordReader {
             let words = format.booleans
             if text == "true" || text == words?.true { return .bool(true) }
             if text == "false" || text == words?.false { return .bool(false) }
-            problems.append(AdapterProblem(location: location, reason: "'\(raw)' is not \(words.map { "\($0.true) or \($0.false)" } ?? "true or false")"))
+            problems.append(AdapterProblem(location: location, reason: "the value is not \(words.map { "\($0.true) or \($0.false)" } ?? "true or false")"))
             return .null
         case .dateNL:
             let parts = text.split(separator: "-")
             guard parts.count == 3, parts[0].count == 2, parts[1].count == 2, parts[2].count == 4, parts.allSatisfy({ $0.allSatisfy(\.isNumber) }) else {
-                problems.append(AdapterProblem(location: location, reason: "'\(raw)' is not a date written dd-mm-jjjj"))
+                problems.append(AdapterProblem(location: location, reason: "the value is not a date written dd-mm-jjjj"))
                 return .null
             }
             return .string("\(parts[2])-\(parts[1])-\(parts[0])")

@@ -24,15 +24,38 @@ public struct AcknowledgementPublisher: Sendable {
     }
 
     public struct Invalid: Error { public var reason: String }
+    /// The delivery is another organisation's: only its recipient acknowledges it.
+    public struct NotOwn: Error { public var reason: String }
+    /// The hub knows no delivery with this id to this organisation.
+    public struct Unknown: Error { public var reason: String }
+
+    /// A delivery as the hub knows it: to whom, in which chain case.
+    public struct KnownDelivery: Sendable {
+        public var organisation: String
+        public var ketencaseid: String?
+
+        public init(organisation: String, ketencaseid: String?) {
+            self.organisation = organisation
+            self.ketencaseid = ketencaseid
+        }
+    }
 
     let producer: KafkaProducer
     let topics: HubTopics
     let metrics: MetricsRegistry?
+    /// The hub's record of a delivery by id (the ledger, in a hub that keeps one); nil when it has none yet.
+    let deliveries: (@Sendable (String) async throws -> KnownDelivery?)?
+    /// How long to wait for a delivery the record does not know yet: a partner may acknowledge a
+    /// delivery before the ledger has read it from the topics.
+    let waitForUnknown: Duration
 
-    public init(producer: KafkaProducer, topics: HubTopics = HubTopics(), metrics: MetricsRegistry? = nil) {
+    public init(producer: KafkaProducer, topics: HubTopics = HubTopics(), metrics: MetricsRegistry? = nil,
+                waitForUnknown: Duration = .seconds(3), deliveries: (@Sendable (String) async throws -> KnownDelivery?)? = nil) {
         self.producer = producer
         self.topics = topics
         self.metrics = metrics
+        self.waitForUnknown = waitForUnknown
+        self.deliveries = deliveries
     }
 
     /// The event published. Its id is derived from the delivery and status, so repeating an
@@ -40,9 +63,24 @@ public struct AcknowledgementPublisher: Sendable {
     @discardableResult
     public func publish(_ ack: Submission, from organisation: String) async throws -> CloudEvent {
         guard let status = Acknowledgement.Status(rawValue: ack.status) else {
-            throw Invalid(reason: "status must be received, processed or rejected, not '\(ack.status)'")
+            throw Invalid(reason: "status must be received, processed or rejected, not '\(ValidationProblem.quotedName(ack.status))'")
         }
         if status == .rejected, (ack.reason ?? "").isEmpty { throw Invalid(reason: "a rejection needs a reason") }
+        // A partner speaks only for itself: the delivery's id names its recipient.
+        guard let recipient = Acknowledgement.recipient(ofDelivery: ack.deliveryId) else {
+            throw Unknown(reason: "deliveryId is not the id of a delivery of this hub (dec-, 32 hex digits, -, the recipient)")
+        }
+        guard recipient == organisation else {
+            throw NotOwn(reason: "\(organisation) may acknowledge only its own deliveries; this one is addressed to another organisation")
+        }
+        if let deliveries {
+            guard let known = try await Self.waitFor(ack.deliveryId, in: deliveries, upTo: waitForUnknown), known.organisation == organisation else {
+                throw Unknown(reason: "\(organisation) has no delivery with this id")
+            }
+            if let ketencaseid = known.ketencaseid, ketencaseid != ack.ketencaseid {
+                throw Invalid(reason: "ketencaseid is not the chain case of this delivery")
+            }
+        }
         let data = Acknowledgement(deliveryId: ack.deliveryId, organisation: organisation, status: status,
                                         acknowledgedAt: ISO8601DateFormatter().string(from: Date()), reason: ack.reason)
         let event = try CloudEvent(id: "ack-\(ack.deliveryId)-\(ack.status)", source: "urn:ketenhub:\(organisation)",
@@ -53,5 +91,15 @@ public struct AcknowledgementPublisher: Sendable {
         metrics?.increment("ketenhub_acknowledgements_total", help: "Partners' acknowledgements of deliveries.",
                            labels: ["organisation": organisation, "status": ack.status])
         return event
+    }
+
+    private static func waitFor(_ deliveryId: String, in deliveries: @Sendable (String) async throws -> KnownDelivery?,
+                                upTo patience: Duration) async throws -> KnownDelivery? {
+        let deadline = ContinuousClock.now + patience
+        while true {
+            if let known = try await deliveries(deliveryId) { return known }
+            guard ContinuousClock.now < deadline else { return nil }
+            try await Task.sleep(for: .milliseconds(100))
+        }
     }
 }

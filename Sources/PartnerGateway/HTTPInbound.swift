@@ -10,7 +10,8 @@ import Logging
 /// - `POST /partners/{organisation}/messages`: a native message; the answer is its `Receipt`
 ///   (202 accepted, 422 refused, 413 too large, 503 send again);
 /// - `POST /partners/{organisation}/acknowledgements`: `{"deliveryId", "ketencaseid", "status", "reason"}`, published as
-///   a canonical acknowledgement event (202).
+///   a canonical acknowledgement event (202); only the delivery's recipient may (403 for another's delivery, 404 for an
+///   unknown one, 422 for a wrong chain case).
 /// Every call needs `Authorization: Bearer <token>` of that very organisation (401 without, 403 for another's).
 public struct HTTPInbound: Sendable {
     let gateway: InboundGateway
@@ -72,6 +73,10 @@ public struct HTTPInbound: Sendable {
             return Response.json(.accepted, ["acknowledgement": event.id])
         } catch let error as AcknowledgementPublisher.Invalid {
             return Response.json(.unprocessableContent, ["error": error.reason])
+        } catch let error as AcknowledgementPublisher.NotOwn {
+            return Response.json(.forbidden, ["error": error.reason])
+        } catch let error as AcknowledgementPublisher.Unknown {
+            return Response.json(.notFound, ["error": error.reason])
         } catch {
             return Response.json(.serviceUnavailable, ["error": "the hub could not record the acknowledgement now; send it again"])
         }

@@ -65,14 +65,21 @@ public final class InboundGateway: Sendable {
                      at: ISO8601DateFormatter().string(from: Date()), [AdapterProblem(location: "", reason: reason)])
     }
 
+    /// A refused message's dead letter id: the digest of its bytes, so that a partner sending the same
+    /// broken message again makes one dead letter; a message refused unread has no bytes to digest,
+    /// and each such refusal is a dead letter of its own.
     private func refuse(_ bytes: [UInt8], declaredSize: Int? = nil, from organisation: String, via transport: Transport, contentType: String,
                         at receivedAt: String, _ problems: [AdapterProblem]) async -> Receipt {
-        let digest = SHA256.hash(data: Data(bytes)).prefix(8).hexString
+        let identity = declaredSize == nil ? SHA256.hash(data: Data(bytes)).prefix(8).hexString
+                                           : "unread-" + UUID().uuidString.lowercased().prefix(18)
         var original = DeadLetter.Original(contentType: contentType, bytes: bytes)
         if let declaredSize { original.sizeBytes = declaredSize }
-        let letter = DeadLetter(deadLetterId: "dlq-adapter-\(organisation)-\(digest)", receivedAt: receivedAt, stage: "inbound",
-                                partner: organisation, reasons: problems.map { DeadLetter.Reason(location: $0.location.isEmpty ? nil : $0.location, reason: $0.reason) },
-                                original: original)
+        var reasons = problems.prefix(Receipt.maximumProblems).map { DeadLetter.Reason(location: $0.location.isEmpty ? nil : $0.location, reason: $0.reason) }
+        if problems.count > Receipt.maximumProblems {
+            reasons.append(DeadLetter.Reason(location: nil, reason: "and \(problems.count - Receipt.maximumProblems) more problems (\(problems.count) in all)"))
+        }
+        let letter = DeadLetter(deadLetterId: "dlq-adapter-\(organisation)-\(identity)", receivedAt: receivedAt, stage: "inbound",
+                                partner: organisation, reasons: reasons, original: original)
         metrics?.increment("ketenhub_messages_rejected_total", help: "Partner messages refused whole and dead-lettered.",
                            labels: ["organisation": organisation])
         logger.warning("message refused", metadata: ["partner": "\(organisation)", "problems": "\(problems.count)", "deadLetter": "\(letter.deadLetterId)"])
@@ -83,7 +90,7 @@ public final class InboundGateway: Sendable {
         } catch {
             logger.error("dead letter not written", metadata: ["partner": "\(organisation)", "error": "\(error)"])
             return Receipt(status: .failed, partner: organisation, receivedAt: receivedAt,
-                           problems: problems + [AdapterProblem(location: "", reason: "the hub could not record the refusal now; send it again")])
+                           problems: [AdapterProblem(location: "", reason: "the hub could not record the refusal now; send it again")] + problems)
         }
     }
 }

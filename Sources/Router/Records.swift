@@ -46,6 +46,7 @@ struct ConsentStateRecord: Codable, Equatable {
         writer.key("record")
         writer.beginObject()
         writer.member("consentToShare", record.consentToShare)
+        writer.member("ketencaseid", record.ketencaseid)
         writer.member("person", record.person)
         writer.member("sourceEventId", record.sourceEventId)
         writer.member("status", record.status)

@@ -76,6 +76,7 @@ public final class RoutingService: Sendable {
         let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
         var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: configuration.bootstrapServers, clientID: "ketenhub-router")
         producerConfiguration.transactionalID = configuration.transactionalID
+        producerConfiguration.client.overrides.merge(HubTopics.deadLetterProducerOverrides) { _, new in new }
         producerConfiguration.lingerMilliseconds = 1
         let producer = try KafkaTransactionalProducer(configuration: producerConfiguration, logger: logger)
         let handover = Handover<EncodingBatch>()
@@ -210,7 +211,7 @@ public final class RoutingService: Sendable {
         var records: Int
         var deadLetters: [KafkaProducerMessage] = []
         var routed: [Int32: [RoutedEvent]] = [:]
-        /// State is written once per case and per person for the whole batch: its latest value, with
+        /// State is written once per case and per person in a case for the whole batch: its latest value, with
         /// the position of the last input it reflects.
         var caseStates: [String: (state: CaseState, source: InputPosition)] = [:]
         var consents: [String: (record: ConsentRecord, source: InputPosition)] = [:]
@@ -236,6 +237,12 @@ public final class RoutingService: Sendable {
                 decided.deadLetters.append(deadLetter)
                 continue
             }
+            if let other = memory.routing.caseRouted(withKeyOf: event), other != event.ketencaseid {
+                // Routing it would give its deliveries and decisions the ids of the first one's.
+                decided.deadLetters.append(deadLetter(message, reasons: [DeadLetter.Reason(
+                    location: "/id", reason: "this source already used this id for an event in chain case \(other): an id names one fact in the whole hub; send the event with an id of its own")]))
+                continue
+            }
             guard let step = memory.routing.decide(event, with: decided.evaluator) else {
                 logger.debug("duplicate event routed once", metadata: ["source": "\(event.source)", "id": "\(event.id)"])
                 continue
@@ -249,7 +256,7 @@ public final class RoutingService: Sendable {
                                                                                 permits: step.decisions.filter { $0.outcome == .permit }))
             let source = InputPosition(partition: message.partition, offset: message.offset)
             decided.caseStates[event.ketencaseid] = (step.caseState, source)
-            if let consent = step.consent { decided.consents[consent.person] = (consent, source) }
+            if let consent = step.consent { decided.consents[consent.key] = (consent, source) }
         }
         decided.offsets = positions.map { KafkaTopicPartitionOffset(topic: configuration.topics.canonical, partition: $0.key, offset: $0.value) }
         return decided
@@ -314,8 +321,8 @@ public final class RoutingService: Sendable {
             records.append(KafkaProducerMessage(topic: topics.caseState, partition: latest.source.partition, key: Array(caseId.utf8),
                                                 value: CaseStateRecord(state: latest.state, source: latest.source).json))
         }
-        for (person, latest) in consents.sorted(by: { $0.key < $1.key }) {
-            records.append(KafkaProducerMessage(topic: topics.consentState, key: Array(person.utf8),
+        for (key, latest) in consents.sorted(by: { $0.key < $1.key }) {
+            records.append(KafkaProducerMessage(topic: topics.consentState, key: Array(key.utf8),
                                                 value: ConsentStateRecord(record: latest.record, source: latest.source).json))
         }
         return records
@@ -439,6 +446,11 @@ public final class RoutingService: Sendable {
         } catch {
             reasons = [DeadLetter.Reason(location: nil, reason: "\(error)")]
         }
+        return .failure(deadLetter(message, reasons: reasons))
+    }
+
+    /// The dead letter of an input record the router refuses, with its place on the input topic.
+    private func deadLetter(_ message: KafkaConsumerMessage, reasons: [DeadLetter.Reason]) -> DeadLetterMessage {
         logger.warning("canonical event refused", metadata: ["partition": "\(message.partition)", "offset": "\(message.offset)", "reasons": "\(reasons.map(\.reason))"])
         let letter = DeadLetter(
             deadLetterId: "dlq-\(message.topic)-\(message.partition)-\(message.offset)",
@@ -450,8 +462,8 @@ public final class RoutingService: Sendable {
         let headers = [KafkaHeader(key: DeadLetter.originTopicHeader, string: message.topic),
                        KafkaHeader(key: DeadLetter.originPartitionHeader, string: String(message.partition)),
                        KafkaHeader(key: DeadLetter.originOffsetHeader, string: String(message.offset))]
-        return .failure(DeadLetterMessage(message: try! KafkaProducerMessage(  // a DeadLetter always encodes
-            topic: configuration.topics.deadLetter, key: letter.deadLetterId, json: letter, headers: headers)))
+        return DeadLetterMessage(message: try! KafkaProducerMessage(  // a DeadLetter always encodes
+            topic: configuration.topics.deadLetter, key: letter.deadLetterId, json: letter, headers: headers))
     }
 }
 

@@ -173,7 +173,7 @@ public struct PolicyEvaluator: Sendable {
             }
         }
         if let required = rule.conditions.consent,
-           !consent.satisfies(required, victims: caseState.victims, eventName: eventName) {
+           !consent.satisfies(required, case: caseState.caseId, victims: caseState.victims, eventName: eventName) {
             return required == .victimInformed ? "no victim asked to be informed of \(eventName)" : "consent of the victim missing"
         }
         return nil

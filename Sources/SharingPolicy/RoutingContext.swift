@@ -43,16 +43,24 @@ public struct CaseState: Codable, Sendable, Hashable {
     }
 }
 
-/// One person's current consent and information wish, from the latest informatiewens.
+/// One person's consent and information wish in one chain case, from the informatiewens recorded
+/// latest.
 public struct ConsentRecord: Codable, Sendable, Hashable {
     public var person: String
+    /// The chain case the informatiewens names: consent belongs to the person in that case, not to the
+    /// person wherever else an event may name them.
+    public var ketencaseid: String
     public var status: String
     public var topics: [String]?
     public var consentToShare: Bool?
+    /// When the wish was recorded (the informatiewens's `recordedAt`), not when it reached the hub.
     public var updatedAt: String
     public var sourceEventId: String
 
     public var isGiven: Bool { status == Informatiewens.Status.gegeven.rawValue }
+
+    /// The key of a person's consent in a case.
+    public var key: String { ConsentState.key(case: ketencaseid, person: person) }
 
     /// The consent an informatiewens event records, if it is one. Read from the validated data as it
     /// is, not through a decoder: the router asks this of every event it routes.
@@ -62,28 +70,51 @@ public struct ConsentRecord: Codable, Sendable, Hashable {
         guard let victim = data["victim"]?.stringValue, let status = data["status"]?.stringValue,
               Informatiewens.Status(rawValue: status) != nil, let recordedAt = data["recordedAt"]?.stringValue else { return nil }
         person = victim
+        ketencaseid = event.ketencaseid
         self.status = status
         topics = data["topics"]?.arrayValue?.compactMap(\.stringValue)
         if case .bool(let share)? = data["consentToShare"] { consentToShare = share }
         updatedAt = recordedAt
         sourceEventId = event.id
     }
+
+    /// Whether this record replaces `other` (the same person in the same case): it was recorded
+    /// later, or at the same moment and withdraws. Consent goes by the time it was recorded, not by
+    /// the order its messages arrive in: a wish recorded before a withdrawal and sent after it does
+    /// not revive consent, and at a tie the withdrawal wins, so consent never fails open.
+    public func supersedes(_ other: ConsentRecord) -> Bool {
+        guard let mine = HubTime.date(updatedAt) else { return false }
+        guard let theirs = HubTime.date(other.updatedAt) else { return true }
+        if mine != theirs { return mine > theirs }
+        if isGiven != other.isGiven { return !isGiven }
+        return sourceEventId > other.sourceEventId  // the same moment and status: one of them, the same on every replay
+    }
 }
 
-/// The consent of every person, by pseudonymous id. A withdrawal replaces the earlier record, so it
-/// applies to every event routed after it.
+/// The consent of every person in every chain case, by case and pseudonymous id. A record applies
+/// only if it supersedes the one in force (`ConsentRecord.supersedes`), so the state is the same
+/// whatever order its records are applied in, on the router and when it is read back.
 public struct ConsentState: Sendable {
     public private(set) var records: [String: ConsentRecord] = [:]
 
     public init(records: [ConsentRecord] = []) {
-        for record in records { self.records[record.person] = record }
+        for record in records { self.record(record) }
     }
 
-    public mutating func record(_ record: ConsentRecord) { records[record.person] = record }
+    public static func key(case ketencaseid: String, person: String) -> String { ketencaseid + "\n" + person }
 
-    public func satisfies(_ consent: RuleConditions.Consent, victims: Set<String>, eventName: String) -> Bool {
+    /// Applies a record; returns the one in force afterwards for its person and case.
+    @discardableResult
+    public mutating func record(_ record: ConsentRecord) -> ConsentRecord {
+        let key = record.key
+        if let current = records[key], !record.supersedes(current) { return current }
+        records[key] = record
+        return record
+    }
+
+    public func satisfies(_ consent: RuleConditions.Consent, case ketencaseid: String, victims: Set<String>, eventName: String) -> Bool {
         victims.contains { victim in
-            guard let record = records[victim], record.isGiven else { return false }
+            guard let record = records[Self.key(case: ketencaseid, person: victim)], record.isGiven else { return false }
             switch consent {
             case .victimInformed: return record.topics?.contains(eventName) ?? false
             case .victimShare: return record.consentToShare ?? false

@@ -42,7 +42,7 @@ struct CatalogueTests {
         let problems = ContractCatalogue.embedded.validate(event: .object(event))
         #expect(Set(problems.map(\.pointer.description)) == ["/data/endDate", "/data/conditions/0/type", "/data/persons"])
         #expect(problems.contains(ValidationProblem(pointer: JSONPointer("/data/endDate"), reason: "required property 'endDate' is missing")))
-        #expect(problems.contains { $0.pointer == JSONPointer("/data/conditions/0/type") && $0.reason.hasPrefix("'brandverbod' is not one of: contactverbod,") })
+        #expect(problems.contains { $0.pointer == JSONPointer("/data/conditions/0/type") && $0.reason.hasPrefix("is not one of: contactverbod,") && !$0.reason.contains("brandverbod") })
         #expect(problems.contains(ValidationProblem(pointer: JSONPointer("/data/persons"), reason: "property 'persons' is not allowed")))
     }
 

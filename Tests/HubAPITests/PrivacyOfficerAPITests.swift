@@ -74,7 +74,7 @@ struct PrivacyOfficerAPITests {
             legalBasis: wpg-vt-melding
                 disclosure: dat
                 fields: [/data/meldingId, /data/contactPerson]
-            """).replacingOccurrences(of: "version: \"2026.11-1\"", with: "version: \"2026.12-1\"")
+            """).replacingOccurrences(of: "version: \"2026.11-2\"", with: "version: \"2026.12-1\"")
     }
 
     static func example(_ path: String) throws -> Any {
@@ -157,6 +157,14 @@ struct PrivacyOfficerAPITests {
             let from = "2030-01-01T00:00:00Z"
             #expect(try await call(hub.url, "/api/matrix/versions/2/activate", token: "t-privacy", method: "POST", body: ["from": "tomorrow"]).status == 400)
             #expect(try await call(hub.url, "/api/matrix/versions/2/activate", token: "t-operator", method: "POST", body: ["from": from]).status == 403)
+            // Not from a date gone by (#13 item 9): which rules were in force then is history.
+            let (past, pastRefusal) = try await call(hub.url, "/api/matrix/versions/2/activate", token: "t-privacy", method: "POST",
+                                                     body: ["from": "2000-01-01T00:00:00Z"])
+            #expect(past == 422)
+            #expect(((pastRefusal as? [String: Any])?["error"] as? String)?.contains("cannot be activated from 2000-01-01T00:00:00Z: that is before now") == true,
+                    "\(String(describing: pastRefusal))")
+            #expect((try await call(hub.url, "/api/matrix/versions/2", token: "t-privacy").json as? [String: Any])?["state"] as? String == "approved",
+                    "a refused activation changes nothing")
             let (activated, activation) = try await call(hub.url, "/api/matrix/versions/2/activate", token: "t-privacy", method: "POST", body: ["from": from])
             #expect(activated == 200 && (activation as? [String: Any])?["activeFrom"] as? String == from)
             #expect((activation as? [String: Any])?["inForce"] as? Bool == false)

@@ -250,6 +250,59 @@ struct ScenarioTests {
         #expect(step.decision(for: "shn")?.outcome == .deny)
     }
 
+    @Test("29. consent goes by the time it was recorded: a wish recorded before a withdrawal and sent after it does not revive consent (#13 item 4)")
+    func consentByRecordedTime() throws {
+        let timeline = Timeline()
+        _ = timeline.route(Self.consent("KZ-2026-SCN029", id: "iw-1"))
+        _ = timeline.route(F.event("informatiewens/valid/gegeven", case: "KZ-2026-SCN029", id: "iw-2") { data in
+            data["status"] = .string("ingetrokken")
+            data["recordedAt"] = .string("2026-11-22T12:00:00Z")
+        })
+        let late = F.event("informatiewens/valid/gegeven", case: "KZ-2026-SCN029", id: "iw-3") { data in
+            data["topics"] = .array([.string("gedragsaanwijzing")])
+            data["recordedAt"] = .string("2026-11-20T12:00:00Z")  // older than the withdrawal, arriving after it
+        }
+        _ = timeline.route(late)
+        #expect(timeline.route(Self.gedragsaanwijzing("KZ-2026-SCN029", id: "ga-a"))?.recipients == ["politie", "3ro"])
+        #expect(timeline.route(Self.gedragsaanwijzing("KZ-2026-SCN029", id: "ga-a"))?.decision(for: "shn") == nil, "routed once")
+        // A wish recorded after the withdrawal does give consent again; one at the same moment does not.
+        _ = timeline.route(F.event("informatiewens/valid/gegeven", case: "KZ-2026-SCN029", id: "iw-4") { data in
+            data["topics"] = .array([.string("gedragsaanwijzing")])
+            data["recordedAt"] = .string("2026-11-22T12:00:00Z")
+        })
+        #expect(timeline.route(Self.gedragsaanwijzing("KZ-2026-SCN029", id: "ga-b"))?.recipients.contains("shn") == false, "a tie: the withdrawal wins")
+        _ = timeline.route(F.event("informatiewens/valid/gegeven", case: "KZ-2026-SCN029", id: "iw-5") { data in
+            data["topics"] = .array([.string("gedragsaanwijzing")])
+            data["recordedAt"] = .string("2026-11-23T12:00:00Z")
+        })
+        #expect(timeline.route(Self.gedragsaanwijzing("KZ-2026-SCN029", id: "ga-c"))?.recipients.contains("shn") == true)
+    }
+
+    @Test("30. consent belongs to the person in the chain case the informatiewens names, not wherever else an event names them (#13 item 4)")
+    func consentPerCase() throws {
+        let timeline = Timeline()
+        _ = timeline.route(Self.consent("KZ-2026-SCN030", topics: ["gedragsaanwijzing"]))
+        #expect(timeline.route(Self.gedragsaanwijzing("KZ-2026-SCN030"))?.recipients.contains("shn") == true)
+        // The same victim named in another case: her wish there was never recorded.
+        #expect(timeline.route(Self.gedragsaanwijzing("KZ-2026-SCN031"))?.recipients == ["politie", "3ro"])
+    }
+
+    @Test("31. nothing of a minor suspect's case reaches the reclassering: not the RvdK's trajectory, not a contact person (#13 item 10)")
+    func minorNothingTo3RO() throws {
+        let timeline = Timeline()
+        _ = timeline.route(F.event("aanhouding/valid/minderjarige-verdachte", case: "KZ-2026-SCN032"))
+        var youthSupervision = F.event("traject/valid/toezicht-gestart", case: "KZ-2026-SCN032") { data in
+            data["organisation"] = .string("rvdk")
+        }
+        youthSupervision.source = "urn:ketenhub:rvdk"
+        let trajectory = try #require(timeline.route(youthSupervision))
+        #expect(trajectory.decision(for: "3ro")?.outcome == .deny)
+        #expect(trajectory.decision(for: "3ro")?.considered.first { $0.ruleId == "TRJ-3RO" }?.reason == "case attribute suspectMinor is not false")
+        let contact = try #require(timeline.route(F.event("contactpersoon/valid/casusregisseur", case: "KZ-2026-SCN032")))
+        #expect(contact.decision(for: "3ro")?.outcome == .deny)
+        #expect(!contact.recipients.contains("3ro"))
+    }
+
     @Test("24. VT's safety assessment: content to the OM, the conditions to politie")
     func assessment() throws {
         let timeline = Timeline()

@@ -165,6 +165,25 @@ public struct Acknowledgement: CanonicalEventData {
     }
 }
 
+extension Acknowledgement {
+    /// The organisation a delivery is addressed to, read from its id. A delivery's id is the id of the
+    /// decision that permitted it, `dec-` + 32 hex digits + `-` + the recipient's code
+    /// (`PolicyEvaluator`), so who may acknowledge it follows from the id alone: its recipient, and
+    /// nobody else, whatever order the hub's records arrive in.
+    public static func recipient(ofDelivery deliveryId: String) -> String? {
+        let prefix = "dec-"
+        let utf8 = deliveryId.utf8
+        guard deliveryId.hasPrefix(prefix), utf8.count > prefix.utf8.count + 33 else { return nil }
+        let digest = utf8.dropFirst(prefix.utf8.count).prefix(32)
+        guard digest.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }),
+              utf8.dropFirst(prefix.utf8.count + 32).first == UInt8(ascii: "-") else { return nil }
+        return String(deliveryId.dropFirst(prefix.count + 33))
+    }
+
+    /// Whether this acknowledgement speaks for the delivery's own recipient.
+    public var isByRecipient: Bool { Self.recipient(ofDelivery: deliveryId) == organisation }
+}
+
 /// Every canonical event type with its Swift model; the schemas in `Contracts/events/` must match it one to one.
 public enum CanonicalEventTypes {
     public static let all: [any CanonicalEventData.Type] = [

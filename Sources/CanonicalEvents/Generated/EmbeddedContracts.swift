@@ -39,7 +39,9 @@ enum EmbeddedContracts {
         "arrestId": {
           "type": "string",
           "description": "The police's id of the arrest.",
-          "minLength": 1
+          "minLength": 1,
+          "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+          "maxLength": 200
         },
         "arrestedAt": {
           "$ref": "common.schema.json#/$defs/dateTime",
@@ -124,8 +126,10 @@ enum EmbeddedContracts {
       "properties": {
         "deliveryId": {
           "type": "string",
-          "description": "The id of the delivered event being acknowledged.",
-          "minLength": 1
+          "description": "The id of the delivery being acknowledged: the id of the decision that permitted it (dec-, 32 hex digits, -, the recipient). Only its recipient acknowledges it.",
+          "minLength": 1,
+          "pattern": "^dec-[0-9a-f]{32}-(politie|om|3ro|rvdk|shn|vt-[a-z0-9]+(-[a-z0-9]+)*)$",
+          "maxLength": 100
         },
         "organisation": {
           "$ref": "common.schema.json#/$defs/organisationCode",
@@ -147,7 +151,9 @@ enum EmbeddedContracts {
         "reason": {
           "type": "string",
           "description": "Why the delivery was rejected.",
-          "minLength": 1
+          "minLength": 1,
+          "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+          "maxLength": 2000
         }
       },
       "additionalProperties": false,
@@ -200,21 +206,26 @@ enum EmbeddedContracts {
       "type": "string",
       "description": "Event id, unique per source. With source it is the deduplication key: the same source and id are routed once.",
       "minLength": 1,
-      "maxLength": 128
+      "maxLength": 128,
+      "pattern": "^[A-Za-z0-9][A-Za-z0-9._:-]*$"
     },
     "source": {
       "type": "string",
       "pattern": "^urn:ketenhub:(politie|om|3ro|rvdk|shn|vt-[a-z0-9]+(-[a-z0-9]+)*|hub)(:[a-z0-9-]+)*$",
-      "description": "The producing organisation (and system): urn:ketenhub:<organisation>[:<system>]."
+      "description": "The producing organisation (and system): urn:ketenhub:<organisation>[:<system>].",
+      "maxLength": 256
     },
     "type": {
       "type": "string",
       "pattern": "^nl\\.ketenhub\\.[a-z-]+\\.v[0-9]+$",
-      "description": "Event type: nl.ketenhub.<event>.v<version>."
+      "description": "Event type: nl.ketenhub.<event>.v<version>.",
+      "maxLength": 128
     },
     "subject": {
       "type": "string",
-      "description": "What in the case the event is about, for example the order id of a gedragsaanwijzing."
+      "description": "What in the case the event is about, for example the order id of a gedragsaanwijzing.",
+      "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+      "maxLength": 200
     },
     "time": {
       "$ref": "common.schema.json#/$defs/dateTime"
@@ -226,7 +237,8 @@ enum EmbeddedContracts {
     "dataschema": {
       "type": "string",
       "description": "The JSON Schema of data.",
-      "format": "uri"
+      "format": "uri",
+      "maxLength": 512
     },
     "ketencaseid": {
       "$ref": "common.schema.json#/$defs/chainCaseId"
@@ -234,27 +246,37 @@ enum EmbeddedContracts {
     "partnerref": {
       "type": "string",
       "description": "The producing partner's own reference for the case (BVH registration, parketnummer, VT dossier).",
-      "minLength": 1
+      "minLength": 1,
+      "pattern": "^[A-Za-z0-9][A-Za-z0-9 ._:/-]*$",
+      "maxLength": 128
     },
     "decisionid": {
       "type": "string",
       "description": "On deliveries: the routing decision that permitted this delivery.",
-      "minLength": 1
+      "minLength": 1,
+      "pattern": "^dec-[0-9a-f]{32}-(politie|om|3ro|rvdk|shn|vt-[a-z0-9]+(-[a-z0-9]+)*)$",
+      "maxLength": 100
     },
     "ruleid": {
       "type": "string",
       "description": "On deliveries: the sharing-matrix rule that permitted it.",
-      "minLength": 1
+      "minLength": 1,
+      "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+      "maxLength": 200
     },
     "legalbasis": {
       "type": "string",
       "description": "On deliveries: the legal basis (grondslag) of the rule, an id from the legal-basis registry.",
-      "minLength": 1
+      "minLength": 1,
+      "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+      "maxLength": 200
     },
     "purpose": {
       "type": "string",
       "description": "On deliveries: the purpose (doel) the data is shared for.",
-      "minLength": 1
+      "minLength": 1,
+      "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+      "maxLength": 200
     },
     "disclosure": {
       "type": "string",
@@ -268,7 +290,9 @@ enum EmbeddedContracts {
     "matrixversion": {
       "type": "string",
       "description": "On deliveries: the version of the sharing matrix that decided.",
-      "minLength": 1
+      "minLength": 1,
+      "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+      "maxLength": 200
     },
     "data": {
       "type": "object",
@@ -288,32 +312,38 @@ enum EmbeddedContracts {
     "date": {
       "type": "string",
       "format": "date",
-      "description": "A calendar date, YYYY-MM-DD."
+      "description": "A calendar date, YYYY-MM-DD.",
+      "maxLength": 10
     },
     "dateTime": {
       "type": "string",
       "format": "date-time",
-      "description": "A moment with its UTC offset (RFC 3339)."
+      "description": "A moment with its UTC offset (RFC 3339).",
+      "maxLength": 40
     },
     "organisationCode": {
       "type": "string",
       "pattern": "^(politie|om|3ro|rvdk|shn|vt-[a-z0-9]+(-[a-z0-9]+)*)$",
-      "description": "A partner organisation of the hub: politie, om, 3ro (reclassering), rvdk (Raad voor de Kinderbescherming), shn (Slachtofferhulp Nederland) or vt-<region> (a Veilig Thuis organisation)."
+      "description": "A partner organisation of the hub: politie, om, 3ro (reclassering), rvdk (Raad voor de Kinderbescherming), shn (Slachtofferhulp Nederland) or vt-<region> (a Veilig Thuis organisation).",
+      "maxLength": 64
     },
     "pseudonymousId": {
       "type": "string",
       "pattern": "^psn:[0-9a-f]{32}$",
-      "description": "A person's pseudonymous id in the chain (psn: and 32 hex digits). Never a BSN or a name."
+      "description": "A person's pseudonymous id in the chain (psn: and 32 hex digits). Never a BSN or a name.",
+      "maxLength": 36
     },
     "chainCaseId": {
       "type": "string",
       "pattern": "^KZ-[0-9]{4}-[0-9A-Z]{6}$",
-      "description": "Ketenzaak: the chain case id that binds every event about one case (KZ-YYYY-XXXXXX). It is the Kafka record key."
+      "description": "Ketenzaak: the chain case id that binds every event about one case (KZ-YYYY-XXXXXX). It is the Kafka record key.",
+      "maxLength": 14
     },
     "municipalityCode": {
       "type": "string",
       "pattern": "^GM[0-9]{4}$",
-      "description": "CBS municipality code (gemeentecode), used to find the Veilig Thuis region."
+      "description": "CBS municipality code (gemeentecode), used to find the Veilig Thuis region.",
+      "maxLength": 6
     },
     "personRole": {
       "type": "string",
@@ -366,12 +396,16 @@ enum EmbeddedContracts {
         "system": {
           "type": "string",
           "description": "The partner system the reference belongs to (BVH, GPS, IRIS, ...).",
-          "minLength": 1
+          "minLength": 1,
+          "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+          "maxLength": 200
         },
         "reference": {
           "type": "string",
           "description": "The reference itself.",
-          "minLength": 1
+          "minLength": 1,
+          "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+          "maxLength": 200
         }
       },
       "additionalProperties": false
@@ -402,7 +436,9 @@ enum EmbeddedContracts {
         "description": {
           "type": "string",
           "description": "The area in words, as the order states it.",
-          "minLength": 1
+          "minLength": 1,
+          "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+          "maxLength": 2000
         },
         "municipalityCodes": {
           "type": "array",
@@ -429,7 +465,9 @@ enum EmbeddedContracts {
         "description": {
           "type": "string",
           "description": "The condition in the words of the order.",
-          "minLength": 1
+          "minLength": 1,
+          "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+          "maxLength": 2000
         },
         "protectedPersons": {
           "type": "array",
@@ -443,7 +481,9 @@ enum EmbeddedContracts {
         },
         "schedule": {
           "type": "string",
-          "description": "For a meldplicht: when to report (for example 'wekelijks, maandag')."
+          "description": "For a meldplicht: when to report (for example 'wekelijks, maandag').",
+          "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+          "maxLength": 200
         }
       },
       "additionalProperties": false,
@@ -502,21 +542,27 @@ enum EmbeddedContracts {
         "name": {
           "type": "string",
           "description": "Name of the contact person.",
-          "minLength": 1
+          "minLength": 1,
+          "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+          "maxLength": 200
         },
         "function": {
           "type": "string",
-          "description": "Function, for example casusregisseur, zaaksofficier, reclasseringswerker."
+          "description": "Function, for example casusregisseur, zaaksofficier, reclasseringswerker.",
+          "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+          "maxLength": 200
         },
         "phone": {
           "type": "string",
           "description": "Telephone number.",
-          "pattern": "^\\+?[0-9 ()-]{6,20}$"
+          "pattern": "^\\+?[0-9 ()-]{6,20}$",
+          "maxLength": 21
         },
         "email": {
           "type": "string",
           "description": "E-mail address.",
-          "pattern": "^[^@\\s]+@[^@\\s]+\\.[a-z]{2,}$"
+          "pattern": "^[^@\\s]+@[^@\\s]+\\.[a-z]{2,}$",
+          "maxLength": 254
         }
       },
       "additionalProperties": false
@@ -633,7 +679,9 @@ enum EmbeddedContracts {
         "orderId": {
           "type": "string",
           "description": "The OM's id of the order; stays the same across changes.",
-          "minLength": 1
+          "minLength": 1,
+          "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+          "maxLength": 200
         },
         "action": {
           "type": "string",
@@ -684,7 +732,9 @@ enum EmbeddedContracts {
         },
         "endReason": {
           "type": "string",
-          "description": "For an ended order: why."
+          "description": "For an ended order: why.",
+          "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+          "maxLength": 200
         },
         "contactPerson": {
           "$ref": "common.schema.json#/$defs/contactPerson",
@@ -751,7 +801,9 @@ enum EmbeddedContracts {
         "wishId": {
           "type": "string",
           "description": "Id of the recorded wish.",
-          "minLength": 1
+          "minLength": 1,
+          "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+          "maxLength": 200
         },
         "victim": {
           "$ref": "common.schema.json#/$defs/pseudonymousId",
@@ -856,7 +908,9 @@ enum EmbeddedContracts {
         "releaseId": {
           "type": "string",
           "description": "Id of the release.",
-          "minLength": 1
+          "minLength": 1,
+          "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+          "maxLength": 200
         },
         "releaseAt": {
           "$ref": "common.schema.json#/$defs/dateTime",
@@ -880,7 +934,9 @@ enum EmbeddedContracts {
         "facility": {
           "type": "string",
           "description": "The institution (penitentiaire inrichting) released from.",
-          "minLength": 1
+          "minLength": 1,
+          "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+          "maxLength": 200
         },
         "conditions": {
           "type": "array",
@@ -936,7 +992,9 @@ enum EmbeddedContracts {
         "registrationId": {
           "type": "string",
           "description": "The police's registration id.",
-          "minLength": 1
+          "minLength": 1,
+          "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+          "maxLength": 200
         },
         "kind": {
           "type": "string",
@@ -961,7 +1019,8 @@ enum EmbeddedContracts {
         "offenceCode": {
           "type": "string",
           "description": "Delictcode, for example 285b.",
-          "pattern": "^[0-9]{2,3}[a-z]{0,2}$"
+          "pattern": "^[0-9]{2,3}[a-z]{0,2}$",
+          "maxLength": 5
         },
         "reportedAt": {
           "$ref": "common.schema.json#/$defs/dateTime",
@@ -1046,7 +1105,9 @@ enum EmbeddedContracts {
         "breachId": {
           "type": "string",
           "description": "Id of the breach report.",
-          "minLength": 1
+          "minLength": 1,
+          "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+          "maxLength": 200
         },
         "observedAt": {
           "$ref": "common.schema.json#/$defs/dateTime",
@@ -1084,7 +1145,9 @@ enum EmbeddedContracts {
             "orderReference": {
               "type": "string",
               "description": "Id of that order (orderId, suspensionId, verdictId, ...).",
-              "minLength": 1
+              "minLength": 1,
+              "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+              "maxLength": 200
             }
           },
           "additionalProperties": false
@@ -1092,7 +1155,9 @@ enum EmbeddedContracts {
         "description": {
           "type": "string",
           "description": "What happened.",
-          "minLength": 1
+          "minLength": 1,
+          "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+          "maxLength": 2000
         },
         "municipalityCode": {
           "$ref": "common.schema.json#/$defs/municipalityCode",
@@ -1148,7 +1213,9 @@ enum EmbeddedContracts {
         "investigationId": {
           "type": "string",
           "description": "The RvdK's id of the investigation.",
-          "minLength": 1
+          "minLength": 1,
+          "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+          "maxLength": 200
         },
         "startedOn": {
           "$ref": "common.schema.json#/$defs/date",
@@ -1219,7 +1286,9 @@ enum EmbeddedContracts {
         "adviceId": {
           "type": "string",
           "description": "Id of the advice.",
-          "minLength": 1
+          "minLength": 1,
+          "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+          "maxLength": 2000
         },
         "deliveredAt": {
           "$ref": "common.schema.json#/$defs/dateTime",
@@ -1271,7 +1340,9 @@ enum EmbeddedContracts {
         "recommendation": {
           "type": "string",
           "description": "The advice in words.",
-          "minLength": 1
+          "minLength": 1,
+          "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+          "maxLength": 200
         },
         "proposedConditions": {
           "type": "array",
@@ -1331,7 +1402,9 @@ enum EmbeddedContracts {
         "screeningId": {
           "type": "string",
           "description": "Id of the screening; stays the same across revisions.",
-          "minLength": 1
+          "minLength": 1,
+          "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+          "maxLength": 200
         },
         "revision": {
           "type": "integer",
@@ -1369,7 +1442,9 @@ enum EmbeddedContracts {
           "description": "Risk factors noted.",
           "items": {
             "type": "string",
-            "minLength": 1
+            "minLength": 1,
+            "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+            "maxLength": 200
           }
         },
         "contactPerson": {
@@ -1439,7 +1514,9 @@ enum EmbeddedContracts {
         "suspensionId": {
           "type": "string",
           "description": "Id of the suspension decision.",
-          "minLength": 1
+          "minLength": 1,
+          "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+          "maxLength": 200
         },
         "decidedAt": {
           "$ref": "common.schema.json#/$defs/dateTime",
@@ -1448,7 +1525,9 @@ enum EmbeddedContracts {
         "court": {
           "type": "string",
           "description": "The court (rechtbank) that decided.",
-          "minLength": 1
+          "minLength": 1,
+          "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+          "maxLength": 200
         },
         "suspect": {
           "$ref": "common.schema.json#/$defs/pseudonymousId",
@@ -1522,7 +1601,9 @@ enum EmbeddedContracts {
         "orderId": {
           "type": "string",
           "description": "Id of the order.",
-          "minLength": 1
+          "minLength": 1,
+          "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+          "maxLength": 200
         },
         "imposedAt": {
           "$ref": "common.schema.json#/$defs/dateTime",
@@ -1602,7 +1683,9 @@ enum EmbeddedContracts {
         "trajectoryId": {
           "type": "string",
           "description": "The partner's id of the trajectory.",
-          "minLength": 1
+          "minLength": 1,
+          "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+          "maxLength": 200
         },
         "status": {
           "type": "string",
@@ -1706,7 +1789,9 @@ enum EmbeddedContracts {
         "assessmentId": {
           "type": "string",
           "description": "VT's id of the assessment.",
-          "minLength": 1
+          "minLength": 1,
+          "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+          "maxLength": 200
         },
         "version": {
           "type": "integer",
@@ -1736,7 +1821,9 @@ enum EmbeddedContracts {
         },
         "advice": {
           "type": "string",
-          "description": "VT's advice to the ZSM partners, for example on holding the suspect."
+          "description": "VT's advice to the ZSM partners, for example on holding the suspect.",
+          "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+          "maxLength": 2000
         },
         "contactPerson": {
           "$ref": "common.schema.json#/$defs/contactPerson",
@@ -1785,7 +1872,9 @@ enum EmbeddedContracts {
         "verdictId": {
           "type": "string",
           "description": "Id of the verdict.",
-          "minLength": 1
+          "minLength": 1,
+          "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+          "maxLength": 200
         },
         "pronouncedOn": {
           "$ref": "common.schema.json#/$defs/date",
@@ -1794,7 +1883,9 @@ enum EmbeddedContracts {
         "court": {
           "type": "string",
           "description": "The court (rechtbank) that pronounced it.",
-          "minLength": 1
+          "minLength": 1,
+          "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+          "maxLength": 200
         },
         "suspect": {
           "$ref": "common.schema.json#/$defs/pseudonymousId",
@@ -1927,7 +2018,9 @@ enum EmbeddedContracts {
         "meldingId": {
           "type": "string",
           "description": "The police's id of the melding.",
-          "minLength": 1
+          "minLength": 1,
+          "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+          "maxLength": 200
         },
         "registeredAt": {
           "$ref": "common.schema.json#/$defs/dateTime",
@@ -1966,7 +2059,9 @@ enum EmbeddedContracts {
         },
         "summary": {
           "type": "string",
-          "description": "Short description of the situation."
+          "description": "Short description of the situation.",
+          "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+          "maxLength": 2000
         },
         "contactPerson": {
           "$ref": "common.schema.json#/$defs/contactPerson",
@@ -2014,7 +2109,9 @@ enum EmbeddedContracts {
         "decisionId": {
           "type": "string",
           "description": "The OM's id of the decision.",
-          "minLength": 1
+          "minLength": 1,
+          "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+          "maxLength": 200
         },
         "decidedAt": {
           "$ref": "common.schema.json#/$defs/dateTime",

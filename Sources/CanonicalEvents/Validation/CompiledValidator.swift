@@ -91,10 +91,10 @@ struct CompiledValidator: Sendable {
             }
         }
         if let expected = node.const, expected != instance {
-            fail("expected '\(expected.rendered)', found '\(instance.rendered)'")
+            fail("expected '\(expected.rendered)'")
         }
         if let allowed = node.enumeration, !allowed.contains(instance) {
-            fail("'\(instance.rendered)' is not one of: \(allowed.map(\.rendered).joined(separator: ", "))")
+            fail("is not one of: \(allowed.map(\.rendered).joined(separator: ", "))")
         }
 
         switch instance {
@@ -150,7 +150,8 @@ struct CompiledValidator: Sendable {
             if let propertyNode = node.properties[name] {
                 check(member, propertyNode, &path, &problems)
             } else if node.forbidsAdditionalProperties {
-                problems.append(ValidationProblem(pointer: JSONPointer(tokens: path), reason: "property '\(name)' is not allowed"))
+                path[path.count - 1] = ValidationProblem.quotedName(name)
+                problems.append(ValidationProblem(pointer: JSONPointer(tokens: path), reason: "property '\(path[path.count - 1])' is not allowed"))
             } else if let additional = node.additionalProperties {
                 check(member, additional, &path, &problems)
             }
@@ -167,13 +168,17 @@ struct CompiledValidator: Sendable {
             if let maximum = node.maxLength, Double(length) > maximum {
                 fail("must have at most \(Int(maximum)) characters")
             }
+            // A string of the wrong length is refused already; its pattern and format would only
+            // repeat that (and a partner's megabyte need not be matched).
+            if let minimum = node.minLength, Double(length) < minimum { return }
+            if let maximum = node.maxLength, Double(length) > maximum { return }
         }
         // ECMA-262-style search (unanchored unless the pattern anchors itself).
         if let pattern = node.pattern, !(pattern.compiled?.matches(text) ?? false) {
-            fail("'\(text)' does not match the pattern \(pattern.text)")
+            fail("does not match the pattern \(pattern.text)")
         }
         if let format = node.format, !format.check(text) {
-            fail("'\(text)' is not a valid \(format.name)\(Self.formatHints[format.name] ?? "")")
+            fail("is not a valid \(format.name)\(Self.formatHints[format.name] ?? "")")
         }
     }
 

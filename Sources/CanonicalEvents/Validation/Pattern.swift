@@ -3,13 +3,15 @@ import Foundation
 /// A JSON Schema `pattern` (ECMA-262 syntax, not implicitly anchored), compiled once.
 ///
 /// The contracts' patterns use a small part of the syntax: anchors, literals, classes with ranges,
-/// `\d \s \w` and escaped punctuation, groups with alternatives, and greedy `? * + {n} {n,} {n,m}`.
-/// Those are matched here by a backtracking matcher over Unicode scalars; it does for a record what
+/// `\d \s \w`, `\uXXXX` (ASCII) and escaped punctuation, groups with alternatives, and greedy `? * + {n} {n,} {n,m}`.
+/// Those are matched here by an automaton over Unicode scalars (`PatternProgram`); it does for a record what
 /// `NSRegularExpression` does without bridging every string to ICU, which cost the router a third of
 /// its validation time. A pattern using anything else (lookarounds, back-references, lazy
 /// quantifiers, ...) falls back to `NSRegularExpression`.
 struct Pattern: Sendable {
     private enum Engine: Sendable {
+        /// `^[class]{min,max}$` (the contracts' free-text pattern): every scalar in the class.
+        case run(ScalarClass, min: Int, max: Int?)
         case simple(PatternProgram)
         case foundation(CompiledPattern)
     }
@@ -18,8 +20,12 @@ struct Pattern: Sendable {
 
     init?(_ source: String) {
         var parser = PatternParser(source)
-        if let node = parser.parse() {
-            engine = .simple(PatternProgram(node))
+        let node = parser.parse()
+        if case .sequence(let parts)? = node, parts.count == 3, case .start = parts[0], case .end = parts[2],
+           case .repetition(.scalar(let set), let min, let max) = parts[1] {
+            engine = .run(set, min: min, max: max)
+        } else if let node, let program = PatternProgram(node) {
+            engine = .simple(program)
         } else if let regex = try? NSRegularExpression(pattern: source) {
             engine = .foundation(CompiledPattern(regex: regex))
         } else {
@@ -28,10 +34,17 @@ struct Pattern: Sendable {
     }
 
     /// Whether the pattern is matched by the simple matcher (for the differential tests).
-    var isSimple: Bool { if case .simple = engine { true } else { false } }
+    var isSimple: Bool { if case .foundation = engine { false } else { true } }
 
     func matches(_ text: String) -> Bool {
         switch engine {
+        case .run(let set, let min, let max):
+            var count = 0
+            for scalar in text.unicodeScalars {
+                guard set.contains(scalar) else { return false }
+                count += 1
+            }
+            return count >= min && max.map { count <= $0 } ?? true
         case .foundation(let compiled): return compiled.matches(text)
         case .simple(let program): return program.matches(text)
         }
@@ -48,98 +61,153 @@ indirect enum PatternNode: Sendable {
     case end
 }
 
-/// A pattern flattened into a table of operations, matched in continuation-passing style: each
-/// operation matches at an index and calls `next` with where it ended, trying its longest
-/// alternative first (greedy) and backtracking on false. The table holds plain values and the
-/// continuations are non-escaping closures, so matching neither counts references nor allocates
-/// beyond the scalars of the text.
+/// A pattern compiled to a Thompson automaton and matched by following every state at once, one
+/// scalar of the text at a time (as RE2 and Go's regexp do). Time is linear in the text and the
+/// pattern, and nothing recurses per scalar: a partner's string of a million characters costs a
+/// million steps, never the stack (a backtracking matcher recursed once per scalar, and a string of
+/// ~10,000 digits in a date-time ended the process). Only whether there is a match is asked, so the
+/// order in which alternatives are tried does not matter and no backtracking is needed.
 struct PatternProgram: Sendable {
-    struct Operation: Sendable {
-        enum Kind: UInt8, Sendable { case scalar, sequence, alternatives, repetition, start, end }
-        var kind: Kind
-        var set = ScalarClass()
-        /// sequence, alternatives: their operations are `children[first ..< first + count]`;
-        /// repetition: `first` is the repeated operation.
-        var first = 0
-        var count = 0
-        var min = 0
-        /// -1: unbounded.
-        var max = -1
+    enum Instruction: Sendable {
+        /// Consume one scalar of the set, then go on at the next instruction.
+        case scalar(ScalarClass)
+        /// Go on at both.
+        case split(Int, Int)
+        case jump(Int)
+        /// `^`, `$`: go on at the next instruction only at the start, or the end, of the text.
+        case start, end
+        case match
     }
 
-    private var operations: [Operation] = []
-    private var children: [Int] = []
-    private var root = 0
+    /// The most instructions a pattern may expand to (counted repetitions are written out).
+    static let maximumInstructions = 10_000
 
-    init(_ node: PatternNode) { root = add(node) }
+    private(set) var instructions: [Instruction] = []
+    /// Whether every match must begin at the start of the text (the pattern begins with `^`).
+    private var anchoredAtStart = false
 
-    private mutating func add(_ node: PatternNode) -> Int {
-        var operation: Operation
+    /// Nil when the pattern would expand beyond `maximumInstructions`.
+    init?(_ node: PatternNode) {
+        guard emit(node) else { return nil }
+        instructions.append(.match)
+        if case .start = instructions.first { anchoredAtStart = true }
+    }
+
+    /// Appends the instructions of `node`; false once the program grows too large. Recurses over the
+    /// pattern's own structure, which the contracts write, never over a partner's text.
+    private mutating func emit(_ node: PatternNode) -> Bool {
+        guard instructions.count < Self.maximumInstructions else { return false }
         switch node {
-        case .scalar(let set): operation = Operation(kind: .scalar, set: set)
-        case .start: operation = Operation(kind: .start)
-        case .end: operation = Operation(kind: .end)
+        case .scalar(let set): instructions.append(.scalar(set))
+        case .start: instructions.append(.start)
+        case .end: instructions.append(.end)
+        case .sequence(let nodes):
+            for node in nodes { guard emit(node) else { return false } }
+        case .alternatives(let options):
+            // split(first, rest) first; jump(end) ... each option but the last jumps past the others.
+            var exits: [Int] = []
+            for (position, option) in options.enumerated() {
+                let split = instructions.count
+                if position < options.count - 1 { instructions.append(.split(split + 1, -1)) }
+                guard emit(option) else { return false }
+                if position < options.count - 1 {
+                    exits.append(instructions.count)
+                    instructions.append(.jump(-1))
+                    instructions[split] = .split(split + 1, instructions.count)
+                }
+            }
+            for exit in exits { instructions[exit] = .jump(instructions.count) }
         case .repetition(let inner, let min, let max):
-            operation = Operation(kind: .repetition, first: add(inner), min: min, max: max ?? -1)
-        case .sequence(let nodes), .alternatives(let nodes):
-            let indices = nodes.map { add($0) }
-            operation = Operation(kind: { if case .sequence = node { .sequence } else { .alternatives } }(), first: children.count, count: indices.count)
-            children += indices
+            for _ in 0..<min { guard emit(inner) else { return false } }
+            if let max {
+                // Each optional copy may be skipped, and skipping one skips the rest.
+                var skips: [Int] = []
+                for _ in min..<max {
+                    skips.append(instructions.count)
+                    instructions.append(.split(instructions.count + 1, -1))
+                    guard emit(inner) else { return false }
+                }
+                for skip in skips { instructions[skip] = .split(skip + 1, instructions.count) }
+            } else {
+                let loop = instructions.count
+                instructions.append(.split(loop + 1, -1))
+                guard emit(inner) else { return false }
+                instructions.append(.jump(loop))
+                instructions[loop] = .split(loop + 1, instructions.count)
+            }
         }
-        operations.append(operation)
-        return operations.count - 1
+        return true
     }
 
     func matches(_ text: String) -> Bool {
-        let scalars = Array(text.unicodeScalars)
-        return operations.withUnsafeBufferPointer { operations in
-            children.withUnsafeBufferPointer { children in
-                scalars.withUnsafeBufferPointer { text in
-                    let matcher = Matcher(operations: operations, children: children, text: text)
-                    // Not anchored: a match may start anywhere (the contracts' patterns anchor with ^ and $).
-                    return (0...text.count).contains { matcher.match(root, $0) { _ in true } }
+        var run = Run(count: instructions.count)
+        return instructions.withUnsafeBufferPointer { program in
+            let scalars = text.unicodeScalars
+            var index = scalars.startIndex
+            var atStart = true
+            while true {
+                let atEnd = index == scalars.endIndex
+                // Not anchored: a match may start at any position (the contracts' patterns anchor with ^ and $).
+                if atStart || !anchoredAtStart {
+                    if run.add(0, program, atStart: atStart, atEnd: atEnd) { return true }
                 }
+                if run.current.isEmpty && anchoredAtStart { return false }
+                if atEnd { return false }
+                if run.step(over: scalars[index], program, atEnd: scalars.index(after: index) == scalars.endIndex) { return true }
+                index = scalars.index(after: index)
+                atStart = false
             }
         }
     }
 
-    private struct Matcher {
-        let operations: UnsafeBufferPointer<Operation>
-        let children: UnsafeBufferPointer<Int>
-        let text: UnsafeBufferPointer<Unicode.Scalar>
+    /// The states reached so far, and the scratch space to move them on: a state is kept at most
+    /// once per position (`seen` holds the position it was last added at), so empty loops end.
+    private struct Run {
+        var current: [Int32] = []
+        var next: [Int32] = []
+        var seen: [Int32]
+        var stack: [Int32] = []
+        var position: Int32 = 0
 
-        func match(_ index: Int, _ position: Int, _ next: (Int) -> Bool) -> Bool {
-            let operation = operations[index]
-            switch operation.kind {
-            case .scalar:
-                return position < text.count && operation.set.contains(text[position]) && next(position + 1)
-            case .sequence:
-                return sequence(operation.first, operation.first + operation.count, position, next)
-            case .alternatives:
-                return (operation.first..<operation.first + operation.count).contains { match(children[$0], position, next) }
-            case .repetition:
-                return repetition(operation, done: 0, position, next)
-            case .start:
-                return position == 0 && next(position)
-            case .end:
-                return position == text.count && next(position)
-            }
+        init(count: Int) {
+            seen = [Int32](repeating: -1, count: count)
+            current.reserveCapacity(count)
+            next.reserveCapacity(count)
         }
 
-        private func sequence(_ child: Int, _ end: Int, _ position: Int, _ next: (Int) -> Bool) -> Bool {
-            guard child < end else { return next(position) }
-            return match(children[child], position) { after in sequence(child + 1, end, after, next) }
-        }
-
-        private func repetition(_ operation: Operation, done: Int, _ position: Int, _ next: (Int) -> Bool) -> Bool {
-            if operation.max < 0 || done < operation.max {
-                // One more (an iteration that consumes nothing ends the repetition, as ECMA-262 says).
-                let more = match(operation.first, position) { after in
-                    after != position && repetition(operation, done: done + 1, after, next)
+        /// Adds the states reachable from `pc` without consuming a scalar to `current`; true on reaching `match`.
+        mutating func add(_ pc: Int, _ program: UnsafeBufferPointer<Instruction>, atStart: Bool, atEnd: Bool) -> Bool {
+            stack.append(Int32(pc))
+            while let top = stack.popLast() {
+                let pc = Int(top)
+                if seen[pc] == position { continue }
+                seen[pc] = position
+                switch program[pc] {
+                case .scalar: current.append(top)
+                case .split(let first, let second):
+                    stack.append(Int32(second))
+                    stack.append(Int32(first))
+                case .jump(let target): stack.append(Int32(target))
+                case .start: if atStart { stack.append(top + 1) }
+                case .end: if atEnd { stack.append(top + 1) }
+                case .match:
+                    stack.removeAll(keepingCapacity: true)
+                    return true
                 }
-                if more { return true }
             }
-            return done >= operation.min && next(position)
+            return false
+        }
+
+        /// Moves every state over `scalar` to the next position; true on reaching `match`.
+        mutating func step(over scalar: Unicode.Scalar, _ program: UnsafeBufferPointer<Instruction>, atEnd: Bool) -> Bool {
+            swap(&current, &next)
+            current.removeAll(keepingCapacity: true)
+            position += 1
+            for pc in next {
+                guard case .scalar(let set) = program[Int(pc)], set.contains(scalar) else { continue }
+                if add(Int(pc) + 1, program, atStart: false, atEnd: atEnd) { return true }
+            }
+            return false
         }
     }
 }
@@ -304,6 +372,13 @@ struct PatternParser {
         case "t": return ScalarClass(ranges: [("\t", "\t")])
         case "n": return ScalarClass(ranges: [("\n", "\n")])
         case "r": return ScalarClass(ranges: [("\r", "\r")])
+        case "u":
+            // \uXXXX: four hex digits; an ASCII scalar only (beyond ASCII, NSRegularExpression).
+            guard position + 4 <= scalars.count,
+                  let value = UInt32(String(String.UnicodeScalarView(scalars[position..<position + 4])), radix: 16),
+                  value < 128, let scalar = Unicode.Scalar(value) else { return nil }
+            position += 4
+            return ScalarClass(ranges: [(scalar, scalar)])
         default:
             // Only punctuation stands for itself; letters and digits are other escapes (\b, \1, \u...).
             guard scalar.isASCII, !scalar.properties.isAlphabetic, !("0"..."9").contains(scalar) else { return nil }

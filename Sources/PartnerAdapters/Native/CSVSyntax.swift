@@ -1,3 +1,5 @@
+import CanonicalEvents
+
 /// Delimited text (RFC 4180 quoting) with a header row, for partners that exchange batch files.
 /// Each data row becomes a node named `row` whose children are its non-empty cells by column name.
 enum CSVSyntax {
@@ -9,7 +11,7 @@ enum CSVSyntax {
         guard let header = rows.first else { throw AdapterRefusal("the file has no header row") }
         var problems: [AdapterProblem] = []
         for (index, name) in header.fields.enumerated() where !columns.contains(name) {
-            problems.append(AdapterProblem(location: "line 1, column \(index + 1)", reason: "unknown column '\(name)'"))
+            problems.append(AdapterProblem(location: "line 1, column \(index + 1)", reason: "unknown column '\(ValidationProblem.quotedName(name))'"))
         }
         if !problems.isEmpty { throw AdapterRefusal(problems) }
         var root = NativeNode(name: "batch", location: "file")

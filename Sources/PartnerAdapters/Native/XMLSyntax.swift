@@ -14,6 +14,15 @@ enum XMLSyntax {
             let line = text[..<range.lowerBound].reduce(into: 1) { count, character in if character == "\n" { count += 1 } }
             throw AdapterRefusal(location: "line \(line)", "a document type declaration (DOCTYPE or ENTITY) is not accepted: it can declare external entities or entity expansion")
         }
+        // The text was read as UTF-8; a declaration of another encoding would make the parser read
+        // the bytes differently from every check made on the text.
+        if text.hasPrefix("<?xml"), let end = text.range(of: "?>"),
+           let encoding = text[..<end.lowerBound].range(of: #"encoding\s*=\s*["']([^"']*)["']"#, options: .regularExpression) {
+            let declared = text[encoding].split(whereSeparator: { $0 == "\"" || $0 == "'" }).dropFirst().first.map(String.init) ?? ""
+            if declared.lowercased() != "utf-8" {
+                throw AdapterRefusal(location: "line 1", "the XML declares an encoding other than UTF-8; messages are UTF-8")
+            }
+        }
         let builder = TreeBuilder()
         let parser = XMLParser(data: Data(text.utf8))
         parser.shouldResolveExternalEntities = false
