@@ -127,7 +127,7 @@ public struct LedgerSnapshot: Sendable, Codable, Equatable {
     public var deadLetters: [DeadLetterRow]
     public var replays: [ReplayRecord]
     public var alerts: [SLAAlert]
-    /// (source, event id, person) of every event's persons.
+    /// (source, event id, chain case, person) of every event's persons.
     public var persons: [[String]]
 }
 

@@ -33,7 +33,9 @@ struct GatewayTests {
         init() async throws {
             cluster = try EmbeddedCluster(brokers: 1, logger: testLogger)
             try await cluster.createTopics(topics.specifications(organisations: ["politie", "om", "3ro", "vt-utrecht"]))
-            producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: testLogger)
+            var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers)
+            producerConfiguration.client.overrides = HubTopics.deadLetterProducerOverrides
+            producer = try KafkaProducer(configuration: producerConfiguration, logger: testLogger)
             gateway = InboundGateway(formats: try PartnerFormats.load(directory: GatewayTests.partners), producer: producer, topics: topics, logger: testLogger)
             let (credentials, tokens) = Credentials.generate(for: ["politie", "om", "3ro", "vt-utrecht", "vt-amsterdam-amstelland"].map {
                 Principal(name: $0, role: .partner($0))
@@ -171,6 +173,39 @@ struct GatewayTests {
         #expect(letters.first?.original.sizeBytes == limit + 10)
         #expect(letters.first?.original.base64 == "")
         // The next message flows.
+        #expect(try await hub.post(try Self.file("politie/examples/vt-melding-en-aanhouding.xml"), as: "politie", token: hub.tokens["politie"]).status == 202)
+        await hub.stop()
+    }
+
+    @Test("a large message with thousands of problems: 422, the first 100 problems and their count, one dead letter with the whole message (#13 item 5)")
+    func largeInvalid() async throws {
+        let hub = try await Fixture()
+        let record = try String(contentsOf: Self.partners.appendingPathComponent("politie/invalid/onjuiste-waarden.xml"), encoding: .utf8)
+            .components(separatedBy: "<Registratie ")[1].components(separatedBy: "</Registratie>")[0]
+        var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<BVHExport afzender=\"politie\">\n"
+        var records = 0
+        while xml.utf8.count < 900_000 {
+            records += 1
+            xml += "<Registratie " + record.replacingOccurrences(of: "BVH-2026-0101", with: "BVH-2026-\(records)") + "</Registratie>\n"
+        }
+        xml += "</BVHExport>\n"
+        let (status, body) = try await hub.postRaw(Data(xml.utf8), as: "politie", token: hub.tokens["politie"])
+        let receipt = try #require(try JSONSerialization.jsonObject(with: body) as? [String: Any])
+        #expect(status == 422)
+        #expect(body.count < 64 * 1024, "the answer is bounded: \(body.count) bytes")
+        #expect((receipt["problems"] as? [[String: Any]])?.count == 100)
+        #expect(receipt["problemCount"] as? Int == records * 4, "four problems per record")
+        let letters = try await hub.deadLetters()
+        #expect(letters.count == 1 && letters.first?.deadLetterId == receipt["deadLetterId"] as? String)
+        #expect(letters.first?.reasons.count == 101 && letters.first?.reasons.last?.reason == "and \(records * 4 - 100) more problems (\(records * 4) in all)")
+        #expect(letters.first.flatMap { Data(base64Encoded: $0.original.base64) } == Data(xml.utf8), "the whole message is kept")
+        // Two messages refused unread are two dead letters; the next valid message flows.
+        let limit = try PartnerFormats.load(directory: Self.partners).formats["politie"]!.maxBytes
+        for _ in 0..<2 {
+            #expect(try await hub.post(Data(repeating: UInt8(ascii: "<"), count: limit + 10), as: "politie", token: hub.tokens["politie"]).status == 413)
+        }
+        let ids = try await hub.deadLetters().map(\.deadLetterId)
+        #expect(ids.count == 3 && Set(ids).count == 3, "\(ids)")
         #expect(try await hub.post(try Self.file("politie/examples/vt-melding-en-aanhouding.xml"), as: "politie", token: hub.tokens["politie"]).status == 202)
         await hub.stop()
     }

@@ -36,6 +36,7 @@ struct HubAPIEndToEndTests {
             await tokens.set(issued)
         }, inspect: { hub in
             let token = await tokens.value
+            try await Self.acknowledgements(hub, token)
             try await Self.replays(hub, token)
             try await Self.content(hub, token)
             try await Self.dataSubjectReport(hub, token)
@@ -78,6 +79,28 @@ struct HubAPIEndToEndTests {
         #expect(try await call(url, "/api/dead-letters/dlq-none/replay", token: token["operator"], method: "POST").status == 404)
     }
 
+    /// #13 item 2: a partner acknowledges only its own deliveries, known to the hub, in their own case.
+    static func acknowledgements(_ hub: DemoHub.Running, _ token: [String: String]) async throws {
+        let url = hub.httpAddress
+        let shn = try #require(try hub.ledger.deliveries(organisation: "shn", state: nil).first { $0.ketencaseid != nil })
+        let before = try #require(try hub.ledger.delivery(shn.deliveryId))
+        let forged = ["deliveryId": shn.deliveryId, "ketencaseid": shn.ketencaseid!, "status": "rejected", "reason": "niet van ons"]
+        let (status, answer) = try await call(url, "/partners/politie/acknowledgements", token: token["politie"], method: "POST", body: forged)
+        #expect(status == 403)
+        #expect(((answer as? [String: Any])?["error"] as? String) == "politie may acknowledge only its own deliveries; this one is addressed to another organisation")
+        let unknown = ["deliveryId": "dec-00000000000000000000000000000000-politie", "ketencaseid": shn.ketencaseid!, "status": "received"]
+        #expect(try await call(url, "/partners/politie/acknowledgements", token: token["politie"], method: "POST", body: unknown).status == 404)
+        let wrongCase = ["deliveryId": shn.deliveryId, "ketencaseid": "KZ-2099-ZZZZZZ", "status": "received"]
+        let (caseStatus, caseAnswer) = try await call(url, "/partners/shn/acknowledgements", token: token["shn"], method: "POST", body: wrongCase)
+        #expect(caseStatus == 422 && ((caseAnswer as? [String: Any])?["error"] as? String) == "ketencaseid is not the chain case of this delivery")
+        // Nothing of it reached the ledger: SHN's delivery stands as it stood.
+        try await Task.sleep(for: .seconds(1))
+        #expect(try hub.ledger.delivery(shn.deliveryId)?.state == before.state && hub.ledger.delivery(shn.deliveryId)?.detail == before.detail)
+        // SHN's own acknowledgement is taken.
+        let own = ["deliveryId": shn.deliveryId, "ketencaseid": shn.ketencaseid!, "status": "processed"]
+        #expect(try await call(url, "/partners/shn/acknowledgements", token: token["shn"], method: "POST", body: own).status == 202)
+    }
+
     static func content(_ hub: DemoHub.Running, _ token: [String: String]) async throws {
         let url = hub.httpAddress
         let delivery = try #require(try hub.ledger.deliveries(organisation: "politie", state: nil).first)
@@ -92,10 +115,10 @@ struct HubAPIEndToEndTests {
 
     static func dataSubjectReport(_ hub: DemoHub.Running, _ token: [String: String]) async throws {
         let snapshot = try hub.ledger.snapshot()
-        let person = try #require(snapshot.persons.first?[2])
+        let person = try #require(snapshot.persons.first?[3])
         // Independently: the permitted decisions of every event the ledger links to the person.
         var permits: Set<String> = []
-        for link in snapshot.persons where link[2] == person {
+        for link in snapshot.persons where link[3] == person {
             permits.formUnion(try hub.ledger.trace(eventSource: link[0], eventId: link[1])?.decisions.filter(\.permitted).map(\.decisionId) ?? [])
         }
         let (status, json) = try await call(hub.httpAddress, "/api/data-subjects/\(person)/disclosures", token: token["privacy-officer"])

@@ -90,3 +90,40 @@ struct HostileInputTests {
         for (partner, url) in F.files("examples") { #expect(try !F.translator(partner).translate(try F.bytes(url)).isEmpty) }
     }
 }
+
+/// #13 items 6 and 7: what is not UTF-8 text is refused before any parser reads it.
+@Suite("Partner formats: encodings and control characters")
+struct EncodingTests {
+    typealias F = PartnerFixtures
+
+    @Test("XML in UTF-16 without a byte-order mark is refused, DOCTYPE or not")
+    func utf16WithoutMark() throws {
+        let xml = #"<?xml version="1.0"?><!DOCTYPE x SYSTEM "http://127.0.0.1:9/x.dtd"><BVHExport afzender="politie"/>"#
+        for bigEndian in [false, true] {
+            let bytes = xml.utf16.flatMap { unit -> [UInt8] in
+                let pair = [UInt8(unit & 0xFF), UInt8(unit >> 8)]
+                return bigEndian ? pair.reversed() : pair
+            }
+            let problems = HostileInputTests.problems("politie", bytes)
+            #expect(problems.count == 1 && problems[0].contains("control character U+0000"), "\(problems)")
+        }
+        let declared = #"<?xml version="1.0" encoding="UTF-16"?><BVHExport afzender="politie"/>"#
+        #expect(HostileInputTests.problems("politie", Array(declared.utf8)) == ["line 1: the XML declares an encoding other than UTF-8; messages are UTF-8"])
+    }
+
+    @Test("control characters in a native message are refused at their byte; tab, line feed and carriage return are text")
+    func controlCharacters() throws {
+        let vt = try String(contentsOf: F.directory.appendingPathComponent("vt/examples/beoordeling-en-traject.json"), encoding: .utf8)
+        for control in ["\u{0001}", "\u{0000}", "\u{001B}[31m"] {
+            let hostile = vt.replacingOccurrences(of: "\"naam\": \"", with: "\"naam\": \"" + control, options: [], range: vt.range(of: "\"naam\": \""))
+            let problems = HostileInputTests.problems("vt", Array(hostile.utf8), from: "vt-amsterdam-amstelland")
+            #expect(problems.count == 1 && problems[0].contains("control character U+00"), "\(problems)")
+        }
+        // Escaped in JSON, the character reaches the contract, which refuses it in free text.
+        let escaped = vt.replacingOccurrences(of: "\"naam\": \"", with: "\"naam\": \"\\u0001", options: [], range: vt.range(of: "\"naam\": \""))
+        let problems = HostileInputTests.problems("vt", Array(escaped.utf8), from: "vt-amsterdam-amstelland")
+        #expect(problems.count == 1 && problems[0].contains("does not match the pattern"), "\(problems)")
+        // The message as shipped is still taken.
+        #expect(try F.translator("vt").translate(Array(vt.utf8), from: "vt-amsterdam-amstelland").count > 0)
+    }
+}
