@@ -32,6 +32,37 @@ struct RoutingServiceTests {
         try await running.value
     }
 
+    @Test("an id already used by its source in another case is dead-lettered, not routed under the first one's decision ids (#13 item 3)")
+    func idReusedInAnotherCase() async throws {
+        let cluster = try await F.cluster()
+        defer { cluster.shutdown() }
+        let first = F.event("gedragsaanwijzing/opgelegd", case: 1, sequence: 0)
+        var reused = F.event("gedragsaanwijzing/opgelegd", case: 2, sequence: 0)
+        reused.id = first.id
+        let valid = F.event("gedragsaanwijzing/opgelegd", case: 2, sequence: 1)
+        try await F.publish([first], to: cluster)
+        let configuration = Self.configuration(cluster)
+        try await Self.runRouter(configuration) { try await !F.auditRecords(cluster).isEmpty }
+        try await F.publish([reused, valid], to: cluster)
+        let reader = TopicReader(bootstrapServers: cluster.bootstrapServers, logger: F.logger)
+        try await Self.runRouter(configuration) {  // the same router again: it knows the first case from its state
+            let lettered = try await !reader.readAll(F.topics.deadLetter).values.flatMap { $0 }.isEmpty
+            let decided = try await F.auditRecords(cluster).values.flatMap { $0 }.contains { $0.eventId == valid.id }
+            return lettered && decided
+        }
+        let letters = try await reader.readAll(F.topics.deadLetter).values.flatMap { $0 }
+            .compactMap { try? JSONDecoder().decode(DeadLetter.self, from: Data($0.value)) }
+        #expect(letters.count == 1)
+        #expect(letters.first?.stage == "routing" && letters.first?.partner == "om")
+        #expect(letters.first?.reasons.map(\.reason) == ["this source already used this id for an event in chain case KZ-2026-T00001: an id names one fact in the whole hub; send the event with an id of its own"])
+        let recorded = try await F.auditRecords(cluster).values.flatMap { $0 }
+        #expect(recorded.allSatisfy { $0.ketencaseid == (($0.eventId == first.id) ? first.ketencaseid : valid.ketencaseid) },
+                "no decision is recorded for the reused id in the second case")
+        let delivered = try await F.delivered(cluster)
+        #expect(delivered.values.map(\.raw).reduce(0, +) == delivered.values.map(\.unique.count).reduce(0, +), "nothing twice")
+        #expect(delivered["politie"]?.unique.count == 2, "the first event and the valid one after the refusal")
+    }
+
     @Test("a case's events reach exactly the permitted organisations, once, with every decision recorded and chained")
     func routesCases() async throws {
         let cluster = try await F.cluster()
