@@ -127,7 +127,7 @@ public enum CanonicalEventError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case .unknownType(let type): "unknown event type '\(ValidationProblem.quotedName(type))'"
+        case .unknownType: "not a known event type (the contracts' types are nl.ketenhub.<event>.v<version>)"
         case .notAnObject: "a CloudEvent must be a JSON object"
         case .missingAttribute(let name): "attribute \(name) is missing or not a string"
         case .missingHeader(let name): "the record has no \(name) header"

@@ -44,8 +44,8 @@ public struct ContractCatalogue: Sendable {
     public func validate(event: JSONValue) -> [ValidationProblem] {
         guard let type = event["type"]?.stringValue, let file = schemaByEventType[type] else {
             var problems = schemas.validate(event, against: Self.envelopeSchema)
-            if let type = event["type"]?.stringValue {
-                problems.append(ValidationProblem(pointer: JSONPointer("/type"), reason: "unknown event type '\(ValidationProblem.quotedName(type))'"))
+            if event["type"]?.stringValue != nil {
+                problems.append(ValidationProblem(pointer: JSONPointer("/type"), reason: "is not a known event type (the contracts' types are nl.ketenhub.<event>.v<version>)"))
             }
             return problems
         }

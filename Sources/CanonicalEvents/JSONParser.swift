@@ -191,6 +191,8 @@ struct JSONParser {
             guard digits() > 0 else { throw error("invalid number") }
         }
         guard let value = Double(String(decoding: bytes[start..<index], as: UTF8.self)) else { throw error("invalid number") }
+        // Beyond a double's range a number would be written back as no JSON at all.
+        guard value.isFinite else { throw error("a number too large to be represented") }
         return .number(value)
     }
 }

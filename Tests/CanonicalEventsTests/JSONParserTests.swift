@@ -46,3 +46,12 @@ struct JSONParserTests {
         #expect(throws: (any Error).self) { try JSONValue.parse(Data(bytes)) }
     }
 }
+
+extension JSONParserTests {
+    @Test("a number beyond a double's range is refused: it could not be written back as JSON")
+    func outOfRange() {
+        #expect(throws: (any Error).self) { try JSONValue.parse(Data("{\"n\": -0.5e+3988}".utf8)) }
+        #expect(throws: (any Error).self) { try JSONValue.parse(Data("[1e400]".utf8)) }
+        #expect((try? JSONValue.parse(Data("[1e300, -0.5e-3988]".utf8))) != nil, "large and tiny finite numbers stay")
+    }
+}
