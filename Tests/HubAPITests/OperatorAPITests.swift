@@ -25,7 +25,7 @@ struct OperatorAPITests {
         let time = "2026-11-20T10:00:00Z"
         try ledger.apply([
             .accepted(.init(eventId: "ga-1", source: "urn:ketenhub:om", type: "nl.ketenhub.gedragsaanwijzing.v1", ketencaseid: "KZ-2026-AAAAAA",
-                            producer: "om", eventTime: time, acceptedAt: time)),
+                            producer: "om", eventTime: time, acceptedAt: time, fields: ["/endDate": "2027-03-31", "/orderId": "GA-SECRET-77"])),
             .decided(.init(decisionId: "dec-1-politie", eventId: "ga-1", eventSource: "urn:ketenhub:om", ketencaseid: "KZ-2026-AAAAAA",
                            recipient: "politie", permitted: true, ruleId: "r1", legalBasis: "b", purpose: "p", matrixVersion: "v1", decidedAt: time)),
             .decided(.init(decisionId: "dec-1-3ro", eventId: "ga-1", eventSource: "urn:ketenhub:om", ketencaseid: "KZ-2026-AAAAAA",
@@ -44,6 +44,8 @@ struct OperatorAPITests {
     /// who may call what; the real replays run end to end in `HubAPIEndToEndTests`.
     static let actions = HubActions(
         replayDeadLetter: { id, principal in
+            // A failure of the hub itself (not a refusal): answered 500 and recorded like any call.
+            if id == "dlq-broken" { throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "disk says /secret/path"]) }
             guard id == "dlq-1" else { throw APIRefusal(.notFound, "no dead letter \(id)") }
             return ReplayRecord(replayId: "r-1", kind: .deadLetter, target: id, requestedBy: principal, at: "2026-11-20T11:00:00Z", outcome: .rejected)
         },
@@ -57,6 +59,13 @@ struct OperatorAPITests {
         let router = Router(context: BasicRequestContext.self)
         OperatorAPI(ledger: ledger, credentials: Credentials(tokens: tokens), actions: actions).addRoutes(to: router)
         try await HubAPITests.serve(router, body)
+    }
+
+    static func raw(_ url: URL, _ path: String, token: String?) async throws -> (status: Int, body: String) {
+        var request = URLRequest(url: URL(string: url.absoluteString + path)!)
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
     }
 
     static func get(_ url: URL, _ path: String, token: String?, method: String = "GET") async throws -> (status: Int, json: Any?) {
@@ -127,9 +136,22 @@ struct OperatorAPITests {
             #expect(letters?.first?["reasons"] as? [String] == ["line 2: DOCTYPE"])
             #expect(letters?.first?["original"] == nil, "operators see metadata, never the message itself")
 
+            // Operators see metadata, never values from the event (#13 item 8): the fields kept for the SLA clocks stay in the ledger.
+            for path in ["/api/cases/KZ-2026-AAAAAA/events", trace] {
+                let (_, body) = try await Self.raw(url, path, token: "t-operator")
+                #expect(!body.contains("GA-SECRET-77") && !body.contains("2027-03-31") && !body.contains("\"fields\""), "\(path): \(body)")
+            }
+            #expect(try ledger.trace(eventSource: "urn:ketenhub:om", eventId: "ga-1")?.event.fields["/orderId"] == "GA-SECRET-77")
+
+            // A call that fails for another reason than a refusal is answered and recorded too (#13 item 11).
+            let (broken, brokenAnswer) = try await Self.get(url, "/api/dead-letters/dlq-broken/replay", token: "t-operator", method: "POST")
+            #expect(broken == 500)
+            #expect((brokenAnswer as? [String: Any])?["error"] as? String == "the hub could not answer this call now; try it again later")
+
             // Every call, refused or not, is in the ledger, with who called and the answer.
             let calls = try ledger.apiCalls()
-            #expect(calls.count == matrix.count + replays.count + 15)
+            #expect(calls.count == matrix.count + replays.count + 18)
+            #expect(calls.contains { $0.path == "/api/dead-letters/dlq-broken/replay" && $0.status == 500 && $0.principal == "ops-1" })
             #expect(calls.first?.principal == "ops-1" && calls.first?.role == "operator")
             #expect(calls.first?.path == "/api/cases/KZ-2026-AAAAAA/events" && calls.first?.status == 200)
             #expect(calls.contains { $0.principal == "anonymous" && $0.status == 401 })
