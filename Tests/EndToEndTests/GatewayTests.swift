@@ -238,6 +238,51 @@ struct GatewayTests {
         await hub.stop()
     }
 
+    @Test("a drop directory takes regular files only: a link, a FIFO or an oversized file is refused unopened or unread, and a replaced hub folder stops the inbox (#13)")
+    func dropDirectoryHostile() async throws {
+        let hub = try await Fixture()
+        let inbox = hub.dropDirectories.inbox(of: "3ro")
+        for sub in ["", ".claimed", "done", "rejected"] {
+            try FileManager.default.createDirectory(at: inbox.appendingPathComponent(sub), withIntermediateDirectories: true)
+        }
+        let secret = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("secret"))
+        try Data("regel_id;soort\r\ngeheim;x\r\n".utf8).write(to: secret)
+        try FileManager.default.createSymbolicLink(atPath: inbox.appendingPathComponent("a-link.csv").path, withDestinationPath: secret.path)
+        #expect(mkfifo(inbox.appendingPathComponent("b-fifo.csv").path, 0o600) == 0)
+        let limit = try PartnerFormats.load(directory: Self.partners).formats["3ro"]!.maxBytes
+        try Data(repeating: UInt8(ascii: "x"), count: limit + 1).write(to: inbox.appendingPathComponent("c-large.csv"))
+        let valid = try Self.file("3ro/examples/advies-traject-overtreding.csv")
+        try valid.write(to: inbox.appendingPathComponent("d-valid.csv"))
+
+        let receipts = try await within(20, "the scan, which must not block on the FIFO") { await hub.dropDirectories.scan("3ro") }
+        #expect(receipts.map(\.status) == [.rejected, .rejected, .rejected, .accepted])
+        #expect(receipts[0].problems.first?.reason == "a-link.csv is a symbolic link, not a regular file; only regular files are taken, and it was not opened")
+        #expect(receipts[1].problems.first?.reason == "b-fifo.csv is a FIFO, not a regular file; only regular files are taken, and it was not opened")
+        #expect(receipts[2].problems.first?.reason == "the message is \(limit + 1) bytes; messages from 3ro may be at most \(limit) bytes")
+        // The link was moved as a link, and what it points at was never read.
+        let moved = inbox.appendingPathComponent("rejected/a-link.csv").path
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: moved) == secret.path)
+        let letters = try await hub.deadLetters()
+        #expect(letters.count == 3 && letters.allSatisfy { $0.original.base64.isEmpty && $0.partner == "3ro" })
+        #expect(Set(letters.map(\.deadLetterId)).count == 3)
+        #expect(try await hub.canonicalIds() == ["3RO-2026-110001", "3RO-2026-110002", "3RO-2026-110003"])
+
+        // A partner that replaces the hub's done folder by a link stops its inbox; nothing is written through the link.
+        let elsewhere = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("elsewhere"))
+        try FileManager.default.createDirectory(at: elsewhere, withIntermediateDirectories: true)
+        try FileManager.default.moveItem(at: inbox.appendingPathComponent("done"), to: inbox.appendingPathComponent("old-done"))
+        try FileManager.default.createSymbolicLink(atPath: inbox.appendingPathComponent("done").path, withDestinationPath: elsewhere.path)
+        try valid.write(to: inbox.appendingPathComponent("e-valid.csv"))
+        #expect(await hub.dropDirectories.scan("3ro").isEmpty)
+        #expect(FileManager.default.fileExists(atPath: inbox.appendingPathComponent("e-valid.csv").path), "left where it was")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: elsewhere.path).isEmpty)
+        // Put right, the inbox is read again.
+        try FileManager.default.removeItem(at: inbox.appendingPathComponent("done"))
+        try FileManager.default.moveItem(at: inbox.appendingPathComponent("old-done"), to: inbox.appendingPathComponent("done"))
+        #expect(await hub.dropDirectories.scan("3ro").map(\.status) == [.accepted])
+        await hub.stop()
+    }
+
     @Test("the same message sent twice carries the same event ids, the key on which the router routes it once")
     func resend() async throws {
         let hub = try await Fixture()
