@@ -21,11 +21,13 @@ public struct DecisionRecord: Codable, Sendable, Hashable {
     public var considered: [Decision.Consideration]
     public var matrixVersion: String
     public var decidedAt: String
+    /// For a permit: SHA-256 (hex) of the delivery's record value, what the recipient was sent.
+    public var payloadDigest: String?
     public var sequence: Int
     public var previousHash: String
     public var hash: String
 
-    init(_ decision: Decision, event: CloudEvent, decidedAt: String) {
+    init(_ decision: Decision, event: CloudEvent, decidedAt: String, payloadDigest: String? = nil) {
         decisionId = decision.decisionId
         eventId = event.id
         eventSource = event.source
@@ -41,6 +43,7 @@ public struct DecisionRecord: Codable, Sendable, Hashable {
         considered = decision.considered
         matrixVersion = decision.matrixVersion
         self.decidedAt = decidedAt
+        self.payloadDigest = payloadDigest
         sequence = 0
         previousHash = AuditChain.genesis
         hash = ""
@@ -50,6 +53,9 @@ public struct DecisionRecord: Codable, Sendable, Hashable {
     public var computedHash: String { Self.hash(of: canonicalJSONWithoutHash().bytes) }
 
     static func hash(of bytes: [UInt8]) -> String { SHA256.hash(data: bytes).withUnsafeBytes { $0.hexString } }
+
+    /// The digest a permit's record carries of its delivery's record value.
+    public static func payloadDigest(of value: [UInt8]) -> String { hash(of: value) }
 
     /// The record's canonical JSON, the bytes `json.encoded()` gives, written member by member in
     /// sorted key order: it is written (and hashed) for every decision of every event.
@@ -98,6 +104,7 @@ public struct DecisionRecord: Codable, Sendable, Hashable {
         writer.member("legalBasis", legalBasis)
         writer.member("matrixVersion", matrixVersion)
         writer.member("outcome", outcome.rawValue)
+        writer.member("payloadDigest", payloadDigest)
         writer.member("previousHash", previousHash)
         writer.member("purpose", purpose)
         writer.member("recipient", recipient)
@@ -126,6 +133,7 @@ public struct DecisionRecord: Codable, Sendable, Hashable {
         if let legalBasis { members["legalBasis"] = .string(legalBasis) }
         if let purpose { members["purpose"] = .string(purpose) }
         if let disclosure { members["disclosure"] = .string(disclosure.rawValue) }
+        if let payloadDigest { members["payloadDigest"] = .string(payloadDigest) }
         return .object(members)
     }
 }
@@ -185,6 +193,50 @@ public enum AuditChainVerifier {
             unique.append(record)
         }
         return (unique, conflicting)
+    }
+
+    /// What `ketenhub audit verify` reports: the decisions verified in each chain (audit partition),
+    /// and the problems, in chain order.
+    public struct Report: Sendable {
+        public var verified: [Int32: Int]
+        public var problems: [Problem]
+    }
+
+    /// Reads an audit topic and verifies every chain on it. Only a chain's end cannot be checked
+    /// from the topic alone: records removed from the end leave a shorter chain that verifies.
+    public static func verify(topic: String, bootstrapServers: String) async throws -> Report {
+        let partitions = try await TopicReader(bootstrapServers: bootstrapServers).readAll(topic)
+        var report = Report(verified: [:], problems: [])
+        let decoder = JSONDecoder()
+        for (partition, messages) in partitions.sorted(by: { $0.key < $1.key }) {
+            var records: [DecisionRecord] = []
+            for message in messages {
+                guard let record = try? decoder.decode(DecisionRecord.self, from: Data(message.value)) else {
+                    report.problems.append(Problem(partition: partition, sequence: records.count + 1,
+                                                   reason: "the record at offset \(message.offset) is not a decision record"))
+                    continue
+                }
+                records.append(record)
+            }
+            let problems = verify(partition: partition, records)
+            report.problems += problems
+            report.verified[partition] = problems.isEmpty ? deduplicated(records).records.count : 0
+        }
+        return report
+    }
+
+    /// The head of a chain read back (the last of its records, after duplicates): hashes to its own
+    /// hash and links to the record before it. What a router checks before it extends the chain.
+    public static func verifyHead(partition: Int32, _ unique: [DecisionRecord]) -> Problem? {
+        guard let head = unique.last else { return nil }
+        let before = unique.dropLast().last
+        if head.computedHash != head.hash {
+            return Problem(partition: partition, sequence: head.sequence, reason: "the chain's head does not match its hash (altered)")
+        }
+        if head.previousHash != (before?.hash ?? AuditChain.genesis) || head.sequence != (before?.sequence ?? 0) + 1 {
+            return Problem(partition: partition, sequence: head.sequence, reason: "the chain's head does not link to the record before it")
+        }
+        return nil
     }
 
     public static func verify(partition: Int32, _ records: [DecisionRecord]) -> [Problem] {

@@ -39,6 +39,8 @@ struct RouterMemory {
         for (partition, records) in try await auditRecords {
             let decoded = records.compactMap { try? decoder.decode(DecisionRecord.self, from: Data($0.value)) }
             let unique = AuditChainVerifier.deduplicated(decoded).records
+            // A chain whose head was altered is not extended: the router fails, and says where.
+            if let problem = AuditChainVerifier.verifyHead(partition: partition, unique) { throw AuditChainBroken(problem: problem) }
             var chain = AuditChain()
             if let last = unique.last { chain.adopt(last) }
             memory.chains[partition] = chain
@@ -49,4 +51,10 @@ struct RouterMemory {
             "decisions": "\(memory.recordedDecisions.count)"])
         return memory
     }
+}
+
+/// The audit chain a router would extend is not intact: it does not route (audit fails closed).
+struct AuditChainBroken: Error, CustomStringConvertible {
+    var problem: AuditChainVerifier.Problem
+    var description: String { "the audit chain cannot be extended: \(problem)" }
 }

@@ -340,14 +340,18 @@ public final class RoutingService: Sendable {
                                topics: HubTopics) -> EncodedPartition {
         var result = EncodedPartition(partition: partition, chain: chain)
         for routed in events {
+            // Deliveries first: a permit's decision record carries the digest of what it delivers.
+            var digests: [String: String] = [:]
+            for permit in routed.permits {
+                let record = evaluator.delivery(of: routed.event, for: permit).kafkaRecord()
+                digests[permit.decisionId] = DecisionRecord.payloadDigest(of: record.value)
+                result.deliveries.append(KafkaProducerMessage(topic: topics.deliveries(permit.recipient), cloudEvent: record))
+            }
             for decision in routed.decisions {
-                let (_, json) = result.chain.append(DecisionRecord(decision, event: routed.event, decidedAt: decidedAt))
+                let (_, json) = result.chain.append(DecisionRecord(decision, event: routed.event, decidedAt: decidedAt,
+                                                                   payloadDigest: digests[decision.decisionId]))
                 result.decisionRecords.append(KafkaProducerMessage(topic: topics.audit, partition: partition,
                                                                    key: Array(routed.event.ketencaseid.utf8), value: json))
-            }
-            for permit in routed.permits {
-                let delivery = evaluator.delivery(of: routed.event, for: permit)
-                result.deliveries.append(KafkaProducerMessage(topic: topics.deliveries(permit.recipient), cloudEvent: delivery.kafkaRecord()))
             }
         }
         return result

@@ -102,6 +102,18 @@ struct RoutingServiceTests {
         #expect(Set(recorded.map(\.decisionId)) == expected.decisions)
         #expect(recorded.count == expected.decisions.count, "every decision recorded exactly once")
         for (partition, records) in audit { #expect(AuditChainVerifier.verify(partition: partition, records) == []) }
+        // A permit's record carries the digest of exactly what was delivered; a deny's carries none.
+        let digests = Dictionary(recorded.map { ($0.decisionId, $0.payloadDigest) }) { first, _ in first }
+        #expect(recorded.allSatisfy { ($0.outcome == .permit) == ($0.payloadDigest != nil) })
+        var checked = 0
+        for (_, messages) in try await reader.readAll(F.topics.deliveries("politie")) {
+            for message in messages {
+                let decisionId = try #require(message.header("ce_decisionid")?.stringValue)
+                #expect(digests[decisionId] == DecisionRecord.payloadDigest(of: message.value))
+                checked += 1
+            }
+        }
+        #expect(checked == expected.deliveries["politie"]?.count)
 
         let deadLetters = try await reader.readAll(F.topics.deadLetter).values.flatMap { $0 }
         #expect(deadLetters.count == 2)
