@@ -10,7 +10,7 @@ struct MatrixCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "matrix",
         abstract: "Check, try out and compare versions of the sharing matrix.",
-        subcommands: [Lint.self, Simulate.self, Diff.self, Replay.self]
+        subcommands: [Lint.self, Test.self, Simulate.self, Diff.self, Replay.self]
     )
 
     static let defaultDirectory = "Contracts/matrix"
@@ -34,6 +34,38 @@ struct MatrixCommand: AsyncParsableCommand {
             printNow("\(directory): matrix \(matrix.version) is valid: \(matrix.baseline.count) baseline rules, "
                      + "\(matrix.regional.values.map(\.count).reduce(0, +)) regional rules, \(matrix.legalBases.count) legal bases, "
                      + "\(matrix.organisations.organisations.count) organisations")
+        }
+    }
+
+    struct Test: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check the matrix's invariants and run its scenarios (invariants.yaml, scenarios/*.yaml).",
+            discussion: "One line per invariant and scenario that holds; for each that does not, the rule that breaks it (file:line: rule: message). Non-zero exit on any.")
+
+        @Argument(help: "The matrix directory.")
+        var directory: String = MatrixCommand.defaultDirectory
+
+        func run() async throws {
+            let loaded = try MatrixLoader.load(MatrixBundle(directory: URL(fileURLWithPath: directory)))
+            let matrix = loaded.matrix
+            // Findings of reading the invariants and scenarios themselves count too.
+            let unreadable = loaded.findings.filter {
+                $0.location.file == MatrixLoader.invariantsFile || $0.location.file.hasPrefix(MatrixLoader.scenariosDirectory + "/")
+            }
+            let findings = unreadable + matrix.checkInvariantsAndScenarios()
+            for invariant in matrix.invariants where !findings.contains(where: { $0.message.contains("invariant \(invariant.id) ") }) {
+                let excepted = invariant.exceptions.keys.sorted()
+                printNow("invariant \(invariant.id): holds" + (excepted.isEmpty ? "" : " (excepted: \(excepted.joined(separator: ", ")))"))
+            }
+            for scenario in matrix.scenarios where !findings.contains(where: { $0.message.hasPrefix("scenario \(scenario.id):") }) {
+                printNow("scenario \(scenario.id): as expected")
+            }
+            for finding in findings { printNow("\(directory)/\(finding)") }
+            if !findings.isEmpty {
+                printError("\(findings.count) problem\(findings.count == 1 ? "" : "s") in \(directory)")
+                throw ExitCode(1)
+            }
+            printNow("\(matrix.invariants.count) invariants hold, \(matrix.scenarios.count) scenarios as expected")
         }
     }
 

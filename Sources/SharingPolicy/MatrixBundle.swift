@@ -1,7 +1,8 @@
 import Foundation
 
 /// The files of one version of the matrix, by path relative to the matrix directory
-/// (`sharing-matrix.yaml`, `legal-bases.yaml`, `organisations.yaml`, `regions/*.yaml`): what a privacy
+/// (`sharing-matrix.yaml`, `legal-bases.yaml`, `organisations.yaml`, `regions/*.yaml`, and the
+/// officers' `invariants.yaml` and `scenarios/*.yaml`): what a privacy
 /// officer proposes, what the version store keeps, and what the loader reads.
 public struct MatrixBundle: Sendable, Hashable, Codable {
     public var files: [String: String]
@@ -18,10 +19,15 @@ public struct MatrixBundle: Sendable, Hashable, Codable {
             }
             files[file] = String(decoding: data, as: UTF8.self)
         }
-        let regions = directory.appendingPathComponent(MatrixLoader.regionsDirectory)
-        for name in ((try? FileManager.default.contentsOfDirectory(atPath: regions.path)) ?? []) where name.hasSuffix(".yaml") {
-            if let data = FileManager.default.contents(atPath: regions.appendingPathComponent(name).path) {
-                files["\(MatrixLoader.regionsDirectory)/\(name)"] = String(decoding: data, as: UTF8.self)
+        if let data = FileManager.default.contents(atPath: directory.appendingPathComponent(MatrixLoader.invariantsFile).path) {
+            files[MatrixLoader.invariantsFile] = String(decoding: data, as: UTF8.self)
+        }
+        for folder in [MatrixLoader.regionsDirectory, MatrixLoader.scenariosDirectory] {
+            let url = directory.appendingPathComponent(folder)
+            for name in ((try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []) where name.hasSuffix(".yaml") {
+                if let data = FileManager.default.contents(atPath: url.appendingPathComponent(name).path) {
+                    files["\(folder)/\(name)"] = String(decoding: data, as: UTF8.self)
+                }
             }
         }
         self.files = files

@@ -79,6 +79,7 @@ public struct MatrixLinter: Sendable {
             }
         }
         findings += conflicts(matrix)
+        findings += matrix.checkInvariantsAndScenarios()
         for event in catalogue.eventNames where matrix.notShared[event] == nil
             && !matrix.baseline.contains(where: { $0.events.contains(event) }) {
             findings.append(LintFinding(location: SourceLocation(file: MatrixLoader.matrixFile, line: 1), ruleID: nil,

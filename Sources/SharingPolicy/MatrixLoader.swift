@@ -96,18 +96,24 @@ public struct MatrixLoader {
             regional[region, default: []] += rules(root["rules"], file: file, region: region)
         }
 
+        // Read before the digest is taken: they are part of the version.
+        let invariants = try invariants(bundle)
+        let scenarios = try scenarios(bundle, catalogue: .embedded)
+
         let declared = matrixNode?["version"]?.string ?? "unversioned"
         if matrixNode?["version"]?.string == nil {
             finding(Self.matrixFile, 1, nil, "the matrix needs a `version`")
         }
         // The declared version plus a digest of every file: two different matrices never share a version.
         let digest = contentDigest.finalize().hexString.prefix(8)
-        let matrix = SharingMatrix(version: "\(declared)+\(digest)", organisations: registry, legalBases: bases,
+        var matrix = SharingMatrix(version: "\(declared)+\(digest)", organisations: registry, legalBases: bases,
                                    baseline: baseline, regional: regional, notShared: notShared)
+        matrix.invariants = invariants
+        matrix.scenarios = scenarios
         return Loaded(matrix: matrix, findings: findings)
     }
 
-    private mutating func node(_ bundle: MatrixBundle, _ file: String) throws -> Node? {
+    mutating func node(_ bundle: MatrixBundle, _ file: String) throws -> Node? {
         guard let text = bundle.files[file] else {
             throw LoadError.unreadable(file, "missing from the matrix")
         }
@@ -121,7 +127,7 @@ public struct MatrixLoader {
         }
     }
 
-    private mutating func finding(_ file: String, _ line: Int, _ rule: String?, _ message: String) {
+    mutating func finding(_ file: String, _ line: Int, _ rule: String?, _ message: String) {
         findings.append(LintFinding(location: SourceLocation(file: file, line: line), ruleID: rule, message: message))
     }
 

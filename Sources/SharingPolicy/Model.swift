@@ -155,6 +155,10 @@ public struct SharingMatrix: Sendable {
     public var regional: [String: [SharingRule]]
     /// Event types deliberately never shared, with the reason.
     public var notShared: [String: String]
+    /// What must never happen whatever the rules say (`invariants.yaml`), checked on every lint.
+    public var invariants: [MatrixInvariant] = []
+    /// Worked examples with their exact outcome (`scenarios/*.yaml`), run on every lint.
+    public var scenarios: [MatrixScenario] = []
 
     public init(version: String, organisations: OrganisationRegistry, legalBases: [String: LegalBasis], baseline: [SharingRule],
                 regional: [String: [SharingRule]], notShared: [String: String]) {

@@ -123,6 +123,9 @@ struct PrivacyOfficerAPITests {
             let findings = (json as? [String: Any])?["findings"] as? [[String: Any]] ?? []
             #expect(findings.contains { $0["file"] as? String == "sharing-matrix.yaml" && $0["rule"] as? String == "BAD-1"
                 && $0["line"] as? Int == line && ($0["message"] as? String)?.contains("no-such-basis") == true }, "\(findings)")
+            // The invariants travel with the matrix: a vt-melding to SHN without a wish breaks one (#13).
+            #expect(findings.contains { $0["rule"] as? String == "BAD-1"
+                && ($0["message"] as? String)?.hasPrefix("breaks invariant SHN-ALLEEN-MET-INFORMATIEWENS") == true }, "\(findings)")
             let versions = try await call(hub.url, "/api/matrix/versions", token: "t-privacy").json as? [[String: Any]]
             #expect(versions?.count == 1, "a refused proposal is not stored")
             #expect(try await call(hub.url, "/api/matrix/versions", token: "t-privacy", method: "POST", body: ["nofiles": 1]).status == 400)

@@ -27,6 +27,57 @@ struct MatrixCommandTests {
         #expect(errors.contains("1 problem"))
     }
 
+    /// A copy of the shipped matrix with one file edited.
+    static func editedCopy(_ file: String, _ edit: (String) -> String) throws -> URL {
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("matrix"))
+        try FileManager.default.copyItem(atPath: Self.matrix, toPath: copy.path)
+        let url = copy.appendingPathComponent(file)
+        let text = try String(contentsOf: url, encoding: .utf8)
+        let edited = edit(text)
+        #expect(edited != text, "the edit applies")
+        try edited.write(to: url, atomically: true, encoding: .utf8)
+        return copy
+    }
+
+    @Test("matrix test: the shipped invariants hold and its scenarios come out as written")
+    func invariantsAndScenarios() throws {
+        let (status, output, _) = try runKetenhub(["matrix", "test", Self.matrix])
+        #expect(status == 0)
+        #expect(output.contains("invariant MINDERJARIG-NIET-3RO: holds\n"))
+        #expect(output.contains("invariant SHN-ALLEEN-MET-INFORMATIEWENS: holds (excepted: MLD-SHN)\n"))
+        #expect(output.contains("scenario MINDERJARIGE-VERDACHTE-TRAJECT: as expected\n"))
+        #expect(output.hasSuffix("3 invariants hold, 4 scenarios as expected\n"))
+    }
+
+    @Test("matrix test and lint name the invariant and the rule that breaks it: TRJ-3RO without its adult condition (#13 item 10)")
+    func brokenInvariant() throws {
+        let rule = "    fields: *traject\n    # The RvdK takes the reclassering's place for a minor suspect (004:1320-1325): nothing of such a\n    # case reaches 3ro (invariant MINDERJARIG-NIET-3RO).\n    when: {case: {suspectMinor: false}}\n"
+        let broken = try Self.editedCopy("sharing-matrix.yaml") { $0.replacingOccurrences(of: rule, with: "    fields: *traject\n") }
+        let text = try String(contentsOf: broken.appendingPathComponent("sharing-matrix.yaml"), encoding: .utf8)
+        let line = text.components(separatedBy: "\n").firstIndex { $0.contains("id: TRJ-3RO") }! + 1
+        let (status, output, errors) = try runKetenhub(["matrix", "test", broken.path])
+        #expect(status == 1)
+        let expected = "\(broken.path)/sharing-matrix.yaml:\(line): TRJ-3RO: breaks invariant MINDERJARIG-NIET-3RO (invariants.yaml:11): it can send traject to 3ro without case suspectMinor: false"
+        #expect(output.contains(expected + "\n"), "\(output)")
+        // The scenario of a minor's trajectory fails with it, naming the rule.
+        #expect(output.contains("scenario MINDERJARIGE-VERDACHTE-TRAJECT: 3ro receives it under rule TRJ-3RO, which the scenario does not expect"))
+        #expect(errors.contains("2 problems"))
+        let (lintStatus, lintOutput, _) = try runKetenhub(["matrix", "lint", broken.path])
+        #expect(lintStatus == 1 && lintOutput.contains(expected), "a version that breaks an invariant does not lint")
+    }
+
+    @Test("a scenario that does not come out as written is named, with what differs")
+    func failingScenario() throws {
+        let broken = try Self.editedCopy("scenarios/baseline.yaml") {
+            $0.replacingOccurrences(of: "      vt-amsterdam-amstelland: [/data/adviceId, /data/deliveredAt, /data/adviceKind, /data/contactPerson]",
+                                    with: "      vt-amsterdam-amstelland: [/data/adviceId, /data/recommendation]")
+        }
+        let (status, output, _) = try runKetenhub(["matrix", "test", broken.path])
+        #expect(status == 1)
+        #expect(output.contains("ADVIES-ZONDER-TOESTEMMING: vt-amsterdam-amstelland receives /data/adviceId, /data/deliveredAt, /data/adviceKind, /data/contactPerson under rule ADV-VT-DAT, expected /data/adviceId, /data/recommendation"), "\(output)")
+        #expect(!output.contains("scenario ADVIES-ZONDER-TOESTEMMING: as expected"))
+    }
+
     @Test("simulate prints per recipient the decision, rule, legal basis, purpose and fields; --json too")
     func simulate() throws {
         let event = "\(Self.examples)/gedragsaanwijzing/valid/opgelegd.json"

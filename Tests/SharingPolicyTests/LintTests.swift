@@ -70,7 +70,7 @@ struct LintTests {
 
     @Test("a regional deviation without a justification is rejected")
     func regionalWithoutJustification() throws {
-        let (directory, line) = try Self.matrix(appending: Self.rule(id: "AA-X", recipient: "shn", purpose: "bescherming-slachtoffer"),
+        let (directory, line) = try Self.matrix(appending: Self.rule(id: "AA-X", recipient: "politie", purpose: "bescherming-slachtoffer"),
                                                 to: "regions/amsterdam-amstelland.yaml")
         let findings = try Self.findings(directory)
         #expect(findings == [LintFinding(location: SourceLocation(file: "regions/amsterdam-amstelland.yaml", line: line), ruleID: "AA-X",
