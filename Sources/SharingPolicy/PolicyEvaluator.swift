@@ -95,8 +95,11 @@ public struct PolicyEvaluator: Sendable {
             let recipient: String?
             recipient = type.regional ? caseState.veiligThuis : organisationOfType[type.type]
             guard let recipient else {
-                decisions.append(deny(idPrefix, recipient: type.type, considered: [],
-                                      reason: "no \(type.name) organisation is known for this case's region"))
+                // Every rule that would have applied is named, so the deny says what is waiting for the region.
+                let reason = "no \(type.name) organisation known for this case yet: no event has named a municipality one serves"
+                let considered = baseline.candidates(for: eventName, recipient: type.type, type: type.type)
+                    .map { Decision.Consideration(ruleId: baseline.rules[$0].id, applied: false, reason: reason) }
+                decisions.append(deny(idPrefix, recipient: type.type, considered: considered, reason: reason))
                 continue
             }
             if recipient == producerCode { continue }
@@ -173,8 +176,8 @@ public struct PolicyEvaluator: Sendable {
             }
         }
         if let required = rule.conditions.consent,
-           !consent.satisfies(required, case: caseState.caseId, victims: caseState.victims, eventName: eventName) {
-            return required == .victimInformed ? "no victim asked to be informed of \(eventName)" : "consent of the victim missing"
+           let reason = consent.whyNot(required, case: caseState.caseId, victims: caseState.victims, eventName: eventName) {
+            return reason
         }
         return nil
     }

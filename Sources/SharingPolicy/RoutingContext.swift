@@ -113,12 +113,30 @@ public struct ConsentState: Sendable {
     }
 
     public func satisfies(_ consent: RuleConditions.Consent, case ketencaseid: String, victims: Set<String>, eventName: String) -> Bool {
-        victims.contains { victim in
-            guard let record = records[Self.key(case: ketencaseid, person: victim)], record.isGiven else { return false }
+        whyNot(consent, case: ketencaseid, victims: victims, eventName: eventName) == nil
+    }
+
+    /// Nil when a victim of the case gives this consent; otherwise why not, in words a privacy
+    /// officer can check: the wish was withdrawn, is about other events, does not include consent to
+    /// share, or was never given.
+    public func whyNot(_ consent: RuleConditions.Consent, case ketencaseid: String, victims: Set<String>, eventName: String) -> String? {
+        let wishes = victims.sorted().compactMap { records[Self.key(case: ketencaseid, person: $0)] }
+        for record in wishes where record.isGiven {
             switch consent {
-            case .victimInformed: return record.topics?.contains(eventName) ?? false
-            case .victimShare: return record.consentToShare ?? false
+            case .victimInformed: if record.topics?.contains(eventName) ?? false { return nil }
+            case .victimShare: if record.consentToShare ?? false { return nil }
             }
+        }
+        if wishes.isEmpty {
+            return victims.isEmpty ? "no victim is known in this case, so no informatiewens applies"
+                                   : "no victim of this case has given an informatiewens (never given)"
+        }
+        if let withdrawn = wishes.first(where: { !$0.isGiven }), !wishes.contains(where: \.isGiven) {
+            return "the victim's informatiewens was withdrawn (recorded \(withdrawn.updatedAt))"
+        }
+        switch consent {
+        case .victimInformed: return "the victim's informatiewens does not ask to be informed of \(eventName)"
+        case .victimShare: return "the victim's informatiewens does not consent to sharing"
         }
     }
 }
