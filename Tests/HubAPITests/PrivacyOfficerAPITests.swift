@@ -209,6 +209,12 @@ struct PrivacyOfficerAPITests {
             let invalid = try Self.example("traject/invalid/onbekende-organisatie.json")
             let refused = try await call(hub.url, "/api/matrix/simulate", token: "t-privacy", method: "POST", body: ["event": invalid])
             #expect(refused.status == 422 && ((refused.json as? [String: Any])?["error"] as? String)?.contains("not a valid canonical event") == true)
+            // A time with a fractional second of 15,000 digits (#13 item 1): refused, briefly, and the hub answers on.
+            var long = try #require(event as? [String: Any])
+            long["time"] = "2026-11-20T22:41:00." + String(repeating: "1", count: 15_000) + "+01:00"
+            let (longStatus, longAnswer) = try await call(hub.url, "/api/matrix/simulate", token: "t-privacy", method: "POST", body: ["event": long])
+            #expect(longStatus == 422)
+            #expect(((longAnswer as? [String: Any])?["error"] as? String) == "event is not a valid canonical event: /time: must have at most 40 characters")
             let consent = try Self.example("informatiewens/valid/gegeven.json")
             #expect(try await call(hub.url, "/api/matrix/simulate", token: "t-admin", method: "POST", body: ["event": event, "consents": [consent]]).status == 200)
             #expect(try await call(hub.url, "/api/matrix/simulate", token: "t-privacy", method: "POST", body: ["event": event, "consents": [event]]).status == 422)

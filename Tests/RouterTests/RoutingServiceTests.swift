@@ -130,6 +130,9 @@ struct RoutingServiceTests {
         #expect(same.output.hasPrefix("\(expected.decisions.count) recorded decisions on 43 events; 0 would change"), "\(same.output)")  // 42 events, one published twice
         let proposed = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("matrix"))
         try FileManager.default.copyItem(atPath: matrixDirectory, toPath: proposed.path)
+        // The shipped scenarios would rightly refuse this version (SHN no longer informed); what is
+        // tested here is the replay.
+        try FileManager.default.removeItem(at: proposed.appendingPathComponent("scenarios"))
         let matrixFile = proposed.appendingPathComponent("sharing-matrix.yaml")
         try String(contentsOf: matrixFile, encoding: .utf8).replacingOccurrences(of: "recipient: shn\n    purpose: informeren-slachtoffer\n    legalBasis: aanwijzing-slachtofferrechten\n    disclosure: voorwaarden\n    fields: *ga-victim",
                                                                                 with: "recipient: shn\n    purpose: informeren-slachtoffer\n    legalBasis: aanwijzing-slachtofferrechten\n    disclosure: voorwaarden\n    fields: *ga-victim\n    validUntil: 2000-01-01")
