@@ -59,8 +59,11 @@ public enum LedgerEntry: Sendable, Equatable {
         public var purpose: String?
         public var matrixVersion: String
         public var decidedAt: String
+        /// For a deny: why, and why each rule considered did not apply (for privacy officers).
+        public var explanation: String?
 
-        public init(decisionId: String, eventId: String, eventSource: String, ketencaseid: String, recipient: String, permitted: Bool, ruleId: String? = nil, legalBasis: String? = nil, purpose: String? = nil, matrixVersion: String, decidedAt: String) {
+        public init(decisionId: String, eventId: String, eventSource: String, ketencaseid: String, recipient: String, permitted: Bool, ruleId: String? = nil, legalBasis: String? = nil, purpose: String? = nil, matrixVersion: String, decidedAt: String, explanation: String? = nil) {
+            self.explanation = explanation
             self.decisionId = decisionId
             self.eventId = eventId
             self.eventSource = eventSource

@@ -83,7 +83,7 @@ public struct LedgerProjector: Sendable {
             return .decided(.init(decisionId: record.decisionId, eventId: record.eventId, eventSource: record.eventSource,
                                   ketencaseid: record.ketencaseid, recipient: record.recipient, permitted: record.outcome == "permit",
                                   ruleId: record.ruleId, legalBasis: record.legalBasis, purpose: record.purpose,
-                                  matrixVersion: record.matrixVersion, decidedAt: record.decidedAt))
+                                  matrixVersion: record.matrixVersion, decidedAt: record.decidedAt, explanation: record.explanation))
         case topics.deliveryStatus:
             guard let status = try? decoder.decode(StatusRecord.self, from: Data(message.value)) else { return unreadable(message) }
             return .delivered(.init(deliveryId: status.deliveryId, organisation: status.organisation, delivered: status.outcome == "delivered",
@@ -145,8 +145,17 @@ public struct LedgerProjector: Sendable {
 
     /// `Contracts/records/decision-record.schema.json`, the fields the ledger keeps.
     struct AuditRecord: Decodable {
+        struct Considered: Decodable { var ruleId: String; var applied: Bool; var reason: String? }
         var decisionId, eventId, eventSource, ketencaseid, recipient, outcome, matrixVersion, decidedAt: String
-        var ruleId, legalBasis, purpose: String?
+        var ruleId, legalBasis, purpose, reason: String?
+        var considered: [Considered]?
+
+        /// A deny in one line: why, then each rule considered and why it did not apply.
+        var explanation: String? {
+            guard outcome == "deny" else { return nil }
+            let rules = (considered ?? []).filter { !$0.applied }.map { "\($0.ruleId): \($0.reason ?? "did not apply")" }
+            return ([reason ?? "no rule applies"] + rules).joined(separator: "; ")
+        }
     }
 
     /// `Contracts/records/delivery-status.schema.json`.

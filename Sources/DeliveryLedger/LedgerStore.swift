@@ -71,6 +71,9 @@ public struct DecisionRow: Sendable, Codable, Equatable {
     public var purpose: String?
     public var matrixVersion: String
     public var decidedAt: String
+    /// For a deny: why, and why each rule considered did not apply. It can speak of a victim's
+    /// informatiewens, so the API shows it to privacy officers only.
+    public var explanation: String?
 }
 
 public struct DeliveryRow: Sendable, Codable, Equatable {

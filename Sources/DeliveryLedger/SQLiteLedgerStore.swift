@@ -81,6 +81,9 @@ public final class SQLiteLedgerStore: LedgerStore {
                 ALTER TABLE event_persons_by_case RENAME TO event_persons;
                 """)
         }
+        migrator.registerMigration("v5-decision-explanations") { db in
+            try db.execute(sql: "ALTER TABLE decisions ADD COLUMN explanation TEXT")
+        }
         return migrator
     }
 
@@ -123,10 +126,10 @@ public final class SQLiteLedgerStore: LedgerStore {
                 case .decided(let decision):
                     try db.execute(sql: """
                         INSERT OR IGNORE INTO decisions (decision_id, event_source, event_id, ketencaseid, recipient, permitted, rule_id,
-                            legal_basis, purpose, matrix_version, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            legal_basis, purpose, matrix_version, decided_at, explanation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """, arguments: [decision.decisionId, decision.eventSource, decision.eventId, decision.ketencaseid, decision.recipient,
                                          decision.permitted, decision.ruleId, decision.legalBasis, decision.purpose, decision.matrixVersion,
-                                         decision.decidedAt])
+                                         decision.decidedAt, decision.explanation])
                     if decision.permitted {
                         try db.execute(sql: """
                             INSERT INTO deliveries (delivery_id, organisation, event_source, event_id, ketencaseid) VALUES (?, ?, ?, ?, ?)
@@ -314,7 +317,8 @@ public final class SQLiteLedgerStore: LedgerStore {
 
     private static func decision(_ row: Row) -> DecisionRow {
         DecisionRow(decisionId: row["decision_id"], recipient: row["recipient"], permitted: row["permitted"], ruleId: row["rule_id"],
-                    legalBasis: row["legal_basis"], purpose: row["purpose"], matrixVersion: row["matrix_version"], decidedAt: row["decided_at"])
+                    legalBasis: row["legal_basis"], purpose: row["purpose"], matrixVersion: row["matrix_version"], decidedAt: row["decided_at"],
+                    explanation: row["explanation"])
     }
 
     private static func delivery(_ row: Row) -> DeliveryRow {

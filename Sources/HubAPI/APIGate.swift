@@ -94,4 +94,6 @@ enum Allowed {
     static let matrixChange: @Sendable (Role) -> Bool = { $0 == .privacyOfficer }
     static let matrixRead: @Sendable (Role) -> Bool = { $0 == .privacyOfficer || $0 == .admin }
     static let anyone: @Sendable (Role) -> Bool = { _ in true }
+    /// An event's trace: its metadata for operators and admins, and for privacy officers with why each denied recipient was.
+    static let trace: @Sendable (Role) -> Bool = { $0 == .operator_ || $0 == .admin || $0 == .privacyOfficer }
 }

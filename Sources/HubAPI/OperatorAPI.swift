@@ -30,7 +30,8 @@ public struct HubActions: Sendable {
 /// - operators and admins: all of this, which is metadata (the ledger keeps no content), never a
 ///   delivery's content;
 /// - a partner: only its own organisation's deliveries, and their content;
-/// - privacy officers: none of this (their part is the sharing matrix).
+/// - privacy officers: the trace of an event, with why each recipient was denied (their part is the
+///   sharing matrix; the denies are where it shows).
 public struct OperatorAPI: Sendable {
     let ledger: any LedgerStore
     let gate: APIGate
@@ -55,12 +56,16 @@ public struct OperatorAPI: Sendable {
             }
         }
         router.get("api/trace") { request, _ in
-            try await gate.answer(request, allowed: Allowed.metadata) { _ in
+            try await gate.answer(request, allowed: Allowed.trace) { principal in
                 guard let source = request.uri.queryParameters["source"].map(String.init), let id = request.uri.queryParameters["id"].map(String.init) else {
                     throw APIRefusal(.badRequest, "give ?source=...&id=... of the event")
                 }
-                guard let trace = try ledger.trace(eventSource: source, eventId: id) else {
+                guard var trace = try ledger.trace(eventSource: source, eventId: id) else {
                     throw APIRefusal(.notFound, "no event \(id) from \(source) in the ledger")
+                }
+                // Why a recipient was denied can speak of a victim's wish: privacy officers' to read.
+                if principal.role != .privacyOfficer {
+                    for index in trace.decisions.indices { trace.decisions[index].explanation = nil }
                 }
                 return trace
             }

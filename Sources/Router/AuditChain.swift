@@ -19,6 +19,8 @@ public struct DecisionRecord: Codable, Sendable, Hashable {
     public var disclosure: Disclosure?
     public var fields: [String]
     public var considered: [Decision.Consideration]
+    /// For a deny: why, in one line (each considered rule says why it did not apply).
+    public var reason: String?
     public var matrixVersion: String
     public var decidedAt: String
     /// For a permit: SHA-256 (hex) of the delivery's record value, what the recipient was sent.
@@ -41,6 +43,7 @@ public struct DecisionRecord: Codable, Sendable, Hashable {
         disclosure = decision.disclosure
         fields = decision.fields
         considered = decision.considered
+        reason = decision.reason
         matrixVersion = decision.matrixVersion
         self.decidedAt = decidedAt
         self.payloadDigest = payloadDigest
@@ -107,6 +110,7 @@ public struct DecisionRecord: Codable, Sendable, Hashable {
         writer.member("payloadDigest", payloadDigest)
         writer.member("previousHash", previousHash)
         writer.member("purpose", purpose)
+        writer.member("reason", reason)
         writer.member("recipient", recipient)
         writer.member("ruleId", ruleId)
         writer.key("sequence")
@@ -134,6 +138,7 @@ public struct DecisionRecord: Codable, Sendable, Hashable {
         if let purpose { members["purpose"] = .string(purpose) }
         if let disclosure { members["disclosure"] = .string(disclosure.rawValue) }
         if let payloadDigest { members["payloadDigest"] = .string(payloadDigest) }
+        if let reason { members["reason"] = .string(reason) }
         return .object(members)
     }
 }

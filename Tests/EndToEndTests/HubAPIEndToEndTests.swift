@@ -37,6 +37,7 @@ struct HubAPIEndToEndTests {
         }, inspect: { hub in
             let token = await tokens.value
             try await Self.acknowledgements(hub, token)
+            try await Self.denyExplanations(hub, token)
             try await Self.replays(hub, token)
             try await Self.content(hub, token)
             try await Self.dataSubjectReport(hub, token)
@@ -99,6 +100,21 @@ struct HubAPIEndToEndTests {
         // SHN's own acknowledgement is taken.
         let own = ["deliveryId": shn.deliveryId, "ketencaseid": shn.ketencaseid!, "status": "processed"]
         #expect(try await call(url, "/partners/shn/acknowledgements", token: token["shn"], method: "POST", body: own).status == 202)
+    }
+
+    /// #13: a deny explains itself, from the router's record to a privacy officer's trace.
+    static func denyExplanations(_ hub: DemoHub.Running, _ token: [String: String]) async throws {
+        let url = hub.httpAddress
+        let event = try #require(try hub.ledger.snapshot().events.first { event in
+            try hub.ledger.trace(eventSource: event.source, eventId: event.eventId)?.decisions.contains { !$0.permitted } == true
+        })
+        let path = "/api/trace?source=\(event.source)&id=\(event.eventId)"
+        let (status, answer) = try await call(url, path, token: token["privacy-officer"])
+        #expect(status == 200)
+        let denies = ((answer as? [String: Any])?["decisions"] as? [[String: Any]] ?? []).filter { $0["permitted"] as? Bool == false }
+        #expect(!denies.isEmpty && denies.allSatisfy { ($0["explanation"] as? String)?.isEmpty == false }, "\(denies)")
+        let operatorView = try await call(url, path, token: token["operator"]).json as? [String: Any]
+        #expect((operatorView?["decisions"] as? [[String: Any]])?.allSatisfy { $0["explanation"] == nil } == true)
     }
 
     static func content(_ hub: DemoHub.Running, _ token: [String: String]) async throws {

@@ -30,6 +30,9 @@ struct OperatorAPITests {
                            recipient: "politie", permitted: true, ruleId: "r1", legalBasis: "b", purpose: "p", matrixVersion: "v1", decidedAt: time)),
             .decided(.init(decisionId: "dec-1-3ro", eventId: "ga-1", eventSource: "urn:ketenhub:om", ketencaseid: "KZ-2026-AAAAAA",
                            recipient: "3ro", permitted: true, ruleId: "r2", legalBasis: "b", purpose: "p", matrixVersion: "v1", decidedAt: time)),
+            .decided(.init(decisionId: "dec-1-shn", eventId: "ga-1", eventSource: "urn:ketenhub:om", ketencaseid: "KZ-2026-AAAAAA",
+                           recipient: "shn", permitted: false, matrixVersion: "v1", decidedAt: time,
+                           explanation: "no rule applies; GA-SHN: the victim's informatiewens was withdrawn (recorded 2026-11-19T09:00:00Z)")),
             .delivered(.init(deliveryId: "dec-1-politie", organisation: "politie", delivered: true, attempts: 1, at: time)),
             .acknowledged(.init(deliveryId: "dec-1-politie", organisation: "politie", status: "processed", at: time)),
             .delivered(.init(deliveryId: "dec-1-3ro", organisation: "3ro", delivered: true, attempts: 2, at: time)),
@@ -81,7 +84,7 @@ struct OperatorAPITests {
                 ("/api/cases/KZ-2026-AAAAAA/events", "t-operator", 200), ("/api/cases/KZ-2026-AAAAAA/events", "t-admin", 200),
                 ("/api/cases/KZ-2026-AAAAAA/events", "t-privacy", 403), ("/api/cases/KZ-2026-AAAAAA/events", "t-politie", 403),
                 ("/api/cases/KZ-2026-AAAAAA/events", nil, 401), ("/api/cases/KZ-2026-AAAAAA/events", "t-made-up", 401),
-                (trace, "t-operator", 200), (trace, "t-admin", 200), (trace, "t-politie", 403), (trace, "t-privacy", 403),
+                (trace, "t-operator", 200), (trace, "t-admin", 200), (trace, "t-politie", 403), (trace, "t-privacy", 200),
                 ("/api/trace?source=urn:ketenhub:om&id=nope", "t-operator", 404), ("/api/trace", "t-operator", 400),
                 ("/api/deliveries", "t-operator", 200), ("/api/deliveries?organisation=3ro&state=delivered", "t-admin", 200),
                 ("/api/deliveries", "t-politie", 200), ("/api/deliveries?organisation=politie", "t-politie", 200),
@@ -142,6 +145,15 @@ struct OperatorAPITests {
                 #expect(!body.contains("GA-SECRET-77") && !body.contains("2027-03-31") && !body.contains("\"fields\""), "\(path): \(body)")
             }
             #expect(try ledger.trace(eventSource: "urn:ketenhub:om", eventId: "ga-1")?.event.fields["/orderId"] == "GA-SECRET-77")
+            // Why SHN was denied: for privacy officers, not for operators (it speaks of the victim's wish).
+            func shnDecision(_ token: String) async throws -> [String: Any]? {
+                ((try await Self.get(url, trace, token: token).json as? [String: Any])?["decisions"] as? [[String: Any]])?
+                    .first { $0["recipient"] as? String == "shn" }
+            }
+            let forOfficer = try await shnDecision("t-privacy")
+            #expect(forOfficer?["explanation"] as? String == "no rule applies; GA-SHN: the victim's informatiewens was withdrawn (recorded 2026-11-19T09:00:00Z)")
+            let forOperator = try await shnDecision("t-operator")
+            #expect(forOperator?["explanation"] == nil && forOperator?["permitted"] as? Bool == false)
 
             // A call that fails for another reason than a refusal is answered and recorded too (#13 item 11).
             let (broken, brokenAnswer) = try await Self.get(url, "/api/dead-letters/dlq-broken/replay", token: "t-operator", method: "POST")
@@ -150,7 +162,7 @@ struct OperatorAPITests {
 
             // Every call, refused or not, is in the ledger, with who called and the answer.
             let calls = try ledger.apiCalls()
-            #expect(calls.count == matrix.count + replays.count + 18)
+            #expect(calls.count == matrix.count + replays.count + 20)
             #expect(calls.contains { $0.path == "/api/dead-letters/dlq-broken/replay" && $0.status == 500 && $0.principal == "ops-1" })
             #expect(calls.first?.principal == "ops-1" && calls.first?.role == "operator")
             #expect(calls.first?.path == "/api/cases/KZ-2026-AAAAAA/events" && calls.first?.status == 200)
