@@ -199,13 +199,32 @@ struct GatewayTests {
         #expect(letters.count == 1 && letters.first?.deadLetterId == receipt["deadLetterId"] as? String)
         #expect(letters.first?.reasons.count == 101 && letters.first?.reasons.last?.reason == "and \(records * 4 - 100) more problems (\(records * 4) in all)")
         #expect(letters.first.flatMap { Data(base64Encoded: $0.original.base64) } == Data(xml.utf8), "the whole message is kept")
+        // A 3RO batch file of 1.9 MB with a bad code in every row: the same, its dead letter keeping all of it.
+        let csv = try String(contentsOf: Self.partners.appendingPathComponent("3ro/examples/advies-traject-overtreding.csv"), encoding: .utf8)
+        let lines = csv.components(separatedBy: "\r\n")
+        let badRow = lines[1].replacingOccurrences(of: ";B-SAFER;H;", with: ";B-SAFER;X;")
+        #expect(badRow != lines[1])
+        func batch(_ rows: Int) -> Data {
+            Data((([lines[0]] + (1...rows).map { badRow.replacingOccurrences(of: "3RO-2026-110001", with: "3RO-2026-9\($0)") }).joined(separator: "\r\n") + "\r\n").utf8)
+        }
+        let one = try await hub.post(batch(1), as: "3ro", token: hub.tokens["3ro"])
+        let perRow = try #require(one.receipt["problemCount"] as? Int)
+        #expect(one.status == 422 && perRow >= 1)
+        let rows = 1_900_000 / (badRow.utf8.count + 2)
+        let large = batch(rows)
+        let (csvStatus, csvBody) = try await hub.postRaw(large, as: "3ro", token: hub.tokens["3ro"])
+        let csvReceipt = try #require(try JSONSerialization.jsonObject(with: csvBody) as? [String: Any])
+        #expect(csvStatus == 422 && csvBody.count < 64 * 1024)
+        #expect(csvReceipt["problemCount"] as? Int == rows * perRow && (csvReceipt["problems"] as? [Any])?.count == 100)
+        let csvLetter = try await hub.deadLetters().first { $0.deadLetterId == csvReceipt["deadLetterId"] as? String }
+        #expect(csvLetter.flatMap { Data(base64Encoded: $0.original.base64) } == large)
         // Two messages refused unread are two dead letters; the next valid message flows.
         let limit = try PartnerFormats.load(directory: Self.partners).formats["politie"]!.maxBytes
         for _ in 0..<2 {
             #expect(try await hub.post(Data(repeating: UInt8(ascii: "<"), count: limit + 10), as: "politie", token: hub.tokens["politie"]).status == 413)
         }
         let ids = try await hub.deadLetters().map(\.deadLetterId)
-        #expect(ids.count == 3 && Set(ids).count == 3, "\(ids)")
+        #expect(ids.count == 5 && Set(ids).count == 5, "\(ids)")
         #expect(try await hub.post(try Self.file("politie/examples/vt-melding-en-aanhouding.xml"), as: "politie", token: hub.tokens["politie"]).status == 202)
         await hub.stop()
     }
