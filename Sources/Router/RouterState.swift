@@ -47,7 +47,7 @@ struct RouterMemory {
             memory.recordedDecisions.formUnion(unique.map(\.decisionId))
         }
         logger.info("router state loaded", metadata: [
-            "cases": "\(memory.routing.cases.count)", "consents": "\(memory.routing.consent.records.count)",
+            "cases": "\(memory.routing.cases.count)", "consents": "\(memory.routing.consent.count)",
             "decisions": "\(memory.recordedDecisions.count)"])
         return memory
     }

@@ -95,20 +95,24 @@ public struct ConsentRecord: Codable, Sendable, Hashable {
 /// only if it supersedes the one in force (`ConsentRecord.supersedes`), so the state is the same
 /// whatever order its records are applied in, on the router and when it is read back.
 public struct ConsentState: Sendable {
-    public private(set) var records: [String: ConsentRecord] = [:]
+    /// By chain case, then by person: looked up for every consent condition of every event, without
+    /// building a key.
+    private var byCase: [String: [String: ConsentRecord]] = [:]
 
     public init(records: [ConsentRecord] = []) {
         for record in records { self.record(record) }
     }
+
+    /// How many persons' consents are known, over all cases.
+    public var count: Int { byCase.values.reduce(0) { $0 + $1.count } }
 
     public static func key(case ketencaseid: String, person: String) -> String { ketencaseid + "\n" + person }
 
     /// Applies a record; returns the one in force afterwards for its person and case.
     @discardableResult
     public mutating func record(_ record: ConsentRecord) -> ConsentRecord {
-        let key = record.key
-        if let current = records[key], !record.supersedes(current) { return current }
-        records[key] = record
+        if let current = byCase[record.ketencaseid]?[record.person], !record.supersedes(current) { return current }
+        byCase[record.ketencaseid, default: [:]][record.person] = record
         return record
     }
 
@@ -120,20 +124,26 @@ public struct ConsentState: Sendable {
     /// officer can check: the wish was withdrawn, is about other events, does not include consent to
     /// share, or was never given.
     public func whyNot(_ consent: RuleConditions.Consent, case ketencaseid: String, victims: Set<String>, eventName: String) -> String? {
-        let wishes = victims.sorted().compactMap { records[Self.key(case: ketencaseid, person: $0)] }
-        for record in wishes where record.isGiven {
-            switch consent {
-            case .victimInformed: if record.topics?.contains(eventName) ?? false { return nil }
-            case .victimShare: if record.consentToShare ?? false { return nil }
+        let wishes = byCase[ketencaseid] ?? [:]
+        var any: ConsentRecord?
+        var given = false
+        for victim in victims {
+            guard let record = wishes[victim] else { continue }
+            if record.isGiven {
+                given = true
+                switch consent {
+                case .victimInformed: if record.topics?.contains(eventName) ?? false { return nil }
+                case .victimShare: if record.consentToShare ?? false { return nil }
+                }
             }
+            if any == nil || (!record.isGiven && any!.isGiven) || record.person < any!.person { any = record }
         }
-        if wishes.isEmpty {
+        // Only a deny needs words; they are built here, after the common answer.
+        guard let wish = any else {
             return victims.isEmpty ? "no victim is known in this case, so no informatiewens applies"
                                    : "no victim of this case has given an informatiewens (never given)"
         }
-        if let withdrawn = wishes.first(where: { !$0.isGiven }), !wishes.contains(where: \.isGiven) {
-            return "the victim's informatiewens was withdrawn (recorded \(withdrawn.updatedAt))"
-        }
+        if !given { return "the victim's informatiewens was withdrawn (recorded \(wish.updatedAt))" }
         switch consent {
         case .victimInformed: return "the victim's informatiewens does not ask to be informed of \(eventName)"
         case .victimShare: return "the victim's informatiewens does not consent to sharing"

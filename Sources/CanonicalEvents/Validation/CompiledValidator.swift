@@ -161,17 +161,29 @@ struct CompiledValidator: Sendable {
 
     private func checkString(_ text: String, _ node: Node, _ fail: (String) -> Void) {
         if node.minLength != nil || node.maxLength != nil {
-            let length = text.unicodeScalars.count  // JSON Schema counts code points
-            if let minimum = node.minLength, Double(length) < minimum {
-                fail(minimum == 1 ? "must not be empty" : "must have at least \(Int(minimum)) characters")
+            // JSON Schema counts code points; a string has at least a quarter as many as its UTF-8
+            // bytes and at most as many, so most strings are judged without counting (every string
+            // of every event has a maxLength).
+            let bytes = text.utf8.count
+            var counted: Int?
+            func length() -> Int {
+                if let counted { return counted }
+                let count = text.unicodeScalars.count
+                counted = count
+                return count
             }
-            if let maximum = node.maxLength, Double(length) > maximum {
+            var wrongLength = false
+            if let minimum = node.minLength, Double(bytes) < minimum || (Double(bytes / 4) < minimum && Double(length()) < minimum) {
+                fail(minimum == 1 ? "must not be empty" : "must have at least \(Int(minimum)) characters")
+                wrongLength = true
+            }
+            if let maximum = node.maxLength, Double(bytes) > maximum && Double(length()) > maximum {
                 fail("must have at most \(Int(maximum)) characters")
+                wrongLength = true
             }
             // A string of the wrong length is refused already; its pattern and format would only
             // repeat that (and a partner's megabyte need not be matched).
-            if let minimum = node.minLength, Double(length) < minimum { return }
-            if let maximum = node.maxLength, Double(length) > maximum { return }
+            if wrongLength { return }
         }
         // ECMA-262-style search (unanchored unless the pattern anchors itself).
         if let pattern = node.pattern, !(pattern.compiled?.matches(text) ?? false) {
