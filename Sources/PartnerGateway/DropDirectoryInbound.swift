@@ -111,8 +111,7 @@ public struct DropDirectoryInbound: Sendable {
         }
         let size = Int(status.st_size)
         if size > limit {
-            return await gateway.refuseUnread(size: size, from: organisation, via: .directory, contentType: contentType,
-                                              reason: "the message is \(size) bytes; messages from \(organisation) may be at most \(limit) bytes")
+            return await gateway.refuseTooLarge(size: size, from: organisation, via: .directory, contentType: contentType)
         }
         // At most one byte more than the limit: a file that grows while it is read is still judged.
         var bytes = [UInt8](repeating: 0, count: limit + 1)

@@ -42,8 +42,7 @@ public struct HTTPInbound: Sendable {
         // Too large is decided before reading: on the announced length, else while reading.
         let announced = request.headers[.contentLength].flatMap { Int($0) }
         if let announced, announced > limit {
-            let receipt = await gateway.refuseUnread(size: announced, from: organisation, via: .http, contentType: contentType,
-                                                     reason: "the message is \(announced) bytes; messages from \(organisation) may be at most \(limit) bytes")
+            let receipt = await gateway.refuseTooLarge(size: announced, from: organisation, via: .http, contentType: contentType)
             return Response.json(.contentTooLarge, receipt)
         }
         let body: ByteBuffer

@@ -59,6 +59,12 @@ public final class InboundGateway: Sendable {
         }
     }
 
+    /// A message refused unread because its size (announced, or of the file) is over the partner's limit.
+    public func refuseTooLarge(size: Int, from organisation: String, via transport: Transport, contentType: String) async -> Receipt {
+        await refuseUnread(size: size, from: organisation, via: transport, contentType: contentType,
+                           reason: "the message is \(size) bytes; messages from \(organisation) may be at most \(sizeLimit(for: organisation) ?? 0) bytes")
+    }
+
     /// A message refused before it was read (too large): its dead letter keeps its size, not its bytes.
     public func refuseUnread(size: Int, from organisation: String, via transport: Transport, contentType: String, reason: String) async -> Receipt {
         await refuse([], declaredSize: size, from: organisation, via: transport, contentType: contentType,

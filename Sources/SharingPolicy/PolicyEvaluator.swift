@@ -189,6 +189,8 @@ public struct PolicyEvaluator: Sendable {
     }
 
     /// Deterministic: the same event and matrix always give the same ids (`dec-<digest>-<recipient>`).
+    /// A permit's decision id is its delivery's id, and `Acknowledgement.recipient(ofDelivery:)` reads
+    /// the recipient back from it: keep the two in step.
     private func decisionIDPrefix(_ event: CloudEvent) -> String {
         let digest = SHA256.hash(data: Data("\(event.source)\n\(event.id)\n\(matrix.version)".utf8))
         return "dec-" + digest.prefix(16).hexString + "-"
