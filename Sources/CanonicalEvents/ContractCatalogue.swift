@@ -41,6 +41,11 @@ public struct ContractCatalogue: Sendable {
 
     /// Every problem of a canonical event in structured JSON: the envelope, then its data against
     /// the schema of its type. An unknown type is itself a problem.
+    /// The organisation types that publish an event (`x-producers` of its schema).
+    public func producers(of eventName: String) -> [String] {
+        (schemas.documents["\(eventName).schema.json"]?["x-producers"]?.arrayValue ?? []).compactMap(\.stringValue)
+    }
+
     public func validate(event: JSONValue) -> [ValidationProblem] {
         guard let type = event["type"]?.stringValue, let file = schemaByEventType[type] else {
             var problems = schemas.validate(event, against: Self.envelopeSchema)

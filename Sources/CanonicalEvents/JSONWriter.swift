@@ -24,6 +24,8 @@ public struct JSONWriter {
 
     public mutating func string(_ text: String) { element(); writeString(text) }
     public mutating func null() { element(); bytes += Array("null".utf8) }
+    /// A value already encoded as JSON (for example `JSONValue.encodedBytes()`), copied as it is.
+    public mutating func raw(_ encoded: [UInt8]) { element(); bytes += encoded }
     public mutating func bool(_ value: Bool) { element(); bytes += Array((value ? "true" : "false").utf8) }
 
     /// Integral values without a fraction, as JSON Schema's `integer` reads them.

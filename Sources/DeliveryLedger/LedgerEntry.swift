@@ -59,11 +59,22 @@ public enum LedgerEntry: Sendable, Equatable {
         public var purpose: String?
         public var matrixVersion: String
         public var decidedAt: String
-        /// For a deny: why, and why each rule considered did not apply (for privacy officers).
+        /// For a deny or a hold: why, and why each rule considered did not apply (for privacy officers).
         public var explanation: String?
+        /// permit, deny or hold (a hold waits for a fact of the case; see `releases`).
+        public var outcome: String?
+        /// For the decision that ends a hold: the hold's decision id.
+        public var releases: String?
+        /// What the decision rested on, as sorted JSON: consent evidence, case facts, the region's
+        /// source, whether the basis is confirmed, the persons disclosed (the art. 15 answer).
+        public var grounds: String?
 
-        public init(decisionId: String, eventId: String, eventSource: String, ketencaseid: String, recipient: String, permitted: Bool, ruleId: String? = nil, legalBasis: String? = nil, purpose: String? = nil, matrixVersion: String, decidedAt: String, explanation: String? = nil) {
+        public init(decisionId: String, eventId: String, eventSource: String, ketencaseid: String, recipient: String, permitted: Bool, ruleId: String? = nil, legalBasis: String? = nil, purpose: String? = nil, matrixVersion: String, decidedAt: String, explanation: String? = nil,
+                    outcome: String? = nil, releases: String? = nil, grounds: String? = nil) {
             self.explanation = explanation
+            self.outcome = outcome
+            self.releases = releases
+            self.grounds = grounds
             self.decisionId = decisionId
             self.eventId = eventId
             self.eventSource = eventSource

@@ -83,7 +83,8 @@ public struct LedgerProjector: Sendable {
             return .decided(.init(decisionId: record.decisionId, eventId: record.eventId, eventSource: record.eventSource,
                                   ketencaseid: record.ketencaseid, recipient: record.recipient, permitted: record.outcome == "permit",
                                   ruleId: record.ruleId, legalBasis: record.legalBasis, purpose: record.purpose,
-                                  matrixVersion: record.matrixVersion, decidedAt: record.decidedAt, explanation: record.explanation))
+                                  matrixVersion: record.matrixVersion, decidedAt: record.decidedAt, explanation: record.explanation,
+                                  outcome: record.outcome, releases: record.releases, grounds: record.grounds))
         case topics.deliveryStatus:
             guard let status = try? decoder.decode(StatusRecord.self, from: Data(message.value)) else { return unreadable(message) }
             return .delivered(.init(deliveryId: status.deliveryId, organisation: status.organisation, delivered: status.outcome == "delivered",
@@ -147,14 +148,29 @@ public struct LedgerProjector: Sendable {
     struct AuditRecord: Decodable {
         struct Considered: Decodable { var ruleId: String; var applied: Bool; var reason: String? }
         var decisionId, eventId, eventSource, ketencaseid, recipient, outcome, matrixVersion, decidedAt: String
-        var ruleId, legalBasis, purpose, reason: String?
+        var ruleId, legalBasis, purpose, reason, releases, region: String?
         var considered: [Considered]?
+        var consent: JSONValue?
+        var caseFacts: JSONValue?
+        var legalBasisConfirmed: Bool?
+        var disclosedPersons: [String]?
 
-        /// A deny in one line: why, then each rule considered and why it did not apply.
+        /// A deny or a hold in one line: why, then each rule considered and why it did not apply.
         var explanation: String? {
-            guard outcome == "deny" else { return nil }
+            guard outcome != "permit" else { return nil }
             let rules = (considered ?? []).filter { !$0.applied }.map { "\($0.ruleId): \($0.reason ?? "did not apply")" }
             return ([reason ?? "no rule applies"] + rules).joined(separator: "; ")
+        }
+
+        /// The grounds of the decision as sorted JSON, or nil when it records none.
+        var grounds: String? {
+            var members: [String: JSONValue] = [:]
+            if let consent { members["consent"] = consent }
+            if let caseFacts { members["caseFacts"] = caseFacts }
+            if let region { members["region"] = .string(region) }
+            if let legalBasisConfirmed { members["legalBasisConfirmed"] = .bool(legalBasisConfirmed) }
+            if let disclosedPersons { members["disclosedPersons"] = .array(disclosedPersons.map(JSONValue.string)) }
+            return members.isEmpty ? nil : String(decoding: JSONValue.object(members).encodedBytes(), as: UTF8.self)
         }
     }
 

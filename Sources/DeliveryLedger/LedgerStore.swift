@@ -21,6 +21,9 @@ public protocol LedgerStore: Sendable {
     func alerts(severity: SLAAlert.Severity?) throws -> [SLAAlert]
     /// Every delivery permitted of an event that concerned this pseudonymous person: the data-subject report.
     func disclosures(concerning person: String) throws -> [Disclosure]
+    /// Deliveries held for a fact of their case (the suspect's age, the victim's address) that no
+    /// later decision has released yet, oldest first.
+    func unreleasedHolds() throws -> [HeldDelivery]
     /// Seconds from the hub's acceptance of each acknowledged delivery's event to its (first) acknowledgement, by organisation.
     func acknowledgementLatencies() throws -> [String: [Double]]
 
@@ -66,6 +69,13 @@ public struct DecisionRow: Sendable, Codable, Equatable {
     public var decisionId: String
     public var recipient: String
     public var permitted: Bool
+    /// permit, deny or hold.
+    public var outcome: String
+    /// For the decision that ends a hold: the hold's decision id.
+    public var releases: String?
+    /// What the decision rested on (consent evidence, case facts, region, whether the basis is
+    /// confirmed, persons disclosed), as JSON: for privacy officers and the data-subject report.
+    public var grounds: String?
     public var ruleId: String?
     public var legalBasis: String?
     public var purpose: String?
@@ -103,6 +113,22 @@ public struct Disclosure: Sendable, Codable, Equatable {
     public var decidedAt: String
     public var deliveredAt: String?
     public var acknowledgedAt: String?
+    /// What the decision rested on (see `DecisionRow.grounds`).
+    public var grounds: String?
+}
+
+/// A delivery held for a fact of its case: who waits for what since when.
+public struct HeldDelivery: Sendable, Codable, Equatable {
+    public var decisionId: String
+    public var recipient: String
+    public var eventId: String
+    public var eventType: String
+    public var ketencaseid: String
+    public var decidedAt: String
+    /// Why it waits (for privacy officers; it can name a case attribute, never content).
+    public var explanation: String?
+    /// What the case does not know yet: the case attributes it found unknown, or the region.
+    public var waitsFor: [String] = []
 }
 
 public struct DeadLetterRow: Sendable, Codable, Equatable {

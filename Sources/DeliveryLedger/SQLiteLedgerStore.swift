@@ -84,6 +84,16 @@ public final class SQLiteLedgerStore: LedgerStore {
         migrator.registerMigration("v5-decision-explanations") { db in
             try db.execute(sql: "ALTER TABLE decisions ADD COLUMN explanation TEXT")
         }
+        migrator.registerMigration("v6-holds-and-grounds") { db in
+            // Rows from before have no outcome column: theirs follows from `permitted`.
+            try db.execute(sql: """
+                ALTER TABLE decisions ADD COLUMN outcome TEXT;
+                ALTER TABLE decisions ADD COLUMN releases TEXT;
+                ALTER TABLE decisions ADD COLUMN grounds TEXT;
+                UPDATE decisions SET outcome = CASE permitted WHEN 1 THEN 'permit' ELSE 'deny' END;
+                CREATE INDEX decisions_by_release ON decisions (releases);
+                """)
+        }
         return migrator
     }
 
@@ -126,10 +136,12 @@ public final class SQLiteLedgerStore: LedgerStore {
                 case .decided(let decision):
                     try db.execute(sql: """
                         INSERT OR IGNORE INTO decisions (decision_id, event_source, event_id, ketencaseid, recipient, permitted, rule_id,
-                            legal_basis, purpose, matrix_version, decided_at, explanation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            legal_basis, purpose, matrix_version, decided_at, explanation, outcome, releases, grounds)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """, arguments: [decision.decisionId, decision.eventSource, decision.eventId, decision.ketencaseid, decision.recipient,
                                          decision.permitted, decision.ruleId, decision.legalBasis, decision.purpose, decision.matrixVersion,
-                                         decision.decidedAt, decision.explanation])
+                                         decision.decidedAt, decision.explanation, decision.outcome ?? (decision.permitted ? "permit" : "deny"),
+                                         decision.releases, decision.grounds])
                     if decision.permitted {
                         try db.execute(sql: """
                             INSERT INTO deliveries (delivery_id, organisation, event_source, event_id, ketencaseid) VALUES (?, ?, ?, ?, ?)
@@ -264,7 +276,7 @@ public final class SQLiteLedgerStore: LedgerStore {
         try database.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT e.event_id, e.type, c.ketencaseid, c.recipient, c.decision_id, c.rule_id, c.legal_basis, c.purpose, c.matrix_version,
-                       c.decided_at, d.delivered_at, d.acknowledged_at
+                       c.decided_at, d.delivered_at, d.acknowledged_at, c.grounds
                 FROM event_persons p
                 JOIN events e ON e.source = p.source AND e.event_id = p.event_id
                 JOIN decisions c ON c.event_source = p.source AND c.event_id = p.event_id AND c.ketencaseid = p.ketencaseid AND c.permitted = 1
@@ -274,7 +286,22 @@ public final class SQLiteLedgerStore: LedgerStore {
                 Disclosure(eventId: row["event_id"], eventType: row["type"], ketencaseid: row["ketencaseid"], recipient: row["recipient"],
                            decisionId: row["decision_id"], ruleId: row["rule_id"], legalBasis: row["legal_basis"], purpose: row["purpose"],
                            matrixVersion: row["matrix_version"], decidedAt: row["decided_at"], deliveredAt: row["delivered_at"],
-                           acknowledgedAt: row["acknowledged_at"])
+                           acknowledgedAt: row["acknowledged_at"], grounds: row["grounds"])
+            }
+        }
+    }
+
+    public func unreleasedHolds() throws -> [HeldDelivery] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT h.decision_id, h.recipient, h.event_id, e.type, h.ketencaseid, h.decided_at, h.explanation, h.grounds
+                FROM decisions h JOIN events e ON e.source = h.event_source AND e.event_id = h.event_id
+                WHERE h.outcome = 'hold' AND NOT EXISTS (SELECT 1 FROM decisions r WHERE r.releases = h.decision_id)
+                ORDER BY h.decided_at, h.decision_id
+                """).map { row in
+                HeldDelivery(decisionId: row["decision_id"], recipient: row["recipient"], eventId: row["event_id"], eventType: row["type"],
+                             ketencaseid: row["ketencaseid"], decidedAt: row["decided_at"], explanation: row["explanation"],
+                             waitsFor: Self.waitsFor(grounds: row["grounds"]))
             }
         }
     }
@@ -315,10 +342,19 @@ public final class SQLiteLedgerStore: LedgerStore {
                  producer: row["producer"], eventTime: row["event_time"], acceptedAt: row["accepted_at"])
     }
 
+    /// The facts a hold waits for, from its grounds: the case facts recorded as unknown (a case
+    /// attribute, or `region` when the recipient's organisation could not be resolved).
+    static func waitsFor(grounds: String?) -> [String] {
+        guard let grounds, let value = try? JSONValue.parse(Data(grounds.utf8)), case .object(let members)? = value["caseFacts"] else { return [] }
+        return members.filter { $0.value.stringValue == "unknown" }.map(\.key).sorted()
+    }
+
     private static func decision(_ row: Row) -> DecisionRow {
-        DecisionRow(decisionId: row["decision_id"], recipient: row["recipient"], permitted: row["permitted"], ruleId: row["rule_id"],
-                    legalBasis: row["legal_basis"], purpose: row["purpose"], matrixVersion: row["matrix_version"], decidedAt: row["decided_at"],
-                    explanation: row["explanation"])
+        let permitted: Bool = row["permitted"]
+        return DecisionRow(decisionId: row["decision_id"], recipient: row["recipient"], permitted: permitted,
+                           outcome: row["outcome"] ?? (permitted ? "permit" : "deny"), releases: row["releases"], grounds: row["grounds"],
+                           ruleId: row["rule_id"], legalBasis: row["legal_basis"], purpose: row["purpose"], matrixVersion: row["matrix_version"],
+                           decidedAt: row["decided_at"], explanation: row["explanation"])
     }
 
     private static func delivery(_ row: Row) -> DeliveryRow {

@@ -57,7 +57,7 @@ public struct PolicyBenchmark: Sendable {
         var contexts: [(CloudEvent, CaseState)] = []
         for event in stream {
             var caseState = state.cases[event.ketencaseid] ?? CaseState(caseId: event.ketencaseid)
-            caseState.absorb(event, organisations: evaluator.matrix.organisations)
+            caseState.absorb(event, matrix: evaluator.matrix)
             if let consent = ConsentRecord(event) { state.consent.record(consent) }
             state.cases[event.ketencaseid] = caseState
             contexts.append((event, caseState))

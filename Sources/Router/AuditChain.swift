@@ -25,6 +25,15 @@ public struct DecisionRecord: Codable, Sendable, Hashable {
     public var decidedAt: String
     /// For a permit: SHA-256 (hex) of the delivery's record value, what the recipient was sent.
     public var payloadDigest: String?
+    /// What the decision rested on (see `Decision`): the consent records used, the case attributes
+    /// tested, where the region came from, whether the basis is confirmed, the hold a release ends,
+    /// and for a permit the persons whose ids the delivery discloses.
+    public var consent: [ConsentEvidence]?
+    public var caseFacts: [String: String]?
+    public var region: String?
+    public var legalBasisConfirmed: Bool?
+    public var releases: String?
+    public var disclosedPersons: [String]?
     public var sequence: Int
     public var previousHash: String
     public var hash: String
@@ -47,6 +56,12 @@ public struct DecisionRecord: Codable, Sendable, Hashable {
         matrixVersion = decision.matrixVersion
         self.decidedAt = decidedAt
         self.payloadDigest = payloadDigest
+        consent = decision.consent
+        caseFacts = decision.caseFacts
+        region = decision.region
+        legalBasisConfirmed = decision.legalBasisConfirmed
+        releases = decision.releases
+        disclosedPersons = decision.disclosedPersons
         sequence = 0
         previousHash = AuditChain.genesis
         hash = ""
@@ -85,6 +100,29 @@ public struct DecisionRecord: Codable, Sendable, Hashable {
     func canonicalJSONWithoutHash() -> (bytes: [UInt8], hashPosition: Int) {
         var writer = JSONWriter(capacity: 1024)
         writer.beginObject()
+        if let caseFacts {
+            writer.key("caseFacts")
+            writer.beginObject()
+            for (name, value) in caseFacts.sorted(by: { $0.key < $1.key }) { writer.member(name, value) }
+            writer.endObject()
+        }
+        if let consent {
+            writer.key("consent")
+            writer.beginArray()
+            for evidence in consent {
+                writer.beginObject()
+                writer.member("eventId", evidence.eventId)
+                writer.member("kind", evidence.kind)
+                writer.member("person", evidence.person)
+                writer.member("recordedAt", evidence.recordedAt)
+                writer.member("recordedBy", evidence.recordedBy)
+                writer.member("scope", evidence.scope)
+                writer.member("status", evidence.status)
+                writer.member("withdrawn", evidence.withdrawn)
+                writer.endObject()
+            }
+            writer.endArray()
+        }
         writer.key("considered")
         writer.beginArray()
         for consideration in considered {
@@ -97,6 +135,7 @@ public struct DecisionRecord: Codable, Sendable, Hashable {
         writer.endArray()
         writer.member("decidedAt", decidedAt)
         writer.member("decisionId", decisionId)
+        writer.member("disclosedPersons", disclosedPersons)
         writer.member("disclosure", disclosure?.rawValue)
         writer.member("eventId", eventId)
         writer.member("eventSource", eventSource)
@@ -105,6 +144,7 @@ public struct DecisionRecord: Codable, Sendable, Hashable {
         let hashPosition = writer.bytes.count
         writer.member("ketencaseid", ketencaseid)
         writer.member("legalBasis", legalBasis)
+        writer.member("legalBasisConfirmed", legalBasisConfirmed)
         writer.member("matrixVersion", matrixVersion)
         writer.member("outcome", outcome.rawValue)
         writer.member("payloadDigest", payloadDigest)
@@ -112,6 +152,8 @@ public struct DecisionRecord: Codable, Sendable, Hashable {
         writer.member("purpose", purpose)
         writer.member("reason", reason)
         writer.member("recipient", recipient)
+        writer.member("region", region)
+        writer.member("releases", releases)
         writer.member("ruleId", ruleId)
         writer.key("sequence")
         writer.number(Double(sequence))
@@ -139,6 +181,12 @@ public struct DecisionRecord: Codable, Sendable, Hashable {
         if let disclosure { members["disclosure"] = .string(disclosure.rawValue) }
         if let payloadDigest { members["payloadDigest"] = .string(payloadDigest) }
         if let reason { members["reason"] = .string(reason) }
+        if let consent, let value = try? JSONValue(encoding: consent) { members["consent"] = value }
+        if let caseFacts { members["caseFacts"] = .object(caseFacts.mapValues(JSONValue.string)) }
+        if let region { members["region"] = .string(region) }
+        if let legalBasisConfirmed { members["legalBasisConfirmed"] = .bool(legalBasisConfirmed) }
+        if let releases { members["releases"] = .string(releases) }
+        if let disclosedPersons { members["disclosedPersons"] = .array(disclosedPersons.map(JSONValue.string)) }
         return .object(members)
     }
 }

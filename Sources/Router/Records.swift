@@ -24,8 +24,37 @@ struct CaseStateRecord: Codable, Equatable {
         writer.key("state")
         writer.beginObject()
         writer.member("caseId", state.caseId)
+        writer.member("childrenInvolved", state.childrenInvolved)
+        if !state.held.isEmpty {
+            writer.key("held")
+            writer.beginArray()
+            for held in state.held {
+                writer.beginObject()
+                writer.key("event")
+                writer.raw(held.event.structured.encodedBytes())
+                writer.key("holds")
+                writer.beginObject()
+                for (recipient, decision) in held.holds.sorted(by: { $0.key < $1.key }) { writer.member(recipient, decision) }
+                writer.endObject()
+                writer.member("recipients", held.recipients)
+                writer.endObject()
+            }
+            writer.endArray()
+        }
+        if !state.receivedUnderConsent.isEmpty {
+            writer.key("receivedUnderConsent")
+            writer.beginObject()
+            for (person, recipients) in state.receivedUnderConsent.sorted(by: { $0.key < $1.key }) { writer.member(person, recipients.sorted()) }
+            writer.endObject()
+        }
+        if let rank = state.regionRank {
+            writer.key("regionRank")
+            writer.number(Double(rank))
+        }
+        writer.member("regionSource", state.regionSource)
         writer.member("routed", state.routed.sorted())
         writer.member("suspectMinor", state.suspectMinor)
+        writer.member("suspects", state.suspects.sorted())
         writer.member("veiligThuis", state.veiligThuis)
         writer.member("victims", state.victims.sorted())
         writer.endObject()
@@ -47,7 +76,10 @@ struct ConsentStateRecord: Codable, Equatable {
         writer.beginObject()
         writer.member("consentToShare", record.consentToShare)
         writer.member("ketencaseid", record.ketencaseid)
+        writer.member("kind", record.kind.rawValue)
         writer.member("person", record.person)
+        writer.member("recordedBy", record.recordedBy)
+        writer.member("scope", record.scope)
         writer.member("sourceEventId", record.sourceEventId)
         writer.member("status", record.status)
         writer.member("topics", record.topics)

@@ -247,13 +247,16 @@ public final class RoutingService: Sendable {
                 logger.debug("duplicate event routed once", metadata: ["source": "\(event.source)", "id": "\(event.id)"])
                 continue
             }
-            let decisions = step.decisions.filter { memory.recordedDecisions.insert($0.decisionId).inserted }
             decided.counts.routedByType[event.type, default: 0] += 1
-            for decision in decisions {
-                decided.counts.decisions[DecisionCount(recipient: decision.recipient, outcome: decision.outcome.rawValue), default: 0] += 1
+            // Held deliveries this event released are decided first, as the routing state did.
+            for (heldEvent, released) in step.released + [(event, step.decisions)] {
+                let decisions = released.filter { memory.recordedDecisions.insert($0.decisionId).inserted }
+                for decision in decisions {
+                    decided.counts.decisions[DecisionCount(recipient: decision.recipient, outcome: decision.outcome.rawValue), default: 0] += 1
+                }
+                decided.routed[message.partition, default: []].append(RoutedEvent(event: heldEvent, decisions: decisions,
+                                                                                    permits: released.filter { $0.outcome == .permit }))
             }
-            decided.routed[message.partition, default: []].append(RoutedEvent(event: event, decisions: decisions,
-                                                                                permits: step.decisions.filter { $0.outcome == .permit }))
             let source = InputPosition(partition: message.partition, offset: message.offset)
             decided.caseStates[event.ketencaseid] = (step.caseState, source)
             if let consent = step.consent { decided.consents[consent.key] = (consent, source) }
@@ -342,12 +345,16 @@ public final class RoutingService: Sendable {
         for routed in events {
             // Deliveries first: a permit's decision record carries the digest of what it delivers.
             var digests: [String: String] = [:]
+            var persons: [String: [String]] = [:]
             for permit in routed.permits {
-                let record = evaluator.delivery(of: routed.event, for: permit).kafkaRecord()
+                let delivery = evaluator.delivery(of: routed.event, for: permit)
+                let record = delivery.kafkaRecord()
                 digests[permit.decisionId] = DecisionRecord.payloadDigest(of: record.value)
+                persons[permit.decisionId] = Projection.persons(in: delivery.data)
                 result.deliveries.append(KafkaProducerMessage(topic: topics.deliveries(permit.recipient), cloudEvent: record))
             }
-            for decision in routed.decisions {
+            for var decision in routed.decisions {
+                decision.disclosedPersons = persons[decision.decisionId]
                 let (_, json) = result.chain.append(DecisionRecord(decision, event: routed.event, decidedAt: decidedAt,
                                                                    payloadDigest: digests[decision.decisionId]))
                 result.decisionRecords.append(KafkaProducerMessage(topic: topics.audit, partition: partition,

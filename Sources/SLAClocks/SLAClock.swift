@@ -15,6 +15,12 @@ public struct SLAClock: Sendable, Codable, Equatable {
         case dateApproaching = "date-approaching"
         /// A delivery not acknowledged within `minutes` of being delivered is escalated.
         case unacknowledged
+        /// Each listed recipient must have the delivery before the moment in `dateField` (a release
+        /// known only after it happened is of no use to the victim's protection).
+        case deliveredBefore = "delivered-before"
+        /// A delivery held for a fact of its case (the suspect's age, the victim's address) warns
+        /// at once and breaches after `breachMinutes`, until a partner states the fact.
+        case held
     }
 
     public var id: String

@@ -73,6 +73,36 @@ public struct SLAEvaluator: Sendable {
                 return alert(.warning, row.fields[clock.keyField ?? ""] ?? row.eventId, row.ketencaseid, event: row.eventId, organisation: clock.notify,
                              due: due, "\(event) \(row.fields[clock.keyField ?? ""] ?? row.eventId) ends on \(row.fields[field]!)")
             }
+        case .deliveredBefore:
+            guard let event = clock.event, let field = clock.dateField else { return [] }
+            var raised: [SLAAlert] = []
+            for row in try ledger.events(ofType: Self.type(event)) {
+                guard let due = row.fields[field].flatMap(HubTime.date),
+                      let trace = try ledger.trace(eventSource: row.source, eventId: row.eventId) else { continue }
+                for delivery in trace.deliveries where clock.recipients?.contains(Self.organisationType(delivery.organisation)) ?? true {
+                    let delivered = delivery.deliveredAt.flatMap(HubTime.date)
+                    guard delivered.map({ $0 > due }) ?? (now > due) else { continue }
+                    let late = delivered == nil ? "not delivered to \(delivery.organisation) by then" : "delivered to \(delivery.organisation) only after it"
+                    raised.append(alert(.breach, delivery.deliveryId, row.ketencaseid, event: row.eventId, organisation: delivery.organisation, due: due,
+                                        "\(event) \(row.eventId) takes effect at \(HubTime.text(due)) and was \(late)"))
+                }
+            }
+            return raised
+        case .held:
+            var raised: [SLAAlert] = []
+            for held in try ledger.unreleasedHolds() {
+                guard let since = HubTime.date(held.decidedAt) else { continue }
+                let waits = held.waitsFor.isEmpty ? "" : " (\(held.waitsFor.joined(separator: ", ")))"
+                for (severity, minutes) in [(SLAAlert.Severity.warning, clock.warnMinutes ?? 0), (.breach, clock.breachMinutes)] {
+                    guard let minutes else { continue }
+                    let due = since.addingTimeInterval(Double(minutes) * 60)
+                    guard now >= due else { continue }
+                    raised.append(alert(severity, held.decisionId, held.ketencaseid, event: held.eventId,
+                                        organisation: held.waitsFor.contains("region") ? nil : held.recipient, due: due,
+                                        "\(held.eventType.split(separator: ".").dropFirst(2).first ?? "event") \(held.eventId) is held for \(held.recipient) until a partner states what its case does not know\(waits)"))
+                }
+            }
+            return raised
         case .unacknowledged:
             guard let minutes = clock.minutes else { return [] }
             return try ledger.deliveries(organisation: nil, state: .delivered).compactMap { delivery in

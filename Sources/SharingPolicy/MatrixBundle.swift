@@ -1,8 +1,9 @@
 import Foundation
 
 /// The files of one version of the matrix, by path relative to the matrix directory
-/// (`sharing-matrix.yaml`, `legal-bases.yaml`, `organisations.yaml`, `regions/*.yaml`, and the
-/// officers' `invariants.yaml` and `scenarios/*.yaml`): what a privacy
+/// (`sharing-matrix.yaml`, `legal-bases.yaml`, `organisations.yaml`, `regions/*.yaml`, the
+/// definitions in `purposes.yaml` and `disclosure-levels.yaml`, and the officers' `invariants.yaml`
+/// and `scenarios/*.yaml`): what a privacy
 /// officer proposes, what the version store keeps, and what the loader reads.
 public struct MatrixBundle: Sendable, Hashable, Codable {
     public var files: [String: String]
@@ -19,8 +20,10 @@ public struct MatrixBundle: Sendable, Hashable, Codable {
             }
             files[file] = String(decoding: data, as: UTF8.self)
         }
-        if let data = FileManager.default.contents(atPath: directory.appendingPathComponent(MatrixLoader.invariantsFile).path) {
-            files[MatrixLoader.invariantsFile] = String(decoding: data, as: UTF8.self)
+        for file in [MatrixLoader.invariantsFile, MatrixLoader.purposesFile, MatrixLoader.disclosureLevelsFile] {
+            if let data = FileManager.default.contents(atPath: directory.appendingPathComponent(file).path) {
+                files[file] = String(decoding: data, as: UTF8.self)
+            }
         }
         for folder in [MatrixLoader.regionsDirectory, MatrixLoader.scenariosDirectory] {
             let url = directory.appendingPathComponent(folder)

@@ -58,7 +58,7 @@ public enum MatrixDiff {
     }
 
     static func summary(_ rule: SharingRule) -> String {
-        var text = "\(rule.disclosure.rawValue) on \(rule.legalBasis) for \(rule.purpose), \(rule.fields.count) fields"
+        var text = "\(rule.disclosure.rawValue) on \(rule.legalBasisText) for \(rule.purpose), \(rule.fields.count) fields"
         let conditions = describe(rule.conditions)
         if !conditions.isEmpty { text += ", when \(conditions)" }
         return text
@@ -75,7 +75,7 @@ public enum MatrixDiff {
     private static func differences(_ was: SharingRule, _ now: SharingRule) -> [String] {
         var details: [String] = []
         if was.disclosure != now.disclosure { details.append("disclosure \(was.disclosure.rawValue) → \(now.disclosure.rawValue)") }
-        if was.legalBasis != now.legalBasis { details.append("legal basis \(was.legalBasis) → \(now.legalBasis)") }
+        if was.legalBasisText != now.legalBasisText { details.append("legal basis \(was.legalBasisText) → \(now.legalBasisText)") }
         if was.purpose != now.purpose { details.append("purpose \(was.purpose) → \(now.purpose)") }
         let added = now.fields.filter { !was.fields.contains($0) }
         let removed = was.fields.filter { !now.fields.contains($0) }

@@ -6,7 +6,7 @@ import Foundation
 public struct MatrixLinter: Sendable {
     public let catalogue: ContractCatalogue
     /// The case attributes conditions may test (kept by the router per chain case).
-    public static let caseAttributes: Set<String> = ["suspectMinor"]
+    public static var caseAttributes: Set<String> { CaseState.attributes }
 
     public init(catalogue: ContractCatalogue = .embedded) {
         self.catalogue = catalogue
@@ -43,23 +43,27 @@ public struct MatrixLinter: Sendable {
             }
             if rule.purpose.trimmingCharacters(in: .whitespaces).isEmpty {
                 report(rule, "the rule has no purpose")
+            } else if matrix.purposes[rule.purpose] == nil {
+                report(rule, "purpose '\(rule.purpose)' is not defined in \(MatrixLoader.purposesFile)")
             }
-            if let basis = matrix.legalBases[rule.legalBasis] {
-                if !rule.purpose.isEmpty && !basis.purposes.contains(rule.purpose) {
-                    report(rule, "legal basis '\(rule.legalBasis)' does not serve purpose '\(rule.purpose)' (it serves: \(basis.purposes.joined(separator: ", ")))")
-                }
-            } else {
-                report(rule, rule.legalBasis.isEmpty ? "the rule has no legalBasis" : "unknown legal basis '\(rule.legalBasis)'")
-            }
+            findings += legalBasisFindings(rule, matrix).map { LintFinding(location: rule.location, ruleID: rule.id, message: $0) }
             if rule.fields.isEmpty { report(rule, "the rule lists no fields") }
             for field in rule.fields + rule.conditions.eventFields.keys.sorted() {
-                guard field.hasPrefix("/") else {
+                let selector = FieldSelector(field)
+                guard selector.pointer.hasPrefix("/") else {
                     report(rule, "field '\(field)' is not a JSON Pointer")
                     continue
                 }
                 for event in rule.events where eventNames.contains(event)
-                    && !catalogue.schemas.declares(path: JSONPointer(field).tokens, in: "\(event).schema.json") {
-                    report(rule, "field '\(field)' does not exist in the schema of '\(event)'")
+                    && !catalogue.schemas.declares(path: JSONPointer(selector.pointer).tokens, in: "\(event).schema.json") {
+                    report(rule, "field '\(selector.pointer)' does not exist in the schema of '\(event)'")
+                }
+                if let member = selector.member {
+                    for event in rule.events where eventNames.contains(event)
+                        && !catalogue.schemas.declares(path: JSONPointer(selector.pointer).tokens + ["*", member], in: "\(event).schema.json") {
+                        report(rule, "field '\(field)' selects by '\(member)', which the elements of \(selector.pointer) in '\(event)' do not have")
+                    }
+                    if selector.values.isEmpty { report(rule, "field '\(field)' selects no value") }
                 }
             }
             for attribute in rule.conditions.caseAttributes.keys.sorted() where !Self.caseAttributes.contains(attribute) {
@@ -78,6 +82,12 @@ public struct MatrixLinter: Sendable {
                 }
             }
         }
+        for (id, basis) in matrix.legalBases.sorted(by: { $0.key < $1.key }) {
+            for purpose in basis.purposes where matrix.purposes[purpose] == nil {
+                findings.append(LintFinding(location: SourceLocation(file: MatrixLoader.legalBasesFile, line: 1), ruleID: nil,
+                                            message: "legal basis \(id) serves purpose '\(purpose)', which is not defined in \(MatrixLoader.purposesFile)"))
+            }
+        }
         findings += conflicts(matrix)
         findings += matrix.checkInvariantsAndScenarios()
         for event in catalogue.eventNames where matrix.notShared[event] == nil
@@ -86,6 +96,63 @@ public struct MatrixLinter: Sendable {
                                         message: "no baseline rule covers event type '\(event)'; add rules or list it under notShared"))
         }
         return findings.sorted()
+    }
+
+    /// The basis of every partner whose events the rule discloses: it must exist, be that partner's
+    /// (a basis of the discloser, not of the recipient), serve the rule's purpose, and be confirmed
+    /// unless a privacy officer marked the version as a trial.
+    private func legalBasisFindings(_ rule: SharingRule, _ matrix: SharingMatrix) -> [String] {
+        if rule.legalBasis.isEmpty && rule.legalBasisByProducer.isEmpty { return ["the rule has no legalBasis"] }
+        var producers = rule.producers.compactMap { matrix.organisations.type(of: $0) }
+        if producers.isEmpty { producers = Array(Set(rule.events.flatMap { catalogue.producers(of: $0) })).sorted() }
+        var messages: [String] = []
+        for producer in producers {
+            let id = rule.legalBasis(forProducer: producer)
+            guard !id.isEmpty else {
+                messages.append("no legal basis for what \(producer) discloses")
+                continue
+            }
+            guard let basis = matrix.legalBases[id] else {
+                messages.append("unknown legal basis '\(id)'")
+                continue
+            }
+            if !basis.disclosers.contains(producer) {
+                messages.append("legal basis '\(id)' is not a basis of \(producer), which discloses here (it is one of: \(basis.disclosers.joined(separator: ", ")))")
+            }
+            if !rule.purpose.isEmpty && !basis.purposes.contains(rule.purpose) {
+                messages.append("legal basis '\(id)' does not serve purpose '\(rule.purpose)' (it serves: \(basis.purposes.joined(separator: ", ")))")
+            }
+            if !basis.confirmed && matrix.trial == nil {
+                messages.append("legal basis '\(id)' is not confirmed: its partner's privacy lawyer confirms it in \(MatrixLoader.legalBasesFile), or a privacy officer marks the version as a trial (`trial:` in \(MatrixLoader.matrixFile))")
+            }
+        }
+        for producer in rule.legalBasisByProducer.keys.sorted() where !producers.contains(producer) {
+            messages.append("a legal basis is given for \(producer), which does not produce these events here")
+        }
+        return Array(Set(messages)).sorted()
+    }
+
+    /// The rule's disclosure label must be the lowest level that holds all its fields
+    /// (`disclosure-levels.yaml`): a `dat` rule lists only dat fields, an `inhoud` rule some content.
+    /// Checked where an invariant asks for it (`check: disclosure-labels`).
+    static func disclosureFindings(_ rule: SharingRule, _ matrix: SharingMatrix) -> [String] {
+        var messages: [String] = []
+        var level = Disclosure.dat
+        for event in rule.events {
+            guard let levels = matrix.disclosureLevels[event] else {
+                messages.append("\(MatrixLoader.disclosureLevelsFile) does not say which fields of '\(event)' are dat or voorwaarden")
+                continue
+            }
+            for field in rule.fields {
+                let fieldLevel = levels.level(of: field)
+                if fieldLevel > rule.disclosure { messages.append("labelled \(rule.disclosure.rawValue) but lists \(field), which is \(fieldLevel.rawValue) for '\(event)'") }
+                level = max(level, fieldLevel)
+            }
+        }
+        if messages.isEmpty && level < rule.disclosure {
+            messages.append("labelled \(rule.disclosure.rawValue) but lists only \(level.rawValue) fields: label it \(level.rawValue), so the record says what was shared")
+        }
+        return messages
     }
 
     /// Two rules that would both apply to the same event and recipient, under the same conditions,

@@ -29,6 +29,8 @@ public struct MatrixLoader {
     public static let matrixFile = "sharing-matrix.yaml"
     public static let legalBasesFile = "legal-bases.yaml"
     public static let organisationsFile = "organisations.yaml"
+    public static let purposesFile = "purposes.yaml"
+    public static let disclosureLevelsFile = "disclosure-levels.yaml"
     public static let regionsDirectory = "regions"
 
     public struct Loaded: Sendable {
@@ -79,6 +81,8 @@ public struct MatrixLoader {
 
         let registry = organisations(organisationsNode, file: Self.organisationsFile)
         let bases = legalBases(legalNode, file: Self.legalBasesFile)
+        let purposes = purposes(try optionalNode(bundle, Self.purposesFile), file: Self.purposesFile)
+        let levels = disclosureLevels(try optionalNode(bundle, Self.disclosureLevelsFile), file: Self.disclosureLevelsFile)
         var baseline = rules(matrixNode?["rules"], file: Self.matrixFile, region: nil)
         baseline.sort { $0.location.line < $1.location.line }
         var notShared: [String: String] = [:]
@@ -110,7 +114,53 @@ public struct MatrixLoader {
                                    baseline: baseline, regional: regional, notShared: notShared)
         matrix.invariants = invariants
         matrix.scenarios = scenarios
+        matrix.purposes = purposes
+        matrix.disclosureLevels = levels
+        matrix.victimAddress = victimAddress(matrixNode?["victimAddress"], file: Self.matrixFile)
+        if let trial = matrixNode?["trial"] {
+            if let reason = trial.string, !reason.trimmingCharacters(in: .whitespaces).isEmpty { matrix.trial = reason } else {
+                finding(Self.matrixFile, trial.mark?.line ?? 1, nil, "`trial` says, in words, who marked the version as a trial and why")
+            }
+        }
         return Loaded(matrix: matrix, findings: findings)
+    }
+
+    /// A file the matrix may leave out (older versions, kept readable, have none).
+    mutating func optionalNode(_ bundle: MatrixBundle, _ file: String) throws -> Node? {
+        bundle.files[file] == nil ? nil : try node(bundle, file)
+    }
+
+    private mutating func purposes(_ root: Node?, file: String) -> [String: Purpose] {
+        var purposes: [String: Purpose] = [:]
+        for node in root?["purposes"]?.sequence ?? [] {
+            guard let id = node["id"]?.string, let name = node["name"]?.string, let definition = node["definition"]?.string,
+                  !definition.trimmingCharacters(in: .whitespaces).isEmpty else {
+                finding(file, node.mark?.line ?? 0, nil, "a purpose needs `id`, `name` and a `definition` a data subject can read")
+                continue
+            }
+            purposes[id] = Purpose(id: id, name: name, definition: definition)
+        }
+        return purposes
+    }
+
+    private mutating func disclosureLevels(_ root: Node?, file: String) -> [String: DisclosureLevels] {
+        var levels: [String: DisclosureLevels] = [:]
+        for (key, value) in root?["events"]?.mapping ?? [:] {
+            guard let event = key.string else { continue }
+            levels[event] = DisclosureLevels(dat: Set((value["dat"]?.sequence ?? []).compactMap(\.string)),
+                                             voorwaarden: Set((value["voorwaarden"]?.sequence ?? []).compactMap(\.string)))
+        }
+        return levels
+    }
+
+    private mutating func victimAddress(_ list: Node?, file: String) -> [VictimAddressSource] {
+        (list?.sequence ?? []).compactMap { node in
+            guard let pointer = node["pointer"]?.string, let says = node["says"]?.string else {
+                finding(file, node.mark?.line ?? 0, nil, "a victimAddress source needs `pointer` and `says`")
+                return nil
+            }
+            return VictimAddressSource(events: (node["events"]?.sequence ?? []).compactMap(\.string), pointer: pointer, says: says)
+        }
     }
 
     mutating func node(_ bundle: MatrixBundle, _ file: String) throws -> Node? {
@@ -159,7 +209,8 @@ public struct MatrixLoader {
             }
             bases[id] = LegalBasis(id: id, citation: node["citation"]?.string ?? "", description: node["description"]?.string ?? "",
                                    purposes: (node["purposes"]?.sequence ?? []).compactMap(\.string),
-                                   confirmed: node["confirmed"]?.bool ?? false)
+                                   disclosers: (node["disclosers"]?.sequence ?? []).compactMap(\.string),
+                                   confirmed: node["confirmed"]?.bool ?? false, confirmBy: node["confirmBy"]?.string)
         }
         return bases
     }
@@ -185,7 +236,12 @@ public struct MatrixLoader {
         if disclosure == nil {
             finding(file, line, id, "disclosure must be one of dat, voorwaarden, inhoud (found '\(disclosureText)')")
         }
-        return SharingRule(
+        // One basis, or the basis of each producer type (a rule for events several partners send).
+        var byProducer: [String: String] = [:]
+        for (producer, basis) in node["legalBasis"]?.mapping ?? [:] {
+            if let producer = producer.string, let basis = basis.string { byProducer[producer] = basis }
+        }
+        var rule = SharingRule(
             id: id,
             events: (node["events"]?.sequence ?? []).compactMap(\.string),
             producers: (node["producers"]?.sequence ?? []).compactMap(\.string),
@@ -200,6 +256,8 @@ public struct MatrixLoader {
             justification: node["justification"]?.string,
             region: region,
             location: SourceLocation(file: file, line: line))
+        rule.legalBasisByProducer = byProducer
+        return rule
     }
 
     private mutating func conditions(_ node: Node?, file: String, line: Int, rule: String) -> RuleConditions {
@@ -223,7 +281,8 @@ public struct MatrixLoader {
             case "event":
                 for (pointer, expected) in value.mapping ?? [:] {
                     guard let pointer = pointer.string else { continue }
-                    conditions.eventFields[pointer] = Self.json(expected)
+                    // A value, or a list of values of which the event's may be any one.
+                    conditions.eventFields[pointer] = Self.jsonTree(expected)
                 }
             default:
                 finding(file, line, rule, "unknown condition `\(key.string ?? "?")` (expected consent, case or event)")

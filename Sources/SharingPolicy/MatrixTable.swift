@@ -10,7 +10,11 @@ public struct MatrixTableRow: Sendable, Codable, Hashable {
     public var disclosure: String
     public var legalBasis: String
     public var legalBasisCitation: String?
+    /// False while a privacy lawyer of the disclosing partner has not confirmed the basis.
+    public var legalBasisConfirmed: Bool
     public var purpose: String
+    /// The purpose as the data subject is told it (`purposes.yaml`).
+    public var purposeDefinition: String?
     public var conditions: String
     public var fields: [String]
     public var validFrom: String?
@@ -20,8 +24,10 @@ public struct MatrixTableRow: Sendable, Codable, Hashable {
         matrix.allRules.flatMap { rule in
             rule.events.map { event in
                 MatrixTableRow(eventType: event, recipient: rule.recipient, scope: rule.region ?? "national", ruleId: rule.id,
-                               producers: rule.producers, disclosure: rule.disclosure.rawValue, legalBasis: rule.legalBasis,
-                               legalBasisCitation: matrix.legalBases[rule.legalBasis]?.citation, purpose: rule.purpose,
+                               producers: rule.producers, disclosure: rule.disclosure.rawValue, legalBasis: rule.legalBasisText,
+                               legalBasisCitation: rule.allLegalBases.compactMap { matrix.legalBases[$0]?.citation }.joined(separator: "; "),
+                               legalBasisConfirmed: rule.allLegalBases.allSatisfy { matrix.legalBases[$0]?.confirmed ?? false },
+                               purpose: rule.purpose, purposeDefinition: matrix.purposes[rule.purpose]?.definition,
                                conditions: MatrixDiff.describe(rule.conditions), fields: rule.fields,
                                validFrom: rule.validFrom, validUntil: rule.validUntil)
             }

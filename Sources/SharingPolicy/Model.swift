@@ -28,14 +28,21 @@ public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
 /// The conditions under which a rule applies, besides event type, producer and recipient.
 public struct RuleConditions: Sendable, Hashable {
     public enum Consent: String, Sendable, Hashable, CaseIterable {
-        /// A victim of the case asked to be informed about this kind of event.
+        /// A victim the event concerns asked to be informed about this kind of event.
         case victimInformed = "victim-informed"
-        /// A victim of the case consented to their information being shared.
+        /// A victim the event concerns consented to their information being shared.
         case victimShare = "victim-share"
+        /// The suspect the event concerns gave recorded consent (a toestemming) whose scope covers
+        /// this event and this recipient.
+        case suspectShare = "suspect-share"
+        /// The event withdraws a consent under which this recipient received earlier in the case:
+        /// a withdrawal goes to every organisation that received under it.
+        case withdrawal = "withdrawal"
     }
 
     public var consent: Consent?
-    /// Case attributes that must hold, for example `suspectMinor: true`.
+    /// Case attributes that must hold, for example `suspectMinor: true`. An attribute no event has
+    /// stated is unknown, and a condition on it neither holds nor fails: the delivery waits.
     public var caseAttributes: [String: Bool] = [:]
     /// Event fields (JSON Pointers) that must have these values.
     public var eventFields: [String: JSONValue] = [:]
@@ -59,8 +66,13 @@ public struct SharingRule: Sendable, Hashable {
     public var recipient: String
     public var purpose: String
     public var legalBasis: String
+    /// Where the disclosing partners differ (a rule for any producer), each producer type's own basis;
+    /// `legalBasis` for the others. A basis is the discloser's, never the recipient's.
+    public var legalBasisByProducer: [String: String] = [:]
     public var disclosure: Disclosure
-    /// JSON Pointers into the event; `*` stands for every element of an array.
+    /// JSON Pointers into the event; `*` stands for every element of an array; a pointer to an
+    /// array may end in a selection, `[member=value|value]`, that keeps only the elements whose
+    /// member has one of the values (see `FieldSelector`).
     public var fields: [String]
     public var conditions: RuleConditions
     public var validFrom: String?
@@ -91,13 +103,78 @@ public struct SharingRule: Sendable, Hashable {
     }
 }
 
+extension SharingRule {
+    /// The legal basis under which this rule discloses what a producer of this type sent.
+    public func legalBasis(forProducer type: String) -> String { legalBasisByProducer[type] ?? legalBasis }
+
+    /// The basis in words: one id, or each producer type's.
+    public var legalBasisText: String {
+        legalBasisByProducer.isEmpty ? legalBasis
+            : legalBasisByProducer.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
+    }
+
+    /// Every basis the rule can rest on.
+    public var allLegalBases: [String] { Array(Set([legalBasis].filter { !$0.isEmpty } + legalBasisByProducer.values)).sorted() }
+}
+
 public struct LegalBasis: Sendable, Hashable {
     public var id: String
     public var citation: String
     public var description: String
     public var purposes: [String]
+    /// The organisation types whose disclosures this basis covers: a basis is the discloser's.
+    public var disclosers: [String] = []
     /// False for example entries a privacy officer still has to confirm.
     public var confirmed: Bool
+    /// Who must confirm it.
+    public var confirmBy: String?
+}
+
+/// A purpose (doelbinding): what a disclosure is for, defined so that it can be explained to the
+/// data subject in an AVG art. 15 answer (`purposes.yaml`).
+public struct Purpose: Sendable, Hashable, Codable {
+    public var id: String
+    public var name: String
+    public var definition: String
+}
+
+/// What a disclosure level may carry for one event type (`disclosure-levels.yaml`): `dat` fields say
+/// that the fact exists, when, of what kind and whom to contact; `voorwaarden` adds the protective
+/// conditions; every other field is content (`inhoud`). A rule is labelled with the lowest level
+/// that holds all its fields, so the decision record never misstates what was shared.
+public struct DisclosureLevels: Sendable, Hashable {
+    public var dat: Set<String>
+    public var voorwaarden: Set<String>
+
+    /// The lowest level that holds this field (a selection counts as its array).
+    public func level(of field: String) -> Disclosure {
+        let pointer = FieldSelector(field).pointer
+        if dat.contains(pointer) { return .dat }
+        if voorwaarden.contains(pointer) { return .voorwaarden }
+        return .inhoud
+    }
+}
+
+/// A field of a rule: a JSON Pointer, optionally ending in a selection of array elements,
+/// `/data/conditions[type=contactverbod|enkelband]`: only the elements whose `type` is one of the
+/// values are disclosed, each whole.
+public struct FieldSelector: Sendable, Hashable {
+    public var pointer: String
+    public var member: String?
+    public var values: Set<String> = []
+
+    public init(_ field: String) {
+        guard field.hasSuffix("]"), let open = field.lastIndex(of: "["),
+              let equals = field[open...].firstIndex(of: "=") else {
+            pointer = field
+            return
+        }
+        pointer = String(field[..<open])
+        member = String(field[field.index(after: open)..<equals])
+        values = Set(field[field.index(after: equals)..<field.index(before: field.endIndex)].split(separator: "|").map(String.init))
+    }
+
+    public var isSelection: Bool { member != nil }
 }
 
 public struct Organisation: Sendable, Hashable {
@@ -150,6 +227,15 @@ public struct SharingMatrix: Sendable {
     public var version: String
     public var organisations: OrganisationRegistry
     public var legalBases: [String: LegalBasis]
+    /// Every purpose a rule may name, with its definition (`purposes.yaml`).
+    public var purposes: [String: Purpose] = [:]
+    /// What each disclosure level may carry, by event name (`disclosure-levels.yaml`).
+    public var disclosureLevels: [String: DisclosureLevels] = [:]
+    /// Set when a privacy officer marked this version as a trial: only then may rules rest on
+    /// legal bases not yet confirmed, and every decision under one says so.
+    public var trial: String?
+    /// Where a case learns the victim's address, highest rank first (`victimAddress`).
+    public var victimAddress: [VictimAddressSource] = []
     public var baseline: [SharingRule]
     /// Regional rules by region.
     public var regional: [String: [SharingRule]]

@@ -4,7 +4,10 @@ import Foundation
 
 /// The outcome for one candidate recipient of one event.
 public struct Decision: Codable, Sendable, Hashable {
-    public enum Outcome: String, Codable, Sendable { case permit, deny }
+    /// `hold`: a rule would permit it once the case knows a fact it does not know yet (whether the
+    /// suspect is a minor, the victim's address); the router keeps the event and decides again, for
+    /// this recipient, when a partner states it (a release: a decision that names the hold).
+    public enum Outcome: String, Codable, Sendable { case permit, deny, hold }
 
     /// One rule looked at, and why it did not apply.
     public struct Consideration: Codable, Sendable, Hashable {
@@ -28,9 +31,20 @@ public struct Decision: Codable, Sendable, Hashable {
     public var disclosure: Disclosure?
     public var fields: [String]
     public var considered: [Consideration]
-    /// For a deny: why, in one line.
+    /// For a deny or a hold: why, in one line.
     public var reason: String?
     public var matrixVersion: String
+    /// What the decision rested on, for the data subject's art. 15 answer years later: the consent
+    /// records used, the case attributes the rules tested (`unknown` when no partner stated one),
+    /// where the recipient's region came from, whether the legal basis is confirmed, and for a
+    /// release the hold it ends.
+    public var consent: [ConsentEvidence]?
+    public var caseFacts: [String: String]?
+    public var region: String?
+    public var legalBasisConfirmed: Bool?
+    public var releases: String?
+    /// The pseudonymous persons whose ids the delivery discloses (set when it is projected).
+    public var disclosedPersons: [String]?
 }
 
 /// Applies a sharing matrix to events: deny by default, deterministic, every decision explained.
@@ -84,33 +98,36 @@ public struct PolicyEvaluator: Sendable {
     }
 
     /// One decision per candidate recipient: every organisation type, the regional ones resolved to
-    /// the case's organisation, except the producer itself.
-    public func evaluate(_ event: CloudEvent, case caseState: CaseState, consent: ConsentState) -> [Decision] {
+    /// the case's organisation, except the producer itself. `only` limits it to these recipients
+    /// (codes, or a regional type whose organisation was unknown): a release of held deliveries.
+    public func evaluate(_ event: CloudEvent, case caseState: CaseState, consent: ConsentState, only: Set<String>? = nil,
+                         releasedBy: CloudEvent? = nil) -> [Decision] {
         let eventName = Self.eventName(of: event.type)
         let producerCode = event.producer ?? ""
-        let idPrefix = decisionIDPrefix(event)
+        let idPrefix = decisionIDPrefix(event, releasedBy: releasedBy)
         let producerType = matrix.organisations.type(of: producerCode)
         var decisions: [Decision] = []
         for type in matrix.organisations.types {
-            let recipient: String?
-            recipient = type.regional ? caseState.veiligThuis : organisationOfType[type.type]
-            guard let recipient else {
-                // Every rule that would have applied is named, so the deny says what is waiting for the region.
-                let reason = "no \(type.name) organisation known for this case yet: no event has named a municipality one serves"
-                let considered = baseline.candidates(for: eventName, recipient: type.type, type: type.type)
-                    .map { Decision.Consideration(ruleId: baseline.rules[$0].id, applied: false, reason: reason) }
-                decisions.append(deny(idPrefix, recipient: type.type, considered: considered, reason: reason))
-                continue
-            }
-            if recipient == producerCode { continue }
+            let resolved = type.regional ? caseState.veiligThuis : organisationOfType[type.type]
+            if let only, !only.contains(type.type), !(resolved.map(only.contains) ?? false) { continue }
+            if let resolved, resolved == producerCode { continue }
             decisions.append(decide(event, idPrefix: idPrefix, eventName: eventName, producer: producerCode, producerType: producerType,
-                                    recipient: recipient, recipientType: type.type, caseState: caseState, consent: consent))
+                                    recipient: resolved ?? type.type, recipientType: type, resolved: resolved != nil,
+                                    caseState: caseState, consent: consent))
         }
         return decisions
     }
 
+    /// What one rule says about one event for one recipient.
+    enum Verdict {
+        case applies([ConsentEvidence])
+        case fails(String)
+        /// It would apply, but the case does not know a fact it tests yet.
+        case waits(String)
+    }
+
     private func decide(_ event: CloudEvent, idPrefix: String, eventName: String, producer: String, producerType: String?, recipient: String,
-                        recipientType: String, caseState: CaseState, consent: ConsentState) -> Decision {
+                        recipientType type: OrganisationType, resolved: Bool, caseState: CaseState, consent: ConsentState) -> Decision {
         guard let producerType else {
             return deny(idPrefix, recipient: recipient, considered: [], reason: "unknown producer '\(event.source)'")
         }
@@ -118,68 +135,139 @@ public struct PolicyEvaluator: Sendable {
         let region = caseState.veiligThuis.flatMap { matrix.organisations.organisation($0)?.region }
         var index = baseline
         var candidates: [Int] = []
-        if let regionalIndex = region.flatMap({ regional[$0] }) {
-            candidates = regionalIndex.candidates(for: eventName, recipient: recipient, type: recipientType)
+        if resolved, let regionalIndex = region.flatMap({ regional[$0] }) {
+            candidates = regionalIndex.candidates(for: eventName, recipient: recipient, type: type.type)
             if !candidates.isEmpty { index = regionalIndex }
         }
-        if candidates.isEmpty { candidates = baseline.candidates(for: eventName, recipient: recipient, type: recipientType) }
+        if candidates.isEmpty { candidates = baseline.candidates(for: eventName, recipient: recipient, type: type.type) }
 
         var considered: [Decision.Consideration] = []
-        var permitting: [Int] = []
+        var permitting: [(position: Int, consent: [ConsentEvidence])] = []
+        var waiting: [String] = []
         for position in candidates {
-            if let reason = whyNot(index.rules[position], event: event, eventName: eventName, producer: producer, producerType: producerType,
-                                   caseState: caseState, consent: consent) {
+            switch verdict(index.rules[position], event: event, eventName: eventName, producer: producer, producerType: producerType,
+                           recipient: recipient, recipientType: type.type, caseState: caseState, consent: consent) {
+            case .applies(let evidence) where resolved:
+                permitting.append((position, evidence))
+            case .applies:
+                let reason = "waits for the victim's address: no \(type.name) organisation is known for this case"
                 considered.append(.init(ruleId: index.rules[position].id, applied: false, reason: reason))
-            } else {
-                permitting.append(position)
+                waiting.append(reason)
+            case .waits(let reason):
+                considered.append(.init(ruleId: index.rules[position].id, applied: false, reason: reason))
+                waiting.append(reason)
+            case .fails(let reason):
+                considered.append(.init(ruleId: index.rules[position].id, applied: false, reason: reason))
             }
         }
         guard let best = permitting.max(by: { a, b in
-            (index.rules[a].disclosure, index.rules[b].id) < (index.rules[b].disclosure, index.rules[a].id)
+            (index.rules[a.position].disclosure, index.rules[b.position].id) < (index.rules[b.position].disclosure, index.rules[a.position].id)
         }) else {
-            let reason = candidates.isEmpty ? "no rule shares \(eventName) with \(recipientType)" : "no rule applies"
+            if !waiting.isEmpty {
+                var held = deny(idPrefix, recipient: recipient, considered: considered, reason: Set(waiting).sorted().joined(separator: "; "))
+                held.outcome = .hold
+                held.caseFacts = caseFacts(candidates.map { index.rules[$0] }, caseState)
+                if !resolved { held.caseFacts?["region"] = "unknown" }
+                return held
+            }
+            let reason = candidates.isEmpty ? "no rule shares \(eventName) with \(type.type)"
+                : resolved ? "no rule applies" : "no rule applies (and no \(type.name) organisation is known for this case)"
             return deny(idPrefix, recipient: recipient, considered: considered, reason: reason)
         }
-        let chosen = index.rules[best]
-        for position in permitting where position != best {
-            considered.append(.init(ruleId: index.rules[position].id, applied: false, reason: "rule \(chosen.id) discloses more"))
+        let chosen = index.rules[best.position]
+        for entry in permitting where entry.position != best.position {
+            considered.append(.init(ruleId: index.rules[entry.position].id, applied: false, reason: "rule \(chosen.id) discloses more"))
         }
         considered.append(.init(ruleId: chosen.id, applied: true, reason: nil))
-        return Decision(decisionId: idPrefix + recipient, recipient: recipient, outcome: .permit, ruleId: chosen.id,
-                        legalBasis: chosen.legalBasis, purpose: chosen.purpose, disclosure: chosen.disclosure,
-                        fields: chosen.fields, considered: considered.count > 1 ? considered.sorted { $0.ruleId < $1.ruleId } : considered, reason: nil,
-                        matrixVersion: matrix.version)
+        let basis = chosen.legalBasis(forProducer: producerType)
+        var decision = Decision(decisionId: idPrefix + recipient, recipient: recipient, outcome: .permit, ruleId: chosen.id,
+                                legalBasis: basis, purpose: chosen.purpose, disclosure: chosen.disclosure,
+                                fields: chosen.fields, considered: considered.count > 1 ? considered.sorted { $0.ruleId < $1.ruleId } : considered,
+                                reason: nil, matrixVersion: matrix.version)
+        decision.legalBasisConfirmed = matrix.legalBases[basis]?.confirmed ?? false
+        if !best.consent.isEmpty { decision.consent = best.consent }
+        if !chosen.conditions.caseAttributes.isEmpty { decision.caseFacts = caseFacts([chosen], caseState) }
+        if type.regional { decision.region = caseState.regionSource }
+        return decision
     }
 
-    /// Nil when the rule applies, otherwise the reason it does not. The rule is borrowed, not copied:
-    /// this runs for every candidate rule of every recipient of every event.
-    private func whyNot(_ rule: borrowing SharingRule, event: CloudEvent, eventName: String, producer: String, producerType: String,
-                        caseState: CaseState, consent: ConsentState) -> String? {
+    /// The values of the case attributes these rules test, `unknown` for one no partner stated.
+    private func caseFacts(_ rules: [SharingRule], _ caseState: CaseState) -> [String: String] {
+        var facts: [String: String] = [:]
+        for rule in rules {
+            for attribute in rule.conditions.caseAttributes.keys {
+                facts[attribute] = caseState.attribute(attribute).map { "\($0)" }
+                    ?? CaseState.assumedUntilStated[attribute].map { "unknown, taken as \($0)" } ?? "unknown"
+            }
+        }
+        return facts
+    }
+
+    /// Whether the rule applies, fails, or waits for a fact of the case. The rule is borrowed, not
+    /// copied: this runs for every candidate rule of every recipient of every event.
+    private func verdict(_ rule: borrowing SharingRule, event: CloudEvent, eventName: String, producer: String, producerType: String,
+                         recipient: String, recipientType: String, caseState: CaseState, consent: ConsentState) -> Verdict {
         if !rule.producers.isEmpty && !rule.producers.contains(producerType) && !rule.producers.contains(producer) {
-            return "producer \(producer.isEmpty ? "?" : producer) is not one of \(rule.producers.joined(separator: ", "))"
+            return .fails("producer \(producer.isEmpty ? "?" : producer) is not one of \(rule.producers.joined(separator: ", "))")
         }
         if rule.validFrom != nil || rule.validUntil != nil {
             let day = String(event.time.prefix(10))
-            if let from = rule.validFrom, day < from { return "not valid before \(from)" }
-            if let until = rule.validUntil, day > until { return "not valid after \(until)" }
-        }
-        if !rule.conditions.caseAttributes.isEmpty {
-            for (attribute, expected) in rule.conditions.caseAttributes.sorted(by: { $0.key < $1.key })
-                where caseState.attribute(attribute) != expected {
-                return "case attribute \(attribute) is not \(expected)"
-            }
+            if let from = rule.validFrom, day < from { return .fails("not valid before \(from)") }
+            if let until = rule.validUntil, day > until { return .fails("not valid after \(until)") }
         }
         if !rule.conditions.eventFields.isEmpty {
-            for (pointer, expected) in rule.conditions.eventFields.sorted(by: { $0.key < $1.key })
-                where event.value(at: JSONPointer(pointer)) != expected {
-                return "event field \(pointer) is not \(expected.rendered)"
+            for (pointer, expected) in rule.conditions.eventFields.sorted(by: { $0.key < $1.key }) {
+                let value = event.value(at: JSONPointer(pointer))
+                if case .array(let allowed) = expected {
+                    if !allowed.contains(where: { $0 == value }) { return .fails("event field \(pointer) is not one of \(expected.rendered)") }
+                } else if value != expected {
+                    return .fails("event field \(pointer) is not \(expected.rendered)")
+                }
             }
         }
-        if let required = rule.conditions.consent,
-           let reason = consent.whyNot(required, case: caseState.caseId, victims: caseState.victims, eventName: eventName) {
-            return reason
+        var unknown: [String] = []
+        if !rule.conditions.caseAttributes.isEmpty {
+            for (attribute, expected) in rule.conditions.caseAttributes.sorted(by: { $0.key < $1.key }) {
+                guard let value = caseState.attribute(attribute) ?? CaseState.assumedUntilStated[attribute] else {
+                    unknown.append(attribute)
+                    continue
+                }
+                if value != expected { return .fails("case attribute \(attribute) is \(value), not \(expected)") }
+            }
         }
-        return nil
+        var evidence: [ConsentEvidence] = []
+        if let required = rule.conditions.consent {
+            switch consentFinding(required, event: event, eventName: eventName, recipient: recipient, recipientType: recipientType,
+                                  caseState: caseState, consent: consent) {
+            case .given(let used): evidence = used
+            case .refused(let reason): return .fails(reason)
+            }
+        }
+        if !unknown.isEmpty {
+            return .waits("waits for the case attribute\(unknown.count > 1 ? "s" : "") \(unknown.joined(separator: ", ")): no partner has stated \(unknown.count > 1 ? "them" : "it")")
+        }
+        return .applies(evidence)
+    }
+
+    /// A rule's consent condition, judged on the consent of the persons the event concerns (its
+    /// victims, or its suspect for a toestemming; the case's when the event names none).
+    private func consentFinding(_ required: RuleConditions.Consent, event: CloudEvent, eventName: String, recipient: String, recipientType: String,
+                                caseState: CaseState, consent: ConsentState) -> ConsentState.Finding {
+        if required == .withdrawal {
+            guard let record = ConsentRecord(event) else { return .refused("the event records no consent") }
+            let withdraws = !record.isGiven || (record.kind == .informatiewens && record.consentToShare != true)
+            guard withdraws else { return .refused("the event withdraws no consent") }
+            guard caseState.receivedUnderConsent[record.person]?.contains(recipient) ?? false else {
+                return .refused("\(recipient) received nothing in this case under this person's consent")
+            }
+            var evidence = record.evidence
+            evidence.withdrawn = true
+            return .given([evidence])
+        }
+        let role: PersonRole = required == .suspectShare ? .verdachte : .slachtoffer
+        var persons = CaseState.persons(in: event.data, role: role)
+        if persons.isEmpty { persons = role == .verdachte ? caseState.suspects : caseState.victims }
+        return consent.check(required, case: caseState.caseId, persons: persons, eventName: eventName, scope: "\(eventName):\(recipientType)")
     }
 
     private func deny(_ idPrefix: String, recipient: String, considered: [Decision.Consideration], reason: String) -> Decision {
@@ -188,11 +276,14 @@ public struct PolicyEvaluator: Sendable {
                  reason: reason, matrixVersion: matrix.version)
     }
 
-    /// Deterministic: the same event and matrix always give the same ids (`dec-<digest>-<recipient>`).
-    /// A permit's decision id is its delivery's id, and `Acknowledgement.recipient(ofDelivery:)` reads
-    /// the recipient back from it: keep the two in step.
-    private func decisionIDPrefix(_ event: CloudEvent) -> String {
-        let digest = SHA256.hash(data: Data("\(event.source)\n\(event.id)\n\(matrix.version)".utf8))
+    /// Deterministic: the same event and matrix always give the same ids (`dec-<digest>-<recipient>`);
+    /// the release of a held delivery digests the event that released it too, so that it is a
+    /// decision of its own. A permit's decision id is its delivery's id, and
+    /// `Acknowledgement.recipient(ofDelivery:)` reads the recipient back from it: keep the two in step.
+    private func decisionIDPrefix(_ event: CloudEvent, releasedBy: CloudEvent? = nil) -> String {
+        var text = "\(event.source)\n\(event.id)\n\(matrix.version)"
+        if let releasedBy { text += "\nreleased by\n\(releasedBy.source)\n\(releasedBy.id)" }
+        let digest = SHA256.hash(data: Data(text.utf8))
         return "dec-" + digest.prefix(16).hexString + "-"
     }
 

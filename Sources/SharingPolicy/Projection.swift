@@ -28,25 +28,63 @@ public enum Projection {
         return delivery
     }
 
-    /// The allowed paths as a tree; a terminal node admits its whole subtree.
+    /// The allowed paths as a tree; a terminal node admits its whole subtree, or of an array only
+    /// the elements its selection keeps (`FieldSelector`).
     struct Trie: Sendable {
         var terminal = false
+        var selection: FieldSelector?
         var children: [String: Trie] = [:]
 
         init() {}
 
         init(_ fields: [String]) {
-            for field in fields { insert(JSONPointer(field).tokens) }
+            for field in fields {
+                let selector = FieldSelector(field)
+                insert(JSONPointer(selector.pointer).tokens, selection: selector.isSelection ? selector : nil)
+            }
         }
 
-        mutating func insert(_ tokens: [String]) {
-            guard let first = tokens.first else { terminal = true; return }
-            children[first, default: Trie()].insert(Array(tokens.dropFirst()))
+        mutating func insert(_ tokens: [String], selection: FieldSelector?) {
+            guard let first = tokens.first else {
+                // A field listed whole as well as selected is disclosed whole; two selections on one
+                // member keep what either keeps.
+                if !terminal {
+                    self.selection = selection
+                } else if var merged = self.selection, let selection, merged.member == selection.member {
+                    merged.values.formUnion(selection.values)
+                    self.selection = merged
+                } else {
+                    self.selection = nil
+                }
+                terminal = true
+                return
+            }
+            children[first, default: Trie()].insert(Array(tokens.dropFirst()), selection: selection)
         }
     }
 
+    /// The pseudonymous persons whose ids a delivery's data discloses, sorted.
+    public static func persons(in value: JSONValue) -> [String] {
+        var found: Set<String> = []
+        func walk(_ value: JSONValue) {
+            switch value {
+            case .string(let text): if text.hasPrefix("psn:") { found.insert(text) }
+            case .array(let items): items.forEach(walk)
+            case .object(let members): members.values.forEach(walk)
+            default: break
+            }
+        }
+        walk(value)
+        return found.sorted()
+    }
+
     static func project(_ value: JSONValue, _ allowed: Trie) -> JSONValue? {
-        if allowed.terminal { return value }
+        if allowed.terminal {
+            guard let selection = allowed.selection, let member = selection.member else { return value }
+            // Only the selected elements, each whole; none selected: the field is not disclosed at all.
+            let kept = (value.arrayValue ?? []).filter { selection.values.contains($0[member]?.stringValue ?? "") }
+            return kept.isEmpty ? nil : .array(kept)
+        }
         switch value {
         case .object(let members):
             var kept: [String: JSONValue] = [:]

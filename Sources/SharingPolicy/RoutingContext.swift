@@ -4,10 +4,26 @@ import CanonicalEvents
 /// compacted topic so a restarted router knows it again.
 public struct CaseState: Codable, Sendable, Hashable {
     public var caseId: String
-    /// The Veilig Thuis organisation of the case's address, once an event named a municipality.
+    /// The Veilig Thuis organisation of the victim's address, once a partner stated it ...
     public var veiligThuis: String?
+    /// ... and where the hub learnt that address (`SharingMatrix.victimAddress`), for the decision record.
+    public var regionSource: String?
+    /// The rank in `SharingMatrix.victimAddress` of the statement the region comes from: a later
+    /// statement of a source ranked as high or higher replaces it, a lower-ranked one does not.
+    public var regionRank: Int?
+    /// Nil while no partner has said whether the suspect is a minor: unknown is neither, and a rule
+    /// conditioned on it waits (see `attribute`).
     public var suspectMinor: Bool?
+    /// Whether children are part of the family system; true once any partner said so.
+    public var childrenInvolved: Bool?
+    public var suspects: Set<String> = []
     public var victims: Set<String> = []
+    /// For each person whose consent a delivery rested on, the organisations that received under
+    /// it: a withdrawal of that consent goes to them (`RuleConditions.Consent.withdrawal`).
+    public var receivedUnderConsent: [String: Set<String>] = [:]
+    /// Events whose deliveries to some recipients wait for a fact of the case (the suspect's age,
+    /// the victim's address); routed to them once a partner states it.
+    public var held: [HeldEvent] = []
     /// `source` + `id` of every event already routed: the same event published twice is routed once.
     public var routed: Set<String> = []
 
@@ -15,70 +31,235 @@ public struct CaseState: Codable, Sendable, Hashable {
         self.caseId = caseId
     }
 
-    /// The case attributes rule conditions test; an unknown boolean counts as false (a suspect is an
-    /// adult unless a partner said otherwise).
-    public func attribute(_ name: String) -> Bool {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        caseId = try container.decode(String.self, forKey: .caseId)
+        veiligThuis = try container.decodeIfPresent(String.self, forKey: .veiligThuis)
+        regionSource = try container.decodeIfPresent(String.self, forKey: .regionSource)
+        regionRank = try container.decodeIfPresent(Int.self, forKey: .regionRank)
+        suspectMinor = try container.decodeIfPresent(Bool.self, forKey: .suspectMinor)
+        childrenInvolved = try container.decodeIfPresent(Bool.self, forKey: .childrenInvolved)
+        suspects = try container.decodeIfPresent(Set<String>.self, forKey: .suspects) ?? []
+        victims = try container.decodeIfPresent(Set<String>.self, forKey: .victims) ?? []
+        receivedUnderConsent = try container.decodeIfPresent([String: Set<String>].self, forKey: .receivedUnderConsent) ?? [:]
+        held = try container.decodeIfPresent([HeldEvent].self, forKey: .held) ?? []
+        routed = try container.decodeIfPresent(Set<String>.self, forKey: .routed) ?? []
+    }
+
+    /// The case attributes rule conditions test, or nil while unknown. Unknown is not false: a
+    /// suspect whose age no partner stated is not taken for an adult.
+    public func attribute(_ name: String) -> Bool? {
         switch name {
-        case "suspectMinor": suspectMinor ?? false
-        default: false
+        case "suspectMinor": suspectMinor
+        case "childrenInvolved": childrenInvolved
+        default: nil
         }
     }
+
+    /// The attributes `attribute` knows: the names a rule's `case` condition may use.
+    public static let attributes: Set<String> = ["suspectMinor", "childrenInvolved"]
+
+    /// What an attribute no partner stated is taken as, where waiting would be wrong: a case is
+    /// without children until a partner reports them (the RvdK learns of a family when one does).
+    /// An attribute without an entry (the suspect's age) is unknown until stated, and a rule on it
+    /// holds its delivery.
+    public static let assumedUntilStated: [String: Bool] = ["childrenInvolved": false]
 
     public static func routingKey(of event: CloudEvent) -> String { "\(event.source)\n\(event.id)" }
 
-    /// Learns what the event says about the case. Which fields matter is listed here once.
-    public mutating func absorb(_ event: CloudEvent, organisations: OrganisationRegistry) {
+    /// Learns what the event says about the case: its persons, the suspect's age, children, and the
+    /// victim's address by the matrix's `victimAddress` sources.
+    public mutating func absorb(_ event: CloudEvent, matrix: SharingMatrix) {
         let data = event.data
-        if let municipality = data["municipalityCode"]?.stringValue,
-           let vt = organisations.organisation(ofType: "vt", servingMunicipality: municipality) {
+        let eventName = PolicyEvaluator.eventName(of: event.type)
+        for (rank, source) in matrix.victimAddress.enumerated() where regionRank.map({ rank <= $0 }) ?? true {
+            guard source.events.isEmpty || source.events.contains(eventName),
+                  let municipality = source.municipality(in: data),
+                  let vt = matrix.organisations.organisation(ofType: "vt", servingMunicipality: municipality) else { continue }
             veiligThuis = vt.code
+            regionSource = "\(source.says) (\(eventName) \(event.id))"
+            regionRank = rank
+            break
         }
+        victims.formUnion(Self.persons(in: data, role: .slachtoffer))
+        suspects.formUnion(Self.persons(in: data, role: .verdachte))
         for person in data["persons"]?.arrayValue ?? [] {
-            if person["role"]?.stringValue == PersonRole.slachtoffer.rawValue, let id = person["id"]?.stringValue { victims.insert(id) }
             if person["role"]?.stringValue == PersonRole.verdachte.rawValue, case .bool(let minor)? = person["minor"] { suspectMinor = minor }
+            if person["role"]?.stringValue == PersonRole.kind.rawValue { childrenInvolved = true }
         }
-        for id in (data["protectedPersons"]?.arrayValue ?? []).compactMap(\.stringValue) { victims.insert(id) }
-        if let victim = data["victim"]?.stringValue { victims.insert(victim) }
         if case .bool(let minor)? = data["suspectMinor"] { suspectMinor = minor }
+        for flag in ["childrenInvolved", "childrenPresent"] {
+            if case .bool(let children)? = data[flag] { childrenInvolved = (childrenInvolved ?? false) || children }
+        }
+        if !(data["children"]?.arrayValue ?? []).isEmpty { childrenInvolved = true }
+    }
+
+    /// The pseudonymous persons an event names in a role: for victims, the persons with that role,
+    /// the protected persons of the event and of its conditions, and an informatiewens's victim;
+    /// for suspects, the persons with that role, the event's suspect and the person a huisverbod
+    /// excludes. These are the persons the event concerns, whose consent counts for it.
+    public static func persons(in data: JSONValue, role: PersonRole) -> Set<String> {
+        var found: Set<String> = []
+        for person in data["persons"]?.arrayValue ?? [] where person["role"]?.stringValue == role.rawValue {
+            if let id = person["id"]?.stringValue { found.insert(id) }
+        }
+        switch role {
+        case .slachtoffer:
+            found.formUnion((data["protectedPersons"]?.arrayValue ?? []).compactMap(\.stringValue))
+            for list in ["conditions", "veiligheidsvoorwaarden", "bijzondereVoorwaarden"] {
+                for condition in data[list]?.arrayValue ?? [] {
+                    found.formUnion((condition["protectedPersons"]?.arrayValue ?? []).compactMap(\.stringValue))
+                }
+            }
+            found.formUnion((data["breachedCondition"]?["protectedPersons"]?.arrayValue ?? []).compactMap(\.stringValue))
+            if let victim = data["victim"]?.stringValue { found.insert(victim) }
+        case .verdachte:
+            for name in ["suspect", "excludedPerson"] { if let id = data[name]?.stringValue { found.insert(id) } }
+            if data["role"]?.stringValue == role.rawValue, let person = data["person"]?.stringValue { found.insert(person) }
+        default:
+            break
+        }
+        return found
     }
 }
 
-/// One person's consent and information wish in one chain case, from the informatiewens recorded
-/// latest.
+/// An event with deliveries that wait for a fact of its case, and for which recipients (an
+/// organisation code, or a regional type while its organisation is unknown).
+public struct HeldEvent: Codable, Sendable, Hashable {
+    public var event: CloudEvent
+    public var recipients: [String]
+    /// The decision that held it, by recipient, so that the release can name it.
+    public var holds: [String: String]
+
+    public init(event: CloudEvent, recipients: [String], holds: [String: String]) {
+        self.event = event
+        self.recipients = recipients
+        self.holds = holds
+    }
+}
+
+/// Where the case learns the victim's address (`victimAddress` in the sharing matrix): from these
+/// events, at this pointer (which may select persons, `/data/persons[role=slachtoffer]/municipalityCode`),
+/// in words for the decision record. The place of a breach or of an arrest is not an address of the
+/// victim, and a matrix does not list it.
+public struct VictimAddressSource: Sendable, Hashable {
+    public var events: [String]
+    public var pointer: String
+    public var says: String
+
+    public init(events: [String], pointer: String, says: String) {
+        self.events = events
+        self.pointer = pointer
+        self.says = says
+    }
+
+    /// The municipality this source states in the event's data, if it states one.
+    func municipality(in data: JSONValue) -> String? {
+        var tokens = JSONPointer(pointer).tokens
+        guard tokens.first == "data" else { return nil }
+        tokens.removeFirst()
+        var values = [data]
+        for token in tokens {
+            let selector = FieldSelector("/" + token)
+            let name = String(selector.pointer.dropFirst())
+            values = values.flatMap { value -> [JSONValue] in
+                guard let member = value[name] else { return [] }
+                guard let key = selector.member else { return [member] }
+                return (member.arrayValue ?? []).filter { selector.values.contains($0[key]?.stringValue ?? "") }
+            }
+        }
+        return values.lazy.compactMap(\.stringValue).first
+    }
+}
+
+/// One person's consent in one chain case: a victim's informatiewens (recorded by Slachtofferhulp),
+/// or a toestemming a partner recorded (for example the suspect's consent, at the reclassering, to
+/// share the content of an advice with Veilig Thuis). The one recorded latest is in force.
 public struct ConsentRecord: Codable, Sendable, Hashable {
+    public enum Kind: String, Codable, Sendable, Hashable {
+        case informatiewens, toestemming
+    }
+
     public var person: String
-    /// The chain case the informatiewens names: consent belongs to the person in that case, not to the
+    /// The chain case the record names: consent belongs to the person in that case, not to the
     /// person wherever else an event may name them.
     public var ketencaseid: String
+    public var kind: Kind
     public var status: String
     public var topics: [String]?
     public var consentToShare: Bool?
-    /// When the wish was recorded (the informatiewens's `recordedAt`), not when it reached the hub.
+    /// For a toestemming: what it covers, as `event:recipient-type` pairs.
+    public var scope: [String]?
+    /// When the consent was recorded (the event's `recordedAt`), not when it reached the hub.
     public var updatedAt: String
     public var sourceEventId: String
+    /// The organisation that recorded it (the producer of its event).
+    public var recordedBy: String?
 
     public var isGiven: Bool { status == Informatiewens.Status.gegeven.rawValue }
 
-    /// The key of a person's consent in a case.
-    public var key: String { ConsentState.key(case: ketencaseid, person: person) }
+    /// The key of a person's consent of this kind in a case.
+    public var key: String { ConsentState.key(case: ketencaseid, person: person, kind: kind) }
 
-    /// The consent an informatiewens event records, if it is one. Read from the validated data as it
-    /// is, not through a decoder: the router asks this of every event it routes.
+    /// The consent an informatiewens or a toestemming event records, if it is one. Read from the
+    /// validated data as it is, not through a decoder: the router asks this of every event it routes.
     public init?(_ event: CloudEvent) {
-        guard event.type == Informatiewens.cloudEventType else { return nil }
         let data = event.data
-        guard let victim = data["victim"]?.stringValue, let status = data["status"]?.stringValue,
-              Informatiewens.Status(rawValue: status) != nil, let recordedAt = data["recordedAt"]?.stringValue else { return nil }
-        person = victim
+        switch event.type {
+        case Informatiewens.cloudEventType:
+            guard let victim = data["victim"]?.stringValue else { return nil }
+            kind = .informatiewens
+            person = victim
+            topics = data["topics"]?.arrayValue?.compactMap(\.stringValue)
+            if case .bool(let share)? = data["consentToShare"] { consentToShare = share }
+        case Toestemming.cloudEventType:
+            guard let subject = data["person"]?.stringValue else { return nil }
+            kind = .toestemming
+            person = subject
+            scope = data["scope"]?.arrayValue?.compactMap { item in
+                item["event"]?.stringValue.flatMap { event in item["recipient"]?.stringValue.map { "\(event):\($0)" } }
+            }
+        default:
+            return nil
+        }
+        guard let status = data["status"]?.stringValue, Informatiewens.Status(rawValue: status) != nil,
+              let recordedAt = data["recordedAt"]?.stringValue else { return nil }
         ketencaseid = event.ketencaseid
         self.status = status
-        topics = data["topics"]?.arrayValue?.compactMap(\.stringValue)
-        if case .bool(let share)? = data["consentToShare"] { consentToShare = share }
         updatedAt = recordedAt
         sourceEventId = event.id
+        recordedBy = event.producer
     }
 
-    /// Whether this record replaces `other` (the same person in the same case): it was recorded
+    public init(person: String, ketencaseid: String, kind: Kind, status: String, topics: [String]? = nil, consentToShare: Bool? = nil,
+                scope: [String]? = nil, updatedAt: String, sourceEventId: String, recordedBy: String? = nil) {
+        self.person = person
+        self.ketencaseid = ketencaseid
+        self.kind = kind
+        self.status = status
+        self.topics = topics
+        self.consentToShare = consentToShare
+        self.scope = scope
+        self.updatedAt = updatedAt
+        self.sourceEventId = sourceEventId
+        self.recordedBy = recordedBy
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        person = try container.decode(String.self, forKey: .person)
+        ketencaseid = try container.decode(String.self, forKey: .ketencaseid)
+        kind = try container.decodeIfPresent(Kind.self, forKey: .kind) ?? .informatiewens
+        status = try container.decode(String.self, forKey: .status)
+        topics = try container.decodeIfPresent([String].self, forKey: .topics)
+        consentToShare = try container.decodeIfPresent(Bool.self, forKey: .consentToShare)
+        scope = try container.decodeIfPresent([String].self, forKey: .scope)
+        updatedAt = try container.decode(String.self, forKey: .updatedAt)
+        sourceEventId = try container.decode(String.self, forKey: .sourceEventId)
+        recordedBy = try container.decodeIfPresent(String.self, forKey: .recordedBy)
+    }
+
+    /// Whether this record replaces `other` (the same person, kind and case): it was recorded
     /// later, or at the same moment and withdraws. Consent goes by the time it was recorded, not by
     /// the order its messages arrive in: a wish recorded before a withdrawal and sent after it does
     /// not revive consent, and at a tie the withdrawal wins, so consent never fails open.
@@ -89,64 +270,120 @@ public struct ConsentRecord: Codable, Sendable, Hashable {
         if isGiven != other.isGiven { return !isGiven }
         return sourceEventId > other.sourceEventId  // the same moment and status: one of them, the same on every replay
     }
+
+    /// The record as the decision that rested on it names it.
+    public var evidence: ConsentEvidence {
+        ConsentEvidence(person: person, kind: kind.rawValue, eventId: sourceEventId, recordedAt: updatedAt, recordedBy: recordedBy,
+                        status: status, scope: scope ?? topics.map { $0.map { "informed:\($0)" } + (consentToShare == true ? ["share"] : []) })
+    }
 }
 
-/// The consent of every person in every chain case, by case and pseudonymous id. A record applies
+/// The consent a decision rested on, as its record shows it: whose, which record, when it was
+/// recorded and by whom, and what it covers. Consent can be withdrawn; the record shows the one in
+/// force when the decision was made.
+public struct ConsentEvidence: Codable, Sendable, Hashable {
+    public var person: String
+    public var kind: String
+    /// The event that recorded it.
+    public var eventId: String
+    public var recordedAt: String
+    public var recordedBy: String?
+    public var status: String
+    public var scope: [String]?
+    /// Set when the decision delivers this record as the withdrawal of a consent the recipient
+    /// received under.
+    public var withdrawn: Bool?
+
+    public init(person: String, kind: String, eventId: String, recordedAt: String, recordedBy: String?, status: String, scope: [String]?,
+                withdrawn: Bool? = nil) {
+        self.person = person
+        self.kind = kind
+        self.eventId = eventId
+        self.recordedAt = recordedAt
+        self.recordedBy = recordedBy
+        self.status = status
+        self.scope = scope
+        self.withdrawn = withdrawn
+    }
+}
+
+/// The consent of every person in every chain case, by case, person and kind. A record applies
 /// only if it supersedes the one in force (`ConsentRecord.supersedes`), so the state is the same
 /// whatever order its records are applied in, on the router and when it is read back.
 public struct ConsentState: Sendable {
-    /// By chain case, then by person: looked up for every consent condition of every event, without
-    /// building a key.
+    /// By chain case, then by person (a toestemming under `toestemming:` + person): looked up for
+    /// every consent condition of every event.
     private var byCase: [String: [String: ConsentRecord]] = [:]
 
     public init(records: [ConsentRecord] = []) {
         for record in records { self.record(record) }
     }
 
-    /// How many persons' consents are known, over all cases.
+    /// How many consents are known, over all cases.
     public var count: Int { byCase.values.reduce(0) { $0 + $1.count } }
 
-    public static func key(case ketencaseid: String, person: String) -> String { ketencaseid + "\n" + person }
+    /// The key of a consent record on the consent topic: chain case and person, and for a
+    /// toestemming its kind (a person's informatiewens and toestemming are two records).
+    public static func key(case ketencaseid: String, person: String, kind: ConsentRecord.Kind = .informatiewens) -> String {
+        ketencaseid + "\n" + person + (kind == .informatiewens ? "" : "\n" + kind.rawValue)
+    }
 
-    /// Applies a record; returns the one in force afterwards for its person and case.
+    private static func slot(_ person: String, _ kind: ConsentRecord.Kind) -> String {
+        kind == .informatiewens ? person : "toestemming:" + person
+    }
+
+    /// Applies a record; returns the one in force afterwards for its person, kind and case.
     @discardableResult
     public mutating func record(_ record: ConsentRecord) -> ConsentRecord {
-        if let current = byCase[record.ketencaseid]?[record.person], !record.supersedes(current) { return current }
-        byCase[record.ketencaseid, default: [:]][record.person] = record
+        let slot = Self.slot(record.person, record.kind)
+        if let current = byCase[record.ketencaseid]?[slot], !record.supersedes(current) { return current }
+        byCase[record.ketencaseid, default: [:]][slot] = record
         return record
     }
 
-    public func satisfies(_ consent: RuleConditions.Consent, case ketencaseid: String, victims: Set<String>, eventName: String) -> Bool {
-        whyNot(consent, case: ketencaseid, victims: victims, eventName: eventName) == nil
+    /// The record in force, if any.
+    public func current(case ketencaseid: String, person: String, kind: ConsentRecord.Kind) -> ConsentRecord? {
+        byCase[ketencaseid]?[Self.slot(person, kind)]
     }
 
-    /// Nil when a victim of the case gives this consent; otherwise why not, in words a privacy
-    /// officer can check: the wish was withdrawn, is about other events, does not include consent to
-    /// share, or was never given.
-    public func whyNot(_ consent: RuleConditions.Consent, case ketencaseid: String, victims: Set<String>, eventName: String) -> String? {
-        let wishes = byCase[ketencaseid] ?? [:]
-        var any: ConsentRecord?
-        var given = false
-        for victim in victims {
-            guard let record = wishes[victim] else { continue }
-            if record.isGiven {
-                given = true
-                switch consent {
-                case .victimInformed: if record.topics?.contains(eventName) ?? false { return nil }
-                case .victimShare: if record.consentToShare ?? false { return nil }
-                }
+    /// What a consent condition finds for the persons an event concerns.
+    public enum Finding: Sendable, Equatable {
+        /// Satisfied, on this evidence.
+        case given([ConsentEvidence])
+        /// Not satisfied, and why, in words a privacy officer can check.
+        case refused(String)
+    }
+
+    /// Whether the consent a rule requires is given by a person the event concerns (`persons`):
+    /// one victim's consent never stands in for another's. `scope` is `event:recipient-type`, for a
+    /// toestemming.
+    public func check(_ consent: RuleConditions.Consent, case ketencaseid: String, persons: Set<String>, eventName: String,
+                      scope: String) -> Finding {
+        let kind: ConsentRecord.Kind = consent == .suspectShare ? .toestemming : .informatiewens
+        let whose = consent == .suspectShare ? "suspect" : "victim"
+        var known: [ConsentRecord] = []
+        for person in persons.sorted() {
+            guard let record = current(case: ketencaseid, person: person, kind: kind) else { continue }
+            known.append(record)
+            guard record.isGiven else { continue }
+            switch consent {
+            case .victimInformed: if record.topics?.contains(eventName) ?? false { return .given([record.evidence]) }
+            case .victimShare: if record.consentToShare ?? false { return .given([record.evidence]) }
+            case .suspectShare: if record.scope?.contains(scope) ?? false { return .given([record.evidence]) }
+            case .withdrawal: break
             }
-            if any == nil || (!record.isGiven && any!.isGiven) || record.person < any!.person { any = record }
         }
-        // Only a deny needs words; they are built here, after the common answer.
-        guard let wish = any else {
-            return victims.isEmpty ? "no victim is known in this case, so no informatiewens applies"
-                                   : "no victim of this case has given an informatiewens (never given)"
+        // Only a refusal needs words; they are built here, after the common answer.
+        guard let wish = known.first(where: { !$0.isGiven }) ?? known.first else {
+            return .refused(persons.isEmpty ? "no \(whose) is known that this event concerns, so no consent applies"
+                                            : "no \(whose) this event concerns has given consent (never given)")
         }
-        if !given { return "the victim's informatiewens was withdrawn (recorded \(wish.updatedAt))" }
+        if !wish.isGiven { return .refused("the \(whose)'s consent was withdrawn (recorded \(wish.updatedAt))") }
         switch consent {
-        case .victimInformed: return "the victim's informatiewens does not ask to be informed of \(eventName)"
-        case .victimShare: return "the victim's informatiewens does not consent to sharing"
+        case .victimInformed: return .refused("the victim's informatiewens does not ask to be informed of \(eventName)")
+        case .victimShare: return .refused("the victim's informatiewens does not consent to sharing")
+        case .suspectShare: return .refused("the suspect's toestemming does not cover \(scope)")
+        case .withdrawal: return .refused("not a withdrawal")
         }
     }
 }

@@ -9,9 +9,12 @@ public struct RoutingStep: Sendable {
     public var deliveries: [(recipient: String, event: CloudEvent)]
     /// The case as it stands after the event.
     public var caseState: CaseState
-    /// If the event was an informatiewens: the consent in force for its person and case afterwards
-    /// (the event's own record, or the one recorded later that it does not replace).
+    /// If the event was an informatiewens or a toestemming: the consent in force for its person and
+    /// case afterwards (the event's own record, or the one recorded later that it does not replace).
     public var consent: ConsentRecord?
+    /// Held deliveries of earlier events of the case that this event released: what it made known
+    /// (the suspect's age, the victim's address) decided them. Each decision names its hold.
+    public var released: [(event: CloudEvent, decisions: [Decision])] = []
 }
 
 /// The router's memory: every chain case and every person's consent. Routing an event is one pure
@@ -44,7 +47,19 @@ public struct RoutingState: Sendable {
     /// The event's own facts (its municipality, a minor suspect, a consent) count for its own routing.
     public mutating func route(_ event: CloudEvent, with evaluator: PolicyEvaluator) -> RoutingStep? {
         guard var step = decide(event, with: evaluator) else { return nil }
-        step.deliveries = step.decisions.filter { $0.outcome == .permit }.map { ($0.recipient, evaluator.delivery(of: event, for: $0)) }
+        func project(_ decisions: inout [Decision], of event: CloudEvent) -> [(recipient: String, event: CloudEvent)] {
+            var deliveries: [(recipient: String, event: CloudEvent)] = []
+            for index in decisions.indices where decisions[index].outcome == .permit {
+                let delivery = evaluator.delivery(of: event, for: decisions[index])
+                decisions[index].disclosedPersons = Projection.persons(in: delivery.data)
+                deliveries.append((decisions[index].recipient, delivery))
+            }
+            return deliveries
+        }
+        for index in step.released.indices {
+            step.deliveries += project(&step.released[index].decisions, of: step.released[index].event)
+        }
+        step.deliveries += project(&step.decisions, of: event)
         return step
     }
 
@@ -55,12 +70,68 @@ public struct RoutingState: Sendable {
         var caseState = cases[event.ketencaseid] ?? CaseState(caseId: event.ketencaseid)
         let key = CaseState.routingKey(of: event)
         guard !caseState.routed.contains(key) else { return nil }
-        caseState.absorb(event, organisations: evaluator.matrix.organisations)
+        let factsBefore = caseState.heldFacts
+        caseState.absorb(event, matrix: evaluator.matrix)
         let consentRecord = ConsentRecord(event).map { consent.record($0) }
+        // Earlier holds first: what this event made known decides them, before the event itself.
+        let released = caseState.heldFacts == factsBefore ? [] : caseState.release(by: event, with: evaluator, consent: consent)
         let decisions = evaluator.evaluate(event, case: caseState, consent: consent)
+        caseState.remember(decisions, of: event)
         caseState.routed.insert(key)
         cases[event.ketencaseid] = caseState
         caseOfRouted?[key] = event.ketencaseid
-        return RoutingStep(event: event, decisions: decisions, deliveries: [], caseState: caseState, consent: consentRecord)
+        var step = RoutingStep(event: event, decisions: decisions, deliveries: [], caseState: caseState, consent: consentRecord)
+        step.released = released
+        return step
+    }
+}
+
+extension CaseState {
+    /// The facts a held delivery can wait for: when none changed, no hold can be released.
+    var heldFacts: [String?] { [suspectMinor.map { "\($0)" }, childrenInvolved.map { "\($0)" }, veiligThuis] }
+
+    /// Keeps what the decisions on an event mean for later ones: the deliveries it holds, and who
+    /// received under whose consent (a withdrawal is delivered to them, and then they no longer are).
+    mutating func remember(_ decisions: [Decision], of event: CloudEvent) {
+        let holds = decisions.filter { $0.outcome == .hold }
+        if !holds.isEmpty {
+            held.append(HeldEvent(event: event, recipients: holds.map(\.recipient),
+                                  holds: Dictionary(holds.map { ($0.recipient, $0.decisionId) }) { first, _ in first }))
+        }
+        for decision in decisions where decision.outcome == .permit {
+            for evidence in decision.consent ?? [] {
+                if evidence.withdrawn != true {
+                    receivedUnderConsent[evidence.person, default: []].insert(decision.recipient)
+                } else {
+                    receivedUnderConsent[evidence.person]?.remove(decision.recipient)
+                }
+            }
+        }
+    }
+
+    /// Decides again, for the recipients they wait for, the held events the case's facts now
+    /// decide; those still waiting stay held.
+    mutating func release(by event: CloudEvent, with evaluator: PolicyEvaluator, consent: ConsentState) -> [(event: CloudEvent, decisions: [Decision])] {
+        var released: [(event: CloudEvent, decisions: [Decision])] = []
+        var stillHeld: [HeldEvent] = []
+        for var waiting in held {
+            var decided: [Decision] = []
+            for var decision in evaluator.evaluate(waiting.event, case: self, consent: consent, only: Set(waiting.recipients), releasedBy: event)
+                where decision.outcome != .hold {
+                let type = evaluator.matrix.organisations.type(of: decision.recipient) ?? decision.recipient
+                let heldAs = waiting.holds[decision.recipient] != nil ? decision.recipient : type
+                decision.releases = waiting.holds[heldAs]
+                waiting.recipients.removeAll { $0 == heldAs }
+                waiting.holds[heldAs] = nil
+                decided.append(decision)
+            }
+            if !decided.isEmpty {
+                remember(decided, of: waiting.event)
+                released.append((waiting.event, decided))
+            }
+            if !waiting.recipients.isEmpty { stillHeld.append(waiting) }
+        }
+        held = stillHeld
+        return released
     }
 }

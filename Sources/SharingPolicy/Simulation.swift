@@ -13,7 +13,7 @@ public struct SimulationReport: Sendable, Codable {
         var consentState = ConsentState()
         for record in consents { consentState.record(record) }
         var caseState = CaseState(caseId: event.ketencaseid)
-        caseState.absorb(event, organisations: evaluator.matrix.organisations)
+        caseState.absorb(event, matrix: evaluator.matrix)
         if let record = ConsentRecord(event) { consentState.record(record) }
         self.event = event.id
         self.type = event.type

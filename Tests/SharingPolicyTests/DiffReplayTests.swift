@@ -23,7 +23,7 @@ struct DiffReplayTests {
         let changes = MatrixDiff.compare(Fixtures.matrix, try Self.proposed())
         #expect(changes.map(\.description) == [
             "gedragsaanwijzing → shn [national]: GA-SHN: purpose informeren-slachtoffer → bescherming-slachtoffer; fields -/data/endedOn; conditions 'consent victim-informed' → ''",
-            "melding → vt [national]: MLD-VT: removed (was dat on wpg-verstrekking for veiligheid, 5 fields)",
+            "melding → vt [national]: MLD-VT: removed (was dat on wpg-veilig-thuis for veiligheidsbeoordeling, 4 fields)",
         ])
         #expect(MatrixDiff.compare(Fixtures.matrix, Fixtures.matrix) == [])
     }
@@ -48,7 +48,8 @@ struct DiffReplayTests {
         #expect(changes[0].proposed?.outcome == .deny)
         #expect(changes[1].recorded?.outcome == .deny)
         #expect(changes[1].proposed == DecisionReplay.Outcome(outcome: .permit, ruleID: "GA-SHN", disclosure: .voorwaarden,
-                                                              fields: ["/data/orderId", "/data/action", "/data/protectedPersons", "/data/conditions",
+                                                              fields: ["/data/orderId", "/data/action", "/data/protectedPersons",
+                                                                       "/data/conditions[type=contactverbod|locatieverbod|gebiedsverbod|enkelband]",
                                                                        "/data/startDate", "/data/endDate", "/data/contactPerson"]))
     }
 }

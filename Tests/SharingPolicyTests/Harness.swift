@@ -43,6 +43,9 @@ final class Timeline {
 extension RoutingStep {
     var recipients: Set<String> { Set(deliveries.map(\.recipient)) }
 
+    /// The recipients whose delivery of this event waits for a fact of the case.
+    var held: Set<String> { Set(decisions.filter { $0.outcome == .hold }.map(\.recipient)) }
+
     /// The data fields a recipient received, by name.
     func fields(of recipient: String) -> Set<String> {
         Set(deliveries.first { $0.recipient == recipient }?.event.data.objectValue?.keys.map { $0 } ?? [])

@@ -26,7 +26,7 @@ struct LintTests {
     }
 
     static func rule(id: String, events: String = "[gedragsaanwijzing]", recipient: String = "politie", purpose: String = "handhaving",
-                     legalBasis: String = "sv-509hh", disclosure: String = "voorwaarden", fields: String = "[/data/orderId]", extra: String = "") -> String {
+                     legalBasis: String = "wjsg-politie", disclosure: String = "voorwaarden", fields: String = "[/data/orderId]", extra: String = "") -> String {
         """
           - id: \(id)
             events: \(events)
@@ -53,10 +53,17 @@ struct LintTests {
             ("X-FIELD", rule(id: "X-FIELD", fields: "[/data/orderId, /data/bsn]"), "field '/data/bsn' does not exist in the schema of 'gedragsaanwijzing'"),
             ("X-NESTED", rule(id: "X-NESTED", fields: "[/data/conditions/*/severity]"), "field '/data/conditions/*/severity' does not exist in the schema of 'gedragsaanwijzing'"),
             ("X-PURPOSE", rule(id: "X-PURPOSE", purpose: "''"), "the rule has no purpose"),
-            ("X-SERVES", rule(id: "X-SERVES", purpose: "kinderbescherming"), "legal basis 'sv-509hh' does not serve purpose 'kinderbescherming' (it serves: handhaving, toezicht-en-advies, bescherming-slachtoffer, veiligheid)"),
+            ("X-SERVES", rule(id: "X-SERVES", purpose: "kinderbescherming"), "legal basis 'wjsg-politie' does not serve purpose 'kinderbescherming' (it serves: handhaving, bescherming-slachtoffer)"),
+            ("X-PURPOSE-UNDEFINED", rule(id: "X-PURPOSE-UNDEFINED", purpose: "veiligheid"), "purpose 'veiligheid' is not defined in purposes.yaml"),
+            ("X-NOT-THE-DISCLOSERS", rule(id: "X-NOT-THE-DISCLOSERS", purpose: "strafrechtelijke-beslissing", legalBasis: "wpg-om"),
+             "legal basis 'wpg-om' is not a basis of om, which discloses here (it is one of: politie)"),
+            ("X-SELECT", rule(id: "X-SELECT", fields: "['/data/conditions[kleur=rood]']"),
+             "field '/data/conditions[kleur=rood]' selects by 'kleur', which the elements of /data/conditions in 'gedragsaanwijzing' do not have"),
+            ("X-LABEL", rule(id: "X-LABEL", disclosure: "dat", fields: "[/data/orderId, /data/suspect]"),
+             "breaks invariant DISCLOSURE-LABELS (invariants.yaml:"),
             ("X-CONFLICT", rule(id: "X-CONFLICT", disclosure: "inhoud"), "grants politie 'inhoud' for 'gedragsaanwijzing' while rule GA-POL (sharing-matrix.yaml:"),
             ("X-DISCLOSURE", rule(id: "X-DISCLOSURE", disclosure: "alles"), "disclosure must be one of dat, voorwaarden, inhoud (found 'alles')"),
-            ("X-CASE", rule(id: "X-CASE", extra: "    when: {case: {victimMinor: true}}"), "unknown case attribute 'victimMinor' (known: suspectMinor)"),
+            ("X-CASE", rule(id: "X-CASE", extra: "    when: {case: {victimMinor: true}}"), "unknown case attribute 'victimMinor' (known: childrenInvolved, suspectMinor)"),
             ("GA-POL", rule(id: "GA-POL"), "rule id already used at sharing-matrix.yaml:"),
             ("X-DATES", rule(id: "X-DATES", extra: "    validFrom: 2027-01-01\n    validUntil: 2026-01-01"), "validFrom 2027-01-01 is after validUntil 2026-01-01"),
           ])
@@ -70,11 +77,26 @@ struct LintTests {
 
     @Test("a regional deviation without a justification is rejected")
     func regionalWithoutJustification() throws {
-        let (directory, line) = try Self.matrix(appending: Self.rule(id: "AA-X", recipient: "politie", purpose: "bescherming-slachtoffer"),
+        let all = "[/data/orderId, /data/action, /data/version, /data/suspect, /data/protectedPersons, /data/conditions, /data/startDate, /data/endDate, /data/endedOn, /data/endReason, /data/contactPerson]"
+        let (directory, line) = try Self.matrix(appending: Self.rule(id: "AA-X", recipient: "politie", purpose: "bescherming-slachtoffer", fields: all),
                                                 to: "regions/amsterdam-amstelland.yaml")
         let findings = try Self.findings(directory)
         #expect(findings == [LintFinding(location: SourceLocation(file: "regions/amsterdam-amstelland.yaml", line: line), ruleID: "AA-X",
                                          message: "a regional deviation from the baseline needs a justification")])
+    }
+
+    @Test("a version resting on unconfirmed legal bases is refused unless a privacy officer marked it as a trial")
+    func unconfirmedBasesNeedATrial() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("matrix"))
+        try FileManager.default.copyItem(at: Fixtures.matrixDirectory, to: directory)
+        let url = directory.appendingPathComponent(MatrixLoader.matrixFile)
+        let text = try String(contentsOf: url, encoding: .utf8)
+        let withoutTrial = try #require(text.range(of: "trial: >-")).lowerBound
+        let next = try #require(text.range(of: "\n\n", range: withoutTrial..<text.endIndex)).lowerBound
+        try (String(text[..<withoutTrial]) + String(text[next...])).write(to: url, atomically: true, encoding: .utf8)
+        let findings = try Self.findings(directory)
+        #expect(!findings.isEmpty && findings.allSatisfy { $0.message.contains("is not confirmed") }, "\(findings.prefix(3))")
+        #expect(findings.contains { $0.ruleID == "GA-POL" && $0.message.hasPrefix("legal basis 'wjsg-politie' is not confirmed") })
     }
 
     @Test("an event type no rule covers, and not marked notShared, is reported")

@@ -28,7 +28,8 @@ struct ScenarioTests {
         let step = try #require(timeline.route(Self.gedragsaanwijzing("KZ-2026-SCN001")))
         #expect(step.fields(of: "politie") == Self.gaFieldsPolitie)
         #expect(step.decision(for: "politie")?.ruleId == "GA-POL")
-        #expect(step.decision(for: "politie")?.legalBasis == "sv-509hh")
+        #expect(step.decision(for: "politie")?.legalBasis == "wjsg-politie")
+        #expect(step.decision(for: "politie")?.legalBasisConfirmed == false, "every basis awaits its partner's confirmation")
         let conditions = step.deliveries.first { $0.recipient == "politie" }!.event.data["conditions"]
         #expect(conditions == step.event.data["conditions"])
     }
@@ -38,7 +39,9 @@ struct ScenarioTests {
         let timeline = Timeline()
         #expect(timeline.route(Self.consent("KZ-2026-SCN002")) != nil)
         let step = try #require(timeline.route(Self.gedragsaanwijzing("KZ-2026-SCN002")))
-        #expect(step.recipients == ["politie", "3ro", "shn"])
+        #expect(step.recipients == ["politie", "shn"])
+        #expect(step.held == ["3ro", "rvdk", "vt"], "no age and no address known yet: held, not guessed")
+        #expect(step.decision(for: "shn")?.consent?.map(\.eventId) == ["iw-1"], "the decision names the consent it rests on")
         #expect(step.fields(of: "shn") == Self.gaFieldsSHN)
         #expect(!step.fields(of: "shn").contains("suspect"))
     }
@@ -47,10 +50,10 @@ struct ScenarioTests {
     func gedragsaanwijzingWithoutWish() throws {
         let timeline = Timeline()
         let step = try #require(timeline.route(Self.gedragsaanwijzing("KZ-2026-SCN003")))
-        #expect(step.recipients == ["politie", "3ro"])
+        #expect(step.recipients == ["politie"])
         let shn = try #require(step.decision(for: "shn"))
         #expect(shn.outcome == .deny)
-        #expect(shn.considered == [Decision.Consideration(ruleId: "GA-SHN", applied: false, reason: "no victim of this case has given an informatiewens (never given)")])
+        #expect(shn.considered == [Decision.Consideration(ruleId: "GA-SHN", applied: false, reason: "no victim this event concerns has given consent (never given)")])
     }
 
     @Test("4. a withdrawal applies to every event routed after it")
@@ -59,7 +62,7 @@ struct ScenarioTests {
         _ = timeline.route(Self.consent("KZ-2026-SCN004"))
         #expect(timeline.route(Self.gedragsaanwijzing("KZ-2026-SCN004", id: "ga-a"))?.recipients.contains("shn") == true)
         _ = timeline.route(Self.consent("KZ-2026-SCN004", id: "iw-2", status: "ingetrokken", topics: ["gedragsaanwijzing"]))
-        #expect(timeline.route(Self.gedragsaanwijzing("KZ-2026-SCN004", id: "ga-b"))?.recipients == ["politie", "3ro"])
+        #expect(timeline.route(Self.gedragsaanwijzing("KZ-2026-SCN004", id: "ga-b"))?.recipients == ["politie"])
     }
 
     @Test("5. a wish about other topics does not open the gedragsaanwijzing to SHN")
@@ -67,19 +70,40 @@ struct ScenarioTests {
         let timeline = Timeline()
         _ = timeline.route(Self.consent("KZ-2026-SCN005", topics: ["vonnis"]))
         let step = timeline.route(Self.gedragsaanwijzing("KZ-2026-SCN005"))
-        #expect(step?.recipients == ["politie", "3ro"])
+        #expect(step?.recipients == ["politie"])
         #expect(step?.decision(for: "shn")?.considered.first?.reason == "the victim's informatiewens does not ask to be informed of gedragsaanwijzing")
     }
 
-    @Test("6. reclasseringsadvies content reaches VT with the suspect's consent")
+    @Test("6. reclasseringsadvies content reaches VT on the suspect's recorded consent, which the decision names")
     func adviceWithConsent() throws {
         let timeline = Timeline()
         _ = timeline.route(F.event("aanhouding/valid/na-overtreding", case: "KZ-2026-SCN006"))
+        _ = timeline.route(F.event("toestemming/valid/gegeven", case: "KZ-2026-SCN006"))
         let step = try #require(timeline.route(F.event("reclasseringsadvies/valid/vroeghulp", case: "KZ-2026-SCN006")))
         #expect(step.recipients == ["om", "vt-amsterdam-amstelland"])
         #expect(step.decision(for: "vt-amsterdam-amstelland")?.ruleId == "ADV-VT-INHOUD")
         #expect(step.fields(of: "vt-amsterdam-amstelland") == ["adviceId", "deliveredAt", "adviceKind", "riskAssessment", "recommendation", "proposedConditions", "contactPerson"])
         #expect(step.fields(of: "om") == ["adviceId", "deliveredAt", "suspect", "adviceKind", "riskAssessment", "recommendation", "proposedConditions", "contactPerson"])
+        let evidence = try #require(step.decision(for: "vt-amsterdam-amstelland")?.consent?.first)
+        #expect(evidence == ConsentEvidence(person: F.event("toestemming/valid/gegeven", case: "KZ-2026-SCN006").data["person"]!.stringValue!,
+                                            kind: "toestemming", eventId: "3ro-tst-2026-0412", recordedAt: "2026-11-21T05:30:00+01:00",
+                                            recordedBy: "3ro", status: "gegeven", scope: ["reclasseringsadvies:vt"]))
+        // Withdrawn: the next advice goes to VT as dat-informatie again, and VT learns of the withdrawal.
+        let withdrawal = try #require(timeline.route(F.event("toestemming/valid/ingetrokken", case: "KZ-2026-SCN006")))
+        #expect(withdrawal.recipients == ["vt-amsterdam-amstelland"])
+        #expect(withdrawal.decision(for: "vt-amsterdam-amstelland")?.ruleId == "TST-VT-INTREKKING")
+        let next = try #require(timeline.route(F.event("reclasseringsadvies/valid/vroeghulp", case: "KZ-2026-SCN006", id: "3ro-adv-2")))
+        #expect(next.decision(for: "vt-amsterdam-amstelland")?.ruleId == "ADV-VT-DAT")
+    }
+
+    @Test("6b. the advice's own flag is not consent: without a recorded toestemming VT learns only that it exists")
+    func adviceFlagIsNoConsent() throws {
+        let timeline = Timeline()
+        _ = timeline.route(F.event("aanhouding/valid/na-overtreding", case: "KZ-2026-SCN106"))
+        let step = try #require(timeline.route(F.event("reclasseringsadvies/valid/vroeghulp", case: "KZ-2026-SCN106") { $0["suspectConsentToShare"] = .bool(true) }))
+        #expect(step.decision(for: "vt-amsterdam-amstelland")?.ruleId == "ADV-VT-DAT")
+        #expect(step.decision(for: "vt-amsterdam-amstelland")?.considered.first { $0.ruleId == "ADV-VT-INHOUD" }?.reason
+                == "no suspect this event concerns has given consent (never given)")
     }
 
     @Test("7. without that consent VT still learns that the advice exists, and whom to call")
@@ -141,7 +165,9 @@ struct ScenarioTests {
         let timeline = Timeline()
         let step = try #require(timeline.route(F.event("vt-melding/valid/minimaal", case: "KZ-2026-SCN013") { $0["municipalityCode"] = .string("GM0014") }))
         #expect(step.deliveries.isEmpty)
-        #expect(step.decision(for: "vt")?.reason == "no Veilig Thuis organisation known for this case yet: no event has named a municipality one serves")
+        #expect(step.decision(for: "vt")?.outcome == .hold, "held and alerted, not silently denied")
+        #expect(step.decision(for: "vt")?.reason == "waits for the victim's address: no Veilig Thuis organisation is known for this case")
+        #expect(step.decision(for: "vt")?.caseFacts?["region"] == "unknown")
         #expect(step.decision(for: "vt")?.considered.map(\.ruleId).isEmpty == false, "the rules waiting for the region are named")
         #expect(step.decision(for: "vt")?.considered.allSatisfy { !$0.applied && $0.reason == step.decision(for: "vt")?.reason } == true)
     }
@@ -151,18 +177,25 @@ struct ScenarioTests {
         let timeline = Timeline()
         _ = timeline.route(F.event("vt-melding/valid/minimaal", case: "KZ-2026-SCN014"))
         let step = try #require(timeline.route(F.event("zsm-beslissing/valid/voorwaardelijk-sepot", case: "KZ-2026-SCN014")))
-        #expect(step.recipients == ["politie", "vt-rotterdam-rijnmond", "3ro"])
+        #expect(step.recipients == ["politie", "vt-rotterdam-rijnmond"])
+        #expect(step.held == ["3ro", "rvdk"])
+        #expect(step.decision(for: "vt-rotterdam-rijnmond")?.region == "the household's address (vt-melding \(F.event("vt-melding/valid/minimaal", case: "KZ-2026-SCN014").id))")
         #expect(step.fields(of: "vt-rotterdam-rijnmond") == ["decisionId", "decidedAt", "custody", "outcome", "sepotKind", "conditions"])
     }
 
-    @Test("15. an aangifte of belaging: content to the OM and SHN, dat-informatie to VT")
+    @Test("15. an aangifte of belaging: content to the OM, dat-informatie to VT, to SHN only the victim and only if she asked to be referred")
     func aangifte() throws {
         let timeline = Timeline()
         _ = timeline.route(F.event("vt-melding/valid/melding-met-kind", case: "KZ-2026-SCN015"))
-        let step = try #require(timeline.route(F.event("melding/valid/aangifte-belaging", case: "KZ-2026-SCN015")))
+        let unreferred = try #require(timeline.route(F.event("melding/valid/aangifte-belaging", case: "KZ-2026-SCN015", id: "mld-a")))
+        #expect(unreferred.recipients == ["om", "vt-amsterdam-amstelland"])
+        let step = try #require(timeline.route(F.event("melding/valid/aangifte-belaging", case: "KZ-2026-SCN015") { $0["victimReferral"] = .bool(true) }))
         #expect(step.recipients == ["om", "vt-amsterdam-amstelland", "shn"])
-        #expect(step.fields(of: "vt-amsterdam-amstelland") == ["registrationId", "kind", "offence", "reportedAt", "contactPerson"])
+        #expect(step.fields(of: "vt-amsterdam-amstelland") == ["registrationId", "kind", "reportedAt", "contactPerson"])
         #expect(step.fields(of: "shn") == ["registrationId", "kind", "offence", "reportedAt", "persons", "contactPerson"])
+        let persons = step.deliveries.first { $0.recipient == "shn" }?.event.data["persons"]?.arrayValue ?? []
+        #expect(!persons.isEmpty && persons.allSatisfy { $0["role"] == .string("slachtoffer") }, "the victim, not the suspect")
+        #expect(step.decision(for: "shn")?.disclosedPersons == persons.compactMap { $0["id"]?.stringValue }.sorted())
         #expect(step.fields(of: "om") == ["registrationId", "kind", "offence", "offenceCode", "reportedAt", "complaintFiled", "persons", "contactPerson"])
     }
 
@@ -204,8 +237,8 @@ struct ScenarioTests {
         let withWish = try #require(timeline.route(F.event("invrijheidstelling/valid/einde-detentie", case: "KZ-2026-SCN019", id: "ivs-b")))
         #expect(withWish.recipients == ["politie", "vt-amsterdam-amstelland", "3ro", "shn"])
         #expect(withWish.fields(of: "shn") == ["releaseId", "releaseAt", "kind", "conditions", "contactPerson"])
-        #expect(withWish.fields(of: "politie") == ["releaseId", "releaseAt", "suspect", "kind", "facility", "conditions", "contactPerson"])
-        #expect(withWish.decision(for: "shn")?.legalBasis == "sv-51ab")
+        #expect(withWish.fields(of: "politie") == ["releaseId", "releaseAt", "suspect", "kind", "conditions", "contactPerson"])
+        #expect(withWish.decision(for: "shn")?.legalBasis == "sv-51ab-slachtoffer")
     }
 
     @Test("20. schorsing conditions reach politie, reclassering and VT; the victim's copy leaves out the suspect")
@@ -218,20 +251,21 @@ struct ScenarioTests {
         let full: Set<String> = ["suspensionId", "decidedAt", "court", "suspect", "conditions", "startDate", "electronicMonitoring", "contactPerson"]
         #expect(step.fields(of: "politie") == full)
         #expect(step.fields(of: "3ro") == full)
-        #expect(step.fields(of: "shn") == ["suspensionId", "decidedAt", "conditions", "startDate", "contactPerson"])
+        #expect(step.fields(of: "shn") == ["suspensionId", "decidedAt", "conditions", "startDate", "electronicMonitoring", "contactPerson"])
     }
 
     @Test("21. a verdict: the sentence to the reclassering, the conditions to politie")
     func verdict() throws {
         let timeline = Timeline()
+        _ = timeline.route(F.event("aanhouding/valid/na-overtreding", case: "KZ-2026-SCN021"))
         let step = try #require(timeline.route(F.event("vonnis/valid/veroordeling-met-voorwaarden", case: "KZ-2026-SCN021")))
-        #expect(step.recipients == ["politie", "3ro"])
+        #expect(step.recipients == ["politie", "3ro", "vt-amsterdam-amstelland"])
         #expect(step.fields(of: "3ro").contains("sentence"))
         #expect(step.fields(of: "politie") == ["verdictId", "pronouncedOn", "court", "suspect", "outcome", "bijzondereVoorwaarden", "electronicMonitoring", "dadelijkUitvoerbaar", "contactPerson"])
         #expect(step.decision(for: "politie")?.disclosure == .voorwaarden)
     }
 
-    @Test("22. the victim's wish reaches VT only with consent to share; a withdrawal does not")
+    @Test("22. the victim's wish reaches VT only with consent to share; its withdrawal reaches VT because VT received under it")
     func wishToVT() throws {
         let timeline = Timeline()
         _ = timeline.route(F.event("vt-melding/valid/melding-met-kind", case: "KZ-2026-SCN022"))
@@ -239,8 +273,15 @@ struct ScenarioTests {
         #expect(given.recipients == ["om", "politie", "vt-amsterdam-amstelland"])
         #expect(given.fields(of: "vt-amsterdam-amstelland") == ["wishId", "victim", "status", "recordedAt", "topics", "contactPerson"])
         let withdrawn = try #require(timeline.route(Self.consent("KZ-2026-SCN022", id: "iw-2", status: "ingetrokken", topics: ["vonnis"], share: false)))
-        #expect(withdrawn.recipients == ["om", "politie"])
-        #expect(withdrawn.decision(for: "vt-amsterdam-amstelland")?.considered.first?.reason?.hasPrefix("the victim's informatiewens was withdrawn (recorded ") == true)
+        #expect(withdrawn.recipients == ["om", "politie", "vt-amsterdam-amstelland"])
+        #expect(withdrawn.decision(for: "vt-amsterdam-amstelland")?.ruleId == "IW-VT-INTREKKING")
+        #expect(withdrawn.fields(of: "vt-amsterdam-amstelland") == ["wishId", "status", "recordedAt", "contactPerson"])
+        #expect(withdrawn.decision(for: "vt-amsterdam-amstelland")?.consent?.first?.withdrawn == true)
+        #expect(withdrawn.decision(for: "vt-amsterdam-amstelland")?.considered.first { $0.ruleId == "IW-VT" }?.reason?
+                    .hasPrefix("the victim's consent was withdrawn (recorded ") == true)
+        // Once told, VT received nothing more under it: a second withdrawal does not reach it.
+        let again = try #require(timeline.route(Self.consent("KZ-2026-SCN022", id: "iw-3", status: "ingetrokken", topics: ["vonnis"], share: false)))
+        #expect(again.recipients == ["om", "politie"])
     }
 
     @Test("23. a trajectory is dat-informatie for the partners on the case; its producer is not a candidate")
@@ -248,7 +289,8 @@ struct ScenarioTests {
         let timeline = Timeline()
         _ = timeline.route(F.event("vt-melding/valid/melding-met-kind", case: "KZ-2026-SCN023"))
         let step = try #require(timeline.route(F.event("traject/valid/toezicht-gestart", case: "KZ-2026-SCN023")))
-        #expect(step.recipients == ["politie", "om", "vt-amsterdam-amstelland", "rvdk"])
+        #expect(step.recipients == ["politie", "om", "vt-amsterdam-amstelland"])
+        #expect(step.decision(for: "rvdk")?.outcome == .deny, "a supervision trajectory of an adult: not the RvdK's, children or not")
         #expect(step.decision(for: "3ro") == nil)
         #expect(step.fields(of: "om") == ["trajectoryId", "status", "organisation", "trajectoryType", "startDate", "contactPerson"])
         #expect(step.decision(for: "shn")?.outcome == .deny)
@@ -267,7 +309,7 @@ struct ScenarioTests {
             data["recordedAt"] = .string("2026-11-20T12:00:00Z")  // older than the withdrawal, arriving after it
         }
         _ = timeline.route(late)
-        #expect(timeline.route(Self.gedragsaanwijzing("KZ-2026-SCN029", id: "ga-a"))?.recipients == ["politie", "3ro"])
+        #expect(timeline.route(Self.gedragsaanwijzing("KZ-2026-SCN029", id: "ga-a"))?.recipients == ["politie"])
         #expect(timeline.route(Self.gedragsaanwijzing("KZ-2026-SCN029", id: "ga-a"))?.decision(for: "shn") == nil, "routed once")
         // A wish recorded after the withdrawal does give consent again; one at the same moment does not.
         _ = timeline.route(F.event("informatiewens/valid/gegeven", case: "KZ-2026-SCN029", id: "iw-4") { data in
@@ -288,7 +330,7 @@ struct ScenarioTests {
         _ = timeline.route(Self.consent("KZ-2026-SCN030", topics: ["gedragsaanwijzing"]))
         #expect(timeline.route(Self.gedragsaanwijzing("KZ-2026-SCN030"))?.recipients.contains("shn") == true)
         // The same victim named in another case: her wish there was never recorded.
-        #expect(timeline.route(Self.gedragsaanwijzing("KZ-2026-SCN031"))?.recipients == ["politie", "3ro"])
+        #expect(timeline.route(Self.gedragsaanwijzing("KZ-2026-SCN031"))?.recipients == ["politie"])
     }
 
     @Test("31. nothing of a minor suspect's case reaches the reclassering: not the RvdK's trajectory, not a contact person (#13 item 10)")
@@ -301,7 +343,7 @@ struct ScenarioTests {
         youthSupervision.source = "urn:ketenhub:rvdk"
         let trajectory = try #require(timeline.route(youthSupervision))
         #expect(trajectory.decision(for: "3ro")?.outcome == .deny)
-        #expect(trajectory.decision(for: "3ro")?.considered.first { $0.ruleId == "TRJ-3RO" }?.reason == "case attribute suspectMinor is not false")
+        #expect(trajectory.decision(for: "3ro")?.considered.first { $0.ruleId == "TRJ-3RO" }?.reason == "case attribute suspectMinor is true, not false")
         let contact = try #require(timeline.route(F.event("contactpersoon/valid/casusregisseur", case: "KZ-2026-SCN032")))
         #expect(contact.decision(for: "3ro")?.outcome == .deny)
         #expect(!contact.recipients.contains("3ro"))
@@ -312,7 +354,8 @@ struct ScenarioTests {
         let timeline = Timeline()
         _ = timeline.route(F.event("aanhouding/valid/na-overtreding", case: "KZ-2026-SCN024"))
         let step = try #require(timeline.route(F.event("veiligheidsbeoordeling/valid/acuut-onveilig", case: "KZ-2026-SCN024")))
-        #expect(step.recipients == ["politie", "om", "3ro"])
+        #expect(step.recipients == ["politie", "om", "3ro", "rvdk"], "children are involved: the RvdK as well")
+        #expect(step.decision(for: "rvdk")?.ruleId == "VB-RVDK-KINDEREN")
         #expect(step.fields(of: "om") == ["assessmentId", "version", "assessedAt", "outcome", "veiligheidsvoorwaarden", "advice", "contactPerson"])
         #expect(step.fields(of: "politie") == ["assessmentId", "version", "assessedAt", "outcome", "veiligheidsvoorwaarden", "contactPerson"])
     }
@@ -320,6 +363,7 @@ struct ScenarioTests {
     @Test("25. a regional rule: the tijdelijk huisverbod reaches the reclassering in Amsterdam-Amstelland only")
     func regionalRule() throws {
         let amsterdam = Timeline()
+        _ = amsterdam.route(F.event("aanhouding/valid/na-overtreding", case: "KZ-2026-SCN025"))
         let inAmsterdam = try #require(amsterdam.route(F.event("tijdelijk-huisverbod/valid/opgelegd", case: "KZ-2026-SCN025")))
         #expect(inAmsterdam.recipients == ["om", "vt-amsterdam-amstelland", "3ro"])
         #expect(inAmsterdam.decision(for: "3ro")?.ruleId == "AA-THV-3RO")
@@ -345,11 +389,18 @@ struct ScenarioTests {
         #expect(timeline.route(event) == nil)
     }
 
-    @Test("28. a breach seen by the reclassering reaches politie and the OM in full, VT as dat-informatie")
+    @Test("28. a breach the reclassering sees reaches the OM; the police and VT only when the condition protects the victim")
     func breachByReclassering() throws {
         let timeline = Timeline()
         _ = timeline.route(F.event("vt-melding/valid/melding-met-kind", case: "KZ-2026-4F7Q2A"))
-        let step = try #require(timeline.route(F.event("overtreding-voorwaarde/valid/meldplicht-reclassering", case: "KZ-2026-4F7Q2A")))
+        let meldplicht = try #require(timeline.route(F.event("overtreding-voorwaarde/valid/meldplicht-reclassering", case: "KZ-2026-4F7Q2A")))
+        #expect(meldplicht.recipients == ["om"])
+        #expect(meldplicht.decision(for: "politie")?.considered.first?.reason?.hasPrefix("event field /data/breachedCondition/conditionType is not one of ") == true)
+        let step = try #require(timeline.route(F.event("overtreding-voorwaarde/valid/meldplicht-reclassering", case: "KZ-2026-4F7Q2A", id: "ovt-contact") { data in
+            guard case .object(var condition)? = data["breachedCondition"] else { return }
+            condition["conditionType"] = .string("contactverbod")
+            data["breachedCondition"] = .object(condition)
+        }))
         #expect(step.recipients == ["politie", "om", "vt-amsterdam-amstelland"])
         #expect(step.fields(of: "vt-amsterdam-amstelland") == ["breachId", "observedAt", "breachedCondition", "contactPerson"])
         #expect(step.fields(of: "politie") == ["breachId", "observedAt", "suspect", "breachedCondition", "description", "contactPerson"])
@@ -363,7 +414,7 @@ struct ScenarioTests {
         let decision = try #require(step.decision(for: "politie"))
         #expect(delivery.decisionid == decision.decisionId)
         #expect(delivery.ruleid == "GA-POL")
-        #expect(delivery.legalbasis == "sv-509hh")
+        #expect(delivery.legalbasis == "wjsg-politie")
         #expect(delivery.purpose == "handhaving")
         #expect(delivery.disclosure == "voorwaarden")
         #expect(delivery.matrixversion == Fixtures.matrix.version)

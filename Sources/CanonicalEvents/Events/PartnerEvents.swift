@@ -117,15 +117,81 @@ public struct Informatiewens: CanonicalEventData {
     public var recordedAt: Timestamp
     public var topics: [String]?
     public var consentToShare: Bool?
+    /// The victim's protection needs and wish on the disposal, for the OM at ZSM (004:346).
+    public var protectionNeeds: [String]?
+    public var disposalWish: String?
     public var contactPerson: ContactPerson?
 
-    public init(wishId: String, victim: PseudonymousID, status: Status, recordedAt: Timestamp, topics: [String]? = nil, consentToShare: Bool? = nil, contactPerson: ContactPerson? = nil) {
+    public init(wishId: String, victim: PseudonymousID, status: Status, recordedAt: Timestamp, topics: [String]? = nil, consentToShare: Bool? = nil,
+                protectionNeeds: [String]? = nil, disposalWish: String? = nil, contactPerson: ContactPerson? = nil) {
         self.wishId = wishId
         self.victim = victim
         self.status = status
         self.recordedAt = recordedAt
         self.topics = topics
         self.consentToShare = consentToShare
+        self.protectionNeeds = protectionNeeds
+        self.disposalWish = disposalWish
+        self.contactPerson = contactPerson
+    }
+}
+
+/// Toestemming: a data subject's consent as a partner recorded it (who, when, in what form, for
+/// what), kept by the hub as the evidence a decision rests on; withdrawn by a later one.
+public struct Toestemming: CanonicalEventData {
+    public static let eventName = "toestemming"
+    public struct Scope: Codable, Sendable, Hashable {
+        public var event: String
+        public var recipient: String
+
+        public init(event: String, recipient: String) {
+            self.event = event
+            self.recipient = recipient
+        }
+    }
+    public enum Form: String, Codable, Sendable, Hashable { case schriftelijk, mondeling }
+    public var consentId: String
+    public var person: PseudonymousID
+    public var role: PersonRole
+    public var status: Informatiewens.Status
+    public var scope: [Scope]?
+    public var recordedAt: Timestamp
+    public var form: Form
+    public var contactPerson: ContactPerson
+
+    public init(consentId: String, person: PseudonymousID, role: PersonRole, status: Informatiewens.Status, scope: [Scope]? = nil,
+                recordedAt: Timestamp, form: Form, contactPerson: ContactPerson) {
+        self.consentId = consentId
+        self.person = person
+        self.role = role
+        self.status = status
+        self.scope = scope
+        self.recordedAt = recordedAt
+        self.form = form
+        self.contactPerson = contactPerson
+    }
+}
+
+/// Terugkoppeling: Veilig Thuis tells the police what follows their melding (003:1573-1576).
+public struct Terugkoppeling: CanonicalEventData {
+    public static let eventName = "terugkoppeling"
+    public enum Kind: String, Codable, Sendable, Hashable { case triage, overdracht, afsluiting }
+    public var feedbackId: String
+    public var meldingId: String
+    public var kind: Kind
+    public var recordedAt: Timestamp
+    public var outcome: String
+    public var handedOverTo: String?
+    public var contactPerson: ContactPerson
+
+    public init(feedbackId: String, meldingId: String, kind: Kind, recordedAt: Timestamp, outcome: String, handedOverTo: String? = nil,
+                contactPerson: ContactPerson) {
+        self.feedbackId = feedbackId
+        self.meldingId = meldingId
+        self.kind = kind
+        self.recordedAt = recordedAt
+        self.outcome = outcome
+        self.handedOverTo = handedOverTo
         self.contactPerson = contactPerson
     }
 }
@@ -190,7 +256,8 @@ public enum CanonicalEventTypes {
         VTMelding.self, Melding.self, SASHScreening.self, Aanhouding.self, Veiligheidsbeoordeling.self,
         ZSMBeslissing.self, Gedragsaanwijzing.self, Schorsing.self, Vonnis.self, Invrijheidstelling.self,
         OvertredingVoorwaarde.self, Reclasseringsadvies.self, Traject.self, Raadsonderzoek.self,
-        Informatiewens.self, TijdelijkHuisverbod.self, Contactpersoon.self, Acknowledgement.self,
+        Informatiewens.self, TijdelijkHuisverbod.self, Contactpersoon.self, Acknowledgement.self, Toestemming.self,
+        Terugkoppeling.self,
     ]
 
     private static let byCloudEventType: [String: any CanonicalEventData.Type] =

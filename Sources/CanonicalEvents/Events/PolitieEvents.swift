@@ -44,16 +44,19 @@ public struct Melding: CanonicalEventData {
     public var offenceCode: String?
     public var reportedAt: Timestamp
     public var complaintFiled: Bool?
+    /// The victim's wish, asked at the aangifte, to be referred to Slachtofferhulp.
+    public var victimReferral: Bool?
     public var persons: [Person]
     public var contactPerson: ContactPerson?
 
-    public init(registrationId: String, kind: Kind, offence: Offence, offenceCode: String? = nil, reportedAt: Timestamp, complaintFiled: Bool? = nil, persons: [Person], contactPerson: ContactPerson? = nil) {
+    public init(registrationId: String, kind: Kind, offence: Offence, offenceCode: String? = nil, reportedAt: Timestamp, complaintFiled: Bool? = nil, victimReferral: Bool? = nil, persons: [Person], contactPerson: ContactPerson? = nil) {
         self.registrationId = registrationId
         self.kind = kind
         self.offence = offence
         self.offenceCode = offenceCode
         self.reportedAt = reportedAt
         self.complaintFiled = complaintFiled
+        self.victimReferral = victimReferral
         self.persons = persons
         self.contactPerson = contactPerson
     }

@@ -18,12 +18,15 @@ public struct Person: Codable, Sendable, Hashable {
     public var role: PersonRole
     public var minor: Bool?
     public var birthYear: Int?
+    /// The municipality of the person's home address; a victim's decides the case's VT region.
+    public var municipalityCode: MunicipalityCode?
 
-    public init(id: PseudonymousID, role: PersonRole, minor: Bool? = nil, birthYear: Int? = nil) {
+    public init(id: PseudonymousID, role: PersonRole, minor: Bool? = nil, birthYear: Int? = nil, municipalityCode: MunicipalityCode? = nil) {
         self.id = id
         self.role = role
         self.minor = minor
         self.birthYear = birthYear
+        self.municipalityCode = municipalityCode
     }
 }
 
@@ -60,6 +63,8 @@ public struct Area: Codable, Sendable, Hashable {
 /// A voorwaarde as imposed (by a gedragsaanwijzing, schorsing, vonnis, VT, ...).
 public struct Condition: Codable, Sendable, Hashable {
     public var type: ConditionType
+    /// Whom it binds: `verdachte`, `slachtoffer` or `huishouden`.
+    public var binds: String?
     public var description: String
     public var protectedPersons: [PseudonymousID]?
     public var area: Area?

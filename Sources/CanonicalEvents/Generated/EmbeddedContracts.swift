@@ -61,7 +61,7 @@ enum EmbeddedContracts {
         },
         "municipalityCode": {
           "$ref": "common.schema.json#/$defs/municipalityCode",
-          "description": "Municipality of the address concerned."
+          "description": "Municipality of the household's address the arrest concerns. The hub takes the Veilig Thuis region from it only while no victim's own address is known."
         },
         "offence": {
           "type": "string",
@@ -378,6 +378,10 @@ enum EmbeddedContracts {
           "type": "integer",
           "description": "Year of birth, when the producing partner shares it.",
           "minimum": 1900
+        },
+        "municipalityCode": {
+          "$ref": "common.schema.json#/$defs/municipalityCode",
+          "description": "Municipality of the person's home address, when the partner records it; a victim's decides the case's Veilig Thuis region."
         }
       },
       "additionalProperties": false
@@ -461,6 +465,15 @@ enum EmbeddedContracts {
       "properties": {
         "type": {
           "$ref": "common.schema.json#/$defs/conditionType"
+        },
+        "binds": {
+          "type": "string",
+          "enum": [
+            "verdachte",
+            "slachtoffer",
+            "huishouden"
+          ],
+          "description": "Whom the condition binds: the suspect (verdachte), the victim (slachtoffer), or the household (huishouden, for example a veiligheidsvoorwaarde of Veilig Thuis). A rule may disclose only the conditions that bind the suspect; a condition that does not say is not among them."
         },
         "description": {
           "type": "string",
@@ -823,7 +836,7 @@ enum EmbeddedContracts {
         },
         "topics": {
           "type": "array",
-          "description": "What the victim wants to be informed about.",
+          "description": "What the victim wants to be informed about (contactpersoon: who the police, the OM and Veilig Thuis assigned to the case).",
           "items": {
             "type": "string",
             "enum": [
@@ -832,7 +845,8 @@ enum EmbeddedContracts {
               "schorsing",
               "vonnis",
               "invrijheidstelling",
-              "overtreding-voorwaarde"
+              "overtreding-voorwaarde",
+              "contactpersoon"
             ]
           },
           "minItems": 1
@@ -840,6 +854,31 @@ enum EmbeddedContracts {
         "consentToShare": {
           "type": "boolean",
           "description": "Whether the victim consents to SHN sharing their information with Veilig Thuis."
+        },
+        "protectionNeeds": {
+          "type": "array",
+          "description": "The victim's protection needs as SHN recorded them, for the OM's decision at ZSM (004:346).",
+          "items": {
+            "type": "string",
+            "enum": [
+              "contactverbod",
+              "locatieverbod",
+              "gebiedsverbod",
+              "enkelband",
+              "informatie-bij-vrijlating",
+              "beveiliging-woning",
+              "overig"
+            ]
+          },
+          "minItems": 1,
+          "maxItems": 7
+        },
+        "disposalWish": {
+          "type": "string",
+          "description": "The victim's wish on how the case is dealt with (afdoening), in the victim's words as SHN recorded them (004:346).",
+          "minLength": 1,
+          "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+          "maxLength": 2000
         },
         "contactPerson": {
           "$ref": "common.schema.json#/$defs/contactPerson",
@@ -1030,6 +1069,10 @@ enum EmbeddedContracts {
           "type": "boolean",
           "description": "For a klachtdelict such as belaging: whether the victim filed the klacht needed to prosecute."
         },
+        "victimReferral": {
+          "type": "boolean",
+          "description": "Whether the victim, asked at the aangifte, wants to be referred to Slachtofferhulp: their wish as the police recorded it. Without it nothing of the melding reaches Slachtofferhulp."
+        },
         "persons": {
           "type": "array",
           "description": "The persons the event concerns, with their roles.",
@@ -1161,7 +1204,7 @@ enum EmbeddedContracts {
         },
         "municipalityCode": {
           "$ref": "common.schema.json#/$defs/municipalityCode",
-          "description": "Municipality of the address concerned."
+          "description": "Municipality where the breach was observed. It is not the victim's address and never moves the case to another Veilig Thuis region."
         },
         "arrested": {
           "type": "boolean",
@@ -1353,7 +1396,7 @@ enum EmbeddedContracts {
         },
         "suspectConsentToShare": {
           "type": "boolean",
-          "description": "Whether the suspect consented to the advice's content being shared with Veilig Thuis (without it VT learns only that the advice exists)."
+          "description": "What the reclassering noted about the suspect's consent. Informational: the hub shares the content with Veilig Thuis only on a recorded toestemming (event toestemming), never on this flag."
         },
         "contactPerson": {
           "$ref": "common.schema.json#/$defs/contactPerson",
@@ -1563,6 +1606,98 @@ enum EmbeddedContracts {
   }
 }
 """###,
+        "terugkoppeling.schema.json": ###"""
+{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "$id": "https://contracts.ketenhub.nl/events/terugkoppeling.schema.json",
+  "title": "Terugkoppeling Veilig Thuis (VT's feedback to the police on a melding)",
+  "description": "Veilig Thuis tells the police what follows their melding: the triage outcome, a handover, the closure. Today it reaches the police weeks or months later, if at all, and summarily (003:1573-1576).",
+  "x-producers": [
+    "vt"
+  ],
+  "allOf": [
+    {
+      "$ref": "cloudevent.schema.json"
+    }
+  ],
+  "properties": {
+    "type": {
+      "const": "nl.ketenhub.terugkoppeling.v1"
+    },
+    "data": {
+      "$ref": "#/$defs/data"
+    }
+  },
+  "$defs": {
+    "data": {
+      "type": "object",
+      "description": "The feedback.",
+      "required": [
+        "feedbackId",
+        "meldingId",
+        "kind",
+        "recordedAt",
+        "outcome",
+        "contactPerson"
+      ],
+      "properties": {
+        "feedbackId": {
+          "type": "string",
+          "description": "Id of the feedback at Veilig Thuis.",
+          "minLength": 1,
+          "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+          "maxLength": 200
+        },
+        "meldingId": {
+          "type": "string",
+          "description": "The police's id of the VT-melding it answers (the registration the police know).",
+          "minLength": 1,
+          "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+          "maxLength": 200
+        },
+        "kind": {
+          "type": "string",
+          "enum": [
+            "triage",
+            "overdracht",
+            "afsluiting"
+          ],
+          "description": "triage (VT decided what follows the melding), overdracht (handed over to another organisation), afsluiting (VT closed its involvement)."
+        },
+        "recordedAt": {
+          "$ref": "common.schema.json#/$defs/dateTime",
+          "description": "When Veilig Thuis decided it."
+        },
+        "outcome": {
+          "type": "string",
+          "enum": [
+            "veiligheidsbeoordeling",
+            "onderzoek",
+            "vervolg-vt",
+            "overdracht-lokaal-team",
+            "overdracht-jeugdbescherming",
+            "geen-vervolg",
+            "afgesloten-na-monitoring"
+          ],
+          "description": "What follows, in the chain's vocabulary: a safety assessment, an investigation, further VT involvement, a handover to the local team or to child protection, nothing further, or closed after monitoring."
+        },
+        "handedOverTo": {
+          "type": "string",
+          "description": "For an overdracht: the organisation or team that takes over, as VT names it.",
+          "minLength": 1,
+          "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+          "maxLength": 200
+        },
+        "contactPerson": {
+          "$ref": "common.schema.json#/$defs/contactPerson",
+          "description": "Whom the police contact at Veilig Thuis."
+        }
+      },
+      "additionalProperties": false
+    }
+  }
+}
+"""###,
         "tijdelijk-huisverbod.schema.json": ###"""
 {
   "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -1627,7 +1762,7 @@ enum EmbeddedContracts {
         },
         "municipalityCode": {
           "$ref": "common.schema.json#/$defs/municipalityCode",
-          "description": "Municipality of the address concerned."
+          "description": "Municipality of the home the person is excluded from, where the victim lives: it decides the Veilig Thuis region of the case."
         },
         "extended": {
           "type": "boolean",
@@ -1639,6 +1774,159 @@ enum EmbeddedContracts {
         }
       },
       "additionalProperties": false
+    }
+  }
+}
+"""###,
+        "toestemming.schema.json": ###"""
+{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "$id": "https://contracts.ketenhub.nl/events/toestemming.schema.json",
+  "title": "Toestemming betrokkene (a data subject's recorded consent)",
+  "description": "A partner records that a data subject gave (or withdrew) consent to share something the hub would otherwise not share: for example the suspect's consent, at the reclassering, to share the content of a reclasseringsadvies with Veilig Thuis (004:4461-4469). The hub keeps it as evidence and names it in every decision that rests on it.",
+  "x-producers": [
+    "3ro",
+    "rvdk"
+  ],
+  "allOf": [
+    {
+      "$ref": "cloudevent.schema.json"
+    }
+  ],
+  "properties": {
+    "type": {
+      "const": "nl.ketenhub.toestemming.v1"
+    },
+    "data": {
+      "$ref": "#/$defs/data"
+    }
+  },
+  "$defs": {
+    "data": {
+      "type": "object",
+      "description": "The consent as recorded.",
+      "required": [
+        "consentId",
+        "person",
+        "role",
+        "status",
+        "recordedAt",
+        "form",
+        "contactPerson"
+      ],
+      "properties": {
+        "consentId": {
+          "type": "string",
+          "description": "Id of the recorded consent at the recording partner.",
+          "minLength": 1,
+          "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F]*$",
+          "maxLength": 200
+        },
+        "person": {
+          "$ref": "common.schema.json#/$defs/pseudonymousId",
+          "description": "The data subject who gave or withdrew consent."
+        },
+        "role": {
+          "$ref": "common.schema.json#/$defs/personRole",
+          "description": "The data subject's role in the case (for the reclassering's advice: verdachte)."
+        },
+        "status": {
+          "type": "string",
+          "enum": [
+            "gegeven",
+            "ingetrokken"
+          ],
+          "description": "gegeven (given) or ingetrokken (withdrawn). A withdrawal applies to everything routed after it and reaches every organisation that received under the consent."
+        },
+        "scope": {
+          "type": "array",
+          "description": "What the consent covers: which event's content may go to which recipient type.",
+          "minItems": 1,
+          "maxItems": 20,
+          "items": {
+            "type": "object",
+            "required": [
+              "event",
+              "recipient"
+            ],
+            "additionalProperties": false,
+            "properties": {
+              "event": {
+                "type": "string",
+                "enum": [
+                  "aanhouding",
+                  "contactpersoon",
+                  "gedragsaanwijzing",
+                  "informatiewens",
+                  "invrijheidstelling",
+                  "melding",
+                  "overtreding-voorwaarde",
+                  "raadsonderzoek",
+                  "reclasseringsadvies",
+                  "sash-screening",
+                  "schorsing",
+                  "terugkoppeling",
+                  "tijdelijk-huisverbod",
+                  "traject",
+                  "veiligheidsbeoordeling",
+                  "vonnis",
+                  "vt-melding",
+                  "zsm-beslissing"
+                ],
+                "description": "The event type whose content the consent covers."
+              },
+              "recipient": {
+                "type": "string",
+                "enum": [
+                  "politie",
+                  "om",
+                  "vt",
+                  "3ro",
+                  "rvdk",
+                  "shn"
+                ],
+                "description": "The organisation type that may receive it."
+              }
+            }
+          }
+        },
+        "recordedAt": {
+          "$ref": "common.schema.json#/$defs/dateTime",
+          "description": "When the partner recorded the consent or its withdrawal."
+        },
+        "form": {
+          "type": "string",
+          "enum": [
+            "schriftelijk",
+            "mondeling"
+          ],
+          "description": "How the data subject gave it: in writing, or orally and noted in the file."
+        },
+        "contactPerson": {
+          "$ref": "common.schema.json#/$defs/contactPerson",
+          "description": "Who recorded it, and whom to contact about it."
+        }
+      },
+      "additionalProperties": false,
+      "allOf": [
+        {
+          "if": {
+            "properties": {
+              "status": {
+                "const": "gegeven"
+              }
+            },
+            "required": [
+              "status"
+            ]
+          },
+          "then": {
+            "required": [
+              "scope"
+            ]
+          }
+        }
+      ]
     }
   }
 }
@@ -2028,7 +2316,7 @@ enum EmbeddedContracts {
         },
         "municipalityCode": {
           "$ref": "common.schema.json#/$defs/municipalityCode",
-          "description": "Municipality of the address concerned."
+          "description": "Municipality of the household's address, where the victim lives: it decides the Veilig Thuis region of the case."
         },
         "concerns": {
           "type": "array",
