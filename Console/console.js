@@ -225,7 +225,7 @@ async function tracePage(query) {
     el("h3", {}, "Decisions"),
     table([
       { title: "recipient", value: d => d.recipient },
-      { title: "outcome", value: d => d.permitted ? "permit" : "deny", className: d => d.permitted ? "outcome-permit" : "outcome-deny" },
+      { title: "outcome", value: d => d.outcome, className: d => "outcome-" + d.outcome },
       { title: "rule", value: d => d.ruleId }, { title: "legal basis", value: d => d.legalBasis }, { title: "purpose", value: d => d.purpose },
       { title: "matrix", value: d => el("span", { class: "mono" }, d.matrixVersion) }, { title: "decided", value: d => when(d.decidedAt) },
     ], trace.decisions),
@@ -246,16 +246,23 @@ async function matrixPage() {
   const answer = await api("/api/matrix");
   if (!answer.ok) return show(el("h2", {}, "Sharing matrix"), problem(answer));
   const { version, rows } = answer.json;
+  const unconfirmed = rows.filter(r => !r.legalBasisConfirmed).length;
   show(el("h2", {}, "Sharing matrix in force"),
     el("p", {}, `Version ${version.number} (`, el("span", { class: "mono" }, version.matrixVersion), `), in force from ${when(version.activeFrom)}; `,
       `${rows.length} rows. Deny by default: a recipient not listed for an event receives nothing.`),
+    unconfirmed ? el("p", { class: "warning", role: "note" },
+      `${unconfirmed} of ${rows.length} rows rest on a legal basis not yet confirmed by the disclosing partner's privacy lawyer. `,
+      answer.json.trial ? `Trial version: ${answer.json.trial}` : "") : null,
     table([
       { title: "event type", value: r => r.eventType },
       { title: "recipient", value: r => r.recipient },
       { title: "scope", value: r => r.scope },
       { title: "disclosure", value: r => el("span", { class: "disclosure" }, r.disclosure) },
       { title: "legal basis", value: r => el("span", { title: r.legalBasisCitation || "" }, r.legalBasis) },
+      { title: "basis confirmed", value: r => r.legalBasisConfirmed ? "confirmed" : "unconfirmed",
+        className: r => r.legalBasisConfirmed ? "" : "unconfirmed" },
       { title: "purpose", value: r => r.purpose },
+      { title: "purpose means", value: r => r.purposeDefinition || "" },
       { title: "conditions", value: r => r.conditions || "none" },
       { title: "rule", value: r => el("span", { class: "mono" }, r.ruleId) },
       { title: "fields", value: r => r.fields.length, number: true },

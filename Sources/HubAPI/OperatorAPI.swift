@@ -63,9 +63,13 @@ public struct OperatorAPI: Sendable {
                 guard var trace = try ledger.trace(eventSource: source, eventId: id) else {
                     throw APIRefusal(.notFound, "no event \(id) from \(source) in the ledger")
                 }
-                // Why a recipient was denied can speak of a victim's wish: privacy officers' to read.
+                // Why a recipient was denied or held, and whose consent a permit rested on, can speak
+                // of a victim's wish: privacy officers' to read.
                 if principal.role != .privacyOfficer {
-                    for index in trace.decisions.indices { trace.decisions[index].explanation = nil }
+                    for index in trace.decisions.indices {
+                        trace.decisions[index].explanation = nil
+                        trace.decisions[index].grounds = nil
+                    }
                 }
                 return trace
             }

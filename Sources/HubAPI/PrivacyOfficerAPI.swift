@@ -41,6 +41,8 @@ public struct PrivacyOfficerAPI: Sendable {
 
     struct MatrixInForce: Encodable, Sendable {
         var version: VersionSummary
+        /// Why the version may rest on unconfirmed legal bases, when a privacy officer marked it a trial.
+        var trial: String?
         var rows: [MatrixTableRow]
     }
 
@@ -71,7 +73,8 @@ public struct PrivacyOfficerAPI: Sendable {
         router.get("api/matrix") { request, _ in
             try await gate.answer(request, allowed: Allowed.matrixRead) { _ in
                 let current = try governance.inForce()
-                return MatrixInForce(version: summary(current, inForce: current.number), rows: MatrixTableRow.rows(of: try governance.matrix(current.number)))
+                let matrix = try governance.matrix(current.number)
+                return MatrixInForce(version: summary(current, inForce: current.number), trial: matrix.trial, rows: MatrixTableRow.rows(of: matrix))
             }
         }
         router.get("api/matrix/versions") { request, _ in

@@ -104,7 +104,7 @@ struct MatrixCommand: AsyncParsableCommand {
                     printNow("  \(decision.recipient): permit by \(decision.ruleId!) (legal basis \(decision.legalBasis!), purpose \(decision.purpose!), disclosure \(decision.disclosure!.rawValue))")
                     printNow("      fields: \(decision.fields.joined(separator: ", "))")
                 } else {
-                    printNow("  \(decision.recipient): deny: \(decision.reason ?? "")")
+                    printNow("  \(decision.recipient): \(decision.outcome.rawValue): \(decision.reason ?? "")")
                 }
                 for considered in decision.considered where !considered.applied {
                     printNow("      \(considered.ruleId) did not apply: \(considered.reason ?? "")")

@@ -32,9 +32,11 @@ public final class MatrixGovernance: Sendable {
             first.activeFrom = HubTime.text(Date(timeIntervalSince1970: 0))
             try store.save(first)
         }
-        // After a restart the schedule learns again what was activated.
+        // After a restart the schedule learns again what was activated. Those versions were linted
+        // when proposed and activated; they are read as stored, not linted again under checks added
+        // since, so that the rules behind past decisions stay readable and replayable.
         for version in try store.versions() where version.state == .activated {
-            schedule.activate(try MatrixLoader.loadValid(version.bundle, catalogue: catalogue), from: version.activeSince!)
+            schedule.activate(try MatrixLoader.load(version.bundle).matrix, from: version.activeSince!)
         }
     }
 
@@ -53,8 +55,10 @@ public final class MatrixGovernance: Sendable {
         return candidates.max { ($0.since, $0.version.number) < ($1.since, $1.version.number) }!.version
     }
 
+    /// A stored version's matrix, read as stored: every version was linted when proposed, and one
+    /// archived under older checks stays readable (for the art. 15 answers its decisions need).
     public func matrix(_ number: Int) throws -> SharingMatrix {
-        try MatrixLoader.loadValid(try version(number).bundle, catalogue: catalogue)
+        try MatrixLoader.load(try version(number).bundle).matrix
     }
 
     /// Stores a proposal only when it lints clean; otherwise every finding, with file, line and rule.

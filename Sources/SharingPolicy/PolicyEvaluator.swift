@@ -110,7 +110,10 @@ public struct PolicyEvaluator: Sendable {
         for type in matrix.organisations.types {
             let resolved = type.regional ? caseState.veiligThuis : organisationOfType[type.type]
             if let only, !only.contains(type.type), !(resolved.map(only.contains) ?? false) { continue }
+            // Not the producer itself; nor, while the region is unknown, its own type (a Veilig Thuis
+            // sending about a case whose address no partner stated).
             if let resolved, resolved == producerCode { continue }
+            if resolved == nil, producerType == type.type { continue }
             decisions.append(decide(event, idPrefix: idPrefix, eventName: eventName, producer: producerCode, producerType: producerType,
                                     recipient: resolved ?? type.type, recipientType: type, resolved: resolved != nil,
                                     caseState: caseState, consent: consent))

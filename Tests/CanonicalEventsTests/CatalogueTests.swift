@@ -9,7 +9,7 @@ struct CatalogueTests {
         let fromDisk = try ContractCatalogue(directory: Contracts.events)
         let swiftNames = CanonicalEventTypes.all.map { $0.eventName }.sorted()
         #expect(fromDisk.eventNames == swiftNames)
-        #expect(swiftNames.count == 18)
+        #expect(swiftNames.count == 20)
         for model in CanonicalEventTypes.all {
             #expect(fromDisk.schemaByEventType[model.cloudEventType] == model.schemaFile)
         }

@@ -65,16 +65,16 @@ struct PrivacyOfficerAPITests {
     static func narrowed(_ baseline: MatrixBundle) -> String {
         let text = baseline.files["sharing-matrix.yaml"]!
         let before = """
-            legalBasis: wpg-vt-melding
+            legalBasis: wpg-veilig-thuis
                 disclosure: inhoud
                 fields: [/data/meldingId, /data/registeredAt, /data/municipalityCode, /data/concerns, /data/persons, /data/childrenPresent, /data/summary, /data/contactPerson]
             """
         precondition(text.contains(before), "the VTM-VT rule changed; adjust this test")
         return text.replacingOccurrences(of: before, with: """
-            legalBasis: wpg-vt-melding
+            legalBasis: wpg-veilig-thuis
                 disclosure: dat
                 fields: [/data/meldingId, /data/contactPerson]
-            """).replacingOccurrences(of: "version: \"2026.11-2\"", with: "version: \"2026.12-1\"")
+            """).replacingOccurrences(of: "version: \"2026.11-3\"", with: "version: \"2026.12-1\"")
     }
 
     static func example(_ path: String) throws -> Any {
@@ -96,7 +96,9 @@ struct PrivacyOfficerAPITests {
             #expect(rows.count == expected.count)
             let vt = rows.first { $0["ruleId"] as? String == "VTM-VT" }
             #expect(vt?["eventType"] as? String == "vt-melding" && vt?["recipient"] as? String == "vt" && vt?["disclosure"] as? String == "inhoud")
-            #expect(vt?["legalBasis"] as? String == "wpg-vt-melding" && (vt?["legalBasisCitation"] as? String)?.isEmpty == false)
+            #expect(vt?["legalBasis"] as? String == "wpg-veilig-thuis" && (vt?["legalBasisCitation"] as? String)?.isEmpty == false)
+            #expect(vt?["legalBasisConfirmed"] as? Bool == false && (vt?["purposeDefinition"] as? String)?.hasPrefix("Veilig Thuis uses it") == true)
+            #expect((matrix?["trial"] as? String)?.isEmpty == false, "the shipped version is a trial: its bases await confirmation")
         }
     }
 
@@ -125,7 +127,7 @@ struct PrivacyOfficerAPITests {
                 && $0["line"] as? Int == line && ($0["message"] as? String)?.contains("no-such-basis") == true }, "\(findings)")
             // The invariants travel with the matrix: a vt-melding to SHN without a wish breaks one (#13).
             #expect(findings.contains { $0["rule"] as? String == "BAD-1"
-                && ($0["message"] as? String)?.hasPrefix("breaks invariant SHN-ALLEEN-MET-INFORMATIEWENS") == true }, "\(findings)")
+                && ($0["message"] as? String)?.hasPrefix("breaks invariant SHN-ALLEEN-MET-WENS-VAN-HET-SLACHTOFFER") == true }, "\(findings)")
             let versions = try await call(hub.url, "/api/matrix/versions", token: "t-privacy").json as? [[String: Any]]
             #expect(versions?.count == 1, "a refused proposal is not stored")
             #expect(try await call(hub.url, "/api/matrix/versions", token: "t-privacy", method: "POST", body: ["nofiles": 1]).status == 400)

@@ -63,6 +63,57 @@ struct RoutingServiceTests {
         #expect(delivered["politie"]?.unique.count == 2, "the first event and the valid one after the refusal")
     }
 
+    @Test("deliveries held for the suspect's age and the victim's address survive a restart and are delivered once when a partner states them (#14)")
+    func heldUntilStated() async throws {
+        let cluster = try await F.cluster()
+        defer { cluster.shutdown() }
+        // A gedragsaanwijzing in a case that knows neither the suspect's age nor an address.
+        let order = F.event("gedragsaanwijzing/opgelegd", case: 41, sequence: 0)
+        try await F.publish([order], to: cluster)
+        let configuration = Self.configuration(cluster)
+        try await Self.runRouter(configuration) { try await F.auditRecords(cluster).values.flatMap { $0 }.count >= 5 }
+        let holds = try await F.auditRecords(cluster).values.flatMap { $0 }.filter { $0.outcome == .hold }
+        #expect(Set(holds.map(\.recipient)) == ["3ro", "rvdk", "vt"])
+        #expect(holds.first { $0.recipient == "3ro" }?.caseFacts == ["suspectMinor": "unknown"])
+        #expect(holds.first { $0.recipient == "vt" }?.caseFacts?["region"] == "unknown")
+        #expect(try await F.delivered(cluster).keys.sorted() == ["politie"], "nothing guessed: only the police have it")
+
+        // A new router instance (its memory from the topics) learns from the arrest: an adult, in Amsterdam.
+        let arrest = F.event("aanhouding/na-overtreding", case: 41, sequence: 1)
+        try await F.publish([arrest], to: cluster)
+        try await Self.runRouter(configuration) {
+            let released = try await F.auditRecords(cluster).values.flatMap { $0 }.contains { $0.releases != nil && $0.recipient == "3ro" }
+            let toVT = try await F.delivered(cluster)["vt-amsterdam-amstelland"]?.unique.count
+            return released && toVT == 2
+        }
+        let records = try await F.auditRecords(cluster).values.flatMap { $0 }
+        let releases = records.filter { $0.releases != nil }
+        #expect(Set(releases.map(\.recipient)) == ["3ro", "rvdk", "vt-amsterdam-amstelland"])
+        for release in releases {
+            let hold = try #require(holds.first { $0.decisionId == release.releases })
+            #expect(release.eventId == order.id && hold.eventId == order.id, "the release decides the held event")
+            #expect(release.recipient == hold.recipient || hold.recipient == "vt")
+        }
+        #expect(releases.first { $0.recipient == "3ro" }?.outcome == .permit && releases.first { $0.recipient == "3ro" }?.ruleId == "GA-3RO")
+        #expect(releases.first { $0.recipient == "3ro" }?.caseFacts == ["suspectMinor": "false"])
+        #expect(releases.first { $0.recipient == "rvdk" }?.outcome == .deny, "an adult: the RvdK's hold ends in a deny")
+        let vt = try #require(releases.first { $0.recipient == "vt-amsterdam-amstelland" })
+        #expect(vt.region == "the household's address the arrest concerns (aanhouding \(arrest.id))")
+        let delivered = try await F.delivered(cluster)
+        #expect(delivered["3ro"]?.unique == ["\(order.source) \(order.id) \(releases.first { $0.recipient == "3ro" }!.decisionId)",
+                                              "\(arrest.source) \(arrest.id) \(records.first { $0.eventId == arrest.id && $0.recipient == "3ro" }!.decisionId)"])
+        #expect(delivered.values.allSatisfy { $0.conflicting == 0 })
+        #expect(records.filter { $0.eventId == order.id && $0.recipient == "3ro" }.count == 2, "one hold, one release: nothing recorded twice")
+        // The case no longer holds anything.
+        let reader = TopicReader(bootstrapServers: cluster.bootstrapServers, logger: F.logger)
+        let state = try await reader.readAll(F.topics.caseState).values.flatMap { $0 }.last { String(decoding: $0.key ?? [], as: UTF8.self) == order.ketencaseid }
+        let json = try JSONValue.parse(Data(try #require(state).value))
+        #expect(json["state"]?["held"] == nil && json["state"]?["suspectMinor"] == .bool(false))
+        let contracts = try RecordContracts.load()
+        #expect(contracts.validate(json, against: "case-state.schema.json") == [])
+        for record in records { #expect(contracts.validate(record.json, against: "decision-record.schema.json") == []) }
+    }
+
     @Test("a case's events reach exactly the permitted organisations, once, with every decision recorded and chained")
     func routesCases() async throws {
         let cluster = try await F.cluster()
@@ -134,8 +185,8 @@ struct RoutingServiceTests {
         // tested here is the replay.
         try FileManager.default.removeItem(at: proposed.appendingPathComponent("scenarios"))
         let matrixFile = proposed.appendingPathComponent("sharing-matrix.yaml")
-        try String(contentsOf: matrixFile, encoding: .utf8).replacingOccurrences(of: "recipient: shn\n    purpose: informeren-slachtoffer\n    legalBasis: aanwijzing-slachtofferrechten\n    disclosure: voorwaarden\n    fields: *ga-victim",
-                                                                                with: "recipient: shn\n    purpose: informeren-slachtoffer\n    legalBasis: aanwijzing-slachtofferrechten\n    disclosure: voorwaarden\n    fields: *ga-victim\n    validUntil: 2000-01-01")
+        try String(contentsOf: matrixFile, encoding: .utf8).replacingOccurrences(of: "recipient: shn\n    purpose: informeren-slachtoffer\n    legalBasis: sv-51ab-slachtoffer\n    disclosure: voorwaarden\n    fields: *ga-victim",
+                                                                                with: "recipient: shn\n    purpose: informeren-slachtoffer\n    legalBasis: sv-51ab-slachtoffer\n    disclosure: voorwaarden\n    fields: *ga-victim\n    validUntil: 2000-01-01")
             .write(to: matrixFile, atomically: true, encoding: .utf8)
         let changed = try runKetenhub(["matrix", "replay", "--matrix", proposed.path, "--bootstrap", cluster.bootstrapServers])
         #expect(changed.status == 0)

@@ -60,7 +60,7 @@ enum RouterFixtures {
                 guard let event = try? CloudEvent(kafkaRecord: CloudEventRecord(message)),
                       ContractCatalogue.embedded.validate(event: event.structured).isEmpty,
                       let step = state.route(event, with: evaluator) else { continue }
-                decisions.formUnion(step.decisions.map(\.decisionId))
+                decisions.formUnion((step.decisions + step.released.flatMap(\.decisions)).map(\.decisionId))
                 for (recipient, delivery) in step.deliveries { deliveries[recipient, default: []].insert(deliveryKey(delivery)) }
             }
         }

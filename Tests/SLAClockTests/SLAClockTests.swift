@@ -41,7 +41,9 @@ struct SLAClockTests {
     @Test("the shipped clocks load, each with what its kind needs; the ledger keeps the fields they name")
     func shipped() {
         #expect(Self.clocks.map(\.id) == ["invrijheidstelling-slachtoffer-politie", "gedragsaanwijzing-politie", "zsm-veiligheidsbeoordeling",
-                                          "gedragsaanwijzing-einddatum", "onbevestigde-levering"])
+                                          "gedragsaanwijzing-einddatum", "onbevestigde-levering", "invrijheidstelling-voor-vrijlating",
+                                          "gehouden-levering"])
+        #expect(SLAEvaluator(clocks: Self.clocks).keptFields["nl.ketenhub.invrijheidstelling.v1"] == ["/releaseAt"])
         #expect(SLAEvaluator(clocks: Self.clocks).keptFields["nl.ketenhub.gedragsaanwijzing.v1"]?.sorted() == ["/action", "/endDate", "/orderId"])
     }
 
@@ -57,6 +59,46 @@ struct SLAClockTests {
         try ledger.apply([Self.acknowledged("ivs-1", by: "shn", at: 30), Self.acknowledged("ivs-1", by: "politie", at: 70)])
         #expect(Self.ids(try clock.alerts(at: Self.at(minutes: 120), in: ledger)) == ["invrijheidstelling-slachtoffer-politie:dec-ivs-1-politie:breach"],
                 "acknowledged late is still a breach; on time is none")
+    }
+
+    @Test("invrijheidstelling: a release delivered after it took effect (or not by then) breaches; before it, none")
+    func releaseBeforeItHappens() throws {
+        let ledger = try SQLiteLedgerStore()
+        let releaseAt = ["/releaseAt": Self.text(minutes: 30)]
+        try ledger.apply([Self.accepted("ivs-1", "invrijheidstelling", fields: releaseAt), Self.permitted("ivs-1", to: "politie"),
+                          Self.permitted("ivs-1", to: "vt-utrecht"), Self.permitted("ivs-1", to: "shn"), Self.permitted("ivs-1", to: "3ro"),
+                          Self.delivered("ivs-1", to: "politie", at: 1), Self.delivered("ivs-1", to: "vt-utrecht", at: 45)])
+        let clock = Self.evaluator("invrijheidstelling-voor-vrijlating")
+        #expect(Self.ids(try clock.alerts(at: Self.at(minutes: 29), in: ledger)) == ["invrijheidstelling-voor-vrijlating:dec-ivs-1-vt-utrecht:breach"],
+                "delivered after releaseAt: a breach even before the clock reaches it")
+        let alerts = try clock.alerts(at: Self.at(minutes: 31), in: ledger)
+        #expect(Self.ids(alerts) == ["invrijheidstelling-voor-vrijlating:dec-ivs-1-shn:breach", "invrijheidstelling-voor-vrijlating:dec-ivs-1-vt-utrecht:breach"],
+                "politie had it in time; the reclassering is not on the clock")
+        #expect(alerts.first { $0.organisation == "shn" }?.message == "invrijheidstelling ivs-1 takes effect at \(Self.text(minutes: 30)) and was not delivered to shn by then")
+    }
+
+    @Test("a held delivery warns at once and breaches after four hours, until a later decision releases it")
+    func heldDelivery() throws {
+        let ledger = try SQLiteLedgerStore()
+        func held(_ id: String, _ recipient: String, facts: String) -> LedgerEntry {
+            .decided(.init(decisionId: "dec-\(id)-\(recipient)", eventId: id, eventSource: "urn:ketenhub:om", ketencaseid: "KZ-2026-AAAAAA",
+                           recipient: recipient, permitted: false, matrixVersion: "v1", decidedAt: Self.text(minutes: 0),
+                           explanation: "waits", outcome: "hold", grounds: "{\"caseFacts\":\(facts)}"))
+        }
+        try ledger.apply([Self.accepted("ga-1", "gedragsaanwijzing"), held("ga-1", "3ro", facts: #"{"suspectMinor":"unknown"}"#),
+                          held("ga-1", "vt", facts: #"{"region":"unknown"}"#)])
+        let clock = Self.evaluator("gehouden-levering")
+        let first = try clock.alerts(at: Self.at(minutes: 1), in: ledger)
+        #expect(Self.ids(first) == ["gehouden-levering:dec-ga-1-3ro:warning", "gehouden-levering:dec-ga-1-vt:warning"])
+        #expect(first.first { $0.alertId.contains("3ro") }?.message == "gedragsaanwijzing ga-1 is held for 3ro until a partner states what its case does not know (suspectMinor)")
+        #expect(first.first { $0.alertId.contains("3ro") }?.organisation == "3ro")
+        #expect(first.first { $0.alertId.contains("-vt:") }?.organisation == nil, "no organisation of the region to name")
+        #expect(Self.ids(try clock.alerts(at: Self.at(minutes: 240), in: ledger)).filter { $0.hasSuffix(":breach") }.count == 2)
+        // The age becomes known: the release names the hold, which stops alerting.
+        try ledger.apply([.decided(.init(decisionId: "dec-rel-3ro", eventId: "ga-1", eventSource: "urn:ketenhub:om", ketencaseid: "KZ-2026-AAAAAA",
+                                         recipient: "3ro", permitted: true, ruleId: "GA-3RO", matrixVersion: "v1", decidedAt: Self.text(minutes: 10),
+                                         outcome: "permit", releases: "dec-ga-1-3ro"))])
+        #expect(Self.ids(try clock.alerts(at: Self.at(minutes: 300), in: ledger)) == ["gehouden-levering:dec-ga-1-vt:breach", "gehouden-levering:dec-ga-1-vt:warning"])
     }
 
     @Test("gedragsaanwijzing: delivered to politie within five minutes")

@@ -163,9 +163,16 @@ def test_privacy_officer_matrix_table(hub, chromium):
     status, matrix = hub.api("/api/matrix", role="privacy-officer")
     shown_rows = rows(chromium)
     assert len(shown_rows) == len(matrix["rows"])
-    # event type, recipient, scope, disclosure, legal basis, purpose, conditions, rule, fields
-    assert ["vt-melding", "vt", "national", "inhoud", "wpg-vt-melding", "veiligheid", "none", "VTM-VT", "8"] in shown_rows
-    assert any(row[0] == "gedragsaanwijzing" and row[1] == "shn" and "consent victim-informed" in row[6] for row in shown_rows)
+    # event type, recipient, scope, disclosure, legal basis, basis confirmed, purpose, purpose means, conditions, rule, fields
+    definition = next(row["purposeDefinition"] for row in matrix["rows"] if row["ruleId"] == "VTM-VT")
+    assert definition.startswith("Veilig Thuis uses it to assess")
+    assert ["vt-melding", "vt", "national", "inhoud", "wpg-veilig-thuis", "unconfirmed", "veiligheidsbeoordeling", definition,
+            "none", "VTM-VT", "8"] in shown_rows
+    assert any(row[0] == "gedragsaanwijzing" and row[1] == "shn" and "consent victim-informed" in row[8] for row in shown_rows)
+    # Every basis awaits confirmation: the page says so, and that the version is a trial.
+    note = chromium.find_element(By.CSS_SELECTOR, "#page p.warning").text
+    assert note.startswith(f"{len(matrix['rows'])} of {len(matrix['rows'])} rows rest on a legal basis not yet confirmed")
+    assert "Trial version:" in note and matrix["trial"]
 
 
 def test_privacy_officer_simulate_form(hub, chromium):
