@@ -34,7 +34,7 @@ public struct PolicyBenchmark: Sendable {
             }
             generated.append(SharingRule(
                 id: String(format: "GEN-%04d", index), events: [event], producers: index % 2 == 0 ? [] : ["politie", "om", "vt", "3ro", "rvdk", "shn"],
-                recipient: recipients[(index / eventNames.count) % recipients.count], purpose: "veiligheid", legalBasis: "wpg-verstrekking",
+                recipient: recipients[(index / eventNames.count) % recipients.count], purpose: "bescherming-slachtoffer", legalBasis: "wjsg-veilig-thuis",
                 disclosure: Disclosure.allCases[index % 3], fields: fields, conditions: conditions,
                 validFrom: index % 5 == 0 ? "2026-01-01" : nil, validUntil: nil, justification: nil, region: nil,
                 location: SourceLocation(file: "generated", line: index)))

@@ -186,7 +186,7 @@ def test_privacy_officer_simulate_form(hub, chromium):
     expected = hub.api("/api/matrix/simulate", role="privacy-officer", method="POST", body={"event": json.loads(event)})[1]["decisions"]
     assert [(row[0], row[1], row[2]) for row in decisions] == [(d["recipient"], d["outcome"], d.get("ruleId") or "") for d in expected]
     vt = next(row for row in decisions if row[0].startswith("vt-") and row[1] == "permit")
-    assert vt[2] == "VTM-VT" and vt[3] == "wpg-vt-melding" and vt[5] == "inhoud" and "/data/meldingId" in vt[6]
+    assert vt[2] == "VTM-VT" and vt[3] == "wpg-veilig-thuis" and vt[5] == "inhoud" and "/data/meldingId" in vt[6]
     assert any(row[1] == "deny" for row in decisions)
 
 
