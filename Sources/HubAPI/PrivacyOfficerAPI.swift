@@ -133,7 +133,7 @@ public struct PrivacyOfficerAPI: Sendable {
                 let event = try Self.canonicalEvent(asked.event, named: "event")
                 let consents = try (asked.consents ?? []).enumerated().map { index, value in
                     guard let record = ConsentRecord(try Self.canonicalEvent(value, named: "consents[\(index)]")) else {
-                        throw APIRefusal(.unprocessableContent, "consents[\(index)] is not an informatiewens event")
+                        throw APIRefusal(.unprocessableContent, "consents[\(index)] is not an informatiewens or toestemming event")
                     }
                     return record
                 }

@@ -76,7 +76,7 @@ struct MatrixCommand: AsyncParsableCommand {
         @Option(help: "A canonical event file (structured CloudEvents JSON).")
         var event: String
 
-        @Option(help: "An informatiewens event file giving a victim's consent (repeatable).")
+        @Option(help: "An informatiewens or toestemming event file giving consent (repeatable).")
         var consent: [String] = []
 
         @Option(help: "The matrix directory.")
@@ -89,7 +89,7 @@ struct MatrixCommand: AsyncParsableCommand {
             let evaluator = PolicyEvaluator(matrix: try MatrixLoader.loadValid(directory: URL(fileURLWithPath: matrix)))
             let consents = try consent.map { file in
                 guard let record = ConsentRecord(try readEvent(file)) else {
-                    throw ValidationError("\(file) is not an informatiewens event")
+                    throw ValidationError("\(file) is not an informatiewens or toestemming event")
                 }
                 return record
             }

@@ -88,11 +88,30 @@ public struct FieldMapping: Sendable, Codable {
     /// One object, read with `fields` from the node at this path.
     public var within: String?
     public var fields: [FieldMapping]?
-    /// A canonical value the native format leaves implicit (inbound only).
-    public var constant: String?
+    /// A canonical value the native format leaves implicit (inbound only): a string, read like a
+    /// native value, or a list or object taken as it is (a consent's fixed scope, say).
+    public var constant: JSONValue?
 
     enum CodingKeys: String, CodingKey {
         case to, from, type = "as", values, many, each, within, fields, constant
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        to = try container.decode(String.self, forKey: .to)
+        from = try container.decodeIfPresent(String.self, forKey: .from)
+        type = try container.decodeIfPresent(ValueType.self, forKey: .type)
+        values = try container.decodeIfPresent([String: String].self, forKey: .values)
+        many = try container.decodeIfPresent(Bool.self, forKey: .many)
+        each = try container.decodeIfPresent(String.self, forKey: .each)
+        within = try container.decodeIfPresent(String.self, forKey: .within)
+        fields = try container.decodeIfPresent([FieldMapping].self, forKey: .fields)
+        // A scalar is text (YAML's `3ro` is not a number here); anything else is structure.
+        if let text = try? container.decodeIfPresent(String.self, forKey: .constant) {
+            constant = .string(text)
+        } else {
+            constant = try container.decodeIfPresent(JSONValue.self, forKey: .constant)
+        }
     }
 }
 

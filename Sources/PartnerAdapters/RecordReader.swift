@@ -92,7 +92,7 @@ struct RecordReader {
             let key = String(field.to.dropFirst())
             let target = pointer + field.to
             if let constant = field.constant {
-                members[key] = convert(constant, field, location: node.location, at: target)
+                members[key] = constant.stringValue.map { convert($0, field, location: node.location, at: target) } ?? constant
             } else if let each = field.each {
                 let items = node.nodes(at: NativePath(each)).enumerated().map { index, item in
                     provenance["\(target)/\(index)"] = item.location

@@ -270,7 +270,8 @@ public struct PolicyEvaluator: Sendable {
         let role: PersonRole = required == .suspectShare ? .verdachte : .slachtoffer
         var persons = CaseState.persons(in: event.data, role: role)
         if persons.isEmpty { persons = role == .verdachte ? caseState.suspects : caseState.victims }
-        return consent.check(required, case: caseState.caseId, persons: persons, eventName: eventName, scope: "\(eventName):\(recipientType)")
+        return consent.check(required, case: caseState.caseId, persons: persons, eventName: eventName, scope: "\(eventName):\(recipientType)",
+                             discloser: event.producer ?? "")
     }
 
     private func deny(_ idPrefix: String, recipient: String, considered: [Decision.Consideration], reason: String) -> Decision {

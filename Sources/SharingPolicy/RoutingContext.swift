@@ -356,9 +356,10 @@ public struct ConsentState: Sendable {
 
     /// Whether the consent a rule requires is given by a person the event concerns (`persons`):
     /// one victim's consent never stands in for another's. `scope` is `event:recipient-type`, for a
-    /// toestemming.
+    /// toestemming; `discloser` the organisation whose event it is: a toestemming covers only the
+    /// disclosures of the partner that recorded it (a partner speaks only for itself).
     public func check(_ consent: RuleConditions.Consent, case ketencaseid: String, persons: Set<String>, eventName: String,
-                      scope: String) -> Finding {
+                      scope: String, discloser: String) -> Finding {
         let kind: ConsentRecord.Kind = consent == .suspectShare ? .toestemming : .informatiewens
         let whose = consent == .suspectShare ? "suspect" : "victim"
         var known: [ConsentRecord] = []
@@ -369,7 +370,7 @@ public struct ConsentState: Sendable {
             switch consent {
             case .victimInformed: if record.topics?.contains(eventName) ?? false { return .given([record.evidence]) }
             case .victimShare: if record.consentToShare ?? false { return .given([record.evidence]) }
-            case .suspectShare: if record.scope?.contains(scope) ?? false { return .given([record.evidence]) }
+            case .suspectShare: if record.recordedBy == discloser, record.scope?.contains(scope) ?? false { return .given([record.evidence]) }
             case .withdrawal: break
             }
         }
@@ -382,7 +383,9 @@ public struct ConsentState: Sendable {
         switch consent {
         case .victimInformed: return .refused("the victim's informatiewens does not ask to be informed of \(eventName)")
         case .victimShare: return .refused("the victim's informatiewens does not consent to sharing")
-        case .suspectShare: return .refused("the suspect's toestemming does not cover \(scope)")
+        case .suspectShare:
+            return wish.recordedBy == discloser ? .refused("the suspect's toestemming does not cover \(scope)")
+                : .refused("the suspect's toestemming was recorded by another organisation than the one disclosing")
         case .withdrawal: return .refused("not a withdrawal")
         }
     }
