@@ -53,17 +53,20 @@ public struct CaseTimelines: Sendable {
                                         ketencaseid: caseId, data: data, partnerref: reference)
             facts.append(SimulatedFact(organisation: organisation, event: event))
         }
-        let persons = [Person(id: victim, role: .slachtoffer), Person(id: suspect, role: .verdachte, minor: minor)]
+        let persons = [Person(id: victim, role: .slachtoffer, municipalityCode: municipality), Person(id: suspect, role: .verdachte, minor: minor)]
             + (children ? [Person(id: child, role: .kind, minor: true)] : [])
+        let suspectConsents = random.chance(0.5)
         let politieContact = ContactPerson(organisation: "politie", name: "R. de Vries", function: "casusregisseur")
         let omContact = ContactPerson(organisation: "om", name: "mr. S. Bakker", function: "zaaksofficier")
-        let ban = Condition(type: .contactverbod, description: "Geen contact met het slachtoffer.", protectedPersons: [victim])
+        var ban = Condition(type: .contactverbod, description: "Geen contact met het slachtoffer.", protectedPersons: [victim])
+        ban.binds = "verdachte"
         let area = Condition(type: .gebiedsverbod, description: "Niet in de wijk van het slachtoffer.", protectedPersons: [victim],
                              area: Area(description: "Wijk van het slachtoffer", municipalityCodes: [municipality]))
         let bvh = "BVH-\(tag)"
 
         add("politie", at(0), Melding(registrationId: "REG-\(tag)", kind: .aangifte, offence: .belaging, offenceCode: "285b",
-                                      reportedAt: at(0), complaintFiled: true, persons: persons, contactPerson: politieContact), reference: bvh)
+                                      reportedAt: at(0), complaintFiled: true, victimReferral: random.chance(0.6), persons: persons,
+                                      contactPerson: politieContact), reference: bvh)
         add("politie", at(0.5), VTMelding(meldingId: "VTM-\(tag)", registeredAt: at(0), municipalityCode: municipality,
                                           concerns: [.huiselijkGeweld, .stalking], persons: persons, childrenPresent: children,
                                           contactPerson: politieContact), reference: bvh)
@@ -76,6 +79,8 @@ public struct CaseTimelines: Sendable {
         add(vt, at(Double.random(in: 2...5, using: &random)), Veiligheidsbeoordeling(
             assessmentId: "VB-\(tag)", version: 1, assessedAt: at(0), outcome: .onveilig, veiligheidsvoorwaarden: [ban],
             contactPerson: ContactPerson(organisation: vt, name: "M. El Amrani", function: "casusregisseur")))
+        add(vt, at(1), Terugkoppeling(feedbackId: "TK-\(tag)", meldingId: "VTM-\(tag)", kind: .triage, recordedAt: at(0),
+                                      outcome: "veiligheidsbeoordeling", contactPerson: ContactPerson(organisation: vt, name: "M. El Amrani", function: "casusregisseur")))
         add("shn", at(0.5), Informatiewens(wishId: "IW-\(tag)", victim: victim, status: .gegeven, recordedAt: at(0),
                                            topics: ["gedragsaanwijzing", "invrijheidstelling", "vonnis"], consentToShare: consent,
                                            contactPerson: ContactPerson(organisation: "shn", name: "J. Visser", function: "casemanager")))
@@ -87,10 +92,21 @@ public struct CaseTimelines: Sendable {
             add("rvdk", at(24), Raadsonderzoek(investigationId: "RO-\(tag)", startedOn: day(0), kind: .strafonderzoek, children: [suspect],
                                                contactPerson: ContactPerson(organisation: "rvdk", name: "T. Mulder", function: "raadsonderzoeker")))
         } else {
-            add("3ro", at(24), Reclasseringsadvies(adviceId: "ADV-\(tag)", deliveredAt: at(0), suspect: suspect, adviceKind: .vroeghulp,
+            let reclassering = ContactPerson(organisation: "3ro", name: "R. Bos", function: "reclasseringswerker")
+            if suspectConsents {
+                // The suspect's written consent to share the advice with Veilig Thuis, recorded before it (004:4461-4469).
+                add("3ro", at(12), Toestemming(consentId: "TST-\(tag)", person: suspect, role: .verdachte, status: .gegeven,
+                                                scope: [.init(event: "reclasseringsadvies", recipient: "vt")], recordedAt: at(0),
+                                                form: .schriftelijk, contactPerson: reclassering))
+            }
+            add("3ro", at(12), Reclasseringsadvies(adviceId: "ADV-\(tag)", deliveredAt: at(0), suspect: suspect, adviceKind: .vroeghulp,
                                                    riskAssessment: .init(instrument: "B-SAFER", level: .hoog), recommendation: "Contactverbod en toezicht.",
-                                                   suspectConsentToShare: random.chance(0.5),
-                                                   contactPerson: ContactPerson(organisation: "3ro", name: "R. Bos", function: "reclasseringswerker")))
+                                                   suspectConsentToShare: suspectConsents,
+                                                   contactPerson: reclassering))
+            if suspectConsents && random.chance(0.3) {
+                add("3ro", at(48), Toestemming(consentId: "TST-\(tag)-2", person: suspect, role: .verdachte, status: .ingetrokken,
+                                                recordedAt: at(0), form: .mondeling, contactPerson: reclassering))
+            }
         }
         if random.chance(0.4) {
             add("politie", at(72), OvertredingVoorwaarde(breachId: "OVT-\(tag)", observedAt: at(0), suspect: suspect,
