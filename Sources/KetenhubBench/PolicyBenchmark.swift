@@ -39,8 +39,10 @@ public struct PolicyBenchmark: Sendable {
                 validFrom: index % 5 == 0 ? "2026-01-01" : nil, validUntil: nil, justification: nil, region: nil,
                 location: SourceLocation(file: "generated", line: index)))
         }
-        return SharingMatrix(version: "bench-\(rules)", organisations: base.organisations, legalBases: base.legalBases,
-                             baseline: generated, regional: [:], notShared: [:])
+        var matrix = SharingMatrix(version: "bench-\(rules)", organisations: base.organisations, legalBases: base.legalBases,
+                                   baseline: generated, regional: [:], notShared: [:])
+        matrix.victimAddress = base.victimAddress  // cases find their Veilig Thuis as they do under the shipped matrix
+        return matrix
     }
 
     public func run() -> Result {

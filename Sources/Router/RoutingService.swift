@@ -219,6 +219,16 @@ public final class RoutingService: Sendable {
         var counts = BatchCounts()
         var evaluator: PolicyEvaluator
         var decidedAt: String
+
+        /// One event's decisions for its partition's encoding: those not recorded before (a
+        /// redelivered event's are recorded once), and every permit (delivered again; readers deduplicate).
+        mutating func add(_ event: CloudEvent, _ decisions: [Decision], partition: Int32, recorded: inout Set<String>) {
+            let unrecorded = decisions.filter { recorded.insert($0.decisionId).inserted }
+            for decision in unrecorded {
+                counts.decisions[DecisionCount(recipient: decision.recipient, outcome: decision.outcome.rawValue), default: 0] += 1
+            }
+            routed[partition, default: []].append(RoutedEvent(event: event, decisions: unrecorded, permits: decisions.filter { $0.outcome == .permit }))
+        }
     }
 
     /// Decides a parsed batch: the part of routing that goes in input order (a case's state and a
@@ -249,14 +259,10 @@ public final class RoutingService: Sendable {
             }
             decided.counts.routedByType[event.type, default: 0] += 1
             // Held deliveries this event released are decided first, as the routing state did.
-            for (heldEvent, released) in step.released + [(event, step.decisions)] {
-                let decisions = released.filter { memory.recordedDecisions.insert($0.decisionId).inserted }
-                for decision in decisions {
-                    decided.counts.decisions[DecisionCount(recipient: decision.recipient, outcome: decision.outcome.rawValue), default: 0] += 1
-                }
-                decided.routed[message.partition, default: []].append(RoutedEvent(event: heldEvent, decisions: decisions,
-                                                                                    permits: released.filter { $0.outcome == .permit }))
+            for released in step.released {
+                decided.add(released.event, released.decisions, partition: message.partition, recorded: &memory.recordedDecisions)
             }
+            decided.add(event, step.decisions, partition: message.partition, recorded: &memory.recordedDecisions)
             let source = InputPosition(partition: message.partition, offset: message.offset)
             decided.caseStates[event.ketencaseid] = (step.caseState, source)
             if let consent = step.consent { decided.consents[consent.key] = (consent, source) }

@@ -57,6 +57,8 @@ public struct PolicyEvaluator: Sendable {
     private let organisationOfType: [String: String]
     /// Each rule's fields as a tree, for projection.
     private let allowedFields: [String: Projection.Trie]
+    /// The legal bases a partner's privacy lawyer confirmed.
+    private let confirmedBases: Set<String>
 
     public init(matrix: SharingMatrix) {
         self.matrix = matrix
@@ -68,6 +70,7 @@ public struct PolicyEvaluator: Sendable {
         }
         self.organisationOfType = organisationOfType
         allowedFields = Dictionary(matrix.allRules.map { ($0.id, Projection.Trie($0.fields)) }) { first, _ in first }
+        confirmedBases = Set(matrix.legalBases.values.filter(\.confirmed).map(\.id))
     }
 
     /// The delivery a permit makes of an event.
@@ -106,6 +109,7 @@ public struct PolicyEvaluator: Sendable {
         let producerCode = event.producer ?? ""
         let idPrefix = decisionIDPrefix(event, releasedBy: releasedBy)
         let producerType = matrix.organisations.type(of: producerCode)
+        var concerned = ConcernedPersons()
         var decisions: [Decision] = []
         for type in matrix.organisations.types {
             let resolved = type.regional ? caseState.veiligThuis : organisationOfType[type.type]
@@ -116,9 +120,26 @@ public struct PolicyEvaluator: Sendable {
             if resolved == nil, producerType == type.type { continue }
             decisions.append(decide(event, idPrefix: idPrefix, eventName: eventName, producer: producerCode, producerType: producerType,
                                     recipient: resolved ?? type.type, recipientType: type, resolved: resolved != nil,
-                                    caseState: caseState, consent: consent))
+                                    caseState: caseState, consent: consent, concerned: &concerned))
         }
         return decisions
+    }
+
+    /// The persons an event concerns, by role: found once per event, when a consent condition first
+    /// asks (most events are decided without one).
+    struct ConcernedPersons {
+        private var victims: Set<String>?
+        private var suspects: Set<String>?
+
+        /// The event's own persons in the role, or the case's when it names none.
+        mutating func persons(_ role: PersonRole, of event: CloudEvent, in caseState: CaseState) -> Set<String> {
+            if role == .verdachte, let suspects { return suspects }
+            if role != .verdachte, let victims { return victims }
+            var found = CaseState.persons(in: event.data, role: role)
+            if found.isEmpty { found = role == .verdachte ? caseState.suspects : caseState.victims }
+            if role == .verdachte { suspects = found } else { victims = found }
+            return found
+        }
     }
 
     /// What one rule says about one event for one recipient.
@@ -130,7 +151,8 @@ public struct PolicyEvaluator: Sendable {
     }
 
     private func decide(_ event: CloudEvent, idPrefix: String, eventName: String, producer: String, producerType: String?, recipient: String,
-                        recipientType type: OrganisationType, resolved: Bool, caseState: CaseState, consent: ConsentState) -> Decision {
+                        recipientType type: OrganisationType, resolved: Bool, caseState: CaseState, consent: ConsentState,
+                        concerned: inout ConcernedPersons) -> Decision {
         guard let producerType else {
             return deny(idPrefix, recipient: recipient, considered: [], reason: "unknown producer '\(event.source)'")
         }
@@ -149,7 +171,7 @@ public struct PolicyEvaluator: Sendable {
         var waiting: [String] = []
         for position in candidates {
             switch verdict(index.rules[position], event: event, eventName: eventName, producer: producer, producerType: producerType,
-                           recipient: recipient, recipientType: type.type, caseState: caseState, consent: consent) {
+                           recipient: recipient, recipientType: type.type, caseState: caseState, consent: consent, concerned: &concerned) {
             case .applies(let evidence) where resolved:
                 permitting.append((position, evidence))
             case .applies:
@@ -169,7 +191,7 @@ public struct PolicyEvaluator: Sendable {
             if !waiting.isEmpty {
                 var held = deny(idPrefix, recipient: recipient, considered: considered, reason: Set(waiting).sorted().joined(separator: "; "))
                 held.outcome = .hold
-                held.caseFacts = caseFacts(candidates.map { index.rules[$0] }, caseState)
+                held.caseFacts = caseFacts(of: candidates, in: index, caseState)
                 if !resolved { held.caseFacts?["region"] = "unknown" }
                 return held
             }
@@ -177,28 +199,31 @@ public struct PolicyEvaluator: Sendable {
                 : resolved ? "no rule applies" : "no rule applies (and no \(type.name) organisation is known for this case)"
             return deny(idPrefix, recipient: recipient, considered: considered, reason: reason)
         }
-        let chosen = index.rules[best.position]
+        // The chosen rule is read in place (a rule is a large value; copying it costs on every permit).
+        let chosenID = index.rules[best.position].id
         for entry in permitting where entry.position != best.position {
-            considered.append(.init(ruleId: index.rules[entry.position].id, applied: false, reason: "rule \(chosen.id) discloses more"))
+            considered.append(.init(ruleId: index.rules[entry.position].id, applied: false, reason: "rule \(chosenID) discloses more"))
         }
-        considered.append(.init(ruleId: chosen.id, applied: true, reason: nil))
-        let basis = chosen.legalBasis(forProducer: producerType)
-        var decision = Decision(decisionId: idPrefix + recipient, recipient: recipient, outcome: .permit, ruleId: chosen.id,
-                                legalBasis: basis, purpose: chosen.purpose, disclosure: chosen.disclosure,
-                                fields: chosen.fields, considered: considered.count > 1 ? considered.sorted { $0.ruleId < $1.ruleId } : considered,
+        considered.append(.init(ruleId: chosenID, applied: true, reason: nil))
+        let basis = index.rules[best.position].legalBasis(forProducer: producerType)
+        var decision = Decision(decisionId: idPrefix + recipient, recipient: recipient, outcome: .permit, ruleId: chosenID,
+                                legalBasis: basis, purpose: index.rules[best.position].purpose, disclosure: index.rules[best.position].disclosure,
+                                fields: index.rules[best.position].fields,
+                                considered: considered.count > 1 ? considered.sorted { $0.ruleId < $1.ruleId } : considered,
                                 reason: nil, matrixVersion: matrix.version)
-        decision.legalBasisConfirmed = matrix.legalBases[basis]?.confirmed ?? false
+        decision.legalBasisConfirmed = confirmedBases.contains(basis)
         if !best.consent.isEmpty { decision.consent = best.consent }
-        if !chosen.conditions.caseAttributes.isEmpty { decision.caseFacts = caseFacts([chosen], caseState) }
+        if !index.rules[best.position].conditions.caseAttributes.isEmpty { decision.caseFacts = caseFacts(of: [best.position], in: index, caseState) }
         if type.regional { decision.region = caseState.regionSource }
         return decision
     }
 
-    /// The values of the case attributes these rules test, `unknown` for one no partner stated.
-    private func caseFacts(_ rules: [SharingRule], _ caseState: CaseState) -> [String: String] {
+    /// The values of the case attributes the rules at these positions test, `unknown` for one no
+    /// partner stated. The rules are read in place, not copied.
+    private func caseFacts(of positions: [Int], in index: RuleIndex, _ caseState: CaseState) -> [String: String] {
         var facts: [String: String] = [:]
-        for rule in rules {
-            for attribute in rule.conditions.caseAttributes.keys {
+        for position in positions {
+            for attribute in index.rules[position].conditions.caseAttributes.keys {
                 facts[attribute] = caseState.attribute(attribute).map { "\($0)" }
                     ?? CaseState.assumedUntilStated[attribute].map { "unknown, taken as \($0)" } ?? "unknown"
             }
@@ -209,7 +234,8 @@ public struct PolicyEvaluator: Sendable {
     /// Whether the rule applies, fails, or waits for a fact of the case. The rule is borrowed, not
     /// copied: this runs for every candidate rule of every recipient of every event.
     private func verdict(_ rule: borrowing SharingRule, event: CloudEvent, eventName: String, producer: String, producerType: String,
-                         recipient: String, recipientType: String, caseState: CaseState, consent: ConsentState) -> Verdict {
+                         recipient: String, recipientType: String, caseState: CaseState, consent: ConsentState,
+                         concerned: inout ConcernedPersons) -> Verdict {
         if !rule.producers.isEmpty && !rule.producers.contains(producerType) && !rule.producers.contains(producer) {
             return .fails("producer \(producer.isEmpty ? "?" : producer) is not one of \(rule.producers.joined(separator: ", "))")
         }
@@ -240,8 +266,8 @@ public struct PolicyEvaluator: Sendable {
         }
         var evidence: [ConsentEvidence] = []
         if let required = rule.conditions.consent {
-            switch consentFinding(required, event: event, eventName: eventName, recipient: recipient, recipientType: recipientType,
-                                  caseState: caseState, consent: consent) {
+            switch consentFinding(required, event: event, eventName: eventName, producer: producer, recipient: recipient,
+                                  recipientType: recipientType, caseState: caseState, consent: consent, concerned: &concerned) {
             case .given(let used): evidence = used
             case .refused(let reason): return .fails(reason)
             }
@@ -254,8 +280,9 @@ public struct PolicyEvaluator: Sendable {
 
     /// A rule's consent condition, judged on the consent of the persons the event concerns (its
     /// victims, or its suspect for a toestemming; the case's when the event names none).
-    private func consentFinding(_ required: RuleConditions.Consent, event: CloudEvent, eventName: String, recipient: String, recipientType: String,
-                                caseState: CaseState, consent: ConsentState) -> ConsentState.Finding {
+    private func consentFinding(_ required: RuleConditions.Consent, event: CloudEvent, eventName: String, producer: String, recipient: String,
+                                recipientType: String, caseState: CaseState, consent: ConsentState,
+                                concerned: inout ConcernedPersons) -> ConsentState.Finding {
         if required == .withdrawal {
             guard let record = ConsentRecord(event) else { return .refused("the event records no consent") }
             let withdraws = !record.isGiven || (record.kind == .informatiewens && record.consentToShare != true)
@@ -267,11 +294,9 @@ public struct PolicyEvaluator: Sendable {
             evidence.withdrawn = true
             return .given([evidence])
         }
-        let role: PersonRole = required == .suspectShare ? .verdachte : .slachtoffer
-        var persons = CaseState.persons(in: event.data, role: role)
-        if persons.isEmpty { persons = role == .verdachte ? caseState.suspects : caseState.victims }
+        let persons = concerned.persons(required == .suspectShare ? .verdachte : .slachtoffer, of: event, in: caseState)
         return consent.check(required, case: caseState.caseId, persons: persons, eventName: eventName, scope: "\(eventName):\(recipientType)",
-                             discloser: event.producer ?? "")
+                             discloser: producer)
     }
 
     private func deny(_ idPrefix: String, recipient: String, considered: [Decision.Consideration], reason: String) -> Decision {

@@ -146,27 +146,35 @@ public struct VictimAddressSource: Sendable, Hashable {
     public var events: [String]
     public var pointer: String
     public var says: String
+    /// The pointer below `/data`, parsed once: each step a member, and for a selection the member
+    /// and values its elements must have (the router asks this of every event).
+    private let steps: [(name: String, selection: FieldSelector?)]
 
     public init(events: [String], pointer: String, says: String) {
         self.events = events
         self.pointer = pointer
         self.says = says
+        let tokens = JSONPointer(pointer).tokens
+        steps = tokens.first == "data" ? tokens.dropFirst().map { token in
+            let selector = FieldSelector("/" + token)
+            return (String(selector.pointer.dropFirst()), selector.isSelection ? selector : nil)
+        } : []
     }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool { (lhs.events, lhs.pointer, lhs.says) == (rhs.events, rhs.pointer, rhs.says) }
+    public func hash(into hasher: inout Hasher) { hasher.combine(pointer); hasher.combine(events); hasher.combine(says) }
 
     /// The municipality this source states in the event's data, if it states one.
     func municipality(in data: JSONValue) -> String? {
-        var tokens = JSONPointer(pointer).tokens
-        guard tokens.first == "data" else { return nil }
-        tokens.removeFirst()
+        guard !steps.isEmpty else { return nil }
         var values = [data]
-        for token in tokens {
-            let selector = FieldSelector("/" + token)
-            let name = String(selector.pointer.dropFirst())
+        for (name, selection) in steps {
             values = values.flatMap { value -> [JSONValue] in
                 guard let member = value[name] else { return [] }
-                guard let key = selector.member else { return [member] }
-                return (member.arrayValue ?? []).filter { selector.values.contains($0[key]?.stringValue ?? "") }
+                guard let selection, let key = selection.member else { return [member] }
+                return (member.arrayValue ?? []).filter { selection.values.contains($0[key]?.stringValue ?? "") }
             }
+            if values.isEmpty { return nil }
         }
         return values.lazy.compactMap(\.stringValue).first
     }
@@ -362,20 +370,29 @@ public struct ConsentState: Sendable {
                       scope: String, discloser: String) -> Finding {
         let kind: ConsentRecord.Kind = consent == .suspectShare ? .toestemming : .informatiewens
         let whose = consent == .suspectShare ? "suspect" : "victim"
-        var known: [ConsentRecord] = []
-        for person in persons.sorted() {
-            guard let record = current(case: ketencaseid, person: person, kind: kind) else { continue }
-            known.append(record)
-            guard record.isGiven else { continue }
-            switch consent {
-            case .victimInformed: if record.topics?.contains(eventName) ?? false { return .given([record.evidence]) }
-            case .victimShare: if record.consentToShare ?? false { return .given([record.evidence]) }
-            case .suspectShare: if record.recordedBy == discloser, record.scope?.contains(scope) ?? false { return .given([record.evidence]) }
-            case .withdrawal: break
+        let wishes = byCase[ketencaseid] ?? [:]
+        // Of several persons, the first by id that gives it, so the evidence is the same on every
+        // replay; one person (the common case) is looked up without sorting.
+        var given: ConsentRecord?, withdrawn: ConsentRecord?, other: ConsentRecord?
+        for person in persons {
+            guard let record = wishes[Self.slot(person, kind)] else { continue }
+            guard record.isGiven else {
+                if withdrawn.map({ record.person < $0.person }) ?? true { withdrawn = record }
+                continue
             }
+            let covers: Bool
+            switch consent {
+            case .victimInformed: covers = record.topics?.contains(eventName) ?? false
+            case .victimShare: covers = record.consentToShare ?? false
+            case .suspectShare: covers = record.recordedBy == discloser && (record.scope?.contains(scope) ?? false)
+            case .withdrawal: covers = false
+            }
+            if covers, given.map({ record.person < $0.person }) ?? true { given = record }
+            if !covers, other.map({ record.person < $0.person }) ?? true { other = record }
         }
+        if let given { return .given([given.evidence]) }
         // Only a refusal needs words; they are built here, after the common answer.
-        guard let wish = known.first(where: { !$0.isGiven }) ?? known.first else {
+        guard let wish = withdrawn ?? other else {
             return .refused(persons.isEmpty ? "no \(whose) is known that this event concerns, so no consent applies"
                                             : "no \(whose) this event concerns has given consent (never given)")
         }

@@ -74,7 +74,7 @@ public struct RoutingState: Sendable {
         caseState.absorb(event, matrix: evaluator.matrix)
         let consentRecord = ConsentRecord(event).map { consent.record($0) }
         // Earlier holds first: what this event made known decides them, before the event itself.
-        let released = caseState.heldFacts == factsBefore ? [] : caseState.release(by: event, with: evaluator, consent: consent)
+        let released = caseState.held.isEmpty || caseState.heldFacts == factsBefore ? [] : caseState.release(by: event, with: evaluator, consent: consent)
         let decisions = evaluator.evaluate(event, case: caseState, consent: consent)
         caseState.remember(decisions, of: event)
         caseState.routed.insert(key)
@@ -88,13 +88,19 @@ public struct RoutingState: Sendable {
 
 extension CaseState {
     /// The facts a held delivery can wait for: when none changed, no hold can be released.
-    var heldFacts: [String?] { [suspectMinor.map { "\($0)" }, childrenInvolved.map { "\($0)" }, veiligThuis] }
+    struct HeldFacts: Equatable {
+        var suspectMinor: Bool?
+        var childrenInvolved: Bool?
+        var veiligThuis: String?
+    }
+
+    var heldFacts: HeldFacts { HeldFacts(suspectMinor: suspectMinor, childrenInvolved: childrenInvolved, veiligThuis: veiligThuis) }
 
     /// Keeps what the decisions on an event mean for later ones: the deliveries it holds, and who
     /// received under whose consent (a withdrawal is delivered to them, and then they no longer are).
     mutating func remember(_ decisions: [Decision], of event: CloudEvent) {
-        let holds = decisions.filter { $0.outcome == .hold }
-        if !holds.isEmpty {
+        if decisions.contains(where: { $0.outcome == .hold }) {
+            let holds = decisions.filter { $0.outcome == .hold }
             held.append(HeldEvent(event: event, recipients: holds.map(\.recipient),
                                   holds: Dictionary(holds.map { ($0.recipient, $0.decisionId) }) { first, _ in first }))
         }

@@ -102,6 +102,29 @@ struct PrivacyOfficerAPITests {
         }
     }
 
+    @Test("a version activated under older checks stays readable after a restart: the rules behind past decisions (#14)")
+    func archivedVersionReadable() throws {
+        // The repository's matrix as it was before purposes and disclosure levels were defined: it
+        // would not lint today, but it was in force, and its decisions must stay explainable.
+        var files = try MatrixBundle(directory: packageRoot.appendingPathComponent("Contracts/matrix")).files
+        files[MatrixLoader.purposesFile] = nil
+        files[MatrixLoader.disclosureLevelsFile] = nil
+        let old = MatrixBundle(files: files)
+        #expect(try !MatrixLoader.lint(old).isEmpty, "it breaks today's checks")
+        let store = try SQLiteMatrixVersionStore()
+        var archived = MatrixVersion(number: 1, matrixVersion: try MatrixLoader.load(old).matrix.version, proposedBy: "repository",
+                                     proposedAt: "2026-01-01T00:00:00Z", bundle: old)
+        archived.state = .activated
+        archived.activeFrom = "2026-01-01T00:00:00Z"
+        try store.save(archived)
+        let schedule = MatrixSchedule(try MatrixLoader.loadValid(MatrixBundle(directory: packageRoot.appendingPathComponent("Contracts/matrix"))))
+        let governance = try MatrixGovernance(store: store, schedule: schedule, baseline: old)
+        let matrix = try governance.matrix(1)
+        #expect(matrix.version == archived.matrixVersion && matrix.baseline.contains { $0.id == "GA-POL" })
+        #expect(MatrixTableRow.rows(of: matrix).allSatisfy { $0.purposeDefinition == nil }, "read as stored, nothing invented")
+        #expect(schedule.evaluator().matrix.version == archived.matrixVersion, "the router follows it as it was activated")
+    }
+
     @Test("a proposal is linted on upload: every finding with file, line and rule; nothing stored")
     func lintedProposal() async throws {
         try await Self.withHub { hub in
