@@ -37,6 +37,8 @@ struct CaseStateRecord: Codable, Equatable {
                 for (recipient, decision) in held.holds.sorted(by: { $0.key < $1.key }) { writer.member(recipient, decision) }
                 writer.endObject()
                 writer.member("recipients", held.recipients)
+                writer.key("size")
+                writer.number(Double(held.size))
                 writer.endObject()
             }
             writer.endArray()

@@ -130,11 +130,14 @@ public struct HeldEvent: Codable, Sendable, Hashable {
     public var recipients: [String]
     /// The decision that held it, by recipient, so that the release can name it.
     public var holds: [String: String]
+    /// The event's encoded size, counted against `CaseState.heldBudgetBytes`.
+    public var size: Int
 
-    public init(event: CloudEvent, recipients: [String], holds: [String: String]) {
+    public init(event: CloudEvent, recipients: [String], holds: [String: String], size: Int) {
         self.event = event
         self.recipients = recipients
         self.holds = holds
+        self.size = size
     }
 }
 

@@ -75,8 +75,8 @@ public struct RoutingState: Sendable {
         let consentRecord = ConsentRecord(event).map { consent.record($0) }
         // Earlier holds first: what this event made known decides them, before the event itself.
         let released = caseState.held.isEmpty || caseState.heldFacts == factsBefore ? [] : caseState.release(by: event, with: evaluator, consent: consent)
-        let decisions = evaluator.evaluate(event, case: caseState, consent: consent)
-        caseState.remember(decisions, of: event)
+        var decisions = evaluator.evaluate(event, case: caseState, consent: consent)
+        caseState.remember(&decisions, of: event)
         caseState.routed.insert(key)
         cases[event.ketencaseid] = caseState
         caseOfRouted?[key] = event.ketencaseid
@@ -98,12 +98,8 @@ extension CaseState {
 
     /// Keeps what the decisions on an event mean for later ones: the deliveries it holds, and who
     /// received under whose consent (a withdrawal is delivered to them, and then they no longer are).
-    mutating func remember(_ decisions: [Decision], of event: CloudEvent) {
-        if decisions.contains(where: { $0.outcome == .hold }) {
-            let holds = decisions.filter { $0.outcome == .hold }
-            held.append(HeldEvent(event: event, recipients: holds.map(\.recipient),
-                                  holds: Dictionary(holds.map { ($0.recipient, $0.decisionId) }) { first, _ in first }))
-        }
+    mutating func remember(_ decisions: inout [Decision], of event: CloudEvent) {
+        if decisions.contains(where: { $0.outcome == .hold }) { keepHeld(&decisions, of: event) }
         for decision in decisions where decision.outcome == .permit {
             for evidence in decision.consent ?? [] {
                 if evidence.withdrawn != true {
@@ -113,6 +109,27 @@ extension CaseState {
                 }
             }
         }
+    }
+
+    /// How many bytes of held events a case keeps. The case's state is one record on a compacted
+    /// topic: a partner sending event after event without ever stating what they wait for must not
+    /// grow it past what the topic accepts (and so stop the router). Past the budget a delivery that
+    /// would wait is denied, saying why, and not released later.
+    public static let heldBudgetBytes = 256 * 1024
+
+    private mutating func keepHeld(_ decisions: inout [Decision], of event: CloudEvent) {
+        let size = event.structured.encodedBytes().count
+        let kept = held.reduce(0) { $0 + $1.size }
+        guard kept + size <= Self.heldBudgetBytes else {
+            for index in decisions.indices where decisions[index].outcome == .hold {
+                decisions[index].outcome = .deny
+                decisions[index].reason = "\(decisions[index].reason ?? "it waits for a fact of the case"); not held: this case already holds \(kept / 1024) KiB of events waiting (at most \(Self.heldBudgetBytes / 1024) KiB), so a partner must first state what they wait for"
+            }
+            return
+        }
+        let holds = decisions.filter { $0.outcome == .hold }
+        held.append(HeldEvent(event: event, recipients: holds.map(\.recipient),
+                              holds: Dictionary(holds.map { ($0.recipient, $0.decisionId) }) { first, _ in first }, size: size))
     }
 
     /// Decides again, for the recipients they wait for, the held events the case's facts now
@@ -132,7 +149,7 @@ extension CaseState {
                 decided.append(decision)
             }
             if !decided.isEmpty {
-                remember(decided, of: waiting.event)
+                remember(&decided, of: waiting.event)
                 released.append((waiting.event, decided))
             }
             if !waiting.recipients.isEmpty { stillHeld.append(waiting) }

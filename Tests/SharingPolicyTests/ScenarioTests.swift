@@ -381,6 +381,27 @@ struct ScenarioTests {
         #expect(late.decision(for: "3ro")?.considered == [Decision.Consideration(ruleId: "AA-THV-3RO", applied: false, reason: "not valid after 2027-12-31")])
     }
 
+    @Test("a case that keeps getting events nobody can decide holds at most its budget; past it a delivery is denied, saying why (#14)")
+    func heldBudget() throws {
+        let timeline = Timeline()
+        var denied: Decision?
+        var number = 0
+        while denied == nil && number < 2_000 {
+            number += 1
+            let step = try #require(timeline.route(Self.gedragsaanwijzing("KZ-2026-SCN040", id: "ga-\(number)")))
+            #expect(step.recipients == ["politie"], "the police have every one of them")
+            denied = step.decisions.first { $0.recipient == "3ro" && $0.outcome == .deny }
+        }
+        let state = try #require(timeline.state.cases["KZ-2026-SCN040"])
+        #expect(number > 100 && state.held.count == number - 1, "every earlier one held")
+        #expect(state.held.reduce(0) { $0 + $1.size } <= CaseState.heldBudgetBytes)
+        #expect(denied?.reason?.hasSuffix("not held: this case already holds \(state.held.reduce(0) { $0 + $1.size } / 1024) KiB of events waiting (at most 256 KiB), so a partner must first state what they wait for") == true)
+        // Stating the age releases what was kept, once.
+        let arrest = try #require(timeline.route(F.event("aanhouding/valid/na-overtreding", case: "KZ-2026-SCN040")))
+        #expect(arrest.released.flatMap(\.decisions).filter { $0.recipient == "3ro" && $0.outcome == .permit }.count == number - 1)
+        #expect(timeline.state.cases["KZ-2026-SCN040"]?.held.isEmpty == true)
+    }
+
     @Test("27. the same event published twice is routed once")
     func duplicate() throws {
         let timeline = Timeline()
