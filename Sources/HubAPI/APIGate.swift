@@ -32,7 +32,7 @@ public struct APIRefusal: Error, Sendable {
 /// Every API call goes through the gate: it authenticates the bearer token, checks the role, runs
 /// the endpoint, and records the call in the ledger, whatever the outcome (who, as what, what, answer).
 struct APIGate: Sendable {
-    let credentials: Credentials
+    let credentials: any CredentialLookup
     let ledger: any LedgerStore
 
     func answer(_ request: Request, success: HTTPResponse.Status = .ok, allowed: @Sendable (Role) -> Bool,

@@ -37,7 +37,7 @@ public struct OperatorAPI: Sendable {
     let gate: APIGate
     let actions: HubActions
 
-    public init(ledger: any LedgerStore, credentials: Credentials, actions: HubActions) {
+    public init(ledger: any LedgerStore, credentials: any CredentialLookup, actions: HubActions) {
         self.ledger = ledger
         self.gate = APIGate(credentials: credentials, ledger: ledger)
         self.actions = actions

@@ -17,7 +17,7 @@ public struct PrivacyOfficerAPI: Sendable {
     /// Re-evaluates the decisions recorded on the topics under a proposed matrix.
     let replay: @Sendable (PolicyEvaluator) async throws -> [DecisionReplay.Change]
 
-    public init(governance: MatrixGovernance, ledger: any LedgerStore, credentials: Credentials,
+    public init(governance: MatrixGovernance, ledger: any LedgerStore, credentials: any CredentialLookup,
                 replay: @escaping @Sendable (PolicyEvaluator) async throws -> [DecisionReplay.Change]) {
         self.governance = governance
         self.ledger = ledger

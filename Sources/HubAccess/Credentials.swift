@@ -72,11 +72,15 @@ public struct Credentials: Sendable {
     /// A fresh random token for each principal, and the store that knows them (the demo prints the tokens).
     public static func generate(for principals: [Principal]) -> (credentials: Credentials, tokens: [Principal: String]) {
         var tokens: [Principal: String] = [:]
-        for principal in principals {
-            let random = (0..<24).map { _ in UInt8.random(in: 0...255) }
-            tokens[principal] = "kh_" + Data(random).base64EncodedString()
-                .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-        }
+        for principal in principals { tokens[principal] = newToken() }
         return (Credentials(tokens: Dictionary(uniqueKeysWithValues: tokens.map { ($0.value, $0.key) })), tokens)
+    }
+
+    /// 24 random bytes from the system's generator, URL-safe base64, after `kh_`.
+    public static func newToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let random = (0..<24).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        return "kh_" + Data(random).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 }

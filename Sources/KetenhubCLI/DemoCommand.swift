@@ -28,6 +28,9 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Write the demo's partner tokens (JSON, by organisation) to this file, for `ketenhub simulate --credentials`.")
     var credentialsFile: String?
 
+    @Option(help: "Also accept the tokens of this credentials file (`ketenhub credentials add`), read again within seconds when it changes.")
+    var credentialsStore: String?
+
     @Option(help: "Keep the delivery ledger in this SQLite file (default: in memory).")
     var ledger: String?
 
@@ -46,6 +49,7 @@ struct DemoCommand: AsyncParsableCommand {
         settings.matrixDirectory = URL(fileURLWithPath: matrix)
         settings.formatsDirectory = URL(fileURLWithPath: formats)
         settings.ledgerPath = ledger
+        settings.credentialStore = credentialsStore
         let ledgerPath = ledger
         let hub = DemoHub(settings: settings, logger: logger)
         let quiet = exitWhenDone

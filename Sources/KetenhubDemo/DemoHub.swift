@@ -38,6 +38,9 @@ public struct DemoHub: Sendable {
         public var ledgerPath: String?
         /// The web console's pages, served at `/`.
         public var consoleDirectory = URL(fileURLWithPath: "Console")
+        /// A credentials file (`ketenhub credentials add`) whose tokens the hub accepts besides the
+        /// demo's own, read again within seconds when it changes.
+        public var credentialStore: String?
         public init() {}
     }
 
@@ -116,7 +119,8 @@ public struct DemoHub: Sendable {
         try await cluster.createTopics(topics.specifications(organisations: organisations))
         let bootstrap = cluster.bootstrapServers
 
-        let (credentials, principalTokens) = Credentials.generate(for: Self.demoPrincipals(organisations: organisations))
+        let (generated, principalTokens) = Credentials.generate(for: Self.demoPrincipals(organisations: organisations))
+        let credentials: any CredentialLookup = try settings.credentialStore.map { try ReloadingCredentials(path: $0, fixed: generated) } ?? generated
         let tokens = Dictionary(uniqueKeysWithValues: principalTokens.map { ($0.key.name, $0.value) })
         var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: bootstrap, clientID: "ketenhub-gateway")
         producerConfiguration.client.overrides = HubTopics.deadLetterProducerOverrides

@@ -15,10 +15,10 @@ import Logging
 /// Every call needs `Authorization: Bearer <token>` of that very organisation (401 without, 403 for another's).
 public struct HTTPInbound: Sendable {
     let gateway: InboundGateway
-    let credentials: Credentials
+    let credentials: any CredentialLookup
     let acknowledgements: AcknowledgementPublisher
 
-    public init(gateway: InboundGateway, credentials: Credentials, acknowledgements: AcknowledgementPublisher) {
+    public init(gateway: InboundGateway, credentials: any CredentialLookup, acknowledgements: AcknowledgementPublisher) {
         self.gateway = gateway
         self.credentials = credentials
         self.acknowledgements = acknowledgements

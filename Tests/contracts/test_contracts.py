@@ -22,7 +22,7 @@ def load(path):
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-SCHEMA_FILES = sorted(EVENTS.glob("*.schema.json")) + sorted((CONTRACTS / "records").glob("*.schema.json"))
+SCHEMA_FILES = sorted(EVENTS.glob("*.schema.json")) + sorted((CONTRACTS / "records").glob("*.schema.json")) + sorted((CONTRACTS / "config").glob("*.schema.json"))
 REGISTRY = Registry().with_resources(
     (load(path)["$id"], Resource.from_contents(load(path))) for path in SCHEMA_FILES
 )
@@ -134,3 +134,23 @@ def test_asyncapi_parses_and_every_reference_exists():
     described = {s.get("$ref", "") for s in document["components"]["schemas"].values()}
     for record in (CONTRACTS / "records").glob("*.schema.json"):
         assert f"./records/{record.name}" in payloads | described, record.name
+
+
+def test_credentials_file_meets_its_schema(tmp_path):
+    """`ketenhub credentials add|revoke` write a file jsonschema accepts, with digests and never a token."""
+    import os
+    import subprocess
+    binary = os.environ.get("KETENHUB_BIN", ".build/debug/ketenhub")
+    store = tmp_path / "credentials.json"
+    tokens = []
+    for arguments in (["--principal", "politie-bo", "--role", "partner", "--organisation", "politie", "--expires", "2030-01-01"],
+                      ["--principal", "fg-1", "--role", "privacy-officer"]):
+        done = subprocess.run([binary, "credentials", "add", "--file", str(store), *arguments], capture_output=True, text=True, check=True)
+        tokens.append(done.stdout.strip())
+    subprocess.run([binary, "credentials", "revoke", "--file", str(store), "--principal", "fg-1"], capture_output=True, check=True)
+    document = load(store)
+    schema = load(CONTRACTS / "config" / "credentials.schema.json")
+    jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER).validate(document)
+    text = store.read_text()
+    assert all(token.startswith("kh_") and token not in text for token in tokens)
+    assert [entry.get("revokedAt") is not None for entry in document["credentials"]] == [False, True]
