@@ -84,7 +84,8 @@ struct DemoCommand: AsyncParsableCommand {
                 printNow("the delivery ledger:  sqlite3 \(ledgerPath) 'SELECT organisation, COUNT(*) FROM deliveries GROUP BY organisation'")
             }
             printNow("try a file without sending it:  swift run ketenhub adapter translate --partner om Contracts/partners/om/examples/zsm-en-gedragsaanwijzing.xml")
-            printNow("\(caseCount) simulated cases are being sent; Ctrl-C stops the demo.")
+            printNow(caseCount > 0 ? "\(caseCount) simulated cases are being sent; Ctrl-C stops the demo."
+                                   : "no simulated case is sent; Ctrl-C stops the demo.")
         }
         if exitWhenDone {
             guard let report = try await hub.run(exitWhenDone: true, running: announce) else { throw ExitCode(1) }

@@ -19,9 +19,9 @@ public struct CaseTimelines: Sendable {
 
     static let regions = [("GM0363", "vt-amsterdam-amstelland"), ("GM0599", "vt-rotterdam-rijnmond"), ("GM0344", "vt-utrecht")]
 
-    /// The facts of cases 1...count, case after case, each case's facts in time order.
+    /// The facts of cases 1...count, case after case, each case's facts in time order; none for 0.
     public func facts(cases count: Int) -> [SimulatedFact] {
-        (1...max(1, count)).flatMap { facts(case: $0) }
+        count > 0 ? (1...count).flatMap { facts(case: $0) } : []
     }
 
     public func facts(case number: Int) -> [SimulatedFact] {

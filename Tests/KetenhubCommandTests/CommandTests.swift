@@ -73,4 +73,14 @@ struct CommandTests {
         #expect((result["accepted"] as? Int ?? 0) > 30)
         #expect((result["rejected"] as? Int ?? 0) > 0)
     }
+
+    @Test("demo --cases 0 sends no case, and says so")
+    func demoWithoutCases() throws {
+        let (status, output, errors) = try runKetenhub(["demo", "--cases", "0", "--exit-when-done", "--http-port", "0"])
+        #expect(status == 0, "\(errors)")
+        let lastLine = try #require(output.split(separator: "\n").last)
+        let result = try #require(try JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: Any])
+        #expect(result["accepted"] as? Int == 0 && result["rejected"] as? Int == 0 && result["permits"] as? Int == 0)
+        #expect((result["deliveries"] as? [String: Int])?.isEmpty == true)
+    }
 }
