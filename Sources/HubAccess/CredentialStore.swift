@@ -42,6 +42,9 @@ public struct CredentialStore: Codable, Sendable, Equatable {
 
     public init(credentials: [Entry] = []) { self.credentials = credentials }
 
+    /// An expiry as the file and `--expires` write it: an RFC 3339 moment, or a date (its start, UTC).
+    public static func moment(_ text: String) -> Date? { HubTimeText.date(text) }
+
     /// The store in `path`; an absent file is an empty store (the first `add` makes it).
     public static func load(_ path: String) throws -> CredentialStore {
         guard FileManager.default.fileExists(atPath: path) else { return CredentialStore() }

@@ -36,7 +36,7 @@ struct CredentialsCommand: ParsableCommand {
             var store = try CredentialStore.load(file)
             var expiry: Date?
             if let expires {
-                guard let date = ISO8601DateFormatter().date(from: expires) ?? Self.day(expires) else {
+                guard let date = CredentialStore.moment(expires) else {
                     throw ValidationError("--expires '\(expires)' is not a date (YYYY-MM-DD) or an RFC 3339 moment")
                 }
                 expiry = date
@@ -51,12 +51,6 @@ struct CredentialsCommand: ParsableCommand {
             let entry = store.credentials.last!
             printNow(token)
             FileHandle.standardError.write(Data("credential \(entry.id) for \(principal) (\(role)\(organisation.map { " \($0)" } ?? "")) added to \(file); the token above is shown only now\n".utf8))
-        }
-
-        static func day(_ text: String) -> Date? {
-            let formatter = ISO8601DateFormatter()
-            formatter.formatOptions = [.withFullDate]
-            return formatter.date(from: text)
         }
     }
 
