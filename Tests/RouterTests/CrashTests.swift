@@ -60,15 +60,22 @@ struct CrashTests {
 
         var killsWhileRouting = 0
         var decisionsAtKill: [Int] = []
+        var idleRounds = 0  // rounds in a row whose router recorded nothing before it was killed
         for round in 0..<20 {
             let router = try Self.startRouter(cluster.bootstrapServers, log: log)
-            // Long enough to start (load state, open the transaction) and route some batches, short enough to die mid-way.
-            try await Task.sleep(for: .milliseconds(Int.random(in: 1_800...3_500)))
+            // Long enough to start (load state, open the transaction) and route some batches, short enough to die mid-way;
+            // on a loaded machine a router that got nowhere is given a second longer next time.
+            try await Task.sleep(for: .milliseconds(Int.random(in: 1_800...3_500) + 1_000 * idleRounds))
             kill(router.processIdentifier, SIGKILL)
             router.waitUntilExit()
             #expect(router.terminationReason == .uncaughtSignal, "round \(round)")
             let recorded = try await F.auditRecords(cluster).values.map(\.count).reduce(0, +)
-            if recorded > (decisionsAtKill.last ?? 0) { killsWhileRouting += 1 }
+            if recorded > (decisionsAtKill.last ?? 0) {
+                killsWhileRouting += 1
+                idleRounds = 0
+            } else {
+                idleRounds += 1
+            }
             decisionsAtKill.append(recorded)
         }
         try await publishing.value
