@@ -72,10 +72,12 @@ public struct CaseState: Codable, Sendable, Hashable {
     public mutating func absorb(_ event: CloudEvent, matrix: SharingMatrix) {
         let data = event.data
         let eventName = PolicyEvaluator.eventName(of: event.type)
+        // The regional type (Veilig Thuis) as the registry names it, not as this code would.
+        let regionalType = matrix.organisations.types.first(where: \.regional)?.type
         for (rank, source) in matrix.victimAddress.enumerated() where regionRank.map({ rank <= $0 }) ?? true {
-            guard source.events.isEmpty || source.events.contains(eventName),
+            guard let regionalType, source.events.isEmpty || source.events.contains(eventName),
                   let municipality = source.municipality(in: data),
-                  let vt = matrix.organisations.organisation(ofType: "vt", servingMunicipality: municipality) else { continue }
+                  let vt = matrix.organisations.organisation(ofType: regionalType, servingMunicipality: municipality) else { continue }
             veiligThuis = vt.code
             regionSource = "\(source.says) (\(eventName) \(event.id))"
             regionRank = rank
