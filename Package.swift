@@ -15,7 +15,8 @@ import PackageDescription
 //   HubAccess (credentials with roles, for every HTTP endpoint; no hub dependencies)
 //   SharingPolicy <- MatrixGovernance (matrix versions: propose, approve, activate; kept in SQL)
 //   DeliveryLedger + MatrixGovernance + HubAccess <- HubAPI (the operators' and privacy officers' API)
-//   all of the above <- KetenhubDemo (the whole hub with simulated partners) <- KetenhubCLI
+//   all of the above <- HubServer (one node of the hub, assembled from its configuration file)
+//   HubServer + EmbeddedKafka + PartnerSimulation <- KetenhubDemo (a node with every role, simulated partners) <- KetenhubCLI
 //   <- KetenhubBench <- KetenhubCLI (the `ketenhub` command)
 let package = Package(
     name: "Ketenhub",
@@ -33,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.20.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.10.0"),
     ],
     targets: [
         // Debian's librdkafka-dev 2.0.2, with the mock cluster header.
@@ -125,13 +127,26 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The whole hub with simulated partners, on the embedded cluster: `make demo` and the end-to-end test.
+        // One node of the hub from its configuration file: the services of its roles under
+        // swift-service-lifecycle, and its HTTP endpoints. `ketenhub serve`, and the demo's hub.
+        .target(
+            name: "HubServer",
+            dependencies: [
+                "Kafka", "HubTopology", "CanonicalEvents", "SharingPolicy", "Router",
+                "PartnerAdapters", "PartnerGateway", "DeliveryLedger", "SLAClocks", "HubMetrics", "HubAPI",
+                "HubAccess", "MatrixGovernance",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        // A hub node with every role on the embedded cluster, with simulated partners: `make demo` and the end-to-end test.
         .target(
             name: "KetenhubDemo",
             dependencies: [
-                "Kafka", "EmbeddedKafka", "HubTopology", "CanonicalEvents", "SharingPolicy", "Router",
-                "PartnerAdapters", "PartnerGateway", "PartnerSimulation", "DeliveryLedger", "SLAClocks", "HubMetrics", "HubAPI",
-                "HubAccess", "MatrixGovernance",
+                "HubServer", "Kafka", "EmbeddedKafka", "HubTopology", "CanonicalEvents", "SharingPolicy",
+                "PartnerAdapters", "PartnerGateway", "PartnerSimulation", "DeliveryLedger", "HubAccess", "Router",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -188,6 +203,8 @@ let package = Package(
                 "PartnerAdapters",
                 "PartnerGateway",
                 "KetenhubDemo",
+                "HubServer",
+                "HubAccess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -14,6 +14,8 @@ public struct HubTopics: Sendable {
     public var deliveryStatus = "ketenhub.delivery-status"
     /// Operators' replays of dead letters and deliveries, written by the API.
     public var replays = "ketenhub.replays"
+    /// Activated matrix versions, keyed by version number, for every router node to follow.
+    public var governance = "ketenhub.governance"
     /// The canonical topic's partitions; the audit and case-state topics have as many, partition for
     /// partition, so that each input partition has its own audit chain and state.
     public var partitions: Int32 = 6
@@ -45,6 +47,9 @@ public struct HubTopics: Sendable {
             KafkaTopicSpecification(name: alerts, partitions: 3),
             KafkaTopicSpecification(name: deliveryStatus, partitions: 3),
             KafkaTopicSpecification(name: replays, partitions: 1, configs: ["retention.ms": "-1"]),
+            // A version carries its matrix files whole; compaction keeps the newest record per version.
+            KafkaTopicSpecification(name: governance, partitions: 1,
+                                    configs: ["cleanup.policy": "compact", "max.message.bytes": String(Self.maximumDeadLetterBytes)]),
         ] + organisations.sorted().map { KafkaTopicSpecification(name: deliveries($0), partitions: 3) }
     }
 }

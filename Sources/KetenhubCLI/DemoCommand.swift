@@ -50,6 +50,7 @@ struct DemoCommand: AsyncParsableCommand {
         settings.formatsDirectory = URL(fileURLWithPath: formats)
         settings.ledgerPath = ledger
         settings.credentialStore = credentialsStore
+        settings.handlesSignals = !exitWhenDone
         let ledgerPath = ledger
         let hub = DemoHub(settings: settings, logger: logger)
         let quiet = exitWhenDone
@@ -92,11 +93,9 @@ struct DemoCommand: AsyncParsableCommand {
             printNow(String(decoding: report.json.encoded(), as: UTF8.self))
             return
         }
-        let signals = TerminationSignals()
-        let running = Task { try await hub.run(exitWhenDone: false, running: announce, progress: { printNow($0) }) }
-        _ = await signals.next()
-        running.cancel()
-        _ = try? await running.value
+        let watchdog = StopWatchdog(limit: .seconds(30))
+        _ = try await hub.run(exitWhenDone: false, running: announce, progress: { printNow($0) })
+        watchdog.disarm()
         printNow("demo stopped")
     }
 }

@@ -1,21 +1,17 @@
 import CanonicalEvents
-import DeliveryLedger
 import EmbeddedKafka
 import Foundation
-import HubAPI
 import HubAccess
-import HubMetrics
+import HubServer
+import DeliveryLedger
 import HubTopology
 import Hummingbird
 import Kafka
 import Logging
-import MatrixGovernance
-import NIOCore
 import PartnerAdapters
 import PartnerGateway
 import PartnerSimulation
 import Router
-import SLAClocks
 import SharingPolicy
 
 /// The whole hub on the embedded cluster, with simulated partners around it: the adapters (HTTP and
@@ -41,6 +37,8 @@ public struct DemoHub: Sendable {
         /// A credentials file (`ketenhub credentials add`) whose tokens the hub accepts besides the
         /// demo's own, read again within seconds when it changes.
         public var credentialStore: String?
+        /// Whether SIGINT and SIGTERM stop the hub (the command); a test process keeps its own handling.
+        public var handlesSignals = false
         public init() {}
     }
 
@@ -79,12 +77,6 @@ public struct DemoHub: Sendable {
         self.logger = logger
     }
 
-    /// The organisations that can receive deliveries: every one but the VT organisations whose
-    /// municipalities are not registered yet (they receive nothing).
-    static func recipients(_ matrix: SharingMatrix) -> [String] {
-        matrix.organisations.organisations.filter { $0.type != "vt" || !$0.municipalities.isEmpty }.map(\.code).sorted()
-    }
-
     /// The running hub, for a caller that inspects it before it stops.
     public struct Running: Sendable {
         public var bootstrapServers: String
@@ -103,14 +95,39 @@ public struct DemoHub: Sendable {
         ]
     }
 
+    /// The configuration of the demo's one node: every role, on the embedded cluster, delivering to
+    /// the simulated back-offices (over HTTP, or to outboxes for the partners that send batch files).
+    func nodeConfiguration(cluster: String, matrix: SharingMatrix, formats: PartnerFormats, batchPartners: [String],
+                           work: URL, backOffices: URL) -> HubConfiguration {
+        var kafka = HubConfiguration.KafkaSettings(bootstrapServers: cluster)
+        kafka.fetchMaxWaitMilliseconds = EmbeddedCluster.fetchMaxWaitMilliseconds
+        var configuration = HubConfiguration(node: "demo", roles: Set(HubConfiguration.Role.allCases), kafka: kafka)
+        configuration.store = .sqlite(path: settings.ledgerPath)
+        configuration.credentials = settings.credentialStore
+        configuration.matrix = settings.matrixDirectory
+        configuration.formats = settings.formatsDirectory
+        configuration.clocks = settings.clocksFile
+        configuration.console = settings.consoleDirectory
+        configuration.http.port = settings.httpPort
+        configuration.http.drainSeconds = 2
+        configuration.dropDirectory = work.appendingPathComponent("inbox")
+        configuration.retry = settings.retry
+        for organisation in HubNode.recipients(matrix) where formats.format(for: organisation) != nil {
+            configuration.transports[organisation] = batchPartners.contains(organisation)
+                ? .directory(work.appendingPathComponent("outbox").appendingPathComponent(organisation))
+                : .http(backOffices.appendingPathComponent("backoffice/\(organisation)/deliveries"))
+        }
+        return configuration
+    }
+
     /// Starts everything; `running` is called once the hub serves (with its address and the tokens by
     /// principal name); with `exitWhenDone` the simulated cases are fed in, and the report returned once every
-    /// delivery has been acknowledged; otherwise it runs until cancelled.
+    /// delivery has been acknowledged; otherwise it runs until the node stops (SIGINT or SIGTERM with
+    /// `handlesSignals`) or the task is cancelled.
     public func run(exitWhenDone: Bool, running: @Sendable (URL, [String: String], String) async -> Void = { _, _, _ in },
                     progress: @escaping @Sendable (String) -> Void = { _ in },
                     inspect: @Sendable (Running) async throws -> Void = { _ in }) async throws -> Report? {
-        let baseline = try MatrixBundle(directory: settings.matrixDirectory)
-        let matrix = try MatrixLoader.loadValid(baseline)
+        let matrix = try MatrixLoader.loadValid(try MatrixBundle(directory: settings.matrixDirectory))
         let formats = try PartnerFormats.load(directory: settings.formatsDirectory)
         let topics = HubTopics()
         let organisations = matrix.organisations.organisations.map(\.code)
@@ -118,60 +135,14 @@ public struct DemoHub: Sendable {
         defer { cluster.shutdown() }
         try await cluster.createTopics(topics.specifications(organisations: organisations))
         let bootstrap = cluster.bootstrapServers
-
         let (generated, principalTokens) = Credentials.generate(for: Self.demoPrincipals(organisations: organisations))
-        let credentials: any CredentialLookup = try settings.credentialStore.map { try ReloadingCredentials(path: $0, fixed: generated) } ?? generated
         let tokens = Dictionary(uniqueKeysWithValues: principalTokens.map { ($0.key.name, $0.value) })
-        var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: bootstrap, clientID: "ketenhub-gateway")
-        producerConfiguration.client.overrides = HubTopics.deadLetterProducerOverrides
-        let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
-        let metrics = MetricsRegistry()
-        let gateway = InboundGateway(formats: formats, producer: producer, topics: topics, metrics: metrics, logger: logger)
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("ketenhub-demo-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: work) }
         let batchPartners = formats.formats.values.filter { $0.syntax == .csv }.flatMap(\.organisations).filter { !$0.hasSuffix("*") }
-        let dropDirectories = DropDirectoryInbound(root: work.appendingPathComponent("inbox"), organisations: batchPartners, gateway: gateway, logger: logger)
-
-        var routerConfiguration = RouterConfiguration(bootstrapServers: bootstrap)
-        routerConfiguration.fetchMaxWaitMilliseconds = EmbeddedCluster.fetchMaxWaitMilliseconds
-        routerConfiguration.metrics = metrics
-        let matrices = MatrixSchedule(matrix)
-        let router = RoutingService(configuration: routerConfiguration, matrices: matrices, logger: logger)
-        let ledger = try SQLiteLedgerStore(path: settings.ledgerPath)
-        let acknowledgements = AcknowledgementPublisher(producer: producer, topics: topics, metrics: metrics) { deliveryId in
-            try ledger.delivery(deliveryId).map { .init(organisation: $0.organisation, ketencaseid: $0.ketencaseid) }
-        }
-        let inbound = HTTPInbound(gateway: gateway, credentials: credentials, acknowledgements: acknowledgements)
-        let governance = try MatrixGovernance(store: try SQLiteMatrixVersionStore(path: settings.ledgerPath), schedule: matrices, baseline: baseline)
-        let replayer = Replayer(gateway: gateway, producer: producer, topics: topics, bootstrapServers: bootstrap, logger: logger)
-        let clocks = SLAEvaluator(clocks: try SLAClock.load(settings.clocksFile))
-        let projector = LedgerProjector(bootstrapServers: bootstrap, topics: topics, store: ledger, keptFields: clocks.keptFields, logger: logger)
-        let monitor = SLAMonitor(evaluator: clocks, ledger: ledger, producer: producer, topics: topics, metrics: metrics, logger: logger)
-        let admin = try KafkaAdmin(settings: KafkaClientSettings(bootstrapServers: bootstrap, clientID: "ketenhub-metrics"), logger: logger)
-        defer { admin.shutdown() }
-        Self.registerStateMetrics(metrics, ledger: ledger, admin: admin, topics: topics, organisations: Self.recipients(matrix))
 
         return try await withThrowingTaskGroup(of: Void.self) { group in
-            let hubRouter = Router(context: BasicRequestContext.self)
-            inbound.addRoutes(to: hubRouter)
-            hubRouter.get("health") { _, _ in "ok" }
-            OperatorAPI(ledger: ledger, credentials: credentials, actions: Self.actions(replayer, topics: topics, bootstrap: bootstrap, logger: logger))
-                .addRoutes(to: hubRouter)
-            PrivacyOfficerAPI(governance: governance, ledger: ledger, credentials: credentials) { proposed in
-                try await RecordedDecisions.read(bootstrapServers: bootstrap, topics: topics).replay(with: proposed)
-            }.addRoutes(to: hubRouter)
-            hubRouter.middlewares.add(FileMiddleware(settings.consoleDirectory.path, searchForIndexHtml: true, logger: logger))
-            hubRouter.get("metrics") { _, _ in
-                Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                         body: .init(byteBuffer: ByteBuffer(string: await metrics.render())))
-            }
-            let hubPort = PortBox()
-            group.addTask {
-                try await Application(router: hubRouter, configuration: .init(address: .hostname("127.0.0.1", port: settings.httpPort)),
-                                      onServerRunning: { hubPort.set($0.localAddress?.port ?? 0) }, logger: logger).run()
-            }
-            let hubURL = URL(string: "http://127.0.0.1:\(try await hubPort.value())")!
-
-            let backOffices = SimulatedBackOffices(hub: hubURL, tokens: tokens, logger: logger)
+            let backOffices = SimulatedBackOffices(hub: URL(string: "http://127.0.0.1:\(settings.httpPort)")!, tokens: tokens, logger: logger)
             let backOfficeRouter = Router(context: BasicRequestContext.self)
             backOffices.addRoutes(to: backOfficeRouter)
             let backOfficePort = PortBox()
@@ -182,36 +153,28 @@ public struct DemoHub: Sendable {
             let backOfficeURL = URL(string: "http://127.0.0.1:\(try await backOfficePort.value())")!
             if let outage = settings.outage { await backOffices.makeUnavailable(outage.organisation, for: outage.duration) }
 
-            group.addTask { try await dropDirectories.run() }
-            group.addTask { try await router.run() }
-            group.addTask { try await projector.run(fetchMaxWaitMilliseconds: EmbeddedCluster.fetchMaxWaitMilliseconds) }
-            group.addTask {
-                try await monitor.loadRaised(bootstrapServers: bootstrap)
-                try await monitor.run(every: .seconds(5))
-            }
-            let outboxes = work.appendingPathComponent("outbox")
-            for organisation in Self.recipients(matrix) {
-                guard let format = formats.format(for: organisation) else { continue }
-                let transport: DeliveryTransport = batchPartners.contains(organisation)
-                    ? .directory(outboxes.appendingPathComponent(organisation))
-                    : .http(backOfficeURL.appendingPathComponent("backoffice/\(organisation)/deliveries"))
-                let worker = DeliveryWorker(organisation: organisation, transport: transport, translator: PartnerTranslator(format: format),
-                                            bootstrapServers: bootstrap, topics: topics, retry: settings.retry,
-                                            fetchMaxWaitMilliseconds: EmbeddedCluster.fetchMaxWaitMilliseconds, metrics: metrics, logger: logger)
-                group.addTask { try await worker.run() }
-                if case .directory(let outbox) = transport {
-                    group.addTask {
-                        while !Task.isCancelled {
-                            await backOffices.collect(outbox: outbox, organisation: organisation)
-                            try await Task.sleep(for: .milliseconds(100))
-                        }
+            let configuration = nodeConfiguration(cluster: bootstrap, matrix: matrix, formats: formats, batchPartners: batchPartners,
+                                                  work: work, backOffices: backOfficeURL)
+            let hubPort = PortBox()
+            let node = try HubNode(configuration: configuration, extraCredentials: generated, handlesSignals: settings.handlesSignals,
+                                   logger: logger) { hubPort.set($0.port ?? 0) }
+            group.addTask { try await node.run() }
+            let hubURL = URL(string: "http://127.0.0.1:\(try await hubPort.value())")!
+            await backOffices.setHub(hubURL)
+            for case .directory(let outbox) in configuration.transports.values {
+                let organisation = outbox.lastPathComponent
+                group.addTask {
+                    while !Task.isCancelled {
+                        await backOffices.collect(outbox: outbox, organisation: organisation)
+                        try await Task.sleep(for: .milliseconds(100))
                     }
                 }
             }
             await running(hubURL, tokens, bootstrap)
 
+            let router = node.router!
             let simulator = PartnerSimulator(formats: formats, hub: hubURL, tokens: tokens,
-                                             transports: Dictionary(uniqueKeysWithValues: batchPartners.map { ($0, .directory(dropDirectories.root)) }),
+                                             transports: Dictionary(uniqueKeysWithValues: batchPartners.map { ($0, .directory(configuration.dropDirectory!)) }),
                                              logger: logger)
             let facts = CaseTimelines(seed: settings.seed).facts(cases: settings.cases)
             let sending = Task { try await simulator.send(facts, brokenEvery: settings.brokenEvery) }
@@ -231,23 +194,24 @@ public struct DemoHub: Sendable {
                 let outcome = try await sending.value
                 progress("the simulated partners sent \(outcome.messages) messages: \(outcome.accepted) accepted (\(outcome.acceptedEvents) events), "
                          + "\(outcome.rejected) refused and dead-lettered")
-                try await group.next()  // runs until cancelled or a part fails
+                try await group.next()  // the node stopped (a signal), or a part failed
+                await node.stop()
+                group.cancelAll()
                 return nil
             }
             let outcome = try await sending.value
             let report = try await waitUntilDone(outcome: outcome, facts: facts, router: router, backOffices: backOffices,
-                                                 bootstrap: bootstrap, topics: topics, recipients: Self.recipients(matrix))
-            try await inspect(Running(bootstrapServers: bootstrap, topics: topics, ledger: ledger, httpAddress: hubURL))
+                                                 bootstrap: bootstrap, topics: topics, recipients: HubNode.recipients(matrix))
+            try await inspect(Running(bootstrapServers: bootstrap, topics: topics, ledger: node.ledger!, httpAddress: hubURL))
+            await node.stop()
             group.cancelAll()
-            await producer.shutdown()
-            try? FileManager.default.removeItem(at: work)
             return report
         }
     }
 
     /// Waits until every accepted event is routed and every delivery on the delivery topics has reached
     /// its back-office and been acknowledged to the hub; then counts.
-    private func waitUntilDone(outcome: PartnerSimulator.Outcome, facts: [SimulatedFact], router: RoutingService, backOffices: SimulatedBackOffices,
+    private func waitUntilDone(outcome: PartnerSimulator.Outcome, facts: [SimulatedFact], router: RouterSupervisor, backOffices: SimulatedBackOffices,
                                bootstrap: String, topics: HubTopics, recipients: [String]) async throws -> Report {
         let reader = TopicReader(bootstrapServers: bootstrap, logger: logger)
         let deadline = ContinuousClock.now + .seconds(180)
@@ -281,57 +245,6 @@ public struct DemoHub: Sendable {
             }
             guard ContinuousClock.now < deadline else { throw DemoError.timedOut("deliveries and acknowledgements") }
             try await Task.sleep(for: .milliseconds(200))
-        }
-    }
-
-    /// What the API needs of the running hub: replays through the gateway and the delivery topics, and
-    /// a delivery's content for its recipient, read back from its delivery topic.
-    static func actions(_ replayer: Replayer, topics: HubTopics, bootstrap: String, logger: Logger) -> HubActions {
-        let refusal = { @Sendable (error: any Error) -> any Error in
-            switch error as? Replayer.Refusal {
-            case .notFound(let reason): APIRefusal(.notFound, reason)
-            case .notReplayable(let reason): APIRefusal(.conflict, reason)
-            case nil: error
-            }
-        }
-        return HubActions(
-            replayDeadLetter: { id, principal in
-                do { return try await replayer.replayDeadLetter(id, requestedBy: principal) } catch { throw refusal(error) }
-            },
-            replayDelivery: { id, organisation, principal in
-                do { return try await replayer.replayDelivery(id, organisation: organisation, requestedBy: principal) } catch { throw refusal(error) }
-            },
-            deliveryContent: { organisation, id in
-                let records = try await TopicReader(bootstrapServers: bootstrap, logger: logger).readAll(topics.deliveries(organisation))
-                let record = records.values.flatMap { $0 }.first { $0.header("ce_decisionid")?.stringValue == id }
-                return try record.map { try CloudEvent(kafkaRecord: CloudEventRecord($0)).data }
-            })
-    }
-
-    /// The metrics that describe state, read when scraped: dead letters from the ledger, consumer lag
-    /// from the cluster, and the latency from acceptance to acknowledgement.
-    static func registerStateMetrics(_ metrics: MetricsRegistry, ledger: any LedgerStore, admin: KafkaAdmin, topics: HubTopics, organisations: [String]) {
-        metrics.gauge("ketenhub_dead_letters", help: "Dead letters in the ledger.") {
-            [([:], Double((try? ledger.deadLetters().count) ?? 0))]
-        }
-        metrics.gauge("ketenhub_dead_letter_oldest_age_seconds", help: "Age of the oldest dead letter.") {
-            let oldest = (try? ledger.deadLetters())?.compactMap { ISO8601DateFormatter().date(from: $0.receivedAt) }.min()
-            return [([:], oldest.map { Date().timeIntervalSince($0) } ?? 0)]
-        }
-        metrics.gauge("ketenhub_consumer_lag", help: "Records not yet processed, by consumer group.") {
-            var samples: [(labels: [String: String], value: Double)] = []
-            let groups = [("ketenhub-router", topics.canonical)] + organisations.map { ("ketenhub-outbound-\($0)", topics.deliveries($0)) }
-            for (group, topic) in groups {
-                if let lag = try? await admin.consumerGroupLag(groupID: group, topics: [topic]) {
-                    samples.append((["group": group], Double(lag.map(\.lag).reduce(0, +))))
-                }
-            }
-            return samples
-        }
-        metrics.histogram("ketenhub_acknowledgement_latency_seconds",
-                          help: "From the hub's acceptance of an event to the partner's acknowledgement of its delivery.",
-                          buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600]) {
-            ((try? ledger.acknowledgementLatencies()) ?? [:]).sorted { $0.key < $1.key }.map { (["organisation": $0.key], $0.value) }
         }
     }
 

@@ -8,19 +8,21 @@ import HubTopology
 import Kafka
 import Logging
 import PartnerAdapters
+import Synchronization
 
 /// Where a partner takes its deliveries.
 public enum DeliveryTransport: Sendable, CustomStringConvertible {
     /// POSTed to the partner's endpoint, one delivery per request, routing attributes as CloudEvents
-    /// `ce-` headers, the delivery id also as `Idempotency-Key` (a partner seeing it twice keeps one).
-    case http(URL)
+    /// `ce-` headers, the delivery id also as `Idempotency-Key` (a partner seeing it twice keeps one);
+    /// with the `Authorization` header given (the hub's credential at the partner), if any.
+    case http(URL, authorization: String? = nil)
     /// Written to the partner's outbox directory: the body under a temporary name, renamed when
     /// complete; the routing attributes in `<name>.ce.json` beside it, written first.
     case directory(URL)
 
     public var description: String {
         switch self {
-        case .http(let url): "http \(url.absoluteString)"
+        case .http(let url, _): "http \(url.absoluteString)"
         case .directory(let url): "directory \(url.path)"
         }
     }
@@ -41,6 +43,10 @@ public final class DeliveryWorker: Sendable {
     private let fetchMaxWaitMilliseconds: Int
     private let metrics: MetricsRegistry?
     private let logger: Logger
+    private let assigned = Mutex(false)
+
+    /// Whether the worker has its delivery topic's partitions and delivers (for `/readyz`).
+    public var isAssigned: Bool { assigned.withLock { $0 } }
 
     public init(organisation: String, transport: DeliveryTransport, translator: PartnerTranslator, bootstrapServers: String,
                 topics: HubTopics = HubTopics(), retry: RetryPolicy = RetryPolicy(), fetchMaxWaitMilliseconds: Int = 500,
@@ -83,6 +89,8 @@ public final class DeliveryWorker: Sendable {
         let partitions = (0..<Int32(try await consumer.partitionCount(topic: topic))).map { KafkaTopicPartition(topic: topic, partition: $0) }
         let committed = try await consumer.committedOffsets(partitions)
         try consumer.assign(partitions.map { KafkaTopicPartitionOffset(topic: topic, partition: $0.partition, offset: (committed[$0] ?? nil) ?? KafkaOffset.beginning) })
+        assigned.withLock { $0 = true }
+        defer { assigned.withLock { $0 = false } }
         while !Task.isCancelled {
             let batch = try await consumer.poll(maxMessages: 100, timeoutMilliseconds: 100)
             var positions: [Int32: Int64] = [:]
@@ -165,9 +173,10 @@ public final class DeliveryWorker: Sendable {
     private func attempt(_ event: CloudEvent, _ rendered: RenderedDelivery, name: String) async -> Attempt {
         let attributes = Self.attributes(of: event)
         switch transport {
-        case .http(let url):
+        case .http(let url, let authorization):
             var request = URLRequest(url: url)
             request.httpMethod = "POST"
+            if let authorization { request.setValue(authorization, forHTTPHeaderField: "Authorization") }
             request.timeoutInterval = 30
             request.setValue(rendered.contentType, forHTTPHeaderField: "Content-Type")
             request.setValue(Self.deliveryId(of: event), forHTTPHeaderField: "Idempotency-Key")

@@ -25,7 +25,7 @@ public actor SimulatedBackOffices {
     private var turnedAway: [String: Int] = [:]
     private var unavailableUntil: [String: ContinuousClock.Instant] = [:]
     private var acknowledged: [String: Int] = [:]
-    private let hub: URL
+    private var hub: URL
     private let tokens: [String: String]
     private let logger: Logger
 
@@ -35,6 +35,10 @@ public actor SimulatedBackOffices {
         self.tokens = tokens
         self.logger = logger
     }
+
+    /// Where acknowledgements go, once the hub's address is known (a hub started after its
+    /// back-offices, on a port of its own choosing).
+    public func setHub(_ address: URL) { hub = address }
 
     public func deliveries(of organisation: String) -> [Received] { received[organisation] ?? [] }
     public var all: [String: [Received]] { received }
@@ -69,7 +73,7 @@ public actor SimulatedBackOffices {
     /// Acknowledges a delivery to the hub as processed, trying again until the hub has it.
     nonisolated func acknowledge(_ delivery: Received) async {
         guard let token = tokens[delivery.organisation] else { return }
-        var request = URLRequest(url: hub.appendingPathComponent("partners/\(delivery.organisation)/acknowledgements"))
+        var request = URLRequest(url: await hub.appendingPathComponent("partners/\(delivery.organisation)/acknowledgements"))
         request.httpMethod = "POST"
         request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")

@@ -21,7 +21,7 @@ struct RoutingServiceTests {
     }
 
     /// Runs a router until `done` holds (or `seconds` pass), then stops it.
-    static func runRouter(_ configuration: RouterConfiguration, seconds: Double = 30, until done: @escaping @Sendable () async throws -> Bool) async throws {
+    static func runRouter(_ configuration: RouterConfiguration, seconds: Double = 60, until done: @escaping @Sendable () async throws -> Bool) async throws {
         let service = RoutingService(configuration: configuration, matrix: F.matrix, logger: F.logger)
         let running = Task { try await service.run() }
         defer { running.cancel() }

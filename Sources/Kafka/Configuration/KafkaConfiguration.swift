@@ -18,7 +18,9 @@ public struct KafkaClientSettings: Sendable {
     var properties: [String: String] {
         // TCP_NODELAY, as Kafka's own clients and brokers use: requests are small and latency matters
         // more than packet count (librdkafka 2.0.2 leaves Nagle's algorithm on by default).
-        var p = ["bootstrap.servers": bootstrapServers, "client.id": clientID]
+        var p = Self.processProperties
+        p["bootstrap.servers"] = bootstrapServers
+        p["client.id"] = clientID
         if let interval = statisticsIntervalMilliseconds { p["statistics.interval.ms"] = String(interval) }
         return p
     }

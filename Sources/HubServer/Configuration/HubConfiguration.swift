@@ -1,0 +1,203 @@
+import Foundation
+import Kafka
+import Logging
+import PartnerGateway
+
+/// What one node of the hub runs and against what: read from one YAML file (documented by
+/// `Contracts/config/hub.schema.json`, with a commented example in `deploy/`). Every refusal names
+/// the key, the file and the line; secrets are referenced, never written in the file.
+public struct HubConfiguration: Sendable {
+    /// The parts of the hub a node can run. Several nodes with different roles form one hub.
+    public enum Role: String, CaseIterable, Sendable, Comparable {
+        /// Partners' HTTP endpoints and drop directories.
+        case gateway
+        /// The routing service (one per hub until routers scale by partition).
+        case router
+        /// Delivery workers for the organisations this node's `delivery` names.
+        case delivery
+        /// The ledger projector: the hub's topics into the store.
+        case ledger
+        /// The SLA monitor over the ledger.
+        case sla
+        /// The operators' and privacy officers' API and the console.
+        case api
+
+        public static func < (lhs: Role, rhs: Role) -> Bool { lhs.rawValue < rhs.rawValue }
+    }
+
+    public struct KafkaSettings: Sendable {
+        public var bootstrapServers: String
+        /// librdkafka properties every client of the node gets (TLS, SASL, timeouts); checked by
+        /// librdkafka at start.
+        public var properties: [String: String] = [:]
+        /// `fetch.wait.max.ms` of the node's consumers; see `KafkaConsumerConfiguration`.
+        public var fetchMaxWaitMilliseconds = 500
+        public init(bootstrapServers: String) { self.bootstrapServers = bootstrapServers }
+    }
+
+    /// Where the ledger and the matrix versions are kept.
+    public enum Store: Sendable, Equatable {
+        /// An SQLite file; nil keeps it in memory (the demo's default, gone with the process).
+        case sqlite(path: String?)
+
+        /// `sqlite:PATH`, `sqlite::memory:`; `postgres://...` is reserved for the PostgreSQL backend.
+        static func parse(_ text: String, at value: ConfigurationValue) throws -> Store {
+            if text == "sqlite::memory:" { return .sqlite(path: nil) }
+            if text.hasPrefix("sqlite:") {
+                let path = String(text.dropFirst("sqlite:".count))
+                guard !path.isEmpty else { throw value.error("sqlite: needs a file path (or sqlite::memory:)") }
+                let base = URL(fileURLWithPath: value.file).deletingLastPathComponent()
+                return .sqlite(path: path.hasPrefix("/") ? path : base.appendingPathComponent(path).standardizedFileURL.path)
+            }
+            if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
+                throw value.error("a PostgreSQL store is not supported by this version yet; use sqlite:PATH")
+            }
+            throw value.error("expected sqlite:PATH or sqlite::memory:")
+        }
+    }
+
+    public struct HTTPSettings: Sendable {
+        public var host = "127.0.0.1"
+        public var port = 8080
+        /// On SIGTERM, how long partner endpoints answer 503 (with `Retry-After`) while requests in
+        /// flight finish, before the server stops.
+        public var drainSeconds = 5
+        public init() {}
+    }
+
+    public var node: String
+    public var roles: Set<Role>
+    public var kafka: KafkaSettings
+    public var store: Store = .sqlite(path: nil)
+    /// The credentials file (`ketenhub credentials add`), read again within seconds when it changes.
+    public var credentials: String?
+    public var matrix = URL(fileURLWithPath: "Contracts/matrix")
+    public var formats = URL(fileURLWithPath: "Contracts/partners")
+    public var clocks = URL(fileURLWithPath: "Contracts/sla/clocks.yaml")
+    public var console = URL(fileURLWithPath: "Console")
+    public var http = HTTPSettings()
+    /// The root of the partners' drop directories (`<root>/<organisation>/`), for the gateway.
+    public var dropDirectory: URL?
+    /// The organisations this node delivers to, with their transports.
+    public var transports: [String: DeliveryTransport] = [:]
+    public var retry = RetryPolicy()
+    /// The router's transactional id: one per router instance; a restarted instance fences its predecessor.
+    public var transactionalID = "ketenhub-router"
+    public var logLevel: Logger.Level = .info
+
+    public init(node: String, roles: Set<Role>, kafka: KafkaSettings) {
+        self.node = node
+        self.roles = roles
+        self.kafka = kafka
+    }
+
+    /// Reads and checks a configuration file.
+    public static func load(file: String) throws -> HubConfiguration {
+        let root = try ConfigurationDocument.root(file: file)
+        let node = try root.required("node").string()
+        let rolesValue = try root.required("roles")
+        var roles: Set<Role> = []
+        for (index, name) in try rolesValue.strings().enumerated() {
+            guard let role = Role(rawValue: name) else {
+                throw ConfigurationValue(node: rolesValue.node.sequence![index], key: "roles[\(index)]", file: file)
+                    .error("unknown role (roles: \(Role.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            roles.insert(role)
+        }
+        guard !roles.isEmpty else { throw rolesValue.error("a node runs at least one role") }
+
+        let kafkaMapping = try root.required("kafka").mapping()
+        var kafka = KafkaSettings(bootstrapServers: try kafkaMapping.required("bootstrapServers").string())
+        if let properties = kafkaMapping.optional("properties") {
+            for (name, value) in try properties.mapping().all() {
+                let text = KafkaClientSettings.isSecret(property: name) ? try value.secret() : try Self.propertyText(value)
+                if let refusal = KafkaClientSettings.check(property: name, value: text) { throw value.error(refusal) }
+                kafka.properties[name] = text
+            }
+        }
+        if let wait = kafkaMapping.optional("fetchMaxWaitMs") { kafka.fetchMaxWaitMilliseconds = try wait.int(in: 1...60_000) }
+        try kafkaMapping.finish()
+
+        var configuration = HubConfiguration(node: node, roles: roles, kafka: kafka)
+        let needsStore = !roles.isDisjoint(with: [.gateway, .ledger, .sla, .api])
+        if let store = needsStore ? try root.required("store", because: "for the roles gateway, ledger, sla and api") : root.optional("store") {
+            configuration.store = try Store.parse(try store.string(), at: store)
+        }
+        let needsCredentials = !roles.isDisjoint(with: [.gateway, .api])
+        if let credentials = needsCredentials ? try root.required("credentials", because: "for the roles gateway and api") : root.optional("credentials") {
+            configuration.credentials = try credentials.path().path
+        }
+        if let matrix = root.optional("matrix") { configuration.matrix = try matrix.path() }
+        if let formats = root.optional("formats") { configuration.formats = try formats.path() }
+        if let clocks = root.optional("clocks") { configuration.clocks = try clocks.path() }
+        if let console = root.optional("console") { configuration.console = try console.path() }
+        if let drop = root.optional("dropDirectory") { configuration.dropDirectory = try drop.path() }
+        if let id = root.optional("transactionalId") { configuration.transactionalID = try id.string() }
+
+        let http = try root.required("http").mapping()
+        let listen = try http.required("listen")
+        (configuration.http.host, configuration.http.port) = try Self.address(try listen.string(), at: listen)
+        if let drain = http.optional("drainSeconds") { configuration.http.drainSeconds = try drain.int(in: 0...300) }
+        try http.finish()
+
+        if let delivery = roles.contains(.delivery) ? try root.required("delivery", because: "for the role delivery") : root.optional("delivery") {
+            let mapping = try delivery.mapping()
+            for (organisation, value) in try mapping.required("transports").mapping().all() {
+                configuration.transports[organisation] = try Self.transport(value)
+            }
+            if let retry = mapping.optional("retry") {
+                let retryMapping = try retry.mapping()
+                let initial = try retryMapping.optional("initialMs")?.int(in: 1...3_600_000) ?? 1_000
+                let maximum = try retryMapping.optional("maximumMs")?.int(in: 1...86_400_000) ?? 300_000
+                try retryMapping.finish()
+                configuration.retry = RetryPolicy(initial: .milliseconds(initial), maximum: .milliseconds(max(initial, maximum)))
+            }
+            try mapping.finish()
+        }
+        if let level = root.optional("logLevel") {
+            guard let parsed = Logger.Level(rawValue: try level.string()) else {
+                throw level.error("expected one of: \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            configuration.logLevel = parsed
+        }
+        try root.finish()
+        return configuration
+    }
+
+    /// librdkafka takes every property as text; numbers and truth values are written as YAML has them.
+    private static func propertyText(_ value: ConfigurationValue) throws -> String {
+        guard let scalar = value.node.scalar, value.node.resolvedTag != .null else { throw value.error("expected a value, found \(value.kind)") }
+        return scalar.string
+    }
+
+    /// `host:port`, `[v6]:port` or `:port` (all interfaces).
+    static func address(_ text: String, at value: ConfigurationValue) throws -> (String, Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65_535).contains(port) else {
+            throw value.error("expected host:port")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host.isEmpty ? "0.0.0.0" : host, port)
+    }
+
+    /// `{url: ..., bearer: {env: ...}}` or `{outbox: PATH}`.
+    private static func transport(_ value: ConfigurationValue) throws -> DeliveryTransport {
+        let mapping = try value.mapping()
+        let url = mapping.optional("url")
+        let bearer = mapping.optional("bearer")
+        let outbox = mapping.optional("outbox")
+        try mapping.finish()
+        switch (url, outbox) {
+        case (let url?, nil):
+            guard let parsed = URL(string: try url.string()), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
+                throw url.error("expected an http or https URL")
+            }
+            return .http(parsed, authorization: try bearer.map { "Bearer \(try $0.secret())" })
+        case (nil, let outbox?):
+            if let bearer { throw bearer.error("an outbox directory takes no bearer token") }
+            return .directory(try outbox.path())
+        default:
+            throw value.error("a transport is exactly one of url (with an optional bearer) or outbox")
+        }
+    }
+}

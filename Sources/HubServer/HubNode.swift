@@ -1,0 +1,248 @@
+import CanonicalEvents
+import DeliveryLedger
+import Foundation
+import HubAPI
+import HubAccess
+import HubMetrics
+import HubTopology
+import Hummingbird
+import Kafka
+import Logging
+import MatrixGovernance
+import NIOCore
+import PartnerAdapters
+import PartnerGateway
+import Router
+import SLAClocks
+import ServiceLifecycle
+import SharingPolicy
+
+/// One node of the hub, assembled from its configuration: the services of its roles, run under
+/// swift-service-lifecycle, and one HTTP server with `/healthz`, `/readyz`, `/metrics` and the
+/// endpoints of its roles. `ketenhub serve` runs one; `ketenhub demo` runs one with every role on
+/// the embedded cluster. This is the only place where the hub's services are put together.
+///
+/// Stopping (SIGTERM, SIGINT, or `stop()`) goes in the reverse order of starting: partner endpoints
+/// drain (503 with `Retry-After`, requests in flight finish), the HTTP server stops, the drop
+/// directories stop, the router and the workers finish and commit the batch in hand, the ledger and
+/// the monitor stop, and the shared producer flushes last.
+public final class HubNode: Sendable {
+    public let configuration: HubConfiguration
+    public let metrics = MetricsRegistry()
+    public let topics = HubTopics()
+    /// The matrix versions this node routes under (the router role follows the governance topic).
+    public let schedule: MatrixSchedule
+    /// The router of this node, if it runs one.
+    public let router: RouterSupervisor?
+    public let drain: DrainState
+    private let parts: Parts
+    private let group: ServiceGroup
+    private let logger: Logger
+
+    /// Everything a role uses, made once.
+    struct Parts: Sendable {
+        var matrix: SharingMatrix
+        var baseline: MatrixBundle
+        var formats: PartnerFormats
+        var credentials: any CredentialLookup
+        var ledger: (any LedgerStore)?
+        var producer: KafkaProducer?
+        var gateway: InboundGateway?
+        var governance: MatrixGovernance?
+        var workers: [DeliveryWorker]
+    }
+
+    /// - Parameters:
+    ///   - extraCredentials: tokens accepted besides the credentials file's (the demo's own).
+    ///   - handlesSignals: SIGTERM and SIGINT stop the node gracefully (off in a test process).
+    ///   - serving: called once the HTTP server listens, with its address.
+    public init(configuration: HubConfiguration, extraCredentials: Credentials? = nil, handlesSignals: Bool = true, logger: Logger,
+                serving: @escaping @Sendable (URL) async -> Void = { _ in }) throws {
+        self.configuration = configuration
+        self.logger = logger
+        let roles = configuration.roles
+        let cluster = configuration.kafka.bootstrapServers
+        let topics = self.topics
+        let metrics = self.metrics
+        let baseline = try MatrixBundle(directory: configuration.matrix)
+        let matrix = try MatrixLoader.loadValid(baseline)
+        let formats = try PartnerFormats.load(directory: configuration.formats)
+        let schedule = MatrixSchedule(matrix)
+        self.schedule = schedule
+        drain = DrainState()
+
+        let credentials: any CredentialLookup = try configuration.credentials.map { try ReloadingCredentials(path: $0, fixed: extraCredentials) }
+            ?? extraCredentials ?? Credentials(digests: [:])
+        var ledger: (any LedgerStore)?
+        var versions: (any MatrixVersionStore)?
+        if !roles.isDisjoint(with: [.gateway, .ledger, .sla, .api]), case .sqlite(let path) = configuration.store {
+            ledger = try SQLiteLedgerStore(path: path)
+            if roles.contains(.api) { versions = try SQLiteMatrixVersionStore(path: path) }
+        }
+        var producer: KafkaProducer?
+        if !roles.isDisjoint(with: [.gateway, .sla, .api]) {
+            var settings = KafkaProducerConfiguration(bootstrapServers: cluster, clientID: "ketenhub-\(configuration.node)")
+            settings.client.overrides = HubTopics.deadLetterProducerOverrides
+            producer = try KafkaProducer(configuration: settings, logger: logger)
+        }
+        let gateway = producer.map { InboundGateway(formats: formats, producer: $0, topics: topics, metrics: metrics, logger: logger) }
+        let governance = try versions.map { try MatrixGovernance(store: $0, schedule: schedule, baseline: baseline) }
+        let workers = try Self.workers(configuration, formats: formats, matrix: matrix, topics: topics, metrics: metrics, logger: logger)
+        let parts = Parts(matrix: matrix, baseline: baseline, formats: formats, credentials: credentials, ledger: ledger, producer: producer,
+                          gateway: gateway, governance: governance, workers: workers)
+        self.parts = parts
+
+        var routerConfiguration = RouterConfiguration(bootstrapServers: cluster)
+        routerConfiguration.fetchMaxWaitMilliseconds = configuration.kafka.fetchMaxWaitMilliseconds
+        routerConfiguration.transactionalID = configuration.transactionalID
+        routerConfiguration.metrics = metrics
+        let router = roles.contains(.router) ? RouterSupervisor(configuration: routerConfiguration, schedule: schedule, logger: logger) : nil
+        self.router = router
+
+        // In starting order; the group stops them in the reverse order.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        func add(_ name: String, _ body: @escaping @Sendable () async throws -> Void) {
+            services.append(.init(service: NodeService(name: name, logger: logger, body: body), successTerminationBehavior: .ignore))
+        }
+        if let producer {
+            services.append(.init(service: ClosureService {
+                try? await gracefulShutdown()
+                await producer.shutdown()
+            }, successTerminationBehavior: .ignore))
+        }
+        let reader = TopicReader(bootstrapServers: cluster, logger: logger)
+        if roles.contains(.ledger), let ledger {
+            let clocks = SLAEvaluator(clocks: try SLAClock.load(configuration.clocks))
+            let projector = LedgerProjector(bootstrapServers: cluster, topics: topics, store: ledger, keptFields: clocks.keptFields, logger: logger)
+            add("ledger") { try await projector.run(fetchMaxWaitMilliseconds: configuration.kafka.fetchMaxWaitMilliseconds) }
+        }
+        if roles.contains(.sla), let ledger, let producer {
+            let monitor = SLAMonitor(evaluator: SLAEvaluator(clocks: try SLAClock.load(configuration.clocks)), ledger: ledger, producer: producer,
+                                     topics: topics, metrics: metrics, logger: logger)
+            add("sla") {
+                try await monitor.loadRaised(bootstrapServers: cluster)
+                try await monitor.run(every: .seconds(5))
+            }
+        }
+        if let governance, let producer {
+            add("governance-publisher") {
+                try await GovernanceTopic.publish(governance: governance, producer: producer, reader: reader, topics: topics, logger: logger)
+            }
+        }
+        if let router {
+            add("router") {
+                // Routing starts under the versions in force, never under the repository's alone.
+                let caughtUp = try await GovernanceTopic.follow(into: schedule, reader: reader, topics: topics, known: [], logger: logger)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await router.run() }
+                    group.addTask {
+                        var known = caughtUp
+                        while !Task.isCancelled {
+                            try await Task.sleep(for: .seconds(1))
+                            known = try await GovernanceTopic.follow(into: schedule, reader: reader, topics: topics, known: known, logger: logger)
+                        }
+                    }
+                    try await group.next()
+                    group.cancelAll()
+                }
+            }
+        }
+        for worker in workers { add("delivery-\(worker.organisation)") { try await worker.run() } }
+        if roles.contains(.gateway), let gateway, let root = configuration.dropDirectory {
+            let batchPartners = formats.formats.values.filter { $0.syntax == .csv }.flatMap(\.organisations).filter { !$0.hasSuffix("*") }
+            let drop = DropDirectoryInbound(root: root, organisations: batchPartners, gateway: gateway, logger: logger)
+            add("drop-directories") { try await drop.run() }
+        }
+        let admin = try KafkaAdmin(settings: KafkaClientSettings(bootstrapServers: cluster, clientID: "ketenhub-\(configuration.node)-admin"),
+                                   timeoutMilliseconds: 3_000, logger: logger)
+        services.insert(.init(service: ClosureService {
+            try? await gracefulShutdown()
+            admin.shutdown()
+        }, successTerminationBehavior: .ignore), at: 0)
+        let httpRouter = Self.httpRouter(configuration, parts: parts, admin: admin, drain: drain, metrics: metrics, router: router, topics: topics, logger: logger)
+        let application = Application(router: httpRouter,
+                                      configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port)),
+                                      onServerRunning: { channel in
+                                          let port = channel.localAddress?.port ?? configuration.http.port
+                                          await serving(URL(string: "http://\(configuration.http.host):\(port)")!)
+                                      }, logger: logger)
+        services.append(.init(service: application))
+        let drain = self.drain
+        let drainLimit = Duration.seconds(configuration.http.drainSeconds)
+        services.append(.init(service: ClosureService {
+            try? await gracefulShutdown()
+            await drain.drain(waitingAtMost: drainLimit)
+        }, successTerminationBehavior: .ignore))
+
+        var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
+        if handlesSignals { groupConfiguration.gracefulShutdownSignals = [.sigterm, .sigint] }
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(configuration.http.drainSeconds + 20)
+        groupConfiguration.maximumCancellationDuration = .seconds(5)
+        group = ServiceGroup(configuration: groupConfiguration)
+    }
+
+    /// Runs the node until SIGTERM or SIGINT (or `stop()`), then stops it in order.
+    public func run() async throws { try await group.run() }
+
+    /// Stops the node as SIGTERM does.
+    public func stop() async { await group.triggerGracefulShutdown() }
+
+    /// The node's ledger, if its roles keep one.
+    public var ledger: (any LedgerStore)? { parts.ledger }
+
+    /// The organisations that can receive deliveries: every one but the VT organisations whose
+    /// municipalities are not registered yet (they receive nothing).
+    public static func recipients(_ matrix: SharingMatrix) -> [String] {
+        matrix.organisations.organisations.filter { $0.type != "vt" || !$0.municipalities.isEmpty }.map(\.code).sorted()
+    }
+
+    private static func workers(_ configuration: HubConfiguration, formats: PartnerFormats, matrix: SharingMatrix, topics: HubTopics,
+                                metrics: MetricsRegistry, logger: Logger) throws -> [DeliveryWorker] {
+        guard configuration.roles.contains(.delivery) else { return [] }
+        let recipients = Set(recipients(matrix))
+        return try configuration.transports.keys.sorted().map { organisation in
+            guard recipients.contains(organisation), let format = formats.format(for: organisation) else {
+                throw HubNodeError.unknownOrganisation(organisation)
+            }
+            return DeliveryWorker(organisation: organisation, transport: configuration.transports[organisation]!,
+                                  translator: PartnerTranslator(format: format), bootstrapServers: configuration.kafka.bootstrapServers,
+                                  topics: topics, retry: configuration.retry,
+                                  fetchMaxWaitMilliseconds: configuration.kafka.fetchMaxWaitMilliseconds, metrics: metrics, logger: logger)
+        }
+    }
+}
+
+public enum HubNodeError: Error, CustomStringConvertible {
+    case unknownOrganisation(String)
+
+    public var description: String {
+        switch self {
+        case .unknownOrganisation(let code):
+            "delivery.transports.\(code): no organisation of the matrix with a partner format has this code"
+        }
+    }
+}
+
+/// One long-running part of a node under the service group. Crash-only: when the part fails, it is
+/// started again (a second later) and takes up from the topics; graceful shutdown cancels it, and
+/// each part finishes the work in hand on cancellation (a router its batch, a worker its delivery).
+struct NodeService: Service {
+    let name: String
+    let logger: Logger
+    let body: @Sendable () async throws -> Void
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await body()
+                    return
+                } catch {
+                    if Task.isCancelled { return }
+                    logger.error("\(name) stopped; starting it again", metadata: ["error": "\(error)"])
+                    try? await Task.sleep(for: .seconds(1))
+                }
+            }
+        }
+    }
+}

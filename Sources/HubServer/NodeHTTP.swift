@@ -1,0 +1,152 @@
+import CanonicalEvents
+import DeliveryLedger
+import Foundation
+import HubAPI
+import HubAccess
+import HubMetrics
+import HubTopology
+import Hummingbird
+import Kafka
+import Logging
+import NIOCore
+import PartnerGateway
+import Router
+
+extension HubNode {
+    /// The node's HTTP endpoints: `/healthz`, `/readyz` and `/metrics` on every node (without a
+    /// token: probes and Prometheus), the partner endpoints on a gateway, the API and the console on
+    /// an api node.
+    static func httpRouter(_ configuration: HubConfiguration, parts: Parts, admin: KafkaAdmin, drain: DrainState, metrics: MetricsRegistry,
+                           router: RouterSupervisor?, topics: HubTopics, logger: Logger) -> Hummingbird.Router<BasicRequestContext> {
+        let http = Hummingbird.Router(context: BasicRequestContext.self)
+        http.add(middleware: DrainMiddleware(drain: drain))
+        let cluster = configuration.kafka.bootstrapServers
+        let roles = configuration.roles
+        http.get("healthz") { _, _ in Response.json(.ok, ["status": "alive"]) }
+        let readiness = Readiness(configuration: configuration, admin: admin, ledger: parts.ledger, router: router, workers: parts.workers,
+                                  drain: drain, topics: topics, organisations: recipients(parts.matrix), logger: logger)
+        http.get("readyz") { _, _ in
+            let report = await readiness.check()
+            return Response.json(report.ready ? .ok : .serviceUnavailable, report)
+        }
+        http.get("metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                     body: .init(byteBuffer: ByteBuffer(string: await metrics.render())))
+        }
+        if roles.contains(.gateway), let gateway = parts.gateway, let producer = parts.producer, let ledger = parts.ledger {
+            let acknowledgements = AcknowledgementPublisher(producer: producer, topics: topics, metrics: metrics) { deliveryId in
+                try ledger.delivery(deliveryId).map { .init(organisation: $0.organisation, ketencaseid: $0.ketencaseid) }
+            }
+            HTTPInbound(gateway: gateway, credentials: parts.credentials, acknowledgements: acknowledgements).addRoutes(to: http)
+        }
+        if roles.contains(.api), let ledger = parts.ledger, let governance = parts.governance, let gateway = parts.gateway,
+           let producer = parts.producer {
+            let replayer = Replayer(gateway: gateway, producer: producer, topics: topics, bootstrapServers: cluster, logger: logger)
+            OperatorAPI(ledger: ledger, credentials: parts.credentials, actions: actions(replayer, topics: topics, bootstrap: cluster, logger: logger))
+                .addRoutes(to: http)
+            PrivacyOfficerAPI(governance: governance, ledger: ledger, credentials: parts.credentials) { proposed in
+                try await RecordedDecisions.read(bootstrapServers: cluster, topics: topics).replay(with: proposed)
+            }.addRoutes(to: http)
+            registerStateMetrics(metrics, ledger: ledger, admin: admin, topics: topics, organisations: recipients(parts.matrix))
+            http.middlewares.add(FileMiddleware(configuration.console.path, searchForIndexHtml: true, logger: logger))
+        }
+        return http
+    }
+
+    /// What the API needs of the running hub: replays through the gateway and the delivery topics, and
+    /// a delivery's content for its recipient, read back from its delivery topic.
+    static func actions(_ replayer: Replayer, topics: HubTopics, bootstrap: String, logger: Logger) -> HubActions {
+        let refusal = { @Sendable (error: any Error) -> any Error in
+            switch error as? Replayer.Refusal {
+            case .notFound(let reason): APIRefusal(.notFound, reason)
+            case .notReplayable(let reason): APIRefusal(.conflict, reason)
+            case nil: error
+            }
+        }
+        return HubActions(
+            replayDeadLetter: { id, principal in
+                do { return try await replayer.replayDeadLetter(id, requestedBy: principal) } catch { throw refusal(error) }
+            },
+            replayDelivery: { id, organisation, principal in
+                do { return try await replayer.replayDelivery(id, organisation: organisation, requestedBy: principal) } catch { throw refusal(error) }
+            },
+            deliveryContent: { organisation, id in
+                let records = try await TopicReader(bootstrapServers: bootstrap, logger: logger).readAll(topics.deliveries(organisation))
+                let record = records.values.flatMap { $0 }.first { $0.header("ce_decisionid")?.stringValue == id }
+                return try record.map { try CloudEvent(kafkaRecord: CloudEventRecord($0)).data }
+            })
+    }
+
+    /// The metrics that describe state, read when scraped: dead letters from the ledger, consumer lag
+    /// from the cluster, and the latency from acceptance to acknowledgement.
+    static func registerStateMetrics(_ metrics: MetricsRegistry, ledger: any LedgerStore, admin: KafkaAdmin, topics: HubTopics, organisations: [String]) {
+        metrics.gauge("ketenhub_dead_letters", help: "Dead letters in the ledger.") {
+            [([:], Double((try? ledger.deadLetters().count) ?? 0))]
+        }
+        metrics.gauge("ketenhub_dead_letter_oldest_age_seconds", help: "Age of the oldest dead letter.") {
+            let oldest = (try? ledger.deadLetters())?.compactMap { ISO8601DateFormatter().date(from: $0.receivedAt) }.min()
+            return [([:], oldest.map { Date().timeIntervalSince($0) } ?? 0)]
+        }
+        metrics.gauge("ketenhub_consumer_lag", help: "Records not yet processed, by consumer group.") {
+            var samples: [(labels: [String: String], value: Double)] = []
+            let groups = [("ketenhub-router", topics.canonical)] + organisations.map { ("ketenhub-outbound-\($0)", topics.deliveries($0)) }
+            for (group, topic) in groups {
+                if let lag = try? await admin.consumerGroupLag(groupID: group, topics: [topic]) {
+                    samples.append((["group": group], Double(lag.map(\.lag).reduce(0, +))))
+                }
+            }
+            return samples
+        }
+        metrics.histogram("ketenhub_acknowledgement_latency_seconds",
+                          help: "From the hub's acceptance of an event to the partner's acknowledgement of its delivery.",
+                          buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600]) {
+            ((try? ledger.acknowledgementLatencies()) ?? [:]).sorted { $0.key < $1.key }.map { (["organisation": $0.key], $0.value) }
+        }
+    }
+}
+
+/// `/readyz`: whether this node can do its work now: Kafka reachable with the hub's topics, its ledger
+/// reachable, its router routing and its workers assigned; and not stopping.
+struct Readiness: Sendable {
+    struct Report: Encodable, Sendable {
+        var ready: Bool
+        var node: String
+        var roles: [String]
+        /// By check: "ok" or what is wrong (never a secret, never personal data).
+        var checks: [String: String]
+    }
+
+    let configuration: HubConfiguration
+    let admin: KafkaAdmin
+    let ledger: (any LedgerStore)?
+    let router: RouterSupervisor?
+    let workers: [DeliveryWorker]
+    let drain: DrainState
+    let topics: HubTopics
+    let organisations: [String]
+    let logger: Logger
+
+    func check() async -> Report {
+        var checks: [String: String] = [:]
+        checks["kafka"] = await kafka()
+        if let ledger {
+            do { _ = try ledger.delivery("readiness-probe"); checks["ledger"] = "ok" } catch { checks["ledger"] = "the ledger store does not answer" }
+        }
+        if let router { checks["router"] = router.isRouting ? "ok" : "not routing yet" }
+        for worker in workers { checks["delivery-\(worker.organisation)"] = worker.isAssigned ? "ok" : "not assigned yet" }
+        if drain.isDraining { checks["draining"] = "the node is stopping" }
+        return Report(ready: checks.values.allSatisfy { $0 == "ok" }, node: configuration.node,
+                      roles: configuration.roles.map(\.rawValue).sorted(), checks: checks)
+    }
+
+    /// Reachable, with every topic of the hub present.
+    private func kafka() async -> String {
+        do {
+            let present = Set(try await admin.listTopics().map(\.name))
+            let missing = topics.specifications(organisations: organisations).map(\.name).filter { !present.contains($0) }
+            return missing.isEmpty ? "ok" : "topics missing: \(missing.sorted().joined(separator: ", "))"
+        } catch {
+            return "Kafka does not answer"
+        }
+    }
+}
