@@ -9,9 +9,13 @@ import HubTopology
 public final class SQLiteLedgerStore: LedgerStore {
     private let database: DatabaseQueue
 
-    /// A ledger in the file at `path`, or in memory without one.
+    /// A ledger in the file at `path`, or in memory without one. Several processes of one host may
+    /// open the same file (a gateway node reads what a ledger node writes): each waits for the
+    /// other's write instead of failing at once.
     public init(path: String? = nil) throws {
-        database = try path.map { try DatabaseQueue(path: $0) } ?? DatabaseQueue()
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        database = try path.map { try DatabaseQueue(path: $0, configuration: configuration) } ?? DatabaseQueue()
         try Self.migrator.migrate(database)
     }
 

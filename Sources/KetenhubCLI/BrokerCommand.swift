@@ -1,8 +1,10 @@
 import ArgumentParser
 import EmbeddedKafka
 import Foundation
+import HubTopology
 import Kafka
 import Logging
+import SharingPolicy
 
 /// `ketenhub broker`: the embedded cluster as a process of its own, for other processes to connect to.
 struct BrokerCommand: AsyncParsableCommand {
@@ -21,13 +23,24 @@ struct BrokerCommand: AsyncParsableCommand {
     @Option(name: .customLong("topic"), help: "A topic to create at start, as NAME or NAME:PARTITIONS (repeatable).")
     var topics: [String] = []
 
+    @Flag(name: .customLong("hub-topics"), help: "Create the hub's topics (as `ketenhub topics create` does on Apache Kafka), for the organisations of --matrix.")
+    var hubTopics = false
+
+    @Option(help: "The sharing matrix directory whose organisations get delivery topics (with --hub-topics).")
+    var matrix: String = MatrixCommand.defaultDirectory
+
     func validate() throws {
         guard brokers >= 1 else { throw ValidationError("--brokers must be at least 1") }
         for topic in topics { _ = try Self.parseTopic(topic) }
     }
 
     func run() async throws {
-        let session = EmbeddedClusterSession(brokers: brokers, topics: try topics.map(Self.parseTopic), portFile: portFile,
+        var specifications = try topics.map(Self.parseTopic)
+        if hubTopics {
+            let organisations = try MatrixLoader.loadValid(directory: URL(fileURLWithPath: matrix)).organisations.organisations.map(\.code)
+            specifications += HubTopics().specifications(organisations: organisations)
+        }
+        let session = EmbeddedClusterSession(brokers: brokers, topics: specifications, portFile: portFile,
                                              logger: Logger(label: "ketenhub.broker"))
         try await session.run { cluster in printNow(cluster.bootstrapServers) }
     }
