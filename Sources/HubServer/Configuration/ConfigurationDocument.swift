@@ -18,6 +18,8 @@ struct ConfigurationValue {
     let node: Node
     let key: String
     let file: String
+    /// The line of the key this value stands under (a mapping's own mark is its first entry).
+    var keyLine: Int?
 
     var line: Int { node.mark?.line ?? 1 }
 
@@ -142,12 +144,12 @@ final class ConfigurationMapping {
         guard let entry = entries.first(where: { $0.key == key }) else { return nil }
         taken.insert(key)
         if case .scalar = entry.node, entry.node.resolvedTag == .null { return nil }
-        return ConfigurationValue(node: entry.node, key: Self.join(value.key, key), file: value.file)
+        return ConfigurationValue(node: entry.node, key: Self.join(value.key, key), file: value.file, keyLine: entry.keyNode.mark?.line)
     }
 
     func required(_ key: String, because reason: String = "") throws -> ConfigurationValue {
         guard let found = optional(key) else {
-            throw ConfigurationError(key: Self.join(value.key, key), file: value.file, line: value.line,
+            throw ConfigurationError(key: Self.join(value.key, key), file: value.file, line: value.keyLine ?? 1,
                                      problem: "required\(reason.isEmpty ? "" : " \(reason)") but missing")
         }
         return found
@@ -157,7 +159,18 @@ final class ConfigurationMapping {
     func all() -> [(name: String, value: ConfigurationValue)] {
         entries.map { entry in
             taken.insert(entry.key)
-            return (entry.key, ConfigurationValue(node: entry.node, key: Self.join(value.key, entry.key), file: value.file))
+            return (entry.key, ConfigurationValue(node: entry.node, key: Self.join(value.key, entry.key), file: value.file,
+                                                  keyLine: entry.keyNode.mark?.line))
+        }
+    }
+
+    /// Refuses, before anything is read, a key not among `known`: a misspelt key is named as such,
+    /// not reported as the missing key it was meant to be.
+    func allowOnly(_ known: [String]) throws {
+        asked.formUnion(known)
+        if let unknown = entries.first(where: { !known.contains($0.key) }) {
+            throw ConfigurationValue(node: unknown.keyNode, key: Self.join(value.key, unknown.key), file: value.file)
+                .error("unknown key (known here: \(known.sorted().joined(separator: ", ")))")
         }
     }
 

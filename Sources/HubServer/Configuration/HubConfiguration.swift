@@ -94,6 +94,8 @@ public struct HubConfiguration: Sendable {
     /// Reads and checks a configuration file.
     public static func load(file: String) throws -> HubConfiguration {
         let root = try ConfigurationDocument.root(file: file)
+        try root.allowOnly(["node", "roles", "kafka", "store", "credentials", "matrix", "formats", "clocks", "console",
+                            "dropDirectory", "transactionalId", "http", "delivery", "logLevel"])
         let node = try root.required("node").string()
         let rolesValue = try root.required("roles")
         var roles: Set<Role> = []
@@ -107,6 +109,7 @@ public struct HubConfiguration: Sendable {
         guard !roles.isEmpty else { throw rolesValue.error("a node runs at least one role") }
 
         let kafkaMapping = try root.required("kafka").mapping()
+        try kafkaMapping.allowOnly(["bootstrapServers", "properties", "fetchMaxWaitMs"])
         var kafka = KafkaSettings(bootstrapServers: try kafkaMapping.required("bootstrapServers").string())
         if let properties = kafkaMapping.optional("properties") {
             for (name, value) in try properties.mapping().all() {
@@ -135,6 +138,7 @@ public struct HubConfiguration: Sendable {
         if let id = root.optional("transactionalId") { configuration.transactionalID = try id.string() }
 
         let http = try root.required("http").mapping()
+        try http.allowOnly(["listen", "drainSeconds"])
         let listen = try http.required("listen")
         (configuration.http.host, configuration.http.port) = try Self.address(try listen.string(), at: listen)
         if let drain = http.optional("drainSeconds") { configuration.http.drainSeconds = try drain.int(in: 0...300) }
@@ -142,6 +146,7 @@ public struct HubConfiguration: Sendable {
 
         if let delivery = roles.contains(.delivery) ? try root.required("delivery", because: "for the role delivery") : root.optional("delivery") {
             let mapping = try delivery.mapping()
+            try mapping.allowOnly(["transports", "retry"])
             for (organisation, value) in try mapping.required("transports").mapping().all() {
                 configuration.transports[organisation] = try Self.transport(value)
             }
