@@ -16,7 +16,7 @@ public final class SQLiteLedgerStore: LedgerStore {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         database = try path.map { try DatabaseQueue(path: $0, configuration: configuration) } ?? DatabaseQueue()
-        try Self.migrator.migrate(database)
+        try Self.migrator.migrateSharedFile(database)
     }
 
     private static var migrator: DatabaseMigrator {
@@ -382,5 +382,20 @@ public final class SQLiteLedgerStore: LedgerStore {
     private static func alert(_ row: Row) -> SLAAlert {
         SLAAlert(alertId: row["alert_id"], clock: row["clock"], severity: SLAAlert.Severity(rawValue: row["severity"]) ?? .warning, ketencaseid: row["ketencaseid"], eventId: row["event_id"],
                  organisation: row["organisation"], raisedAt: row["raised_at"], dueAt: row["due_at"], message: row["message"])
+    }
+}
+
+extension DatabaseMigrator {
+    /// Migrates a file other processes may be migrating at the same moment (two nodes starting on one
+    /// file): a migration another process applied between our check and our write fails here, and
+    /// the next attempt finds it applied.
+    func migrateSharedFile(_ database: DatabaseQueue) throws {
+        for attempt in 1... {
+            do {
+                return try migrate(database)
+            } catch where attempt < 20 {
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+        }
     }
 }

@@ -158,7 +158,8 @@ public struct DemoHub: Sendable {
             let hubPort = PortBox()
             let node = try HubNode(configuration: configuration, extraCredentials: generated, handlesSignals: settings.handlesSignals,
                                    logger: logger) { hubPort.set($0.port ?? 0) }
-            group.addTask { try await node.run() }
+            // The node runs beside the group: it ends on a signal (or `stop()`), and then the demo ends.
+            let nodeRun = Task { try await node.run() }
             let hubURL = URL(string: "http://127.0.0.1:\(try await hubPort.value())")!
             await backOffices.setHub(hubURL)
             for case .directory(let outbox) in configuration.transports.values {
@@ -177,7 +178,6 @@ public struct DemoHub: Sendable {
                                              transports: Dictionary(uniqueKeysWithValues: batchPartners.map { ($0, .directory(configuration.dropDirectory!)) }),
                                              logger: logger)
             let facts = CaseTimelines(seed: settings.seed).facts(cases: settings.cases)
-            let sending = Task { try await simulator.send(facts, brokenEvery: settings.brokenEvery) }
             guard exitWhenDone else {
                 group.addTask {
                     var last = ""
@@ -191,21 +191,32 @@ public struct DemoHub: Sendable {
                         last = line
                     }
                 }
-                let outcome = try await sending.value
-                progress("the simulated partners sent \(outcome.messages) messages: \(outcome.accepted) accepted (\(outcome.acceptedEvents) events), "
-                         + "\(outcome.rejected) refused and dead-lettered")
-                try await group.next()  // the node stopped (a signal), or a part failed
-                await node.stop()
+                group.addTask {
+                    // Sending may outlive the node (a signal while partners still send): it is cancelled with the group.
+                    let outcome = try await simulator.send(facts, brokenEvery: settings.brokenEvery)
+                    progress("the simulated partners sent \(outcome.messages) messages: \(outcome.accepted) accepted (\(outcome.acceptedEvents) events), "
+                             + "\(outcome.rejected) refused and dead-lettered")
+                }
+                _ = try? await withTaskCancellationHandler { try await nodeRun.value } onCancel: { nodeRun.cancel() }
                 group.cancelAll()
                 return nil
             }
-            let outcome = try await sending.value
-            let report = try await waitUntilDone(outcome: outcome, facts: facts, router: router, backOffices: backOffices,
-                                                 bootstrap: bootstrap, topics: topics, recipients: HubNode.recipients(matrix))
-            try await inspect(Running(bootstrapServers: bootstrap, topics: topics, ledger: node.ledger!, httpAddress: hubURL))
-            await node.stop()
-            group.cancelAll()
-            return report
+            let sending = Task { try await simulator.send(facts, brokenEvery: settings.brokenEvery) }
+            do {
+                let outcome = try await sending.value
+                let report = try await waitUntilDone(outcome: outcome, facts: facts, router: router, backOffices: backOffices,
+                                                     bootstrap: bootstrap, topics: topics, recipients: HubNode.recipients(matrix))
+                try await inspect(Running(bootstrapServers: bootstrap, topics: topics, ledger: node.ledger!, httpAddress: hubURL))
+                await node.stop()
+                _ = try? await nodeRun.value
+                group.cancelAll()
+                return report
+            } catch {
+                sending.cancel()
+                await node.stop()
+                _ = try? await nodeRun.value
+                throw error
+            }
         }
     }
 

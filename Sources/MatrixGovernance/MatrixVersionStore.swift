@@ -25,7 +25,7 @@ public final class SQLiteMatrixVersionStore: MatrixVersionStore {
                     activated_by TEXT, active_from TEXT, files TEXT NOT NULL);
                 """)
         }
-        try migrator.migrate(database)
+        try migrator.migrateSharedFile(database)
     }
 
     public func save(_ version: MatrixVersion) throws {
@@ -52,6 +52,21 @@ public final class SQLiteMatrixVersionStore: MatrixVersionStore {
                 version.activatedBy = row["activated_by"]
                 version.activeFrom = row["active_from"]
                 return version
+            }
+        }
+    }
+}
+
+extension DatabaseMigrator {
+    /// Migrates a file other processes may be migrating at the same moment (two nodes starting on one
+    /// file): a migration another process applied between our check and our write fails here, and
+    /// the next attempt finds it applied.
+    func migrateSharedFile(_ database: DatabaseQueue) throws {
+        for attempt in 1... {
+            do {
+                return try migrate(database)
+            } catch where attempt < 20 {
+                Thread.sleep(forTimeInterval: 0.1)
             }
         }
     }

@@ -1,0 +1,140 @@
+"""A node's life: it answers /healthz and /readyz without a token, stops within a bounded time on
+SIGINT and SIGTERM (every one of 20 runs, `serve` and `demo` alike), drains on SIGTERM without losing a
+message it answered 202, and takes credential changes while it serves."""
+import signal
+import subprocess
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from conftest import (ALL_ROLES, ROOT, Node, Process, add_credential, call, eventually, post_message,
+                      simulated_messages, write_config)
+
+STOP_SECONDS = 30
+
+
+def test_healthz_and_readyz_answer_without_a_token(broker, tmp_path):
+    add_credential(tmp_path / "credentials.json", "operator", "operator")
+    node = Node(write_config(tmp_path, "probe", broker.bootstrap, ALL_ROLES, transports=["om", "politie"]))
+    try:
+        status, body, _ = call(node.url, "/healthz")
+        assert status == 200 and body == {"status": "alive"}
+        ready = eventually("the node ready", lambda: (r := call(node.url, "/readyz"))[0] == 200 and r[1])
+        assert ready["ready"] is True and ready["node"] == "probe" and ready["roles"] == sorted(ALL_ROLES)
+        assert ready["checks"] == {"kafka": "ok", "ledger": "ok", "router": "ok", "delivery-om": "ok", "delivery-politie": "ok"}
+        status, body, _ = call(node.url, "/metrics")
+        assert status == 200 and b"# TYPE" in body or status == 200
+    finally:
+        node.stop()
+
+    # A node whose Kafka does not answer lives, and says it is not ready, and why.
+    lost = Node(write_config(tmp_path, "lost", "127.0.0.1:9", ["api", "ledger"]))
+    try:
+        assert call(lost.url, "/healthz")[0] == 200
+        status, body, _ = call(lost.url, "/readyz")
+        assert status == 503 and body["ready"] is False
+        assert body["checks"]["kafka"] == "Kafka does not answer" and body["checks"]["ledger"] == "ok"
+    finally:
+        lost.stop()
+
+
+def stop_once(start, number):
+    """Starts a process, signals it once it runs, and returns (exit status, seconds to stop, output)."""
+    process = start()
+    try:
+        process.signal(number)
+        began = time.monotonic()
+        status = process.wait(STOP_SECONDS + 5)
+        return status, time.monotonic() - began, process.output
+    except subprocess.TimeoutExpired:
+        return None, None, process.output
+    finally:
+        process.stop()
+
+
+def test_sigint_and_sigterm_end_serve_and_demo_within_a_bounded_time_in_20_runs_each(broker, tmp_path):
+    add_credential(tmp_path / "credentials.json", "operator", "operator")
+    config = write_config(tmp_path, "stopping", broker.bootstrap, ALL_ROLES, transports=["om"])
+
+    def serve():
+        node = Node(config)
+        eventually("ready", lambda: call(node.url, "/readyz")[0] == 200)
+        return node
+
+    def demo():
+        process = Process(["demo", "--http-port", "0", "--cases", "1"], cwd=ROOT)
+        process.wait_for("Ctrl-C stops the demo")
+        return process
+
+    runs = [(name, start, number) for name, start in [("serve", serve), ("demo", demo)]
+            for number in [signal.SIGINT, signal.SIGTERM] * 10]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda run: (run[0], run[2], *stop_once(run[1], run[2])), runs))
+    for name, number, status, seconds, output in results:
+        assert status == 0, f"{name} after {signal.Signals(number).name}: not stopped in {STOP_SECONDS} s, or not cleanly:\n{output[-2000:]}"
+        assert seconds < STOP_SECONDS
+        assert ("stopped" in output.splitlines()[-1]), output[-500:]
+    slowest = max(r[3] for r in results)
+    print(f"40 stops (20 serve, 20 demo), slowest {slowest:.1f} s")
+
+
+def test_sigterm_drains_no_message_answered_202_is_lost(broker, tmp_path):
+    token = add_credential(tmp_path / "credentials.json", "politie", "partner", "politie")
+    tokens = {"politie": token}
+    for organisation in ["om", "shn", "vt-amsterdam-amstelland", "vt-rotterdam-rijnmond"]:
+        tokens[organisation] = add_credential(tmp_path / "credentials.json", organisation, "partner", organisation)
+    node = Node(write_config(tmp_path, "draining", broker.bootstrap, ["gateway", "ledger"]))
+    messages = simulated_messages(tmp_path, cases=30, seed=11)
+    answers = []
+    stop = threading.Event()
+
+    def partner():
+        for organisation, body, content in messages:
+            if stop.is_set():
+                break
+            answers.append(post_message(node.url, organisation, tokens[organisation], body, content))
+
+    sender = threading.Thread(target=partner)
+    sender.start()
+    eventually("some messages accepted", lambda: sum(1 for a in answers if a[0] == 202) >= 10, 60, 0.01)
+    node.signal(signal.SIGTERM)
+    status = node.wait(STOP_SECONDS)
+    stop.set()
+    sender.join()
+    assert status == 0, node.output[-2000:]
+    accepted = [a for a in answers if a[0] == 202]
+    refused_while_stopping = [a for a in answers if a[0] == 503]
+    assert all("Retry-After" in a[2] for a in refused_while_stopping)
+    assert all(a[0] in (202, 422, 503, None) for a in answers), {a[0] for a in answers}
+    assert len(accepted) >= 10
+
+    # Every event of every message answered 202 is on the canonical topic (read by kcat, another client).
+    expected = {(event["id"]) for a in accepted for event in a[1]["events"]}
+    topic = subprocess.run(["kcat", "-C", "-b", broker.bootstrap, "-t", "ketenhub.events.canonical", "-e", "-q",
+                            "-X", "isolation.level=read_committed", "-f", "%h\n"], capture_output=True, text=True, timeout=60)
+    on_topic = {h.split("=", 1)[1] for line in topic.stdout.splitlines() for h in line.split(",") if h.startswith("ce_id=")}
+    assert expected <= on_topic, f"{len(expected - on_topic)} accepted events missing"
+    print(f"drain: {len(accepted)} messages accepted ({len(expected)} events, all on the topic), "
+          f"{len(refused_while_stopping)} answered 503 with Retry-After while stopping")
+
+
+def test_credentials_change_while_serving(broker, tmp_path):
+    store = tmp_path / "credentials.json"
+    add_credential(store, "operator", "operator")
+    node = Node(write_config(tmp_path, "credentials", broker.bootstrap, ["gateway", "api", "ledger"]))
+    try:
+        late = add_credential(store, "om-backoffice", "partner", "om")  # added while the node serves
+        assert eventually("the new token taken", lambda: call(node.url, "/api/me", late)[0] == 200, 10, 0.2)
+        soon = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 4))
+        expiring = add_credential(store, "om-expiring", "partner", "om", expires=soon)
+        assert eventually("the expiring token taken", lambda: call(node.url, "/api/me", expiring)[0] == 200, 3, 0.1)
+        eventually("the expired token refused", lambda: call(node.url, "/api/me", expiring)[0] == 401, 10, 0.2)
+        listed = subprocess.run([node.process.args[0], "credentials", "list", "--file", str(store)], capture_output=True, text=True, check=True)
+        assert late not in listed.stdout and "om-backoffice" in listed.stdout
+        identifier = next(line.split()[0] for line in listed.stdout.splitlines() if "om-backoffice" in line)
+        subprocess.run([node.process.args[0], "credentials", "revoke", "--file", str(store), "--id", identifier], check=True, capture_output=True)
+        began = time.monotonic()
+        eventually("the revoked token refused", lambda: call(node.url, "/api/me", late)[0] == 401, 10, 0.1)
+        print(f"revocation took effect after {time.monotonic() - began:.1f} s")
+    finally:
+        node.stop()
