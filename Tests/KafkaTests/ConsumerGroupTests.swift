@@ -41,7 +41,7 @@ struct ConsumerGroupTests {
             let firstWorker = Task { try await Self.work(first, name: "first", ledger: ledger) }
 
             // The second member joins once the first is well under way.
-            try await within(30, "the first member processing 100 records") {
+            try await within(60, "the first member processing 100 records") {
                 while await ledger.distinct < 100 { try await Task.sleep(for: .milliseconds(20)) }
             }
             #expect(first.assignedPartitions.count == 4)
