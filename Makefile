@@ -27,7 +27,7 @@ release: deps
 test: deps-test
 	$(SWIFT) build --build-tests
 	KETENHUB_BIN="$$($(SWIFT) build --show-bin-path)/ketenhub" $(SWIFT) test --skip-build
-	KETENHUB_BIN="$$($(SWIFT) build --show-bin-path)/ketenhub" $(PYTHON) -m pytest -q Tests/contracts Tests/console
+	KETENHUB_BIN="$$($(SWIFT) build --show-bin-path)/ketenhub" $(PYTHON) -m pytest -q Tests/contracts Tests/console Tests/serve
 
 demo: build
 	"$$($(SWIFT) build --show-bin-path)/ketenhub" demo

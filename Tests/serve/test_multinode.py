@@ -1,0 +1,121 @@
+"""Two `ketenhub serve` processes with different configuration files form one hub on one cluster
+(`ketenhub broker`): node A takes partners' messages, routes and delivers; node B keeps the ledger,
+runs the SLA monitor and answers the API. What privacy officers approve on B governs what A routes
+next, and A killed with SIGKILL mid-stream loses nothing and delivers nothing twice."""
+import json
+import signal
+import time
+from pathlib import Path
+
+import yaml
+
+from conftest import ROOT, Node, add_credential, call, eventually, post_message, simulated_messages, write_config
+
+ORGANISATIONS = yaml.safe_load((ROOT / "Contracts/matrix/organisations.yaml").read_text())["organisations"]
+# Every organisation but the VT organisations without municipalities (nothing can reach those yet).
+RECIPIENTS = sorted(o["code"] for o in ORGANISATIONS if o["type"] != "vt" or o.get("municipalities"))
+
+
+def outbox_deliveries(directory):
+    """Every delivery file in the outboxes, as (organisation, attributes), duplicates included."""
+    found = []
+    for attributes in sorted(Path(directory, "outbox").glob("*/*.ce.json")):
+        found.append((attributes.parent.name, json.loads(attributes.read_text())))
+    return found
+
+
+def test_two_nodes_one_hub_governance_across_nodes_and_a_killed_node(broker, tmp_path):
+    store = tmp_path / "credentials.json"
+    tokens = {code: add_credential(store, code, "partner", code) for code in RECIPIENTS}
+    tokens["operator"] = add_credential(store, "operator", "operator")
+    tokens["officer-1"] = add_credential(store, "officer-1", "privacy-officer")
+    tokens["officer-2"] = add_credential(store, "officer-2", "privacy-officer")
+    config_a = write_config(tmp_path, "node-a", broker.bootstrap, ["gateway", "router", "delivery"], transports=RECIPIENTS)
+    config_b = write_config(tmp_path, "node-b", broker.bootstrap, ["api", "ledger", "sla"])
+    node_b = Node(config_b)
+    node_a = Node(config_a)
+    try:
+        for node in (node_a, node_b):
+            eventually(f"{node.url} ready", lambda: call(node.url, "/readyz")[0] == 200, 60)
+        assert call(node_a.url, "/api/me", tokens["operator"])[0] == 404, "node A runs no API"
+        assert call(node_b.url, "/partners/politie/messages", tokens["politie"], "POST", b"<x/>")[0] == 404, "node B takes no messages"
+
+        # Partners post to node A; A is killed (SIGKILL) while it routes and delivers, and restarted.
+        messages = simulated_messages(tmp_path, cases=16, seed=21)
+        answers = []
+        for index, (organisation, body, content) in enumerate(messages):
+            if index == len(messages) // 2:
+                eventually("deliveries under way", lambda: len(outbox_deliveries(tmp_path)) >= 5, 60, 0.05)
+                node_a.process.send_signal(signal.SIGKILL)
+                node_a.process.wait()
+                node_a = Node(config_a)
+            answer = post_message(node_a.url, organisation, tokens[organisation], body, content)
+            while answer[0] in (None, 503):  # as a partner does: send again later
+                time.sleep(0.5)
+                answer = post_message(node_a.url, organisation, tokens[organisation], body, content)
+            answers.append((organisation, *answer))
+        accepted = [dict(event, source=f"urn:ketenhub:{organisation}") for organisation, status, receipt, _ in answers
+                    if status == 202 for event in receipt["events"]]
+        assert all(status in (202, 422) for _, status, _, _ in answers)
+        assert len(accepted) >= 40
+
+        # Node B's API shows every accepted event's trace, from acceptance to the routed decisions.
+        def traced():
+            for event in accepted:
+                status, trace, _ = call(node_b.url, f"/api/trace?source={event['source']}&id={event['id']}", tokens["operator"])
+                if status != 200 or not trace["decisions"]:
+                    return None
+            return True
+        eventually("every accepted event traced on node B", traced, 120, 1)
+
+        # Every delivery reached its outbox; the partners acknowledge through node A; node B sees them.
+        def settled():
+            status, routed, _ = call(node_b.url, "/api/deliveries", tokens["operator"])
+            files = outbox_deliveries(tmp_path)
+            return status == 200 and routed and len({a["decisionid"] for _, a in files}) >= len(routed) and (routed, files)
+        routed, files = eventually("every delivery in its outbox", settled, 120, 1)
+        unique = {(organisation, attributes["decisionid"]) for organisation, attributes in files}
+        assert {(d["organisation"], d["deliveryId"]) for d in routed} == unique, "nothing lost"
+        assert len(files) == len(unique), "nothing delivered twice (an outbox file is named by its delivery)"
+        for organisation, attributes in sorted(unique):
+            body = {"deliveryId": attributes, "ketencaseid": next(a["ketencaseid"] for o, a in files if a["decisionid"] == attributes),
+                    "status": "processed"}
+            status, _, _ = call(node_a.url, f"/partners/{organisation}/acknowledgements", tokens[organisation], "POST", body)
+            assert status == 202
+        eventually("every delivery acknowledged on node B", lambda: len(call(node_b.url, "/api/deliveries?state=acknowledged",
+                                                                              tokens["operator"])[1]) == len(unique), 60, 1)
+        event = accepted[0]
+        trace = call(node_b.url, f"/api/trace?source={event['source']}&id={event['id']}", tokens["operator"])[1]
+        assert trace["event"]["acceptedAt"] and all(d["state"] == "acknowledged" for d in trace["deliveries"])
+
+        # Governance on node B: a narrower VT-melding rule, proposed, approved by another officer, activated.
+        current = (ROOT / "Contracts/matrix/sharing-matrix.yaml").read_text()
+        narrowed = current.replace(
+            "    disclosure: inhoud\n    fields: [/data/meldingId, /data/registeredAt, /data/municipalityCode, /data/concerns, /data/persons, /data/childrenPresent, /data/summary, /data/contactPerson]\n",
+            "    disclosure: dat\n    fields: [/data/meldingId, /data/contactPerson]\n")
+        assert narrowed != current
+        status, version, _ = call(node_b.url, "/api/matrix/versions", tokens["officer-1"], "POST", {"files": {"sharing-matrix.yaml": narrowed}})
+        assert status == 201
+        assert call(node_b.url, f"/api/matrix/versions/{version['number']}/approve", tokens["officer-2"], "POST")[0] == 200
+        assert call(node_b.url, f"/api/matrix/versions/{version['number']}/activate", tokens["officer-1"], "POST", {})[0] == 200
+        time.sleep(3)  # the routers follow the governance topic within a second or two
+
+        # The next VT-melding posted to node A is routed under it.
+        melding = (ROOT / "Contracts/partners/politie/examples/vt-melding-en-aanhouding.xml").read_bytes()
+        status, receipt, _ = post_message(node_a.url, "politie", tokens["politie"], melding, "application/xml")
+        assert status == 202
+        vt_melding = next(e for e in receipt["events"] if e["type"] == "nl.ketenhub.vt-melding.v1")
+
+        def vt_decision():
+            status, trace, _ = call(node_b.url, f"/api/trace?source=urn:ketenhub:politie&id={vt_melding['id']}", tokens["operator"])
+            return status == 200 and next((d for d in trace["decisions"] if d["recipient"].startswith("vt-") and d["permitted"]), None)
+        decision = eventually("the VT-melding routed on node A", vt_decision, 60, 0.5)
+        assert decision["matrixVersion"] == version["matrixVersion"] and decision["ruleId"] == "VTM-VT"
+        delivered = eventually("the VT-melding in VT's outbox", lambda: next(
+            (a for o, a in outbox_deliveries(tmp_path) if a["decisionid"] == decision["decisionId"]), None), 60, 0.5)
+        assert delivered["matrixversion"] == version["matrixVersion"] and delivered["disclosure"] == "dat"
+        print(f"two nodes: {len(answers)} messages, {len(accepted)} events accepted, {len(unique)} deliveries once each "
+              f"across a SIGKILL of node A; version {version['number']} approved on B routed on A")
+    finally:
+        node_a.stop()
+        node_b.stop()
