@@ -18,18 +18,18 @@ extension HubNode {
     /// an api node.
     static func httpRouter(_ configuration: HubConfiguration, parts: Parts, admin: KafkaAdmin, drain: DrainState, metrics: MetricsRegistry,
                            router: RouterSupervisor?, topics: HubTopics, logger: Logger) -> Hummingbird.Router<BasicRequestContext> {
-        let http = Hummingbird.Router(context: BasicRequestContext.self)
-        http.add(middleware: DrainMiddleware(drain: drain))
+        let hubRouter = Hummingbird.Router(context: BasicRequestContext.self)
+        hubRouter.add(middleware: DrainMiddleware(drain: drain))
         let cluster = configuration.kafka.bootstrapServers
         let roles = configuration.roles
-        http.get("healthz") { _, _ in Response.json(.ok, ["status": "alive"]) }
+        hubRouter.get("healthz") { _, _ in Response.json(.ok, ["status": "alive"]) }
         let readiness = Readiness(configuration: configuration, admin: admin, ledger: parts.ledger, router: router, workers: parts.workers,
                                   drain: drain, topics: topics, organisations: recipients(parts.matrix), logger: logger)
-        http.get("readyz") { _, _ in
+        hubRouter.get("readyz") { _, _ in
             let report = await readiness.check()
             return Response.json(report.ready ? .ok : .serviceUnavailable, report)
         }
-        http.get("metrics") { _, _ in
+        hubRouter.get("metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: .init(byteBuffer: ByteBuffer(string: await metrics.render())))
         }
@@ -37,20 +37,20 @@ extension HubNode {
             let acknowledgements = AcknowledgementPublisher(producer: producer, topics: topics, metrics: metrics) { deliveryId in
                 try ledger.delivery(deliveryId).map { .init(organisation: $0.organisation, ketencaseid: $0.ketencaseid) }
             }
-            HTTPInbound(gateway: gateway, credentials: parts.credentials, acknowledgements: acknowledgements).addRoutes(to: http)
+            HTTPInbound(gateway: gateway, credentials: parts.credentials, acknowledgements: acknowledgements).addRoutes(to: hubRouter)
         }
         if roles.contains(.api), let ledger = parts.ledger, let governance = parts.governance, let gateway = parts.gateway,
            let producer = parts.producer {
             let replayer = Replayer(gateway: gateway, producer: producer, topics: topics, bootstrapServers: cluster, logger: logger)
             OperatorAPI(ledger: ledger, credentials: parts.credentials, actions: actions(replayer, topics: topics, bootstrap: cluster, logger: logger))
-                .addRoutes(to: http)
+                .addRoutes(to: hubRouter)
             PrivacyOfficerAPI(governance: governance, ledger: ledger, credentials: parts.credentials) { proposed in
                 try await RecordedDecisions.read(bootstrapServers: cluster, topics: topics).replay(with: proposed)
-            }.addRoutes(to: http)
+            }.addRoutes(to: hubRouter)
             registerStateMetrics(metrics, ledger: ledger, admin: admin, topics: topics, organisations: recipients(parts.matrix))
-            http.middlewares.add(FileMiddleware(configuration.console.path, searchForIndexHtml: true, logger: logger))
+            hubRouter.middlewares.add(FileMiddleware(configuration.console.path, searchForIndexHtml: true, logger: logger))
         }
-        return http
+        return hubRouter
     }
 
     /// What the API needs of the running hub: replays through the gateway and the delivery topics, and

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def fresh_page(browser, url):
     """A newly loaded console with nobody signed in (a hash change alone would not reload it)."""
-    browser.get(url.split("#")[0].rstrip("/") + "/health")
+    browser.get(url.split("#")[0].rstrip("/") + "/healthz")
     browser.execute_script("sessionStorage.clear()")
     browser.get(url)
 

@@ -38,11 +38,11 @@ def test_every_route_is_documented_and_every_documented_route_exists():
     assert documented - registered == set(), "in openapi.yaml but not registered"
 
 
-def test_every_endpoint_but_health_and_metrics_needs_a_token():
+def test_every_endpoint_but_the_probes_and_metrics_needs_a_token():
     spec, _ = read_from_filename(str(DOCUMENT))
     assert spec["security"] == [{"bearer": []}]
     open_paths = {path for path, item in spec["paths"].items() for operation in item.values() if operation.get("security") == []}
-    assert open_paths == {"/health", "/metrics"}
+    assert open_paths == {"/healthz", "/readyz", "/metrics"}
     for path, item in spec["paths"].items():
         for method, operation in item.items():
             if path not in open_paths:

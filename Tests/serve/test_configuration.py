@@ -10,7 +10,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from conftest import BINARY, ROOT
+from nodes import BINARY, ROOT
 
 SCHEMA = json.loads((ROOT / "Contracts/config/hub.schema.json").read_text())
 VALIDATOR = Draft202012Validator(SCHEMA)

@@ -7,7 +7,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from conftest import (ALL_ROLES, ROOT, Node, Process, add_credential, call, eventually, post_message,
+from nodes import (ALL_ROLES, ROOT, Node, Process, add_credential, call, eventually, post_message,
                       simulated_messages, write_config)
 
 STOP_SECONDS = 30

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from conftest import ROOT, Node, add_credential, call, eventually, post_message, simulated_messages, write_config
+from nodes import ROOT, Node, add_credential, call, eventually, post_message, simulated_messages, write_config
 
 ORGANISATIONS = yaml.safe_load((ROOT / "Contracts/matrix/organisations.yaml").read_text())["organisations"]
 # Every organisation but the VT organisations without municipalities (nothing can reach those yet).
