@@ -130,22 +130,7 @@ public final class HubNode: Sendable {
             }
         }
         if let router {
-            add("router") {
-                // Routing starts under the versions in force, never under the repository's alone.
-                let caughtUp = try await GovernanceTopic.follow(into: schedule, reader: reader, topics: topics, known: [], logger: logger)
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask { try await router.run() }
-                    group.addTask {
-                        var known = caughtUp
-                        while !Task.isCancelled {
-                            try await Task.sleep(for: .seconds(1))
-                            known = try await GovernanceTopic.follow(into: schedule, reader: reader, topics: topics, known: known, logger: logger)
-                        }
-                    }
-                    try await group.next()
-                    group.cancelAll()
-                }
-            }
+            add("router") { try await router.runFollowingGovernance(reader: reader, topics: topics) }
         }
         for worker in workers { add("delivery-\(worker.organisation)") { try await worker.run() } }
         if roles.contains(.gateway), let gateway, let root = configuration.dropDirectory {

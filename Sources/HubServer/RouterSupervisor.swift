@@ -1,3 +1,4 @@
+import HubTopology
 import Logging
 import Router
 import SharingPolicy
@@ -16,10 +17,31 @@ public final class RouterSupervisor: Sendable {
 
     private let state = Mutex(State())
 
-    init(configuration: RouterConfiguration, schedule: MatrixSchedule, logger: Logger) {
+    public init(configuration: RouterConfiguration, schedule: MatrixSchedule, logger: Logger) {
         self.configuration = configuration
         self.schedule = schedule
         self.logger = logger
+    }
+
+    /// Routes under the matrix versions on the governance topic: it reads them to the end before the
+    /// first batch (a restarted router never routes under the repository's matrix alone), then
+    /// follows the topic every second beside the routing. Ends as `run` does.
+    public func runFollowingGovernance(reader: TopicReader, topics: HubTopics) async throws {
+        let schedule = self.schedule
+        let logger = self.logger
+        let caughtUp = try await GovernanceTopic.follow(into: schedule, reader: reader, topics: topics, known: [], logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.run() }
+            group.addTask {
+                var known = caughtUp
+                while !Task.isCancelled {
+                    try await Task.sleep(for: .seconds(1))
+                    known = try await GovernanceTopic.follow(into: schedule, reader: reader, topics: topics, known: known, logger: logger)
+                }
+            }
+            try await group.next()
+            group.cancelAll()
+        }
     }
 
     /// Routes until cancelled (the instance in hand finishes its batch and commits); a failed

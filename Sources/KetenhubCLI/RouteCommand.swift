@@ -1,6 +1,7 @@
 import ArgumentParser
 import EmbeddedKafka
 import Foundation
+import HubServer
 import HubTopology
 import Kafka
 import Logging
@@ -56,18 +57,21 @@ struct RouteCommand: AsyncParsableCommand {
         configuration.lingerMilliseconds = lingerMilliseconds
         configuration.transactionalID = transactionalID
 
+        let router = RouterSupervisor(configuration: configuration, schedule: MatrixSchedule(sharingMatrix), logger: logger)
+        let reader = TopicReader(bootstrapServers: configuration.bootstrapServers, logger: logger)
         let service = Task {
             // Crash-only: a failed instance is replaced by a new one that starts from the topics.
             while !Task.isCancelled {
                 do {
-                    try await RoutingService(configuration: configuration, matrix: sharingMatrix, logger: logger).run()
+                    // The repository's matrix is version 1; the governance topic says what is in force.
+                    try await router.runFollowingGovernance(reader: reader, topics: configuration.topics)
                 } catch {
                     logger.error("routing service stopped; restarting", metadata: ["error": "\(error)"])
                     try? await Task.sleep(for: .seconds(1))
                 }
             }
         }
-        printNow("routing with matrix \(sharingMatrix.version)")
+        printNow("routing with matrix \(sharingMatrix.version) as version 1, and the versions activated since (governance topic)")
         _ = await signals.next()
         service.cancel()
         await service.value

@@ -4,10 +4,12 @@ runs the SLA monitor and answers the API. What privacy officers approve on B gov
 next, and A killed with SIGKILL mid-stream loses nothing and delivers nothing twice."""
 import json
 import signal
+import subprocess
 import time
 from pathlib import Path
 
 import yaml
+from jsonschema import Draft202012Validator, FormatChecker
 
 from nodes import ROOT, Node, add_credential, call, eventually, post_message, simulated_messages, write_config
 
@@ -114,6 +116,19 @@ def test_two_nodes_one_hub_governance_across_nodes_and_a_killed_node(broker, tmp
         delivered = eventually("the VT-melding in VT's outbox", lambda: next(
             (a for o, a in outbox_deliveries(tmp_path) if a["decisionid"] == decision["decisionId"]), None), 60, 0.5)
         assert delivered["matrixversion"] == version["matrixVersion"] and delivered["disclosure"] == "dat"
+        # The governance topic, read by kcat and checked by jsonschema: version 1 and the new one, whole.
+        topic = subprocess.run(["kcat", "-C", "-b", broker.bootstrap, "-t", "ketenhub.governance", "-e", "-q", "-f", "%k\t%s\n"],
+                               capture_output=True, text=True, timeout=60, check=True)
+        schema = json.loads((ROOT / "Contracts/records/matrix-version.schema.json").read_text())
+        published = {}
+        for line in topic.stdout.splitlines():
+            key, value = line.split("\t", 1)
+            record = json.loads(value)
+            assert list(Draft202012Validator(schema, format_checker=FormatChecker()).iter_errors(record)) == []
+            assert key == f"matrix-version-{record['number']}"
+            published[record["number"]] = record
+        assert sorted(published) == [1, version["number"]]
+        assert published[version["number"]]["approvedBy"] == "officer-2" and published[version["number"]]["bundle"]["files"]["sharing-matrix.yaml"] == narrowed
         print(f"two nodes: {len(answers)} messages, {len(accepted)} events accepted, {len(unique)} deliveries once each "
               f"across a SIGKILL of node A; version {version['number']} approved on B routed on A")
     finally:
