@@ -69,40 +69,46 @@ public final class EmbeddedCluster: KafkaTopicProvisioner {
             logger.notice("the embedded cluster ignores topic configs", metadata: ["topic": "\(topic.name)", "configs": "\(topic.configs)"])
         }
         let replication = min(topic.replicationFactor, Int32(brokerCount))
-        try check(rd_kafka_mock_topic_create(cluster.pointer, topic.name, topic.partitions, replication), "create topic \(topic.name)")
+        try onLiveCluster("create topic \(topic.name)") { rd_kafka_mock_topic_create($0, topic.name, topic.partitions, replication) }
     }
 
     // MARK: - Fault injection
 
     /// Takes a broker off the network: its connections drop and new ones are refused.
     public func setBrokerDown(_ brokerID: Int32) throws {
-        try check(rd_kafka_mock_broker_set_down(cluster.pointer, brokerID), "broker \(brokerID) down")
+        try onLiveCluster("broker \(brokerID) down") { rd_kafka_mock_broker_set_down($0, brokerID) }
     }
 
     public func setBrokerUp(_ brokerID: Int32) throws {
-        try check(rd_kafka_mock_broker_set_up(cluster.pointer, brokerID), "broker \(brokerID) up")
+        try onLiveCluster("broker \(brokerID) up") { rd_kafka_mock_broker_set_up($0, brokerID) }
     }
 
     /// Adds latency to every response of a broker.
     public func setRoundTripTime(_ brokerID: Int32, milliseconds: Int32) throws {
-        try check(rd_kafka_mock_broker_set_rtt(cluster.pointer, brokerID, milliseconds), "broker \(brokerID) rtt")
+        try onLiveCluster("broker \(brokerID) rtt") { rd_kafka_mock_broker_set_rtt($0, brokerID, milliseconds) }
     }
 
     /// Makes the next requests of one kind fail with these errors, in order, whichever broker gets them.
     public func pushRequestErrors(_ kind: RequestKind, _ errors: [KafkaErrorCode]) {
         let codes = errors.map { rd_kafka_resp_err_t(rawValue: $0.rawValue) }
-        codes.withUnsafeBufferPointer { buffer in
-            rd_kafka_mock_push_request_errors_array(cluster.pointer, kind.rawValue, buffer.count, buffer.baseAddress)
+        try? onLiveCluster("push request errors") { cluster in
+            codes.withUnsafeBufferPointer { buffer in
+                rd_kafka_mock_push_request_errors_array(cluster, kind.rawValue, buffer.count, buffer.baseAddress)
+            }
+            return RD_KAFKA_RESP_ERR_NO_ERROR
         }
     }
 
     /// Makes every request about a topic fail with `error` (`.noError` clears it).
     public func setTopicError(_ topic: String, _ error: KafkaErrorCode) {
-        rd_kafka_mock_topic_set_error(cluster.pointer, topic, rd_kafka_resp_err_t(rawValue: error.rawValue))
+        try? onLiveCluster("topic error") { cluster in
+            rd_kafka_mock_topic_set_error(cluster, topic, rd_kafka_resp_err_t(rawValue: error.rawValue))
+            return RD_KAFKA_RESP_ERR_NO_ERROR
+        }
     }
 
     public func setPartitionLeader(topic: String, partition: Int32, brokerID: Int32) throws {
-        try check(rd_kafka_mock_partition_set_leader(cluster.pointer, topic, partition, brokerID), "leader of \(topic)[\(partition)]")
+        try onLiveCluster("leader of \(topic)[\(partition)]") { rd_kafka_mock_partition_set_leader($0, topic, partition, brokerID) }
     }
 
     // MARK: - Life cycle
@@ -115,10 +121,23 @@ public final class EmbeddedCluster: KafkaTopicProvisioner {
         _ = try await admin.listTopics()
     }
 
+    /// Destroys the cluster. A fault injection still running (a test's task that outlives the test's
+    /// body) then fails with an error instead of writing into the freed cluster: calls into the mock
+    /// and its destruction hold the same lock.
     public func shutdown() {
         guard destroyed.withLock({ was in defer { was = true }; return !was }) else { return }
         rd_kafka_mock_cluster_destroy(cluster.pointer)
         rd_kafka_destroy(host.pointer)
+    }
+
+    /// Runs one call of the mock's API on the cluster, unless it is destroyed (then throws), holding
+    /// the lock that `shutdown` takes, so that the two never interleave.
+    private func onLiveCluster(_ what: String, _ call: (OpaquePointer) -> rd_kafka_resp_err_t) throws {
+        let err = try destroyed.withLock { isDestroyed -> rd_kafka_resp_err_t in
+            guard !isDestroyed else { throw KafkaError(kind: .state, reason: "embedded cluster: \(what): the cluster is shut down") }
+            return call(cluster.pointer)
+        }
+        try check(err, what)
     }
 
     deinit { shutdown() }
