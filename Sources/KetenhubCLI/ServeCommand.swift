@@ -17,14 +17,7 @@ struct ServeCommand: AsyncParsableCommand {
     var config: String
 
     func run() async throws {
-        let configuration: HubConfiguration
-        do {
-            configuration = try HubConfiguration.load(file: config)
-        } catch let error as ConfigurationError {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-            throw ExitCode(2)
-        }
-        KafkaClientSettings.processProperties = configuration.kafka.properties
+        let configuration = try loadNodeConfiguration(config)
         let logger = commandLogger("ketenhub.\(configuration.node)", level: configuration.logLevel)
         let roles = configuration.roles.sorted().map(\.rawValue).joined(separator: ", ")
         let node = try HubNode(configuration: configuration, logger: logger) { address in
@@ -35,4 +28,18 @@ struct ServeCommand: AsyncParsableCommand {
         watchdog.disarm()
         printNow("node \(configuration.node) stopped")
     }
+}
+
+/// A node's configuration file, read and checked; a refusal is printed as `file:line: key: problem`
+/// and ends the command with exit code 2. Its librdkafka properties go to every client of the process.
+func loadNodeConfiguration(_ file: String) throws -> HubConfiguration {
+    let configuration: HubConfiguration
+    do {
+        configuration = try HubConfiguration.load(file: file)
+    } catch let error as ConfigurationError {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        throw ExitCode(2)
+    }
+    KafkaClientSettings.processProperties = configuration.kafka.properties
+    return configuration
 }

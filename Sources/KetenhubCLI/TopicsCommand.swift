@@ -26,14 +26,7 @@ struct TopicsCommand: AsyncParsableCommand {
         var config: String
 
         func run() async throws {
-            let configuration: HubConfiguration
-            do {
-                configuration = try HubConfiguration.load(file: config)
-            } catch let error as ConfigurationError {
-                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-                throw ExitCode(2)
-            }
-            KafkaClientSettings.processProperties = configuration.kafka.properties
+            let configuration = try loadNodeConfiguration(config)
             let organisations = try MatrixLoader.loadValid(directory: configuration.matrix).organisations.organisations.map(\.code)
             let wanted = HubTopics().specifications(organisations: organisations)
             let admin = try KafkaAdmin(settings: KafkaClientSettings(bootstrapServers: configuration.kafka.bootstrapServers,
