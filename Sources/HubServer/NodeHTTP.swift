@@ -139,14 +139,31 @@ struct Readiness: Sendable {
                       roles: configuration.roles.map(\.rawValue).sorted(), checks: checks)
     }
 
-    /// Reachable, with every topic of the hub present.
+    /// Reachable, with every topic the node's roles use present (and visible to its principal).
     private func kafka() async -> String {
         do {
             let present = Set(try await admin.listTopics().map(\.name))
-            let missing = topics.specifications(organisations: organisations).map(\.name).filter { !present.contains($0) }
+            let needed = configuration.roles.flatMap { $0.topics(topics, organisations: organisations, delivering: workers.map(\.organisation)) }
+            let missing = Set(needed).filter { !present.contains($0) }
             return missing.isEmpty ? "ok" : "topics missing: \(missing.sorted().joined(separator: ", "))"
         } catch {
             return "Kafka does not answer"
+        }
+    }
+}
+
+extension HubConfiguration.Role {
+    /// The topics a role reads or writes: what `/readyz` checks, and what the role's Kafka principal
+    /// is granted in deploy/strimzi/users.yaml.
+    func topics(_ topics: HubTopics, organisations: [String], delivering: [String]) -> [String] {
+        let deliveries = organisations.map(topics.deliveries)
+        return switch self {
+        case .gateway: [topics.canonical, topics.deadLetter, topics.acknowledgements]
+        case .router: [topics.canonical, topics.audit, topics.caseState, topics.consentState, topics.deadLetter, topics.governance] + deliveries
+        case .delivery: delivering.map(topics.deliveries) + [topics.deliveryStatus]
+        case .ledger: [topics.canonical, topics.audit, topics.deliveryStatus, topics.acknowledgements, topics.deadLetter, topics.replays, topics.alerts]
+        case .sla: [topics.alerts]
+        case .api: [topics.canonical, topics.audit, topics.deadLetter, topics.replays, topics.governance] + deliveries
         }
     }
 }

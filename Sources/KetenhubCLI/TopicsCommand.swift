@@ -14,8 +14,27 @@ struct TopicsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "topics",
         abstract: "The hub's Kafka topics.",
-        subcommands: [Create.self]
+        subcommands: [Create.self, Plan.self]
     )
+
+    /// The topics the code uses, for manifests and their checks.
+    struct Plan: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the hub's topics (name, partitions, configuration) for the organisations of a matrix, as JSON."
+        )
+
+        @Option(help: "The sharing matrix directory whose organisations get delivery topics.")
+        var matrix: String = MatrixCommand.defaultDirectory
+
+        func run() throws {
+            let organisations = try MatrixLoader.loadValid(directory: URL(fileURLWithPath: matrix)).organisations.organisations.map(\.code)
+            let topics = HubTopics().specifications(organisations: organisations).map { topic -> [String: Any] in
+                ["name": topic.name, "partitions": Int(topic.partitions), "configs": topic.configs]
+            }
+            let data = try JSONSerialization.data(withJSONObject: topics, options: [.prettyPrinted, .sortedKeys])
+            printNow(String(decoding: data, as: UTF8.self))
+        }
+    }
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
