@@ -5,7 +5,7 @@ import PackageDescription
 //   CRdKafka (system librdkafka) <- Kafka (our client) <- EmbeddedKafka (mock cluster)
 //   CanonicalEvents (the contracts' Swift model and validator; no transport) <- SharingPolicy (the matrix)
 //   CanonicalEvents <- PartnerAdapters (partner formats as data: native messages <-> canonical events)
-//   HubMetrics (the hub's counters in the Prometheus format; no dependencies)
+//   HubMetrics (the hub's metrics in swift-prometheus's registry)
 //   Kafka + CanonicalEvents <- HubTopology (the hub's topics and the records every service writes)
 //   HubTopology + PartnerAdapters <- PartnerGateway (partners' transports in and out: HTTP, drop directories)
 //   HubTopology + SharingPolicy <- Router (the routing service)
@@ -35,6 +35,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.20.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.10.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
         // Debian's librdkafka-dev 2.0.2, with the mock cluster header.
@@ -83,8 +84,9 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
-        // The hub's own metrics in the Prometheus text format, through an explicit registry.
-        .target(name: "HubMetrics"),
+        // The hub's metrics in swift-prometheus's registry, one per node; swift-metrics goes into it too.
+        .target(name: "HubMetrics", dependencies: [.product(name: "Prometheus", package: "swift-prometheus"),
+                                                   .product(name: "CoreMetrics", package: "swift-metrics")]),
         // The hub's topics, and the records on them that more than one service writes.
         .target(
             name: "HubTopology",
@@ -138,6 +140,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
@@ -241,7 +244,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HubMetricsTests",
-            dependencies: ["HubMetrics"]
+            dependencies: ["HubMetrics", "KetenhubTestSupport"]
         ),
         .testTarget(
             name: "SLAClockTests",

@@ -8,6 +8,7 @@ import HubTopology
 import Hummingbird
 import Kafka
 import Logging
+import Metrics
 import MatrixGovernance
 import NIOCore
 import PartnerAdapters
@@ -168,6 +169,12 @@ public final class HubNode: Sendable {
 
     /// Runs the node until SIGTERM or SIGINT (or `stop()`), then stops it in order.
     public func run() async throws { try await group.run() }
+
+    /// Sends swift-metrics (librdkafka's statistics among them) into this node's registry, so that
+    /// `/metrics` shows them too. Once per process: for the command that runs the node.
+    public func bootstrapMetricsSystem() {
+        MetricsSystem.bootstrap(metrics.metricsFactory)
+    }
 
     /// Stops the node as SIGTERM does.
     public func stop() async { await group.triggerGracefulShutdown() }

@@ -50,7 +50,7 @@ struct DemoCommand: AsyncParsableCommand {
         settings.formatsDirectory = URL(fileURLWithPath: formats)
         settings.ledgerPath = ledger
         settings.credentialStore = credentialsStore
-        settings.handlesSignals = !exitWhenDone
+        settings.ownsProcess = !exitWhenDone
         let ledgerPath = ledger
         let hub = DemoHub(settings: settings, logger: logger)
         let quiet = exitWhenDone

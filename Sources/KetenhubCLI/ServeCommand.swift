@@ -23,6 +23,7 @@ struct ServeCommand: AsyncParsableCommand {
         let node = try HubNode(configuration: configuration, logger: logger) { address in
             printNow("Ketenhub \(Ketenhub.version) node \(configuration.node) (\(roles)) serving on \(address.absoluteString)")
         }
+        node.bootstrapMetricsSystem()
         let watchdog = StopWatchdog(limit: .seconds(configuration.http.drainSeconds + 30))
         try await node.run()
         watchdog.disarm()

@@ -37,8 +37,9 @@ public struct DemoHub: Sendable {
         /// A credentials file (`ketenhub credentials add`) whose tokens the hub accepts besides the
         /// demo's own, read again within seconds when it changes.
         public var credentialStore: String?
-        /// Whether SIGINT and SIGTERM stop the hub (the command); a test process keeps its own handling.
-        public var handlesSignals = false
+        /// Whether the demo is the process (the command): SIGINT and SIGTERM stop it, and swift-metrics
+        /// goes into its registry. A test process keeps both to itself.
+        public var ownsProcess = false
         public init() {}
     }
 
@@ -156,8 +157,9 @@ public struct DemoHub: Sendable {
             let configuration = nodeConfiguration(cluster: bootstrap, matrix: matrix, formats: formats, batchPartners: batchPartners,
                                                   work: work, backOffices: backOfficeURL)
             let hubPort = PortBox()
-            let node = try HubNode(configuration: configuration, extraCredentials: generated, handlesSignals: settings.handlesSignals,
+            let node = try HubNode(configuration: configuration, extraCredentials: generated, handlesSignals: settings.ownsProcess,
                                    logger: logger) { hubPort.set($0.port ?? 0) }
+            if settings.ownsProcess { node.bootstrapMetricsSystem() }
             // The node runs beside the group: it ends on a signal (or `stop()`), and then the demo ends.
             let nodeRun = Task { try await node.run() }
             let hubURL = URL(string: "http://127.0.0.1:\(try await hubPort.value())")!

@@ -1,33 +1,51 @@
+import Foundation
 import HubMetrics
+import KetenhubTestSupport
 import Testing
 
 @Suite("Metrics registry")
 struct MetricsRegistryTests {
-    @Test("the Prometheus text format: help and type once per metric, escaped label values, cumulative histogram buckets")
-    func exposition() async {
+    @Test("the Prometheus text format through swift-prometheus: help and type once per metric, escaped label values, cumulative buckets; promtool accepts it")
+    func exposition() async throws {
         let metrics = MetricsRegistry()
         metrics.increment("ketenhub_x_total", help: "X.", labels: ["organisation": "om"])
         metrics.increment("ketenhub_x_total", help: "X.", labels: ["organisation": "om"], by: 2)
         metrics.increment("ketenhub_x_total", help: "X.", labels: ["organisation": "a\"b\\c"])
-        metrics.gauge("ketenhub_depth", help: "Depth.") { [([:], 4)] }
+        metrics.increment("ketenhub_x_total", help: "Another help text is not a second metric.", labels: ["organisation": "rvdk"])
+        let depth = DepthBox(4)
+        metrics.gauge("ketenhub_depth", help: "Depth.") { [([:], Double(depth.value))] }
         metrics.histogram("ketenhub_latency_seconds", help: "Latency.", buckets: [1, 10]) { [(["organisation": "om"], [0.5, 2, 30])] }
         #expect(metrics.counterValue("ketenhub_x_total", labels: ["organisation": "om"]) == 3)
-        #expect(await metrics.render() == """
-            # HELP ketenhub_x_total X.
-            # TYPE ketenhub_x_total counter
-            ketenhub_x_total{organisation="a\\"b\\\\c"} 1
-            ketenhub_x_total{organisation="om"} 3
-            # HELP ketenhub_latency_seconds Latency.
-            # TYPE ketenhub_latency_seconds histogram
-            ketenhub_latency_seconds_bucket{le="1",organisation="om"} 1
-            ketenhub_latency_seconds_bucket{le="10",organisation="om"} 2
-            ketenhub_latency_seconds_bucket{le="+Inf",organisation="om"} 3
-            ketenhub_latency_seconds_sum{organisation="om"} 32.5
-            ketenhub_latency_seconds_count{organisation="om"} 3
-            # HELP ketenhub_depth Depth.
-            # TYPE ketenhub_depth gauge
-            ketenhub_depth 4
-
-            """)
+        let text = await metrics.render()
+        let lines = Set(text.split(separator: "\n").map(String.init))
+        for expected in [
+            "# HELP ketenhub_x_total X.", "# TYPE ketenhub_x_total counter",
+            #"ketenhub_x_total{organisation="om"} 3"#, #"ketenhub_x_total{organisation="a\"b\\c"} 1"#, #"ketenhub_x_total{organisation="rvdk"} 1"#,
+            "# TYPE ketenhub_latency_seconds histogram",
+            #"ketenhub_latency_seconds_bucket{organisation="om",le="1.0"} 1"#, #"ketenhub_latency_seconds_bucket{organisation="om",le="10.0"} 2"#,
+            #"ketenhub_latency_seconds_bucket{organisation="om",le="+Inf"} 3"#,
+            #"ketenhub_latency_seconds_sum{organisation="om"} 32.5"#, #"ketenhub_latency_seconds_count{organisation="om"} 3"#,
+            "# TYPE ketenhub_depth gauge", "ketenhub_depth 4.0",
+        ] {
+            #expect(lines.contains(expected), "\(expected) in:\n\(text)")
+        }
+        #expect(text.components(separatedBy: "# TYPE ketenhub_x_total").count == 2, "one TYPE line per metric")
+        // A gauge read at scrape shows the value of that scrape, never a stale one beside it.
+        depth.value = 7
+        let again = await metrics.render()
+        #expect(again.contains("ketenhub_depth 7.0") && !again.contains("ketenhub_depth 4.0"))
+        #expect(again.components(separatedBy: "ketenhub_latency_seconds_count").count == 2)
+        try checkWithPromtool(again)
     }
 }
+
+final class DepthBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Int
+    init(_ value: Int) { stored = value }
+    var value: Int {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
+    }
+}
+

@@ -1,5 +1,6 @@
 import CanonicalEvents
 import Foundation
+import Testing
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -181,4 +182,23 @@ public struct SeededGenerator: RandomNumberGenerator {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
+}
+
+/// `promtool check metrics` (Debian's prometheus package, which `make test` installs) on an exposition.
+public func checkWithPromtool(_ text: String) throws {
+    let promtool = try #require(which("promtool"), "promtool is not installed (make test installs Debian's prometheus package)")
+    let process = Process()
+    process.executableURL = promtool
+    process.arguments = ["check", "metrics"]
+    let input = Pipe()
+    let output = Pipe()
+    process.standardInput = input
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    input.fileHandleForWriting.write(Data(text.utf8))
+    try input.fileHandleForWriting.close()
+    let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    #expect(process.terminationStatus == 0, "promtool check metrics: \(report)")
 }

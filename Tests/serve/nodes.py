@@ -126,7 +126,7 @@ def add_credential(file, principal, role, organisation=None, expires=None):
     return next(line for line in result.stdout.splitlines() if line.startswith("kh_"))
 
 
-def write_config(directory, name, bootstrap, roles, transports=None, extra=""):
+def write_config(directory, name, bootstrap, roles, transports=None, extra="", kafka_properties=None):
     """A node's configuration file, as an operator writes it (YAML)."""
     lines = [
         f"node: {name}",
@@ -134,6 +134,7 @@ def write_config(directory, name, bootstrap, roles, transports=None, extra=""):
         "kafka:",
         f"  bootstrapServers: {bootstrap}",
         "  fetchMaxWaitMs: 10",
+    ] + (["  properties:"] + [f"    {k}: {v}" for k, v in kafka_properties.items()] if kafka_properties else []) + [
         "store: sqlite:ledger.sqlite",
         "credentials: credentials.json",
         f"matrix: {ROOT / 'Contracts/matrix'}",
