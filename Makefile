@@ -7,7 +7,7 @@ RUNTIME_PACKAGES := pkg-config librdkafka-dev
 TEST_PACKAGES := $(RUNTIME_PACKAGES) kcat chromium chromium-driver prometheus
 # The contract tests check every example with an independent JSON Schema 2020-12 validator and the
 # OpenAPI document with an OpenAPI validator; the console tests drive Chromium through selenium.
-PYTHON_TEST_PACKAGES := jsonschema referencing yaml:pyyaml pytest rfc3339_validator:rfc3339-validator lxml openapi_spec_validator:openapi-spec-validator selenium kubernetes_validate:kubernetes-validate
+PYTHON_TEST_PACKAGES := jsonschema referencing yaml:pyyaml pytest rfc3339_validator:rfc3339-validator lxml openapi_spec_validator:openapi-spec-validator selenium kubernetes_validate:kubernetes-validate schemathesis
 
 .PHONY: build release test demo bench contracts deps deps-test clean
 
@@ -28,7 +28,7 @@ release: deps
 test: deps-test
 	$(SWIFT) build --build-tests
 	KETENHUB_BIN="$$($(SWIFT) build --show-bin-path)/ketenhub" $(SWIFT) test --skip-build
-	KETENHUB_BIN="$$($(SWIFT) build --show-bin-path)/ketenhub" $(PYTHON) -m pytest -q Tests/contracts Tests/console Tests/serve Tests/deploy
+	KETENHUB_BIN="$$($(SWIFT) build --show-bin-path)/ketenhub" $(PYTHON) -m pytest -q Tests/contracts Tests/console Tests/serve Tests/deploy Tests/api
 
 demo: build
 	"$$($(SWIFT) build --show-bin-path)/ketenhub" demo

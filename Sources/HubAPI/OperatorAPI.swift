@@ -52,7 +52,12 @@ public struct OperatorAPI: Sendable {
         }
         router.get("api/cases/:case/events") { request, context in
             try await gate.answer(request, allowed: Allowed.metadata) { _ in
-                try ledger.events(inCase: context.parameters.require("case"))
+                let chainCase = try context.parameters.require("case")
+                // The chain case id's form in Contracts/events/common.schema.json (chainCaseId).
+                guard chainCase.wholeMatch(of: /KZ-[0-9]{4}-[0-9A-Z]{6}/) != nil else {
+                    throw APIRefusal(.badRequest, "a chain case id has the form KZ-YYYY-XXXXXX")
+                }
+                return try ledger.events(inCase: chainCase)
             }
         }
         router.get("api/trace") { request, _ in

@@ -39,6 +39,20 @@ public struct PrivacyOfficerAPI: Sendable {
         var activeFrom: String?
     }
 
+    /// One version with its files: its summary (`inForce` included) and the bundle.
+    struct VersionWithFiles: Encodable, Sendable {
+        var summary: VersionSummary
+        var bundle: MatrixBundle
+
+        func encode(to encoder: any Encoder) throws {
+            try summary.encode(to: encoder)
+            var container = encoder.container(keyedBy: Key.self)
+            try container.encode(bundle, forKey: .bundle)
+        }
+
+        private enum Key: String, CodingKey { case bundle }
+    }
+
     struct MatrixInForce: Encodable, Sendable {
         var version: VersionSummary
         /// Why the version may rest on unconfirmed legal bases, when a privacy officer marked it a trial.
@@ -84,7 +98,10 @@ public struct PrivacyOfficerAPI: Sendable {
             }
         }
         router.get("api/matrix/versions/:version") { request, context in
-            try await gate.answer(request, allowed: Allowed.matrixRead) { _ in try governed { try governance.version(try number(context)) } }
+            try await gate.answer(request, allowed: Allowed.matrixRead) { _ in
+                let version = try governed { try governance.version(try number(context)) }
+                return VersionWithFiles(summary: try summary(version), bundle: version.bundle)
+            }
         }
         router.post("api/matrix/versions") { request, _ in
             try await gate.answer(request, success: .created, allowed: Allowed.matrixChange) { principal in
@@ -143,8 +160,12 @@ public struct PrivacyOfficerAPI: Sendable {
         }
         router.get("api/data-subjects/:person/disclosures") { request, context in
             try await gate.answer(request, allowed: Allowed.matrixRead) { _ in
-                let person = try context.parameters.require("person")
-                guard person.hasPrefix("psn:") else { throw APIRefusal(.badRequest, "give the person's pseudonymous id (psn: and 32 hex digits)") }
+                // A path parameter arrives as sent: `psn%3A...` when the client encoded the colon.
+                let raw = try context.parameters.require("person")
+                let person = raw.removingPercentEncoding ?? raw
+                guard person.wholeMatch(of: /psn:[0-9a-f]{32}/) != nil else {
+                    throw APIRefusal(.badRequest, "give the person's pseudonymous id (psn: and 32 hex digits)")
+                }
                 return try ledger.disclosures(concerning: person)
             }
         }

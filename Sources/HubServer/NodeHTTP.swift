@@ -48,6 +48,9 @@ extension HubNode {
                 try await RecordedDecisions.read(bootstrapServers: cluster, topics: topics).replay(with: proposed)
             }.addRoutes(to: hubRouter)
             registerStateMetrics(metrics, ledger: ledger, admin: admin, topics: topics, organisations: recipients(parts.matrix))
+        }
+        hubRouter.middlewares.add(MethodNotAllowedMiddleware(routes: hubRouter.routes.map { ($0.path, $0.method) }))
+        if roles.contains(.api) {
             hubRouter.middlewares.add(FileMiddleware(configuration.console.path, searchForIndexHtml: true, logger: logger))
         }
         return hubRouter
