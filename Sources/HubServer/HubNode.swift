@@ -143,7 +143,7 @@ public final class HubNode: Sendable {
                                    timeoutMilliseconds: 3_000, logger: logger)
         services.insert(.init(service: ClosureService {
             try? await gracefulShutdown()
-            admin.shutdown()
+            await onThreadOfItsOwn { admin.shutdown() }  // it joins the admin's thread: never on Swift's pool
         }, successTerminationBehavior: .ignore), at: 0)
         let httpRouter = Self.httpRouter(configuration, parts: parts, admin: admin, drain: drain, metrics: metrics, router: router, topics: topics, logger: logger)
         let application = Application(router: httpRouter,
@@ -236,5 +236,16 @@ struct NodeService: Service {
                 }
             }
         }
+    }
+}
+
+/// Runs a blocking call (a client's destruction, which joins its threads) on a thread of its own and
+/// waits for it without holding one of Swift's cooperative threads.
+func onThreadOfItsOwn(_ body: @escaping @Sendable () -> Void) async {
+    await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+        Thread {
+            body()
+            done.resume()
+        }.start()
     }
 }
