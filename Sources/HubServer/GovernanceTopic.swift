@@ -38,8 +38,8 @@ public enum GovernanceTopic {
     }
 
     /// Schedules in `schedule` every activated version on the topic not scheduled yet; returns the
-    /// numbers scheduled so far. A version that does not load is left out and logged (it was linted
-    /// when proposed; it cannot be routed under, and the router keeps the version before it).
+    /// numbers seen so far. A version that does not load, lacks a second officer's approval or whose
+    /// files are not the version it names is left out and logged: the router keeps the version before it.
     @discardableResult
     static func follow(into schedule: MatrixSchedule, reader: TopicReader, topics: HubTopics, known: Set<Int>,
                        logger: Logger) async throws -> Set<Int> {
@@ -47,8 +47,21 @@ public enum GovernanceTopic {
         for version in try await versions(reader: reader, topics: topics) where !known.contains(version.number) {
             known.insert(version.number)
             guard let since = version.activeSince else { continue }
+            // The topic's writers are limited by ACL; a router still routes only under a version that
+            // shows a second officer's approval and whose files are the version it names.
+            guard version.number == 1 || (version.approvedBy != nil && version.approvedBy != version.proposedBy) else {
+                logger.error("matrix version on the governance topic lacks a second officer's approval; not routed under",
+                             metadata: ["version": "\(version.number)"])
+                continue
+            }
             do {
-                schedule.activate(try MatrixLoader.load(version.bundle).matrix, from: since)
+                let matrix = try MatrixLoader.load(version.bundle).matrix
+                guard matrix.version == version.matrixVersion else {
+                    logger.error("matrix version on the governance topic names other files than it carries; not routed under",
+                                 metadata: ["version": "\(version.number)"])
+                    continue
+                }
+                schedule.activate(matrix, from: since)
                 logger.info("matrix version scheduled", metadata: ["version": "\(version.number)", "from": "\(version.activeFrom ?? "")"])
             } catch {
                 logger.error("matrix version on the governance topic does not load", metadata: ["version": "\(version.number)", "error": "\(error)"])
