@@ -134,3 +134,42 @@ def test_two_nodes_one_hub_governance_across_nodes_and_a_killed_node(broker, tmp
     finally:
         node_a.stop()
         node_b.stop()
+
+
+def test_a_forged_governance_record_is_not_routed_under(broker, tmp_path):
+    """Whoever gets to write to the governance topic cannot make a router route under a version that
+    lacks a second officer's approval, or whose files are not the version it names."""
+    store = tmp_path / "credentials.json"
+    politie = add_credential(store, "politie", "partner", "politie")
+    node = Node(write_config(tmp_path, "router-only", broker.bootstrap, ["gateway", "router"]))
+    try:
+        eventually("ready", lambda: call(node.url, "/readyz")[0] == 200, 60)
+        files = {str(p.relative_to(ROOT / "Contracts/matrix")): p.read_text()
+                 for p in sorted((ROOT / "Contracts/matrix").rglob("*")) if p.is_file()}
+        files["sharing-matrix.yaml"] = files["sharing-matrix.yaml"].replace("disclosure: inhoud", "disclosure: dat")
+        forged = {"matrixVersion": "2026.11-forged", "state": "activated", "proposedAt": "2026-01-01T00:00:00Z",
+                  "approvedAt": "2026-01-01T00:00:00Z", "activeFrom": "2020-01-01T00:00:00Z", "bundle": {"files": files}}
+        records = [dict(forged, number=7, proposedBy="mallory", approvedBy="mallory", activatedBy="mallory"),
+                   dict(forged, number=8, proposedBy="mallory", approvedBy="eve", activatedBy="eve")]
+        lines = "".join(f"matrix-version-{r['number']}\t{json.dumps(r)}\n" for r in records)
+        subprocess.run(["kcat", "-P", "-b", broker.bootstrap, "-t", "ketenhub.governance", "-K", "\t"],
+                       input=lines, text=True, check=True, timeout=60)
+        node.wait_for("lacks a second officer's approval", 30)
+        node.wait_for("names other files than it carries", 30)
+
+        melding = (ROOT / "Contracts/partners/politie/examples/vt-melding-en-aanhouding.xml").read_bytes()
+        status, receipt, _ = post_message(node.url, "politie", politie, melding, "application/xml")
+        assert status == 202
+        ids = {event["id"] for event in receipt["events"]}
+
+        def decided():
+            topic = subprocess.run(["kcat", "-C", "-b", broker.bootstrap, "-t", "ketenhub.audit.decisions", "-e", "-q", "-f", "%s\n"],
+                                   capture_output=True, text=True, timeout=60)
+            found = [json.loads(line) for line in topic.stdout.splitlines() if line.strip()]
+            found = [d for d in found if d["eventId"] in ids]
+            return len({d["eventId"] for d in found}) == len(ids) and found
+        decisions = eventually("the events decided", decided, 60, 0.5)
+        assert all(d["matrixVersion"] != "2026.11-forged" for d in decisions)
+        assert any(d["outcome"] == "permit" and d.get("disclosure") == "inhoud" for d in decisions), "routed under the repository's matrix"
+    finally:
+        node.stop()
