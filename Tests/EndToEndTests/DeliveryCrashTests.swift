@@ -55,24 +55,17 @@ struct DeliveryCrashTests {
         defer { server.cancel() }
         let url = "http://127.0.0.1:\(try await port.value())/deliveries"
 
-        func startWorker() throws -> Process {
-            let process = Process()
-            process.executableURL = try ketenhubBinary()
-            process.arguments = ["deliver", "--bootstrap", cluster.bootstrapServers, "--organisation", "politie", "--endpoint", url,
-                                 "--formats", packageRoot.appendingPathComponent("Contracts/partners").path]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            return process
+        func startWorker() throws -> ChildProcess {
+            try ChildProcess(try ketenhubBinary(), ["deliver", "--bootstrap", cluster.bootstrapServers, "--organisation", "politie", "--endpoint", url,
+                                                    "--formats", packageRoot.appendingPathComponent("Contracts/partners").path])
         }
 
         var arrivalsAtKill: [Int] = []
         for _ in 0..<10 {
             let worker = try startWorker()
             try await Task.sleep(for: .milliseconds(Int.random(in: 1_500...3_000)))
-            kill(worker.processIdentifier, SIGKILL)
-            worker.waitUntilExit()
-            #expect(worker.terminationReason == .uncaughtSignal)
+            worker.send(SIGKILL)
+            #expect(worker.wait() == 128 + SIGKILL)
             arrivalsAtKill.append(await endpoint.arrivals.count)
         }
         let survivor = try startWorker()
@@ -81,8 +74,8 @@ struct DeliveryCrashTests {
             while Set(await endpoint.arrivals.map(\.key)).count < total { try await Task.sleep(for: .milliseconds(100)) }
         }
         try await Task.sleep(for: .milliseconds(500))  // nothing more may come
-        survivor.terminate()
-        survivor.waitUntilExit()
+        survivor.send(SIGTERM)
+        survivor.wait()
 
         let arrivals = await endpoint.arrivals
         let keys = arrivals.map(\.key)

@@ -12,13 +12,8 @@ struct InteropTests {
         let binary = try ketenhubBinary()
         let kcat = try #require(which("kcat"), "kcat is not installed (make test installs it)")
         let portFile = FileManager.default.temporaryDirectory.appendingPathComponent("\(uniqueName("broker")).port")
-        let broker = Process()
-        broker.executableURL = binary
-        broker.arguments = ["broker", "--brokers", "3", "--port-file", portFile.path, "--topic", "partner-export:3"]
-        broker.standardOutput = FileHandle.nullDevice
-        broker.standardError = FileHandle.nullDevice
-        try broker.run()
-        defer { if broker.isRunning { broker.terminate() } }
+        let broker = try ChildProcess(binary, ["broker", "--brokers", "3", "--port-file", portFile.path, "--topic", "partner-export:3"])
+        defer { if broker.isRunning { broker.send(SIGTERM) } }
 
         let bootstrap = try await within(30, "the port file") {
             while true {
@@ -32,17 +27,10 @@ struct InteropTests {
 
         // kcat: key and value split at ':', one record per line, two headers on each.
         let lines = (0..<12).map { "case-\($0 % 4):melding-\($0)" }
-        let producer = Process()
-        producer.executableURL = kcat
-        producer.arguments = ["-P", "-b", bootstrap, "-t", "partner-export", "-K", ":",
-                              "-H", "ce_source=politie", "-H", "ce_type=nl.ketenhub.melding.v1"]
-        let input = Pipe()
-        producer.standardInput = input
-        try producer.run()
-        input.fileHandleForWriting.write(Data((lines.joined(separator: "\n") + "\n").utf8))
-        try input.fileHandleForWriting.close()
-        producer.waitUntilExit()
-        #expect(producer.terminationStatus == 0)
+        let producer = try ChildProcess(kcat, ["-P", "-b", bootstrap, "-t", "partner-export", "-K", ":",
+                                               "-H", "ce_source=politie", "-H", "ce_type=nl.ketenhub.melding.v1"],
+                                        input: Data((lines.joined(separator: "\n") + "\n").utf8))
+        #expect(producer.wait() == 0)
 
         var configuration = KafkaConsumerConfiguration(bootstrapServers: bootstrap, groupID: uniqueName("interop"))
         configuration.isolationLevel = .readCommitted
@@ -60,10 +48,8 @@ struct InteropTests {
         }
 
         // SIGTERM stops the broker cleanly and takes its port file away.
-        broker.terminate()
-        broker.waitUntilExit()
-        #expect(broker.terminationReason == .exit)
-        #expect(broker.terminationStatus == 0)
+        broker.send(SIGTERM)
+        #expect(broker.wait() == 0, "the broker ends cleanly on SIGTERM")
         #expect(!FileManager.default.fileExists(atPath: portFile.path))
     }
 }

@@ -21,18 +21,10 @@ struct CrashTests {
         "invrijheidstelling/einde-detentie", "contactpersoon/casusregisseur", "informatiewens/ingetrokken", "invrijheidstelling/verlof",
     ]
 
-    static func startRouter(_ bootstrap: String, log: URL) throws -> Process {
-        let process = Process()
-        process.executableURL = try ketenhubBinary()
-        process.arguments = ["route", "--bootstrap", bootstrap, "--batch-size", "100", "--linger-ms", "20",
-                             "--matrix", packageRoot.appendingPathComponent("Contracts/matrix").path]
-        if !FileManager.default.fileExists(atPath: log.path) { FileManager.default.createFile(atPath: log.path, contents: nil) }
-        let handle = try FileHandle(forWritingTo: log)
-        handle.seekToEndOfFile()
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        return process
+    static func startRouter(_ bootstrap: String, log: URL) throws -> ChildProcess {
+        try ChildProcess(try ketenhubBinary(), ["route", "--bootstrap", bootstrap, "--batch-size", "100", "--linger-ms", "20",
+                                                "--matrix", packageRoot.appendingPathComponent("Contracts/matrix").path],
+                         output: .file(log), errors: .sameAsOutput)
     }
 
     @Test("killed 20 times while routing thousands of events: every delivery exactly once, every decision recorded once, the chain intact",
@@ -66,9 +58,8 @@ struct CrashTests {
             // Long enough to start (load state, open the transaction) and route some batches, short enough to die mid-way;
             // on a loaded machine a router that got nowhere is given a second longer next time.
             try await Task.sleep(for: .milliseconds(Int.random(in: 1_800...3_500) + 1_000 * idleRounds))
-            kill(router.processIdentifier, SIGKILL)
-            router.waitUntilExit()
-            #expect(router.terminationReason == .uncaughtSignal, "round \(round)")
+            router.send(SIGKILL)
+            #expect(router.wait() == 128 + SIGKILL, "round \(round)")
             let recorded = try await F.auditRecords(cluster).values.map(\.count).reduce(0, +)
             if recorded > (decisionsAtKill.last ?? 0) {
                 killsWhileRouting += 1
@@ -83,14 +74,14 @@ struct CrashTests {
         let reader = TopicReader(bootstrapServers: cluster.bootstrapServers, logger: F.logger)
         let expected = F.expected(from: try await reader.readAll(F.topics.canonical))
         let survivor = try Self.startRouter(cluster.bootstrapServers, log: log)
-        defer { if survivor.isRunning { survivor.terminate() } }
+        defer { if survivor.isRunning { survivor.send(SIGTERM) } }
         try await within(180, "the last router finishing (log: \(log.path))") {
             while Set(try await F.auditRecords(cluster).values.flatMap { $0 }.map(\.decisionId)).count < expected.decisions.count {
                 try await Task.sleep(for: .milliseconds(500))
             }
         }
-        survivor.terminate()
-        survivor.waitUntilExit()
+        survivor.send(SIGTERM)
+        survivor.wait()
 
         #expect(killsWhileRouting >= 15, "kills that interrupted routing: \(decisionsAtKill)")
         let delivered = try await F.delivered(cluster)

@@ -71,18 +71,9 @@ public let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathCompone
 
 /// Runs `ketenhub` with `arguments` to completion; returns its exit status, standard output and standard error.
 public func runKetenhub(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
-    let process = Process()
-    process.executableURL = try ketenhubBinary()
-    process.arguments = arguments
-    let output = Pipe()
-    let errors = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    try process.run()
-    let outputData = output.fileHandleForReading.readDataToEndOfFile()
-    let errorData = errors.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
+    let process = try ChildProcess(try ketenhubBinary(), arguments, output: .pipe, errors: .pipe)
+    let (output, errors) = process.readOutputAndErrors()
+    return (process.wait(), String(decoding: output, as: UTF8.self), String(decoding: errors, as: UTF8.self))
 }
 
 /// The first executable called `program` on the PATH.
@@ -187,18 +178,8 @@ public struct SeededGenerator: RandomNumberGenerator {
 /// `promtool check metrics` (Debian's prometheus package, which `make test` installs) on an exposition.
 public func checkWithPromtool(_ text: String) throws {
     let promtool = try #require(which("promtool"), "promtool is not installed (make test installs Debian's prometheus package)")
-    let process = Process()
-    process.executableURL = promtool
-    process.arguments = ["check", "metrics"]
-    let input = Pipe()
-    let output = Pipe()
-    process.standardInput = input
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    input.fileHandleForWriting.write(Data(text.utf8))
-    try input.fileHandleForWriting.close()
-    let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    #expect(process.terminationStatus == 0, "promtool check metrics: \(report)")
+    let process = try ChildProcess(promtool, ["check", "metrics"], input: Data(text.utf8), output: .pipe, errors: .sameAsOutput)
+    let report = String(decoding: process.readOutput(), as: UTF8.self)
+    let status = process.wait()
+    #expect(status == 0, "promtool check metrics: \(report)")
 }
