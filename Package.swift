@@ -151,6 +151,7 @@ let package = Package(
                 "HubServer", "Kafka", "EmbeddedKafka", "HubTopology", "CanonicalEvents", "SharingPolicy",
                 "PartnerAdapters", "PartnerGateway", "PartnerSimulation", "DeliveryLedger", "HubAccess", "Router",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -215,7 +216,9 @@ let package = Package(
         // Helpers shared by the test targets.
         .target(
             name: "KetenhubTestSupport",
-            dependencies: ["Kafka", "CanonicalEvents", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Kafka", "CanonicalEvents", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             path: "Tests/Support"
         ),
         .testTarget(

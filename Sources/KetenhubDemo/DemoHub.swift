@@ -12,6 +12,7 @@ import PartnerAdapters
 import PartnerGateway
 import PartnerSimulation
 import Router
+import ServiceLifecycle
 import SharingPolicy
 
 /// The whole hub on the embedded cluster, with simulated partners around it: the adapters (HTTP and
@@ -147,10 +148,13 @@ public struct DemoHub: Sendable {
             let backOfficeRouter = Router(context: BasicRequestContext.self)
             backOffices.addRoutes(to: backOfficeRouter)
             let backOfficePort = PortBox()
-            group.addTask {
-                try await Application(router: backOfficeRouter, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                                      onServerRunning: { backOfficePort.set($0.localAddress?.port ?? 0) }, logger: logger).run()
-            }
+            // Stopped by graceful shutdown, never by cancelling its task: NIO traps when a serving task is
+            // cancelled while a connection is accepted but not yet served (apple/swift-nio#3481).
+            let backOfficeServer = ServiceGroup(configuration: .init(services: [
+                Application(router: backOfficeRouter, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                            onServerRunning: { backOfficePort.set($0.localAddress?.port ?? 0) }, logger: logger),
+            ], logger: logger))
+            group.addTask { try await backOfficeServer.run() }
             let backOfficeURL = URL(string: "http://127.0.0.1:\(try await backOfficePort.value())")!
             if let outage = settings.outage { await backOffices.makeUnavailable(outage.organisation, for: outage.duration) }
 
@@ -199,7 +203,9 @@ public struct DemoHub: Sendable {
                     progress("the simulated partners sent \(outcome.messages) messages: \(outcome.accepted) accepted (\(outcome.acceptedEvents) events), "
                              + "\(outcome.rejected) refused and dead-lettered")
                 }
-                _ = try? await withTaskCancellationHandler { try await nodeRun.value } onCancel: { nodeRun.cancel() }
+                // Cancelled: the node stops as on SIGTERM (a cancelled server can trap in NIO, see above).
+                _ = try? await withTaskCancellationHandler { try await nodeRun.value } onCancel: { Task { await node.stop() } }
+                await backOfficeServer.triggerGracefulShutdown()
                 group.cancelAll()
                 return nil
             }
@@ -211,12 +217,14 @@ public struct DemoHub: Sendable {
                 try await inspect(Running(bootstrapServers: bootstrap, topics: topics, ledger: node.ledger!, httpAddress: hubURL))
                 await node.stop()
                 _ = try? await nodeRun.value
+                await backOfficeServer.triggerGracefulShutdown()
                 group.cancelAll()
                 return report
             } catch {
                 sending.cancel()
                 await node.stop()
                 _ = try? await nodeRun.value
+                await backOfficeServer.triggerGracefulShutdown()
                 throw error
             }
         }

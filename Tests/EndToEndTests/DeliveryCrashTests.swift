@@ -47,13 +47,8 @@ struct DeliveryCrashTests {
             await endpoint.record(header("idempotency-key"), header("ce-ketencaseid"), header("ce-id"))
             return Response(status: .ok)
         }
-        let port = PortHolder()
-        let server = Task {
-            try await Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                                  onServerRunning: { port.set($0.localAddress?.port ?? 0) }, logger: testLogger).run()
-        }
-        defer { server.cancel() }
-        let url = "http://127.0.0.1:\(try await port.value())/deliveries"
+        let server = try await TestServer(router)
+        let url = server.url.appendingPathComponent("deliveries").absoluteString
 
         func startWorker() throws -> ChildProcess {
             try ChildProcess(try ketenhubBinary(), ["deliver", "--bootstrap", cluster.bootstrapServers, "--organisation", "politie", "--endpoint", url,
@@ -76,6 +71,7 @@ struct DeliveryCrashTests {
         try await Task.sleep(for: .milliseconds(500))  // nothing more may come
         survivor.send(SIGTERM)
         survivor.wait()
+        await server.stop()
 
         let arrivals = await endpoint.arrivals
         let keys = arrivals.map(\.key)

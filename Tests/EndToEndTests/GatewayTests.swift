@@ -26,7 +26,7 @@ struct GatewayTests {
         let producer: KafkaProducer
         let gateway: InboundGateway
         let tokens: [String: String]
-        let server: Task<Void, any Error>
+        let server: TestServer
         let url: URL
         let dropDirectories: DropDirectoryInbound
 
@@ -44,12 +44,8 @@ struct GatewayTests {
             let router = Router(context: BasicRequestContext.self)
             HTTPInbound(gateway: gateway, credentials: credentials, acknowledgements: AcknowledgementPublisher(producer: producer, topics: topics))
                 .addRoutes(to: router)
-            let port = PortHolder()
-            server = Task {
-                try await Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                                      onServerRunning: { port.set($0.localAddress?.port ?? 0) }, logger: testLogger).run()
-            }
-            url = URL(string: "http://127.0.0.1:\(try await port.value())")!
+            server = try await TestServer(router)
+            url = server.url
             dropDirectories = DropDirectoryInbound(root: FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("inbox")),
                                                    organisations: ["3ro"], gateway: gateway, logger: testLogger)
         }
@@ -84,8 +80,7 @@ struct GatewayTests {
         }
 
         func stop() async {
-            server.cancel()
-            _ = try? await server.value
+            await server.stop()
             await producer.shutdown()
             cluster.shutdown()
         }

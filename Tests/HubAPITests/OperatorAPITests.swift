@@ -61,7 +61,7 @@ struct OperatorAPITests {
     static func serve(_ ledger: any LedgerStore, _ body: @Sendable (URL) async throws -> Void) async throws {
         let router = Router(context: BasicRequestContext.self)
         OperatorAPI(ledger: ledger, credentials: Credentials(tokens: tokens), actions: actions).addRoutes(to: router)
-        try await HubAPITests.serve(router, body)
+        try await KetenhubTestSupport.serve(router, body)
     }
 
     static func raw(_ url: URL, _ path: String, token: String?) async throws -> (status: Int, body: String) {
