@@ -31,8 +31,6 @@ public final class HubNode: Sendable {
     public let configuration: HubConfiguration
     public let metrics = MetricsRegistry()
     public let topics = HubTopics()
-    /// The matrix versions this node routes under (the router role follows the governance topic).
-    public let schedule: MatrixSchedule
     /// The router of this node, if it runs one.
     public let router: RouterSupervisor?
     public let drain: DrainState
@@ -68,8 +66,8 @@ public final class HubNode: Sendable {
         let baseline = try MatrixBundle(directory: configuration.matrix)
         let matrix = try MatrixLoader.loadValid(baseline)
         let formats = try PartnerFormats.load(directory: configuration.formats)
+        // The matrix versions this node routes and answers under (the router follows the governance topic).
         let schedule = MatrixSchedule(matrix)
-        self.schedule = schedule
         drain = DrainState()
 
         let credentials: any CredentialLookup = try configuration.credentials.map { try ReloadingCredentials(path: $0, fixed: extraCredentials) }

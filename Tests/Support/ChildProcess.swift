@@ -147,9 +147,6 @@ public final class ChildProcess: @unchecked Sendable {
         return false
     }
 
-    /// Whether a signal ended it.
-    public var wasSignalled: Bool { (lock.withLock { status } ?? 0) > 128 }
-
     @discardableResult
     private func record(_ raw: Int32) -> Int32 {
         let signal = raw & 0x7f

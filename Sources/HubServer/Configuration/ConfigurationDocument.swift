@@ -43,11 +43,6 @@ struct ConfigurationValue {
         return value
     }
 
-    func bool() throws -> Bool {
-        guard node.resolvedTag == .bool, let value = node.bool else { throw error("expected true or false, found \(kind)") }
-        return value
-    }
-
     func strings() throws -> [String] {
         guard let sequence = node.sequence else { throw error("expected a list, found \(kind)") }
         return try sequence.enumerated().map { index, item in
@@ -136,8 +131,6 @@ final class ConfigurationMapping {
     }
 
     static func join(_ prefix: String, _ key: String) -> String { prefix.isEmpty ? key : "\(prefix).\(key)" }
-
-    var keys: [String] { entries.map(\.key) }
 
     func optional(_ key: String) -> ConfigurationValue? {
         asked.insert(key)
