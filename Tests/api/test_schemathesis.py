@@ -3,6 +3,7 @@ Contracts/openapi.yaml on a running hub with a token of each role, every check (
 names the three operations whose acceptance depends on more than a request's shape), bounded in
 examples and time, and finds nothing."""
 import json
+import re
 import os
 import signal
 import subprocess
@@ -44,11 +45,13 @@ def hub():
 @pytest.mark.parametrize("role", ROLES)
 def test_schemathesis_finds_nothing(hub, role):
     url, tokens = hub
+    # One worker: with two, Hypothesis's own source lookup for its filters sometimes fails under
+    # threads (a runtime error of the tool, not a finding about the API).
     result = subprocess.run([sys.executable, "-m", "schemathesis.cli", "--config-file", str(ROOT / "Tests/api/schemathesis.toml"), "run",
                              str(ROOT / "Contracts/openapi.yaml"), "--url", url, "-H", f"Authorization: Bearer {tokens[role]}",
-                             "--max-examples", "20", "--workers", "2", "--seed", "1", "--no-color"],
+                             "--max-examples", "20", "--workers", "1", "--seed", "1", "--no-color"],
                             capture_output=True, text=True, timeout=600)
     report = result.stdout + result.stderr
     assert result.returncode == 0, report[-6000:]
-    summary = next((line for line in report.splitlines() if "generated" in line), "")
+    summary = next((line for line in report.splitlines() if re.search(r"\d+ generated", line)), "")
     print(f"schemathesis as {role}: {summary.strip()}")
