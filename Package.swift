@@ -9,7 +9,7 @@ import PackageDescription
 //   Kafka + CanonicalEvents <- HubTopology (the hub's topics and the records every service writes)
 //   HubTopology + PartnerAdapters <- PartnerGateway (partners' transports in and out: HTTP, drop directories)
 //   HubTopology + SharingPolicy <- Router (the routing service)
-//   CanonicalEvents + PartnerAdapters <- PartnerSimulation (simulated partners)
+//   CanonicalEvents + PartnerAdapters + SharingPolicy <- PartnerSimulation (simulated partners, in the registry's regions)
 //   Kafka + HubTopology + CanonicalEvents <- DeliveryLedger (every event's life cycle in SQL)
 //   DeliveryLedger <- SLAClocks (what must have happened by when)
 //   HubAccess (credentials with roles, for every HTTP endpoint; no hub dependencies)
@@ -125,6 +125,7 @@ let package = Package(
             dependencies: [
                 "CanonicalEvents",
                 "PartnerAdapters",
+                "SharingPolicy",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -251,7 +252,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SLAClockTests",
-            dependencies: ["SLAClocks", "DeliveryLedger", "CanonicalEvents", "HubTopology", "Kafka", "EmbeddedKafka", "KetenhubTestSupport"]
+            dependencies: ["SLAClocks", "DeliveryLedger", "CanonicalEvents", "HubTopology", "Kafka", "EmbeddedKafka", "KetenhubTestSupport", "SharingPolicy"]
         ),
         .testTarget(
             name: "PartnerAdaptersTests",

@@ -79,7 +79,7 @@ public struct CredentialStore: Codable, Sendable, Equatable {
             guard organisation == nil else { throw CredentialStoreError.invalid("only a partner credential names an organisation") }
         case "partner":
             guard let organisation, Role("partner:\(organisation)") != nil,
-                  organisation.range(of: #"^(politie|om|3ro|rvdk|shn|vt-[a-z0-9]+(-[a-z0-9]+)*)$"#, options: .regularExpression) != nil else {
+                  organisation.range(of: #"^((politie|om|3ro|rvdk|shn)(-[a-z0-9]+)*|vt(-[a-z0-9]+)+)$"#, options: .regularExpression) != nil else {
                 throw CredentialStoreError.invalid("a partner credential names its organisation (politie, om, 3ro, rvdk, shn or vt-<region>)")
             }
         default:

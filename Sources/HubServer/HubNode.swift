@@ -116,7 +116,9 @@ public final class HubNode: Sendable {
             add("ledger") { try await projector.run(fetchMaxWaitMilliseconds: configuration.kafka.fetchMaxWaitMilliseconds) }
         }
         if roles.contains(.sla), let ledger, let producer {
-            let monitor = SLAMonitor(evaluator: SLAEvaluator(clocks: try SLAClock.load(configuration.clocks)), ledger: ledger, producer: producer,
+            let types = Dictionary(parts.matrix.organisations.organisations.map { ($0.code, $0.type) }) { first, _ in first }
+            let monitor = SLAMonitor(evaluator: SLAEvaluator(clocks: try SLAClock.load(configuration.clocks), organisationTypes: types),
+                                     ledger: ledger, producer: producer,
                                      topics: topics, metrics: metrics, logger: logger)
             add("sla") {
                 try await monitor.loadRaised(bootstrapServers: cluster)
@@ -180,10 +182,9 @@ public final class HubNode: Sendable {
     /// The node's ledger, if its roles keep one.
     public var ledger: (any LedgerStore)? { parts.ledger }
 
-    /// The organisations that can receive deliveries: every one but the VT organisations whose
-    /// municipalities are not registered yet (they receive nothing).
+    /// The organisations that can receive deliveries: every registered one.
     public static func recipients(_ matrix: SharingMatrix) -> [String] {
-        matrix.organisations.organisations.filter { $0.type != "vt" || !$0.municipalities.isEmpty }.map(\.code).sorted()
+        matrix.organisations.organisations.map(\.code).sorted()
     }
 
     private static func workers(_ configuration: HubConfiguration, formats: PartnerFormats, matrix: SharingMatrix, topics: HubTopics,

@@ -125,7 +125,8 @@ public struct RouterBenchmark: Sendable {
         return (Double(events) / (ContinuousClock.now - start).seconds, recordsPerEvent)
     }
 
-    /// Publishes at the offered load and measures from publication to the delivery arriving at politie.
+    /// Publishes at the offered load and measures from publication to the delivery arriving at the
+    /// police unit of the case's municipality.
     private func latency(logger: Logger) async throws -> (p50: Double, p99: Double) {
         let (cluster, topics) = try await cluster(logger: logger)
         defer { cluster.shutdown() }
@@ -140,9 +141,14 @@ public struct RouterBenchmark: Sendable {
         consumerConfiguration.autoOffsetReset = .earliest
         consumerConfiguration.fetchMaxWaitMilliseconds = EmbeddedCluster.fetchMaxWaitMilliseconds
         let politie = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
-        let deliveryTopic = topics.deliveries("politie")
-        let partitions = try await politie.partitionCount(topic: deliveryTopic)
-        try politie.assign((0..<Int32(partitions)).map { KafkaTopicPartitionOffset(topic: deliveryTopic, partition: $0, offset: KafkaOffset.beginning) })
+        let units = Set(SyntheticCases.municipalities.compactMap { matrix.organisations.municipalities.organisation(ofType: "politie", servingMunicipality: $0) })
+        var assignment: [KafkaTopicPartitionOffset] = []
+        for unit in units.sorted() {
+            let deliveryTopic = topics.deliveries(unit)
+            let partitions = try await politie.partitionCount(topic: deliveryTopic)
+            assignment += (0..<Int32(partitions)).map { KafkaTopicPartitionOffset(topic: deliveryTopic, partition: $0, offset: KafkaOffset.beginning) }
+        }
+        try politie.assign(assignment)
         while service.currentPhase != .running { try await Task.sleep(for: .milliseconds(20)) }
         // Warm up, through the producer that then offers the load: its first records wait for the
         // topic's metadata, the router's first transactions for their partitions' registration.

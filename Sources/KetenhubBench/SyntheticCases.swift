@@ -9,6 +9,9 @@ public struct SyntheticCases: Sendable {
 
     public init(seed: UInt64 = 1) { self.seed = seed }
 
+    /// Where the cases are: Amsterdam, Rotterdam and Utrecht, in turn.
+    public static let municipalities = ["GM0363", "GM0599", "GM0344"]
+
     /// The events of case `number`, in publication order: melding, arrest, the victim's wish, a
     /// gedragsaanwijzing, and a release.
     public func events(case number: Int) -> [CloudEvent] {
@@ -17,7 +20,7 @@ public struct SyntheticCases: Sendable {
         let victim = "psn:" + String(format: "%08x%024x", seed, number * 2 + 1)
         let suspect = "psn:" + String(format: "%08x%024x", seed, number * 2 + 2)
         let time = "2026-11-20T10:00:00Z"
-        let municipality = ["GM0363", "GM0599", "GM0344"][number % 3]
+        let municipality = Self.municipalities[number % Self.municipalities.count]
         let contact = ContactPerson(organisation: "om", name: "mr. S. Bakker", function: "zaaksofficier")
         let conditions = [Condition(type: .contactverbod, description: "Geen contact met het slachtoffer.", protectedPersons: [victim]),
                           Condition(type: .gebiedsverbod, description: "Niet in de wijk van het slachtoffer.", protectedPersons: [victim],

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CanonicalEvents
 import Foundation
+import SharingPolicy
 import Logging
 import PartnerAdapters
 import PartnerSimulation
@@ -36,6 +37,9 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "The partner formats directory.")
     var formats: String = AdapterCommand.defaultDirectory
 
+    @Option(help: "The sharing matrix directory: its registry decides each case's regional partners.")
+    var matrix: String = MatrixCommand.defaultDirectory
+
     func validate() throws {
         guard (out == nil) != (hub == nil) else { throw ValidationError("give either --out DIR or --hub URL") }
         if hub != nil, credentials == nil { throw ValidationError("--hub needs --credentials FILE") }
@@ -43,7 +47,8 @@ struct SimulateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let formats = try PartnerFormats.load(directory: URL(fileURLWithPath: formats))
-        let facts = CaseTimelines(seed: seed).facts(cases: cases)
+        let registry = try MatrixLoader.loadValid(directory: URL(fileURLWithPath: matrix)).organisations
+        let facts = CaseTimelines(seed: seed, registry: registry).facts(cases: cases)
         if let out {
             for (index, fact) in facts.enumerated() {
                 guard let format = formats.format(for: fact.organisation) else { continue }

@@ -183,7 +183,7 @@ public struct DemoHub: Sendable {
             let simulator = PartnerSimulator(formats: formats, hub: hubURL, tokens: tokens,
                                              transports: Dictionary(uniqueKeysWithValues: batchPartners.map { ($0, .directory(configuration.dropDirectory!)) }),
                                              logger: logger)
-            let facts = CaseTimelines(seed: settings.seed).facts(cases: settings.cases)
+            let facts = CaseTimelines(seed: settings.seed, registry: matrix.organisations).facts(cases: settings.cases)
             guard exitWhenDone else {
                 group.addTask {
                     var last = ""

@@ -1,5 +1,6 @@
 import CanonicalEvents
 import Foundation
+import SharingPolicy
 
 /// One fact a partner's back-office records, in canonical form, with the organisation that records it.
 public struct SimulatedFact: Sendable {
@@ -11,13 +12,25 @@ public struct SimulatedFact: Sendable {
 /// SASH screening, arrest, the veiligheidsbeoordeling within the ZSM window, the ZSM decision, the
 /// victim's wish (consent given, sometimes withdrawn later), a gedragsaanwijzing, a breach, a
 /// schorsing, advice and supervision by the reclassering (the RvdK instead for a minor suspect),
-/// the verdict and the release. Cases are spread over three VT regions; ids come from the seed.
+/// the verdict and the release. Cases are spread over six municipalities in six police units; the
+/// regional partners of a case (police unit, parket, Veilig Thuis, RvdK region) are the ones the
+/// registry's municipality table names for it. Ids come from the seed.
 public struct CaseTimelines: Sendable {
     public let seed: UInt64
+    /// Per municipality, its organisation of each regional type.
+    let regions: [(municipality: String, organisations: [String: String])]
 
-    public init(seed: UInt64) { self.seed = seed }
+    /// Amsterdam, Rotterdam, Utrecht, Groningen, Tilburg, Maastricht.
+    public static let municipalities = ["GM0363", "GM0599", "GM0344", "GM0014", "GM0855", "GM0935"]
 
-    static let regions = [("GM0363", "vt-amsterdam-amstelland"), ("GM0599", "vt-rotterdam-rijnmond"), ("GM0344", "vt-utrecht")]
+    public init(seed: UInt64, registry: OrganisationRegistry) {
+        self.seed = seed
+        regions = Self.municipalities.map { municipality in
+            (municipality, Dictionary(uniqueKeysWithValues: registry.types.filter(\.regional).compactMap { type in
+                registry.municipalities.organisation(ofType: type.type, servingMunicipality: municipality).map { (type.type, $0) }
+            }))
+        }
+    }
 
     /// The facts of cases 1...count, case after case, each case's facts in time order; none for 0.
     public func facts(cases count: Int) -> [SimulatedFact] {
@@ -30,7 +43,10 @@ public struct CaseTimelines: Sendable {
         let caseId = "KZ-2026-" + tag
         func person() -> String { "psn:" + (0..<4).map { _ in String(format: "%08x", UInt32.random(in: 0...UInt32.max, using: &random)) }.joined() }
         let victim = person(), suspect = person(), child = person()
-        let (municipality, vt) = Self.regions[Int.random(in: 0..<3, using: &random)]
+        let (municipality, regional) = regions[Int.random(in: 0..<regions.count, using: &random)]
+        // The case's own organisations: its region's, or the national one of a type the table leaves out.
+        let politie = regional["politie"] ?? "politie", om = regional["om"] ?? "om", rvdk = regional["rvdk"] ?? "rvdk"
+        let vt = regional["vt"] ?? "vt"
         let minor = random.chance(0.15)
         let children = random.chance(0.5)
         let consent = random.chance(0.7)
@@ -64,15 +80,15 @@ public struct CaseTimelines: Sendable {
                              area: Area(description: "Wijk van het slachtoffer", municipalityCodes: [municipality]))
         let bvh = "BVH-\(tag)"
 
-        add("politie", at(0), Melding(registrationId: "REG-\(tag)", kind: .aangifte, offence: .belaging, offenceCode: "285b",
+        add(politie, at(0), Melding(registrationId: "REG-\(tag)", kind: .aangifte, offence: .belaging, offenceCode: "285b",
                                       reportedAt: at(0), complaintFiled: true, victimReferral: random.chance(0.6), persons: persons,
                                       contactPerson: politieContact), reference: bvh)
-        add("politie", at(0.5), VTMelding(meldingId: "VTM-\(tag)", registeredAt: at(0), municipalityCode: municipality,
+        add(politie, at(0.5), VTMelding(meldingId: "VTM-\(tag)", registeredAt: at(0), municipalityCode: municipality,
                                           concerns: [.huiselijkGeweld, .stalking], persons: persons, childrenPresent: children,
                                           contactPerson: politieContact), reference: bvh)
-        add("politie", at(1), SASHScreening(screeningId: "SASH-\(tag)", revision: 1, riskLevel: random.chance(0.5) ? .hoog : .midden,
+        add(politie, at(1), SASHScreening(screeningId: "SASH-\(tag)", revision: 1, riskLevel: random.chance(0.5) ? .hoog : .midden,
                                             screenedAt: at(0), persons: persons, contactPerson: politieContact), reference: bvh)
-        add("politie", at(2), Aanhouding(arrestId: "AH-\(tag)", arrestedAt: at(0), suspect: suspect, suspectMinor: minor,
+        add(politie, at(2), Aanhouding(arrestId: "AH-\(tag)", arrestedAt: at(0), suspect: suspect, suspectMinor: minor,
                                          childrenInvolved: children, municipalityCode: municipality, offence: .belaging,
                                          contactPerson: politieContact), reference: bvh)
         // Within the ZSM window: VT's assessment, then the OM's decision.
@@ -84,12 +100,12 @@ public struct CaseTimelines: Sendable {
         add("shn", at(0.5), Informatiewens(wishId: "IW-\(tag)", victim: victim, status: .gegeven, recordedAt: at(0),
                                            topics: ["gedragsaanwijzing", "invrijheidstelling", "vonnis"], consentToShare: consent,
                                            contactPerson: ContactPerson(organisation: "shn", name: "J. Visser", function: "casemanager")))
-        add("om", at(1), ZSMBeslissing(decisionId: "ZSM-\(tag)", decidedAt: at(0), custody: .heenzenden, outcome: .dagvaarding,
+        add(om, at(1), ZSMBeslissing(decisionId: "ZSM-\(tag)", decidedAt: at(0), custody: .heenzenden, outcome: .dagvaarding,
                                        plannedHearingDate: day(60), conditions: [ban], contactPerson: omContact))
-        add("om", at(0.5), Gedragsaanwijzing(orderId: "GA-\(tag)", action: .opgelegd, version: 1, suspect: suspect, protectedPersons: [victim],
+        add(om, at(0.5), Gedragsaanwijzing(orderId: "GA-\(tag)", action: .opgelegd, version: 1, suspect: suspect, protectedPersons: [victim],
                                              conditions: [ban, area], startDate: day(0), endDate: day(90), contactPerson: omContact))
         if minor {
-            add("rvdk", at(24), Raadsonderzoek(investigationId: "RO-\(tag)", startedOn: day(0), kind: .strafonderzoek, children: [suspect],
+            add(rvdk, at(24), Raadsonderzoek(investigationId: "RO-\(tag)", startedOn: day(0), kind: .strafonderzoek, children: [suspect],
                                                contactPerson: ContactPerson(organisation: "rvdk", name: "T. Mulder", function: "raadsonderzoeker")))
         } else {
             let reclassering = ContactPerson(organisation: "3ro", name: "R. Bos", function: "reclasseringswerker")
@@ -109,7 +125,7 @@ public struct CaseTimelines: Sendable {
             }
         }
         if random.chance(0.4) {
-            add("politie", at(72), OvertredingVoorwaarde(breachId: "OVT-\(tag)", observedAt: at(0), suspect: suspect,
+            add(politie, at(72), OvertredingVoorwaarde(breachId: "OVT-\(tag)", observedAt: at(0), suspect: suspect,
                                                          breachedCondition: .init(conditionType: .contactverbod, imposedBy: "gedragsaanwijzing", orderReference: "GA-\(tag)"),
                                                          description: "Verdachte belde het slachtoffer.", municipalityCode: municipality, arrested: true,
                                                          contactPerson: politieContact), reference: bvh)
@@ -118,10 +134,10 @@ public struct CaseTimelines: Sendable {
             add("shn", at(24), Informatiewens(wishId: "IW-\(tag)", victim: victim, status: .ingetrokken, recordedAt: at(0), consentToShare: false,
                                               contactPerson: ContactPerson(organisation: "shn", name: "J. Visser", function: "casemanager")))
         }
-        add("om", at(24 * 50), Vonnis(verdictId: "VON-\(tag)", pronouncedOn: day(0), court: "Rechtbank", suspect: suspect, outcome: .veroordeling,
+        add(om, at(24 * 50), Vonnis(verdictId: "VON-\(tag)", pronouncedOn: day(0), court: "Rechtbank", suspect: suspect, outcome: .veroordeling,
                                       sentence: .init(kind: "gevangenisstraf", unconditionalDays: 60), bijzondereVoorwaarden: [ban],
                                       contactPerson: omContact))
-        add("om", at(24 * 60), Invrijheidstelling(releaseId: "IVS-\(tag)", releaseAt: at(0), suspect: suspect, kind: .eindeDetentie,
+        add(om, at(24 * 60), Invrijheidstelling(releaseId: "IVS-\(tag)", releaseAt: at(0), suspect: suspect, kind: .eindeDetentie,
                                                    facility: "PI", conditions: [ban], contactPerson: omContact))
         return facts
     }

@@ -43,6 +43,7 @@ struct CaseStateRecord: Codable, Equatable {
             }
             writer.endArray()
         }
+        writer.member("municipality", state.municipality)
         if !state.receivedUnderConsent.isEmpty {
             writer.key("receivedUnderConsent")
             writer.beginObject()
@@ -57,7 +58,6 @@ struct CaseStateRecord: Codable, Equatable {
         writer.member("routed", state.routed.sorted())
         writer.member("suspectMinor", state.suspectMinor)
         writer.member("suspects", state.suspects.sorted())
-        writer.member("veiligThuis", state.veiligThuis)
         writer.member("victims", state.victims.sorted())
         writer.endObject()
         writer.endObject()

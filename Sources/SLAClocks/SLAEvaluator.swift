@@ -8,8 +8,14 @@ import Foundation
 /// only on the clock, the fact and the severity, so evaluating again raises nothing new.
 public struct SLAEvaluator: Sendable {
     public let clocks: [SLAClock]
+    /// The type of each organisation (`vt-utrecht` is a `vt`, `politie-amsterdam` a `politie`), from
+    /// the matrix's registry: a clock names recipient types. An organisation not listed is its own type.
+    public let organisationTypes: [String: String]
 
-    public init(clocks: [SLAClock]) { self.clocks = clocks }
+    public init(clocks: [SLAClock], organisationTypes: [String: String] = [:]) {
+        self.clocks = clocks
+        self.organisationTypes = organisationTypes
+    }
 
     /// The data fields the ledger must keep, per event type, for these clocks.
     public var keptFields: [String: [String]] {
@@ -34,7 +40,7 @@ public struct SLAEvaluator: Sendable {
                 guard let accepted = row.acceptedAt.flatMap(HubTime.date) else { continue }
                 let due = accepted.addingTimeInterval(Double(minutes) * 60)
                 guard now >= due, let trace = try ledger.trace(eventSource: row.source, eventId: row.eventId) else { continue }
-                for delivery in trace.deliveries where clock.recipients?.contains(Self.organisationType(delivery.organisation)) ?? true {
+                for delivery in trace.deliveries where clock.recipients?.contains(organisationType(delivery.organisation)) ?? true {
                     let done = clock.kind == .deliveredWithin ? delivery.deliveredAt : delivery.acknowledgedAt
                     if let done = done.flatMap(HubTime.date), done <= due { continue }
                     let what = clock.kind == .deliveredWithin ? "delivered to" : "acknowledged by"
@@ -79,7 +85,7 @@ public struct SLAEvaluator: Sendable {
             for row in try ledger.events(ofType: Self.type(event)) {
                 guard let due = row.fields[field].flatMap(HubTime.date),
                       let trace = try ledger.trace(eventSource: row.source, eventId: row.eventId) else { continue }
-                for delivery in trace.deliveries where clock.recipients?.contains(Self.organisationType(delivery.organisation)) ?? true {
+                for delivery in trace.deliveries where clock.recipients?.contains(organisationType(delivery.organisation)) ?? true {
                     let delivered = delivery.deliveredAt.flatMap(HubTime.date)
                     guard delivered.map({ $0 > due }) ?? (now > due) else { continue }
                     let late = delivered == nil ? "not delivered to \(delivery.organisation) by then" : "delivered to \(delivery.organisation) only after it"
@@ -117,7 +123,6 @@ public struct SLAEvaluator: Sendable {
 
     static func type(_ event: String) -> String { "nl.ketenhub.\(event).v1" }
 
-    /// `vt-utrecht` is of type `vt`; the other organisations are their own type.
-    static func organisationType(_ organisation: String) -> String { organisation.hasPrefix("vt-") ? "vt" : organisation }
+    func organisationType(_ organisation: String) -> String { organisationTypes[organisation] ?? organisation }
 
 }

@@ -19,7 +19,8 @@ public struct MatrixLinter: Sendable {
         }
         let eventNames = Set(catalogue.eventNames)
         var seenIDs: [String: SourceLocation] = [:]
-        let regions = Set(matrix.organisations.organisations.compactMap(\.region))
+        let regions = Set(matrix.organisations.municipalities.regions.keys)
+        findings += registryFindings(matrix.organisations)
 
         for rule in matrix.allRules {
             if let earlier = seenIDs[rule.id] {
@@ -157,6 +158,41 @@ public struct MatrixLinter: Sendable {
 
     /// Two rules that would both apply to the same event and recipient, under the same conditions,
     /// but disclose differently: the matrix would be ambiguous.
+    /// The registry and the municipality table agree: every regional type says what happens without
+    /// a region (a fallback of its own type), and every municipality resolves to one organisation of
+    /// every regional type, of that type.
+    func registryFindings(_ registry: OrganisationRegistry) -> [LintFinding] {
+        var findings: [LintFinding] = []
+        func report(_ file: String, _ message: String) {
+            findings.append(LintFinding(location: SourceLocation(file: file, line: 1), ruleID: nil, message: message))
+        }
+        let regionalTypes = registry.types.filter(\.regional)
+        for type in regionalTypes {
+            if case .fallback(let code) = type.withoutRegion, registry.organisation(code)?.type != type.type {
+                report(MatrixLoader.organisationsFile, "type \(type.type): withoutRegion '\(code)' is not hold, deny or an organisation of type \(type.type)")
+            }
+        }
+        let table = registry.municipalities
+        if !regionalTypes.isEmpty && table.municipalities.isEmpty {
+            report(MatrixLoader.municipalitiesFile, "regional types (\(regionalTypes.map(\.type).joined(separator: ", "))) need the municipality table")
+        }
+        for code in table.municipalities.keys.sorted() {
+            if code.utf8.count != 6 || !code.hasPrefix("GM") || !code.dropFirst(2).allSatisfy(\.isASCII) || Int(code.dropFirst(2)) == nil {
+                report(MatrixLoader.municipalitiesFile, "\(code) is not a CBS municipality code (GM and four digits)")
+            }
+            for type in regionalTypes {
+                guard let organisation = table.organisation(ofType: type.type, servingMunicipality: code) else {
+                    report(MatrixLoader.municipalitiesFile, "\(code): no \(type.type) organisation serves it")
+                    continue
+                }
+                if registry.organisation(organisation)?.type != type.type {
+                    report(MatrixLoader.municipalitiesFile, "\(code): \(organisation) is not an organisation of type \(type.type) in \(MatrixLoader.organisationsFile)")
+                }
+            }
+        }
+        return findings
+    }
+
     private func conflicts(_ matrix: SharingMatrix) -> [LintFinding] {
         var findings: [LintFinding] = []
         let rules = matrix.allRules

@@ -31,6 +31,7 @@ public struct MatrixLoader {
     public static let organisationsFile = "organisations.yaml"
     public static let purposesFile = "purposes.yaml"
     public static let disclosureLevelsFile = "disclosure-levels.yaml"
+    public static let municipalitiesFile = "municipalities.yaml"
     public static let regionsDirectory = "regions"
 
     public struct Loaded: Sendable {
@@ -79,7 +80,8 @@ public struct MatrixLoader {
         let legalNode = try node(bundle, Self.legalBasesFile)
         let matrixNode = try node(bundle, Self.matrixFile)
 
-        let registry = organisations(organisationsNode, file: Self.organisationsFile)
+        let table = municipalities(try optionalNode(bundle, Self.municipalitiesFile), file: Self.municipalitiesFile)
+        let registry = organisations(organisationsNode, file: Self.organisationsFile, municipalities: table)
         let bases = legalBases(legalNode, file: Self.legalBasesFile)
         let purposes = purposes(try optionalNode(bundle, Self.purposesFile), file: Self.purposesFile)
         let levels = disclosureLevels(try optionalNode(bundle, Self.disclosureLevelsFile), file: Self.disclosureLevelsFile)
@@ -181,23 +183,60 @@ public struct MatrixLoader {
         findings.append(LintFinding(location: SourceLocation(file: file, line: line), ruleID: rule, message: message))
     }
 
-    private mutating func organisations(_ root: Node?, file: String) -> OrganisationRegistry {
+    private mutating func organisations(_ root: Node?, file: String, municipalities: MunicipalityTable) -> OrganisationRegistry {
         let types = (root?["types"]?.sequence ?? []).compactMap { node -> OrganisationType? in
             guard let type = node["type"]?.string else {
                 finding(file, node.mark?.line ?? 0, nil, "an organisation type needs `type`")
                 return nil
             }
-            return OrganisationType(type: type, name: node["name"]?.string ?? type, regional: node["regional"]?.bool ?? false)
+            let withoutRegion: OrganisationType.WithoutRegion = switch node["withoutRegion"]?.string {
+            case nil, "deny": .deny
+            case "hold": .hold
+            case let code?: .fallback(code)
+            }
+            return OrganisationType(type: type, name: node["name"]?.string ?? type, regional: node["regional"]?.bool ?? false,
+                                    withoutRegion: withoutRegion, oneOrganisation: node["oneOrganisation"]?.bool ?? false)
         }
         let organisations = (root?["organisations"]?.sequence ?? []).compactMap { node -> Organisation? in
             guard let code = node["code"]?.string, let type = node["type"]?.string else {
                 finding(file, node.mark?.line ?? 0, nil, "an organisation needs `code` and `type`")
                 return nil
             }
-            return Organisation(code: code, type: type, name: node["name"]?.string ?? code, region: node["region"]?.string,
-                                municipalities: (node["municipalities"]?.sequence ?? []).compactMap(\.string))
+            if node["municipalities"] != nil || node["region"] != nil {
+                finding(file, node.mark?.line ?? 0, nil, "\(code): the municipalities an organisation serves are listed in \(Self.municipalitiesFile), not here")
+            }
+            return Organisation(code: code, type: type, name: node["name"]?.string ?? code)
         }
-        return OrganisationRegistry(types: types, organisations: organisations)
+        return OrganisationRegistry(types: types, organisations: organisations, municipalities: municipalities)
+    }
+
+    /// The municipality table: regions with their organisations by type, municipalities with their
+    /// region (and organisations that differ from it).
+    private mutating func municipalities(_ root: Node?, file: String) -> MunicipalityTable {
+        guard let root else { return MunicipalityTable() }
+        func organisationsByType(_ node: Node) -> [String: String] {
+            var byType: [String: String] = [:]
+            for (key, value) in node.mapping ?? [:] {
+                guard let type = key.string, !["name", "region", "veiligheidsregio"].contains(type), let code = value.string else { continue }
+                byType[type] = code
+            }
+            return byType
+        }
+        var table = MunicipalityTable(layout: root["layout"]?.string, confirmed: root["confirmed"]?.bool ?? false)
+        for (key, node) in root["regions"]?.mapping ?? [:] {
+            guard let id = key.string else { continue }
+            table.regions[id] = MunicipalityTable.Region(id: id, name: node["name"]?.string ?? id, organisations: organisationsByType(node))
+        }
+        for (key, node) in root["municipalities"]?.mapping ?? [:] {
+            guard let code = key.string, let region = node["region"]?.string else {
+                finding(file, key.mark?.line ?? 0, nil, "a municipality needs its CBS code as key and a `region`")
+                continue
+            }
+            if table.regions[region] == nil { finding(file, key.mark?.line ?? 0, nil, "\(code): unknown region '\(region)'") }
+            table.municipalities[code] = MunicipalityTable.Municipality(code: code, name: node["name"]?.string ?? code, region: region,
+                                                                        organisations: organisationsByType(node))
+        }
+        return table
     }
 
     private mutating func legalBases(_ root: Node?, file: String) -> [String: LegalBasis] {

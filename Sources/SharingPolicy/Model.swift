@@ -181,44 +181,136 @@ public struct Organisation: Sendable, Hashable {
     public var code: String
     public var type: String
     public var name: String
-    public var region: String?
-    public var municipalities: [String]
 }
 
 public struct OrganisationType: Sendable, Hashable {
+    /// What happens to a delivery to a regional type while no partner stated the case's municipality.
+    public enum WithoutRegion: Sendable, Hashable {
+        /// The delivery waits (and is alerted) until a partner states it: never guessed.
+        case hold
+        case deny
+        /// The organisation that takes cases without a known region (a national point).
+        case fallback(String)
+    }
+
     public var type: String
     public var name: String
-    /// Whether organisations of this type work per region (Veilig Thuis), resolved from the case's municipality.
+    /// Whether organisations of this type work per region, resolved from the case's municipality
+    /// through the municipality table.
     public var regional: Bool
+    public var withoutRegion: WithoutRegion
+    /// Its regional organisations are units of one organisation sharing its systems: what one unit
+    /// produced is never delivered to another unit of the type.
+    public var oneOrganisation: Bool
+
+    public init(type: String, name: String, regional: Bool = false, withoutRegion: WithoutRegion = .deny, oneOrganisation: Bool = false) {
+        self.type = type
+        self.name = name
+        self.regional = regional
+        self.withoutRegion = withoutRegion
+        self.oneOrganisation = oneOrganisation
+    }
+}
+
+/// Which organisation of each regional type serves each municipality (`municipalities.yaml`): per
+/// region (veiligheidsregio) one organisation of each type, and per municipality its region and any
+/// organisation that differs from its region's.
+public struct MunicipalityTable: Sendable, Hashable {
+    public struct Region: Sendable, Hashable {
+        public var id: String
+        public var name: String
+        /// By organisation type.
+        public var organisations: [String: String]
+    }
+
+    public struct Municipality: Sendable, Hashable {
+        public var code: String
+        public var name: String
+        public var region: String
+        /// By organisation type: where this municipality is served otherwise than its region.
+        public var organisations: [String: String]
+    }
+
+    /// The municipal layout the table follows, as the file states it.
+    public var layout: String?
+    public var confirmed: Bool
+    public var regions: [String: Region]
+    public var municipalities: [String: Municipality]
+
+    public init(layout: String? = nil, confirmed: Bool = false, regions: [String: Region] = [:], municipalities: [String: Municipality] = [:]) {
+        self.layout = layout
+        self.confirmed = confirmed
+        self.regions = regions
+        self.municipalities = municipalities
+    }
+
+    public func region(of municipality: String) -> String? { municipalities[municipality]?.region }
+
+    /// The organisation of `type` serving the municipality, or nil when the table names none.
+    public func organisation(ofType type: String, servingMunicipality code: String) -> String? {
+        guard let municipality = municipalities[code] else { return nil }
+        return municipality.organisations[type] ?? regions[municipality.region]?.organisations[type]
+    }
 }
 
 public struct OrganisationRegistry: Sendable {
+    /// How a candidate recipient of a type is found for a case.
+    public enum Resolution: Sendable, Hashable {
+        /// This organisation, and where its region came from (nil for a national type).
+        case organisation(String, region: String?)
+        /// None: the delivery waits for the case's municipality (`hold`) or is denied, for `reason`.
+        case unresolved(hold: Bool, reason: String)
+    }
+
     public var types: [OrganisationType]
     public var organisations: [Organisation]
+    public var municipalities: MunicipalityTable
     private var byCode: [String: Organisation] = [:]
-    private var byMunicipality: [String: [String: Organisation]] = [:]
+    /// The one organisation of each non-regional type.
+    private var nationalOfType: [String: String] = [:]
 
-    public init(types: [OrganisationType], organisations: [Organisation]) {
+    public init(types: [OrganisationType], organisations: [Organisation], municipalities: MunicipalityTable = MunicipalityTable()) {
         self.types = types
         self.organisations = organisations
+        self.municipalities = municipalities
         for organisation in organisations {
             byCode[organisation.code] = organisation
-            for municipality in organisation.municipalities {
-                byMunicipality[organisation.type, default: [:]][municipality] = organisation
-            }
+            if nationalOfType[organisation.type] == nil { nationalOfType[organisation.type] = organisation.code }
         }
     }
 
     public func organisation(_ code: String) -> Organisation? { byCode[code] }
 
-    /// The organisation of a regional type that serves a municipality.
-    public func organisation(ofType type: String, servingMunicipality municipality: String) -> Organisation? {
-        byMunicipality[type]?[municipality]
-    }
-
     /// The organisation type of a code, or the code itself when it names a type.
     public func type(of codeOrType: String) -> String? {
         byCode[codeOrType]?.type ?? types.first { $0.type == codeOrType }?.type
+    }
+
+    /// Whether the table knows this municipality (a statement of an unknown code places no case).
+    public func knows(municipality: String) -> Bool { municipalities.municipalities[municipality] != nil }
+
+    /// The organisation of `type` for a case in `municipality` (nil: no partner stated one). One
+    /// code path for every type: a national type has its one organisation; a regional type the one
+    /// the table names for the municipality, or, without a municipality, what the type says.
+    public func resolve(_ type: OrganisationType, municipality: String?) -> Resolution {
+        guard type.regional else {
+            guard let code = nationalOfType[type.type] else { return .unresolved(hold: false, reason: "no \(type.name) organisation is registered") }
+            return .organisation(code, region: nil)
+        }
+        if let municipality {
+            guard let code = municipalities.organisation(ofType: type.type, servingMunicipality: municipality) else {
+                return .unresolved(hold: false, reason: "no \(type.name) organisation serves municipality \(municipality)")
+            }
+            return .organisation(code, region: municipality)
+        }
+        switch type.withoutRegion {
+        case .hold:
+            return .unresolved(hold: true, reason: "waits for the victim's address: no \(type.name) organisation is known for this case")
+        case .deny:
+            return .unresolved(hold: false, reason: "no \(type.name) organisation is known for this case: no partner stated its municipality")
+        case .fallback(let code):
+            return .organisation(code, region: nil)
+        }
     }
 }
 

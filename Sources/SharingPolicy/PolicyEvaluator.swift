@@ -53,8 +53,6 @@ public struct PolicyEvaluator: Sendable {
     /// Rules by event type and by the recipient they name (a type or a code), baseline and per region.
     private let baseline: RuleIndex
     private let regional: [String: RuleIndex]
-    /// The one organisation of each non-regional type.
-    private let organisationOfType: [String: String]
     /// Each rule's fields as a tree, for projection.
     private let allowedFields: [String: Projection.Trie]
     /// The legal bases a partner's privacy lawyer confirmed.
@@ -64,11 +62,6 @@ public struct PolicyEvaluator: Sendable {
         self.matrix = matrix
         baseline = RuleIndex(matrix.baseline)
         regional = matrix.regional.mapValues(RuleIndex.init)
-        var organisationOfType: [String: String] = [:]
-        for organisation in matrix.organisations.organisations where organisationOfType[organisation.type] == nil {
-            organisationOfType[organisation.type] = organisation.code
-        }
-        self.organisationOfType = organisationOfType
         allowedFields = Dictionary(matrix.allRules.map { ($0.id, Projection.Trie($0.fields)) }) { first, _ in first }
         confirmedBases = Set(matrix.legalBases.values.filter(\.confirmed).map(\.id))
     }
@@ -100,9 +93,10 @@ public struct PolicyEvaluator: Sendable {
         }
     }
 
-    /// One decision per candidate recipient: every organisation type, the regional ones resolved to
-    /// the case's organisation, except the producer itself. `only` limits it to these recipients
-    /// (codes, or a regional type whose organisation was unknown): a release of held deliveries.
+    /// One decision per candidate recipient: every organisation type, resolved for the case's
+    /// municipality (`OrganisationRegistry.resolve`), except the producer itself (and the other units
+    /// of a producer's type that is one organisation). `only` limits it to these recipients (codes, or
+    /// a regional type whose organisation was unknown): a release of held deliveries.
     public func evaluate(_ event: CloudEvent, case caseState: CaseState, consent: ConsentState, only: Set<String>? = nil,
                          releasedBy: CloudEvent? = nil) -> [Decision] {
         let eventName = Self.eventName(of: event.type)
@@ -112,15 +106,16 @@ public struct PolicyEvaluator: Sendable {
         var concerned = ConcernedPersons()
         var decisions: [Decision] = []
         for type in matrix.organisations.types {
-            let resolved = type.regional ? caseState.veiligThuis : organisationOfType[type.type]
+            if type.oneOrganisation, producerType == type.type { continue }
+            let resolution = matrix.organisations.resolve(type, municipality: caseState.municipality)
+            let resolved: String? = if case .organisation(let code, _) = resolution { code } else { nil }
             if let only, !only.contains(type.type), !(resolved.map(only.contains) ?? false) { continue }
-            // Not the producer itself; nor, while the region is unknown, its own type (a Veilig Thuis
-            // sending about a case whose address no partner stated).
+            // Not the producer itself; nor, while its organisation is unknown, its own type (a Veilig
+            // Thuis sending about a case whose address no partner stated).
             if let resolved, resolved == producerCode { continue }
             if resolved == nil, producerType == type.type { continue }
             decisions.append(decide(event, idPrefix: idPrefix, eventName: eventName, producer: producerCode, producerType: producerType,
-                                    recipient: resolved ?? type.type, recipientType: type, resolved: resolved != nil,
-                                    caseState: caseState, consent: consent, concerned: &concerned))
+                                    recipientType: type, resolution: resolution, caseState: caseState, consent: consent, concerned: &concerned))
         }
         return decisions
     }
@@ -150,14 +145,23 @@ public struct PolicyEvaluator: Sendable {
         case waits(String)
     }
 
-    private func decide(_ event: CloudEvent, idPrefix: String, eventName: String, producer: String, producerType: String?, recipient: String,
-                        recipientType type: OrganisationType, resolved: Bool, caseState: CaseState, consent: ConsentState,
-                        concerned: inout ConcernedPersons) -> Decision {
+    private func decide(_ event: CloudEvent, idPrefix: String, eventName: String, producer: String, producerType: String?,
+                        recipientType type: OrganisationType, resolution: OrganisationRegistry.Resolution, caseState: CaseState,
+                        consent: ConsentState, concerned: inout ConcernedPersons) -> Decision {
+        let recipient: String
+        let resolved: Bool
+        var unresolved: (hold: Bool, reason: String)?
+        switch resolution {
+        case .organisation(let code, _):
+            (recipient, resolved) = (code, true)
+        case .unresolved(let hold, let reason):
+            (recipient, resolved, unresolved) = (type.type, false, (hold, reason))
+        }
         guard let producerType else {
             return deny(idPrefix, recipient: recipient, considered: [], reason: "unknown producer '\(event.source)'")
         }
         // A regional rule set replaces the baseline for the event and recipient it covers.
-        let region = caseState.veiligThuis.flatMap { matrix.organisations.organisation($0)?.region }
+        let region = caseState.municipality.flatMap(matrix.organisations.municipalities.region(of:))
         var index = baseline
         var candidates: [Int] = []
         if resolved, let regionalIndex = region.flatMap({ regional[$0] }) {
@@ -169,15 +173,18 @@ public struct PolicyEvaluator: Sendable {
         var considered: [Decision.Consideration] = []
         var permitting: [(position: Int, consent: [ConsentEvidence])] = []
         var waiting: [String] = []
+        var unresolvedDeny: String?
         for position in candidates {
             switch verdict(index.rules[position], event: event, eventName: eventName, producer: producer, producerType: producerType,
                            recipient: recipient, recipientType: type.type, caseState: caseState, consent: consent, concerned: &concerned) {
             case .applies(let evidence) where resolved:
                 permitting.append((position, evidence))
             case .applies:
-                let reason = "waits for the victim's address: no \(type.name) organisation is known for this case"
+                // It would apply, but no organisation of the type is found for the case: it waits for
+                // the municipality, or is denied for that reason; never sent to a guessed one.
+                let (hold, reason) = unresolved ?? (false, "no \(type.name) organisation is known for this case")
                 considered.append(.init(ruleId: index.rules[position].id, applied: false, reason: reason))
-                waiting.append(reason)
+                if hold { waiting.append(reason) } else { unresolvedDeny = reason }
             case .waits(let reason):
                 considered.append(.init(ruleId: index.rules[position].id, applied: false, reason: reason))
                 waiting.append(reason)
@@ -196,7 +203,7 @@ public struct PolicyEvaluator: Sendable {
                 return held
             }
             let reason = candidates.isEmpty ? "no rule shares \(eventName) with \(type.type)"
-                : resolved ? "no rule applies" : "no rule applies (and no \(type.name) organisation is known for this case)"
+                : unresolvedDeny ?? (resolved ? "no rule applies" : "no rule applies (and no \(type.name) organisation is known for this case)")
             return deny(idPrefix, recipient: recipient, considered: considered, reason: reason)
         }
         // The chosen rule is read in place (a rule is a large value; copying it costs on every permit).
@@ -214,7 +221,10 @@ public struct PolicyEvaluator: Sendable {
         decision.legalBasisConfirmed = confirmedBases.contains(basis)
         if !best.consent.isEmpty { decision.consent = best.consent }
         if !index.rules[best.position].conditions.caseAttributes.isEmpty { decision.caseFacts = caseFacts(of: [best.position], in: index, caseState) }
-        if type.regional { decision.region = caseState.regionSource }
+        if type.regional {
+            decision.region = caseState.municipality.map { "\($0), from \(caseState.regionSource ?? "a partner's statement")" }
+                ?? "no partner stated the case's municipality: \(recipient) takes cases without a region"
+        }
         return decision
     }
 

@@ -4,8 +4,9 @@ import CanonicalEvents
 /// compacted topic so a restarted router knows it again.
 public struct CaseState: Codable, Sendable, Hashable {
     public var caseId: String
-    /// The Veilig Thuis organisation of the victim's address, once a partner stated it ...
-    public var veiligThuis: String?
+    /// The municipality (CBS code) of the victim's address, once a partner stated one the
+    /// municipality table knows: it decides the organisation of every regional type ...
+    public var municipality: String?
     /// ... and where the hub learnt that address (`SharingMatrix.victimAddress`), for the decision record.
     public var regionSource: String?
     /// The rank in `SharingMatrix.victimAddress` of the statement the region comes from: a later
@@ -34,7 +35,7 @@ public struct CaseState: Codable, Sendable, Hashable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         caseId = try container.decode(String.self, forKey: .caseId)
-        veiligThuis = try container.decodeIfPresent(String.self, forKey: .veiligThuis)
+        municipality = try container.decodeIfPresent(String.self, forKey: .municipality)
         regionSource = try container.decodeIfPresent(String.self, forKey: .regionSource)
         regionRank = try container.decodeIfPresent(Int.self, forKey: .regionRank)
         suspectMinor = try container.decodeIfPresent(Bool.self, forKey: .suspectMinor)
@@ -72,13 +73,10 @@ public struct CaseState: Codable, Sendable, Hashable {
     public mutating func absorb(_ event: CloudEvent, matrix: SharingMatrix) {
         let data = event.data
         let eventName = PolicyEvaluator.eventName(of: event.type)
-        // The regional type (Veilig Thuis) as the registry names it, not as this code would.
-        let regionalType = matrix.organisations.types.first(where: \.regional)?.type
         for (rank, source) in matrix.victimAddress.enumerated() where regionRank.map({ rank <= $0 }) ?? true {
-            guard let regionalType, source.events.isEmpty || source.events.contains(eventName),
-                  let municipality = source.municipality(in: data),
-                  let vt = matrix.organisations.organisation(ofType: regionalType, servingMunicipality: municipality) else { continue }
-            veiligThuis = vt.code
+            guard source.events.isEmpty || source.events.contains(eventName),
+                  let stated = source.municipality(in: data), matrix.organisations.knows(municipality: stated) else { continue }
+            municipality = stated
             regionSource = "\(source.says) (\(eventName) \(event.id))"
             regionRank = rank
             break

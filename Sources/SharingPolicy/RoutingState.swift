@@ -91,10 +91,10 @@ extension CaseState {
     struct HeldFacts: Equatable {
         var suspectMinor: Bool?
         var childrenInvolved: Bool?
-        var veiligThuis: String?
+        var municipality: String?
     }
 
-    var heldFacts: HeldFacts { HeldFacts(suspectMinor: suspectMinor, childrenInvolved: childrenInvolved, veiligThuis: veiligThuis) }
+    var heldFacts: HeldFacts { HeldFacts(suspectMinor: suspectMinor, childrenInvolved: childrenInvolved, municipality: municipality) }
 
     /// Keeps what the decisions on an event mean for later ones: the deliveries it holds, and who
     /// received under whose consent (a withdrawal is delivered to them, and then they no longer are).

@@ -15,7 +15,7 @@ struct StateRecordTests {
         state.routed = ["urn:ketenhub:om\nom-ga-1", "urn:ketenhub:politie\npol-1", "urn:ketenhub:vt-amsterdam\nvt-\"quoted\""]
         state.victims = ["psn:80948c818127a7f26b8d1542e95d67da", "psn:195f482a0e85834c0d145ee404725469"]
         if complete {
-            state.veiligThuis = "vt-amsterdam"
+            state.municipality = "GM0363"
             state.suspectMinor = false
         }
         let caseRecord = CaseStateRecord(state: state, source: InputPosition(partition: 2, offset: 12_345_678_901))

@@ -3,6 +3,7 @@ import DeliveryLedger
 import Foundation
 import KetenhubTestSupport
 import SLAClocks
+import SharingPolicy
 import Testing
 
 /// Each SLA clock under a clock the test controls: it fires exactly when it should, and not otherwise.
@@ -14,7 +15,9 @@ struct SLAClockTests {
     static func at(minutes: Double) -> Date { t0.addingTimeInterval(minutes * 60) }
     static func text(minutes: Double) -> String { ISO8601DateFormatter().string(from: at(minutes: minutes)) }
 
-    static func evaluator(_ id: String) -> SLAEvaluator { SLAEvaluator(clocks: clocks.filter { $0.id == id }) }
+    /// Organisation types as the shipped registry has them (`vt-utrecht` is a `vt`).
+    static let organisationTypes = Dictionary(uniqueKeysWithValues: try! MatrixLoader.loadValid(directory: packageRoot.appendingPathComponent("Contracts/matrix")).organisations.organisations.map { ($0.code, $0.type) })
+    static func evaluator(_ id: String) -> SLAEvaluator { SLAEvaluator(clocks: clocks.filter { $0.id == id }, organisationTypes: organisationTypes) }
 
     static func accepted(_ id: String, _ event: String, case caseId: String = "KZ-2026-AAAAAA", time: Double = 0,
                          fields: [String: String] = [:]) -> LedgerEntry {

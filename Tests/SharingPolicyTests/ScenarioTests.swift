@@ -80,10 +80,10 @@ struct ScenarioTests {
         _ = timeline.route(F.event("aanhouding/valid/na-overtreding", case: "KZ-2026-SCN006"))
         _ = timeline.route(F.event("toestemming/valid/gegeven", case: "KZ-2026-SCN006"))
         let step = try #require(timeline.route(F.event("reclasseringsadvies/valid/vroeghulp", case: "KZ-2026-SCN006")))
-        #expect(step.recipients == ["om", "vt-amsterdam-amstelland"])
+        #expect(step.recipients == ["om-amsterdam", "vt-amsterdam-amstelland"])
         #expect(step.decision(for: "vt-amsterdam-amstelland")?.ruleId == "ADV-VT-INHOUD")
         #expect(step.fields(of: "vt-amsterdam-amstelland") == ["adviceId", "deliveredAt", "adviceKind", "riskAssessment", "recommendation", "proposedConditions", "contactPerson"])
-        #expect(step.fields(of: "om") == ["adviceId", "deliveredAt", "suspect", "adviceKind", "riskAssessment", "recommendation", "proposedConditions", "contactPerson"])
+        #expect(step.fields(of: "om-amsterdam") == ["adviceId", "deliveredAt", "suspect", "adviceKind", "riskAssessment", "recommendation", "proposedConditions", "contactPerson"])
         let evidence = try #require(step.decision(for: "vt-amsterdam-amstelland")?.consent?.first)
         #expect(evidence == ConsentEvidence(person: F.event("toestemming/valid/gegeven", case: "KZ-2026-SCN006").data["person"]!.stringValue!,
                                             kind: "toestemming", eventId: "3ro-tst-2026-0412", recordedAt: "2026-11-21T05:30:00+01:00",
@@ -120,18 +120,18 @@ struct ScenarioTests {
     func minorArrest() throws {
         let timeline = Timeline()
         let step = try #require(timeline.route(F.event("aanhouding/valid/minderjarige-verdachte", case: "KZ-2026-SCN008")))
-        #expect(step.recipients == ["om", "vt-rotterdam-rijnmond", "rvdk"])
+        #expect(step.recipients == ["om-rotterdam", "vt-rotterdam-rijnmond", "rvdk-zuidwest-nederland"])
         #expect(step.decision(for: "3ro")?.outcome == .deny)
-        #expect(step.fields(of: "rvdk") == ["arrestId", "arrestedAt", "suspect"])
+        #expect(step.fields(of: "rvdk-zuidwest-nederland") == ["arrestId", "arrestedAt", "suspect"])
     }
 
     @Test("9. an adult suspect's arrest goes to the reclassering as dat-informatie")
     func adultArrest() throws {
         let timeline = Timeline()
         let step = try #require(timeline.route(F.event("aanhouding/valid/na-overtreding", case: "KZ-2026-SCN009") { $0["childrenInvolved"] = .bool(false) }))
-        #expect(step.recipients == ["om", "vt-amsterdam-amstelland", "3ro"])
+        #expect(step.recipients == ["om-amsterdam", "vt-amsterdam-amstelland", "3ro"])
         #expect(step.fields(of: "3ro") == ["arrestId", "arrestedAt", "suspect", "offence", "contactPerson"])
-        #expect(step.fields(of: "om") == ["arrestId", "arrestedAt", "suspect", "suspectMinor", "childrenInvolved", "municipalityCode", "offence", "contactPerson"])
+        #expect(step.fields(of: "om-amsterdam") == ["arrestId", "arrestedAt", "suspect", "suspectMinor", "childrenInvolved", "municipalityCode", "offence", "contactPerson"])
     }
 
     @Test("10. later decisions in a minor's case go to the RvdK as well")
@@ -139,16 +139,16 @@ struct ScenarioTests {
         let timeline = Timeline()
         _ = timeline.route(F.event("aanhouding/valid/minderjarige-verdachte", case: "KZ-2026-SCN010"))
         let step = try #require(timeline.route(Self.gedragsaanwijzing("KZ-2026-SCN010")))
-        #expect(step.recipients == ["politie", "vt-rotterdam-rijnmond", "rvdk"])
-        #expect(step.fields(of: "rvdk") == Self.gaFieldsPolitie)
+        #expect(step.recipients == ["politie-rotterdam", "vt-rotterdam-rijnmond", "rvdk-zuidwest-nederland"])
+        #expect(step.fields(of: "rvdk-zuidwest-nederland") == Self.gaFieldsPolitie)
     }
 
     @Test("11. an adult's arrest with children in the family also reaches the RvdK")
     func childrenInvolved() throws {
         let timeline = Timeline()
         let step = try #require(timeline.route(F.event("aanhouding/valid/na-overtreding", case: "KZ-2026-SCN011")))
-        #expect(step.recipients == ["om", "vt-amsterdam-amstelland", "3ro", "rvdk"])
-        #expect(step.decision(for: "rvdk")?.ruleId == "AANH-RVDK-KINDEREN")
+        #expect(step.recipients == ["om-amsterdam", "vt-amsterdam-amstelland", "3ro", "rvdk-noordwest-nederland"])
+        #expect(step.decision(for: "rvdk-noordwest-nederland")?.ruleId == "AANH-RVDK-KINDEREN")
     }
 
     @Test("12. a VT-melding reaches the Veilig Thuis of the address, and no one else")
@@ -157,13 +157,13 @@ struct ScenarioTests {
         let step = try #require(timeline.route(F.event("vt-melding/valid/melding-met-kind", case: "KZ-2026-SCN012")))
         #expect(step.recipients == ["vt-amsterdam-amstelland"])
         #expect(step.fields(of: "vt-amsterdam-amstelland") == ["meldingId", "registeredAt", "municipalityCode", "concerns", "persons", "childrenPresent", "summary", "contactPerson"])
-        #expect(Set(step.decisions.filter { $0.outcome == .deny }.map(\.recipient)) == ["om", "3ro", "rvdk", "shn"])
+        #expect(Set(step.decisions.filter { $0.outcome == .deny }.map(\.recipient)) == ["om-amsterdam", "3ro", "rvdk-noordwest-nederland", "shn"])
     }
 
-    @Test("13. a VT-melding from a municipality no VT region lists reaches nobody")
+    @Test("13. a VT-melding from a municipality the table does not know reaches nobody: VT's delivery is held")
     func unknownRegion() throws {
         let timeline = Timeline()
-        let step = try #require(timeline.route(F.event("vt-melding/valid/minimaal", case: "KZ-2026-SCN013") { $0["municipalityCode"] = .string("GM0014") }))
+        let step = try #require(timeline.route(F.event("vt-melding/valid/minimaal", case: "KZ-2026-SCN013") { $0["municipalityCode"] = .string("GM9999") }))
         #expect(step.deliveries.isEmpty)
         #expect(step.decision(for: "vt")?.outcome == .hold, "held and alerted, not silently denied")
         #expect(step.decision(for: "vt")?.reason == "waits for the victim's address: no Veilig Thuis organisation is known for this case")
@@ -177,9 +177,9 @@ struct ScenarioTests {
         let timeline = Timeline()
         _ = timeline.route(F.event("vt-melding/valid/minimaal", case: "KZ-2026-SCN014"))
         let step = try #require(timeline.route(F.event("zsm-beslissing/valid/voorwaardelijk-sepot", case: "KZ-2026-SCN014")))
-        #expect(step.recipients == ["politie", "vt-rotterdam-rijnmond"])
-        #expect(step.held == ["3ro", "rvdk"])
-        #expect(step.decision(for: "vt-rotterdam-rijnmond")?.region == "the household's address (vt-melding \(F.event("vt-melding/valid/minimaal", case: "KZ-2026-SCN014").id))")
+        #expect(step.recipients == ["politie-rotterdam", "vt-rotterdam-rijnmond"])
+        #expect(step.held == ["3ro", "rvdk-zuidwest-nederland"])
+        #expect(step.decision(for: "vt-rotterdam-rijnmond")?.region == "GM0599, from the household's address (vt-melding \(F.event("vt-melding/valid/minimaal", case: "KZ-2026-SCN014").id))")
         #expect(step.fields(of: "vt-rotterdam-rijnmond") == ["decisionId", "decidedAt", "custody", "outcome", "sepotKind", "conditions"])
     }
 
@@ -188,15 +188,15 @@ struct ScenarioTests {
         let timeline = Timeline()
         _ = timeline.route(F.event("vt-melding/valid/melding-met-kind", case: "KZ-2026-SCN015"))
         let unreferred = try #require(timeline.route(F.event("melding/valid/aangifte-belaging", case: "KZ-2026-SCN015", id: "mld-a")))
-        #expect(unreferred.recipients == ["om", "vt-amsterdam-amstelland"])
+        #expect(unreferred.recipients == ["om-amsterdam", "vt-amsterdam-amstelland"])
         let step = try #require(timeline.route(F.event("melding/valid/aangifte-belaging", case: "KZ-2026-SCN015") { $0["victimReferral"] = .bool(true) }))
-        #expect(step.recipients == ["om", "vt-amsterdam-amstelland", "shn"])
+        #expect(step.recipients == ["om-amsterdam", "vt-amsterdam-amstelland", "shn"])
         #expect(step.fields(of: "vt-amsterdam-amstelland") == ["registrationId", "kind", "reportedAt", "contactPerson"])
         #expect(step.fields(of: "shn") == ["registrationId", "kind", "offence", "reportedAt", "persons", "contactPerson"])
         let persons = step.deliveries.first { $0.recipient == "shn" }?.event.data["persons"]?.arrayValue ?? []
         #expect(!persons.isEmpty && persons.allSatisfy { $0["role"] == .string("slachtoffer") }, "the victim, not the suspect")
         #expect(step.decision(for: "shn")?.disclosedPersons == persons.compactMap { $0["id"]?.stringValue }.sorted())
-        #expect(step.fields(of: "om") == ["registrationId", "kind", "offence", "offenceCode", "reportedAt", "complaintFiled", "persons", "contactPerson"])
+        #expect(step.fields(of: "om-amsterdam") == ["registrationId", "kind", "offence", "offenceCode", "reportedAt", "complaintFiled", "persons", "contactPerson"])
     }
 
     @Test("16. a melding that is no aangifte does not go to SHN")
@@ -204,7 +204,7 @@ struct ScenarioTests {
         let timeline = Timeline()
         _ = timeline.route(F.event("vt-melding/valid/minimaal", case: "KZ-2026-SCN016"))
         let step = try #require(timeline.route(F.event("melding/valid/melding-bedreiging", case: "KZ-2026-SCN016")))
-        #expect(step.recipients == ["om", "vt-rotterdam-rijnmond"])
+        #expect(step.recipients == ["om-rotterdam", "vt-rotterdam-rijnmond"])
         #expect(step.decision(for: "shn")?.considered.first?.reason == "event field /data/kind is not aangifte")
     }
 
@@ -232,12 +232,12 @@ struct ScenarioTests {
         let timeline = Timeline()
         _ = timeline.route(F.event("vt-melding/valid/melding-met-kind", case: "KZ-2026-SCN019"))
         let withoutWish = try #require(timeline.route(F.event("invrijheidstelling/valid/einde-detentie", case: "KZ-2026-SCN019", id: "ivs-a")))
-        #expect(withoutWish.recipients == ["politie", "vt-amsterdam-amstelland", "3ro"])
+        #expect(withoutWish.recipients == ["politie-amsterdam", "vt-amsterdam-amstelland", "3ro"])
         _ = timeline.route(Self.consent("KZ-2026-SCN019"))
         let withWish = try #require(timeline.route(F.event("invrijheidstelling/valid/einde-detentie", case: "KZ-2026-SCN019", id: "ivs-b")))
-        #expect(withWish.recipients == ["politie", "vt-amsterdam-amstelland", "3ro", "shn"])
+        #expect(withWish.recipients == ["politie-amsterdam", "vt-amsterdam-amstelland", "3ro", "shn"])
         #expect(withWish.fields(of: "shn") == ["releaseId", "releaseAt", "kind", "conditions", "contactPerson"])
-        #expect(withWish.fields(of: "politie") == ["releaseId", "releaseAt", "suspect", "kind", "conditions", "contactPerson"])
+        #expect(withWish.fields(of: "politie-amsterdam") == ["releaseId", "releaseAt", "suspect", "kind", "conditions", "contactPerson"])
         #expect(withWish.decision(for: "shn")?.legalBasis == "sv-51ab-slachtoffer")
     }
 
@@ -247,9 +247,9 @@ struct ScenarioTests {
         _ = timeline.route(F.event("vt-melding/valid/melding-met-kind", case: "KZ-2026-SCN020"))
         _ = timeline.route(Self.consent("KZ-2026-SCN020"))
         let step = try #require(timeline.route(F.event("schorsing/valid/met-enkelband", case: "KZ-2026-SCN020")))
-        #expect(step.recipients == ["politie", "vt-amsterdam-amstelland", "3ro", "shn"])
+        #expect(step.recipients == ["politie-amsterdam", "vt-amsterdam-amstelland", "3ro", "shn"])
         let full: Set<String> = ["suspensionId", "decidedAt", "court", "suspect", "conditions", "startDate", "electronicMonitoring", "contactPerson"]
-        #expect(step.fields(of: "politie") == full)
+        #expect(step.fields(of: "politie-amsterdam") == full)
         #expect(step.fields(of: "3ro") == full)
         #expect(step.fields(of: "shn") == ["suspensionId", "decidedAt", "conditions", "startDate", "electronicMonitoring", "contactPerson"])
     }
@@ -259,10 +259,10 @@ struct ScenarioTests {
         let timeline = Timeline()
         _ = timeline.route(F.event("aanhouding/valid/na-overtreding", case: "KZ-2026-SCN021"))
         let step = try #require(timeline.route(F.event("vonnis/valid/veroordeling-met-voorwaarden", case: "KZ-2026-SCN021")))
-        #expect(step.recipients == ["politie", "3ro", "vt-amsterdam-amstelland"])
+        #expect(step.recipients == ["politie-amsterdam", "3ro", "vt-amsterdam-amstelland"])
         #expect(step.fields(of: "3ro").contains("sentence"))
-        #expect(step.fields(of: "politie") == ["verdictId", "pronouncedOn", "court", "suspect", "outcome", "bijzondereVoorwaarden", "electronicMonitoring", "dadelijkUitvoerbaar", "contactPerson"])
-        #expect(step.decision(for: "politie")?.disclosure == .voorwaarden)
+        #expect(step.fields(of: "politie-amsterdam") == ["verdictId", "pronouncedOn", "court", "suspect", "outcome", "bijzondereVoorwaarden", "electronicMonitoring", "dadelijkUitvoerbaar", "contactPerson"])
+        #expect(step.decision(for: "politie-amsterdam")?.disclosure == .voorwaarden)
     }
 
     @Test("22. the victim's wish reaches VT only with consent to share; its withdrawal reaches VT because VT received under it")
@@ -270,10 +270,10 @@ struct ScenarioTests {
         let timeline = Timeline()
         _ = timeline.route(F.event("vt-melding/valid/melding-met-kind", case: "KZ-2026-SCN022"))
         let given = try #require(timeline.route(Self.consent("KZ-2026-SCN022")))
-        #expect(given.recipients == ["om", "politie", "vt-amsterdam-amstelland"])
+        #expect(given.recipients == ["om-amsterdam", "politie-amsterdam", "vt-amsterdam-amstelland"])
         #expect(given.fields(of: "vt-amsterdam-amstelland") == ["wishId", "victim", "status", "recordedAt", "topics", "contactPerson"])
         let withdrawn = try #require(timeline.route(Self.consent("KZ-2026-SCN022", id: "iw-2", status: "ingetrokken", topics: ["vonnis"], share: false)))
-        #expect(withdrawn.recipients == ["om", "politie", "vt-amsterdam-amstelland"])
+        #expect(withdrawn.recipients == ["om-amsterdam", "politie-amsterdam", "vt-amsterdam-amstelland"])
         #expect(withdrawn.decision(for: "vt-amsterdam-amstelland")?.ruleId == "IW-VT-INTREKKING")
         #expect(withdrawn.fields(of: "vt-amsterdam-amstelland") == ["wishId", "status", "recordedAt", "contactPerson"])
         #expect(withdrawn.decision(for: "vt-amsterdam-amstelland")?.consent?.first?.withdrawn == true)
@@ -281,7 +281,7 @@ struct ScenarioTests {
                     .hasPrefix("the victim's consent was withdrawn (recorded ") == true)
         // Once told, VT received nothing more under it: a second withdrawal does not reach it.
         let again = try #require(timeline.route(Self.consent("KZ-2026-SCN022", id: "iw-3", status: "ingetrokken", topics: ["vonnis"], share: false)))
-        #expect(again.recipients == ["om", "politie"])
+        #expect(again.recipients == ["om-amsterdam", "politie-amsterdam"])
     }
 
     @Test("23. a trajectory is dat-informatie for the partners on the case; its producer is not a candidate")
@@ -289,10 +289,10 @@ struct ScenarioTests {
         let timeline = Timeline()
         _ = timeline.route(F.event("vt-melding/valid/melding-met-kind", case: "KZ-2026-SCN023"))
         let step = try #require(timeline.route(F.event("traject/valid/toezicht-gestart", case: "KZ-2026-SCN023")))
-        #expect(step.recipients == ["politie", "om", "vt-amsterdam-amstelland"])
-        #expect(step.decision(for: "rvdk")?.outcome == .deny, "a supervision trajectory of an adult: not the RvdK's, children or not")
+        #expect(step.recipients == ["politie-amsterdam", "om-amsterdam", "vt-amsterdam-amstelland"])
+        #expect(step.decision(for: "rvdk-noordwest-nederland")?.outcome == .deny, "a supervision trajectory of an adult: not the RvdK's, children or not")
         #expect(step.decision(for: "3ro") == nil)
-        #expect(step.fields(of: "om") == ["trajectoryId", "status", "organisation", "trajectoryType", "startDate", "contactPerson"])
+        #expect(step.fields(of: "om-amsterdam") == ["trajectoryId", "status", "organisation", "trajectoryType", "startDate", "contactPerson"])
         #expect(step.decision(for: "shn")?.outcome == .deny)
     }
 
@@ -354,10 +354,10 @@ struct ScenarioTests {
         let timeline = Timeline()
         _ = timeline.route(F.event("aanhouding/valid/na-overtreding", case: "KZ-2026-SCN024"))
         let step = try #require(timeline.route(F.event("veiligheidsbeoordeling/valid/acuut-onveilig", case: "KZ-2026-SCN024")))
-        #expect(step.recipients == ["politie", "om", "3ro", "rvdk"], "children are involved: the RvdK as well")
-        #expect(step.decision(for: "rvdk")?.ruleId == "VB-RVDK-KINDEREN")
-        #expect(step.fields(of: "om") == ["assessmentId", "version", "assessedAt", "outcome", "veiligheidsvoorwaarden", "advice", "contactPerson"])
-        #expect(step.fields(of: "politie") == ["assessmentId", "version", "assessedAt", "outcome", "veiligheidsvoorwaarden", "contactPerson"])
+        #expect(step.recipients == ["politie-amsterdam", "om-amsterdam", "3ro", "rvdk-noordwest-nederland"], "children are involved: the RvdK as well")
+        #expect(step.decision(for: "rvdk-noordwest-nederland")?.ruleId == "VB-RVDK-KINDEREN")
+        #expect(step.fields(of: "om-amsterdam") == ["assessmentId", "version", "assessedAt", "outcome", "veiligheidsvoorwaarden", "advice", "contactPerson"])
+        #expect(step.fields(of: "politie-amsterdam") == ["assessmentId", "version", "assessedAt", "outcome", "veiligheidsvoorwaarden", "contactPerson"])
     }
 
     @Test("25. a regional rule: the tijdelijk huisverbod reaches the reclassering in Amsterdam-Amstelland only")
@@ -365,19 +365,19 @@ struct ScenarioTests {
         let amsterdam = Timeline()
         _ = amsterdam.route(F.event("aanhouding/valid/na-overtreding", case: "KZ-2026-SCN025"))
         let inAmsterdam = try #require(amsterdam.route(F.event("tijdelijk-huisverbod/valid/opgelegd", case: "KZ-2026-SCN025")))
-        #expect(inAmsterdam.recipients == ["om", "vt-amsterdam-amstelland", "3ro"])
+        #expect(inAmsterdam.recipients == ["om-amsterdam", "vt-amsterdam-amstelland", "3ro"])
         #expect(inAmsterdam.decision(for: "3ro")?.ruleId == "AA-THV-3RO")
         #expect(inAmsterdam.fields(of: "3ro") == ["orderId", "imposedAt", "endsAt", "contactPerson"])
         let rotterdam = Timeline()
         let inRotterdam = try #require(rotterdam.route(F.event("tijdelijk-huisverbod/valid/opgelegd", case: "KZ-2026-SCN026") { $0["municipalityCode"] = .string("GM0599") }))
-        #expect(inRotterdam.recipients == ["om", "vt-rotterdam-rijnmond"])
+        #expect(inRotterdam.recipients == ["om-rotterdam", "vt-rotterdam-rijnmond"])
     }
 
     @Test("26. a regional rule past its validity no longer applies")
     func validity() throws {
         let timeline = Timeline()
         let late = try #require(timeline.route(F.event("tijdelijk-huisverbod/valid/opgelegd", case: "KZ-2026-SCN027", time: "2028-01-05T10:00:00Z")))
-        #expect(late.recipients == ["om", "vt-amsterdam-amstelland"])
+        #expect(late.recipients == ["om-amsterdam", "vt-amsterdam-amstelland"])
         #expect(late.decision(for: "3ro")?.considered == [Decision.Consideration(ruleId: "AA-THV-3RO", applied: false, reason: "not valid after 2027-12-31")])
     }
 
@@ -415,16 +415,16 @@ struct ScenarioTests {
         let timeline = Timeline()
         _ = timeline.route(F.event("vt-melding/valid/melding-met-kind", case: "KZ-2026-4F7Q2A"))
         let meldplicht = try #require(timeline.route(F.event("overtreding-voorwaarde/valid/meldplicht-reclassering", case: "KZ-2026-4F7Q2A")))
-        #expect(meldplicht.recipients == ["om"])
-        #expect(meldplicht.decision(for: "politie")?.considered.first?.reason?.hasPrefix("event field /data/breachedCondition/conditionType is not one of ") == true)
+        #expect(meldplicht.recipients == ["om-amsterdam"])
+        #expect(meldplicht.decision(for: "politie-amsterdam")?.considered.first?.reason?.hasPrefix("event field /data/breachedCondition/conditionType is not one of ") == true)
         let step = try #require(timeline.route(F.event("overtreding-voorwaarde/valid/meldplicht-reclassering", case: "KZ-2026-4F7Q2A", id: "ovt-contact") { data in
             guard case .object(var condition)? = data["breachedCondition"] else { return }
             condition["conditionType"] = .string("contactverbod")
             data["breachedCondition"] = .object(condition)
         }))
-        #expect(step.recipients == ["politie", "om", "vt-amsterdam-amstelland"])
+        #expect(step.recipients == ["politie-amsterdam", "om-amsterdam", "vt-amsterdam-amstelland"])
         #expect(step.fields(of: "vt-amsterdam-amstelland") == ["breachId", "observedAt", "breachedCondition", "contactPerson"])
-        #expect(step.fields(of: "politie") == ["breachId", "observedAt", "suspect", "breachedCondition", "description", "contactPerson"])
+        #expect(step.fields(of: "politie-amsterdam") == ["breachId", "observedAt", "suspect", "breachedCondition", "description", "contactPerson"])
     }
 
     @Test("every delivery carries the routing extensions and only the envelope it must")

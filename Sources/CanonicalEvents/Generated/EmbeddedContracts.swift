@@ -128,7 +128,7 @@ enum EmbeddedContracts {
           "type": "string",
           "description": "The id of the delivery being acknowledged: the id of the decision that permitted it (dec-, 32 hex digits, -, the recipient). Only its recipient acknowledges it.",
           "minLength": 1,
-          "pattern": "^dec-[0-9a-f]{32}-(politie|om|3ro|rvdk|shn|vt-[a-z0-9]+(-[a-z0-9]+)*)$",
+          "pattern": "^dec-[0-9a-f]{32}-((politie|om|3ro|rvdk|shn)(-[a-z0-9]+)*|vt(-[a-z0-9]+)+)$",
           "maxLength": 100
         },
         "organisation": {
@@ -211,7 +211,7 @@ enum EmbeddedContracts {
     },
     "source": {
       "type": "string",
-      "pattern": "^urn:ketenhub:(politie|om|3ro|rvdk|shn|vt-[a-z0-9]+(-[a-z0-9]+)*|hub)(:[a-z0-9-]+)*$",
+      "pattern": "^urn:ketenhub:((politie|om|3ro|rvdk|shn)(-[a-z0-9]+)*|vt(-[a-z0-9]+)+|hub)(:[a-z0-9-]+)*$",
       "description": "The producing organisation (and system): urn:ketenhub:<organisation>[:<system>].",
       "maxLength": 256
     },
@@ -254,7 +254,7 @@ enum EmbeddedContracts {
       "type": "string",
       "description": "On deliveries: the routing decision that permitted this delivery.",
       "minLength": 1,
-      "pattern": "^dec-[0-9a-f]{32}-(politie|om|3ro|rvdk|shn|vt-[a-z0-9]+(-[a-z0-9]+)*)$",
+      "pattern": "^dec-[0-9a-f]{32}-((politie|om|3ro|rvdk|shn)(-[a-z0-9]+)*|vt(-[a-z0-9]+)+)$",
       "maxLength": 100
     },
     "ruleid": {
@@ -323,8 +323,8 @@ enum EmbeddedContracts {
     },
     "organisationCode": {
       "type": "string",
-      "pattern": "^(politie|om|3ro|rvdk|shn|vt-[a-z0-9]+(-[a-z0-9]+)*)$",
-      "description": "A partner organisation of the hub: politie, om, 3ro (reclassering), rvdk (Raad voor de Kinderbescherming), shn (Slachtofferhulp Nederland) or vt-<region> (a Veilig Thuis organisation).",
+      "pattern": "^(politie|om|3ro|rvdk|shn|vt)(-[a-z0-9]+)*$",
+      "description": "A partner organisation of the hub, or a type where its organisation is not known yet: politie, om, 3ro (reclassering), rvdk (Raad voor de Kinderbescherming), shn (Slachtofferhulp Nederland), vt; a regional organisation is its type and its region (politie-amsterdam, om-rotterdam, rvdk-zuid-nederland, vt-utrecht), as organisations.yaml registers them.",
       "maxLength": 64
     },
     "pseudonymousId": {
