@@ -7,7 +7,8 @@ import PackageDescription
 //   CanonicalEvents <- PartnerAdapters (partner formats as data: native messages <-> canonical events)
 //   HubMetrics (the hub's metrics in swift-prometheus's registry)
 //   Kafka + CanonicalEvents <- HubTopology (the hub's topics and the records every service writes)
-//   HubTopology + PartnerAdapters <- PartnerGateway (partners' transports in and out: HTTP, drop directories)
+//   HubTopology + PartnerAdapters + SharingPolicy <- PartnerGateway (partners' transports in and out: HTTP, drop directories;
+//     chain cases by partners' references, under the matrix's opening rules)
 //   HubTopology + SharingPolicy <- Router (the routing service)
 //   CanonicalEvents + PartnerAdapters + SharingPolicy <- PartnerSimulation (simulated partners, in the registry's regions)
 //   Kafka + HubTopology + CanonicalEvents <- DeliveryLedger (every event's life cycle in SQL)
@@ -115,6 +116,7 @@ let package = Package(
                 "HubTopology",
                 "CanonicalEvents",
                 "PartnerAdapters",
+                "SharingPolicy",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -237,7 +239,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["KetenhubDemo", "PartnerGateway", "HubAccess", "HubAPI", "MatrixGovernance", "PartnerSimulation", "PartnerAdapters", "SharingPolicy", "CanonicalEvents", "DeliveryLedger", "SLAClocks", "HubMetrics",
+            dependencies: ["KetenhubDemo", "HubServer", "PartnerGateway", "HubAccess", "HubAPI", "MatrixGovernance", "PartnerSimulation", "PartnerAdapters", "SharingPolicy", "CanonicalEvents", "DeliveryLedger", "SLAClocks", "HubMetrics",
                            "HubTopology", "Kafka", "EmbeddedKafka", "KetenhubTestSupport",
                            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log")]
         ),

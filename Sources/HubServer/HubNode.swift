@@ -84,7 +84,14 @@ public final class HubNode: Sendable {
             settings.client.overrides = HubTopics.deadLetterProducerOverrides
             producer = try KafkaProducer(configuration: settings, logger: logger)
         }
-        let gateway = producer.map { InboundGateway(formats: formats, producer: $0, topics: topics, metrics: metrics, logger: logger) }
+        let reader = TopicReader(bootstrapServers: cluster, logger: logger)
+        let organisationTypes = Dictionary(matrix.organisations.organisations.map { ($0.code, $0.type) }) { first, _ in first }
+        // Partners' references resolve to chain cases under the opening rules of the matrix the node starts with.
+        let chainCases = producer.map { producer in
+            InboundGateway.ChainCases(registry: ReferenceRegistry(reader: reader, producer: producer, topic: topics.references), rules: matrix.chainCases,
+                                      organisationTypes: organisationTypes)
+        }
+        let gateway = producer.map { InboundGateway(formats: formats, chainCases: chainCases, producer: $0, topics: topics, metrics: metrics, logger: logger) }
         let governance = try versions.map { try MatrixGovernance(store: $0, schedule: schedule, baseline: baseline) }
         let workers = try Self.workers(configuration, formats: formats, matrix: matrix, topics: topics, metrics: metrics, logger: logger)
         let parts = Parts(matrix: matrix, baseline: baseline, formats: formats, credentials: credentials, ledger: ledger, producer: producer,
@@ -109,15 +116,19 @@ public final class HubNode: Sendable {
                 await producer.shutdown()
             }, successTerminationBehavior: .ignore))
         }
-        let reader = TopicReader(bootstrapServers: cluster, logger: logger)
+        if let registry = chainCases?.registry {
+            services.append(.init(service: ClosureService {
+                try? await gracefulShutdown()
+                await registry.close()
+            }, successTerminationBehavior: .ignore))
+        }
         if roles.contains(.ledger), let ledger {
             let clocks = SLAEvaluator(clocks: try SLAClock.load(configuration.clocks))
             let projector = LedgerProjector(bootstrapServers: cluster, topics: topics, store: ledger, keptFields: clocks.keptFields, logger: logger)
             add("ledger") { try await projector.run(fetchMaxWaitMilliseconds: configuration.kafka.fetchMaxWaitMilliseconds) }
         }
         if roles.contains(.sla), let ledger, let producer {
-            let types = Dictionary(parts.matrix.organisations.organisations.map { ($0.code, $0.type) }) { first, _ in first }
-            let monitor = SLAMonitor(evaluator: SLAEvaluator(clocks: try SLAClock.load(configuration.clocks), organisationTypes: types),
+            let monitor = SLAMonitor(evaluator: SLAEvaluator(clocks: try SLAClock.load(configuration.clocks), organisationTypes: organisationTypes),
                                      ledger: ledger, producer: producer,
                                      topics: topics, metrics: metrics, logger: logger)
             add("sla") {

@@ -16,6 +16,11 @@ public struct HubTopics: Sendable {
     public var replays = "ketenhub.replays"
     /// Activated matrix versions, keyed by version number, for every router node to follow.
     public var governance = "ketenhub.governance"
+    /// Each organisation's own references and the chain case each belongs to (compacted, keyed by
+    /// organisation and reference), written by the gateway.
+    public var references = "ketenhub.references"
+    /// Links between chain cases, each step a record (keyed by link id).
+    public var caseLinks = "ketenhub.case-links"
     /// The canonical topic's partitions; the audit and case-state topics have as many, partition for
     /// partition, so that each input partition has its own audit chain and state.
     public var partitions: Int32 = 6
@@ -50,6 +55,8 @@ public struct HubTopics: Sendable {
             // A version carries its matrix files whole; compaction keeps the newest record per version.
             KafkaTopicSpecification(name: governance, partitions: 1,
                                     configs: ["cleanup.policy": "compact", "max.message.bytes": String(Self.maximumDeadLetterBytes)]),
+            KafkaTopicSpecification(name: references, partitions: 3, configs: ["cleanup.policy": "compact"]),
+            KafkaTopicSpecification(name: caseLinks, partitions: 1, configs: ["retention.ms": "-1"]),
         ] + organisations.sorted().map { KafkaTopicSpecification(name: deliveries($0), partitions: 3) }
     }
 }

@@ -127,3 +127,72 @@ public struct SLAAlert: Sendable, Codable, Equatable {
         self.message = message
     }
 }
+
+/// One organisation's own reference registered to a chain case (`Contracts/records/reference-registration.schema.json`),
+/// on the compacted references topic keyed by organisation and reference: written by the gateway
+/// when a message opens a case with its reference or joins one, read by every gateway node (to
+/// resolve references) and by the ledger (to show which reference each partner has for a case).
+public struct ReferenceRegistration: Codable, Sendable, Equatable {
+    public enum How: String, Codable, Sendable {
+        /// The reference matched no case and an opening rule let the message open one.
+        case opened
+        /// The message carried the chain case id together with the reference: the reference joins that case.
+        case joined
+    }
+
+    public var organisation: String
+    public var reference: String
+    public var ketencaseid: String
+    public var how: How
+    /// The opening rule (`chain-cases.yaml`) a case was opened under.
+    public var rule: String?
+    /// The record that registered it: its event id and type.
+    public var eventId: String
+    public var eventType: String
+    public var registeredAt: String
+
+    public init(organisation: String, reference: String, ketencaseid: String, how: How, rule: String? = nil, eventId: String,
+                eventType: String, registeredAt: String) {
+        self.organisation = organisation
+        self.reference = reference
+        self.ketencaseid = ketencaseid
+        self.how = how
+        self.rule = rule
+        self.eventId = eventId
+        self.eventType = eventType
+        self.registeredAt = registeredAt
+    }
+
+    /// The record's key: one registration per organisation and reference.
+    public var key: String { Self.key(organisation: organisation, reference: reference) }
+    public static func key(organisation: String, reference: String) -> String { "\(organisation)\n\(reference)" }
+}
+
+/// A step in the life of a link between two chain cases (`Contracts/records/case-link.schema.json`),
+/// on the case-links topic keyed by link id: a link made by a rule at once, or proposed by one
+/// operator and confirmed by a second, and undone by an operator.
+public struct CaseLinkRecord: Codable, Sendable, Equatable {
+    public enum Action: String, Codable, Sendable, CaseIterable { case proposed, linked, unlinked }
+
+    /// `lnk-` and a digest of the two cases (sorted) and the rule: the same pair under the same rule is one link.
+    public var linkId: String
+    /// The two chain cases, sorted.
+    public var cases: [String]
+    /// The linking rule (`chain-cases.yaml`) the two cases meet.
+    public var rule: String
+    public var action: Action
+    /// Who took the step: an operator's name, or `hub` for a rule's automatic link.
+    public var by: String
+    public var at: String
+    public var reason: String?
+
+    public init(linkId: String, cases: [String], rule: String, action: Action, by: String, at: String, reason: String? = nil) {
+        self.linkId = linkId
+        self.cases = cases
+        self.rule = rule
+        self.action = action
+        self.by = by
+        self.at = at
+        self.reason = reason
+    }
+}

@@ -18,6 +18,22 @@ public struct TopicReader: Sendable {
 
     /// Every record of `topic`, by partition, in offset order.
     public func readAll(_ topic: String, timeoutSeconds: Double = 60) async throws -> [Int32: [KafkaConsumerMessage]] {
+        let follower = try await follow(topic)
+        do {
+            var records: [Int32: [KafkaConsumerMessage]] = [:]
+            for message in try await follower.catchUp(timeoutSeconds: timeoutSeconds) {
+                records[message.partition, default: []].append(message)
+            }
+            await follower.close()
+            return records
+        } catch {
+            await follower.close()
+            throw error
+        }
+    }
+
+    /// A follower of `topic` from its beginning, for a reader that keeps up with it (`catchUp`).
+    public func follow(_ topic: String) async throws -> TopicFollower {
         var configuration = KafkaConsumerConfiguration(bootstrapServers: bootstrapServers, groupID: "ketenhub-reader-\(UUID().uuidString)")
         configuration.isolationLevel = isolation
         configuration.client.clientID = "ketenhub-reader"
@@ -26,39 +42,53 @@ public struct TopicReader: Sendable {
         configuration.client.overrides["fetch.wait.max.ms"] = "10"
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
         do {
-            let records = try await read(topic, with: consumer, timeoutSeconds: timeoutSeconds)
-            await consumer.close()
-            return records
+            let count = try await consumer.partitionCount(topic: topic)
+            let partitions = (0..<Int32(count)).map { KafkaTopicPartition(topic: topic, partition: $0) }
+            try consumer.assign(partitions.map { KafkaTopicPartitionOffset(topic: topic, partition: $0.partition, offset: KafkaOffset.beginning) })
+            return TopicFollower(topic: topic, consumer: consumer, partitions: partitions)
         } catch {
             await consumer.close()
             throw error
         }
     }
+}
 
-    private func read(_ topic: String, with consumer: KafkaConsumer, timeoutSeconds: Double) async throws -> [Int32: [KafkaConsumerMessage]] {
-        let count = try await consumer.partitionCount(topic: topic)
-        let partitions = (0..<Int32(count)).map { KafkaTopicPartition(topic: topic, partition: $0) }
+/// A topic read from its beginning and kept up with on demand: each `catchUp` returns the records
+/// written since the previous one, up to the topic's end at the moment of the call. So a reader that
+/// has caught up has seen everything written before it asked, which is what a lookup that must not
+/// miss another node's write needs. One caller at a time (its owner serialises the calls).
+public final class TopicFollower: Sendable {
+    public let topic: String
+    private let consumer: KafkaConsumer
+    private let partitions: [KafkaTopicPartition]
+
+    init(topic: String, consumer: KafkaConsumer, partitions: [KafkaTopicPartition]) {
+        self.topic = topic
+        self.consumer = consumer
+        self.partitions = partitions
+    }
+
+    /// The records written since the last call, in offset order per partition.
+    public func catchUp(timeoutSeconds: Double = 60) async throws -> [KafkaConsumerMessage] {
         let ends = try await consumer.watermarks(partitions)
-        var records: [Int32: [KafkaConsumerMessage]] = [:]
-        let unfinished = partitions.filter { ends[$0]!.high > ends[$0]!.low }
-        guard !unfinished.isEmpty else { return records }
-        try consumer.assign(unfinished.map { KafkaTopicPartitionOffset(topic: topic, partition: $0.partition, offset: KafkaOffset.beginning) })
         let deadline = ContinuousClock.now + .seconds(timeoutSeconds)
+        var records: [KafkaConsumerMessage] = []
         while true {
-            for message in try await consumer.poll(maxMessages: 2_000, timeoutMilliseconds: 100) {
-                records[message.partition, default: []].append(message)
+            // The position passes transaction markers too, which records never show; a partition
+            // never written to (or emptied) has no position until it is, and nothing to read.
+            let positions = try consumer.positions(partitions)
+            let done = partitions.allSatisfy { partition in
+                let end = ends[partition]!
+                guard let position = positions[partition] ?? nil else { return end.high <= end.low }
+                return position >= end.high
             }
-            // The position passes transaction markers too, which records never show.
-            let positions = try consumer.positions(unfinished)
-            let done = unfinished.allSatisfy { partition in
-                guard let position = positions[partition] ?? nil else { return false }
-                return position >= ends[partition]!.high
-            }
-            if done { break }
+            if done { return records }
             guard ContinuousClock.now < deadline else {
                 throw KafkaError(kind: .client, code: .timedOut, reason: "reading \(topic) to its end took longer than \(timeoutSeconds) s")
             }
+            records += try await consumer.poll(maxMessages: 2_000, timeoutMilliseconds: 100)
         }
-        return records
     }
+
+    public func close() async { await consumer.close() }
 }

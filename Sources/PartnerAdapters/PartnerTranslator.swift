@@ -18,9 +18,31 @@ public struct PartnerTranslator: Sendable {
     /// The canonical events of a native message, in record order. `organisation` is the sender as
     /// authenticated by the transport; without it (a developer testing an export) the message's own
     /// sender is taken, and must still be one that uses this format.
-    public func translate(_ bytes: [UInt8], from organisation: String? = nil) throws(AdapterRefusal) -> [CloudEvent] {
+    ///
+    /// A record may carry the sender's own reference instead of a chain case id: `cases` gives the
+    /// chain case of each such reference (the gateway resolves them first, from `caseClaims`); a
+    /// reference without one is a problem of the record.
+    public func translate(_ bytes: [UInt8], from organisation: String? = nil, cases: [String: String] = [:]) throws(AdapterRefusal) -> [CloudEvent] {
         let root = try parse(bytes)
-        return try events(in: root, sender: try checkSender(root, authenticated: organisation))
+        return try events(in: root, sender: try checkSender(root, authenticated: organisation), cases: cases)
+    }
+
+    /// Which chain case each record of the message says it belongs to, in record order: read before
+    /// the records are translated, so that the gateway can resolve references to cases. Records
+    /// that do not say are left out (translating them reports why).
+    public func caseClaims(_ bytes: [UInt8], from organisation: String) throws(AdapterRefusal) -> [CaseClaim] {
+        let root = try parse(bytes)
+        _ = try checkSender(root, authenticated: organisation)
+        return root.nodes(at: NativePath(format.message.records)).compactMap { record in
+            guard let kind = record.values(at: NativePath(format.message.kind)).first?.value, let mapping = format.mapping(forKind: kind) else { return nil }
+            let caseId = record.values(at: NativePath(mapping.caseId)).first?.value
+            let reference = mapping.reference.flatMap { record.values(at: NativePath($0)).first }
+            guard caseId != nil || reference != nil else { return nil }
+            return CaseClaim(recordId: record.values(at: NativePath(format.message.recordId)).first?.value, event: mapping.event,
+                             ketencaseid: caseId, reference: reference?.value, referenceName: mapping.reference ?? "",
+                             location: reference?.location ?? record.location,
+                             year: record.values(at: NativePath(mapping.time)).first.flatMap { Int($0.value.prefix(4)) })
+        }
     }
 
     /// The canonical events of a delivery the hub wrote in this format (sender `hub`): how a
@@ -31,16 +53,16 @@ public struct PartnerTranslator: Sendable {
         if let path = format.message.sender, let claimed = root.values(at: NativePath(path)).first, claimed.value != "hub" {
             throw AdapterRefusal(location: claimed.location, "a delivery comes from the hub, this message says it is from \(claimed.value)")
         }
-        return try events(in: root, sender: "hub")
+        return try events(in: root, sender: "hub", cases: [:])
     }
 
-    private func events(in root: NativeNode, sender: String) throws(AdapterRefusal) -> [CloudEvent] {
+    private func events(in root: NativeNode, sender: String, cases: [String: String]) throws(AdapterRefusal) -> [CloudEvent] {
         let records = root.nodes(at: NativePath(format.message.records))
         if records.isEmpty { throw AdapterRefusal(location: root.location, "the message holds no \(format.message.records) records") }
         var events: [CloudEvent] = []
         var problems: [AdapterProblem] = []
         for record in records {
-            var reader = RecordReader(format: format, record: record)
+            var reader = RecordReader(format: format, record: record, cases: cases)
             let event = reader.event(source: "urn:ketenhub:\(sender)")
             problems += reader.problems
             guard let event else { continue }
@@ -116,4 +138,29 @@ public struct PartnerTranslator: Sendable {
 
     /// The native tree of a message, for comparing a rendered message with the one it came from.
     public func tree(of bytes: [UInt8]) throws(AdapterRefusal) -> NativeNode { try parse(bytes) }
+}
+
+/// What one record says about its chain case: its id, the sender's own reference, or both.
+public struct CaseClaim: Sendable, Hashable {
+    public var recordId: String?
+    /// The canonical event name of the record.
+    public var event: String
+    public var ketencaseid: String?
+    public var reference: String?
+    /// The reference's name in the partner's format (`BVHNummer`, `dossiernummer`), for messages to the partner.
+    public var referenceName: String
+    /// Where the reference is in the message (or the record, without one).
+    public var location: String
+    /// The year of the record's time: the year of a case it opens.
+    public var year: Int?
+
+    public init(recordId: String?, event: String, ketencaseid: String?, reference: String?, referenceName: String, location: String, year: Int?) {
+        self.recordId = recordId
+        self.event = event
+        self.ketencaseid = ketencaseid
+        self.reference = reference
+        self.referenceName = referenceName
+        self.location = location
+        self.year = year
+    }
 }

@@ -12,9 +12,13 @@ struct RecordReader {
     /// Canonical pointers whose native value did not convert (and is null in the event).
     private var unconverted: Set<String> = []
 
-    init(format: PartnerFormat, record: NativeNode) {
+    /// The chain case of each reference the gateway resolved, for records that carry no chain case id.
+    let cases: [String: String]
+
+    init(format: PartnerFormat, record: NativeNode, cases: [String: String] = [:]) {
         self.format = format
         self.record = record
+        self.cases = cases
     }
 
     mutating func event(source: String) -> CloudEvent? {
@@ -27,9 +31,18 @@ struct RecordReader {
         }
         self.mapping = mapping
         let id = single(layout.recordId, in: record, required: true)
-        let caseId = single(mapping.caseId, in: record, required: true)
-        let time = single(mapping.time, in: record, required: true)
         let reference = mapping.reference.flatMap { single($0, in: record, required: false) }
+        // Without a chain case id, the reference stands for it once the gateway resolved it.
+        var caseId = single(mapping.caseId, in: record, required: reference == nil)
+        if caseId == nil, let reference {
+            if let resolved = cases[reference.value] {
+                caseId = (resolved, reference.location)
+            } else if problems.isEmpty {
+                problems.append(AdapterProblem(location: reference.location, reason: "the record carries no chain case id (\(mapping.caseId)), and its " +
+                                               "reference (\(mapping.reference ?? "")) is resolved to one only when the hub takes the message in"))
+            }
+        }
+        let time = single(mapping.time, in: record, required: true)
         let data = object(mapping.fields, in: record, at: "/data")
         // With its envelope the event is built even when values did not convert, so that the schema
         // finds what else is wrong; the values that did not convert are reported once, above.

@@ -6,6 +6,7 @@ import HubTopology
 import Kafka
 import Logging
 import PartnerAdapters
+import SharingPolicy
 
 /// Takes in partners' native messages, whatever the transport: translates each with the sender's
 /// format, publishes its canonical events (idempotent producer; the Kafka key is the chain case, the
@@ -15,14 +16,32 @@ import PartnerAdapters
 public final class InboundGateway: Sendable {
     public enum Transport: String, Sendable { case http, directory, replay }
 
+    /// How the gateway finds the chain case of a record that carries the sender's reference instead
+    /// of a chain case id: the registry, the matrix's opening rules and each organisation's type.
+    public struct ChainCases: Sendable {
+        public var registry: ReferenceRegistry
+        public var rules: ChainCaseRules
+        public var organisationTypes: [String: String]
+
+        public init(registry: ReferenceRegistry, rules: ChainCaseRules, organisationTypes: [String: String]) {
+            self.registry = registry
+            self.rules = rules
+            self.organisationTypes = organisationTypes
+        }
+    }
+
     private let formats: PartnerFormats
+    private let chainCases: ChainCases?
     private let producer: KafkaProducer
     private let topics: HubTopics
     private let metrics: MetricsRegistry?
     private let logger: Logger
 
-    public init(formats: PartnerFormats, producer: KafkaProducer, topics: HubTopics = HubTopics(), metrics: MetricsRegistry? = nil, logger: Logger) {
+    /// Without `chainCases` every record must carry its chain case id.
+    public init(formats: PartnerFormats, chainCases: ChainCases? = nil, producer: KafkaProducer, topics: HubTopics = HubTopics(),
+                metrics: MetricsRegistry? = nil, logger: Logger) {
         self.formats = formats
+        self.chainCases = chainCases
         self.producer = producer
         self.topics = topics
         self.metrics = metrics
@@ -38,20 +57,45 @@ public final class InboundGateway: Sendable {
             return await refuse(bytes, from: organisation, via: transport, contentType: contentType, at: receivedAt,
                                 [AdapterProblem(location: "", reason: "\(organisation) has no partner format")])
         }
+        let translator = PartnerTranslator(format: format)
+        // First the chain case of every record that names it by the sender's own reference.
+        var resolution = ReferenceRegistry.Resolution()
+        if let chainCases {
+            let claims: [CaseClaim]
+            do {
+                claims = try translator.caseClaims(bytes, from: organisation)
+            } catch {
+                return await refuse(bytes, from: organisation, via: transport, contentType: contentType, at: receivedAt, error.problems)
+            }
+            do {
+                resolution = try await chainCases.registry.resolve(claims, organisation: organisation, organisationType: chainCases.organisationTypes[organisation],
+                                                                   rules: chainCases.rules, at: receivedAt)
+            } catch {
+                logger.error("reference registry not readable", metadata: ["partner": "\(organisation)", "error": "\(error)"])
+                return Receipt(status: .failed, partner: organisation, receivedAt: receivedAt,
+                               problems: [AdapterProblem(location: "", reason: "the hub could not look up the message's references now; send it again")])
+            }
+            if !resolution.problems.isEmpty {
+                return await refuse(bytes, from: organisation, via: transport, contentType: contentType, at: receivedAt, resolution.problems)
+            }
+        }
         let events: [CloudEvent]
         do {
-            events = try PartnerTranslator(format: format).translate(bytes, from: organisation)
+            events = try translator.translate(bytes, from: organisation, cases: resolution.cases)
         } catch {
+            await chainCases?.registry.release(resolution)
             return await refuse(bytes, from: organisation, via: transport, contentType: contentType, at: receivedAt, error.problems)
         }
         do {
+            // The registrations before the events: a router or a ledger that sees an event can find its reference.
+            try await chainCases?.registry.commit(resolution)
             try await producer.sendAll(events.map { KafkaProducerMessage(topic: topics.canonical, cloudEvent: $0.kafkaRecord()) })
             for event in events {
                 metrics?.increment("ketenhub_events_accepted_total", help: "Canonical events the adapters accepted and published.",
                                    labels: ["organisation": organisation, "type": event.type])
             }
             logger.info("message accepted", metadata: ["partner": "\(organisation)", "events": "\(events.count)", "transport": "\(transport)"])
-            return Receipt(status: .accepted, partner: organisation, receivedAt: receivedAt, events: events)
+            return Receipt(status: .accepted, partner: organisation, receivedAt: receivedAt, events: events, resolution: resolution)
         } catch {
             logger.error("accepted message not published", metadata: ["partner": "\(organisation)", "error": "\(error)"])
             return Receipt(status: .failed, partner: organisation, receivedAt: receivedAt,

@@ -14,9 +14,24 @@ public struct Receipt: Codable, Sendable, Equatable {
     }
 
     public struct AcceptedEvent: Codable, Sendable, Equatable {
+        /// How the hub knows the event's chain case.
+        public enum ChainCase: String, Codable, Sendable {
+            /// The record carried it.
+            case stated
+            /// The sender's reference is registered to it.
+            case found
+            /// The reference matched no case and an opening rule let the record open this one.
+            case opened
+        }
+
         public var id: String
         public var type: String
         public var ketencaseid: String
+        /// The sender's own reference, as the record carried it.
+        public var partnerref: String?
+        public var chainCase: ChainCase
+        /// The opening rule a case was opened under.
+        public var openingRule: String?
     }
 
     public var status: Status
@@ -33,11 +48,18 @@ public struct Receipt: Codable, Sendable, Equatable {
     /// tens of thousands, and an answer that size helps nobody and could not be recorded.
     public static let maximumProblems = 100
 
-    init(status: Status, partner: String, receivedAt: String, events: [CloudEvent] = [], problems: [AdapterProblem] = [], deadLetterId: String? = nil) {
+    init(status: Status, partner: String, receivedAt: String, events: [CloudEvent] = [], resolution: ReferenceRegistry.Resolution = .init(),
+         problems: [AdapterProblem] = [], deadLetterId: String? = nil) {
         self.status = status
         self.partner = partner
         self.receivedAt = receivedAt
-        self.events = events.map { AcceptedEvent(id: $0.id, type: $0.type, ketencaseid: $0.ketencaseid) }
+        let opened = Dictionary(resolution.registrations.filter { $0.how == .opened }.map { ($0.eventId, $0.rule) }) { first, _ in first }
+        self.events = events.map { event in
+            let found = event.partnerref.map { resolution.cases[$0] != nil } ?? false
+            let rule = opened[event.id] ?? nil
+            return AcceptedEvent(id: event.id, type: event.type, ketencaseid: event.ketencaseid, partnerref: event.partnerref,
+                                 chainCase: rule != nil ? .opened : found ? .found : .stated, openingRule: rule)
+        }
         self.problems = Array(problems.prefix(Self.maximumProblems))
         self.problemCount = problems.count
         self.deadLetterId = deadLetterId

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The files of one version of the matrix, by path relative to the matrix directory
-/// (`sharing-matrix.yaml`, `legal-bases.yaml`, `organisations.yaml`, `municipalities.yaml`, `regions/*.yaml`, the
+/// (`sharing-matrix.yaml`, `legal-bases.yaml`, `organisations.yaml`, `municipalities.yaml`, `chain-cases.yaml`, `regions/*.yaml`, the
 /// definitions in `purposes.yaml` and `disclosure-levels.yaml`, and the officers' `invariants.yaml`
 /// and `scenarios/*.yaml`): what a privacy
 /// officer proposes, what the version store keeps, and what the loader reads.
@@ -20,7 +20,8 @@ public struct MatrixBundle: Sendable, Hashable, Codable {
             }
             files[file] = String(decoding: data, as: UTF8.self)
         }
-        for file in [MatrixLoader.invariantsFile, MatrixLoader.purposesFile, MatrixLoader.disclosureLevelsFile, MatrixLoader.municipalitiesFile] {
+        for file in [MatrixLoader.invariantsFile, MatrixLoader.purposesFile, MatrixLoader.disclosureLevelsFile, MatrixLoader.municipalitiesFile,
+                     MatrixLoader.chainCasesFile] {
             if let data = FileManager.default.contents(atPath: directory.appendingPathComponent(file).path) {
                 files[file] = String(decoding: data, as: UTF8.self)
             }

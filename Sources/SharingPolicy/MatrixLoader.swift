@@ -32,6 +32,7 @@ public struct MatrixLoader {
     public static let purposesFile = "purposes.yaml"
     public static let disclosureLevelsFile = "disclosure-levels.yaml"
     public static let municipalitiesFile = "municipalities.yaml"
+    public static let chainCasesFile = "chain-cases.yaml"
     public static let regionsDirectory = "regions"
 
     public struct Loaded: Sendable {
@@ -119,6 +120,7 @@ public struct MatrixLoader {
         matrix.purposes = purposes
         matrix.disclosureLevels = levels
         matrix.victimAddress = victimAddress(matrixNode?["victimAddress"], file: Self.matrixFile)
+        matrix.chainCases = chainCases(try optionalNode(bundle, Self.chainCasesFile), file: Self.chainCasesFile, registry: registry)
         if let trial = matrixNode?["trial"] {
             if let reason = trial.string, !reason.trimmingCharacters(in: .whitespaces).isEmpty { matrix.trial = reason } else {
                 finding(Self.matrixFile, trial.mark?.line ?? 1, nil, "`trial` says, in words, who marked the version as a trial and why")
@@ -153,6 +155,40 @@ public struct MatrixLoader {
                                              voorwaarden: Set((value["voorwaarden"]?.sequence ?? []).compactMap(\.string)))
         }
         return levels
+    }
+
+    /// The opening and linking rules; each names an organisation type and events the registry and
+    /// the contracts know, or a person role of the contracts.
+    private mutating func chainCases(_ root: Node?, file: String, registry: OrganisationRegistry) -> ChainCaseRules {
+        var rules = ChainCaseRules()
+        let events = Set(ContractCatalogue.embedded.eventNames)
+        for node in root?["opening"]?.sequence ?? [] {
+            let line = node.mark?.line ?? 0
+            guard let id = node["id"]?.string, let type = node["organisationType"]?.string, let says = node["says"]?.string,
+                  let listed = node["events"]?.sequence, !listed.isEmpty else {
+                finding(file, line, nil, "an opening rule needs `id`, `organisationType`, `events` and `says`")
+                continue
+            }
+            guard registry.types.contains(where: { $0.type == type }) else {
+                finding(file, line, id, "organisation type \(type) is not in \(Self.organisationsFile)")
+                continue
+            }
+            let names = listed.compactMap(\.string)
+            for name in names where !events.contains(name) { finding(file, line, id, "no contract defines event \(name)") }
+            rules.opening.append(.init(id: id, organisationType: type, events: Set(names), says: says))
+        }
+        for node in root?["linking"]?.sequence ?? [] {
+            let line = node.mark?.line ?? 0
+            guard let id = node["id"]?.string, let says = node["says"]?.string,
+                  let role = node["sameRole"]?.string.flatMap(PersonRole.init(rawValue:)),
+                  let decision = node["decision"]?.string.flatMap(ChainCaseRules.Linking.Decision.init(rawValue:)) else {
+                finding(file, line, nil, "a linking rule needs `id`, `sameRole` (a person role of the contracts), `says` and `decision` (" +
+                        ChainCaseRules.Linking.Decision.allCases.map(\.rawValue).joined(separator: " or ") + ")")
+                continue
+            }
+            rules.linking.append(.init(id: id, role: role, decision: decision, says: says))
+        }
+        return rules
     }
 
     private mutating func victimAddress(_ list: Node?, file: String) -> [VictimAddressSource] {

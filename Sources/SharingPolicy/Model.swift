@@ -326,6 +326,8 @@ public struct SharingMatrix: Sendable {
     /// Set when a privacy officer marked this version as a trial: only then may rules rest on
     /// legal bases not yet confirmed, and every decision under one says so.
     public var trial: String?
+    /// Which messages may open a chain case, and when cases are linked (`chain-cases.yaml`).
+    public var chainCases = ChainCaseRules()
     /// Where a case learns the victim's address, highest rank first (`victimAddress`).
     public var victimAddress: [VictimAddressSource] = []
     public var baseline: [SharingRule]

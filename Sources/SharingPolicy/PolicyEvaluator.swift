@@ -45,6 +45,9 @@ public struct Decision: Codable, Sendable, Hashable {
     public var releases: String?
     /// The pseudonymous persons whose ids the delivery discloses (set when it is projected).
     public var disclosedPersons: [String]?
+    /// The recipient's own reference for the chain case, where it sent one: a delivery carries it
+    /// (`partnerref`), so that the recipient files it under its own dossier.
+    public var recipientReference: String?
 }
 
 /// Applies a sharing matrix to events: deny by default, deterministic, every decision explained.

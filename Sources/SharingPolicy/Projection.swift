@@ -14,9 +14,10 @@ public enum Projection {
     static func delivery(of event: CloudEvent, for decision: Decision, allowed: Trie) -> CloudEvent {
         precondition(decision.outcome == .permit, "only a permit is delivered")
         var delivery = event
-        // The envelope's optional attributes travel only when the rule lists them.
+        // The envelope's optional attributes travel only when the rule lists them; `partnerref` is
+        // the recipient's own reference, never the sender's.
         if allowed.children["subject"] == nil { delivery.subject = nil }
-        if allowed.children["partnerref"] == nil { delivery.partnerref = nil }
+        delivery.partnerref = decision.recipientReference
         if allowed.children["dataschema"] == nil { delivery.dataschema = nil }
         delivery.data = allowed.children["data"].flatMap { project(event.data, $0) } ?? .object([:])
         delivery.decisionid = decision.decisionId

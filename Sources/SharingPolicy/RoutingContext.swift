@@ -27,6 +27,8 @@ public struct CaseState: Codable, Sendable, Hashable {
     public var held: [HeldEvent] = []
     /// `source` + `id` of every event already routed: the same event published twice is routed once.
     public var routed: Set<String> = []
+    /// Each organisation's own reference for the case (the newest it sent): its deliveries carry it.
+    public var references: [String: String] = [:]
 
     public init(caseId: String) {
         self.caseId = caseId
@@ -45,6 +47,7 @@ public struct CaseState: Codable, Sendable, Hashable {
         receivedUnderConsent = try container.decodeIfPresent([String: Set<String>].self, forKey: .receivedUnderConsent) ?? [:]
         held = try container.decodeIfPresent([HeldEvent].self, forKey: .held) ?? []
         routed = try container.decodeIfPresent(Set<String>.self, forKey: .routed) ?? []
+        references = try container.decodeIfPresent([String: String].self, forKey: .references) ?? [:]
     }
 
     /// The case attributes rule conditions test, or nil while unknown. Unknown is not false: a
@@ -66,11 +69,17 @@ public struct CaseState: Codable, Sendable, Hashable {
     /// holds its delivery.
     public static let assumedUntilStated: [String: Bool] = ["childrenInvolved": false]
 
+    /// A partner's events come from `urn:ketenhub:<organisation>`.
+    static let partnerSourcePrefix = "urn:ketenhub:"
+
     public static func routingKey(of event: CloudEvent) -> String { "\(event.source)\n\(event.id)" }
 
     /// Learns what the event says about the case: its persons, the suspect's age, children, and the
     /// victim's address by the matrix's `victimAddress` sources.
     public mutating func absorb(_ event: CloudEvent, matrix: SharingMatrix) {
+        if let reference = event.partnerref, event.source.hasPrefix(Self.partnerSourcePrefix) {
+            references[String(event.source.dropFirst(Self.partnerSourcePrefix.count))] = reference
+        }
         let data = event.data
         let eventName = PolicyEvaluator.eventName(of: event.type)
         for (rank, source) in matrix.victimAddress.enumerated() where regionRank.map({ rank <= $0 }) ?? true {

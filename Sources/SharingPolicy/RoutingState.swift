@@ -74,9 +74,11 @@ public struct RoutingState: Sendable {
         caseState.absorb(event, matrix: evaluator.matrix)
         let consentRecord = ConsentRecord(event).map { consent.record($0) }
         // Earlier holds first: what this event made known decides them, before the event itself.
-        let released = caseState.held.isEmpty || caseState.heldFacts == factsBefore ? [] : caseState.release(by: event, with: evaluator, consent: consent)
+        var released = caseState.held.isEmpty || caseState.heldFacts == factsBefore ? [] : caseState.release(by: event, with: evaluator, consent: consent)
         var decisions = evaluator.evaluate(event, case: caseState, consent: consent)
         caseState.remember(&decisions, of: event)
+        caseState.addressRecipients(&decisions)
+        for index in released.indices { caseState.addressRecipients(&released[index].decisions) }
         caseState.routed.insert(key)
         cases[event.ketencaseid] = caseState
         caseOfRouted?[key] = event.ketencaseid
@@ -95,6 +97,13 @@ extension CaseState {
     }
 
     var heldFacts: HeldFacts { HeldFacts(suspectMinor: suspectMinor, childrenInvolved: childrenInvolved, municipality: municipality) }
+
+    /// Gives each permit the recipient's own reference for the case, where the recipient sent one.
+    func addressRecipients(_ decisions: inout [Decision]) {
+        for index in decisions.indices where decisions[index].outcome == .permit {
+            decisions[index].recipientReference = references[decisions[index].recipient]
+        }
+    }
 
     /// Keeps what the decisions on an event mean for later ones: the deliveries it holds, and who
     /// received under whose consent (a withdrawal is delivered to them, and then they no longer are).
