@@ -45,6 +45,8 @@ def users(organisations):
             acl("topic", "ketenhub.events.canonical", ["Read", "Write", "Describe"]), acl("topic", "ketenhub.deadletter", ["Read", "Write", "Describe"]),
             acl("topic", "ketenhub.acknowledgements", ["Read", "Write", "Describe"]), acl("topic", "ketenhub.replays", ["Read", "Write", "Describe"]),
             acl("topic", "ketenhub.alerts", ["Read", "Write", "Describe"]), acl("topic", "ketenhub.governance", ["Read", "Write", "Describe"]),
+            # the gateway's reference registry; case links written by the ledger's rules and the operators' API
+            acl("topic", "ketenhub.references", ["Read", "Write", "Describe"]), acl("topic", "ketenhub.case-links", ["Read", "Write", "Describe"]),
             acl("topic", "ketenhub.audit.decisions", read), acl("topic", "ketenhub.delivery-status", read),
             # operators' replays write a delivery again to its organisation's topic
             acl("topic", "ketenhub.deliveries.", ["Read", "Write", "Describe"], "prefix"),

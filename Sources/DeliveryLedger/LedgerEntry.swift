@@ -19,6 +19,10 @@ public enum LedgerEntry: Sendable, Equatable {
     case replayed(ReplayRecord)
     /// An SLA clock raised an alert.
     case alerted(SLAAlert)
+    /// The gateway registered an organisation's reference to a chain case.
+    case referenced(ReferenceRegistration)
+    /// A step of a link between two chain cases (linked by a rule, proposed, confirmed, unlinked).
+    case linkStep(CaseLinkRecord)
 
     public struct Accepted: Sendable, Equatable {
         public var eventId: String
@@ -32,11 +36,14 @@ public enum LedgerEntry: Sendable, Equatable {
         public var fields: [String: String] = [:]
         /// The pseudonymous ids (`psn:...`) of the persons the event concerns: for the data-subject report.
         public var persons: [String] = []
+        /// The victims and suspects among them, by role (`EventPersons`): which chain cases share a person.
+        public var roles: [String: [String]] = [:]
 
         public init(eventId: String, source: String, type: String, ketencaseid: String, producer: String, eventTime: String, acceptedAt: String,
-                    fields: [String: String] = [:], persons: [String] = []) {
+                    fields: [String: String] = [:], persons: [String] = [], roles: [String: [String]] = [:]) {
             self.fields = fields
             self.persons = persons
+            self.roles = roles
             self.eventId = eventId
             self.source = source
             self.type = type

@@ -8,6 +8,32 @@ import Logging
 /// delivery-status topic, the acknowledgements and the dead letters. Records are read as their
 /// contracts (`Contracts/records/`) describe them, not through the types of the services that write them.
 public struct LedgerProjector: Sendable {
+    /// A linking rule the ledger applies at once (`automatic` in the matrix's `chain-cases.yaml`):
+    /// two cases naming the same person in `role` are linked by the hub.
+    public struct AutomaticLink: Sendable {
+        public var rule: String
+        public var role: String
+        public var says: String
+
+        public init(rule: String, role: String, says: String) {
+            self.rule = rule
+            self.role = role
+            self.says = says
+        }
+    }
+
+    /// Where the projector writes the links its automatic rules make (the case-links topic); it
+    /// reads them back like any step, so that a rebuilt ledger holds them too.
+    public struct Linker: Sendable {
+        public var rules: [AutomaticLink]
+        public var producer: KafkaProducer
+
+        public init(rules: [AutomaticLink], producer: KafkaProducer) {
+            self.rules = rules
+            self.producer = producer
+        }
+    }
+
     let bootstrapServers: String
     let topics: HubTopics
     let store: any LedgerStore
@@ -24,7 +50,8 @@ public struct LedgerProjector: Sendable {
     }
 
     var sources: [String] {
-        [topics.canonical, topics.audit, topics.deliveryStatus, topics.acknowledgements, topics.deadLetter, topics.replays, topics.alerts]
+        [topics.canonical, topics.audit, topics.deliveryStatus, topics.acknowledgements, topics.deadLetter, topics.replays, topics.alerts,
+         topics.references, topics.caseLinks]
     }
 
     /// Reads every source topic from its beginning to its end into the store.
@@ -39,7 +66,7 @@ public struct LedgerProjector: Sendable {
     }
 
     /// Follows the source topics until the task is cancelled, committing what the store has applied.
-    public func run(groupID: String = "ketenhub-ledger", fetchMaxWaitMilliseconds: Int = 500) async throws {
+    public func run(groupID: String = "ketenhub-ledger", fetchMaxWaitMilliseconds: Int = 500, linker: Linker? = nil) async throws {
         var configuration = KafkaConsumerConfiguration(bootstrapServers: bootstrapServers, groupID: groupID, clientID: "ketenhub-ledger")
         configuration.fetchMaxWaitMilliseconds = fetchMaxWaitMilliseconds
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
@@ -53,7 +80,9 @@ public struct LedgerProjector: Sendable {
             while !Task.isCancelled {
                 let batch = try await consumer.poll(maxMessages: 500, timeoutMilliseconds: 100)
                 guard !batch.isEmpty else { continue }
-                try store.apply(batch.compactMap { entry(from: $0) })
+                let entries = batch.compactMap { entry(from: $0) }
+                try store.apply(entries)
+                if let linker { try await link(after: entries, with: linker) }
                 var positions: [KafkaTopicPartition: Int64] = [:]
                 for message in batch { positions[message.topicPartition] = message.offset + 1 }
                 try await consumer.commit(positions.map { KafkaTopicPartitionOffset(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value) })
@@ -63,6 +92,30 @@ public struct LedgerProjector: Sendable {
             throw error
         }
         await consumer.close()
+    }
+
+    /// Links, under the automatic rules, the cases these entries named persons in with every other
+    /// case naming the same person in the rule's role, unless a step of that link exists already
+    /// (an operator may have unlinked it). A link's time is when both cases first named the person,
+    /// so that two projectors writing it give one step.
+    func link(after entries: [LedgerEntry], with linker: Linker) async throws {
+        var touched: [String: Set<String>] = [:]
+        for case .accepted(let event) in entries {
+            for role in event.roles.keys { touched[role, default: []].insert(event.ketencaseid) }
+        }
+        var steps: [CaseLinkRecord] = []
+        for rule in linker.rules {
+            guard let cases = touched[rule.role] else { continue }
+            for candidate in try store.linkCandidates(role: rule.role, cases: cases) {
+                let linkId = CaseLinkRecord.linkId(cases: candidate.cases, rule: rule.rule)
+                guard try store.caseLink(linkId) == nil, !steps.contains(where: { $0.linkId == linkId }) else { continue }
+                steps.append(CaseLinkRecord(linkId: linkId, cases: candidate.cases, rule: rule.rule, action: .linked, by: "hub",
+                                            at: candidate.since, reason: rule.says))
+            }
+        }
+        guard !steps.isEmpty else { return }
+        try await linker.producer.sendAll(try steps.map { try KafkaProducerMessage(topic: topics.caseLinks, key: $0.linkId, json: $0) })
+        logger.info("cases linked by rule", metadata: ["links": "\(steps.count)"])
     }
 
     /// The fact a record tells, or nil for a record that tells none (logged: the contracts say what is on each topic).
@@ -77,7 +130,7 @@ public struct LedgerProjector: Sendable {
             }
             return .accepted(.init(eventId: event.id, source: event.source, type: event.type, ketencaseid: event.ketencaseid,
                                    producer: event.producer ?? "", eventTime: event.time, acceptedAt: Self.timestamp(message), fields: fields,
-                                   persons: Self.persons(in: event.data)))
+                                   persons: Self.persons(in: event.data), roles: Self.linkableRoles(in: event.data)))
         case topics.audit:
             guard let record = try? decoder.decode(AuditRecord.self, from: Data(message.value)) else { return unreadable(message) }
             return .decided(.init(decisionId: record.decisionId, eventId: record.eventId, eventSource: record.eventSource,
@@ -112,6 +165,12 @@ public struct LedgerProjector: Sendable {
         case topics.alerts:
             guard let alert = try? decoder.decode(SLAAlert.self, from: Data(message.value)) else { return unreadable(message) }
             return .alerted(alert)
+        case topics.references:
+            guard let registration = try? decoder.decode(ReferenceRegistration.self, from: Data(message.value)) else { return unreadable(message) }
+            return .referenced(registration)
+        case topics.caseLinks:
+            guard let step = try? decoder.decode(CaseLinkRecord.self, from: Data(message.value)) else { return unreadable(message) }
+            return .linkStep(step)
         default:
             return nil
         }
@@ -131,6 +190,16 @@ public struct LedgerProjector: Sendable {
         }
         visit(value)
         return found.sorted()
+    }
+
+    /// The victims and suspects an event names, by role: the persons two cases can share.
+    static func linkableRoles(in data: JSONValue) -> [String: [String]] {
+        var roles: [String: [String]] = [:]
+        for role in [PersonRole.slachtoffer, .verdachte] {
+            let persons = EventPersons.persons(in: data, role: role)
+            if !persons.isEmpty { roles[role.rawValue] = persons.sorted() }
+        }
+        return roles
     }
 
     private func unreadable(_ message: KafkaConsumerMessage) -> LedgerEntry? {

@@ -27,6 +27,15 @@ public protocol LedgerStore: Sendable {
     /// Seconds from the hub's acceptance of each acknowledged delivery's event to its (first) acknowledgement, by organisation.
     func acknowledgementLatencies() throws -> [String: [Double]]
 
+    /// The organisations' own references registered to a chain case, by organisation.
+    func references(inCase ketencaseid: String) throws -> [ReferenceRegistration]
+    /// Links between chain cases with every step, of one case or all; by link id.
+    func caseLinks(inCase ketencaseid: String?) throws -> [CaseLink]
+    func caseLink(_ linkId: String) throws -> CaseLink?
+    /// Pairs of chain cases in which the same pseudonymous person appears in `role`, each pair once,
+    /// optionally only pairs with a case of `cases`: what a linking rule of that role can link.
+    func linkCandidates(role: String, cases: Set<String>?) throws -> [LinkCandidate]
+
     /// Records a call of the hub's API: who, as what, what they asked, and the answer's status.
     func record(_ call: APICall) throws
     func apiCalls() throws -> [APICall]
@@ -147,6 +156,10 @@ public struct EventTrace: Sendable, Codable, Equatable {
     public var deliveries: [DeliveryRow]
     /// Replays of this event's deliveries.
     public var replays: [ReplayRecord] = []
+    /// The partners' own references to the event's chain case, and the case's links with who made
+    /// each step (filled by the API).
+    public var references: [ReferenceRegistration] = []
+    public var links: [CaseLink] = []
 }
 
 public struct LedgerSnapshot: Sendable, Codable, Equatable {
@@ -158,6 +171,40 @@ public struct LedgerSnapshot: Sendable, Codable, Equatable {
     public var alerts: [SLAAlert]
     /// (source, event id, chain case, person) of every event's persons.
     public var persons: [[String]]
+    /// (organisation, reference, chain case, how) of every registered reference.
+    public var references: [[String]] = []
+    /// Every step of every case link, by link id and time.
+    public var linkSteps: [CaseLinkRecord] = []
+}
+
+/// A link between two chain cases and its steps, oldest first. Where it stands is its latest step:
+/// `proposed` (waiting for a second operator), `linked` or `unlinked`.
+public struct CaseLink: Sendable, Codable, Equatable {
+    public var linkId: String
+    public var cases: [String]
+    public var rule: String
+    public var state: CaseLinkRecord.Action
+    public var steps: [CaseLinkRecord]
+
+    public init(steps: [CaseLinkRecord]) {
+        let ordered = steps.sorted { ($0.at, Self.order($0.action)) < ($1.at, Self.order($1.action)) }
+        linkId = ordered.first?.linkId ?? ""
+        cases = ordered.first?.cases ?? []
+        rule = ordered.first?.rule ?? ""
+        state = ordered.last?.action ?? .proposed
+        self.steps = ordered
+    }
+
+    /// Within one instant, a proposal comes before its confirmation, which comes before an unlink.
+    private static func order(_ action: CaseLinkRecord.Action) -> Int { CaseLinkRecord.Action.allCases.firstIndex(of: action) ?? 0 }
+}
+
+/// Two chain cases that share a person in a role, since when both do (the later of the two cases'
+/// first event naming the person in that role). The person is not named: operators see the cases.
+public struct LinkCandidate: Sendable, Codable, Equatable {
+    public var cases: [String]
+    public var role: String
+    public var since: String
 }
 
 /// One call of the hub's API, as recorded.

@@ -98,6 +98,27 @@ public final class SQLiteLedgerStore: LedgerStore {
                 CREATE INDEX decisions_by_release ON decisions (releases);
                 """)
         }
+        migrator.registerMigration("v7-chain-cases") { db in
+            // Which pseudonymous victims and suspects each case names (since its first event naming
+            // them), the partners' references of each case, and every step of every case link.
+            try db.execute(sql: """
+                CREATE TABLE case_persons (
+                    ketencaseid TEXT NOT NULL, role TEXT NOT NULL, person TEXT NOT NULL, first_seen TEXT NOT NULL,
+                    PRIMARY KEY (role, person, ketencaseid));
+                CREATE INDEX case_persons_by_case ON case_persons (ketencaseid);
+                CREATE TABLE case_references (
+                    organisation TEXT NOT NULL, reference TEXT NOT NULL, ketencaseid TEXT NOT NULL, how TEXT NOT NULL, rule TEXT,
+                    event_id TEXT NOT NULL, event_type TEXT NOT NULL, registered_at TEXT NOT NULL,
+                    PRIMARY KEY (organisation, reference));
+                CREATE INDEX case_references_by_case ON case_references (ketencaseid);
+                CREATE TABLE case_link_steps (
+                    link_id TEXT NOT NULL, case_a TEXT NOT NULL, case_b TEXT NOT NULL, rule TEXT NOT NULL, action TEXT NOT NULL,
+                    by TEXT NOT NULL, at TEXT NOT NULL, reason TEXT,
+                    PRIMARY KEY (link_id, action, by, at));
+                CREATE INDEX case_link_steps_by_a ON case_link_steps (case_a);
+                CREATE INDEX case_link_steps_by_b ON case_link_steps (case_b);
+                """)
+        }
         return migrator
     }
 
@@ -136,6 +157,14 @@ public final class SQLiteLedgerStore: LedgerStore {
                     for person in event.persons {
                         try db.execute(sql: "INSERT OR IGNORE INTO event_persons (source, event_id, ketencaseid, person) VALUES (?, ?, ?, ?)",
                                        arguments: [event.source, event.eventId, event.ketencaseid, person])
+                    }
+                    for (role, persons) in event.roles {
+                        for person in persons {
+                            try db.execute(sql: """
+                                INSERT INTO case_persons (ketencaseid, role, person, first_seen) VALUES (?, ?, ?, ?)
+                                ON CONFLICT (role, person, ketencaseid) DO UPDATE SET first_seen = MIN(case_persons.first_seen, excluded.first_seen)
+                                """, arguments: [event.ketencaseid, role, person, event.acceptedAt])
+                        }
                     }
                 case .decided(let decision):
                     try db.execute(sql: """
@@ -189,6 +218,18 @@ public final class SQLiteLedgerStore: LedgerStore {
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """, arguments: [alert.alertId, alert.clock, alert.severity.rawValue, alert.ketencaseid, alert.eventId, alert.organisation,
                                          alert.raisedAt, alert.dueAt, alert.message])
+                case .referenced(let registration):
+                    // The registry never moves a reference: the first registration stands.
+                    try db.execute(sql: """
+                        INSERT OR IGNORE INTO case_references (organisation, reference, ketencaseid, how, rule, event_id, event_type, registered_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        """, arguments: [registration.organisation, registration.reference, registration.ketencaseid, registration.how.rawValue,
+                                         registration.rule, registration.eventId, registration.eventType, registration.registeredAt])
+                case .linkStep(let step):
+                    guard step.cases.count == 2 else { continue }
+                    try db.execute(sql: """
+                        INSERT OR IGNORE INTO case_link_steps (link_id, case_a, case_b, rule, action, by, at, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        """, arguments: [step.linkId, step.cases[0], step.cases[1], step.rule, step.action.rawValue, step.by, step.at, step.reason])
                 }
             }
         }
@@ -326,6 +367,44 @@ public final class SQLiteLedgerStore: LedgerStore {
         return latencies
     }
 
+    public func references(inCase ketencaseid: String) throws -> [ReferenceRegistration] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM case_references WHERE ketencaseid = ? ORDER BY organisation, reference",
+                             arguments: [ketencaseid]).map(Self.reference)
+        }
+    }
+
+    public func caseLinks(inCase ketencaseid: String?) throws -> [CaseLink] {
+        try database.read { db in
+            let steps = try Row.fetchAll(db, sql: "SELECT * FROM case_link_steps WHERE ? IS NULL OR case_a = ? OR case_b = ? ORDER BY link_id",
+                                         arguments: [ketencaseid, ketencaseid, ketencaseid]).map(Self.linkStep)
+            let byLink = Dictionary(grouping: steps, by: \.linkId)
+            return byLink.keys.sorted().map { CaseLink(steps: byLink[$0]!) }
+        }
+    }
+
+    public func caseLink(_ linkId: String) throws -> CaseLink? {
+        let steps = try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM case_link_steps WHERE link_id = ?", arguments: [linkId]).map(Self.linkStep)
+        }
+        return steps.isEmpty ? nil : CaseLink(steps: steps)
+    }
+
+    public func linkCandidates(role: String, cases: Set<String>?) throws -> [LinkCandidate] {
+        let rows = try database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT a.ketencaseid AS case_a, b.ketencaseid AS case_b, MIN(MAX(a.first_seen, b.first_seen)) AS since
+                FROM case_persons a JOIN case_persons b ON a.role = b.role AND a.person = b.person AND a.ketencaseid < b.ketencaseid
+                WHERE a.role = ? GROUP BY a.ketencaseid, b.ketencaseid ORDER BY a.ketencaseid, b.ketencaseid
+                """, arguments: [role])
+        }
+        return rows.compactMap { row in
+            let pair: [String] = [row["case_a"], row["case_b"]]
+            if let cases, cases.isDisjoint(with: pair) { return nil }
+            return LinkCandidate(cases: pair, role: role, since: row["since"])
+        }
+    }
+
     public func snapshot() throws -> LedgerSnapshot {
         try database.read { db in
             LedgerSnapshot(
@@ -337,7 +416,11 @@ public final class SQLiteLedgerStore: LedgerStore {
                 alerts: try Row.fetchAll(db, sql: "SELECT * FROM alerts ORDER BY alert_id").map(Self.alert),
                 persons: try Row.fetchAll(db, sql: "SELECT * FROM event_persons ORDER BY source, event_id, ketencaseid, person").map {
                     [$0["source"], $0["event_id"], $0["ketencaseid"], $0["person"]]
-                })
+                },
+                references: try Row.fetchAll(db, sql: "SELECT * FROM case_references ORDER BY organisation, reference").map {
+                    [$0["organisation"], $0["reference"], $0["ketencaseid"], $0["how"]]
+                },
+                linkSteps: try Row.fetchAll(db, sql: "SELECT * FROM case_link_steps ORDER BY link_id, at, action, by").map(Self.linkStep))
         }
     }
 
@@ -377,6 +460,17 @@ public final class SQLiteLedgerStore: LedgerStore {
         ReplayRecord(replayId: row["replay_id"], kind: ReplayRecord.Kind(rawValue: row["kind"]) ?? .delivery, target: row["target"],
                      requestedBy: row["requested_by"], at: row["at"], outcome: ReplayRecord.Outcome(rawValue: row["outcome"]) ?? .queued,
                      detail: row["detail"])
+    }
+
+    private static func reference(_ row: Row) -> ReferenceRegistration {
+        ReferenceRegistration(organisation: row["organisation"], reference: row["reference"], ketencaseid: row["ketencaseid"],
+                              how: ReferenceRegistration.How(rawValue: row["how"]) ?? .joined, rule: row["rule"], eventId: row["event_id"],
+                              eventType: row["event_type"], registeredAt: row["registered_at"])
+    }
+
+    private static func linkStep(_ row: Row) -> CaseLinkRecord {
+        CaseLinkRecord(linkId: row["link_id"], cases: [row["case_a"], row["case_b"]], rule: row["rule"],
+                       action: CaseLinkRecord.Action(rawValue: row["action"]) ?? .proposed, by: row["by"], at: row["at"], reason: row["reason"])
     }
 
     private static func alert(_ row: Row) -> SLAAlert {

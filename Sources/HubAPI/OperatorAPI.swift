@@ -52,12 +52,7 @@ public struct OperatorAPI: Sendable {
         }
         router.get("api/cases/:case/events") { request, context in
             try await gate.answer(request, allowed: Allowed.metadata) { _ in
-                let chainCase = try context.parameters.require("case")
-                // The chain case id's form in Contracts/events/common.schema.json (chainCaseId).
-                guard chainCase.wholeMatch(of: /KZ-[0-9]{4}-[0-9A-Z]{6}/) != nil else {
-                    throw APIRefusal(.badRequest, "a chain case id has the form KZ-YYYY-XXXXXX")
-                }
-                return try ledger.events(inCase: chainCase)
+                try ledger.events(inCase: try CaseLinkAPI.chainCase(try context.parameters.require("case")))
             }
         }
         router.get("api/trace") { request, _ in
@@ -70,6 +65,8 @@ public struct OperatorAPI: Sendable {
                 }
                 // Why a recipient was denied or held, and whose consent a permit rested on, can speak
                 // of a victim's wish: privacy officers' to read.
+                trace.references = try ledger.references(inCase: trace.event.ketencaseid)
+                trace.links = try ledger.caseLinks(inCase: trace.event.ketencaseid)
                 if principal.role != .privacyOfficer {
                     for index in trace.decisions.indices {
                         trace.decisions[index].explanation = nil

@@ -79,7 +79,7 @@ public final class HubNode: Sendable {
             if roles.contains(.api) { versions = try SQLiteMatrixVersionStore(path: path) }
         }
         var producer: KafkaProducer?
-        if !roles.isDisjoint(with: [.gateway, .sla, .api]) {
+        if !roles.isDisjoint(with: [.gateway, .sla, .api, .ledger]) {
             var settings = KafkaProducerConfiguration(bootstrapServers: cluster, clientID: "ketenhub-\(configuration.node)")
             settings.client.overrides = HubTopics.deadLetterProducerOverrides
             producer = try KafkaProducer(configuration: settings, logger: logger)
@@ -125,7 +125,13 @@ public final class HubNode: Sendable {
         if roles.contains(.ledger), let ledger {
             let clocks = SLAEvaluator(clocks: try SLAClock.load(configuration.clocks))
             let projector = LedgerProjector(bootstrapServers: cluster, topics: topics, store: ledger, keptFields: clocks.keptFields, logger: logger)
-            add("ledger") { try await projector.run(fetchMaxWaitMilliseconds: configuration.kafka.fetchMaxWaitMilliseconds) }
+            // The matrix's automatic linking rules; a four-eyes rule waits for two operators (API).
+            let linker = producer.map { producer in
+                LedgerProjector.Linker(rules: matrix.chainCases.linking.filter { $0.decision == .automatic }.map {
+                    LedgerProjector.AutomaticLink(rule: $0.id, role: $0.role.rawValue, says: $0.says)
+                }, producer: producer)
+            }
+            add("ledger") { try await projector.run(fetchMaxWaitMilliseconds: configuration.kafka.fetchMaxWaitMilliseconds, linker: linker) }
         }
         if roles.contains(.sla), let ledger, let producer {
             let monitor = SLAMonitor(evaluator: SLAEvaluator(clocks: try SLAClock.load(configuration.clocks), organisationTypes: organisationTypes),

@@ -44,6 +44,12 @@ extension HubNode {
             let replayer = Replayer(gateway: gateway, producer: producer, topics: topics, bootstrapServers: cluster, logger: logger)
             OperatorAPI(ledger: ledger, credentials: parts.credentials, actions: actions(replayer, topics: topics, bootstrap: cluster, logger: logger))
                 .addRoutes(to: hubRouter)
+            let linkingRules = parts.matrix.chainCases.linking.map {
+                CaseLinkAPI.Rule(id: $0.id, role: $0.role.rawValue, fourEyes: $0.decision == .fourEyes, says: $0.says)
+            }
+            CaseLinkAPI(ledger: ledger, credentials: parts.credentials, rules: linkingRules) { step in
+                try await producer.send(try KafkaProducerMessage(topic: topics.caseLinks, key: step.linkId, json: step))
+            }.addRoutes(to: hubRouter)
             PrivacyOfficerAPI(governance: governance, ledger: ledger, credentials: parts.credentials) { proposed in
                 try await RecordedDecisions.read(bootstrapServers: cluster, topics: topics).replay(with: proposed)
             }.addRoutes(to: hubRouter)

@@ -186,6 +186,18 @@ public struct CaseLinkRecord: Codable, Sendable, Equatable {
     public var at: String
     public var reason: String?
 
+    /// The link id of two cases under a rule: FNV-1a (64 bits) of the sorted cases and the rule, so
+    /// that every node, and a rule applied twice, names the same link alike.
+    public static func linkId(cases: [String], rule: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in (cases.sorted() + [rule]).joined(separator: "\n").utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        let hex = String(hash, radix: 16)
+        return "lnk-" + String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
     public init(linkId: String, cases: [String], rule: String, action: Action, by: String, at: String, reason: String? = nil) {
         self.linkId = linkId
         self.cases = cases

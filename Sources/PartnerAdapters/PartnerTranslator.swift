@@ -36,7 +36,8 @@ public struct PartnerTranslator: Sendable {
         return root.nodes(at: NativePath(format.message.records)).compactMap { record in
             guard let kind = record.values(at: NativePath(format.message.kind)).first?.value, let mapping = format.mapping(forKind: kind) else { return nil }
             let caseId = record.values(at: NativePath(mapping.caseId)).first?.value
-            let reference = mapping.reference.flatMap { record.values(at: NativePath($0)).first }
+            // A reference that is not well-formed is not looked up: translating the record reports it.
+            let reference = mapping.reference.flatMap { record.values(at: NativePath($0)).first }.flatMap { CaseClaim.isWellFormed($0.value) ? $0 : nil }
             guard caseId != nil || reference != nil else { return nil }
             return CaseClaim(recordId: record.values(at: NativePath(format.message.recordId)).first?.value, event: mapping.event,
                              ketencaseid: caseId, reference: reference?.value, referenceName: mapping.reference ?? "",
@@ -153,6 +154,13 @@ public struct CaseClaim: Sendable, Hashable {
     public var location: String
     /// The year of the record's time: the year of a case it opens.
     public var year: Int?
+
+    /// What the contracts accept as a partner's reference (`partnerref`): letters, digits, spaces and
+    /// `. _ : / -`, starting with a letter or digit, at most 128 characters.
+    public static func isWellFormed(_ reference: String) -> Bool {
+        reference.utf8.count <= 128 && reference.first.map { $0.isASCII && ($0.isLetter || $0.isNumber) } == true
+            && reference.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || " ._:/-".contains($0)) }
+    }
 
     public init(recordId: String?, event: String, ketencaseid: String?, reference: String?, referenceName: String, location: String, year: Int?) {
         self.recordId = recordId

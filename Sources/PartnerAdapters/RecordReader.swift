@@ -37,6 +37,9 @@ struct RecordReader {
         if caseId == nil, let reference {
             if let resolved = cases[reference.value] {
                 caseId = (resolved, reference.location)
+            } else if !CaseClaim.isWellFormed(reference.value) {
+                problems.append(AdapterProblem(location: reference.location, reason: "the record carries no chain case id (\(mapping.caseId)), and its " +
+                                               "reference (\(mapping.reference ?? "")) is not one: letters, digits, spaces and . _ : / -, at most 128"))
             } else if problems.isEmpty {
                 problems.append(AdapterProblem(location: reference.location, reason: "the record carries no chain case id (\(mapping.caseId)), and its " +
                                                "reference (\(mapping.reference ?? "")) is resolved to one only when the hub takes the message in"))

@@ -34,7 +34,7 @@ struct ChainCaseTests {
             try await cluster.createTopics(topics.specifications(organisations: organisations))
             var kafka = HubConfiguration.KafkaSettings(bootstrapServers: cluster.bootstrapServers)
             kafka.fetchMaxWaitMilliseconds = EmbeddedCluster.fetchMaxWaitMilliseconds
-            var configuration = HubConfiguration(node: "chain-cases", roles: [.gateway, .router, .delivery, .ledger], kafka: kafka)
+            var configuration = HubConfiguration(node: "chain-cases", roles: [.gateway, .router, .delivery, .ledger, .api], kafka: kafka)
             configuration.matrix = packageRoot.appendingPathComponent("Contracts/matrix")
             configuration.formats = ChainCaseTests.partners
             configuration.clocks = packageRoot.appendingPathComponent("Contracts/sla/clocks.yaml")
@@ -43,7 +43,8 @@ struct ChainCaseTests {
             configuration.http.drainSeconds = 1
             for organisation in organisations { configuration.transports[organisation] = .directory(work.appendingPathComponent("outbox/\(organisation)")) }
             try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-            let (credentials, issued) = Credentials.generate(for: organisations.map { Principal(name: $0, role: .partner($0)) })
+            let (credentials, issued) = Credentials.generate(for: organisations.map { Principal(name: $0, role: .partner($0)) }
+                + ["operator-1", "operator-2"].map { Principal(name: $0, role: .operator_) })
             tokens = Dictionary(uniqueKeysWithValues: issued.map { ($0.key.name, $0.value) })
             let address = AddressBox()
             node = try HubNode(configuration: configuration, extraCredentials: credentials, handlesSignals: false, logger: testLogger) { await address.set($0) }
@@ -60,6 +61,28 @@ struct ChainCaseTests {
             request.httpBody = Data(message.utf8)
             let (data, response) = try await URLSession.shared.data(for: request)
             return ((response as! HTTPURLResponse).statusCode, (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:])
+        }
+
+        /// Calls the hub's API as `principal`; the status and the JSON answer.
+        func call(_ path: String, as principal: String, method: String = "GET", body: [String: Any]? = nil) async throws -> (status: Int, json: Any?) {
+            var request = URLRequest(url: URL(string: url.absoluteString + path)!)
+            request.httpMethod = method
+            request.setValue("Bearer \(tokens[principal]!)", forHTTPHeaderField: "Authorization")
+            if let body { request.httpBody = try JSONSerialization.data(withJSONObject: body) }
+            let (data, response) = try await URLSession.shared.data(for: request)
+            return ((response as! HTTPURLResponse).statusCode, try? JSONSerialization.jsonObject(with: data))
+        }
+
+        /// Polls the API until `accept` takes its answer.
+        func eventually(_ what: String, _ path: String, as principal: String, _ accept: @escaping @Sendable (Any?) -> Bool) async throws -> Any? {
+            let answer = try await within(60, what) {
+                while true {
+                    let (status, json) = try await self.call(path, as: principal)
+                    if status == 200, accept(json) { return JSONAnswer(json) }
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+            }
+            return answer.json
         }
 
         /// The CloudEvents attributes of every delivery in an organisation's outbox, by event id.
@@ -90,6 +113,12 @@ struct ChainCaseTests {
             cluster.shutdown()
             try? FileManager.default.removeItem(at: work)
         }
+    }
+
+    /// A JSON answer handed out of a task (it is only read afterwards).
+    final class JSONAnswer: @unchecked Sendable {
+        let json: Any?
+        init(_ json: Any?) { self.json = json }
     }
 
     actor AddressBox {
@@ -184,6 +213,95 @@ struct ChainCaseTests {
             #expect(conflict.status == 422)
             #expect((conflict.receipt["problems"] as? [[String: Any]])?.first?["reason"] as? String
                     == "Parketnummer 13-123456-26 of \(Self.parket) belongs to chain case \(caseId), not to KZ-2026-ZZZZZZ")
+        } catch {
+            await hub.stop()
+            throw error
+        }
+        await hub.stop()
+    }
+
+    /// A police registration of another case: its own BVH number and record ids, and the persons given.
+    static func registration(bvh: String, ids: String, replacing persons: [String: String]) throws -> String {
+        var message = withoutChainCase(try example("politie/examples/vt-melding-en-aanhouding.xml"))
+            .replacingOccurrences(of: "afzender=\"politie\"", with: "afzender=\"\(police)\"")
+            .replacingOccurrences(of: "BVH-2026112012345", with: bvh).replacingOccurrences(of: "BVH-2026-000", with: ids)
+        for (from, to) in persons { message = message.replacingOccurrences(of: from, with: to) }
+        return message
+    }
+
+    static func links(_ json: Any?) -> [[String: Any]] { (json as? [String: Any])?["links"] as? [[String: Any]] ?? [] }
+
+    @Test("cases sharing a suspect are linked by the automatic rule; cases sharing a victim only when one operator proposes and a second confirms; the trace shows who")
+    func linking() async throws {
+        let hub = try await Hub(organisations: [Self.police, Self.parket, Self.veiligThuis, "3ro", "shn", "rvdk-noordwest-nederland", "politie", "om", "rvdk"])
+        do {
+            let victim = "psn:80948c818127a7f26b8d1542e95d67da", suspect = "psn:b75e5fcf010f32de0e37fc862ca04e27"
+            let child = "psn:195f482a0e85834c0d145ee404725469"
+            // A: the example; B: the same victim, another suspect; C: the same suspect, another victim and child.
+            let a = try Self.registration(bvh: "BVH-2026-A", ids: "BVH-A-", replacing: [:])
+            let b = try Self.registration(bvh: "BVH-2026-B", ids: "BVH-B-", replacing: [suspect: "psn:0000000000000000000000000000b0b0"])
+            let c = try Self.registration(bvh: "BVH-2026-C", ids: "BVH-C-", replacing: [victim: "psn:0000000000000000000000000000c0c0",
+                                                                                         child: "psn:0000000000000000000000000000c0c1"])
+            var cases: [String] = []
+            for message in [a, b, c] {
+                let (status, receipt) = try await hub.post(message, as: Self.police)
+                #expect(status == 202, "\(receipt)")
+                cases.append(try #require(Self.events(receipt).first?["ketencaseid"] as? String))
+            }
+            #expect(Set(cases).count == 3)
+            let (caseA, caseB, caseC) = (cases[0], cases[1], cases[2])
+
+            // A and C share the suspect: linked by the hub under LINK-SAME-SUSPECT, at once.
+            let automatic = try await hub.eventually("A and C linked by the rule", "/api/case-links", as: "operator-1") { json in
+                Self.links(json).contains { ($0["cases"] as? [String]) == [caseA, caseC].sorted() && $0["state"] as? String == "linked" }
+            }
+            let ac = try #require(Self.links(automatic).first { ($0["cases"] as? [String]) == [caseA, caseC].sorted() })
+            #expect(ac["rule"] as? String == "LINK-SAME-SUSPECT")
+            #expect((ac["steps"] as? [[String: Any]])?.map { [$0["action"] as? String, $0["by"] as? String] } == [["linked", "hub"]])
+            // A and B share the victim: a candidate for the operators, not linked.
+            let listed = try await hub.eventually("A and B a candidate", "/api/case-links", as: "operator-1") { json in
+                ((json as? [String: Any])?["candidates"] as? [[String: Any]] ?? []).contains { ($0["cases"] as? [String]) == [caseA, caseB].sorted() }
+            }
+            #expect(!Self.links(listed).contains { ($0["cases"] as? [String]) == [caseA, caseB].sorted() }, "no link without two operators")
+            #expect(((listed as? [String: Any])?["candidates"] as? [[String: Any]])?.allSatisfy { $0["rule"] as? String == "LINK-SAME-VICTIM" } == true)
+            #expect(!String(describing: listed).contains("psn:"), "the person the cases share is not named")
+
+            // What the rules do not allow is refused.
+            #expect(try await hub.call("/api/case-links", as: "operator-1", method: "POST", body: ["cases": [caseA, caseC], "rule": "LINK-SAME-SUSPECT"]).status == 422)
+            #expect(try await hub.call("/api/case-links", as: "operator-1", method: "POST", body: ["cases": [caseB, caseC], "rule": "LINK-SAME-VICTIM"]).status == 422)
+            #expect(try await hub.call("/api/case-links", as: Self.police, method: "POST", body: ["cases": [caseA, caseB], "rule": "LINK-SAME-VICTIM"]).status == 403)
+
+            // One operator proposes, the same one cannot confirm, a second one does.
+            let (proposed, proposal) = try await hub.call("/api/case-links", as: "operator-1", method: "POST",
+                                                          body: ["cases": [caseB, caseA], "rule": "LINK-SAME-VICTIM", "reason": "zelfde slachtoffer"])
+            #expect(proposed == 202)
+            let linkId = try #require((proposal as? [String: Any])?["linkId"] as? String)
+            _ = try await hub.eventually("the proposal in the ledger", "/api/cases/\(caseB)", as: "operator-1") { json in
+                Self.links(json).contains { $0["linkId"] as? String == linkId && $0["state"] as? String == "proposed" }
+            }
+            #expect(try await hub.call("/api/case-links", as: "operator-2", method: "POST", body: ["cases": [caseA, caseB], "rule": "LINK-SAME-VICTIM"]).status == 409)
+            let own = try await hub.call("/api/case-links/\(linkId)/confirm", as: "operator-1", method: "POST")
+            #expect(own.status == 403 && ((own.json as? [String: Any])?["error"] as? String)?.contains("a second operator confirms it") == true)
+            #expect(try await hub.call("/api/case-links/\(linkId)/confirm", as: "operator-2", method: "POST").status == 202)
+
+            // The trace of A's VT-melding shows both links and who made each step, and A's references.
+            let trace = try await hub.eventually("the link in A's trace", "/api/trace?source=urn:ketenhub:\(Self.police)&id=BVH-A-1", as: "operator-2") { json in
+                Self.links(json).contains { $0["linkId"] as? String == linkId && $0["state"] as? String == "linked" }
+            }
+            let ab = try #require(Self.links(trace).first { $0["linkId"] as? String == linkId })
+            #expect((ab["steps"] as? [[String: Any]])?.map { [$0["action"] as? String, $0["by"] as? String] }
+                    == [["proposed", "operator-1"], ["linked", "operator-2"]])
+            #expect(Self.links(trace).map { $0["rule"] as? String }.sorted { ($0 ?? "") < ($1 ?? "") } == ["LINK-SAME-SUSPECT", "LINK-SAME-VICTIM"])
+            let references = (trace as? [String: Any])?["references"] as? [[String: Any]] ?? []
+            #expect(references.map { [$0["organisation"] as? String, $0["reference"] as? String, $0["how"] as? String] }
+                    == [[Self.police, "BVH-2026-A", "opened"]])
+
+            // An operator unlinks, saying why; the link is then unlinked, with the step.
+            #expect(try await hub.call("/api/case-links/\(linkId)/unlink", as: "operator-1", method: "POST", body: ["reason": " "]).status == 400)
+            #expect(try await hub.call("/api/case-links/\(linkId)/unlink", as: "operator-1", method: "POST", body: ["reason": "andere zaak"]).status == 202)
+            _ = try await hub.eventually("the unlink", "/api/cases/\(caseA)", as: "operator-1") { json in
+                Self.links(json).contains { $0["linkId"] as? String == linkId && $0["state"] as? String == "unlinked" }
+            }
         } catch {
             await hub.stop()
             throw error

@@ -245,7 +245,7 @@ enum EmbeddedContracts {
     },
     "partnerref": {
       "type": "string",
-      "description": "The producing partner's own reference for the case (BVH registration, parketnummer, VT dossier).",
+      "description": "On a partner's event: the producing partner's own reference for the case (BVH registration, parketnummer, VT dossier); a record may carry it instead of the chain case id, and the hub's reference registry resolves it. On a delivery: the recipient's own reference for the case, where the recipient sent one; never the sender's.",
       "minLength": 1,
       "pattern": "^[A-Za-z0-9][A-Za-z0-9 ._:/-]*$",
       "maxLength": 128
