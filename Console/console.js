@@ -220,8 +220,9 @@ async function tracePage(query) {
   const trace = answer.json;
   show(el("h2", {}, "Event trace"), form,
     el("h3", {}, `${trace.event.type} ${trace.event.eventId}`),
-    table([{ title: "case", value: e => e.ketencaseid }, { title: "from", value: e => e.producer },
+    table([{ title: "case", value: e => caseLink(e.ketencaseid) }, { title: "from", value: e => e.producer },
            { title: "event time", value: e => when(e.eventTime) }, { title: "accepted by the hub", value: e => when(e.acceptedAt) }], [trace.event]),
+
     el("h3", {}, "Decisions"),
     table([
       { title: "recipient", value: d => d.recipient },
@@ -237,7 +238,11 @@ async function tracePage(query) {
     ], trace.deliveries, "No deliveries: no rule permitted this event to anyone."),
     trace.replays.length ? el("h3", {}, "Replays") : null,
     trace.replays.length ? table([{ title: "replay", value: r => r.replayId }, { title: "delivery", value: r => r.target },
-      { title: "by", value: r => r.requestedBy }, { title: "at", value: r => when(r.at) }, { title: "outcome", value: r => r.outcome }], trace.replays) : null);
+      { title: "by", value: r => r.requestedBy }, { title: "at", value: r => when(r.at) }, { title: "outcome", value: r => r.outcome }], trace.replays) : null,
+    el("h3", { id: "chain-case" }, "The chain case: partners' own references"),
+    referencesTable(trace.references),
+    el("h3", {}, "Its links to other cases"),
+    linksTable(trace.links, "This case is linked to no other."));
 }
 
 // ---- privacy officers ----
@@ -367,6 +372,81 @@ async function diffPage(query) {
     ], answer.json.changes, "No changes: the two versions decide alike."));
 }
 
+// ---- chain cases: partners' references and links ----
+
+function caseLink(ketencaseid) {
+  return ketencaseid ? el("a", { href: `#/cases?case=${encodeURIComponent(ketencaseid)}` }, ketencaseid) : "";
+}
+
+function referencesTable(references) {
+  return table([
+    { title: "partner", value: r => r.organisation }, { title: "own reference", value: r => el("span", { class: "mono" }, r.reference) },
+    { title: "how", value: r => r.how === "opened" ? `opened the case (${r.rule})` : "joined with the chain case id" },
+    { title: "by record", value: r => `${r.eventType} ${r.eventId}` }, { title: "registered", value: r => when(r.registeredAt) },
+  ], references, "No partner has registered a reference to this case: its messages carried the chain case id.");
+}
+
+function linkSteps(link) {
+  return link.steps.map(s => `${s.action} by ${s.by} ${when(s.at)}${s.reason ? " (" + s.reason + ")" : ""}`).join("; ");
+}
+
+function linksTable(links, emptyText, actions = false) {
+  const columns = [
+    { title: "link", value: l => el("span", { class: "mono" }, l.linkId) },
+    { title: "cases", value: l => el("span", {}, caseLink(l.cases[0]), " and ", caseLink(l.cases[1])) },
+    { title: "rule", value: l => l.rule }, { title: "state", value: l => l.state, className: l => "link-" + l.state },
+    { title: "who", value: l => linkSteps(l) },
+  ];
+  if (actions) columns.push({ title: "", value: l =>
+    l.state === "proposed" && l.steps[l.steps.length - 1].by !== principal.name
+      ? el("button", { onclick: () => linkAction(`/api/case-links/${encodeURIComponent(l.linkId)}/confirm`) }, "Confirm")
+      : l.state === "linked" ? el("button", { class: "secondary", onclick: () => {
+          const reason = window.prompt("Why are these cases not linked?");
+          if (reason) linkAction(`/api/case-links/${encodeURIComponent(l.linkId)}/unlink`, { reason });
+        } }, "Unlink") : null });
+  return table(columns, links, emptyText);
+}
+
+async function linkAction(path, body) {
+  const answer = await api(path, { method: "POST", body });
+  const message = answer.ok ? `${answer.json.action} by ${answer.json.by}: ${answer.json.cases.join(" and ")}` : `${answer.status}: ${answer.json.error}`;
+  document.getElementById("page").prepend(el("p", { class: answer.ok ? "outcome-permit" : "error", role: "status" }, message));
+}
+
+async function casesPage(query) {
+  const ketencaseid = query.get("case") || "";
+  const form = el("form", { class: "inline", onsubmit: event => {
+    event.preventDefault();
+    location.hash = "#/cases?case=" + encodeURIComponent(new FormData(event.target).get("case"));
+  } },
+    el("div", {}, el("label", { for: "case" }, "chain case"), el("input", { id: "case", name: "case", value: ketencaseid, size: 18, placeholder: "KZ-2026-XXXXXX" })),
+    el("button", { type: "submit" }, "Show"));
+  const listed = await api("/api/case-links");
+  if (!listed.ok) return show(el("h2", {}, "Chain cases"), form, problem(listed));
+  const sections = [el("h2", {}, "Chain cases"), form];
+  if (ketencaseid) {
+    const [chainCase, events] = await Promise.all([api(`/api/cases/${encodeURIComponent(ketencaseid)}`), api(`/api/cases/${encodeURIComponent(ketencaseid)}/events`)]);
+    if (!chainCase.ok) sections.push(problem(chainCase));
+    else sections.push(el("h3", {}, `Case ${ketencaseid}: partners' own references`), referencesTable(chainCase.json.references),
+      el("h3", {}, "Its links"), linksTable(chainCase.json.links, "This case is linked to no other.", true),
+      el("h3", {}, "Its events"), events.ok ? table([
+        { title: "event", value: e => el("a", { href: `#/trace?source=${encodeURIComponent(e.source)}&id=${encodeURIComponent(e.eventId)}` }, e.eventId) },
+        { title: "type", value: e => e.type }, { title: "from", value: e => e.producer }, { title: "accepted", value: e => when(e.acceptedAt) },
+      ], events.json) : problem(events));
+  }
+  const operator = principal.role === "operator";
+  sections.push(el("h3", {}, "Links between cases"),
+    el("p", { class: "muted" }, "A rule of the matrix links two cases naming the same suspect at once; two cases naming the same victim are linked only when one operator proposes it and a second confirms. A link changes no routing."),
+    linksTable(listed.json.links, "No case is linked yet.", operator),
+    el("h3", {}, "Waiting for operators"),
+    table([
+      { title: "cases", value: c => el("span", {}, caseLink(c.cases[0]), " and ", caseLink(c.cases[1])) },
+      { title: "rule", value: c => `${c.rule}: ${c.says}` }, { title: "since", value: c => when(c.since) },
+      { title: "", value: c => operator ? el("button", { onclick: () => linkAction("/api/case-links", { cases: c.cases, rule: c.rule }) }, "Propose link") : null },
+    ], listed.json.candidates, "No pair of cases waits for a decision."));
+  show(...sections);
+}
+
 // ---- pages by role, routing, sign-in ----
 
 const pages = {
@@ -375,6 +455,7 @@ const pages = {
   "dead-letters": { title: "Dead letters", render: deadLettersPage, roles: ["operator", "admin"] },
   alerts: { title: "SLA alerts", render: alertsPage, roles: ["operator", "admin"] },
   trace: { title: "Event trace", render: tracePage, roles: ["operator", "admin"] },
+  cases: { title: "Chain cases", render: casesPage, roles: ["operator", "admin"] },
   matrix: { title: "Matrix", render: matrixPage, roles: ["privacy-officer", "admin"] },
   simulate: { title: "Simulate", render: simulatePage, roles: ["privacy-officer", "admin"] },
   approvals: { title: "Approvals", render: approvalsPage, roles: ["privacy-officer", "admin"] },

@@ -50,12 +50,11 @@ struct SimulateCommand: AsyncParsableCommand {
         let registry = try MatrixLoader.loadValid(directory: URL(fileURLWithPath: matrix)).organisations
         let facts = CaseTimelines(seed: seed, registry: registry).facts(cases: cases)
         if let out {
-            for (index, fact) in facts.enumerated() {
-                guard let format = formats.format(for: fact.organisation) else { continue }
+            for (index, (fact, message)) in try PartnerSimulator.messages(facts, formats: formats).enumerated() {
                 let folder = URL(fileURLWithPath: out).appendingPathComponent(fact.organisation)
                 try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-                let message = try PartnerTranslator(format: format).render([fact.event], sender: fact.organisation)
-                try Data(message.utf8).write(to: folder.appendingPathComponent(String(format: "%05d-", index + 1) + fact.event.id + "." + format.syntax.rawValue))
+                let syntax = formats.format(for: fact.organisation)!.syntax.rawValue
+                try Data(message.utf8).write(to: folder.appendingPathComponent(String(format: "%05d-", index + 1) + fact.event.id + "." + syntax))
             }
             printNow("\(facts.count) messages of \(cases) cases written to \(out)/<organisation>/")
             return

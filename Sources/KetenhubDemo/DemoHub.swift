@@ -60,6 +60,8 @@ public struct DemoHub: Sendable {
         /// The delivery-status records, as the outbound side wrote them.
         public var deliveryStatuses: [DeliveryStatus]
         public var sentFacts: [SimulatedFact]
+        /// Accepted messages the hub filed under another chain case than the simulated partners expect (none).
+        public var unexpectedCases = 0
 
         public var json: JSONValue {
             .object([
@@ -67,6 +69,7 @@ public struct DemoHub: Sendable {
                 "messages": .number(Double(sentMessages)), "permits": .number(Double(permits)), "denies": .number(Double(denies)),
                 "deliveries": .object(deliveries.mapValues { .number(Double($0.count)) }),
                 "acks": .object(acks.mapValues { .number(Double($0)) }), "deadLetters": .number(Double(deadLetters)),
+                "unexpectedCases": .number(Double(unexpectedCases)),
             ])
         }
     }
@@ -89,10 +92,11 @@ public struct DemoHub: Sendable {
     }
 
     /// The demo's credentials: one per organisation (partner), two privacy officers (one proposes, the
-    /// other approves), an operator and an admin.
+    /// other approves), two operators (one proposes a case link, the other confirms) and an admin.
     static func demoPrincipals(organisations: [String]) -> [Principal] {
         organisations.map { Principal(name: $0, role: .partner($0)) } + [
-            Principal(name: "operator", role: .operator_), Principal(name: "privacy-officer", role: .privacyOfficer),
+            Principal(name: "operator", role: .operator_), Principal(name: "operator-2", role: .operator_),
+            Principal(name: "privacy-officer", role: .privacyOfficer),
             Principal(name: "privacy-officer-2", role: .privacyOfficer), Principal(name: "admin", role: .admin),
         ]
     }
@@ -262,7 +266,7 @@ public struct DemoHub: Sendable {
                               permits: unique.filter { $0.outcome == .permit }.count, denies: unique.filter { $0.outcome == .deny }.count,
                               deliveries: received, duplicateDeliveries: await backOffices.duplicateCount,
                               unavailableAnswers: await backOffices.unavailableAnswers, acks: acks,
-                              deadLetters: deadLetters, deliveryStatuses: statuses, sentFacts: facts)
+                              deadLetters: deadLetters, deliveryStatuses: statuses, sentFacts: facts, unexpectedCases: outcome.unexpectedCases)
             }
             guard ContinuousClock.now < deadline else { throw DemoError.timedOut("deliveries and acknowledgements") }
             try await Task.sleep(for: .milliseconds(200))

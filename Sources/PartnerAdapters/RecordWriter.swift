@@ -9,7 +9,8 @@ struct RecordWriter {
         record.isListItem = true  // a message holds a list of records, also when it holds one
         record.set(event.id, at: NativePath(format.message.recordId))
         record.set(mapping.kind, at: NativePath(format.message.kind))
-        record.set(event.ketencaseid, at: NativePath(mapping.caseId))
+        // A partner that knows only its own reference sends no chain case id (the hub resolves it).
+        if !event.ketencaseid.isEmpty { record.set(event.ketencaseid, at: NativePath(mapping.caseId)) }
         record.set(event.time, at: NativePath(mapping.time))
         if let reference = mapping.reference, let value = event.partnerref { record.set(value, at: NativePath(reference)) }
         write(mapping.fields, from: event.data, into: &record)

@@ -37,21 +37,54 @@ public struct CaseTimelines: Sendable {
         count > 0 ? (1...count).flatMap { facts(case: $0) } : []
     }
 
-    public func facts(case number: Int) -> [SimulatedFact] {
-        var random = SeededGenerator(seed: seed &* 1_000_003 &+ UInt64(number))
-        let tag = String(format: "%02X%04X", Int(seed % 256), number % 65_536)
-        let caseId = "KZ-2026-" + tag
+    /// Every `suspectSharedEvery`-th case has the suspect of the case before it (the hub links the two
+    /// at once), every `victimSharedEvery`-th the victim of the case before it (a link for two operators).
+    public static let suspectSharedEvery = 4, victimSharedEvery = 5
+
+    /// A case's own persons, from its seed: its victim, suspect and child.
+    func persons(case number: Int) -> (victim: String, suspect: String, child: String) {
+        var random = generator(case: number)
+        return Self.persons(&random)
+    }
+
+    private func generator(case number: Int) -> SeededGenerator { SeededGenerator(seed: seed &* 1_000_003 &+ UInt64(number)) }
+
+    private static func persons(_ random: inout SeededGenerator) -> (victim: String, suspect: String, child: String) {
         func person() -> String { "psn:" + (0..<4).map { _ in String(format: "%08x", UInt32.random(in: 0...UInt32.max, using: &random)) }.joined() }
-        let victim = person(), suspect = person(), child = person()
+        return (person(), person(), person())
+    }
+
+    /// Each organisation's own reference for a case, in its own scheme (none of them knows the chain case id).
+    static func reference(of organisation: String, tag: String) -> String {
+        let scheme = ["politie": "BVH-2026-", "om": "13-", "vt": "VTD-2026-", "3ro": "3RO-", "rvdk": "RVDK-2026-", "shn": "SHN-"]
+        let type = organisation.split(separator: "-").first.map(String.init) ?? organisation
+        return (scheme[type] ?? "REF-") + tag
+    }
+
+    public func facts(case number: Int) -> [SimulatedFact] {
+        var random = generator(case: number)
+        let tag = String(format: "%02X%04X", Int(seed % 256), number % 65_536)
+        var (victim, suspect, child) = Self.persons(&random)
+        if number > 1, number % Self.suspectSharedEvery == 0 { suspect = persons(case: number - 1).suspect }
+        if number > 1, number % Self.victimSharedEvery == 0 { victim = persons(case: number - 1).victim }
         let (municipality, regional) = regions[Int.random(in: 0..<regions.count, using: &random)]
         // The case's own organisations: its region's, or the national one of a type the table leaves out.
         let politie = regional["politie"] ?? "politie", om = regional["om"] ?? "om", rvdk = regional["rvdk"] ?? "rvdk"
         let vt = regional["vt"] ?? "vt"
+        // The police register the case with their BVH number, and the hub opens it under the id it
+        // derives from that reference (`ChainCaseId.opened`): the id the other partners learn from their deliveries.
         let minor = random.chance(0.15)
         let children = random.chance(0.5)
         let consent = random.chance(0.7)
         let withdraws = consent && random.chance(0.25)
-        var clock = Date(timeIntervalSince1970: 1_795_000_000 + Double(number) * 86_400)  // November 2026, a case a day
+        var clock = Date(timeIntervalSince1970: 1_795_000_000 + Double(number) * 86_400)  // from November 2026, a case a day
+        // The police register the case with their BVH number, and the hub opens it under the id it
+        // derives from that reference and the year (`ChainCaseId.opened`): the id the other partners
+        // learn from their deliveries.
+        let bvh = Self.reference(of: politie, tag: tag)
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let caseId = ChainCaseId.opened(by: politie, reference: bvh, year: calendar.component(.year, from: clock))
         func at(_ hours: Double) -> String {
             clock.addTimeInterval(hours * 3600)
             return ISO8601DateFormatter().string(from: clock)
@@ -63,10 +96,10 @@ public struct CaseTimelines: Sendable {
         }
         var facts: [SimulatedFact] = []
         var sequence = 0
-        func add<Data: CanonicalEventData>(_ organisation: String, _ time: String, _ data: Data, reference: String? = nil) {
+        func add<Data: CanonicalEventData>(_ organisation: String, _ time: String, _ data: Data) {
             sequence += 1
             let event = try! CloudEvent(id: "SIM-\(tag)-\(String(format: "%02d", sequence))", source: "urn:ketenhub:\(organisation)", time: time,
-                                        ketencaseid: caseId, data: data, partnerref: reference)
+                                        ketencaseid: caseId, data: data, partnerref: Self.reference(of: organisation, tag: tag))
             facts.append(SimulatedFact(organisation: organisation, event: event))
         }
         let persons = [Person(id: victim, role: .slachtoffer, municipalityCode: municipality), Person(id: suspect, role: .verdachte, minor: minor)]
@@ -78,19 +111,18 @@ public struct CaseTimelines: Sendable {
         ban.binds = "verdachte"
         let area = Condition(type: .gebiedsverbod, description: "Niet in de wijk van het slachtoffer.", protectedPersons: [victim],
                              area: Area(description: "Wijk van het slachtoffer", municipalityCodes: [municipality]))
-        let bvh = "BVH-\(tag)"
 
         add(politie, at(0), Melding(registrationId: "REG-\(tag)", kind: .aangifte, offence: .belaging, offenceCode: "285b",
                                       reportedAt: at(0), complaintFiled: true, victimReferral: random.chance(0.6), persons: persons,
-                                      contactPerson: politieContact), reference: bvh)
+                                      contactPerson: politieContact))
         add(politie, at(0.5), VTMelding(meldingId: "VTM-\(tag)", registeredAt: at(0), municipalityCode: municipality,
                                           concerns: [.huiselijkGeweld, .stalking], persons: persons, childrenPresent: children,
-                                          contactPerson: politieContact), reference: bvh)
+                                          contactPerson: politieContact))
         add(politie, at(1), SASHScreening(screeningId: "SASH-\(tag)", revision: 1, riskLevel: random.chance(0.5) ? .hoog : .midden,
-                                            screenedAt: at(0), persons: persons, contactPerson: politieContact), reference: bvh)
+                                            screenedAt: at(0), persons: persons, contactPerson: politieContact))
         add(politie, at(2), Aanhouding(arrestId: "AH-\(tag)", arrestedAt: at(0), suspect: suspect, suspectMinor: minor,
                                          childrenInvolved: children, municipalityCode: municipality, offence: .belaging,
-                                         contactPerson: politieContact), reference: bvh)
+                                         contactPerson: politieContact))
         // Within the ZSM window: VT's assessment, then the OM's decision.
         add(vt, at(Double.random(in: 2...5, using: &random)), Veiligheidsbeoordeling(
             assessmentId: "VB-\(tag)", version: 1, assessedAt: at(0), outcome: .onveilig, veiligheidsvoorwaarden: [ban],
@@ -128,7 +160,7 @@ public struct CaseTimelines: Sendable {
             add(politie, at(72), OvertredingVoorwaarde(breachId: "OVT-\(tag)", observedAt: at(0), suspect: suspect,
                                                          breachedCondition: .init(conditionType: .contactverbod, imposedBy: "gedragsaanwijzing", orderReference: "GA-\(tag)"),
                                                          description: "Verdachte belde het slachtoffer.", municipalityCode: municipality, arrested: true,
-                                                         contactPerson: politieContact), reference: bvh)
+                                                         contactPerson: politieContact))
         }
         if withdraws {
             add("shn", at(24), Informatiewens(wishId: "IW-\(tag)", victim: victim, status: .ingetrokken, recordedAt: at(0), consentToShare: false,

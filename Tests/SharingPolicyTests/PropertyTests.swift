@@ -17,7 +17,7 @@ struct PropertyTests {
     static func fieldPool(_ eventName: String) -> [String] {
         let data = catalogue.schemas.documents["\(eventName).schema.json"]?["$defs"]?["data"]?["properties"]?.objectValue ?? [:]
         var pool = data.keys.sorted().map { "/data/\($0)" }
-        pool += ["/data/conditions/*/type", "/data/persons/*/role", "/data/contactPerson/name", "/subject", "/partnerref"]
+        pool += ["/data/conditions/*/type", "/data/persons/*/role", "/data/contactPerson/name", "/subject"]
             .filter { catalogue.schemas.declares(path: JSONPointer($0).tokens, in: "\(eventName).schema.json") }
         return pool
     }
@@ -91,8 +91,10 @@ struct PropertyTests {
                 for path in Self.leaves(delivery.data) {
                     #expect(Self.allowed(["data"] + path, by: rule.fields), "\(rule.id) does not allow /data/\(path.joined(separator: "/"))")
                 }
+                // `partnerref` is the recipient's own reference for the case, never the sender's.
+                #expect(delivery.partnerref == step.caseState.references[recipient])
                 let envelope = Set(delivery.structured.objectValue!.keys).subtracting(Projection.envelope)
-                    .subtracting(["data", "decisionid", "ruleid", "legalbasis", "purpose", "disclosure", "matrixversion"])
+                    .subtracting(["data", "decisionid", "ruleid", "legalbasis", "purpose", "disclosure", "matrixversion", "partnerref"])
                 for attribute in envelope {
                     #expect(rule.fields.contains("/\(attribute)"), "\(rule.id) does not allow /\(attribute)")
                 }

@@ -121,6 +121,45 @@ def test_operator_deliveries_trace_and_no_content(hub, chromium):
     assert hub.api(f"/api/deliveries/{delivery}/content")[0] == 403
 
 
+def test_chain_cases_references_and_links_by_two_operators(hub, chromium):
+    """#16: the demo's cases are opened by police references and joined by the others'; a rule links two
+    cases sharing a suspect at once; two sharing a victim wait until one operator proposes and a second confirms."""
+    status, listed = hub.api("/api/case-links")
+    assert status == 200
+    automatic = [link for link in listed["links"] if link["rule"] == "LINK-SAME-SUSPECT"]
+    assert automatic and all(link["state"] == "linked" and [s["by"] for s in link["steps"]] == ["hub"] for link in automatic)
+    candidate = next(c for c in listed["candidates"] if c["rule"] == "LINK-SAME-VICTIM")
+    first, second = candidate["cases"]
+    # The case page: the partners' own references (the police opened it with their BVH number) and its events.
+    sign_in(chromium, hub, "operator", f"cases?case={first}")
+    wait(chromium).until(shown.text_to_be_present_in_element((By.ID, "page"), "Links between cases"))
+    references = rows(chromium, "#page h3 + table")
+    status, case = hub.api(f"/api/cases/{first}")
+    assert [row[0] for row in references] == [r["organisation"] for r in case["references"]]
+    assert any(row[0].startswith("politie-") and row[2].startswith("opened the case (OPEN-POLITIE-REGISTRATIE)") for row in references)
+    assert any(not row[0].startswith("politie") and row[2] == "joined with the chain case id" for row in references)
+    assert "psn:" not in chromium.find_element(By.ID, "page").text, "the person two cases share is never shown"
+    # The operator proposes the victim link; the same operator is offered no confirmation.
+    proposal = [b for b in chromium.find_elements(By.XPATH, "//button[text()='Propose link']")
+                if first in b.find_element(By.XPATH, "./ancestor::tr").text and second in b.find_element(By.XPATH, "./ancestor::tr").text]
+    proposal[0].click()
+    wait(chromium).until(shown.text_to_be_present_in_element((By.CSS_SELECTOR, "[role=status]"), "proposed by operator"))
+    link_id = next(l["linkId"] for l in hub.api(f"/api/cases/{first}")[1]["links"] if l["rule"] == "LINK-SAME-VICTIM")
+    # A second operator confirms it on the same page.
+    sign_in(chromium, hub, "operator-2", f"cases?case={first}")
+    confirm = WebDriverWait(chromium, 30).until(lambda b: b.find_elements(By.XPATH, "//button[text()='Confirm']") or None)
+    confirm[0].click()
+    wait(chromium).until(shown.text_to_be_present_in_element((By.CSS_SELECTOR, "[role=status]"), "linked by operator-2"))
+    WebDriverWait(chromium, 30).until(lambda _: hub.api(f"/api/cases/{first}")[1]["links"] and any(
+        l["linkId"] == link_id and l["state"] == "linked" for l in hub.api(f"/api/cases/{first}")[1]["links"]))
+    # The event trace shows the link and who made each step.
+    status, events = hub.api(f"/api/cases/{first}/events")
+    sign_in(chromium, hub, "operator-2", f"trace?source={quote(events[0]['source'])}&id={quote(events[0]['eventId'])}")
+    wait(chromium).until(shown.text_to_be_present_in_element((By.ID, "page"), "Its links to other cases"))
+    text = chromium.find_element(By.ID, "page").text
+    assert link_id in text and "proposed by operator" in text and "linked by operator-2" in text
+
+
 def test_dead_letters_show_reasons_as_text_and_replay(hub, chromium):
     # A hostile column name echoed in the reason must show as text, never run.
     hostile = 'record_id;<img src=x onerror="document.title=\'pwned\'">\n1;2\n'.encode()
