@@ -258,7 +258,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PartnerAdaptersTests",
-            dependencies: ["PartnerAdapters", "CanonicalEvents", "KetenhubTestSupport"]
+            dependencies: ["PartnerAdapters", "CanonicalEvents", "SharingPolicy", "KetenhubTestSupport"]
         ),
         .testTarget(
             name: "CanonicalEventsTests",

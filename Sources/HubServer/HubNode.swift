@@ -209,13 +209,14 @@ public final class HubNode: Sendable {
         guard configuration.roles.contains(.delivery) else { return [] }
         let recipients = Set(recipients(matrix))
         return try configuration.transports.keys.sorted().map { organisation in
-            guard recipients.contains(organisation), let format = formats.format(for: organisation) else {
+            guard recipients.contains(organisation), let format = formats.deliveryFormat(for: organisation) else {
                 throw HubNodeError.unknownOrganisation(organisation)
             }
             return DeliveryWorker(organisation: organisation, transport: configuration.transports[organisation]!,
                                   translator: PartnerTranslator(format: format), bootstrapServers: configuration.kafka.bootstrapServers,
                                   topics: topics, retry: configuration.retry,
-                                  fetchMaxWaitMilliseconds: configuration.kafka.fetchMaxWaitMilliseconds, metrics: metrics, logger: logger)
+                                  fetchMaxWaitMilliseconds: configuration.kafka.deliveryFetchMaxWaitMilliseconds ?? configuration.kafka.fetchMaxWaitMilliseconds,
+                                  metrics: metrics, logger: logger)
         }
     }
 }

@@ -20,9 +20,10 @@ struct AdapterCommand: AsyncParsableCommand {
         @Option(help: "The directory of the partner formats.")
         var formats: String = AdapterCommand.defaultDirectory
 
-        func translator() throws -> PartnerTranslator {
+        /// The partner's own format; for `delivery`, the one it receives deliveries in.
+        func translator(delivery: Bool = false) throws -> PartnerTranslator {
             let formats = try PartnerFormats.load(directory: URL(fileURLWithPath: formats))
-            guard let format = formats.format(for: partner) else {
+            guard let format = delivery ? formats.deliveryFormat(for: partner) : formats.format(for: partner) else {
                 throw ValidationError("no partner format serves '\(partner)'; known: \(formats.formats.keys.sorted().joined(separator: ", "))")
             }
             return PartnerTranslator(format: format)
@@ -57,7 +58,7 @@ struct AdapterCommand: AsyncParsableCommand {
 
     struct Render: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print canonical events (a structured CloudEvents JSON object or array) as the partner's native message.")
+            abstract: "Print canonical events (a structured CloudEvents JSON object or array) as the partner's native message: as the hub delivers them, or, for events of a kind the partner sends, as it sends them.")
 
         @OptionGroup var options: Options
 
@@ -65,12 +66,17 @@ struct AdapterCommand: AsyncParsableCommand {
         var file: String
 
         func run() async throws {
-            let translator = try options.translator()
             guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
             let value = try JSONValue.parse(data)
             let events = try (value.arrayValue ?? [value]).map { try CloudEvent(structured: $0) }
+            // The partner's own facts (a developer checking an export) as it sends them; anything
+            // else as the hub delivers it, with the tables of the format the partner receives in.
+            let sending = try options.translator()
+            let producers = Set(events.compactMap(\.producer))
+            let own = producers.count == 1 && producers.allSatisfy(sending.format.serves)
+            let translator = own ? sending : try options.translator(delivery: true)
             do {
-                print(try translator.render(events), terminator: "")
+                print(try translator.render(events, sender: own ? producers.first! : "hub"), terminator: "")
             } catch {
                 for problem in error.problems { printError("\(file): \(problem)") }
                 throw ExitCode(1)

@@ -39,7 +39,7 @@ struct DeliverCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = commandLogger("ketenhub.deliver", level: .warning)
         let formats = try PartnerFormats.load(directory: URL(fileURLWithPath: formats))
-        guard let format = formats.format(for: organisation) else { throw ValidationError("no partner format serves \(organisation)") }
+        guard let format = formats.deliveryFormat(for: organisation) else { throw ValidationError("no partner format serves \(organisation)") }
         let transport: DeliveryTransport
         if let endpoint {
             guard let url = URL(string: endpoint) else { throw ValidationError("not a URL: \(endpoint)") }

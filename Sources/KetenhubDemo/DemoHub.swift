@@ -107,6 +107,8 @@ public struct DemoHub: Sendable {
                            work: URL, backOffices: URL) -> HubConfiguration {
         var kafka = HubConfiguration.KafkaSettings(bootstrapServers: cluster)
         kafka.fetchMaxWaitMilliseconds = EmbeddedCluster.fetchMaxWaitMilliseconds
+        // One delivery worker per organisation of the registry (56), most of them idle.
+        kafka.deliveryFetchMaxWaitMilliseconds = 50
         var configuration = HubConfiguration(node: "demo", roles: Set(HubConfiguration.Role.allCases), kafka: kafka)
         configuration.store = .sqlite(path: settings.ledgerPath)
         configuration.credentials = settings.credentialStore

@@ -45,7 +45,7 @@ extension PartnerTranslator {
         return RenderedDelivery(body: body, contentType: contentType, fileExtension: fileExtension)
     }
 
-    static func eventName(of event: CloudEvent) -> String {
+    public static func eventName(of event: CloudEvent) -> String {
         event.type.split(separator: ".").dropFirst(2).first.map(String.init) ?? event.type
     }
 

@@ -35,7 +35,49 @@ public struct PartnerFormat: Sendable, Codable {
     /// How this format writes true and false (XML and CSV; JSON has its own).
     public var booleans: BooleanWords?
     public var message: MessageLayout
+    /// The kinds of record the partner sends (and receives back, where the matrix lets it).
     public var kinds: [KindMapping]
+    /// The tables of facts the partner only receives (deliveries): the hub writes them, and a
+    /// partner's message holding one is refused, since a partner speaks only of its own facts.
+    public var receives: [KindMapping] = []
+    /// A format the partner only receives deliveries in (its own messages come in another one).
+    public var receiveOnly: Bool = false
+
+    enum FormatKeys: String, CodingKey {
+        case partner, title, organisations, syntax, maxBytes, delimiter, columns, booleans, message, kinds, receives, receiveOnly
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: FormatKeys.self)
+        partner = try container.decode(String.self, forKey: .partner)
+        title = try container.decode(String.self, forKey: .title)
+        organisations = try container.decode([String].self, forKey: .organisations)
+        syntax = try container.decode(Syntax.self, forKey: .syntax)
+        maxBytes = try container.decode(Int.self, forKey: .maxBytes)
+        delimiter = try container.decodeIfPresent(String.self, forKey: .delimiter)
+        columns = try container.decodeIfPresent([String].self, forKey: .columns)
+        booleans = try container.decodeIfPresent(BooleanWords.self, forKey: .booleans)
+        message = try container.decode(MessageLayout.self, forKey: .message)
+        kinds = try container.decodeIfPresent([KindMapping].self, forKey: .kinds) ?? []
+        receives = try container.decodeIfPresent([KindMapping].self, forKey: .receives) ?? []
+        receiveOnly = try container.decodeIfPresent(Bool.self, forKey: .receiveOnly) ?? false
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: FormatKeys.self)
+        try container.encode(partner, forKey: .partner)
+        try container.encode(title, forKey: .title)
+        try container.encode(organisations, forKey: .organisations)
+        try container.encode(syntax, forKey: .syntax)
+        try container.encode(maxBytes, forKey: .maxBytes)
+        try container.encodeIfPresent(delimiter, forKey: .delimiter)
+        try container.encodeIfPresent(columns, forKey: .columns)
+        try container.encodeIfPresent(booleans, forKey: .booleans)
+        try container.encode(message, forKey: .message)
+        try container.encode(kinds, forKey: .kinds)
+        try container.encode(receives, forKey: .receives)
+        try container.encode(receiveOnly, forKey: .receiveOnly)
+    }
 
     public struct BooleanWords: Sendable, Codable {
         public var `true`: String
@@ -62,8 +104,18 @@ public struct PartnerFormat: Sendable, Codable {
         }
     }
 
-    public func mapping(forKind kind: String) -> KindMapping? { kinds.first { $0.kind == kind } }
-    public func mapping(forEvent event: String) -> KindMapping? { kinds.first { $0.event == event } }
+    /// The table of a kind of record: of the partner's own kinds, and for a delivery also of the
+    /// kinds it only receives.
+    public func mapping(forKind kind: String, delivery: Bool = false) -> KindMapping? {
+        kinds.first { $0.kind == kind } ?? (delivery ? receives.first { $0.kind == kind } : nil)
+    }
+
+    /// The table that writes an event of this name: for a delivery a received table first (an own
+    /// table may write the partner itself as the organisation of the fact), else the own one.
+    public func mapping(forEvent event: String, delivery: Bool = true) -> KindMapping? {
+        let own = kinds.first { $0.event == event }, received = receives.first { $0.event == event }
+        return delivery ? received ?? own : own ?? received
+    }
 }
 
 /// One canonical field and where it lives in the native record.
@@ -139,8 +191,16 @@ public struct PartnerFormats: Sendable {
         return PartnerFormats(formats: formats)
     }
 
-    /// The format of a partner named by format (`vt`) or by organisation (`vt-amsterdam-amstelland`).
+    /// The format of a partner named by format (`vt`) or by organisation (`vt-amsterdam-amstelland`):
+    /// the one its own messages come in.
     public func format(for partner: String) -> PartnerFormat? {
-        formats[partner] ?? formats.values.sorted { $0.partner < $1.partner }.first { $0.serves(partner) }
+        formats[partner].flatMap { $0.receiveOnly ? nil : $0 }
+            ?? formats.values.sorted { $0.partner < $1.partner }.first { !$0.receiveOnly && $0.serves(partner) }
+    }
+
+    /// The format an organisation receives its deliveries in: a receive-only format that serves it
+    /// (the reclassering sends batch files but receives structured messages), else its own.
+    public func deliveryFormat(for organisation: String) -> PartnerFormat? {
+        formats.values.sorted { $0.partner < $1.partner }.first { $0.receiveOnly && $0.serves(organisation) } ?? format(for: organisation)
     }
 }

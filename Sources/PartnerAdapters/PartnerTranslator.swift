@@ -63,7 +63,7 @@ public struct PartnerTranslator: Sendable {
         var events: [CloudEvent] = []
         var problems: [AdapterProblem] = []
         for record in records {
-            var reader = RecordReader(format: format, record: record, cases: cases)
+            var reader = RecordReader(format: format, record: record, cases: cases, delivery: sender == "hub")
             let event = reader.event(source: "urn:ketenhub:\(sender)")
             problems += reader.problems
             guard let event else { continue }
@@ -124,7 +124,7 @@ public struct PartnerTranslator: Sendable {
         let recordsPath = NativePath(format.message.records).elements
         for event in events {
             let name = Self.eventName(of: event)
-            guard let mapping = format.mapping(forEvent: name) else {
+            guard let mapping = format.mapping(forEvent: name, delivery: sender == "hub") else {
                 throw AdapterRefusal(location: event.id, "the \(format.partner) format has no mapping for \(name) events")
             }
             let writer = RecordWriter(format: format)

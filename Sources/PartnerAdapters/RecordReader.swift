@@ -14,19 +14,24 @@ struct RecordReader {
 
     /// The chain case of each reference the gateway resolved, for records that carry no chain case id.
     let cases: [String: String]
+    /// Reading a delivery the hub wrote: the kinds the partner only receives are known too.
+    let delivery: Bool
 
-    init(format: PartnerFormat, record: NativeNode, cases: [String: String] = [:]) {
+    init(format: PartnerFormat, record: NativeNode, cases: [String: String] = [:], delivery: Bool = false) {
         self.format = format
         self.record = record
         self.cases = cases
+        self.delivery = delivery
     }
 
     mutating func event(source: String) -> CloudEvent? {
         let layout = format.message
         guard let kind = single(layout.kind, in: record, required: true) else { return nil }
-        guard let mapping = format.mapping(forKind: kind.value) else {
-            problems.append(AdapterProblem(location: kind.location,
-                                           reason: "the record is of a kind the \(format.partner) format does not know (known: \(format.kinds.map(\.kind).joined(separator: ", ")))"))
+        guard let mapping = format.mapping(forKind: kind.value, delivery: delivery) else {
+            let reason = format.mapping(forKind: kind.value, delivery: true) != nil
+                ? "the record is of a kind \(format.partner) receives from the hub, not one it sends (it sends: \(format.kinds.map(\.kind).joined(separator: ", ")))"
+                : "the record is of a kind the \(format.partner) format does not know (known: \(format.kinds.map(\.kind).joined(separator: ", ")))"
+            problems.append(AdapterProblem(location: kind.location, reason: reason))
             return nil
         }
         self.mapping = mapping

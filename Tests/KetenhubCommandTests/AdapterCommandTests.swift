@@ -68,18 +68,27 @@ struct SimulateCommandTests {
         // The cases' regional partners write too: a police unit, a parket, a Veilig Thuis.
         for prefix in ["politie-", "om-", "vt-"] { #expect(organisations.contains { $0.hasPrefix(prefix) }, "\(organisations)") }
         #expect(organisations.contains("shn"))
-        var files = 0
+        var files = 0, withChainCase = 0
         for organisation in organisations {
             for name in try FileManager.default.contentsOfDirectory(atPath: first.appendingPathComponent(organisation).path).sorted() {
                 let path = first.appendingPathComponent(organisation).appendingPathComponent(name).path
                 files += 1
                 #expect(FileManager.default.contents(atPath: path) == FileManager.default.contents(atPath: second.appendingPathComponent(organisation).appendingPathComponent(name).path))
                 let (status, output, errors) = try runKetenhub(["adapter", "translate", "--partner", organisation, path])
-                #expect(status == 0, "\(path): \(errors)")
-                #expect(output.contains("\"ketencaseid\""))
+                // A back-office sends the chain case id only once per case (the police never: the hub
+                // opens the case from their BVH number); without a hub, only those messages translate.
+                let text = try String(contentsOfFile: path, encoding: .utf8)
+                if text.contains("KZ-") {
+                    withChainCase += 1
+                    #expect(status == 0, "\(path): \(errors)")
+                    #expect(output.contains("\"ketencaseid\""))
+                } else {
+                    #expect(status != 0 && errors.contains("is resolved to one only when the hub takes the message in"), "\(path): \(errors)")
+                }
             }
         }
         #expect(files >= 30)
+        #expect(withChainCase > 0 && withChainCase < files)
     }
 
     @Test("simulate needs either --out or --hub")

@@ -2,54 +2,94 @@ import CanonicalEvents
 import Foundation
 import KetenhubTestSupport
 import PartnerAdapters
+import SharingPolicy
 import Testing
 
-/// Deliveries of facts a partner's format has no table for are written in the format's generic
-/// form; golden files pin that form for each partner (`Contracts/partners/<partner>/deliveries/`).
-/// Set KETENHUB_RECORD_GOLDEN=1 to write them anew after a deliberate change, then review the diff.
-@Suite("Partner formats: generic delivery form")
+/// #16: every fact the shipped sharing matrix lets a partner receive is written in that partner's
+/// own terms, with a table of its delivery format, never in a generic form. Golden files pin each
+/// (partner, event) pair both ways: the contract's example rendered as a delivery equals
+/// `Contracts/partners/<partner>/deliveries/<event>.<ext>`, and that file read back as a delivery is
+/// the example again. Set KETENHUB_RECORD_GOLDEN=1 to write them anew after a deliberate change, then
+/// review the diff.
+@Suite("Partner formats: deliveries in the recipient's own terms")
 struct DeliveryGoldenTests {
     typealias F = PartnerFixtures
 
-    static let cases: [(partner: String, example: String)] = [
-        ("politie", "gedragsaanwijzing/valid/opgelegd.json"), ("om", "veiligheidsbeoordeling/valid/acuut-onveilig.json"),
-        ("vt", "gedragsaanwijzing/valid/opgelegd.json"), ("3ro", "gedragsaanwijzing/valid/opgelegd.json"),
-        ("rvdk", "schorsing/valid/met-enkelband.json"), ("shn", "invrijheidstelling/valid/einde-detentie.json"),
-    ]
+    /// Every (partner, event) pair the shipped matrix permits: each rule's recipient type, with the
+    /// format of an organisation of that type, and each of the rule's events.
+    static let pairs: [Pair] = {
+        let matrix = try! MatrixLoader.loadValid(directory: packageRoot.appendingPathComponent("Contracts/matrix"))
+        var found: Set<Pair> = []
+        for rule in matrix.allRules {
+            guard let type = matrix.organisations.type(of: rule.recipient),
+                  let organisation = matrix.organisations.organisations.first(where: { $0.type == type })?.code else { continue }
+            for event in rule.events { found.insert(Pair(partner: type, organisation: organisation, event: event)) }
+        }
+        return found.sorted { ($0.partner, $0.event) < ($1.partner, $1.event) }
+    }()
 
-    @Test("each partner's generic form of a delivery equals its golden file", arguments: cases)
-    func golden(partner: String, example: String) throws {
-        let url = packageRoot.appendingPathComponent("Contracts/examples").appendingPathComponent(example)
-        let event = try CloudEvent(structured: JSONValue.parse(Data(contentsOf: url)))
-        let translator = F.translator(partner)
-        #expect(translator.format.mapping(forEvent: event.type.split(separator: ".")[2].description) == nil, "no table: the generic form")
+    struct Pair: Hashable, Sendable, CustomTestStringConvertible {
+        var partner: String
+        var organisation: String
+        var event: String
+        var testDescription: String { "\(partner) receives \(event)" }
+    }
+
+    /// The contract's first valid example of the event, with the recipient's own reference.
+    static func example(_ event: String) throws -> CloudEvent {
+        let folder = packageRoot.appendingPathComponent("Contracts/examples/\(event)/valid")
+        let name = try #require(try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") }.sorted().first)
+        var example = try CloudEvent(structured: JSONValue.parse(Data(contentsOf: folder.appendingPathComponent(name))))
+        example.partnerref = "ONTV-2026-0042"
+        return example
+    }
+
+    @Test("the matrix lets every partner receive something")
+    func pairsFound() {
+        #expect(Set(Self.pairs.map(\.partner)) == ["politie", "om", "vt", "3ro", "rvdk", "shn"])
+        #expect(Self.pairs.count >= 70)
+    }
+
+    @Test("rendered with a table of the recipient's delivery format, equal to its golden file, and read back the same", arguments: pairs)
+    func golden(pair: Pair) throws {
+        let format = try #require(F.formats.deliveryFormat(for: pair.organisation))
+        let translator = PartnerTranslator(format: format)
+        #expect(format.mapping(forEvent: pair.event) != nil, "a table, not the generic form")
+        let event = try Self.example(pair.event)
         let rendered = try translator.renderDelivery(event)
-        let golden = F.directory.appendingPathComponent("\(partner)/deliveries/\(url.deletingPathExtension().lastPathComponent).\(rendered.fileExtension)")
+        let golden = F.directory.appendingPathComponent("\(pair.partner)/deliveries/\(pair.event).\(rendered.fileExtension)")
         if ProcessInfo.processInfo.environment["KETENHUB_RECORD_GOLDEN"] == "1" {
             try FileManager.default.createDirectory(at: golden.deletingLastPathComponent(), withIntermediateDirectories: true)
             try Data(rendered.body.utf8).write(to: golden)
         }
         #expect(rendered.body == (try String(contentsOf: golden, encoding: .utf8)))
-        // Every data value of the event is in the generic form.
-        func leaves(_ value: JSONValue) -> [String] {
-            switch value {
-            case .object(let members): members.values.flatMap(leaves)
-            case .array(let items): items.flatMap(leaves)
-            case .null: []
-            default: [value.rendered]
-            }
-        }
-        for leaf in leaves(event.data) { #expect(rendered.body.contains(leaf.replacingOccurrences(of: "&", with: "&amp;")), "\(leaf)") }
+        // The golden file, read as the partner's back-office reads a delivery: the same fact.
+        let back = try translator.readDelivery(Array(try Data(contentsOf: golden)))
+        #expect(back.count == 1)
+        #expect(back.first?.id == event.id && back.first?.type == event.type && back.first?.ketencaseid == event.ketencaseid)
+        #expect(back.first?.time == event.time && back.first?.partnerref == "ONTV-2026-0042")
+        #expect(back.first?.data == event.data)
     }
 
-    @Test("a delivery of a fact with a table is written with that table, one record")
-    func withTable() throws {
-        let url = packageRoot.appendingPathComponent("Contracts/examples/gedragsaanwijzing/valid/opgelegd.json")
-        let event = try CloudEvent(structured: JSONValue.parse(Data(contentsOf: url)))
+    @Test("a partner's own message holding a kind it only receives is refused, naming why")
+    func receivedKindsAreNotSent() throws {
+        let event = try Self.example("gedragsaanwijzing")
+        let politie = F.translator("politie")
+        let native = try politie.render([event], sender: "politie-amsterdam")
+        #expect(throws: AdapterRefusal.self) { try politie.translate(Array(native.utf8), from: "politie-amsterdam") }
+        do {
+            _ = try politie.translate(Array(native.utf8), from: "politie-amsterdam")
+        } catch {
+            #expect(error.problems.contains { $0.reason.hasPrefix("the record is of a kind politie receives from the hub, not one it sends") })
+        }
+    }
+
+    @Test("a fact without a table for its recipient is still written, in the format's generic form")
+    func genericFormRemains() throws {
+        // No partner receives an acknowledgement as a fact; its generic form keeps every value.
+        var event = try Self.example("gedragsaanwijzing")
+        event.type = "nl.ketenhub.onbekend.v1"
         let rendered = try F.translator("om").renderDelivery(event)
-        #expect(rendered.contentType == "application/xml")
-        let back = try F.translator("om").readDelivery(Array(rendered.body.utf8))
-        #expect(back.map(\.id) == [event.id])
-        #expect(back.first?.data == event.data)
+        #expect(rendered.body.contains("<Ketenbericht type=\"onbekend\""))
     }
 }

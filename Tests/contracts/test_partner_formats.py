@@ -16,7 +16,7 @@ FORMATS = {p.parent.name: yaml.safe_load(p.read_text(encoding="utf-8")) for p in
 
 def examples(syntax):
     for partner, fmt in FORMATS.items():
-        if fmt["syntax"] != syntax:
+        if fmt["syntax"] != syntax or fmt.get("receiveOnly"):
             continue
         for path in sorted((PARTNERS / partner / "examples").iterdir()):
             if not path.name.endswith(".canonical.json"):
@@ -24,8 +24,17 @@ def examples(syntax):
 
 
 def test_six_partners_three_syntaxes():
-    assert set(FORMATS) == {"politie", "om", "vt", "3ro", "rvdk", "shn"}
+    assert {name for name, f in FORMATS.items() if not f.get("receiveOnly")} == {"politie", "om", "vt", "3ro", "rvdk", "shn"}
     assert {f["syntax"] for f in FORMATS.values()} == {"xml", "json", "csv"}
+    # The reclassering sends batch files and receives structured messages.
+    assert {name: f["organisations"] for name, f in FORMATS.items() if f.get("receiveOnly")} == {"3ro-ontvangst": ["3ro"]}
+
+
+def test_every_kind_code_once_per_format():
+    """A kind code selects one table: the kinds a partner sends and those it only receives never share one."""
+    for name, fmt in FORMATS.items():
+        codes = [k["kind"] for k in fmt.get("kinds", []) + fmt.get("receives", [])]
+        assert len(codes) == len(set(codes)), name
 
 
 @pytest.mark.parametrize("partner,path", list(examples("xml")))

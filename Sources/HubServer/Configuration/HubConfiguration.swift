@@ -32,6 +32,11 @@ public struct HubConfiguration: Sendable {
         public var properties: [String: String] = [:]
         /// `fetch.wait.max.ms` of the node's consumers; see `KafkaConsumerConfiguration`.
         public var fetchMaxWaitMilliseconds = 500
+        /// The delivery workers' own wait, where it differs: a node delivering to every organisation
+        /// of the registry runs one consumer per organisation, most of them idle, and on the embedded
+        /// cluster (whose fetch wait is a few milliseconds) their empty fetches alone would keep the
+        /// machine busy. A delivery may start this much later; routing keeps its short wait.
+        public var deliveryFetchMaxWaitMilliseconds: Int?
         public init(bootstrapServers: String) { self.bootstrapServers = bootstrapServers }
     }
 
