@@ -43,12 +43,12 @@ public struct PartnerFormat: Sendable, Codable {
     /// A format the partner only receives deliveries in (its own messages come in another one).
     public var receiveOnly: Bool = false
 
-    enum FormatKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey {
         case partner, title, organisations, syntax, maxBytes, delimiter, columns, booleans, message, kinds, receives, receiveOnly
     }
 
     public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: FormatKeys.self)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
         partner = try container.decode(String.self, forKey: .partner)
         title = try container.decode(String.self, forKey: .title)
         organisations = try container.decode([String].self, forKey: .organisations)
@@ -61,22 +61,6 @@ public struct PartnerFormat: Sendable, Codable {
         kinds = try container.decodeIfPresent([KindMapping].self, forKey: .kinds) ?? []
         receives = try container.decodeIfPresent([KindMapping].self, forKey: .receives) ?? []
         receiveOnly = try container.decodeIfPresent(Bool.self, forKey: .receiveOnly) ?? false
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: FormatKeys.self)
-        try container.encode(partner, forKey: .partner)
-        try container.encode(title, forKey: .title)
-        try container.encode(organisations, forKey: .organisations)
-        try container.encode(syntax, forKey: .syntax)
-        try container.encode(maxBytes, forKey: .maxBytes)
-        try container.encodeIfPresent(delimiter, forKey: .delimiter)
-        try container.encodeIfPresent(columns, forKey: .columns)
-        try container.encodeIfPresent(booleans, forKey: .booleans)
-        try container.encode(message, forKey: .message)
-        try container.encode(kinds, forKey: .kinds)
-        try container.encode(receives, forKey: .receives)
-        try container.encode(receiveOnly, forKey: .receiveOnly)
     }
 
     public struct BooleanWords: Sendable, Codable {
