@@ -162,7 +162,21 @@ public final class HubNode: Sendable {
             try? await gracefulShutdown()
             await onThreadOfItsOwn { admin.shutdown() }  // it joins the admin's thread: never on Swift's pool
         }, successTerminationBehavior: .ignore), at: 0)
-        let httpRouter = Self.httpRouter(configuration, parts: parts, admin: admin, drain: drain, metrics: metrics, router: router, topics: topics, logger: logger)
+        var lag: ConsumerLagProbe?
+        if roles.contains(.api) {
+            let lagAdmin = try KafkaAdmin(settings: KafkaClientSettings(bootstrapServers: cluster, clientID: "ketenhub-\(configuration.node)-lag"),
+                                          timeoutMilliseconds: 3_000, logger: logger)
+            let groups = [("ketenhub-router", topics.canonical)] + Self.recipients(matrix).map { ("ketenhub-outbound-\($0)", topics.deliveries($0)) }
+            let probe = ConsumerLagProbe(admin: lagAdmin, groups: groups)
+            lag = probe
+            add("consumer-lag") { try await probe.run(every: .seconds(10)) }
+            services.insert(.init(service: ClosureService {
+                try? await gracefulShutdown()
+                await onThreadOfItsOwn { lagAdmin.shutdown() }
+            }, successTerminationBehavior: .ignore), at: 0)
+        }
+        let httpRouter = Self.httpRouter(configuration, parts: parts, admin: admin, drain: drain, metrics: metrics, router: router, lag: lag,
+                                         topics: topics, logger: logger)
         let application = Application(router: httpRouter,
                                       configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port)),
                                       onServerRunning: { channel in

@@ -17,7 +17,7 @@ extension HubNode {
     /// token: probes and Prometheus), the partner endpoints on a gateway, the API and the console on
     /// an api node.
     static func httpRouter(_ configuration: HubConfiguration, parts: Parts, admin: KafkaAdmin, drain: DrainState, metrics: MetricsRegistry,
-                           router: RouterSupervisor?, topics: HubTopics, logger: Logger) -> Hummingbird.Router<BasicRequestContext> {
+                           router: RouterSupervisor?, lag: ConsumerLagProbe?, topics: HubTopics, logger: Logger) -> Hummingbird.Router<BasicRequestContext> {
         let hubRouter = Hummingbird.Router(context: BasicRequestContext.self)
         hubRouter.add(middleware: DrainMiddleware(drain: drain))
         let cluster = configuration.kafka.bootstrapServers
@@ -53,7 +53,7 @@ extension HubNode {
             PrivacyOfficerAPI(governance: governance, ledger: ledger, credentials: parts.credentials) { proposed in
                 try await RecordedDecisions.read(bootstrapServers: cluster, topics: topics).replay(with: proposed)
             }.addRoutes(to: hubRouter)
-            registerStateMetrics(metrics, ledger: ledger, admin: admin, topics: topics, organisations: recipients(parts.matrix))
+            registerStateMetrics(metrics, ledger: ledger, lag: lag)
         }
         hubRouter.middlewares.add(MethodNotAllowedMiddleware(routes: hubRouter.routes.map { ($0.path, $0.method) }))
         if roles.contains(.api) {
@@ -88,7 +88,7 @@ extension HubNode {
 
     /// The metrics that describe state, read when scraped: dead letters from the ledger, consumer lag
     /// from the cluster, and the latency from acceptance to acknowledgement.
-    static func registerStateMetrics(_ metrics: MetricsRegistry, ledger: any LedgerStore, admin: KafkaAdmin, topics: HubTopics, organisations: [String]) {
+    static func registerStateMetrics(_ metrics: MetricsRegistry, ledger: any LedgerStore, lag: ConsumerLagProbe?) {
         metrics.gauge("ketenhub_dead_letters", help: "Dead letters in the ledger.") {
             [([:], Double((try? ledger.deadLetters().count) ?? 0))]
         }
@@ -96,15 +96,8 @@ extension HubNode {
             let oldest = (try? ledger.deadLetters())?.compactMap { ISO8601DateFormatter().date(from: $0.receivedAt) }.min()
             return [([:], oldest.map { Date().timeIntervalSince($0) } ?? 0)]
         }
-        metrics.gauge("ketenhub_consumer_lag", help: "Records not yet processed, by consumer group.") {
-            var samples: [(labels: [String: String], value: Double)] = []
-            let groups = [("ketenhub-router", topics.canonical)] + organisations.map { ("ketenhub-outbound-\($0)", topics.deliveries($0)) }
-            for (group, topic) in groups {
-                if let lag = try? await admin.consumerGroupLag(groupID: group, topics: [topic]) {
-                    samples.append((["group": group], Double(lag.map(\.lag).reduce(0, +))))
-                }
-            }
-            return samples
+        if let lag {
+            metrics.gauge("ketenhub_consumer_lag", help: "Records not yet processed, by consumer group (measured every few seconds).") { lag.samples }
         }
         metrics.histogram("ketenhub_acknowledgement_latency_seconds",
                           help: "From the hub's acceptance of an event to the partner's acknowledgement of its delivery.",

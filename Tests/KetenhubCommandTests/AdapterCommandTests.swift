@@ -31,6 +31,25 @@ struct AdapterCommandTests {
         }
     }
 
+    @Test("render: every fact a partner receives comes out in its own terms, never in the generic form (#16)")
+    func rendersDeliveriesWithTables() throws {
+        let partners = packageRoot.appendingPathComponent("Contracts/partners")
+        var rendered = 0
+        for partner in ["politie", "om", "vt", "3ro", "rvdk", "shn"] {
+            let deliveries = partners.appendingPathComponent("\(partner)/deliveries")
+            for name in try FileManager.default.contentsOfDirectory(atPath: deliveries.path).sorted() {
+                let event = String(name.split(separator: ".")[0])
+                let folder = packageRoot.appendingPathComponent("Contracts/examples/\(event)/valid")
+                let example = try #require(try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") }.sorted().first)
+                let (status, output, errors) = try runKetenhub(["adapter", "render", "--partner", partner, folder.appendingPathComponent(example).path])
+                #expect(status == 0, "\(partner) \(event): \(errors)")
+                for generic in ["<Ketenbericht", "\"gegevens\"", "veld;waarde"] { #expect(!output.contains(generic), "\(partner) \(event)") }
+                rendered += 1
+            }
+        }
+        #expect(rendered >= 70)
+    }
+
     @Test("translate: every hostile or broken file exits non-zero, naming each problem")
     func invalid() throws {
         let invalid = try Self.files("invalid")
