@@ -3,7 +3,7 @@ import Synchronization
 
 /// The consumer lag of the router's group and of every delivery worker's group, measured in the
 /// background. A measurement is a committed-offset and watermark query per group, each through a
-/// client of its own: with one delivery group per organisation of the registry (56) that is seconds
+/// client of its own: with a delivery group per organisation (56 in the registry) that is seconds
 /// of work, which a Prometheus scrape (10 s timeout by default) must not wait for. `/metrics` shows
 /// the newest measurement. Its admin client is its own, so that `/readyz` never queues behind it.
 final class ConsumerLagProbe: Sendable {

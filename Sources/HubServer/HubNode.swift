@@ -166,10 +166,12 @@ public final class HubNode: Sendable {
         if roles.contains(.api) {
             let lagAdmin = try KafkaAdmin(settings: KafkaClientSettings(bootstrapServers: cluster, clientID: "ketenhub-\(configuration.node)-lag"),
                                           timeoutMilliseconds: 3_000, logger: logger)
-            let groups = [("ketenhub-router", topics.canonical)] + Self.recipients(matrix).map { ("ketenhub-outbound-\($0)", topics.deliveries($0)) }
+            // The delivery groups of this node's workers where it delivers, else of every recipient.
+            let delivered = workers.isEmpty ? Self.recipients(matrix) : workers.map(\.organisation)
+            let groups = [("ketenhub-router", topics.canonical)] + delivered.map { ("ketenhub-outbound-\($0)", topics.deliveries($0)) }
             let probe = ConsumerLagProbe(admin: lagAdmin, groups: groups)
             lag = probe
-            add("consumer-lag") { try await probe.run(every: .seconds(10)) }
+            add("consumer-lag") { try await probe.run(every: .seconds(15)) }
             services.insert(.init(service: ClosureService {
                 try? await gracefulShutdown()
                 await onThreadOfItsOwn { lagAdmin.shutdown() }

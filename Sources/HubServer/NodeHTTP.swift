@@ -97,7 +97,7 @@ extension HubNode {
             return [([:], oldest.map { Date().timeIntervalSince($0) } ?? 0)]
         }
         if let lag {
-            metrics.gauge("ketenhub_consumer_lag", help: "Records not yet processed, by consumer group (measured every few seconds).") { lag.samples }
+            metrics.gauge("ketenhub_consumer_lag", help: "Records not yet processed, by consumer group (measured every 15 s).") { lag.samples }
         }
         metrics.histogram("ketenhub_acknowledgement_latency_seconds",
                           help: "From the hub's acceptance of an event to the partner's acknowledgement of its delivery.",

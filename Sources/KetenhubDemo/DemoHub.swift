@@ -107,8 +107,8 @@ public struct DemoHub: Sendable {
                            work: URL, backOffices: URL) -> HubConfiguration {
         var kafka = HubConfiguration.KafkaSettings(bootstrapServers: cluster)
         kafka.fetchMaxWaitMilliseconds = EmbeddedCluster.fetchMaxWaitMilliseconds
-        // One delivery worker per organisation of the registry (56), most of them idle.
-        kafka.deliveryFetchMaxWaitMilliseconds = 50
+        // Most of the delivery workers are idle most of the time.
+        kafka.deliveryFetchMaxWaitMilliseconds = 200
         var configuration = HubConfiguration(node: "demo", roles: Set(HubConfiguration.Role.allCases), kafka: kafka)
         configuration.store = .sqlite(path: settings.ledgerPath)
         configuration.credentials = settings.credentialStore
@@ -120,7 +120,10 @@ public struct DemoHub: Sendable {
         configuration.http.drainSeconds = 2
         configuration.dropDirectory = work.appendingPathComponent("inbox")
         configuration.retry = settings.retry
-        for organisation in HubNode.recipients(matrix) where formats.format(for: organisation) != nil {
+        // The organisations the simulated cases can reach (their six regions' and the national ones):
+        // the registry has 56, and a delivery worker each would be 56 Kafka consumers in one process.
+        let reachable = CaseTimelines(seed: settings.seed, registry: matrix.organisations).organisations(registry: matrix.organisations)
+        for organisation in HubNode.recipients(matrix) where reachable.contains(organisation) && formats.format(for: organisation) != nil {
             configuration.transports[organisation] = batchPartners.contains(organisation)
                 ? .directory(work.appendingPathComponent("outbox").appendingPathComponent(organisation))
                 : .http(backOffices.appendingPathComponent("backoffice/\(organisation)/deliveries"))

@@ -30,6 +30,7 @@ public actor ReferenceRegistry {
     private var caseOf: [String: String] = [:]
     /// Every chain case id some reference belongs to: an opened case never takes one of them.
     private var taken: Set<String> = []
+    private var catchingUp: Task<Void, any Error>?
 
     public init(reader: TopicReader, producer: KafkaProducer, topic: String) {
         self.reader = reader
@@ -37,8 +38,18 @@ public actor ReferenceRegistry {
         self.topic = topic
     }
 
-    /// Reads the registrations other nodes wrote since the last catch-up.
+    /// Reads the registrations other nodes wrote since the last catch-up. One catch-up at a time:
+    /// the actor lets another message in while one waits for the topic, and a second reader of the
+    /// same follower would take records the first has not remembered yet when it concludes.
     public func catchUp() async throws {
+        while let running = catchingUp { _ = try? await running.value }
+        let reading = Task { try await self.readNewRegistrations() }
+        catchingUp = reading
+        defer { catchingUp = nil }
+        try await reading.value
+    }
+
+    private func readNewRegistrations() async throws {
         if follower == nil { follower = try await reader.follow(topic) }
         for message in try await follower!.catchUp() {
             guard let registration = try? JSONDecoder().decode(ReferenceRegistration.self, from: Data(message.value)) else { continue }

@@ -32,6 +32,13 @@ public struct CaseTimelines: Sendable {
         }
     }
 
+    /// Every organisation the simulated cases can involve: the regional organisations of their six
+    /// municipalities, and every organisation of a type without regions or a national point (a
+    /// code that is its own type: `3ro`, `shn`, `politie`, `om`, `rvdk`).
+    public func organisations(registry: OrganisationRegistry) -> Set<String> {
+        Set(regions.flatMap(\.organisations.values)).union(registry.organisations.map(\.code).filter { registry.type(of: $0) == $0 })
+    }
+
     /// The facts of cases 1...count, case after case, each case's facts in time order; none for 0.
     public func facts(cases count: Int) -> [SimulatedFact] {
         count > 0 ? (1...count).flatMap { facts(case: $0) } : []
