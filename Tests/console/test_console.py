@@ -63,7 +63,7 @@ def test_a_wrong_token_is_refused(hub, chromium):
 
 def test_operator_pipeline_overview_shows_the_cases_flowing(hub, chromium):
     sign_in(chromium, hub, "operator")
-    assert nav(chromium) == ["Pipeline", "Deliveries", "Dead letters", "SLA alerts", "Event trace"]
+    assert nav(chromium) == ["Pipeline", "Deliveries", "Dead letters", "SLA alerts", "Event trace", "Chain cases"]
     wait(chromium).until(shown.presence_of_element_located((By.CSS_SELECTOR, '[data-metric="accepted"]')))
     assert chromium.find_element(By.CSS_SELECTOR, "#page h2").text == "Pipeline"
     # Delivery status per partner: the acknowledged column agrees with the API, partner by partner.
