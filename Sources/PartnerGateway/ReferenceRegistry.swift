@@ -30,6 +30,7 @@ public actor ReferenceRegistry {
     private var caseOf: [String: String] = [:]
     /// Every chain case id some reference belongs to: an opened case never takes one of them.
     private var taken: Set<String> = []
+    /// The newest catch-up: the next one waits for it.
     private var catchingUp: Task<Void, any Error>?
 
     public init(reader: TopicReader, producer: KafkaProducer, topic: String) {
@@ -42,10 +43,13 @@ public actor ReferenceRegistry {
     /// the actor lets another message in while one waits for the topic, and a second reader of the
     /// same follower would take records the first has not remembered yet when it concludes.
     public func catchUp() async throws {
-        while let running = catchingUp { _ = try? await running.value }
-        let reading = Task { try await self.readNewRegistrations() }
+        // Each catch-up reads after the one before it has remembered what it read.
+        let previous = catchingUp
+        let reading = Task {
+            _ = try? await previous?.value
+            try await self.readNewRegistrations()
+        }
         catchingUp = reading
-        defer { catchingUp = nil }
         try await reading.value
     }
 

@@ -308,4 +308,37 @@ struct ChainCaseTests {
         }
         await hub.stop()
     }
+
+    @Test("registrations posted at the same time each open their own case, at once: the registry catches up one reader at a time, and never spins")
+    func concurrentOpenings() async throws {
+        let hub = try await Hub(organisations: [Self.police, Self.parket, Self.veiligThuis, "3ro", "shn", "rvdk-noordwest-nederland", "politie", "om", "rvdk"])
+        do {
+            let receipts = try await within(60, "24 registrations at once") {
+                try await withThrowingTaskGroup(of: ReceiptBox.self) { group in
+                    for number in 1...24 {
+                        let message = try Self.registration(bvh: "BVH-2026-P\(number)", ids: "BVH-P\(number)-", replacing: [:])
+                        group.addTask {
+                            let (status, receipt) = try await hub.post(message, as: Self.police)
+                            return ReceiptBox(status: status, events: Self.events(receipt).map { "\($0["ketencaseid"] ?? "")" })
+                        }
+                    }
+                    var all: [ReceiptBox] = []
+                    for try await receipt in group { all.append(receipt) }
+                    return all
+                }
+            }
+            #expect(receipts.count == 24 && receipts.allSatisfy { $0.status == 202 })
+            #expect(Set(receipts.compactMap(\.events.first)).count == 24, "a case of its own for each BVH number")
+            #expect(receipts.allSatisfy { Set($0.events).count == 1 }, "both records of a registration in its case")
+        } catch {
+            await hub.stop()
+            throw error
+        }
+        await hub.stop()
+    }
+
+    struct ReceiptBox: Sendable {
+        var status: Int
+        var events: [String]
+    }
 }
