@@ -71,9 +71,9 @@ struct DemoCommand: AsyncParsableCommand {
             printNow("metrics (Prometheus):  curl -s \(address.absoluteString)/metrics")
             printNow("operator API:  curl -s -H 'Authorization: Bearer \(tokens["operator"] ?? "")' '\(address.absoluteString)/api/deliveries?state=acknowledged'")
             printNow("demo credentials (bearer tokens) by role:")
-            for role in ["operator", "privacy-officer", "privacy-officer-2", "admin"] { printNow("  \(role): \(tokens[role] ?? "")") }
+            for role in ["operator", "operator-2", "privacy-officer", "privacy-officer-2", "admin"] { printNow("  \(role): \(tokens[role] ?? "")") }
             printNow("partners (one token per organisation), for example:")
-            for organisation in ["politie", "om", "vt-amsterdam-amstelland", "shn", "rvdk"] {
+            for organisation in ["politie", "politie-amsterdam", "om-amsterdam", "vt-amsterdam-amstelland", "shn", "3ro"] {
                 printNow("  \(organisation): \(tokens[organisation] ?? "")")
             }
             printNow("send a message yourself:")

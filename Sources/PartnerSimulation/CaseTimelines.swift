@@ -14,7 +14,8 @@ public struct SimulatedFact: Sendable {
 /// schorsing, advice and supervision by the reclassering (the RvdK instead for a minor suspect),
 /// the verdict and the release. Cases are spread over six municipalities in six police units; the
 /// regional partners of a case (police unit, parket, Veilig Thuis, RvdK region) are the ones the
-/// registry's municipality table names for it. Ids come from the seed.
+/// registry's municipality table names for it. Every organisation has its own reference for a case;
+/// the chain case id is the one the hub opens from the police's BVH number. Ids come from the seed.
 public struct CaseTimelines: Sendable {
     public let seed: UInt64
     /// Per municipality, its organisation of each regional type.
