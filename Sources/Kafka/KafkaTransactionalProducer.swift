@@ -55,6 +55,9 @@ public final class KafkaTransactionalProducer: Sendable {
         transition(to: .inTransaction)
     }
 
+    /// Records handed to the producer and not yet delivered (queued, lingering or in flight).
+    public var outstandingRecords: Int { core.outstandingRecords }
+
     @discardableResult
     public func send(_ message: KafkaProducerMessage) async throws -> KafkaDeliveryReport {
         try expect(.inTransaction, for: "send")

@@ -32,7 +32,11 @@ struct TransactionTests {
             let aborted = Task {
                 try await producer.sendAll((0..<5).map { KafkaProducerMessage(topic: topic.name, key: "case-\($0)", value: "aborted-\($0)") })
             }
-            try await Task.sleep(for: .milliseconds(200))
+            // Abort once the five records are in librdkafka's queue (lingering), not after a guessed
+            // time: on a loaded machine the sending task may not have run 200 ms later.
+            try await within(30, "the five records queued") {
+                while producer.outstandingRecords < 5 { try await Task.sleep(for: .milliseconds(10)) }
+            }
             try await producer.abortTransaction()
             // The abort purges the transaction's records; their senders learn it from their reports.
             let purged = await #expect(throws: KafkaError.self) { try await aborted.value }
@@ -138,7 +142,10 @@ struct TransactionTests {
             // First pass fails half-way and is aborted.
             try producer.beginTransaction()
             let firstPass = Task { try await producer.sendAll(copies(batch)) }
-            try await Task.sleep(for: .milliseconds(200))
+            // Abort once the copies are in librdkafka's queue (lingering), not after a guessed time.
+            try await within(30, "the copies queued") {
+                while producer.outstandingRecords < batch.count { try await Task.sleep(for: .milliseconds(10)) }
+            }
             try await producer.abortTransaction()
             _ = try? await firstPass.value
 

@@ -25,6 +25,9 @@ final class ProducerCore: Sendable {
 
     var isClosed: Bool { closed.withLock { $0 } }
 
+    /// Records librdkafka holds not yet delivered (queued or in flight); a non-blocking read, from any thread.
+    var outstandingRecords: Int { Int(rd_kafka_outq_len(client.handle)) }
+
     /// Enqueues the record and returns when its delivery report arrives. Once enqueued the record
     /// cannot be recalled, so cancelling the awaiting task does not stop it.
     func send(_ message: KafkaProducerMessage) async throws -> KafkaDeliveryReport {
