@@ -18,8 +18,11 @@ struct TransactionTests {
         let topic = KafkaTopicSpecification(name: "deliveries", partitions: 2)
         try await withCluster(topics: [topic]) { cluster in
             var configuration = transactionalConfiguration(cluster, id: "router-1")
-            // Batches wait in librdkafka long enough for the abort to catch them unsent.
-            configuration.lingerMilliseconds = 2_000
+            // Batches wait in librdkafka long enough for the abort to catch them unsent, also on a
+            // loaded machine (the embedded cluster shows an aborted transaction's records that reached it).
+            configuration.lingerMilliseconds = 10_000
+            configuration.messageTimeoutMilliseconds = 30_000
+            configuration.transactionTimeoutMilliseconds = 60_000
             let producer = try KafkaTransactionalProducer(configuration: configuration, logger: testLogger)
             try await producer.initTransactions()
             #expect(producer.currentState == .ready)
@@ -131,7 +134,9 @@ struct TransactionTests {
             let consumer = try KafkaConsumer(configuration: consumerConfiguration(cluster, group: uniqueName("copier")), logger: testLogger)
             try consumer.subscribe(topics: [input.name])
             var configuration = transactionalConfiguration(cluster, id: "copier-1")
-            configuration.lingerMilliseconds = 2_000
+            configuration.lingerMilliseconds = 10_000
+            configuration.messageTimeoutMilliseconds = 30_000
+            configuration.transactionTimeoutMilliseconds = 60_000
             let producer = try KafkaTransactionalProducer(configuration: configuration, logger: testLogger)
             try await producer.initTransactions()
             let batch = try await collect(consumer, count: 20)
