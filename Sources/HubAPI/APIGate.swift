@@ -70,6 +70,12 @@ struct APIGate: Sendable {
         return response
     }
 
+    /// A chain case id in its form (`chainCaseId` in `Contracts/events/common.schema.json`), or a 400.
+    static func chainCase(_ text: String) throws -> String {
+        guard text.wholeMatch(of: /KZ-[0-9]{4}-[0-9A-Z]{6}/) != nil else { throw APIRefusal(.badRequest, "a chain case id has the form KZ-YYYY-XXXXXX") }
+        return text
+    }
+
     /// The request's JSON body, or a 400 naming what is wrong.
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int = 4 << 20) async throws -> T {
         let buffer: ByteBuffer

@@ -79,7 +79,7 @@ public struct CaseLinkAPI: Sendable {
     public func addRoutes(to router: Router<BasicRequestContext>) {
         router.get("api/cases/:case") { request, context in
             try await gate.answer(request, allowed: Allowed.trace) { _ in
-                let chainCase = try Self.chainCase(try context.parameters.require("case"))
+                let chainCase = try APIGate.chainCase(try context.parameters.require("case"))
                 return CaseView(ketencaseid: chainCase, references: try ledger.references(inCase: chainCase),
                                 links: try ledger.caseLinks(inCase: chainCase))
             }
@@ -109,7 +109,7 @@ public struct CaseLinkAPI: Sendable {
                 guard rule.fourEyes else {
                     throw APIRefusal(.unprocessableContent, "rule \(rule.id) links cases at once; no operator proposes under it")
                 }
-                let cases = try proposal.cases.map(Self.chainCase).sorted()
+                let cases = try proposal.cases.map(APIGate.chainCase).sorted()
                 guard cases.count == 2, cases[0] != cases[1] else { throw APIRefusal(.badRequest, "a link joins two different chain cases") }
                 guard try ledger.linkCandidates(role: rule.role, cases: Set(cases)).contains(where: { $0.cases == cases }) else {
                     throw APIRefusal(.unprocessableContent, "the two cases do not meet rule \(rule.id) (\(rule.says)): they cannot be linked under it")
@@ -154,11 +154,5 @@ public struct CaseLinkAPI: Sendable {
         let record = CaseLinkRecord(linkId: linkId, cases: cases, rule: rule, action: action, by: by, at: HubTime.text(Date()), reason: reason)
         try await publish(record)
         return record
-    }
-
-    /// A chain case id in its form (`chainCaseId` in `Contracts/events/common.schema.json`), or a 400.
-    static func chainCase(_ text: String) throws -> String {
-        guard text.wholeMatch(of: /KZ-[0-9]{4}-[0-9A-Z]{6}/) != nil else { throw APIRefusal(.badRequest, "a chain case id has the form KZ-YYYY-XXXXXX") }
-        return text
     }
 }

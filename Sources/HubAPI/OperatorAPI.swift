@@ -52,7 +52,7 @@ public struct OperatorAPI: Sendable {
         }
         router.get("api/cases/:case/events") { request, context in
             try await gate.answer(request, allowed: Allowed.metadata) { _ in
-                try ledger.events(inCase: try CaseLinkAPI.chainCase(try context.parameters.require("case")))
+                try ledger.events(inCase: try APIGate.chainCase(try context.parameters.require("case")))
             }
         }
         router.get("api/trace") { request, _ in
