@@ -11,10 +11,12 @@ import PackageDescription
 //     chain cases by partners' references, under the matrix's opening rules)
 //   HubTopology + SharingPolicy <- Router (the routing service)
 //   CanonicalEvents + PartnerAdapters + SharingPolicy <- PartnerSimulation (simulated partners, in the registry's regions)
-//   Kafka + HubTopology + CanonicalEvents <- DeliveryLedger (every event's life cycle in SQL)
+//   HubStore (the SQL databases the hub keeps its state in: SQLite through GRDB, PostgreSQL through postgres-nio;
+//     versioned migrations, store URLs)
+//   Kafka + HubTopology + CanonicalEvents + HubStore <- DeliveryLedger (every event's life cycle in SQL)
 //   DeliveryLedger <- SLAClocks (what must have happened by when)
 //   HubAccess (credentials with roles, for every HTTP endpoint; no hub dependencies)
-//   SharingPolicy <- MatrixGovernance (matrix versions: propose, approve, activate; kept in SQL)
+//   SharingPolicy + HubStore <- MatrixGovernance (matrix versions: propose, approve, activate; kept in SQL)
 //   DeliveryLedger + MatrixGovernance + HubAccess <- HubAPI (the operators' and privacy officers' API)
 //   all of the above <- HubServer (one node of the hub, assembled from its configuration file)
 //   HubServer + EmbeddedKafka + PartnerSimulation <- KetenhubDemo (a node with every role, simulated partners) <- KetenhubCLI
@@ -37,6 +39,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.10.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
     ],
     targets: [
         // Debian's librdkafka-dev 2.0.2, with the mock cluster header.
@@ -101,10 +104,20 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The SQL databases the hub's state lives in: one interface, SQLite (GRDB) and PostgreSQL
+        // (postgres-nio) behind it, with versioned migrations.
+        .target(
+            name: "HubStore",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The sharing matrix's versions from proposal to activation, kept in SQL.
         .target(
             name: "MatrixGovernance",
-            dependencies: ["SharingPolicy", "CanonicalEvents", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["SharingPolicy", "CanonicalEvents", "HubStore"]
         ),
         // The partners' transports: HTTP and drop directories in, deliveries out with retries, acknowledgements.
         .target(
@@ -139,7 +152,7 @@ let package = Package(
             dependencies: [
                 "Kafka", "HubTopology", "CanonicalEvents", "SharingPolicy", "Router",
                 "PartnerAdapters", "PartnerGateway", "DeliveryLedger", "SLAClocks", "HubMetrics", "HubAPI",
-                "HubAccess", "MatrixGovernance",
+                "HubAccess", "MatrixGovernance", "HubStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -151,19 +164,18 @@ let package = Package(
         .target(
             name: "KetenhubDemo",
             dependencies: [
-                "HubServer", "Kafka", "EmbeddedKafka", "HubTopology", "CanonicalEvents", "SharingPolicy",
+                "HubServer", "HubStore", "Kafka", "EmbeddedKafka", "HubTopology", "CanonicalEvents", "SharingPolicy",
                 "PartnerAdapters", "PartnerGateway", "PartnerSimulation", "DeliveryLedger", "HubAccess", "Router",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The delivery ledger: every event's life cycle from the hub's topics, in SQL (SQLite through GRDB).
+        // The delivery ledger: every event's life cycle from the hub's topics, in SQL (SQLite or PostgreSQL).
         .target(
             name: "DeliveryLedger",
             dependencies: [
-                "Kafka", "HubTopology", "CanonicalEvents",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                "Kafka", "HubTopology", "CanonicalEvents", "HubStore",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -212,6 +224,7 @@ let package = Package(
                 "KetenhubDemo",
                 "HubServer",
                 "HubAccess",
+                "HubStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -219,7 +232,7 @@ let package = Package(
         // Helpers shared by the test targets.
         .target(
             name: "KetenhubTestSupport",
-            dependencies: ["Kafka", "CanonicalEvents", .product(name: "Logging", package: "swift-log"),
+            dependencies: ["Kafka", "CanonicalEvents", "HubStore", "DeliveryLedger", "MatrixGovernance", .product(name: "Logging", package: "swift-log"),
                            .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             path: "Tests/Support"

@@ -60,7 +60,7 @@ public struct LedgerProjector: Sendable {
         for topic in sources {
             let partitions = try await reader.readAll(topic)
             for partition in partitions.keys.sorted() {
-                try store.apply(partitions[partition]!.compactMap { entry(from: $0) })
+                try await store.apply(partitions[partition]!.compactMap { entry(from: $0) })
             }
         }
     }
@@ -81,7 +81,7 @@ public struct LedgerProjector: Sendable {
                 let batch = try await consumer.poll(maxMessages: 500, timeoutMilliseconds: 100)
                 guard !batch.isEmpty else { continue }
                 let entries = batch.compactMap { entry(from: $0) }
-                try store.apply(entries)
+                try await store.apply(entries)
                 if let linker { try await link(after: entries, with: linker) }
                 var positions: [KafkaTopicPartition: Int64] = [:]
                 for message in batch { positions[message.topicPartition] = message.offset + 1 }
@@ -106,9 +106,9 @@ public struct LedgerProjector: Sendable {
         var steps: [CaseLinkRecord] = []
         for rule in linker.rules {
             guard let cases = touched[rule.role] else { continue }
-            for candidate in try store.linkCandidates(role: rule.role, cases: cases) {
+            for candidate in try await store.linkCandidates(role: rule.role, cases: cases) {
                 let linkId = CaseLinkRecord.linkId(cases: candidate.cases, rule: rule.rule)
-                guard try store.caseLink(linkId) == nil, !steps.contains(where: { $0.linkId == linkId }) else { continue }
+                guard try await store.caseLink(linkId) == nil, !steps.contains(where: { $0.linkId == linkId }) else { continue }
                 steps.append(CaseLinkRecord(linkId: linkId, cases: candidate.cases, rule: rule.rule, action: .linked, by: "hub",
                                             at: candidate.since, reason: rule.says))
             }

@@ -1,47 +1,53 @@
+import Foundation
 import HubTopology
 
-/// Where the ledger lives: SQLite (`SQLiteLedgerStore`) as the embedded default; a PostgreSQL
-/// store for several hub nodes implements the same interface. Applying an entry is idempotent and
+/// Where the ledger lives: `SQLLedgerStore`, on SQLite (the embedded default) or PostgreSQL (several
+/// hub nodes on one database). Applying an entry is idempotent and
 /// order-independent (see `LedgerEntry`); queries answer from what has been applied.
 public protocol LedgerStore: Sendable {
-    func apply(_ entries: [LedgerEntry]) throws
+    func apply(_ entries: [LedgerEntry]) async throws
 
     /// An event's life cycle: when it was accepted, each decision, each delivery and acknowledgement.
-    func trace(eventSource: String, eventId: String) throws -> EventTrace?
+    func trace(eventSource: String, eventId: String) async throws -> EventTrace?
     /// The events of one chain case, in the order they were accepted.
-    func events(inCase ketencaseid: String) throws -> [EventRow]
+    func events(inCase ketencaseid: String) async throws -> [EventRow]
     /// The events of one type (`nl.ketenhub.<event>.v1`), in the order they were accepted.
-    func events(ofType type: String) throws -> [EventRow]
+    func events(ofType type: String) async throws -> [EventRow]
     /// Deliveries, optionally of one organisation and in one state.
-    func deliveries(organisation: String?, state: DeliveryState?) throws -> [DeliveryRow]
+    func deliveries(organisation: String?, state: DeliveryState?) async throws -> [DeliveryRow]
     /// One delivery by id, as it stands.
-    func delivery(_ deliveryId: String) throws -> DeliveryRow?
-    func deadLetters() throws -> [DeadLetterRow]
+    func delivery(_ deliveryId: String) async throws -> DeliveryRow?
+    func deadLetters() async throws -> [DeadLetterRow]
     /// The SLA alerts raised, latest first; `severity` filters (warning, breach, escalation).
-    func alerts(severity: SLAAlert.Severity?) throws -> [SLAAlert]
+    func alerts(severity: SLAAlert.Severity?) async throws -> [SLAAlert]
     /// Every delivery permitted of an event that concerned this pseudonymous person: the data-subject report.
-    func disclosures(concerning person: String) throws -> [Disclosure]
+    func disclosures(concerning person: String) async throws -> [Disclosure]
     /// Deliveries held for a fact of their case (the suspect's age, the victim's address) that no
     /// later decision has released yet, oldest first.
-    func unreleasedHolds() throws -> [HeldDelivery]
+    func unreleasedHolds() async throws -> [HeldDelivery]
     /// Seconds from the hub's acceptance of each acknowledged delivery's event to its (first) acknowledgement, by organisation.
-    func acknowledgementLatencies() throws -> [String: [Double]]
+    func acknowledgementLatencies() async throws -> [String: [Double]]
 
     /// The organisations' own references registered to a chain case, by organisation.
-    func references(inCase ketencaseid: String) throws -> [ReferenceRegistration]
+    func references(inCase ketencaseid: String) async throws -> [ReferenceRegistration]
     /// Links between chain cases with every step, of one case or all; by link id.
-    func caseLinks(inCase ketencaseid: String?) throws -> [CaseLink]
-    func caseLink(_ linkId: String) throws -> CaseLink?
+    func caseLinks(inCase ketencaseid: String?) async throws -> [CaseLink]
+    func caseLink(_ linkId: String) async throws -> CaseLink?
     /// Pairs of chain cases in which the same pseudonymous person appears in `role`, each pair once,
     /// optionally only pairs with a case of `cases`: what a linking rule of that role can link.
-    func linkCandidates(role: String, cases: Set<String>?) throws -> [LinkCandidate]
+    func linkCandidates(role: String, cases: Set<String>?) async throws -> [LinkCandidate]
 
     /// Records a call of the hub's API: who, as what, what they asked, and the answer's status.
-    func record(_ call: APICall) throws
-    func apiCalls() throws -> [APICall]
+    func record(_ call: APICall) async throws
+    func apiCalls() async throws -> [APICall]
+
+    /// Removes what the retention policy no longer keeps, as of `now`, and records each removal.
+    func applyRetention(_ policy: RetentionPolicy, at now: Date) async throws -> [RetentionRun]
+    /// What the retention job removed, latest first.
+    func retentionRuns() async throws -> [RetentionRun]
 
     /// Every row, in a fixed order: two ledgers with equal snapshots hold the same state.
-    func snapshot() throws -> LedgerSnapshot
+    func snapshot() async throws -> LedgerSnapshot
 }
 
 /// Where a delivery stands, derived from the facts applied so far.

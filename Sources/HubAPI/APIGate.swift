@@ -60,7 +60,7 @@ struct APIGate: Sendable {
             response = .json(.unauthorized, ["error": "a valid bearer token is needed"])
         }
         do {
-            try ledger.record(APICall(at: HubTime.text(Date()), principal: principal?.name ?? "anonymous",
+            try await ledger.record(APICall(at: HubTime.text(Date()), principal: principal?.name ?? "anonymous",
                                       role: principal.map { "\($0.role)" } ?? "none", method: request.method.rawValue,
                                       path: request.uri.description, status: Int(response.status.code)))
         } catch {

@@ -80,17 +80,17 @@ public struct CaseLinkAPI: Sendable {
         router.get("api/cases/:case") { request, context in
             try await gate.answer(request, allowed: Allowed.trace) { _ in
                 let chainCase = try APIGate.chainCase(try context.parameters.require("case"))
-                return CaseView(ketencaseid: chainCase, references: try ledger.references(inCase: chainCase),
-                                links: try ledger.caseLinks(inCase: chainCase))
+                return CaseView(ketencaseid: chainCase, references: try await ledger.references(inCase: chainCase),
+                                links: try await ledger.caseLinks(inCase: chainCase))
             }
         }
         router.get("api/case-links") { request, _ in
             try await gate.answer(request, allowed: Allowed.trace) { _ in
-                let links = try ledger.caseLinks(inCase: nil)
+                let links = try await ledger.caseLinks(inCase: nil)
                 let known = Set(links.map(\.linkId))
                 var candidates: [Candidate] = []
                 for rule in rules where rule.fourEyes {
-                    for pair in try ledger.linkCandidates(role: rule.role, cases: nil) {
+                    for pair in try await ledger.linkCandidates(role: rule.role, cases: nil) {
                         let linkId = CaseLinkRecord.linkId(cases: pair.cases, rule: rule.id)
                         if !known.contains(linkId) {
                             candidates.append(Candidate(linkId: linkId, cases: pair.cases, rule: rule.id, says: rule.says, since: pair.since))
@@ -111,11 +111,11 @@ public struct CaseLinkAPI: Sendable {
                 }
                 let cases = try proposal.cases.map(APIGate.chainCase).sorted()
                 guard cases.count == 2, cases[0] != cases[1] else { throw APIRefusal(.badRequest, "a link joins two different chain cases") }
-                guard try ledger.linkCandidates(role: rule.role, cases: Set(cases)).contains(where: { $0.cases == cases }) else {
+                guard try await ledger.linkCandidates(role: rule.role, cases: Set(cases)).contains(where: { $0.cases == cases }) else {
                     throw APIRefusal(.unprocessableContent, "the two cases do not meet rule \(rule.id) (\(rule.says)): they cannot be linked under it")
                 }
                 let linkId = CaseLinkRecord.linkId(cases: cases, rule: rule.id)
-                if let link = try ledger.caseLink(linkId), link.state != .unlinked {
+                if let link = try await ledger.caseLink(linkId), link.state != .unlinked {
                     throw APIRefusal(.conflict, "link \(linkId) is \(link.state.rawValue) already")
                 }
                 return try await step(linkId: linkId, cases: cases, rule: rule.id, action: .proposed, by: principal.name, reason: proposal.reason)
@@ -123,7 +123,7 @@ public struct CaseLinkAPI: Sendable {
         }
         router.post("api/case-links/:link/confirm") { request, context in
             try await gate.answer(request, success: .accepted, allowed: Self.operators) { principal in
-                let link = try existing(try context.parameters.require("link"))
+                let link = try await existing(try context.parameters.require("link"))
                 guard link.state == .proposed, let proposal = link.steps.last else {
                     throw APIRefusal(.conflict, "link \(link.linkId) is \(link.state.rawValue), not proposed")
                 }
@@ -135,7 +135,7 @@ public struct CaseLinkAPI: Sendable {
         }
         router.post("api/case-links/:link/unlink") { request, context in
             try await gate.answer(request, success: .accepted, allowed: Self.operators) { principal in
-                let link = try existing(try context.parameters.require("link"))
+                let link = try await existing(try context.parameters.require("link"))
                 let unlink = try await APIGate.decode(Unlink.self, from: request, limit: 4_096)
                 let reason = unlink.reason.trimmingCharacters(in: .whitespacesAndNewlines)
                 guard !reason.isEmpty, reason.count <= 500 else { throw APIRefusal(.badRequest, "an unlink says why, in at most 500 characters") }
@@ -145,8 +145,8 @@ public struct CaseLinkAPI: Sendable {
         }
     }
 
-    private func existing(_ linkId: String) throws -> CaseLink {
-        guard let link = try ledger.caseLink(linkId) else { throw APIRefusal(.notFound, "no link \(linkId) in the ledger") }
+    private func existing(_ linkId: String) async throws -> CaseLink {
+        guard let link = try await ledger.caseLink(linkId) else { throw APIRefusal(.notFound, "no link \(linkId) in the ledger") }
         return link
     }
 

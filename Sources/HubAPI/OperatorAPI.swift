@@ -52,7 +52,7 @@ public struct OperatorAPI: Sendable {
         }
         router.get("api/cases/:case/events") { request, context in
             try await gate.answer(request, allowed: Allowed.metadata) { _ in
-                try ledger.events(inCase: try APIGate.chainCase(try context.parameters.require("case")))
+                try await ledger.events(inCase: try APIGate.chainCase(try context.parameters.require("case")))
             }
         }
         router.get("api/trace") { request, _ in
@@ -60,13 +60,13 @@ public struct OperatorAPI: Sendable {
                 guard let source = request.uri.queryParameters["source"].map(String.init), let id = request.uri.queryParameters["id"].map(String.init) else {
                     throw APIRefusal(.badRequest, "give ?source=...&id=... of the event")
                 }
-                guard var trace = try ledger.trace(eventSource: source, eventId: id) else {
+                guard var trace = try await ledger.trace(eventSource: source, eventId: id) else {
                     throw APIRefusal(.notFound, "no event \(id) from \(source) in the ledger")
                 }
                 // Why a recipient was denied or held, and whose consent a permit rested on, can speak
                 // of a victim's wish: privacy officers' to read.
-                trace.references = try ledger.references(inCase: trace.event.ketencaseid)
-                trace.links = try ledger.caseLinks(inCase: trace.event.ketencaseid)
+                trace.references = try await ledger.references(inCase: trace.event.ketencaseid)
+                trace.links = try await ledger.caseLinks(inCase: trace.event.ketencaseid)
                 if principal.role != .privacyOfficer {
                     for index in trace.decisions.indices {
                         trace.decisions[index].explanation = nil
@@ -88,11 +88,11 @@ public struct OperatorAPI: Sendable {
                 switch principal.role {
                 case .partner(let own):
                     if let asked, asked != own { throw APIRefusal(.forbidden, "a partner sees only its own deliveries") }
-                    return try ledger.deliveries(organisation: own, state: state)
+                    return try await ledger.deliveries(organisation: own, state: state)
                 case .privacyOfficer:
                     throw APIRefusal(.forbidden, "privacy officers work on the sharing matrix, not on deliveries")
                 case .operator_, .admin:
-                    return try ledger.deliveries(organisation: asked, state: state)
+                    return try await ledger.deliveries(organisation: asked, state: state)
                 }
             }
         }
@@ -102,7 +102,7 @@ public struct OperatorAPI: Sendable {
                 guard let own = principal.role.organisation else {
                     throw APIRefusal(.forbidden, "\(principal.role) sees metadata, never the content of a delivery; only its recipient does")
                 }
-                guard let delivery = try ledger.deliveries(organisation: own, state: nil).first(where: { $0.deliveryId == id }) else {
+                guard let delivery = try await ledger.delivery(id), delivery.organisation == own else {
                     throw APIRefusal(.notFound, "\(own) has no delivery \(id)")
                 }
                 guard let content = try await actions.deliveryContent(delivery.organisation, id) else {
@@ -114,14 +114,14 @@ public struct OperatorAPI: Sendable {
         router.post("api/deliveries/:delivery/replay") { request, context in
             try await gate.answer(request, success: .accepted, allowed: Allowed.metadata) { principal in
                 let id = try context.parameters.require("delivery")
-                guard let delivery = try ledger.deliveries(organisation: nil, state: nil).first(where: { $0.deliveryId == id }) else {
+                guard let delivery = try await ledger.delivery(id) else {
                     throw APIRefusal(.notFound, "no delivery \(id) in the ledger")
                 }
                 return try await actions.replayDelivery(id, delivery.organisation, principal.name)
             }
         }
         router.get("api/dead-letters") { request, _ in
-            try await gate.answer(request, allowed: Allowed.metadata) { _ in try ledger.deadLetters() }
+            try await gate.answer(request, allowed: Allowed.metadata) { _ in try await ledger.deadLetters() }
         }
         router.post("api/dead-letters/:deadLetter/replay") { request, context in
             try await gate.answer(request, success: .accepted, allowed: Allowed.metadata) { principal in
@@ -136,7 +136,7 @@ public struct OperatorAPI: Sendable {
                     }
                     return severity
                 }
-                return try ledger.alerts(severity: severity)
+                return try await ledger.alerts(severity: severity)
             }
         }
     }

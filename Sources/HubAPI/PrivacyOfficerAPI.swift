@@ -86,34 +86,34 @@ public struct PrivacyOfficerAPI: Sendable {
     public func addRoutes(to router: Router<BasicRequestContext>) {
         router.get("api/matrix") { request, _ in
             try await gate.answer(request, allowed: Allowed.matrixRead) { _ in
-                let current = try governance.inForce()
-                let matrix = try governance.matrix(current.number)
+                let current = try await governance.inForce()
+                let matrix = try await governance.matrix(current.number)
                 return MatrixInForce(version: summary(current, inForce: current.number), trial: matrix.trial, rows: MatrixTableRow.rows(of: matrix))
             }
         }
         router.get("api/matrix/versions") { request, _ in
             try await gate.answer(request, allowed: Allowed.matrixRead) { _ in
-                let inForce = try governance.inForce().number
-                return try governance.versions().map { summary($0, inForce: inForce) }
+                let inForce = try await governance.inForce().number
+                return try await governance.versions().map { summary($0, inForce: inForce) }
             }
         }
         router.get("api/matrix/versions/:version") { request, context in
             try await gate.answer(request, allowed: Allowed.matrixRead) { _ in
-                let version = try governed { try governance.version(try number(context)) }
-                return VersionWithFiles(summary: try summary(version), bundle: version.bundle)
+                let version = try await governed { try await governance.version(try number(context)) }
+                return VersionWithFiles(summary: try await summary(version), bundle: version.bundle)
             }
         }
         router.post("api/matrix/versions") { request, _ in
             try await gate.answer(request, success: .created, allowed: Allowed.matrixChange) { principal in
                 let proposal = try await APIGate.decode(Proposal.self, from: request)
-                var bundle = try governance.inForce().bundle
+                var bundle = try await governance.inForce().bundle
                 bundle.files.merge(proposal.files) { _, proposed in proposed }
-                return try summary(try governed { try governance.propose(bundle, by: principal.name) })
+                return try await summary(try await governed { try await governance.propose(bundle, by: principal.name) })
             }
         }
         router.post("api/matrix/versions/:version/approve") { request, context in
             try await gate.answer(request, allowed: Allowed.matrixChange) { principal in
-                try summary(try governed { try governance.approve(try number(context), by: principal.name) })
+                try await summary(try await governed { try await governance.approve(try number(context), by: principal.name) })
             }
         }
         router.post("api/matrix/versions/:version/activate") { request, context in
@@ -123,7 +123,7 @@ public struct PrivacyOfficerAPI: Sendable {
                     guard let date = HubTime.date(text) else { throw APIRefusal(.badRequest, "from must be an ISO 8601 date-time, e.g. 2026-12-01T00:00:00Z") }
                     return date
                 } ?? Date()
-                return try summary(try governed { try governance.activate(try number(context), from: from, by: principal.name) })
+                return try await summary(try await governed { try await governance.activate(try number(context), from: from, by: principal.name) })
             }
         }
         router.get("api/matrix/versions/:version/diff") { request, context in
@@ -132,16 +132,17 @@ public struct PrivacyOfficerAPI: Sendable {
                 let from = try request.uri.queryParameters["against"].map { raw in
                     guard let number = Int(raw) else { throw APIRefusal(.badRequest, "against must be a version number") }
                     return number
-                } ?? governance.inForce().number
-                let changes = try governed { MatrixDiff.compare(try governance.matrix(from), try governance.matrix(to)) }
-                return Comparison(from: from, to: to, changes: changes)
+                }
+                let against = try await from.asyncOr { try await governance.inForce().number }
+                let changes = try await governed { MatrixDiff.compare(try await governance.matrix(against), try await governance.matrix(to)) }
+                return Comparison(from: against, to: to, changes: changes)
             }
         }
         router.post("api/matrix/versions/:version/replay") { request, context in
             try await gate.answer(request, allowed: Allowed.matrixChange) { _ in
                 let to = try number(context)
-                let proposed = try governed { PolicyEvaluator(matrix: try governance.matrix(to)) }
-                return Comparison(from: try governance.inForce().number, to: to, changes: try await replay(proposed))
+                let proposed = try await governed { PolicyEvaluator(matrix: try await governance.matrix(to)) }
+                return Comparison(from: try await governance.inForce().number, to: to, changes: try await replay(proposed))
             }
         }
         router.post("api/matrix/simulate") { request, _ in
@@ -154,7 +155,7 @@ public struct PrivacyOfficerAPI: Sendable {
                     }
                     return record
                 }
-                let matrix = try governed { try governance.matrix(try asked.version ?? governance.inForce().number) }
+                let matrix = try await governed { try await governance.matrix(try await asked.version.asyncOr { try await governance.inForce().number }) }
                 return SimulationReport(simulating: event, consents: consents, with: PolicyEvaluator(matrix: matrix))
             }
         }
@@ -166,7 +167,8 @@ public struct PrivacyOfficerAPI: Sendable {
                 guard person.wholeMatch(of: /psn:[0-9a-f]{32}/) != nil else {
                     throw APIRefusal(.badRequest, "give the person's pseudonymous id (psn: and 32 hex digits)")
                 }
-                return try ledger.disclosures(concerning: person)
+                return DataSubjectReport(person: person, completeFrom: RetentionRun.completeFrom(try await ledger.retentionRuns()),
+                                         disclosures: try await ledger.disclosures(concerning: person))
             }
         }
     }
@@ -176,8 +178,8 @@ public struct PrivacyOfficerAPI: Sendable {
         return number
     }
 
-    private func summary(_ version: MatrixVersion) throws -> VersionSummary {
-        summary(version, inForce: try governance.inForce().number)
+    private func summary(_ version: MatrixVersion) async throws -> VersionSummary {
+        summary(version, inForce: try await governance.inForce().number)
     }
 
     /// `inForce`: the number of the version in force, read once for a whole list.
@@ -189,9 +191,9 @@ public struct PrivacyOfficerAPI: Sendable {
     }
 
     /// Runs a governance step, answering its refusals with the status that says why.
-    private func governed<T>(_ step: () throws -> T) throws -> T {
+    private func governed<T>(_ step: () async throws -> T) async throws -> T {
         do {
-            return try step()
+            return try await step()
         } catch let refusal as GovernanceRefusal {
             switch refusal {
             case .unknownVersion: throw APIRefusal(.notFound, refusal.description)
@@ -213,5 +215,32 @@ public struct PrivacyOfficerAPI: Sendable {
             throw APIRefusal(.unprocessableContent, "\(name) is not a valid canonical event: " + problems.map { "\($0)" }.joined(separator: "; "))
         }
         return try CloudEvent(structured: value)
+    }
+}
+
+extension Optional {
+    /// `??` with an async default, read only when needed.
+    func asyncOr(_ fallback: () async throws -> Wrapped) async rethrows -> Wrapped {
+        if let self { return self }
+        return try await fallback()
+    }
+}
+
+/// The data-subject report (art. 15 AVG): every permitted disclosure of an event concerning the
+/// person that the ledger still holds, and from when it holds them all: before `completeFrom` the
+/// retention job has removed event life cycles (nil: nothing was ever removed).
+struct DataSubjectReport: Encodable {
+    var person: String
+    var completeFrom: String?
+    var disclosures: [DeliveryLedger.Disclosure]
+
+    private enum CodingKeys: String, CodingKey { case person, completeFrom, disclosures }
+
+    /// `completeFrom` is written as null rather than left out: a report says plainly that it is complete.
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(person, forKey: .person)
+        try container.encode(completeFrom, forKey: .completeFrom)
+        try container.encode(disclosures, forKey: .disclosures)
     }
 }

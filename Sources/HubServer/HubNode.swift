@@ -4,6 +4,7 @@ import Foundation
 import HubAPI
 import HubAccess
 import HubMetrics
+import HubStore
 import HubTopology
 import Hummingbird
 import Kafka
@@ -56,7 +57,7 @@ public final class HubNode: Sendable {
     ///   - handlesSignals: SIGTERM and SIGINT stop the node gracefully (off in a test process).
     ///   - serving: called once the HTTP server listens, with its address.
     public init(configuration: HubConfiguration, extraCredentials: Credentials? = nil, handlesSignals: Bool = true, logger: Logger,
-                serving: @escaping @Sendable (URL) async -> Void = { _ in }) throws {
+                serving: @escaping @Sendable (URL) async -> Void = { _ in }) async throws {
         self.configuration = configuration
         self.logger = logger
         let roles = configuration.roles
@@ -72,11 +73,15 @@ public final class HubNode: Sendable {
 
         let credentials: any CredentialLookup = try configuration.credentials.map { try ReloadingCredentials(path: $0, fixed: extraCredentials) }
             ?? extraCredentials ?? Credentials(digests: [:])
+        // The store, migrated to this version's schema before any service starts (refused when newer).
+        var database: (any SQLDatabase)?
         var ledger: (any LedgerStore)?
         var versions: (any MatrixVersionStore)?
-        if !roles.isDisjoint(with: [.gateway, .ledger, .sla, .api]), case .sqlite(let path) = configuration.store {
-            ledger = try SQLiteLedgerStore(path: path)
-            if roles.contains(.api) { versions = try SQLiteMatrixVersionStore(path: path) }
+        if !roles.isDisjoint(with: [.gateway, .ledger, .sla, .api]) {
+            let opened = try await configuration.store.open(password: configuration.storePassword, logger: logger)
+            database = opened
+            ledger = SQLLedgerStore(database: opened)
+            if roles.contains(.api) { versions = SQLMatrixVersionStore(database: opened) }
         }
         var producer: KafkaProducer?
         if !roles.isDisjoint(with: [.gateway, .sla, .api, .ledger]) {
@@ -92,7 +97,8 @@ public final class HubNode: Sendable {
                                       organisationTypes: organisationTypes)
         }
         let gateway = producer.map { InboundGateway(formats: formats, chainCases: chainCases, producer: $0, topics: topics, metrics: metrics, logger: logger) }
-        let governance = try versions.map { try MatrixGovernance(store: $0, schedule: schedule, baseline: baseline) }
+        var governance: MatrixGovernance?
+        if let versions { governance = try await MatrixGovernance(store: versions, schedule: schedule, baseline: baseline) }
         let workers = try Self.workers(configuration, formats: formats, matrix: matrix, topics: topics, metrics: metrics, logger: logger)
         let parts = Parts(matrix: matrix, baseline: baseline, formats: formats, credentials: credentials, ledger: ledger, producer: producer,
                           gateway: gateway, governance: governance, workers: workers)
@@ -109,6 +115,12 @@ public final class HubNode: Sendable {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         func add(_ name: String, _ body: @escaping @Sendable () async throws -> Void) {
             services.append(.init(service: NodeService(name: name, logger: logger, body: body), successTerminationBehavior: .ignore))
+        }
+        if let database {
+            services.append(.init(service: ClosureService {
+                try? await gracefulShutdown()
+                await database.close()
+            }, successTerminationBehavior: .ignore))
         }
         if let producer {
             services.append(.init(service: ClosureService {
@@ -132,6 +144,8 @@ public final class HubNode: Sendable {
                 }, producer: producer)
             }
             add("ledger") { try await projector.run(fetchMaxWaitMilliseconds: configuration.kafka.fetchMaxWaitMilliseconds, linker: linker) }
+            let retention = RetentionJob(store: ledger, policy: configuration.retention, logger: logger)
+            add("retention") { try await retention.run() }
         }
         if roles.contains(.sla), let ledger, let producer {
             let monitor = SLAMonitor(evaluator: SLAEvaluator(clocks: try SLAClock.load(configuration.clocks), organisationTypes: organisationTypes),

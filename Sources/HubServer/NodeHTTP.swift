@@ -35,7 +35,7 @@ extension HubNode {
         }
         if roles.contains(.gateway), let gateway = parts.gateway, let producer = parts.producer, let ledger = parts.ledger {
             let acknowledgements = AcknowledgementPublisher(producer: producer, topics: topics, metrics: metrics) { deliveryId in
-                try ledger.delivery(deliveryId).map { .init(organisation: $0.organisation, ketencaseid: $0.ketencaseid) }
+                try await ledger.delivery(deliveryId).map { .init(organisation: $0.organisation, ketencaseid: $0.ketencaseid) }
             }
             HTTPInbound(gateway: gateway, credentials: parts.credentials, acknowledgements: acknowledgements).addRoutes(to: hubRouter)
         }
@@ -90,10 +90,10 @@ extension HubNode {
     /// from the cluster, and the latency from acceptance to acknowledgement.
     static func registerStateMetrics(_ metrics: MetricsRegistry, ledger: any LedgerStore, lag: ConsumerLagProbe?) {
         metrics.gauge("ketenhub_dead_letters", help: "Dead letters in the ledger.") {
-            [([:], Double((try? ledger.deadLetters().count) ?? 0))]
+            [([:], Double((try? await ledger.deadLetters().count) ?? 0))]
         }
         metrics.gauge("ketenhub_dead_letter_oldest_age_seconds", help: "Age of the oldest dead letter.") {
-            let oldest = (try? ledger.deadLetters())?.compactMap { ISO8601DateFormatter().date(from: $0.receivedAt) }.min()
+            let oldest = (try? await ledger.deadLetters())?.compactMap { ISO8601DateFormatter().date(from: $0.receivedAt) }.min()
             return [([:], oldest.map { Date().timeIntervalSince($0) } ?? 0)]
         }
         if let lag {
@@ -102,7 +102,7 @@ extension HubNode {
         metrics.histogram("ketenhub_acknowledgement_latency_seconds",
                           help: "From the hub's acceptance of an event to the partner's acknowledgement of its delivery.",
                           buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600]) {
-            ((try? ledger.acknowledgementLatencies()) ?? [:]).sorted { $0.key < $1.key }.map { (["organisation": $0.key], $0.value) }
+            ((try? await ledger.acknowledgementLatencies()) ?? [:]).sorted { $0.key < $1.key }.map { (["organisation": $0.key], $0.value) }
         }
     }
 }
@@ -132,7 +132,7 @@ struct Readiness: Sendable {
         var checks: [String: String] = [:]
         checks["kafka"] = await kafka()
         if let ledger {
-            do { _ = try ledger.delivery("readiness-probe"); checks["ledger"] = "ok" } catch { checks["ledger"] = "the ledger store does not answer" }
+            do { _ = try await ledger.delivery("readiness-probe"); checks["ledger"] = "ok" } catch { checks["ledger"] = "the ledger store does not answer" }
         }
         if let router { checks["router"] = router.isRouting ? "ok" : "not routing yet" }
         for worker in workers { checks["delivery-\(worker.organisation)"] = worker.isAssigned ? "ok" : "not assigned yet" }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CanonicalEvents
 import Foundation
+import HubStore
 import KetenhubDemo
 import Logging
 
@@ -48,7 +49,7 @@ struct DemoCommand: AsyncParsableCommand {
         settings.httpPort = httpPort
         settings.matrixDirectory = URL(fileURLWithPath: matrix)
         settings.formatsDirectory = URL(fileURLWithPath: formats)
-        settings.ledgerPath = ledger
+        settings.store = .sqlite(path: ledger)
         settings.credentialStore = credentialsStore
         settings.ownsProcess = !exitWhenDone
         let ledgerPath = ledger

@@ -20,7 +20,7 @@ struct ServeCommand: AsyncParsableCommand {
         let configuration = try loadNodeConfiguration(config)
         let logger = commandLogger("ketenhub.\(configuration.node)", level: configuration.logLevel)
         let roles = configuration.roles.sorted().map(\.rawValue).joined(separator: ", ")
-        let node = try HubNode(configuration: configuration, logger: logger) { address in
+        let node = try await HubNode(configuration: configuration, logger: logger) { address in
             printNow("Ketenhub \(Ketenhub.version) node \(configuration.node) (\(roles)) serving on \(address.absoluteString)")
         }
         node.bootstrapMetricsSystem()

@@ -3,6 +3,7 @@ import EmbeddedKafka
 import Foundation
 import HubAccess
 import HubServer
+import HubStore
 import DeliveryLedger
 import HubTopology
 import Hummingbird
@@ -31,8 +32,8 @@ public struct DemoHub: Sendable {
         public var retry = RetryPolicy(initial: .milliseconds(100), maximum: .seconds(2))
         /// A back-office that is down (answers 503) for a while at the start.
         public var outage: (organisation: String, duration: Duration)?
-        /// The ledger's SQLite file (the matrix versions are kept in it too); in memory without one.
-        public var ledgerPath: String?
+        /// Where the ledger and the matrix versions are kept: SQLite in memory unless told otherwise.
+        public var store: StoreLocation = .sqlite(path: nil)
         /// The web console's pages, served at `/`.
         public var consoleDirectory = URL(fileURLWithPath: "Console")
         /// A credentials file (`ketenhub credentials add`) whose tokens the hub accepts besides the
@@ -110,7 +111,7 @@ public struct DemoHub: Sendable {
         // Most of the delivery workers are idle most of the time.
         kafka.deliveryFetchMaxWaitMilliseconds = 200
         var configuration = HubConfiguration(node: "demo", roles: Set(HubConfiguration.Role.allCases), kafka: kafka)
-        configuration.store = .sqlite(path: settings.ledgerPath)
+        configuration.store = settings.store
         configuration.credentials = settings.credentialStore
         configuration.matrix = settings.matrixDirectory
         configuration.formats = settings.formatsDirectory
@@ -170,7 +171,7 @@ public struct DemoHub: Sendable {
             let configuration = nodeConfiguration(cluster: bootstrap, matrix: matrix, formats: formats, batchPartners: batchPartners,
                                                   work: work, backOffices: backOfficeURL)
             let hubPort = PortBox()
-            let node = try HubNode(configuration: configuration, extraCredentials: generated, handlesSignals: settings.ownsProcess,
+            let node = try await HubNode(configuration: configuration, extraCredentials: generated, handlesSignals: settings.ownsProcess,
                                    logger: logger) { hubPort.set($0.port ?? 0) }
             if settings.ownsProcess { node.bootstrapMetricsSystem() }
             // The node runs beside the group: it ends on a signal (or `stop()`), and then the demo ends.

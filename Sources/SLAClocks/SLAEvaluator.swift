@@ -22,11 +22,13 @@ public struct SLAEvaluator: Sendable {
         Dictionary(clocks.compactMap { clock in clock.event.map { (Self.type($0), clock.fields) } }, uniquingKeysWith: +)
     }
 
-    public func alerts(at now: Date, in ledger: any LedgerStore) throws -> [SLAAlert] {
-        try clocks.flatMap { try alerts(of: $0, at: now, in: ledger) }
+    public func alerts(at now: Date, in ledger: any LedgerStore) async throws -> [SLAAlert] {
+        var alerts: [SLAAlert] = []
+        for clock in clocks { alerts += try await self.alerts(of: clock, at: now, in: ledger) }
+        return alerts
     }
 
-    private func alerts(of clock: SLAClock, at now: Date, in ledger: any LedgerStore) throws -> [SLAAlert] {
+    private func alerts(of clock: SLAClock, at now: Date, in ledger: any LedgerStore) async throws -> [SLAAlert] {
         let raisedAt = HubTime.text(now)
         func alert(_ severity: SLAAlert.Severity, _ subject: String, _ caseId: String, event: String?, organisation: String?, due: Date, _ message: String) -> SLAAlert {
             SLAAlert(alertId: "\(clock.id):\(subject):\(severity.rawValue)", clock: clock.id, severity: severity, ketencaseid: caseId,
@@ -36,10 +38,10 @@ public struct SLAEvaluator: Sendable {
         case .acknowledgedWithin, .deliveredWithin:
             guard let event = clock.event, let minutes = clock.minutes else { return [] }
             var raised: [SLAAlert] = []
-            for row in try ledger.events(ofType: Self.type(event)) {
+            for row in try await ledger.events(ofType: Self.type(event)) {
                 guard let accepted = row.acceptedAt.flatMap(HubTime.date) else { continue }
                 let due = accepted.addingTimeInterval(Double(minutes) * 60)
-                guard now >= due, let trace = try ledger.trace(eventSource: row.source, eventId: row.eventId) else { continue }
+                guard now >= due, let trace = try await ledger.trace(eventSource: row.source, eventId: row.eventId) else { continue }
                 for delivery in trace.deliveries where clock.recipients?.contains(organisationType(delivery.organisation)) ?? true {
                     let done = clock.kind == .deliveredWithin ? delivery.deliveredAt : delivery.acknowledgedAt
                     if let done = done.flatMap(HubTime.date), done <= due { continue }
@@ -52,9 +54,9 @@ public struct SLAEvaluator: Sendable {
         case .followedBy:
             guard let event = clock.event, let next = clock.followedBy else { return [] }
             var raised: [SLAAlert] = []
-            for row in try ledger.events(ofType: Self.type(event)) {
+            for row in try await ledger.events(ofType: Self.type(event)) {
                 guard let start = HubTime.date(row.eventTime) else { continue }
-                let followers = try ledger.events(inCase: row.ketencaseid).filter { $0.type == Self.type(next) }
+                let followers = try await ledger.events(inCase: row.ketencaseid).filter { $0.type == Self.type(next) }
                     .compactMap { HubTime.date($0.eventTime) }.filter { $0 >= start }
                 for (severity, minutes) in [(SLAAlert.Severity.warning, clock.warnMinutes), (.breach, clock.breachMinutes)] {
                     guard let minutes else { continue }
@@ -69,7 +71,7 @@ public struct SLAEvaluator: Sendable {
         case .dateApproaching:
             guard let event = clock.event, let field = clock.dateField, let days = clock.daysBefore else { return [] }
             // Only the latest version of each order counts: an extension moves its date.
-            let rows = try ledger.events(ofType: Self.type(event))
+            let rows = try await ledger.events(ofType: Self.type(event))
             let latest = Dictionary(grouping: rows) { $0.fields[clock.keyField ?? ""] ?? $0.eventId }
                 .compactMap { $0.value.max { $0.eventTime < $1.eventTime } }
             return latest.compactMap { row in
@@ -82,9 +84,9 @@ public struct SLAEvaluator: Sendable {
         case .deliveredBefore:
             guard let event = clock.event, let field = clock.dateField else { return [] }
             var raised: [SLAAlert] = []
-            for row in try ledger.events(ofType: Self.type(event)) {
+            for row in try await ledger.events(ofType: Self.type(event)) {
                 guard let due = row.fields[field].flatMap(HubTime.date),
-                      let trace = try ledger.trace(eventSource: row.source, eventId: row.eventId) else { continue }
+                      let trace = try await ledger.trace(eventSource: row.source, eventId: row.eventId) else { continue }
                 for delivery in trace.deliveries where clock.recipients?.contains(organisationType(delivery.organisation)) ?? true {
                     let delivered = delivery.deliveredAt.flatMap(HubTime.date)
                     guard delivered.map({ $0 > due }) ?? (now > due) else { continue }
@@ -96,7 +98,7 @@ public struct SLAEvaluator: Sendable {
             return raised
         case .held:
             var raised: [SLAAlert] = []
-            for held in try ledger.unreleasedHolds() {
+            for held in try await ledger.unreleasedHolds() {
                 guard let since = HubTime.date(held.decidedAt) else { continue }
                 let waits = held.waitsFor.isEmpty ? "" : " (\(held.waitsFor.joined(separator: ", ")))"
                 for (severity, minutes) in [(SLAAlert.Severity.warning, clock.warnMinutes ?? 0), (.breach, clock.breachMinutes)] {
@@ -111,7 +113,7 @@ public struct SLAEvaluator: Sendable {
             return raised
         case .unacknowledged:
             guard let minutes = clock.minutes else { return [] }
-            return try ledger.deliveries(organisation: nil, state: .delivered).compactMap { delivery in
+            return try await ledger.deliveries(organisation: nil, state: .delivered).compactMap { delivery in
                 guard let delivered = delivery.deliveredAt.flatMap(HubTime.date) else { return nil }
                 let due = delivered.addingTimeInterval(Double(minutes) * 60)
                 guard now >= due else { return nil }

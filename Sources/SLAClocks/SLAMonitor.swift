@@ -29,7 +29,7 @@ public final class SLAMonitor: Sendable {
     /// Evaluates at `now` and publishes the alerts not published before; returns those.
     @discardableResult
     public func tick(at now: Date = Date()) async throws -> [SLAAlert] {
-        let fresh = try evaluator.alerts(at: now, in: ledger).filter { raised.insert($0.alertId) }
+        let fresh = try await evaluator.alerts(at: now, in: ledger).filter { raised.insert($0.alertId) }
         if !fresh.isEmpty {
             try await producer.sendAll(try fresh.map { try KafkaProducerMessage(topic: topics.alerts, key: $0.ketencaseid, json: $0) })
             for alert in fresh {

@@ -47,7 +47,7 @@ struct ChainCaseTests {
                 + ["operator-1", "operator-2"].map { Principal(name: $0, role: .operator_) })
             tokens = Dictionary(uniqueKeysWithValues: issued.map { ($0.key.name, $0.value) })
             let address = AddressBox()
-            node = try HubNode(configuration: configuration, extraCredentials: credentials, handlesSignals: false, logger: testLogger) { await address.set($0) }
+            node = try await HubNode(configuration: configuration, extraCredentials: credentials, handlesSignals: false, logger: testLogger) { await address.set($0) }
             let node = self.node
             run = Task { try await node.run() }
             url = try await within(30, "the node serving") { while true { if let url = await address.url { return url }; try await Task.sleep(for: .milliseconds(50)) } }

@@ -10,9 +10,11 @@ import Testing
 /// The delivery ledger, filled while the hub runs with simulated partners, against a rebuild from the topics.
 @Suite("Delivery ledger", .serialized)
 struct LedgerTests {
-    @Test("every event's life cycle is recorded: accepted, each decision, delivered, acknowledged; dead letters; a rebuild from the topics gives the same rows")
-    func lifeCycleAndRebuild() async throws {
+    @Test("every event's life cycle is recorded: accepted, each decision, delivered, acknowledged; dead letters; a rebuild from the topics gives the same rows",
+          arguments: StoreBackend.all)
+    func lifeCycleAndRebuild(backend: StoreBackend) async throws {
         var settings = DemoTests.settings(cases: 4, seed: 3)
+        settings.store = try backend.location()
         settings.brokenEvery = 10
         let finished = try await DemoHub(settings: settings, logger: testLogger).run(exitWhenDone: true, inspect: { hub in
             let reader = TopicReader(bootstrapServers: hub.bootstrapServers, logger: testLogger)
@@ -21,18 +23,18 @@ struct LedgerTests {
                 .filter { $0["outcome"] as? String == "permit" }.compactMap { $0["decisionId"] as? String })
             // The live ledger follows the topics: wait until it has seen every acknowledgement.
             try await within(30, "the live ledger catching up") {
-                while try hub.ledger.deliveries(organisation: nil, state: .acknowledged).count < permits.count {
+                while try await hub.ledger.deliveries(organisation: nil, state: .acknowledged).count < permits.count {
                     try await Task.sleep(for: .milliseconds(100))
                 }
             }
-            let live = try hub.ledger.snapshot()
+            let live = try await hub.ledger.snapshot()
             #expect(Set(live.deliveries.map(\.deliveryId)) == permits)
             #expect(live.deliveries.allSatisfy { $0.state == .acknowledged && $0.deliveredAt != nil && $0.acknowledgedAt != nil && $0.eventId != nil })
 
-            let rebuilt = try SQLiteLedgerStore()
+            let rebuilt = try await backend.ledger()
             let kept = SLAEvaluator(clocks: try SLAClock.load(packageRoot.appendingPathComponent("Contracts/sla/clocks.yaml"))).keptFields
             try await LedgerProjector(bootstrapServers: hub.bootstrapServers, topics: hub.topics, store: rebuilt, keptFields: kept, logger: testLogger).rebuild()
-            let again = try rebuilt.snapshot()
+            let again = try await rebuilt.snapshot()
             #expect(again.events == live.events)
             #expect(again.decisions == live.decisions)
             #expect(again.deliveries == live.deliveries)
@@ -40,7 +42,7 @@ struct LedgerTests {
 
             // One gedragsaanwijzing's whole life cycle.
             guard let ga = live.events.first(where: { $0.type == "nl.ketenhub.gedragsaanwijzing.v1" }),
-                  let trace = try hub.ledger.trace(eventSource: ga.source, eventId: ga.eventId) else {
+                  let trace = try await hub.ledger.trace(eventSource: ga.source, eventId: ga.eventId) else {
                 Issue.record("no gedragsaanwijzing in the ledger")
                 return
             }
@@ -51,18 +53,18 @@ struct LedgerTests {
             #expect(Set(trace.deliveries.map(\.organisation)) == Set(trace.decisions.filter(\.permitted).map(\.recipient)))
             #expect(trace.deliveries.allSatisfy { $0.state == .acknowledged })
             #expect(trace.decisions.filter(\.permitted).allSatisfy { $0.ruleId != nil && $0.legalBasis != nil && $0.purpose != nil })
-            #expect(try hub.ledger.events(inCase: ga.ketencaseid).map(\.eventId).contains(ga.eventId))
+            #expect(try await hub.ledger.events(inCase: ga.ketencaseid).map(\.eventId).contains(ga.eventId))
 
             #expect(live.deadLetters.allSatisfy { $0.stage == "inbound" && !$0.reasons.isEmpty })
-            #expect(try hub.ledger.deliveries(organisation: "politie", state: nil).allSatisfy { $0.organisation == "politie" })
+            #expect(try await hub.ledger.deliveries(organisation: "politie", state: nil).allSatisfy { $0.organisation == "politie" })
         })
         let report = try #require(finished)
         #expect(report.deadLetters == report.rejectedMessages)
         #expect(report.rejectedMessages > 0)
     }
 
-    @Test("facts applied in any order, and more than once, give the same rows")
-    func orderIndependence() throws {
+    @Test("facts applied in any order, and more than once, give the same rows", arguments: StoreBackend.all)
+    func orderIndependence(backend: StoreBackend) async throws {
         let entries: [LedgerEntry] = [
             .accepted(.init(eventId: "e1", source: "urn:ketenhub:om", type: "nl.ketenhub.vonnis.v1", ketencaseid: "KZ-2026-AAAAAA",
                             producer: "om", eventTime: "2026-11-20T10:00:00Z", acceptedAt: "2026-11-20T10:00:01.000Z")),
@@ -80,22 +82,22 @@ struct LedgerTests {
             .deadLettered(.init(deadLetterId: "dlq-1", stage: "inbound", partner: "politie", receivedAt: "2026-11-20T09:00:00Z",
                                 reasons: ["line 3: not well-formed"], sizeBytes: 12)),
         ]
-        let forwards = try SQLiteLedgerStore()
-        try forwards.apply(entries)
-        let backwards = try SQLiteLedgerStore()
-        try backwards.apply(entries.reversed())
-        try backwards.apply(entries)
-        #expect(try forwards.snapshot() == backwards.snapshot())
-        let delivery = try #require(try forwards.deliveries(organisation: "politie", state: nil).first)
+        let forwards = try await backend.ledger()
+        try await forwards.apply(entries)
+        let backwards = try await backend.ledger()
+        try await backwards.apply(entries.reversed())
+        try await backwards.apply(entries)
+        #expect(try await forwards.snapshot() == backwards.snapshot())
+        let delivery = try #require(try await forwards.deliveries(organisation: "politie", state: nil).first)
         #expect(delivery.state == .acknowledged)
         #expect(delivery.deliveredAt == "2026-11-20T10:00:09Z")
         #expect(delivery.acknowledgedAt == "2026-11-20T10:00:10Z")
         #expect(delivery.attempts == 3)
-        #expect(try forwards.snapshot().events.first?.acceptedAt == "2026-11-20T10:00:01.000Z")
-        #expect(try forwards.deliveries(organisation: nil, state: .routed) == [])
-        #expect(try forwards.trace(eventSource: "urn:ketenhub:om", eventId: "e1")?.decisions.map(\.recipient) == ["politie", "shn"])
+        #expect(try await forwards.snapshot().events.first?.acceptedAt == "2026-11-20T10:00:01.000Z")
+        #expect(try await forwards.deliveries(organisation: nil, state: .routed) == [])
+        #expect(try await forwards.trace(eventSource: "urn:ketenhub:om", eventId: "e1")?.decisions.map(\.recipient) == ["politie", "shn"])
         // A rejection outranks processed, whenever it comes.
-        try forwards.apply([.acknowledged(.init(deliveryId: "dec-1-politie", organisation: "politie", status: "rejected", at: "2026-11-20T11:00:00Z", reason: "onbekende zaak"))])
-        #expect(try forwards.deliveries(organisation: "politie", state: .rejected).first?.detail == "onbekende zaak")
+        try await forwards.apply([.acknowledged(.init(deliveryId: "dec-1-politie", organisation: "politie", status: "rejected", at: "2026-11-20T11:00:00Z", reason: "onbekende zaak"))])
+        #expect(try await forwards.deliveries(organisation: "politie", state: .rejected).first?.detail == "onbekende zaak")
     }
 }

@@ -63,7 +63,7 @@ struct CredentialsTests {
         let operatorToken = try Self.add(file, "ops-1", "operator")
         let credentials = try ReloadingCredentials(path: file)
         let router = Router(context: BasicRequestContext.self)
-        OperatorAPI(ledger: try OperatorAPITests.ledger(), credentials: credentials, actions: OperatorAPITests.actions).addRoutes(to: router)
+        OperatorAPI(ledger: try await OperatorAPITests.ledger(.sqlite), credentials: credentials, actions: OperatorAPITests.actions).addRoutes(to: router)
         try await serve(router) { url in
             #expect(try await OperatorAPITests.raw(url, "/api/alerts", token: operatorToken).status == 200)
             // Added while serving: accepted within seconds, without a restart.

@@ -20,10 +20,10 @@ struct OperatorAPITests {
     ]
 
     /// A ledger with one event delivered to politie (acknowledged) and om (delivered), and a dead letter.
-    static func ledger() throws -> SQLiteLedgerStore {
-        let ledger = try SQLiteLedgerStore()
+    static func ledger(_ backend: StoreBackend) async throws -> SQLLedgerStore {
+        let ledger = try await backend.ledger()
         let time = "2026-11-20T10:00:00Z"
-        try ledger.apply([
+        try await ledger.apply([
             .accepted(.init(eventId: "ga-1", source: "urn:ketenhub:om", type: "nl.ketenhub.gedragsaanwijzing.v1", ketencaseid: "KZ-2026-AAAAAA",
                             producer: "om", eventTime: time, acceptedAt: time, fields: ["/endDate": "2027-03-31", "/orderId": "GA-SECRET-77"])),
             .decided(.init(decisionId: "dec-1-politie", eventId: "ga-1", eventSource: "urn:ketenhub:om", ketencaseid: "KZ-2026-AAAAAA",
@@ -75,9 +75,9 @@ struct OperatorAPITests {
         try await call(url, path, token: token, method: method)
     }
 
-    @Test("each endpoint for each role: what it may see, and the refusals; every call recorded")
-    func rolesAndEndpoints() async throws {
-        let ledger = try Self.ledger()
+    @Test("each endpoint for each role: what it may see, and the refusals; every call recorded", arguments: StoreBackend.all)
+    func rolesAndEndpoints(backend: StoreBackend) async throws {
+        let ledger = try await Self.ledger(backend)
         try await Self.serve(ledger) { url in
             let trace = "/api/trace?source=urn:ketenhub:om&id=ga-1"
             let matrix: [(path: String, token: String?, status: Int)] = [
@@ -144,7 +144,7 @@ struct OperatorAPITests {
                 let (_, body) = try await Self.raw(url, path, token: "t-operator")
                 #expect(!body.contains("GA-SECRET-77") && !body.contains("2027-03-31") && !body.contains("\"fields\""), "\(path): \(body)")
             }
-            #expect(try ledger.trace(eventSource: "urn:ketenhub:om", eventId: "ga-1")?.event.fields["/orderId"] == "GA-SECRET-77")
+            #expect(try await ledger.trace(eventSource: "urn:ketenhub:om", eventId: "ga-1")?.event.fields["/orderId"] == "GA-SECRET-77")
             // Why SHN was denied: for privacy officers, not for operators (it speaks of the victim's wish).
             func shnDecision(_ token: String) async throws -> [String: Any]? {
                 ((try await Self.get(url, trace, token: token).json as? [String: Any])?["decisions"] as? [[String: Any]])?
@@ -161,7 +161,7 @@ struct OperatorAPITests {
             #expect((brokenAnswer as? [String: Any])?["error"] as? String == "the hub could not answer this call now; try it again later")
 
             // Every call, refused or not, is in the ledger, with who called and the answer.
-            let calls = try ledger.apiCalls()
+            let calls = try await ledger.apiCalls()
             #expect(calls.count == matrix.count + replays.count + 20)
             #expect(calls.contains { $0.path == "/api/dead-letters/dlq-broken/replay" && $0.status == 500 && $0.principal == "ops-1" })
             #expect(calls.first?.principal == "ops-1" && calls.first?.role == "operator")

@@ -25,7 +25,7 @@ struct PrivacyOfficerAPITests {
     struct Hub {
         var url: URL
         var schedule: MatrixSchedule
-        var ledger: SQLiteLedgerStore
+        var ledger: SQLLedgerStore
         var baseline: MatrixBundle
     }
 
@@ -47,12 +47,13 @@ struct PrivacyOfficerAPITests {
         var outcomes: [String: [String: DecisionReplay.Outcome]]
     }
 
-    static func withHub(_ body: @Sendable (Hub) async throws -> Void) async throws {
+    static func withHub(_ backend: StoreBackend, _ body: @Sendable (Hub) async throws -> Void) async throws {
         let baseline = try MatrixBundle(directory: matrixDirectory)
         let matrix = try MatrixLoader.loadValid(baseline)
         let schedule = MatrixSchedule(matrix)
-        let ledger = try SQLiteLedgerStore()
-        let governance = try MatrixGovernance(store: try SQLiteMatrixVersionStore(), schedule: schedule, baseline: baseline)
+        let database = try await backend.database()
+        let ledger = SQLLedgerStore(database: database)
+        let governance = try await MatrixGovernance(store: SQLMatrixVersionStore(database: database), schedule: schedule, baseline: baseline)
         let recorded = try recordedDecisions(matrix)
         let router = Router(context: BasicRequestContext.self)
         PrivacyOfficerAPI(governance: governance, ledger: ledger, credentials: Credentials(tokens: tokens)) { proposed in
@@ -81,9 +82,9 @@ struct PrivacyOfficerAPITests {
         try JSONSerialization.jsonObject(with: Data(contentsOf: packageRoot.appendingPathComponent("Contracts/examples/\(path)")))
     }
 
-    @Test("the matrix in force, by role")
-    func matrixInForce() async throws {
-        try await Self.withHub { hub in
+    @Test("the matrix in force, by role", arguments: StoreBackend.all)
+    func matrixInForce(backend: StoreBackend) async throws {
+        try await Self.withHub(backend) { hub in
             for (token, status) in [("t-privacy", 200), ("t-admin", 200), ("t-operator", 403), ("t-politie", 403)] {
                 #expect(try await call(hub.url, "/api/matrix", token: token).status == status, "as \(token)")
             }
@@ -102,8 +103,8 @@ struct PrivacyOfficerAPITests {
         }
     }
 
-    @Test("a version activated under older checks stays readable after a restart: the rules behind past decisions (#14)")
-    func archivedVersionReadable() throws {
+    @Test("a version activated under older checks stays readable after a restart: the rules behind past decisions (#14)", arguments: StoreBackend.all)
+    func archivedVersionReadable(backend: StoreBackend) async throws {
         // The repository's matrix as it was before purposes and disclosure levels were defined: it
         // would not lint today, but it was in force, and its decisions must stay explainable.
         var files = try MatrixBundle(directory: packageRoot.appendingPathComponent("Contracts/matrix")).files
@@ -111,23 +112,23 @@ struct PrivacyOfficerAPITests {
         files[MatrixLoader.disclosureLevelsFile] = nil
         let old = MatrixBundle(files: files)
         #expect(try !MatrixLoader.lint(old).isEmpty, "it breaks today's checks")
-        let store = try SQLiteMatrixVersionStore()
+        let store = try await backend.versions()
         var archived = MatrixVersion(number: 1, matrixVersion: try MatrixLoader.load(old).matrix.version, proposedBy: "repository",
                                      proposedAt: "2026-01-01T00:00:00Z", bundle: old)
         archived.state = .activated
         archived.activeFrom = "2026-01-01T00:00:00Z"
-        try store.save(archived)
+        #expect(try await store.insert(archived))
         let schedule = MatrixSchedule(try MatrixLoader.loadValid(MatrixBundle(directory: packageRoot.appendingPathComponent("Contracts/matrix"))))
-        let governance = try MatrixGovernance(store: store, schedule: schedule, baseline: old)
-        let matrix = try governance.matrix(1)
+        let governance = try await MatrixGovernance(store: store, schedule: schedule, baseline: old)
+        let matrix = try await governance.matrix(1)
         #expect(matrix.version == archived.matrixVersion && matrix.baseline.contains { $0.id == "GA-POL" })
         #expect(MatrixTableRow.rows(of: matrix).allSatisfy { $0.purposeDefinition == nil }, "read as stored, nothing invented")
         #expect(schedule.evaluator().matrix.version == archived.matrixVersion, "the router follows it as it was activated")
     }
 
-    @Test("a proposal is linted on upload: every finding with file, line and rule; nothing stored")
-    func lintedProposal() async throws {
-        try await Self.withHub { hub in
+    @Test("a proposal is linted on upload: every finding with file, line and rule; nothing stored", arguments: StoreBackend.all)
+    func lintedProposal(backend: StoreBackend) async throws {
+        try await Self.withHub(backend) { hub in
             let text = hub.baseline.files["sharing-matrix.yaml"]!
             let broken = text + """
 
@@ -157,9 +158,9 @@ struct PrivacyOfficerAPITests {
         }
     }
 
-    @Test("propose, approve by a second officer only, activate from a date: the router's schedule follows")
-    func lifeCycle() async throws {
-        try await Self.withHub { hub in
+    @Test("propose, approve by a second officer only, activate from a date: the router's schedule follows", arguments: StoreBackend.all)
+    func lifeCycle(backend: StoreBackend) async throws {
+        try await Self.withHub(backend) { hub in
             let proposal = ["files": ["sharing-matrix.yaml": Self.narrowed(hub.baseline)]]
             for token in ["t-operator", "t-admin", "t-politie"] {
                 #expect(try await call(hub.url, "/api/matrix/versions", token: token, method: "POST", body: proposal).status == 403, "as \(token)")
@@ -208,9 +209,9 @@ struct PrivacyOfficerAPITests {
         }
     }
 
-    @Test("diff, simulate and replay a proposal against the version in force")
-    func whatIf() async throws {
-        try await Self.withHub { hub in
+    @Test("diff, simulate and replay a proposal against the version in force", arguments: StoreBackend.all)
+    func whatIf(backend: StoreBackend) async throws {
+        try await Self.withHub(backend) { hub in
             _ = try await call(hub.url, "/api/matrix/versions", token: "t-privacy", method: "POST",
                                body: ["files": ["sharing-matrix.yaml": Self.narrowed(hub.baseline)]])
             let (status, diff) = try await call(hub.url, "/api/matrix/versions/2/diff", token: "t-privacy-2")
@@ -260,11 +261,11 @@ struct PrivacyOfficerAPITests {
         }
     }
 
-    @Test("the data-subject report: every delivery concerning a person, with recipient, time, rule and legal basis")
-    func dataSubjectReport() async throws {
-        try await Self.withHub { hub in
+    @Test("the data-subject report: every delivery concerning a person, with recipient, time, rule and legal basis", arguments: StoreBackend.all)
+    func dataSubjectReport(backend: StoreBackend) async throws {
+        try await Self.withHub(backend) { hub in
             let time = "2026-11-20T10:00:00Z"
-            try hub.ledger.apply([
+            try await hub.ledger.apply([
                 .accepted(.init(eventId: "vtm-1", source: "urn:ketenhub:politie", type: "nl.ketenhub.vt-melding.v1", ketencaseid: "KZ-2026-AAAAAA",
                                 producer: "politie", eventTime: time, acceptedAt: time, persons: [Self.person, "psn:00000000000000000000000000000001"])),
                 .accepted(.init(eventId: "other", source: "urn:ketenhub:politie", type: "nl.ketenhub.melding.v1", ketencaseid: "KZ-2026-BBBBBB",
@@ -280,7 +281,9 @@ struct PrivacyOfficerAPITests {
             ])
             let (status, json) = try await call(hub.url, "/api/data-subjects/\(Self.person)/disclosures", token: "t-privacy")
             #expect(status == 200)
-            let rows = json as? [[String: Any]] ?? []
+            let report = json as? [String: Any] ?? [:]
+            #expect(report["completeFrom"] is NSNull && report["person"] as? String == Self.person, "nothing was removed: complete")
+            let rows = report["disclosures"] as? [[String: Any]] ?? []
             #expect(rows.count == 1, "the permitted delivery of the event concerning the person; not the denial, not another person's event")
             #expect(rows.first?["recipient"] as? String == "vt-utrecht" && rows.first?["ruleId"] as? String == "VTM-VT")
             #expect(rows.first?["legalBasis"] as? String == "wpg-vt-melding" && rows.first?["deliveredAt"] as? String == "2026-11-20T10:00:01Z")
@@ -288,7 +291,7 @@ struct PrivacyOfficerAPITests {
             #expect(try await call(hub.url, "/api/data-subjects/\(Self.person)/disclosures", token: "t-operator").status == 403)
             #expect(try await call(hub.url, "/api/data-subjects/\(Self.person)/disclosures", token: "t-politie").status == 403)
             #expect(try await call(hub.url, "/api/data-subjects/123456789/disclosures", token: "t-privacy").status == 400)
-            let calls = try hub.ledger.apiCalls()
+            let calls = try await hub.ledger.apiCalls()
             #expect(calls.count == 5 && calls.allSatisfy { $0.path.hasPrefix("/api/data-subjects/") })
         }
     }

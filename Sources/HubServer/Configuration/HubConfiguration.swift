@@ -1,4 +1,6 @@
+import DeliveryLedger
 import Foundation
+import HubStore
 import Kafka
 import Logging
 import PartnerGateway
@@ -40,25 +42,27 @@ public struct HubConfiguration: Sendable {
         public init(bootstrapServers: String) { self.bootstrapServers = bootstrapServers }
     }
 
-    /// Where the ledger and the matrix versions are kept.
-    public enum Store: Sendable, Equatable {
-        /// An SQLite file; nil keeps it in memory (the demo's default, gone with the process).
-        case sqlite(path: String?)
-
-        /// `sqlite:PATH`, `sqlite::memory:`; `postgres://...` is reserved for the PostgreSQL backend.
-        static func parse(_ text: String, at value: ConfigurationValue) throws -> Store {
-            if text == "sqlite::memory:" { return .sqlite(path: nil) }
-            if text.hasPrefix("sqlite:") {
-                let path = String(text.dropFirst("sqlite:".count))
-                guard !path.isEmpty else { throw value.error("sqlite: needs a file path (or sqlite::memory:)") }
-                let base = URL(fileURLWithPath: value.file).deletingLastPathComponent()
-                return .sqlite(path: path.hasPrefix("/") ? path : base.appendingPathComponent(path).standardizedFileURL.path)
-            }
-            if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
-                throw value.error("a PostgreSQL store is not supported by this version yet; use sqlite:PATH")
-            }
-            throw value.error("expected sqlite:PATH or sqlite::memory:")
+    /// Where the ledger and the matrix versions are kept: `sqlite:PATH`, `sqlite::memory:` or
+    /// `postgres://user@host:port/database[?schema=NAME&sslmode=...]` (the password is a secret:
+    /// `storePassword`, never in the URL).
+    static func store(_ text: String, at value: ConfigurationValue) throws -> StoreLocation {
+        if text == "sqlite::memory:" { return .sqlite(path: nil) }
+        if text.hasPrefix("sqlite:") {
+            let path = String(text.dropFirst("sqlite:".count))
+            guard !path.isEmpty else { throw value.error("sqlite: needs a file path (or sqlite::memory:)") }
+            let base = URL(fileURLWithPath: value.file).deletingLastPathComponent()
+            return .sqlite(path: path.hasPrefix("/") ? path : base.appendingPathComponent(path).standardizedFileURL.path)
         }
+        if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
+            do {
+                let location = try PostgresLocation(url: text)
+                if location.password != nil { throw StoreError("the password is a secret: give it as storePassword ({env: NAME} or {file: PATH}), not in the URL") }
+                return .postgres(location)
+            } catch let error as StoreError {
+                throw value.error(error.description)
+            }
+        }
+        throw value.error("expected sqlite:PATH, sqlite::memory: or postgres://user@host:port/database")
     }
 
     public struct HTTPSettings: Sendable {
@@ -73,7 +77,11 @@ public struct HubConfiguration: Sendable {
     public var node: String
     public var roles: Set<Role>
     public var kafka: KafkaSettings
-    public var store: Store = .sqlite(path: nil)
+    public var store: StoreLocation = .sqlite(path: nil)
+    /// The PostgreSQL store's password, from the environment or a file.
+    public var storePassword: String?
+    /// How long the ledger keeps each kind of row (the ledger role applies it hourly); unset: for good.
+    public var retention = RetentionPolicy()
     /// The credentials file (`ketenhub credentials add`), read again within seconds when it changes.
     public var credentials: String?
     public var matrix = URL(fileURLWithPath: "Contracts/matrix")
@@ -99,7 +107,7 @@ public struct HubConfiguration: Sendable {
     /// Reads and checks a configuration file.
     public static func load(file: String) throws -> HubConfiguration {
         let root = try ConfigurationDocument.root(file: file)
-        try root.allowOnly(["node", "roles", "kafka", "store", "credentials", "matrix", "formats", "clocks", "console",
+        try root.allowOnly(["node", "roles", "kafka", "store", "storePassword", "retention", "credentials", "matrix", "formats", "clocks", "console",
                             "dropDirectory", "transactionalId", "http", "delivery", "logLevel"])
         let node = try root.required("node").string()
         let rolesValue = try root.required("roles")
@@ -129,7 +137,22 @@ public struct HubConfiguration: Sendable {
         var configuration = HubConfiguration(node: node, roles: roles, kafka: kafka)
         let needsStore = !roles.isDisjoint(with: [.gateway, .ledger, .sla, .api])
         if let store = needsStore ? try root.required("store", because: "for the roles gateway, ledger, sla and api") : root.optional("store") {
-            configuration.store = try Store.parse(try store.string(), at: store)
+            configuration.store = try Self.store(try store.string(), at: store)
+        }
+        if let password = root.optional("storePassword") {
+            guard case .postgres = configuration.store else { throw password.error("only a postgres:// store takes a password") }
+            configuration.storePassword = try password.secret()
+        }
+        if let retention = root.optional("retention") {
+            let mapping = try retention.mapping()
+            try mapping.allowOnly(RetentionPolicy.Kind.allCases.map(\.rawValue))
+            for (name, value) in mapping.all() {
+                guard let period = RetentionPolicy.Period(try value.string()) else {
+                    throw value.error("expected a period in days or years: 90d, 7y")
+                }
+                configuration.retention.periods[RetentionPolicy.Kind(rawValue: name)!] = period
+            }
+            try mapping.finish()
         }
         let needsCredentials = !roles.isDisjoint(with: [.gateway, .api])
         if let credentials = needsCredentials ? try root.required("credentials", because: "for the roles gateway and api") : root.optional("credentials") {

@@ -1,0 +1,191 @@
+/// The hub's state in SQL: the ledger (every event's life cycle, dead letters, replays, SLA alerts,
+/// chain cases' references and links), the API call log, the matrix versions and the retention
+/// job's record. One schema, one list of migrations, whichever node opens the store first applies
+/// them. A migration, once released, never changes: a change of the schema is a new migration,
+/// with its SQL for both backends.
+public enum HubSchema {
+    public static let schema = SQLSchema(migrations: [
+        SQLMigration("v1", sqlite: """
+            CREATE TABLE events (
+                source TEXT NOT NULL, event_id TEXT NOT NULL, type TEXT NOT NULL, ketencaseid TEXT NOT NULL,
+                producer TEXT NOT NULL, event_time TEXT NOT NULL, accepted_at TEXT,
+                PRIMARY KEY (source, event_id));
+            CREATE INDEX events_by_case ON events (ketencaseid);
+            CREATE INDEX events_by_type ON events (type);
+            CREATE TABLE event_fields (
+                source TEXT NOT NULL, event_id TEXT NOT NULL, pointer TEXT NOT NULL, value TEXT NOT NULL,
+                PRIMARY KEY (source, event_id, pointer));
+            CREATE TABLE decisions (
+                decision_id TEXT PRIMARY KEY, event_source TEXT NOT NULL, event_id TEXT NOT NULL, ketencaseid TEXT NOT NULL,
+                recipient TEXT NOT NULL, permitted INTEGER NOT NULL, rule_id TEXT, legal_basis TEXT, purpose TEXT,
+                matrix_version TEXT NOT NULL, decided_at TEXT NOT NULL);
+            CREATE INDEX decisions_by_event ON decisions (event_source, event_id);
+            -- A delivery is known by its id (the decision that permitted it) from whichever fact comes first.
+            CREATE TABLE deliveries (
+                delivery_id TEXT PRIMARY KEY, organisation TEXT NOT NULL, event_source TEXT, event_id TEXT, ketencaseid TEXT,
+                outcome TEXT, attempts INTEGER, delivered_at TEXT, detail TEXT,
+                ack_rank INTEGER NOT NULL DEFAULT 0, acknowledged_at TEXT, ack_reason TEXT);
+            CREATE INDEX deliveries_by_organisation ON deliveries (organisation);
+            CREATE INDEX deliveries_by_event ON deliveries (event_source, event_id);
+            CREATE TABLE dead_letters (
+                dead_letter_id TEXT PRIMARY KEY, stage TEXT NOT NULL, partner TEXT, received_at TEXT NOT NULL,
+                reasons TEXT NOT NULL, size_bytes INTEGER NOT NULL);
+            """,
+            postgres: """
+            -- PostgreSQL joined at this schema: its first migration builds what v1 to v7 built on SQLite.
+            -- Text compares byte by byte (collation "C"), as SQLite does: times, ids and orderings agree.
+            CREATE TABLE events (
+                source TEXT COLLATE "C" NOT NULL, event_id TEXT COLLATE "C" NOT NULL, type TEXT COLLATE "C" NOT NULL, ketencaseid TEXT COLLATE "C" NOT NULL,
+                producer TEXT COLLATE "C" NOT NULL, event_time TEXT COLLATE "C" NOT NULL, accepted_at TEXT COLLATE "C",
+                PRIMARY KEY (source, event_id));
+            CREATE INDEX events_by_case ON events (ketencaseid);
+            CREATE INDEX events_by_type ON events (type);
+            CREATE TABLE event_fields (
+                source TEXT COLLATE "C" NOT NULL, event_id TEXT COLLATE "C" NOT NULL, pointer TEXT COLLATE "C" NOT NULL, value TEXT COLLATE "C" NOT NULL,
+                PRIMARY KEY (source, event_id, pointer));
+            CREATE TABLE decisions (
+                decision_id TEXT COLLATE "C" PRIMARY KEY, event_source TEXT COLLATE "C" NOT NULL, event_id TEXT COLLATE "C" NOT NULL, ketencaseid TEXT COLLATE "C" NOT NULL,
+                recipient TEXT COLLATE "C" NOT NULL, permitted BIGINT NOT NULL, rule_id TEXT COLLATE "C", legal_basis TEXT COLLATE "C", purpose TEXT COLLATE "C",
+                matrix_version TEXT COLLATE "C" NOT NULL, decided_at TEXT COLLATE "C" NOT NULL, explanation TEXT COLLATE "C", outcome TEXT COLLATE "C", releases TEXT COLLATE "C", grounds TEXT COLLATE "C");
+            CREATE INDEX decisions_by_event ON decisions (event_source, event_id);
+            CREATE INDEX decisions_by_release ON decisions (releases);
+            CREATE TABLE deliveries (
+                delivery_id TEXT COLLATE "C" PRIMARY KEY, organisation TEXT COLLATE "C" NOT NULL, event_source TEXT COLLATE "C", event_id TEXT COLLATE "C", ketencaseid TEXT COLLATE "C",
+                outcome TEXT COLLATE "C", attempts BIGINT, delivered_at TEXT COLLATE "C", detail TEXT COLLATE "C",
+                ack_rank BIGINT NOT NULL DEFAULT 0, acknowledged_at TEXT COLLATE "C", ack_reason TEXT COLLATE "C");
+            CREATE INDEX deliveries_by_organisation ON deliveries (organisation);
+            CREATE INDEX deliveries_by_event ON deliveries (event_source, event_id);
+            CREATE TABLE dead_letters (
+                dead_letter_id TEXT COLLATE "C" PRIMARY KEY, stage TEXT COLLATE "C" NOT NULL, partner TEXT COLLATE "C", received_at TEXT COLLATE "C" NOT NULL,
+                reasons TEXT COLLATE "C" NOT NULL, size_bytes BIGINT NOT NULL);
+            CREATE TABLE api_calls (
+                id BIGSERIAL PRIMARY KEY, at TEXT COLLATE "C" NOT NULL, principal TEXT COLLATE "C" NOT NULL, role TEXT COLLATE "C" NOT NULL,
+                method TEXT COLLATE "C" NOT NULL, path TEXT COLLATE "C" NOT NULL, status BIGINT NOT NULL);
+            CREATE TABLE event_persons (
+                source TEXT COLLATE "C" NOT NULL, event_id TEXT COLLATE "C" NOT NULL, ketencaseid TEXT COLLATE "C" NOT NULL, person TEXT COLLATE "C" NOT NULL,
+                PRIMARY KEY (person, source, event_id, ketencaseid));
+            CREATE TABLE replays (
+                replay_id TEXT COLLATE "C" PRIMARY KEY, kind TEXT COLLATE "C" NOT NULL, target TEXT COLLATE "C" NOT NULL, requested_by TEXT COLLATE "C" NOT NULL,
+                at TEXT COLLATE "C" NOT NULL, outcome TEXT COLLATE "C" NOT NULL, detail TEXT COLLATE "C");
+            CREATE INDEX replays_by_target ON replays (target);
+            CREATE TABLE alerts (
+                alert_id TEXT COLLATE "C" PRIMARY KEY, clock TEXT COLLATE "C" NOT NULL, severity TEXT COLLATE "C" NOT NULL, ketencaseid TEXT COLLATE "C" NOT NULL, event_id TEXT COLLATE "C",
+                organisation TEXT COLLATE "C", raised_at TEXT COLLATE "C" NOT NULL, due_at TEXT COLLATE "C", message TEXT COLLATE "C" NOT NULL);
+            CREATE TABLE case_persons (
+                ketencaseid TEXT COLLATE "C" NOT NULL, role TEXT COLLATE "C" NOT NULL, person TEXT COLLATE "C" NOT NULL, first_seen TEXT COLLATE "C" NOT NULL,
+                PRIMARY KEY (role, person, ketencaseid));
+            CREATE INDEX case_persons_by_case ON case_persons (ketencaseid);
+            CREATE TABLE case_references (
+                organisation TEXT COLLATE "C" NOT NULL, reference TEXT COLLATE "C" NOT NULL, ketencaseid TEXT COLLATE "C" NOT NULL, how TEXT COLLATE "C" NOT NULL, rule TEXT COLLATE "C",
+                event_id TEXT COLLATE "C" NOT NULL, event_type TEXT COLLATE "C" NOT NULL, registered_at TEXT COLLATE "C" NOT NULL,
+                PRIMARY KEY (organisation, reference));
+            CREATE INDEX case_references_by_case ON case_references (ketencaseid);
+            CREATE TABLE case_link_steps (
+                link_id TEXT COLLATE "C" NOT NULL, case_a TEXT COLLATE "C" NOT NULL, case_b TEXT COLLATE "C" NOT NULL, rule TEXT COLLATE "C" NOT NULL, action TEXT COLLATE "C" NOT NULL,
+                by TEXT COLLATE "C" NOT NULL, at TEXT COLLATE "C" NOT NULL, reason TEXT COLLATE "C",
+                PRIMARY KEY (link_id, action, by, at));
+            CREATE INDEX case_link_steps_by_a ON case_link_steps (case_a);
+            CREATE INDEX case_link_steps_by_b ON case_link_steps (case_b);
+            """),
+        SQLMigration("v2-api-calls", sqlite: """
+            CREATE TABLE api_calls (
+                id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, principal TEXT NOT NULL, role TEXT NOT NULL,
+                method TEXT NOT NULL, path TEXT NOT NULL, status INTEGER NOT NULL);
+            """,
+            postgres: nil),
+        SQLMigration("v3-persons-replays-alerts", sqlite: """
+            -- Pseudonymous ids only (psn:...), for the data-subject report; never names or other content.
+            CREATE TABLE event_persons (
+                source TEXT NOT NULL, event_id TEXT NOT NULL, person TEXT NOT NULL,
+                PRIMARY KEY (person, source, event_id));
+            CREATE TABLE replays (
+                replay_id TEXT PRIMARY KEY, kind TEXT NOT NULL, target TEXT NOT NULL, requested_by TEXT NOT NULL,
+                at TEXT NOT NULL, outcome TEXT NOT NULL, detail TEXT);
+            CREATE INDEX replays_by_target ON replays (target);
+            CREATE TABLE alerts (
+                alert_id TEXT PRIMARY KEY, clock TEXT NOT NULL, severity TEXT NOT NULL, ketencaseid TEXT NOT NULL, event_id TEXT,
+                organisation TEXT, raised_at TEXT NOT NULL, due_at TEXT, message TEXT NOT NULL);
+            """,
+            postgres: nil),
+        // v4: a person belongs to an event in the chain case that event was sent in: an id reused in
+        // another case (refused by the router) must not lend its persons to the first one's disclosures.
+        SQLMigration("v4-persons-by-case", sqlite: """
+            CREATE TABLE event_persons_by_case (
+                source TEXT NOT NULL, event_id TEXT NOT NULL, ketencaseid TEXT NOT NULL, person TEXT NOT NULL,
+                PRIMARY KEY (person, source, event_id, ketencaseid));
+            INSERT INTO event_persons_by_case (source, event_id, ketencaseid, person)
+                SELECT p.source, p.event_id, e.ketencaseid, p.person FROM event_persons p
+                JOIN events e ON e.source = p.source AND e.event_id = p.event_id;
+            DROP TABLE event_persons;
+            ALTER TABLE event_persons_by_case RENAME TO event_persons;
+            """,
+            postgres: nil),
+        SQLMigration("v5-decision-explanations", sqlite: """
+            ALTER TABLE decisions ADD COLUMN explanation TEXT
+            """,
+            postgres: nil),
+        // v6: rows from before have no outcome column: theirs follows from `permitted`.
+        SQLMigration("v6-holds-and-grounds", sqlite: """
+            ALTER TABLE decisions ADD COLUMN outcome TEXT;
+            ALTER TABLE decisions ADD COLUMN releases TEXT;
+            ALTER TABLE decisions ADD COLUMN grounds TEXT;
+            UPDATE decisions SET outcome = CASE permitted WHEN 1 THEN 'permit' ELSE 'deny' END;
+            CREATE INDEX decisions_by_release ON decisions (releases);
+            """,
+            postgres: nil),
+        // v7: which pseudonymous victims and suspects each case names (since its first event naming
+        // them), the partners' references of each case, and every step of every case link.
+        SQLMigration("v7-chain-cases", sqlite: """
+            CREATE TABLE case_persons (
+                ketencaseid TEXT NOT NULL, role TEXT NOT NULL, person TEXT NOT NULL, first_seen TEXT NOT NULL,
+                PRIMARY KEY (role, person, ketencaseid));
+            CREATE INDEX case_persons_by_case ON case_persons (ketencaseid);
+            CREATE TABLE case_references (
+                organisation TEXT NOT NULL, reference TEXT NOT NULL, ketencaseid TEXT NOT NULL, how TEXT NOT NULL, rule TEXT,
+                event_id TEXT NOT NULL, event_type TEXT NOT NULL, registered_at TEXT NOT NULL,
+                PRIMARY KEY (organisation, reference));
+            CREATE INDEX case_references_by_case ON case_references (ketencaseid);
+            CREATE TABLE case_link_steps (
+                link_id TEXT NOT NULL, case_a TEXT NOT NULL, case_b TEXT NOT NULL, rule TEXT NOT NULL, action TEXT NOT NULL,
+                by TEXT NOT NULL, at TEXT NOT NULL, reason TEXT,
+                PRIMARY KEY (link_id, action, by, at));
+            CREATE INDEX case_link_steps_by_a ON case_link_steps (case_a);
+            CREATE INDEX case_link_steps_by_b ON case_link_steps (case_b);
+            """,
+            postgres: nil),
+        SQLMigration("matrix-v1", sqlite: """
+            CREATE TABLE matrix_versions (
+                number INTEGER PRIMARY KEY, matrix_version TEXT NOT NULL, state TEXT NOT NULL,
+                proposed_by TEXT NOT NULL, proposed_at TEXT NOT NULL, approved_by TEXT, approved_at TEXT,
+                activated_by TEXT, active_from TEXT, files TEXT NOT NULL);
+            """,
+            postgres: """
+            CREATE TABLE matrix_versions (
+                number BIGINT PRIMARY KEY, matrix_version TEXT COLLATE "C" NOT NULL, state TEXT COLLATE "C" NOT NULL,
+                proposed_by TEXT COLLATE "C" NOT NULL, proposed_at TEXT COLLATE "C" NOT NULL, approved_by TEXT COLLATE "C", approved_at TEXT COLLATE "C",
+                activated_by TEXT COLLATE "C", active_from TEXT COLLATE "C", files TEXT COLLATE "C" NOT NULL);
+            """),
+        // What the retention job removed, when, up to which moment (the data-subject report is
+        // complete from the latest cutoff of event life cycles); and the indexes it deletes by.
+        SQLMigration("v8-retention", sqlite: """
+            CREATE TABLE retention_runs (
+                run_at TEXT NOT NULL, kind TEXT NOT NULL, cutoff TEXT NOT NULL, removed INTEGER NOT NULL,
+                PRIMARY KEY (run_at, kind));
+            CREATE INDEX events_by_acceptance ON events (accepted_at);
+            CREATE INDEX dead_letters_by_receipt ON dead_letters (received_at);
+            CREATE INDEX alerts_by_raise ON alerts (raised_at);
+            CREATE INDEX api_calls_by_time ON api_calls (at);
+            CREATE INDEX replays_by_time ON replays (at);
+            """,
+            postgres: """
+            CREATE TABLE retention_runs (
+                run_at TEXT COLLATE "C" NOT NULL, kind TEXT COLLATE "C" NOT NULL, cutoff TEXT COLLATE "C" NOT NULL, removed BIGINT NOT NULL,
+                PRIMARY KEY (run_at, kind));
+            CREATE INDEX events_by_acceptance ON events (accepted_at);
+            CREATE INDEX dead_letters_by_receipt ON dead_letters (received_at);
+            CREATE INDEX alerts_by_raise ON alerts (raised_at);
+            CREATE INDEX api_calls_by_time ON api_calls (at);
+            CREATE INDEX replays_by_time ON replays (at);
+            """),
+    ])
+}
