@@ -24,11 +24,15 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-# The tests start `ketenhub broker` as a separate process: KETENHUB_BIN tells them where it is.
+# The tests start `ketenhub broker` as a separate process: KETENHUB_BIN tells them where it is. The
+# ledger, SLA, API and governance tests run on SQLite and on PostgreSQL: scripts/with-postgres.sh
+# starts Debian's PostgreSQL in a temporary directory for them (no system service) and stops it after.
 test: deps-test
 	$(SWIFT) build --build-tests
-	KETENHUB_BIN="$$($(SWIFT) build --show-bin-path)/ketenhub" $(SWIFT) test --skip-build
-	KETENHUB_BIN="$$($(SWIFT) build --show-bin-path)/ketenhub" $(PYTHON) -m pytest -q Tests/contracts Tests/console Tests/serve Tests/deploy Tests/api
+	KETENHUB_BIN="$$($(SWIFT) build --show-bin-path)/ketenhub" scripts/with-postgres.sh sh -c '\
+		$(SWIFT) test --skip-build && \
+		$(PYTHON) -m pytest -q Tests/contracts Tests/console Tests/serve Tests/deploy Tests/api'
+
 
 demo: build
 	"$$($(SWIFT) build --show-bin-path)/ketenhub" demo
@@ -37,6 +41,7 @@ bench: release
 	"$$($(SWIFT) build -c release --show-bin-path)/ketenhub" bench kafka --json
 	"$$($(SWIFT) build -c release --show-bin-path)/ketenhub" bench policy --json
 	"$$($(SWIFT) build -c release --show-bin-path)/ketenhub" bench router --json
+	scripts/with-postgres.sh sh -c '"$$($(SWIFT) build -c release --show-bin-path)/ketenhub" bench ledger --json --postgres "$$KETENHUB_TEST_POSTGRES_URL"'
 
 # After changing a schema in Contracts/events: compile the contracts into the hub again.
 contracts:
