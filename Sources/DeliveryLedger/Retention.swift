@@ -101,7 +101,9 @@ extension SQLLedgerStore {
         let runAt = HubTime.text(now)
         for kind in RetentionPolicy.Kind.allCases {
             guard let period = policy.periods[kind] else { continue }
-            let cutoff = HubTime.text(period.cutoff(before: now))
+            // With milliseconds: the ledger compares its times as text, and a time of the same second
+            // with a fraction (`...:00.5Z`) must sort after the cutoff, as it is.
+            let cutoff = HubTime.text(period.cutoff(before: now), fractionalSeconds: true)
             let (counted, deletes) = Self.removal(kind)
             let record = SQLStatement("""
                 INSERT INTO retention_runs (run_at, kind, cutoff, removed) SELECT ?, ?, ?, COUNT(*) FROM \(counted)

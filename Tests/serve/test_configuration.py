@@ -61,6 +61,10 @@ REFUSALS = [
     ("a single role instead of a list", VALID.replace("roles: [gateway, router, delivery, ledger, sla, api]", "roles: gateway"), "roles", 2, "expected a list"),
     ("an unknown role", VALID.replace("roles: [gateway,", "roles: [gatway,"), "roles[0]", 2, "unknown role"),
     ("a store URL of no known kind", VALID.replace("\"sqlite::memory:\"", "mysql://db/hub"), "store", 8, "expected sqlite:PATH"),
+    ("a password in a PostgreSQL URL", VALID.replace("\"sqlite::memory:\"", "postgres://hub:geheim@db/hub"), "store", 8, "storePassword"),
+    ("a PostgreSQL URL without its database", VALID.replace("\"sqlite::memory:\"", "postgres://hub@db"), "store", 8, "names its database"),
+    ("a retention period of no known unit", VALID.replace("http:", "retention: {alerts: 3 months}\nhttp:"), "retention.alerts", 10, "days or years"),
+    ("a retention of an unknown kind", VALID.replace("http:", "retention: {emails: 90d}\nhttp:"), "retention.emails", 10, "unknown key"),
     ("a transport that is both", VALID.replace("om: {outbox: outbox/om}", "om: {outbox: outbox/om, url: https://om.example/}"), "delivery.transports.om", 14, "exactly one of"),
 ]
 
