@@ -20,7 +20,7 @@ import PackageDescription
 //   DeliveryLedger + MatrixGovernance + HubAccess <- HubAPI (the operators' and privacy officers' API)
 //   all of the above <- HubServer (one node of the hub, assembled from its configuration file)
 //   HubServer + EmbeddedKafka + PartnerSimulation <- KetenhubDemo (a node with every role, simulated partners) <- KetenhubCLI
-//   <- KetenhubBench <- KetenhubCLI (the `ketenhub` command)
+//   <- KetenhubBench (with DeliveryLedger + HubStore for the ledger benchmark) <- KetenhubCLI (the `ketenhub` command)
 let package = Package(
     name: "Ketenhub",
     platforms: [.macOS(.v15)],
@@ -207,7 +207,7 @@ let package = Package(
         // `ketenhub bench ...`: throughput and latency measurements.
         .target(
             name: "KetenhubBench",
-            dependencies: ["Kafka", "EmbeddedKafka", "HubTopology", "Router", "SharingPolicy", "CanonicalEvents"]
+            dependencies: ["Kafka", "EmbeddedKafka", "HubTopology", "Router", "SharingPolicy", "CanonicalEvents", "DeliveryLedger", "HubStore"]
         ),
         .executableTarget(
             name: "KetenhubCLI",

@@ -37,10 +37,12 @@ public final class SQLLedgerStore: LedgerStore {
     /// Acknowledgements in order of strength: a rejection outranks processed, which outranks received.
     static let ackRanks = ["received": 1, "processed": 2, "rejected": 3]
 
+    /// One transaction per batch; the upserts of the same kind go as multi-row statements (their
+    /// order does not matter, see above).
     public func apply(_ entries: [LedgerEntry]) async throws {
         let statements = try entries.flatMap(Self.statements)
         guard !statements.isEmpty else { return }
-        try await database.write(statements)
+        try await database.write(SQLBatch.merged(statements))
     }
 
     private static let least = SQLStatement.least
@@ -67,7 +69,7 @@ public final class SQLLedgerStore: LedgerStore {
                     statements.append(SQLStatement("""
                         INSERT INTO case_persons (ketencaseid, role, person, first_seen) VALUES (?, ?, ?, ?)
                         ON CONFLICT (role, person, ketencaseid) DO UPDATE SET first_seen = \(least("case_persons.first_seen", "excluded.first_seen"))
-                        """, event.ketencaseid, role, person, event.acceptedAt ?? event.eventTime))
+                        """, event.ketencaseid, role, person, event.acceptedAt))
                 }
             }
             return statements

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HubStore
 import KetenhubBench
 import Logging
 import SharingPolicy
@@ -8,7 +9,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the hub on the embedded cluster; each benchmark prints one JSON object on its last line.",
-        subcommands: [KafkaBench.self, PolicyBench.self, RouterBench.self]
+        subcommands: [KafkaBench.self, PolicyBench.self, RouterBench.self, LedgerBench.self]
     )
 }
 
@@ -112,4 +113,42 @@ func printResultLine(_ result: some Encodable) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
     print(String(decoding: try encoder.encode(result), as: UTF8.self))
+}
+
+struct LedgerBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ledger",
+        abstract: "The ledger's store on SQLite and PostgreSQL side by side: facts applied per second and trace query latency at a given size.",
+        discussion: "SQLite in a temporary file; PostgreSQL in a new schema of the database --postgres names (or KETENHUB_BENCH_POSTGRES_URL). Without either, SQLite alone."
+    )
+
+    @Flag(help: "Print only the JSON result line.")
+    var json = false
+
+    @Option(help: "Events in the store (five facts each).")
+    var events = 100_000
+
+    @Option(help: "Traces timed, of events picked at random.")
+    var traces = 2_000
+
+    @Option(help: "A PostgreSQL database: postgres://USER@HOST:PORT/DATABASE[?sslmode=...] (password from PGPASSWORD).")
+    var postgres: String?
+
+    func run() async throws {
+        var benchmark = LedgerBenchmark()
+        benchmark.events = events
+        benchmark.traces = traces
+        if let url = postgres ?? ProcessInfo.processInfo.environment["KETENHUB_BENCH_POSTGRES_URL"] {
+            var location = try PostgresLocation(url: url)
+            location.password = location.password ?? ProcessInfo.processInfo.environment["PGPASSWORD"]
+            benchmark.postgres = location
+        }
+        let result = try await benchmark.run(logger: benchLogger())
+        if !json {
+            for backend in [result.sqlite] + (result.postgres.map { [$0] } ?? []) {
+                print("\(backend.backend): \(Int(backend.facts_per_s)) facts/s (\(result.facts) facts in \(backend.load_s) s); trace p50 \(backend.trace_p50_ms) ms, p99 \(backend.trace_p99_ms) ms")
+            }
+        }
+        try printResultLine(result)
+    }
 }
