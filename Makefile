@@ -41,7 +41,7 @@ bench: release
 	"$$($(SWIFT) build -c release --show-bin-path)/ketenhub" bench kafka --json
 	"$$($(SWIFT) build -c release --show-bin-path)/ketenhub" bench policy --json
 	"$$($(SWIFT) build -c release --show-bin-path)/ketenhub" bench router --json
-	scripts/with-postgres.sh sh -c '"$$($(SWIFT) build -c release --show-bin-path)/ketenhub" bench ledger --json --postgres "$$KETENHUB_TEST_POSTGRES_URL"'
+	KETENHUB_POSTGRES_DURABLE=1 scripts/with-postgres.sh sh -c '"$$($(SWIFT) build -c release --show-bin-path)/ketenhub" bench ledger --json --postgres "$$KETENHUB_TEST_POSTGRES_URL"'
 
 # After changing a schema in Contracts/events: compile the contracts into the hub again.
 contracts:

@@ -40,7 +40,7 @@ def users(organisations):
     read, write = ["Read", "Describe"], ["Write", "Describe"]
     readers = acl("group", "ketenhub-reader-", ["Read"], "prefix")  # TopicReader's throwaway groups
     hub = [
-        # gateway, api, ledger and sla share the ledger's file: one node (ketenhub-core) until the PostgreSQL store.
+        # gateway, api, ledger and sla: the core nodes (two replicas on one PostgreSQL store).
         user("ketenhub-core", [
             acl("topic", "ketenhub.events.canonical", ["Read", "Write", "Describe"]), acl("topic", "ketenhub.deadletter", ["Read", "Write", "Describe"]),
             acl("topic", "ketenhub.acknowledgements", ["Read", "Write", "Describe"]), acl("topic", "ketenhub.replays", ["Read", "Write", "Describe"]),

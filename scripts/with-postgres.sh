@@ -30,9 +30,13 @@ stop() {
 trap stop EXIT
 "${as[@]}" "$bin/initdb" -D "$dir/data" -U ketenhub -A trust -E UTF8 --locale=C >"$dir/initdb.log" 2>&1 \
     || { cat "$dir/initdb.log" >&2; exit 1; }
-# fsync off: a test server's data is thrown away; max_connections for the tests' many stores at once.
+# fsync off for the tests (their data is thrown away); KETENHUB_POSTGRES_DURABLE=1 keeps PostgreSQL's
+# defaults (the benchmark, against SQLite that syncs each transaction). max_connections: the tests'
+# many stores at once.
+durability="-c fsync=off -c synchronous_commit=off"
+[ "${KETENHUB_POSTGRES_DURABLE:-0}" = 1 ] && durability=""
 "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -o \
-    "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=400" start >/dev/null \
+    "-p $port -k $dir -c listen_addresses=127.0.0.1 $durability -c max_connections=400" start >/dev/null \
     || { cat "$dir/server.log" >&2; exit 1; }
 "${as[@]}" "$bin/createdb" -h 127.0.0.1 -p "$port" -U ketenhub ketenhub
 export KETENHUB_TEST_POSTGRES_URL="postgres://ketenhub@127.0.0.1:$port/ketenhub?sslmode=disable"
