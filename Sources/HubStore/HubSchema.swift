@@ -171,21 +171,22 @@ public enum HubSchema {
             CREATE TABLE retention_runs (
                 run_at TEXT NOT NULL, kind TEXT NOT NULL, cutoff TEXT NOT NULL, removed INTEGER NOT NULL,
                 PRIMARY KEY (run_at, kind));
-            CREATE INDEX events_by_acceptance ON events (accepted_at);
-            CREATE INDEX dead_letters_by_receipt ON dead_letters (received_at);
-            CREATE INDEX alerts_by_raise ON alerts (raised_at);
-            CREATE INDEX api_calls_by_time ON api_calls (at);
-            CREATE INDEX replays_by_time ON replays (at);
+            \(retentionIndexes)
             """,
             postgres: """
             CREATE TABLE retention_runs (
                 run_at TEXT COLLATE "C" NOT NULL, kind TEXT COLLATE "C" NOT NULL, cutoff TEXT COLLATE "C" NOT NULL, removed BIGINT NOT NULL,
                 PRIMARY KEY (run_at, kind));
-            CREATE INDEX events_by_acceptance ON events (accepted_at);
-            CREATE INDEX dead_letters_by_receipt ON dead_letters (received_at);
-            CREATE INDEX alerts_by_raise ON alerts (raised_at);
-            CREATE INDEX api_calls_by_time ON api_calls (at);
-            CREATE INDEX replays_by_time ON replays (at);
+            \(retentionIndexes)
             """),
     ])
+
+    /// The times the retention job deletes by, the same on both backends.
+    private static let retentionIndexes = """
+        CREATE INDEX events_by_acceptance ON events (accepted_at);
+        CREATE INDEX dead_letters_by_receipt ON dead_letters (received_at);
+        CREATE INDEX alerts_by_raise ON alerts (raised_at);
+        CREATE INDEX api_calls_by_time ON api_calls (at);
+        CREATE INDEX replays_by_time ON replays (at);
+        """
 }

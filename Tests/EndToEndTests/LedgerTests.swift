@@ -17,16 +17,8 @@ struct LedgerTests {
         settings.store = try backend.location()
         settings.brokenEvery = 10
         let finished = try await DemoHub(settings: settings, logger: testLogger).run(exitWhenDone: true, inspect: { hub in
-            let reader = TopicReader(bootstrapServers: hub.bootstrapServers, logger: testLogger)
-            let permits = Set(try await reader.readAll(hub.topics.audit).values.flatMap { $0 }
-                .compactMap { try? JSONSerialization.jsonObject(with: Data($0.value)) as? [String: Any] }
-                .filter { $0["outcome"] as? String == "permit" }.compactMap { $0["decisionId"] as? String })
             // The live ledger follows the topics: wait until it has seen every acknowledgement.
-            try await within(30, "the live ledger catching up") {
-                while try await hub.ledger.deliveries(organisation: nil, state: .acknowledged).count < permits.count {
-                    try await Task.sleep(for: .milliseconds(100))
-                }
-            }
+            let permits = try await Self.caughtUp(hub)
             let live = try await hub.ledger.snapshot()
             #expect(Set(live.deliveries.map(\.deliveryId)) == permits)
             #expect(live.deliveries.allSatisfy { $0.state == .acknowledged && $0.deliveredAt != nil && $0.acknowledgedAt != nil && $0.eventId != nil })
@@ -61,6 +53,20 @@ struct LedgerTests {
         let report = try #require(finished)
         #expect(report.deadLetters == report.rejectedMessages)
         #expect(report.rejectedMessages > 0)
+    }
+
+    /// The permitted decisions on the audit topic, once the ledger holds each one's acknowledgement.
+    static func caughtUp(_ hub: DemoHub.Running, seconds: Double = 30) async throws -> Set<String> {
+        let reader = TopicReader(bootstrapServers: hub.bootstrapServers, logger: testLogger)
+        let permits = Set(try await reader.readAll(hub.topics.audit).values.flatMap { $0 }
+            .compactMap { try? JSONSerialization.jsonObject(with: Data($0.value)) as? [String: Any] }
+            .filter { $0["outcome"] as? String == "permit" }.compactMap { $0["decisionId"] as? String })
+        try await within(seconds, "the ledger catching up") {
+            while try await hub.ledger.deliveries(organisation: nil, state: .acknowledged).count < permits.count {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        return permits
     }
 
     @Test("facts applied in any order, and more than once, give the same rows", arguments: StoreBackend.all)

@@ -3,7 +3,6 @@ import EmbeddedKafka
 import Foundation
 import HubAccess
 import HubServer
-import HubTopology
 import KetenhubDemo
 import KetenhubTestSupport
 import SLAClocks
@@ -50,15 +49,7 @@ struct SharedStoreTests {
             }]
 
             // Both projectors follow every topic into the one database; wait for every acknowledgement.
-            let reader = TopicReader(bootstrapServers: hub.bootstrapServers, logger: testLogger)
-            let permits = Set(try await reader.readAll(hub.topics.audit).values.flatMap { $0 }
-                .compactMap { try? JSONSerialization.jsonObject(with: Data($0.value)) as? [String: Any] }
-                .filter { $0["outcome"] as? String == "permit" }.compactMap { $0["decisionId"] as? String })
-            try await within(60, "the shared ledger catching up") {
-                while try await hub.ledger.deliveries(organisation: nil, state: .acknowledged).count < permits.count {
-                    try await Task.sleep(for: .milliseconds(100))
-                }
-            }
+            let permits = try await LedgerTests.caughtUp(hub, seconds: 60)
             let live = try await hub.ledger.snapshot()
             #expect(Set(live.deliveries.map(\.deliveryId)) == permits)
 
