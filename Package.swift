@@ -207,7 +207,7 @@ let package = Package(
         // `ketenhub bench ...`: throughput and latency measurements.
         .target(
             name: "KetenhubBench",
-            dependencies: ["Kafka", "EmbeddedKafka", "HubTopology", "Router", "SharingPolicy", "CanonicalEvents", "DeliveryLedger", "HubStore"]
+            dependencies: ["CRdKafka", "Kafka", "EmbeddedKafka", "HubTopology", "Router", "SharingPolicy", "CanonicalEvents", "DeliveryLedger", "HubStore"]
         ),
         .executableTarget(
             name: "KetenhubCLI",

@@ -5,7 +5,8 @@ import Logging
 import Synchronization
 
 /// Raw produce and consume throughput on the embedded cluster: an idempotent `acks=all` producer
-/// and a consumer-group member reading concurrently. The mock keeps only the newest ~5 MB per
+/// (`sendAll` of 1,000 records, 20,000 in flight) and a consumer-group member reading concurrently;
+/// then the same work on librdkafka's C API (`LibrdkafkaBaseline`) for the ratios. The mock keeps only the newest ~5 MB per
 /// partition, so the topic gets enough partitions that none ever holds that much of the run, and
 /// the consumer owns them all before the first record is sent. Every record carries its index as
 /// key; the run fails (it never hangs) unless each index is consumed exactly once.
@@ -17,14 +18,22 @@ public struct KafkaThroughputBenchmark: Sendable {
         public var record_bytes: Int
         public var partitions: Int
         public var brokers: Int
+        /// The same work as plain loops on librdkafka's C API, in the same process, on the same cluster.
+        public var librdkafka_produce_msgs_per_s: Double
+        public var librdkafka_consume_msgs_per_s: Double
+        public var produce_ratio_to_librdkafka: Double
+        public var consume_ratio_to_librdkafka: Double
     }
 
     public var messages: Int
     public var recordBytes: Int
     public var partitions: Int32
     public var brokers: Int
-    /// Records in flight at once: enough for librdkafka to batch, below its local queue limit.
-    public var window = 20_000
+    /// Records in flight at once: as the C loop keeps them (up to librdkafka's local queue of
+    /// 100,000), less a margin; fewer leaves the producer waiting on delivery reports.
+    public var window = 80_000
+    /// Records handed to `sendAll` at once.
+    public var batchSize = 1_000
 
     /// Seconds without a consumed record after which the run fails instead of waiting on.
     public var stallSeconds = 15.0
@@ -44,9 +53,7 @@ public struct KafkaThroughputBenchmark: Sendable {
         let topic = "bench-kafka"
         try cluster.createTopic(KafkaTopicSpecification(name: topic, partitions: partitions))
 
-        let consumer = try KafkaConsumer(
-            configuration: KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: "bench-kafka"),
-            logger: logger)
+        let consumer = try KafkaConsumer(configuration: Self.consumerConfiguration(cluster, group: "bench-kafka"), logger: logger)
         try consumer.subscribe(topics: [topic])
         let total = messages
         let progress = ConsumeProgress()
@@ -70,11 +77,16 @@ public struct KafkaThroughputBenchmark: Sendable {
                                          logger: logger)
         let payload = [UInt8](repeating: UInt8(ascii: "k"), count: recordBytes)
         let produceStart = ContinuousClock.now
+        // As the hub produces (a router's batch, a gateway's message): records handed over together
+        // with `sendAll`, a few batches in flight, each awaiting its delivery reports.
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for index in 0..<total {
-                if index >= window { try await group.next() }
+            for (number, start) in stride(from: 0, to: total, by: batchSize).enumerated() {
+                if number >= window / batchSize { try await group.next() }
                 group.addTask {
-                    try await producer.send(KafkaProducerMessage(topic: topic, key: Array(String(index).utf8), value: payload))
+                    let batch = (start..<min(start + batchSize, total)).map {
+                        KafkaProducerMessage(topic: topic, key: Array(String($0).utf8), value: payload)
+                    }
+                    _ = try await producer.sendAll(batch)
                 }
             }
             try await group.waitForAll()
@@ -83,9 +95,41 @@ public struct KafkaThroughputBenchmark: Sendable {
         let consumeSeconds = try await consuming.value
         await producer.shutdown()
         await consumer.close()
-        return Result(produce_msgs_per_s: (Double(total) / produceSeconds).rounded(),
-                      consume_msgs_per_s: (Double(total) / consumeSeconds).rounded(),
-                      messages: total, record_bytes: recordBytes, partitions: Int(partitions), brokers: brokers)
+        let (baselineProduce, baselineConsume) = try await baseline(cluster: cluster, payload: payload)
+        let produce = Double(total) / produceSeconds, consume = Double(total) / consumeSeconds
+        return Result(produce_msgs_per_s: produce.rounded(), consume_msgs_per_s: consume.rounded(),
+                      messages: total, record_bytes: recordBytes, partitions: Int(partitions), brokers: brokers,
+                      librdkafka_produce_msgs_per_s: (Double(total) / baselineProduce).rounded(),
+                      librdkafka_consume_msgs_per_s: (Double(total) / baselineConsume).rounded(),
+                      produce_ratio_to_librdkafka: Self.hundredths(produce * baselineProduce / Double(total)),
+                      consume_ratio_to_librdkafka: Self.hundredths(consume * baselineConsume / Double(total)))
+    }
+
+    /// The baseline on a topic of its own with as many partitions: a consumer owning them all, then
+    /// the producer; both with the client's configuration. Seconds to produce and to consume.
+    private func baseline(cluster: EmbeddedCluster, payload: [UInt8]) async throws -> (produce: Double, consume: Double) {
+        let topic = "bench-kafka-librdkafka"
+        try cluster.createTopic(KafkaTopicSpecification(name: topic, partitions: partitions))
+        let consumer = try LibrdkafkaBaseline.Consumer(properties: Self.consumerConfiguration(cluster, group: "bench-kafka-librdkafka").properties,
+                                                       topic: topic, count: messages)
+        while consumer.assigned < Int(partitions) { try await Task.sleep(for: .milliseconds(50)) }
+        let properties = KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers).properties
+        let total = messages
+        let produce = try await LibrdkafkaBaseline.onThread {
+            try LibrdkafkaBaseline.produce(properties: properties, topic: topic, count: total, payload: payload)
+        }
+        let consume = try await LibrdkafkaBaseline.onThread { try consumer.finish() }
+        return (produce, consume)
+    }
+
+    private static func hundredths(_ value: Double) -> Double { (value * 100).rounded() / 100 }
+
+    /// Both consumers' configuration: the hub's, with the fetch wait it uses on the embedded cluster
+    /// (which holds a fetch that found nothing for the whole wait, even when records arrive meanwhile).
+    private static func consumerConfiguration(_ cluster: EmbeddedCluster, group: String) -> KafkaConsumerConfiguration {
+        var configuration = KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: group)
+        configuration.fetchMaxWaitMilliseconds = EmbeddedCluster.fetchMaxWaitMilliseconds
+        return configuration
     }
 
     /// Reads until every index arrived once; returns the seconds from the first record to the last.
@@ -95,7 +139,7 @@ public struct KafkaThroughputBenchmark: Sendable {
         var first: ContinuousClock.Instant?
         for try await message in consumer.messages {
             if first == nil { first = .now }
-            guard let key = message.keyString, let index = Int(key), index < total, !seen[index] else {
+            guard let index = Self.index(message.key), index < total, !seen[index] else {
                 throw BenchmarkError.unexpectedRecord(message.keyString ?? "<no key>")
             }
             seen[index] = true
@@ -104,6 +148,19 @@ public struct KafkaThroughputBenchmark: Sendable {
             if count == total { return (ContinuousClock.now - first!).seconds }
         }
         throw BenchmarkError.incomplete(consumed: count, expected: total)
+    }
+}
+
+extension KafkaThroughputBenchmark {
+    /// A key's decimal digits as a number, read from the bytes (no string in between).
+    static func index(_ key: [UInt8]?) -> Int? {
+        guard let key, !key.isEmpty, key.count < 19 else { return nil }
+        var value = 0
+        for byte in key {
+            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
+            value = value * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        return value
     }
 }
 

@@ -34,6 +34,7 @@ struct KafkaBench: AsyncParsableCommand {
         if !json {
             print("produced \(result.messages) records of \(result.record_bytes) bytes: \(Int(result.produce_msgs_per_s)) msgs/s")
             print("consumed \(result.messages) records: \(Int(result.consume_msgs_per_s)) msgs/s")
+            print("librdkafka's C API, same work: produced \(Int(result.librdkafka_produce_msgs_per_s)) msgs/s (ratio \(result.produce_ratio_to_librdkafka)), consumed \(Int(result.librdkafka_consume_msgs_per_s)) msgs/s (ratio \(result.consume_ratio_to_librdkafka))")
         }
         try printResultLine(result)
     }

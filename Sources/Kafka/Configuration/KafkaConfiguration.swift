@@ -42,7 +42,9 @@ public struct KafkaProducerConfiguration: Sendable {
         self.client = KafkaClientSettings(bootstrapServers: bootstrapServers, clientID: clientID)
     }
 
-    var properties: [String: String] {
+    /// The librdkafka properties a producer of this configuration gets (public for the benchmarks'
+    /// baselines on librdkafka's own API, which must run the same configuration).
+    public var properties: [String: String] {
         var p = client.properties
         p["enable.idempotence"] = idempotent ? "true" : "false"
         p["acks"] = "all"
@@ -86,7 +88,8 @@ public struct KafkaConsumerConfiguration: Sendable {
         self.groupID = groupID
     }
 
-    var properties: [String: String] {
+    /// The librdkafka properties a consumer of this configuration gets (public: see the producer's).
+    public var properties: [String: String] {
         var p = client.properties
         p["group.id"] = groupID
         p["isolation.level"] = isolationLevel.rawValue

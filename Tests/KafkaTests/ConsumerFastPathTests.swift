@@ -1,0 +1,78 @@
+import EmbeddedKafka
+import Foundation
+import Kafka
+import KetenhubTestSupport
+import Testing
+
+/// The consumer reads what is owned and each record's topic once per fetched batch, not once per
+/// record (#18): these tests pin what that must not change.
+@Suite("Consumer: per-batch reads")
+struct ConsumerFastPathTests {
+    /// Polls until `count` records arrived (or fails after 20 s).
+    static func fetch(_ consumer: KafkaConsumer, count: Int) async throws -> [KafkaConsumerMessage] {
+        try await within(20, "\(count) records") {
+            var messages: [KafkaConsumerMessage] = []
+            while messages.count < count { messages += try await consumer.poll(maxMessages: 500, timeoutMilliseconds: 100) }
+            return messages
+        }
+    }
+
+    @Test("a record fetched before its partition was assigned again is fenced; one fetched after is owned")
+    func fencedAcrossAssignments() async throws {
+        let topic = KafkaTopicSpecification(name: uniqueName("fenced"), partitions: 1)
+        try await withCluster(topics: [topic]) { cluster in
+            let producer = try KafkaProducer(configuration: producerConfiguration(cluster), logger: testLogger)
+            try await producer.sendAll((0..<3).map { KafkaProducerMessage(topic: topic.name, key: "k", value: "r-\($0)") })
+            await producer.shutdown()
+            let consumer = try KafkaConsumer(configuration: consumerConfiguration(cluster), logger: testLogger)
+            let start = [KafkaTopicPartitionOffset(topic: topic.name, partition: 0, offset: KafkaOffset.beginning)]
+            try consumer.assign(start)
+            let before = try await Self.fetch(consumer, count: 3)
+            #expect(before.allSatisfy { consumer.owns($0) })
+            try consumer.storeOffset(before[0])
+
+            try consumer.assign(start)  // a new assignment: what was fetched under the old one is fenced
+            #expect(before.allSatisfy { !consumer.owns($0) })
+            #expect(throws: KafkaError.self) { try consumer.storeOffset(before[1]) }
+            let after = try await Self.fetch(consumer, count: 3)
+            #expect(after.map(\.valueString) == ["r-0", "r-1", "r-2"])
+            #expect(after.allSatisfy { consumer.owns($0) })
+            try consumer.storeOffset(after[2])
+            await consumer.close()
+        }
+    }
+
+    @Test("records of two topics in one batch each carry their own topic, key, empty value and headers")
+    func topicsInOneBatch() async throws {
+        let topics = [KafkaTopicSpecification(name: uniqueName("first"), partitions: 2), KafkaTopicSpecification(name: uniqueName("second"), partitions: 1)]
+        try await withCluster(topics: topics) { cluster in
+            let producer = try KafkaProducer(configuration: producerConfiguration(cluster), logger: testLogger)
+            let large = [UInt8](repeating: 7, count: 900_000)
+            try await producer.sendAll((0..<40).map { index in
+                let topic = topics[index % 2].name
+                return KafkaProducerMessage(topic: topic, key: index % 5 == 0 ? nil : Array("\(topic)/\(index)".utf8),
+                                            value: index % 7 == 0 ? [] : (index == 13 ? large : Array("\(index)".utf8)),
+                                            headers: index % 3 == 0 ? [KafkaHeader(key: "h", value: Array("\(index)".utf8)), KafkaHeader(key: "empty", value: nil)] : [])
+            })
+            await producer.shutdown()
+            let consumer = try KafkaConsumer(configuration: consumerConfiguration(cluster), logger: testLogger)
+            try consumer.assign(topics.flatMap { topic in
+                (0..<topic.partitions).map { KafkaTopicPartitionOffset(topic: topic.name, partition: $0, offset: KafkaOffset.beginning) }
+            })
+            let messages = try await Self.fetch(consumer, count: 40)
+            await consumer.close()
+            #expect(messages.count == 40)
+            for message in messages {
+                let index = message.value.isEmpty ? nil : (message.value == large ? 13 : Int(message.valueString))
+                if let key = message.keyString { #expect(key.hasPrefix(message.topic + "/"), "\(key) came from \(message.topic)") }
+                if let index {
+                    #expect(message.topic == topics[index % 2].name)
+                    #expect((message.header("h")?.value).map { String(decoding: $0, as: UTF8.self) } == (index % 3 == 0 ? "\(index)" : nil))
+                }
+                if message.header("empty") != nil { #expect(message.header("empty")?.value == nil) }
+            }
+            #expect(messages.filter { $0.value.isEmpty }.count == (0..<40).filter { $0 % 7 == 0 }.count)
+            #expect(messages.contains { $0.value == large })
+        }
+    }
+}
