@@ -126,3 +126,74 @@ enum LibrdkafkaBaseline {
         }
     }
 }
+
+extension LibrdkafkaBaseline {
+    /// The router's Kafka work as a C programmer writes it: read the input topic from its start in
+    /// batches, and per batch, in one transaction, write each record to every target topic and send
+    /// the batch's offsets. Runs on the calling thread (blocking); returns events per second.
+    static func transactionalCopy(consumerProperties: [String: String], producerProperties: [String: String], input: String,
+                                  partitions: Int32, targets: [String], batchSize: Int, total: Int) throws -> Double {
+        let consumer = try handle(RD_KAFKA_CONSUMER, consumerProperties)
+        defer {
+            rd_kafka_consumer_close(consumer)
+            rd_kafka_destroy(consumer)
+        }
+        rd_kafka_poll_set_consumer(consumer)
+        let assignment = rd_kafka_topic_partition_list_new(partitions)
+        for partition in 0..<partitions {
+            rd_kafka_topic_partition_list_add(assignment, input, partition).pointee.offset = Int64(RD_KAFKA_OFFSET_BEGINNING)
+        }
+        rd_kafka_assign(consumer, assignment)
+        rd_kafka_topic_partition_list_destroy(assignment)
+
+        let producer = try handle(RD_KAFKA_PRODUCER, producerProperties)
+        defer { rd_kafka_destroy(producer) }
+        try check(rd_kafka_init_transactions(producer, 30_000), "init_transactions")
+        let targetHandles = targets.map { rd_kafka_topic_new(producer, $0, nil) }
+        defer { targetHandles.forEach { rd_kafka_topic_destroy($0) } }
+        let metadata = rd_kafka_consumer_group_metadata(consumer)
+        defer { rd_kafka_consumer_group_metadata_destroy(metadata) }
+
+        let start = ContinuousClock.now
+        var copied = 0
+        var batch = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: batchSize)
+        while copied < total {
+            let queue = rd_kafka_queue_get_consumer(consumer)
+            let count = batch.withUnsafeMutableBufferPointer { rd_kafka_consume_batch_queue(queue, 100, $0.baseAddress, batchSize) }
+            rd_kafka_queue_destroy(queue)
+            guard count > 0 else { continue }
+            try check(rd_kafka_begin_transaction(producer), "begin_transaction")
+            let offsets = rd_kafka_topic_partition_list_new(partitions)
+            for message in batch[0..<count] {
+                guard let message else { continue }
+                let record = message.pointee
+                if record.err == RD_KAFKA_RESP_ERR_NO_ERROR {
+                    for target in targetHandles {
+                        while rd_kafka_produce(target, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, record.payload, record.len,
+                                               record.key, record.key_len, nil) != 0 {
+                            rd_kafka_poll(producer, 1)
+                        }
+                    }
+                    let position = rd_kafka_topic_partition_list_find(offsets, input, record.partition)
+                        ?? rd_kafka_topic_partition_list_add(offsets, input, record.partition)!
+                    position.pointee.offset = record.offset + 1
+                    copied += 1
+                }
+                rd_kafka_message_destroy(message)
+            }
+            let sent = rd_kafka_send_offsets_to_transaction(producer, offsets, metadata, 30_000)
+            rd_kafka_topic_partition_list_destroy(offsets)
+            try check(sent, "send_offsets_to_transaction")
+            try check(rd_kafka_commit_transaction(producer, 30_000), "commit_transaction")
+        }
+        return Double(total) / (ContinuousClock.now - start).seconds
+    }
+
+    /// Throws the error's text; frees it either way.
+    private static func check(_ error: OpaquePointer?, _ call: String) throws {
+        guard let error else { return }
+        let text = String(cString: rd_kafka_error_string(error))
+        rd_kafka_error_destroy(error)
+        throw Failure(description: "\(call): \(text)")
+    }
+}

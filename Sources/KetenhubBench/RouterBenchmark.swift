@@ -29,6 +29,11 @@ public struct RouterBenchmark: Sendable {
         public var rounds: Int
         /// Each round's router / raw, to show the spread.
         public var ratio_by_round: [Double]
+        /// The same copy as plain librdkafka C calls (consume a batch, write each event to as many
+        /// topics as the router writes records per event, send offsets, commit: one transaction per
+        /// batch), and the router's events per second over it (medians over the rounds).
+        public var librdkafka_copy_events_per_s: Double
+        public var ratio_to_librdkafka_copy: Double
     }
 
     public var events = 20_000
@@ -45,7 +50,7 @@ public struct RouterBenchmark: Sendable {
     public var rounds = 3
 
     public func run(logger: Logger) async throws -> Result {
-        var raws: [Double] = [], routers: [Double] = [], sames: [Double] = [], ratios: [Double] = []
+        var raws: [Double] = [], routers: [Double] = [], sames: [Double] = [], ratios: [Double] = [], copies: [Double] = []
         var recordsPerEvent = 1.0
         for _ in 0..<max(1, rounds) {
             let raw = try await throughput(logger: logger, router: false).eventsPerSecond
@@ -53,17 +58,19 @@ public struct RouterBenchmark: Sendable {
             (routed, recordsPerEvent) = try await throughput(logger: logger, router: true)
             let fanOut = max(1, Int(recordsPerEvent.rounded()))
             sames.append(try await throughput(logger: logger, router: false, fanOut: fanOut).eventsPerSecond)
+            copies.append(try await librdkafkaCopy(logger: logger, fanOut: fanOut))
             raws.append(raw)
             routers.append(routed)
             ratios.append(routed / raw)
         }
-        let (raw, routed, rawSame) = (Self.median(raws), Self.median(routers), Self.median(sames))
+        let (raw, routed, rawSame, copy) = (Self.median(raws), Self.median(routers), Self.median(sames), Self.median(copies))
         let (p50, p99) = try await latency(logger: logger)
         return Result(raw_copy_events_per_s: raw.rounded(), router_events_per_s: routed.rounded(), ratio: Self.hundredths(routed / raw),
                       router_records_per_event: (recordsPerEvent * 10).rounded() / 10, raw_copy_same_records_events_per_s: rawSame.rounded(),
                       ratio_same_records: Self.hundredths(routed / rawSame),
                       p50_ms: (p50 * 10).rounded() / 10, p99_ms: (p99 * 10).rounded() / 10, events: events, batch_size: batchSize,
-                      offered_load_events_per_s: offeredLoad, rounds: raws.count, ratio_by_round: ratios.map(Self.hundredths))
+                      offered_load_events_per_s: offeredLoad, rounds: raws.count, ratio_by_round: ratios.map(Self.hundredths),
+                      librdkafka_copy_events_per_s: copy.rounded(), ratio_to_librdkafka_copy: Self.hundredths(routed / copy))
     }
 
     private static func median(_ values: [Double]) -> Double {
@@ -123,6 +130,26 @@ public struct RouterBenchmark: Sendable {
             try await TransactionalCopy(configuration: configuration, targets: targets, logger: logger).run(until: events)
         }
         return (Double(events) / (ContinuousClock.now - start).seconds, recordsPerEvent)
+    }
+
+    /// The transactional copy on librdkafka's C API (`LibrdkafkaBaseline.transactionalCopy`), on a
+    /// cluster of its own with the same events, the router's batch size and the client's configuration.
+    private func librdkafkaCopy(logger: Logger, fanOut: Int) async throws -> Double {
+        let (cluster, topics) = try await cluster(logger: logger, copies: fanOut)
+        defer { cluster.shutdown() }
+        try await publish(events, to: cluster, topic: topics.canonical, logger: logger)
+        var consumer = KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: "bench-librdkafka-copy")
+        consumer.fetchMaxWaitMilliseconds = EmbeddedCluster.fetchMaxWaitMilliseconds
+        var producer = KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers)
+        producer.transactionalID = "bench-librdkafka-copy"
+        producer.lingerMilliseconds = 1
+        let (consumerProperties, producerProperties) = (consumer.properties, producer.properties)
+        let targets = ["bench.copy"] + (1..<fanOut).map { "bench.copy.\($0)" }
+        let (input, partitions, batchSize, total) = (topics.canonical, topics.partitions, batchSize, events)
+        return try await LibrdkafkaBaseline.onThread {
+            try LibrdkafkaBaseline.transactionalCopy(consumerProperties: consumerProperties, producerProperties: producerProperties, input: input,
+                                                     partitions: partitions, targets: targets, batchSize: batchSize, total: total)
+        }
     }
 
     /// Publishes at the offered load and measures from publication to the delivery arriving at the

@@ -74,6 +74,7 @@ struct RouterBench: AsyncParsableCommand {
         if !json {
             print("raw transactional copy: \(Int(result.raw_copy_events_per_s)) events/s, router: \(Int(result.router_events_per_s)) events/s (ratio \(result.ratio); medians of \(result.rounds) rounds, whose ratios were \(result.ratio_by_round.map { "\($0)" }.joined(separator: ", ")))")
             print("a copy writing \(result.router_records_per_event) records per event, as the router does: \(Int(result.raw_copy_same_records_events_per_s)) events/s (ratio \(result.ratio_same_records))")
+            print("librdkafka's C API, the same copy: \(Int(result.librdkafka_copy_events_per_s)) events/s (router's ratio \(result.ratio_to_librdkafka_copy))")
             print("latency at \(result.offered_load_events_per_s) events/s: p50 \(result.p50_ms) ms, p99 \(result.p99_ms) ms")
         }
         try printResultLine(result)
