@@ -20,8 +20,15 @@ struct CommandTests {
         let result = try #require(try JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: Any])
         #expect(result["messages"] as? Int == 3000)
         #expect(result["record_bytes"] as? Int == 300)
-        #expect((result["produce_msgs_per_s"] as? Double ?? 0) > 0)
-        #expect((result["consume_msgs_per_s"] as? Double ?? 0) > 0)
+        let produce = try #require(result["produce_msgs_per_s"] as? Double)
+        let consume = try #require(result["consume_msgs_per_s"] as? Double)
+        #expect(produce > 0 && consume > 0)
+        // The same work on librdkafka's C API, and the client's ratios to it.
+        let baselineProduce = try #require(result["librdkafka_produce_msgs_per_s"] as? Double)
+        let baselineConsume = try #require(result["librdkafka_consume_msgs_per_s"] as? Double)
+        #expect(baselineProduce > 0 && baselineConsume > 0)
+        #expect(abs((result["produce_ratio_to_librdkafka"] as? Double ?? -1) - produce / baselineProduce) <= 0.006)
+        #expect(abs((result["consume_ratio_to_librdkafka"] as? Double ?? -1) - consume / baselineConsume) <= 0.006)
     }
 
     @Test("bench router --json ends with one JSON object whose figures agree with each other")
@@ -32,13 +39,16 @@ struct CommandTests {
         let result = try #require(try JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: Any])
         #expect(Set(result.keys) == ["raw_copy_events_per_s", "router_events_per_s", "ratio", "router_records_per_event",
                                      "raw_copy_same_records_events_per_s", "ratio_same_records", "p50_ms", "p99_ms", "events",
-                                     "batch_size", "offered_load_events_per_s", "rounds", "ratio_by_round"])
+                                     "batch_size", "offered_load_events_per_s", "rounds", "ratio_by_round",
+                                     "librdkafka_copy_events_per_s", "ratio_to_librdkafka_copy"])
         let raw = try #require(result["raw_copy_events_per_s"] as? Double)
         let router = try #require(result["router_events_per_s"] as? Double)
         let ratio = try #require(result["ratio"] as? Double)
         #expect(raw > 0 && router > 0)
         #expect(abs(ratio - router / raw) <= 0.006)
         #expect(result["ratio_by_round"] as? [Double] == [ratio])
+        let copy = try #require(result["librdkafka_copy_events_per_s"] as? Double)
+        #expect(copy > 0 && abs((result["ratio_to_librdkafka_copy"] as? Double ?? -1) - router / copy) <= 0.006)
         #expect(result["events"] as? Int == 2000 && result["rounds"] as? Int == 1 && result["batch_size"] as? Int == 500)
         // Every event has at least a decision record per candidate recipient and its case's state.
         #expect((result["router_records_per_event"] as? Double ?? 0) > 2)
