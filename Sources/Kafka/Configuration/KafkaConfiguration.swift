@@ -103,6 +103,12 @@ public struct KafkaConsumerConfiguration: Sendable {
         }
         p["session.timeout.ms"] = String(sessionTimeoutMilliseconds)
         p["fetch.wait.max.ms"] = String(fetchMaxWaitMilliseconds)
+        // librdkafka stops fetching once its local queue holds queued.min.messages records (100,000 by
+        // default) and, in 2.0.2, looks again only about once a second: a consumer of small records
+        // that fell that far behind sat idle for most of a second after catching up (seen in `bench
+        // kafka` with librdkafka's fetch debug log). The bytes bound (queued.max.messages.kbytes, 64 MB)
+        // still bounds the memory; the hub's records, above 1 kB, reach it first anyway.
+        p["queued.min.messages"] = "1000000"
         // Eager assignment: librdkafka 2.0.2's cooperative-sticky consumer can crash when closed
         // before its first assignment (fixed in 2.3.0).
         p["partition.assignment.strategy"] = "range"
