@@ -116,8 +116,7 @@ public final class KafkaConsumer: Sendable {
 
     /// Whether `message`'s partition is still owned under the assignment it was fetched in.
     public func owns(_ message: KafkaConsumerMessage) -> Bool {
-        assignment.unchanged(since: message.assignmentChanges)
-            || assignment.owns(message.topicPartition, generation: message.assignmentGeneration)
+        assignment.owns(message.topicPartition, generation: message.assignmentGeneration)
     }
 
     /// Marks `message` processed; the next `commit` (or the commit before a revocation) includes it.
@@ -240,11 +239,6 @@ public final class KafkaConsumer: Sendable {
             var messages: [KafkaConsumerMessage] = []
             messages.reserveCapacity(count)
             var failure: KafkaError?
-            // Read once per batch: what is owned (rebalances run inside the calls above, on this
-            // thread), and the topic's name and the partition's generation as long as they repeat.
-            let (changes, owned) = assignment.snapshot()
-            var topic: (handle: OpaquePointer?, name: String) = (nil, "")
-            var generation: (handle: OpaquePointer?, partition: Int32, generation: UInt64?) = (nil, -1, nil)
             for pointer in pointers[0..<count] {
                 guard let pointer else { continue }
                 defer { rd_kafka_message_destroy(pointer) }
@@ -257,19 +251,17 @@ public final class KafkaConsumer: Sendable {
                     }
                     continue
                 }
-                if topic.handle != raw.rkt { topic = (raw.rkt, String(cString: rd_kafka_topic_name(raw.rkt))) }
-                if generation.handle != raw.rkt || generation.partition != raw.partition {
-                    generation = (raw.rkt, raw.partition, owned[KafkaTopicPartition(topic: topic.name, partition: raw.partition)])
-                }
+                let topic = String(cString: rd_kafka_topic_name(raw.rkt))
+                let partition = KafkaTopicPartition(topic: topic, partition: raw.partition)
                 // Records of a partition revoked inside this very poll are dropped, not handed out.
-                guard let fetchedUnder = generation.generation else { continue }
+                guard let generation = assignment.generation(of: partition) else { continue }
                 messages.append(KafkaConsumerMessage(
-                    topic: topic.name, partition: raw.partition, offset: raw.offset,
+                    topic: topic, partition: raw.partition, offset: raw.offset,
                     key: raw.key.map { Array(UnsafeRawBufferPointer(start: $0, count: raw.key_len)) },
                     value: raw.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: raw.len)) } ?? [],
                     headers: HeaderList.read(pointer),
                     timestamp: Self.timestamp(pointer),
-                    assignmentGeneration: fetchedUnder, assignmentChanges: changes))
+                    assignmentGeneration: generation))
             }
             if let failure { throw failure }
             return messages

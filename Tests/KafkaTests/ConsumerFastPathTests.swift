@@ -4,9 +4,9 @@ import Kafka
 import KetenhubTestSupport
 import Testing
 
-/// The consumer reads what is owned and each record's topic once per fetched batch, not once per
-/// record (#18): these tests pin what that must not change.
-@Suite("Consumer: per-batch reads")
+/// What a faster fetch path (#18) must not change: fencing across assignments, and each record of a
+/// batch mixing topics, keys, empty values, headers and a large value read as it was written.
+@Suite("Consumer: fencing and record contents")
 struct ConsumerFastPathTests {
     /// Polls until `count` records arrived (or fails after 20 s).
     static func fetch(_ consumer: KafkaConsumer, count: Int) async throws -> [KafkaConsumerMessage] {

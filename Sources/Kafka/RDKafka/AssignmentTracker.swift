@@ -12,10 +12,6 @@ final class AssignmentTracker: Sendable {
     }
 
     private let state = Mutex(State())
-    /// Counts every change of `owned`, bumped inside the lock after the change: a record fetched
-    /// under count N is still owned while the count is N, which a reader checks without the lock
-    /// (once per record, where a lock and a dictionary lookup per record cost most of a fetch).
-    private let changeCount = Atomic<UInt64>(0)
     private let logger: Logger
     /// With manual commits, commit the stored offsets before giving partitions away, so the next
     /// owner starts after the records this one finished (records it did not finish are redone).
@@ -28,26 +24,17 @@ final class AssignmentTracker: Sendable {
 
     var partitions: Set<KafkaTopicPartition> { state.withLock { Set($0.owned.keys) } }
 
-    /// What is owned now and the change count it belongs to, read together: once per fetched batch.
-    func snapshot() -> (changes: UInt64, owned: [KafkaTopicPartition: UInt64]) {
-        state.withLock { (changeCount.load(ordering: .acquiring), $0.owned) }
-    }
-
-    /// Whether nothing changed since the count `changes` was read.
-    func unchanged(since changes: UInt64) -> Bool { changeCount.load(ordering: .acquiring) == changes }
+    func generation(of partition: KafkaTopicPartition) -> UInt64? { state.withLock { $0.owned[partition] } }
 
     func owns(_ partition: KafkaTopicPartition, generation: UInt64) -> Bool {
         state.withLock { $0.owned[partition] == generation }
     }
-
-    private func changed() { changeCount.add(1, ordering: .releasing) }
 
     /// Records an assignment the application made itself (no group rebalance involved).
     func assignManually(_ partitions: [KafkaTopicPartition]) {
         state.withLock { state in
             state.generation += 1
             state.owned = Dictionary(uniqueKeysWithValues: partitions.map { ($0, state.generation) })
-            changed()
         }
     }
 
@@ -59,7 +46,6 @@ final class AssignmentTracker: Sendable {
             state.withLock { state in
                 state.generation += 1
                 for partition in changed { state.owned[partition] = state.generation }
-                self.changed()
             }
             logger.info("partitions assigned", metadata: ["partitions": "\(changed.map(\.description).sorted())"])
             rd_kafka_assign(rk, list)
@@ -72,16 +58,12 @@ final class AssignmentTracker: Sendable {
             }
             state.withLock { state in
                 for partition in changed { state.owned[partition] = nil }
-                self.changed()
             }
             logger.info("partitions revoked", metadata: ["partitions": "\(changed.map(\.description).sorted())"])
             rd_kafka_assign(rk, nil)
         default:
             logger.error("rebalance failed", metadata: ["error": "\(KafkaErrorCode(err).name)"])
-            state.withLock { state in
-                state.owned.removeAll()
-                self.changed()
-            }
+            state.withLock { $0.owned.removeAll() }
             rd_kafka_assign(rk, nil)
         }
     }
