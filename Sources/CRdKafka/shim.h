@@ -5,16 +5,17 @@
 #include <librdkafka/rdkafka_mock.h>
 
 /* rd_kafka_producev is variadic, which Swift cannot call: this wrapper fixes the argument list.
+ * The topic is a handle (rd_kafka_topic_new), not a name, which librdkafka would look up per record.
  * The payload and key are copied (RD_KAFKA_MSG_F_COPY); on success librdkafka owns `headers`,
  * on failure the caller still does. */
 static inline rd_kafka_resp_err_t
-ketenhub_produce(rd_kafka_t *rk, const char *topic, int32_t partition,
+ketenhub_produce(rd_kafka_t *rk, rd_kafka_topic_t *topic, int32_t partition,
                  const void *key, size_t key_len,
                  const void *value, size_t value_len,
                  rd_kafka_headers_t *headers, void *opaque) {
     if (headers) {
         return rd_kafka_producev(rk,
-                                 RD_KAFKA_V_TOPIC(topic),
+                                 RD_KAFKA_V_RKT(topic),
                                  RD_KAFKA_V_PARTITION(partition),
                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                  RD_KAFKA_V_KEY(key, key_len),
@@ -24,7 +25,7 @@ ketenhub_produce(rd_kafka_t *rk, const char *topic, int32_t partition,
                                  RD_KAFKA_V_END);
     }
     return rd_kafka_producev(rk,
-                             RD_KAFKA_V_TOPIC(topic),
+                             RD_KAFKA_V_RKT(topic),
                              RD_KAFKA_V_PARTITION(partition),
                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                              RD_KAFKA_V_KEY(key, key_len),

@@ -16,6 +16,7 @@ public final class KafkaConsumer: Sendable {
     /// Commits run here, so that they do not wait behind a poll.
     private let control: ClientThread
     private let batchSize: Int
+    private let pollBuffer = PollBuffer()
     private let logger: Logger
     private let closed = Mutex(false)
 
@@ -116,7 +117,8 @@ public final class KafkaConsumer: Sendable {
 
     /// Whether `message`'s partition is still owned under the assignment it was fetched in.
     public func owns(_ message: KafkaConsumerMessage) -> Bool {
-        assignment.owns(message.topicPartition, generation: message.assignmentGeneration)
+        assignment.unchanged(since: message.assignmentChanges)
+            || assignment.owns(message.topicPartition, generation: message.assignmentGeneration)
     }
 
     /// Marks `message` processed; the next `commit` (or the commit before a revocation) includes it.
@@ -225,20 +227,25 @@ public final class KafkaConsumer: Sendable {
         let batchSize = max(1, maxMessages)
         let assignment = self.assignment
         let logger = self.logger
+        let buffer = self.pollBuffer
         return try await pollThread.run {
-            var pointers = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: batchSize)
+            let pointers = buffer.pointers(batchSize)
             // rd_kafka_consume_batch_queue waits until the batch is full or the time is up; wait for
             // the first record only, then take what is queued already.
-            var count = pointers.withUnsafeMutableBufferPointer { rd_kafka_consume_batch_queue(queue.pointer, timeoutMilliseconds, $0.baseAddress, 1) }
+            var count = rd_kafka_consume_batch_queue(queue.pointer, timeoutMilliseconds, pointers.baseAddress, 1)
             guard count > 0 else { return [] }
             if batchSize > 1 {
-                count += pointers.withUnsafeMutableBufferPointer { rest in
-                    max(0, rd_kafka_consume_batch_queue(queue.pointer, 0, rest.baseAddress! + 1, batchSize - 1))
-                }
+                count += max(0, rd_kafka_consume_batch_queue(queue.pointer, 0, pointers.baseAddress! + 1, batchSize - 1))
             }
             var messages: [KafkaConsumerMessage] = []
             messages.reserveCapacity(count)
             var failure: KafkaError?
+            // A batch's records come in runs of one partition: the topic's name is made, and the
+            // partition's generation looked up, when the partition changes (rebalances run inside
+            // the calls above, on this thread, so none changes what is owned during this loop).
+            let changes = assignment.changes
+            var topic: (handle: OpaquePointer?, name: String) = (nil, "")
+            var owned: (handle: OpaquePointer?, partition: Int32, generation: UInt64?) = (nil, -1, nil)
             for pointer in pointers[0..<count] {
                 guard let pointer else { continue }
                 defer { rd_kafka_message_destroy(pointer) }
@@ -251,17 +258,19 @@ public final class KafkaConsumer: Sendable {
                     }
                     continue
                 }
-                let topic = String(cString: rd_kafka_topic_name(raw.rkt))
-                let partition = KafkaTopicPartition(topic: topic, partition: raw.partition)
+                if topic.handle != raw.rkt { topic = (raw.rkt, String(cString: rd_kafka_topic_name(raw.rkt))) }
+                if owned.handle != raw.rkt || owned.partition != raw.partition {
+                    owned = (raw.rkt, raw.partition, assignment.generation(of: KafkaTopicPartition(topic: topic.name, partition: raw.partition)))
+                }
                 // Records of a partition revoked inside this very poll are dropped, not handed out.
-                guard let generation = assignment.generation(of: partition) else { continue }
+                guard let generation = owned.generation else { continue }
                 messages.append(KafkaConsumerMessage(
-                    topic: topic, partition: raw.partition, offset: raw.offset,
+                    topic: topic.name, partition: raw.partition, offset: raw.offset,
                     key: raw.key.map { Array(UnsafeRawBufferPointer(start: $0, count: raw.key_len)) },
                     value: raw.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: raw.len)) } ?? [],
                     headers: HeaderList.read(pointer),
                     timestamp: Self.timestamp(pointer),
-                    assignmentGeneration: generation))
+                    assignmentGeneration: generation, assignmentChanges: changes))
             }
             if let failure { throw failure }
             return messages
@@ -331,6 +340,24 @@ public final class KafkaConsumerGroupMetadata: @unchecked Sendable {
     init(pointer: OpaquePointer) { self.pointer = pointer }
 
     deinit { rd_kafka_consumer_group_metadata_destroy(pointer) }
+}
+
+/// The array `rd_kafka_consume_batch_queue` fills, kept from poll to poll (used on the poll thread only,
+/// one poll at a time: hence `@unchecked Sendable`).
+final class PollBuffer: @unchecked Sendable {
+    private var storage = UnsafeMutableBufferPointer<UnsafeMutablePointer<rd_kafka_message_t>?>(start: nil, count: 0)
+
+    /// Room for `count` message pointers.
+    func pointers(_ count: Int) -> UnsafeMutableBufferPointer<UnsafeMutablePointer<rd_kafka_message_t>?> {
+        if storage.count < count {
+            storage.deallocate()
+            storage = .allocate(capacity: count)
+            storage.initialize(repeating: nil)
+        }
+        return storage
+    }
+
+    deinit { storage.deallocate() }
 }
 
 /// `rd_kafka_queue_t *` is thread-safe.

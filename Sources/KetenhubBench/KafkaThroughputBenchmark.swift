@@ -5,11 +5,11 @@ import Logging
 import Synchronization
 
 /// Raw produce and consume throughput on the embedded cluster: an idempotent `acks=all` producer
-/// (`sendAll` of 1,000 records, 20,000 in flight) and a consumer-group member reading concurrently;
-/// then the same work on librdkafka's C API (`LibrdkafkaBaseline`) for the ratios. The mock keeps only the newest ~5 MB per
-/// partition, so the topic gets enough partitions that none ever holds that much of the run, and
-/// the consumer owns them all before the first record is sent. Every record carries its index as
-/// key; the run fails (it never hangs) unless each index is consumed exactly once.
+/// (`sendAll` of 1,000 records, 80,000 in flight), then a new consumer-group member reading the whole
+/// topic; then the same work on librdkafka's C API (`LibrdkafkaBaseline`) for the ratios. The mock
+/// keeps only the newest ~5 MB per partition, so the topic gets enough partitions that none ever
+/// holds that much of the run. Every record carries its index as key; the run fails (it never
+/// hangs) unless each index is consumed exactly once.
 public struct KafkaThroughputBenchmark: Sendable {
     public struct Result: Sendable, Codable {
         public var produce_msgs_per_s: Double
@@ -52,33 +52,14 @@ public struct KafkaThroughputBenchmark: Sendable {
         defer { cluster.shutdown() }
         let topic = "bench-kafka"
         try cluster.createTopic(KafkaTopicSpecification(name: topic, partitions: partitions))
-
-        let consumer = try KafkaConsumer(configuration: Self.consumerConfiguration(cluster, group: "bench-kafka"), logger: logger)
-        try consumer.subscribe(topics: [topic])
+        let payload = [UInt8](repeating: UInt8(ascii: "k"), count: recordBytes)
         let total = messages
-        let progress = ConsumeProgress()
-        let consuming = Task { try await Self.consume(consumer, expecting: total, progress: progress) }
-        let watchdog = Task {
-            var last = -1
-            while !Task.isCancelled {
-                try await Task.sleep(for: .seconds(stallSeconds))
-                let now = await progress.count
-                if now == last { consuming.cancel(); return }
-                last = now
-            }
-        }
-        defer { watchdog.cancel() }
-        // Produce only once the consumer owns every partition, so it reads as the records arrive.
-        while consumer.assignedPartitions.count < Int(partitions) {
-            try await Task.sleep(for: .milliseconds(50))
-        }
 
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers),
                                          logger: logger)
-        let payload = [UInt8](repeating: UInt8(ascii: "k"), count: recordBytes)
         let produceStart = ContinuousClock.now
         // As the hub produces (a router's batch, a gateway's message): records handed over together
-        // with `sendAll`, a few batches in flight, each awaiting its delivery reports.
+        // with `sendAll`, several batches in flight, each awaiting its delivery reports.
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (number, start) in stride(from: 0, to: total, by: batchSize).enumerated() {
                 if number >= window / batchSize { try await group.next() }
@@ -92,9 +73,15 @@ public struct KafkaThroughputBenchmark: Sendable {
             try await group.waitForAll()
         }
         let produceSeconds = (ContinuousClock.now - produceStart).seconds
-        let consumeSeconds = try await consuming.value
         await producer.shutdown()
+
+        // A new group member reads the whole topic: the consumer's own speed, not the producer's,
+        // which bounds a consumer reading records as they arrive.
+        let consumer = try KafkaConsumer(configuration: consumerConfiguration(cluster, group: "bench-kafka"), logger: logger)
+        try consumer.subscribe(topics: [topic])
+        let consumeSeconds = try await consumeWatched(consumer, expecting: total)
         await consumer.close()
+
         let (baselineProduce, baselineConsume) = try await baseline(cluster: cluster, payload: payload)
         let produce = Double(total) / produceSeconds, consume = Double(total) / consumeSeconds
         return Result(produce_msgs_per_s: produce.rounded(), consume_msgs_per_s: consume.rounded(),
@@ -105,19 +92,36 @@ public struct KafkaThroughputBenchmark: Sendable {
                       consume_ratio_to_librdkafka: Self.hundredths(consume * baselineConsume / Double(total)))
     }
 
-    /// The baseline on a topic of its own with as many partitions: a consumer owning them all, then
-    /// the producer; both with the client's configuration. Seconds to produce and to consume.
+    /// Consumes every record, failing (never hanging) if none arrives for `stallSeconds`.
+    private func consumeWatched(_ consumer: KafkaConsumer, expecting total: Int) async throws -> Double {
+        let progress = ConsumeProgress()
+        let consuming = Task { try await Self.consume(consumer, expecting: total, progress: progress) }
+        let watchdog = Task {
+            var last = -1
+            while !Task.isCancelled {
+                try await Task.sleep(for: .seconds(stallSeconds))
+                let now = await progress.count
+                if now == last { consuming.cancel(); return }
+                last = now
+            }
+        }
+        defer { watchdog.cancel() }
+        return try await consuming.value
+    }
+
+    /// The baseline on a topic of its own with as many partitions, in the same order: the producer,
+    /// then a new consumer reading the whole topic; both with the client's configuration. Seconds to
+    /// produce and to consume.
     private func baseline(cluster: EmbeddedCluster, payload: [UInt8]) async throws -> (produce: Double, consume: Double) {
         let topic = "bench-kafka-librdkafka"
         try cluster.createTopic(KafkaTopicSpecification(name: topic, partitions: partitions))
-        let consumer = try LibrdkafkaBaseline.Consumer(properties: Self.consumerConfiguration(cluster, group: "bench-kafka-librdkafka").properties,
-                                                       topic: topic, count: messages)
-        while consumer.assigned < Int(partitions) { try await Task.sleep(for: .milliseconds(50)) }
         let properties = KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers).properties
         let total = messages
         let produce = try await LibrdkafkaBaseline.onThread {
             try LibrdkafkaBaseline.produce(properties: properties, topic: topic, count: total, payload: payload)
         }
+        let consumer = try LibrdkafkaBaseline.Consumer(properties: consumerConfiguration(cluster, group: "bench-kafka-librdkafka").properties,
+                                                       topic: topic, count: messages)
         let consume = try await LibrdkafkaBaseline.onThread { try consumer.finish() }
         return (produce, consume)
     }
@@ -125,10 +129,17 @@ public struct KafkaThroughputBenchmark: Sendable {
     private static func hundredths(_ value: Double) -> Double { (value * 100).rounded() / 100 }
 
     /// Both consumers' configuration: the hub's, with the fetch wait it uses on the embedded cluster
-    /// (which holds a fetch that found nothing for the whole wait, even when records arrive meanwhile).
-    private static func consumerConfiguration(_ cluster: EmbeddedCluster, group: String) -> KafkaConsumerConfiguration {
+    /// (which holds a fetch that found nothing for the whole wait, even when records arrive meanwhile),
+    /// and a local queue that can hold the whole run. librdkafka 2.0.2 stops fetching a partition
+    /// once the consumer's queue is over `queued.max.messages.kbytes` (64 MB by default) and looks
+    /// again only a second later (`fetch.queue.backoff.ms` came in 2.2.0), so a consumer slower than
+    /// the fetcher idles for most of each second after its queue drains; the C loop, faster than the
+    /// fetcher, never fills it. Sized so, the figure is the consumer's own speed; the limit itself
+    /// is librdkafka's advice: a queue of at least a second of the consumer's processing.
+    private func consumerConfiguration(_ cluster: EmbeddedCluster, group: String) -> KafkaConsumerConfiguration {
         var configuration = KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: group)
         configuration.fetchMaxWaitMilliseconds = EmbeddedCluster.fetchMaxWaitMilliseconds
+        configuration.client.overrides["queued.max.messages.kbytes"] = String(min(2_097_151, messages * (recordBytes + 100) / 1024 + 1024))
         return configuration
     }
 

@@ -75,4 +75,29 @@ struct ConsumerFastPathTests {
             #expect(messages.contains { $0.value == large })
         }
     }
+    @Test("polls of growing and shrinking sizes (one reused buffer) hand out each record once, in offset order")
+    func pollSizes() async throws {
+        let topic = KafkaTopicSpecification(name: uniqueName("sizes"), partitions: 1)
+        try await withCluster(topics: [topic]) { cluster in
+            let producer = try KafkaProducer(configuration: producerConfiguration(cluster), logger: testLogger)
+            try await producer.sendAll((0..<300).map { KafkaProducerMessage(topic: topic.name, key: "k", value: "r-\($0)") })
+            await producer.shutdown()
+            let consumer = try KafkaConsumer(configuration: consumerConfiguration(cluster), logger: testLogger)
+            try consumer.assign([KafkaTopicPartitionOffset(topic: topic.name, partition: 0, offset: KafkaOffset.beginning)])
+            let received = try await within(20, "300 records") {
+                var received: [KafkaConsumerMessage] = []
+                for size in [1, 2, 200, 3, 1_000, 7] where received.count < 300 {
+                    var batch: [KafkaConsumerMessage] = []
+                    while batch.isEmpty { batch = try await consumer.poll(maxMessages: size, timeoutMilliseconds: 100) }
+                    #expect(batch.count <= size)
+                    received += batch
+                }
+                while received.count < 300 { received += try await consumer.poll(maxMessages: 50, timeoutMilliseconds: 100) }
+                return received
+            }
+            await consumer.close()
+            #expect(received.map(\.offset) == Array(0..<300))
+            #expect(received.map(\.valueString) == (0..<300).map { "r-\($0)" })
+        }
+    }
 }

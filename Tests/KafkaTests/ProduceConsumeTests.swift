@@ -91,4 +91,56 @@ struct ProduceConsumeTests {
             await producer.shutdown()
         }
     }
+    @Test("records alternating over topics, one created after the producer's first send, each land in their own topic; after shutdown every record fails")
+    func topicHandles() async throws {
+        let first = KafkaTopicSpecification(name: uniqueName("first"), partitions: 2)
+        let later = KafkaTopicSpecification(name: uniqueName("later"), partitions: 1)
+        try await withCluster(topics: [first]) { cluster in
+            let producer = try KafkaProducer(configuration: producerConfiguration(cluster), logger: testLogger)
+            try await producer.send(KafkaProducerMessage(topic: first.name, key: "k", value: "before"))
+            try await cluster.createTopics([later])
+            let sent = (0..<30).map { index in
+                KafkaProducerMessage(topic: [first.name, later.name][index % 2], key: "k\(index % 3)", value: "r-\(index)")
+            }
+            let reports = try await producer.sendAll(sent)
+            #expect(reports.map(\.topic) == sent.map(\.topic))
+            // Each topic's records got consecutive offsets of its own, in the order sent.
+            #expect(reports.filter { $0.topic == later.name }.map(\.offset) == Array(0..<15))
+            await producer.shutdown()
+            let error = await #expect(throws: KafkaError.self) {
+                try await producer.sendAll([KafkaProducerMessage(topic: later.name, key: "k", value: "after")])
+            }
+            #expect(error?.kind == .state)
+
+            let consumer = try KafkaConsumer(configuration: consumerConfiguration(cluster), logger: testLogger)
+            try consumer.subscribe(topics: [first.name, later.name])
+            let received = try await collect(consumer, count: 31)
+            await consumer.close()
+            #expect(received.filter { $0.topic == later.name }.map(\.valueString).sorted() == (0..<30).filter { $0 % 2 == 1 }.map { "r-\($0)" }.sorted())
+            #expect(received.filter { $0.topic == first.name }.count == 16)
+        }
+    }
+
+    @Test("the first record to a topic while no broker is reachable fails with a message timeout, after the metadata wait")
+    func newTopicUnreachable() async throws {
+        let known = KafkaTopicSpecification(name: "known", partitions: 1)
+        let unknown = KafkaTopicSpecification(name: "named-while-down", partitions: 1)
+        try await withCluster(brokers: 1, topics: [known, unknown]) { cluster in
+            var configuration = producerConfiguration(cluster)
+            configuration.messageTimeoutMilliseconds = 1_500
+            let producer = try KafkaProducer(configuration: configuration, logger: testLogger)
+            try await producer.send(KafkaProducerMessage(topic: known.name, key: "k", value: "first"))
+            try cluster.setBrokerDown(1)
+            let error = await #expect(throws: KafkaError.self) {
+                try await producer.send(KafkaProducerMessage(topic: unknown.name, key: "k", value: "lost"))
+            }
+            #expect(error?.kind == .delivery)
+            #expect(error?.code == .messageTimedOut)
+            try cluster.setBrokerUp(1)
+            // Once the broker is back, the topic works.
+            let report = try await producer.send(KafkaProducerMessage(topic: unknown.name, key: "k", value: "again"))
+            #expect(report.topic == unknown.name)
+            await producer.shutdown()
+        }
+    }
 }

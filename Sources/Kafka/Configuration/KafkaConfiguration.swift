@@ -107,7 +107,10 @@ public struct KafkaConsumerConfiguration: Sendable {
         // default) and, in 2.0.2, looks again only about once a second: a consumer of small records
         // that fell that far behind sat idle for most of a second after catching up (seen in `bench
         // kafka` with librdkafka's fetch debug log). The bytes bound (queued.max.messages.kbytes, 64 MB)
-        // still bounds the memory; the hub's records, above 1 kB, reach it first anyway.
+        // still bounds the memory; the hub's records, above 1 kB, reach it first anyway. Over that
+        // bound librdkafka 2.0.2 also waits a second before fetching again, which idles only a
+        // consumer that drains 64 MB in less than a second (the raw benchmark's, which sizes its
+        // queue to the run); the hub's consumers, at tens of MB/s, are still draining when it fetches.
         p["queued.min.messages"] = "1000000"
         // Eager assignment: librdkafka 2.0.2's cooperative-sticky consumer can crash when closed
         // before its first assignment (fixed in 2.3.0).

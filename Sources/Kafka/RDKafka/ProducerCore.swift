@@ -8,8 +8,9 @@ final class ProducerCore: Sendable {
     let client: RDKafkaClient
     let control: ClientThread
     private let registry: DeliveryReportRegistry
+    private let topics: ProducerTopics
     private let pollLoop: PollLoop
-    private let closed = Mutex(false)
+    private let closed = Atomic(false)
 
     init(properties: [String: String], logger: Logger) throws {
         let name = properties["client.id"] ?? "producer"
@@ -20,10 +21,12 @@ final class ProducerCore: Sendable {
         self.client = client
         self.registry = registry
         self.control = ClientThread(name: "\(name)-control")
+        self.topics = ProducerTopics(client: client, control: control)
         self.pollLoop = PollLoop(name: "\(name)-poll") { _ = rd_kafka_poll(client.handle, 100) }
     }
 
-    var isClosed: Bool { closed.withLock { $0 } }
+    var isClosed: Bool { closed.load(ordering: .acquiring) }
+    private static let shutDown = KafkaError(kind: .state, reason: "the producer is shut down")
 
     /// Records librdkafka holds not yet delivered (queued or in flight); a non-blocking read, from any thread.
     var outstandingRecords: Int { Int(rd_kafka_outq_len(client.handle)) }
@@ -56,36 +59,45 @@ final class ProducerCore: Sendable {
         }
         let batch = DeliveryBatch(count: messages.count, keepsReports: keepingReports)
         let number = registry.register(batch)
+        // A batch's records mostly share their topic: its handle is looked up when the topic changes.
+        var topic: (name: String, handle: OpaquePointer)?
         for (index, message) in messages.enumerated() {
             let tag = DeliveryTag(batch: number, index: index)
-            if let refusal = await enqueue(message, tag: tag) { registry.complete(tag, with: .failure(refusal)) }
+            guard !isClosed else {
+                registry.complete(tag, with: .failure(Self.shutDown))
+                continue
+            }
+            if topic?.name != message.topic { topic = (message.topic, await topics.handle(message.topic)) }
+            var err = produce(message, to: topic!.handle, tag: tag)
+            while err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !Task.isCancelled && !isClosed {
+                // Deliveries drain librdkafka's local queue: wait for them without holding a thread.
+                try? await Task.sleep(for: .milliseconds(2))
+                err = produce(message, to: topic!.handle, tag: tag)
+            }
+            if err == RD_KAFKA_RESP_ERR__QUEUE_FULL && isClosed {
+                registry.complete(tag, with: .failure(Self.shutDown))
+            } else if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                // Refused, so no report will come for it.
+                let code = KafkaErrorCode(err)
+                registry.complete(tag, with: .failure(KafkaError(kind: .delivery, code: code, reason: "record for \(message.topic) not enqueued: \(code.description)")))
+            }
         }
         return try await batch.wait()
     }
 
-    /// Hands one record to librdkafka; suspends (never blocks a thread) while its local queue is full.
-    /// Returns why librdkafka refused the record, if it did (then no report will come).
-    private func enqueue(_ message: KafkaProducerMessage, tag: DeliveryTag) async -> KafkaError? {
-        while true {
-            guard !isClosed else { return KafkaError(kind: .state, reason: "the producer is shut down") }
-            let headers = HeaderList.make(message.headers)
-            let err = message.value.withUnsafeBytes { value in
-                withOptionalBytes(message.key) { key in
-                    ketenhub_produce(client.handle, message.topic, message.partition ?? RD_KAFKA_PARTITION_UA,
-                                     key.baseAddress, key.count, value.baseAddress, value.count,
-                                     headers, UnsafeMutableRawPointer(bitPattern: tag.raw))
-                }
+    /// Hands one record to librdkafka (non-blocking: a full local queue is an answer, not a wait).
+    /// A synchronous call, so that the common case costs no suspension point per record.
+    private func produce(_ message: KafkaProducerMessage, to topic: OpaquePointer, tag: DeliveryTag) -> rd_kafka_resp_err_t {
+        let headers = HeaderList.make(message.headers)
+        let err = message.value.withUnsafeBytes { value in
+            withOptionalBytes(message.key) { key in
+                ketenhub_produce(client.handle, topic, message.partition ?? RD_KAFKA_PARTITION_UA,
+                                 key.baseAddress, key.count, value.baseAddress, value.count,
+                                 headers, UnsafeMutableRawPointer(bitPattern: tag.raw))
             }
-            if err == RD_KAFKA_RESP_ERR_NO_ERROR { return nil }
-            if let headers { rd_kafka_headers_destroy(headers) }
-            if err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !Task.isCancelled {
-                // Deliveries drain the queue; wait for them without holding a thread.
-                try? await Task.sleep(for: .milliseconds(2))
-                continue
-            }
-            let code = KafkaErrorCode(err)
-            return KafkaError(kind: .delivery, code: code, reason: "record for \(message.topic) not enqueued: \(code.description)")
         }
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR, let headers { rd_kafka_headers_destroy(headers) }
+        return err
     }
 
     func flush(timeoutMilliseconds: Int32) async throws {
@@ -96,11 +108,15 @@ final class ProducerCore: Sendable {
 
     /// Flushes what is queued (up to the timeout), then stops the threads and destroys the handle.
     func shutdown(flushTimeoutMilliseconds: Int32 = 10_000) async {
-        guard closed.withLock({ was in defer { was = true }; return !was }) else { return }
+        guard closed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
         let client = self.client
         _ = try? await control.run { rd_kafka_flush(client.handle, flushTimeoutMilliseconds) }
         pollLoop.stop()
-        _ = try? await control.run { client.destroy() }
+        let topics = self.topics
+        _ = try? await control.run {
+            topics.destroyAll()
+            client.destroy()
+        }
         registry.failAll(with: KafkaError(kind: .delivery, reason: "the producer shut down before the record's delivery report"))
         control.shutdown()
     }
