@@ -45,8 +45,12 @@ public struct CloudEvent: Codable, Sendable, Hashable {
     public var producer: String? { Self.organisation(fromSource: source) }
 
     public static func organisation(fromSource source: String) -> String? {
-        let parts = source.split(separator: ":")
-        return parts.count >= 3 && parts[0] == "urn" && parts[1] == "ketenhub" ? String(parts[2]) : nil
+        // Read for every event the router decides on: a prefix and one search, no split.
+        let prefix = "urn:ketenhub:"
+        guard source.hasPrefix(prefix) else { return nil }
+        let rest = source.utf8.dropFirst(prefix.utf8.count)
+        let organisation = rest.prefix { $0 != UInt8(ascii: ":") }
+        return organisation.isEmpty ? nil : String(Substring(organisation))
     }
 
     /// The data as its Swift model.
