@@ -103,16 +103,25 @@ public struct PolicyEvaluator: Sendable {
         let producers: [String]
         let producerList: String
         let eventFields: [(pointer: JSONPointer, text: String, expected: JSONValue)]
-        let caseAttributes: [(name: String, expected: Bool)]
+        let caseAttributes: [(name: String, expected: Bool, mismatch: String)]
+        /// The words of a wait for every attribute the rule tests (one, mostly).
+        let waitsForAll: String
         let notYetValid: String?
         let noLongerValid: String?
+
+        static func waits(for unknown: [String]) -> String {
+            "waits for the case attribute\(unknown.count > 1 ? "s" : "") \(unknown.joined(separator: ", ")): no partner has stated \(unknown.count > 1 ? "them" : "it")"
+        }
 
         init(_ rule: SharingRule) {
             self.rule = rule
             producers = rule.producers
             producerList = rule.producers.joined(separator: ", ")
             eventFields = rule.conditions.eventFields.sorted { $0.key < $1.key }.map { (JSONPointer($0.key), $0.key, $0.value) }
-            caseAttributes = rule.conditions.caseAttributes.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+            caseAttributes = rule.conditions.caseAttributes.sorted { $0.key < $1.key }.map {
+                ($0.key, $0.value, "case attribute \($0.key) is \(!$0.value), not \($0.value)")
+            }
+            waitsForAll = Self.waits(for: caseAttributes.map(\.name))
             notYetValid = rule.validFrom.map { "not valid before \($0)" }
             noLongerValid = rule.validUntil.map { "not valid after \($0)" }
         }
@@ -277,21 +286,22 @@ public struct PolicyEvaluator: Sendable {
                 : unresolvedDeny ?? (resolved ? "no rule applies" : "no rule applies (and no \(type.name) organisation is known for this case)")
             return deny(idPrefix, recipient: recipient, considered: considered, reason: reason)
         }
-        let chosen = index.rules[best.position].rule
-        let outranked = "rule \(chosen.id) discloses more"
+        // The chosen rule's fields are read where they are (a copy of the rule costs a retain per field).
+        let chosen = index.rules[best.position]
+        let outranked = "rule \(chosen.rule.id) discloses more"
         for entry in permitting where entry.position != best.position {
             considered[entry.slot].applied = false
             considered[entry.slot].reason = outranked
         }
-        let basis = chosen.legalBasis(forProducer: producerType)
-        var decision = Decision(decisionId: idPrefix + recipient, recipient: recipient, outcome: .permit, ruleId: chosen.id,
-                                legalBasis: basis, purpose: chosen.purpose, disclosure: chosen.disclosure,
-                                fields: chosen.fields,
+        let basis = chosen.rule.legalBasis(forProducer: producerType)
+        var decision = Decision(decisionId: idPrefix + recipient, recipient: recipient, outcome: .permit, ruleId: chosen.rule.id,
+                                legalBasis: basis, purpose: chosen.rule.purpose, disclosure: chosen.rule.disclosure,
+                                fields: chosen.rule.fields,
                                 considered: Self.byRule(considered),
                                 reason: nil, matrixVersion: matrix.version)
         decision.legalBasisConfirmed = confirmedBases.contains(basis)
         if !best.consent.isEmpty { decision.consent = best.consent }
-        if !chosen.conditions.caseAttributes.isEmpty { decision.caseFacts = caseFacts(of: [best.position], in: index, caseState) }
+        if !chosen.rule.conditions.caseAttributes.isEmpty { decision.caseFacts = caseFacts(of: [best.position], in: index, caseState) }
         if type.regional {
             decision.region = caseState.municipality.map { "\($0), from \(caseState.regionSource ?? "a partner's statement")" }
                 ?? "no partner stated the case's municipality: \(recipient) takes cases without a region"
@@ -331,12 +341,12 @@ public struct PolicyEvaluator: Sendable {
             }
         }
         var unknown: [String] = []
-        for (attribute, expected) in indexed.caseAttributes {
+        for (attribute, expected, mismatch) in indexed.caseAttributes {
             guard let value = caseState.attribute(attribute) ?? CaseState.assumedUntilStated[attribute] else {
                 unknown.append(attribute)
                 continue
             }
-            if value != expected { return .fails("case attribute \(attribute) is \(value), not \(expected)") }
+            if value != expected { return .fails(mismatch) }
         }
         var evidence: [ConsentEvidence] = []
         if let required = indexed.rule.conditions.consent {
@@ -347,7 +357,7 @@ public struct PolicyEvaluator: Sendable {
             }
         }
         if !unknown.isEmpty {
-            return .waits("waits for the case attribute\(unknown.count > 1 ? "s" : "") \(unknown.joined(separator: ", ")): no partner has stated \(unknown.count > 1 ? "them" : "it")")
+            return .waits(unknown.count == indexed.caseAttributes.count ? indexed.waitsForAll : IndexedRule.waits(for: unknown))
         }
         return .applies(evidence)
     }
