@@ -30,7 +30,10 @@ public struct KafkaProducerConfiguration: Sendable {
     public var client: KafkaClientSettings
     /// Idempotence (and with it `acks=all`) is on unless explicitly turned off.
     public var idempotent = true
-    public var lingerMilliseconds = 5
+    /// How long librdkafka holds a record to batch it with the next (its own default is 5 ms). The
+    /// hub's records are few and each is waited for (a partner's message, a delivery): 1 ms. Under
+    /// load librdkafka batches anyway, records gathering while a request is in flight.
+    public var lingerMilliseconds = 1
     /// How long librdkafka keeps retrying one record before its delivery report fails.
     public var messageTimeoutMilliseconds = 30_000
     /// Set for a transactional producer; one id per logical instance of a service.
