@@ -176,8 +176,9 @@ public struct PolicyEvaluator: Sendable {
             // Thuis sending about a case whose address no partner stated).
             if let resolved, resolved == producerCode { continue }
             if resolved == nil, producerType == type.type { continue }
-            decisions.append(decide(event, idPrefix: idPrefix, day: day, baselineRules: baselineRules, regionalIndex: regionalIndex, eventName: eventName, producer: producerCode, producerType: producerType,
-                                    recipientType: type, resolution: resolution, caseState: caseState, consent: consent, concerned: &concerned))
+            decisions.append(decide(event, idPrefix: idPrefix, day: day, baselineRules: baselineRules, regionalIndex: regionalIndex,
+                                    eventName: eventName, producer: producerCode, producerType: producerType, recipientType: type,
+                                    resolution: resolution, caseState: caseState, consent: consent, concerned: &concerned))
         }
         return decisions
     }
@@ -219,9 +220,11 @@ public struct PolicyEvaluator: Sendable {
         case waits(String)
     }
 
-    private func decide(_ event: CloudEvent, idPrefix: String, day: Substring, baselineRules: [String: [Int]], regionalIndex: RuleIndex?, eventName: String, producer: String, producerType: String?,
-                        recipientType type: OrganisationType, resolution: OrganisationRegistry.Resolution, caseState: CaseState,
-                        consent: ConsentState, concerned: inout ConcernedPersons) -> Decision {
+    /// `day`, `baselineRules` and `regionalIndex` are the event's, found once for all its recipients.
+    private func decide(_ event: CloudEvent, idPrefix: String, day: Substring, baselineRules: [String: [Int]], regionalIndex: RuleIndex?,
+                        eventName: String, producer: String, producerType: String?, recipientType type: OrganisationType,
+                        resolution: OrganisationRegistry.Resolution, caseState: CaseState, consent: ConsentState,
+                        concerned: inout ConcernedPersons) -> Decision {
         let recipient: String
         let resolved: Bool
         var unresolved: (hold: Bool, reason: String)?
