@@ -105,4 +105,42 @@ struct PropertyTests {
         }
         #expect(deliveries > 0, "the generated matrix delivered something to check")
     }
+    @Test("every decision lists its candidate rules once, in rule-id order; a permit names one applied rule, the most disclosing, and the others it outranked")
+    func consideredRules() throws {
+        var permits = 0, outranked = 0
+        for seed in UInt64(0)..<20 {
+            var random = SeededGenerator(state: seed)
+            let matrix = Self.randomMatrix(&random)
+            let rulesByID = Dictionary(uniqueKeysWithValues: matrix.baseline.map { ($0.id, $0) })
+            var state = RoutingState()
+            let evaluator = PolicyEvaluator(matrix: matrix)
+            for index in 0..<120 {
+                var event = Self.examples.randomElement(using: &random)!
+                event.id = "considered-\(seed)-\(index)"
+                event.ketencaseid = "KZ-2026-CON\(String(format: "%03d", Int.random(in: 0..<6, using: &random)))"
+                guard let step = state.route(event, with: evaluator) else { continue }
+                for decision in step.decisions {
+                    let ids = decision.considered.map(\.ruleId)
+                    #expect(ids == ids.sorted(), "considered in rule-id order")
+                    #expect(Set(ids).count == ids.count, "each rule once")
+                    guard decision.outcome == .permit, let chosen = decision.ruleId else {
+                        #expect(decision.considered.allSatisfy { !$0.applied })
+                        continue
+                    }
+                    permits += 1
+                    #expect(decision.considered.filter(\.applied).map(\.ruleId) == [chosen])
+                    let others = decision.considered.filter { $0.reason == "rule \(chosen) discloses more" }
+                    outranked += others.count
+                    let chosenRule = try #require(rulesByID[chosen])
+                    for other in others {
+                        let rule = try #require(rulesByID[other.ruleId])
+                        // The chosen rule discloses at least as much; on a tie, the lower id is chosen.
+                        #expect(rule.disclosure < chosenRule.disclosure || (rule.disclosure == chosenRule.disclosure && chosen < rule.id))
+                    }
+                }
+            }
+        }
+        #expect(permits > 0, "the generated matrices permitted something to check")
+        #expect(outranked > 0, "a permit outranked another rule, to check")
+    }
 }
