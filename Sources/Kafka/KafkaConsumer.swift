@@ -117,8 +117,7 @@ public final class KafkaConsumer: Sendable {
 
     /// Whether `message`'s partition is still owned under the assignment it was fetched in.
     public func owns(_ message: KafkaConsumerMessage) -> Bool {
-        assignment.unchanged(since: message.assignmentChanges)
-            || assignment.owns(message.topicPartition, generation: message.assignmentGeneration)
+        assignment.owns(message.topicPartition, generation: message.assignmentGeneration)
     }
 
     /// Marks `message` processed; the next `commit` (or the commit before a revocation) includes it.
@@ -243,7 +242,6 @@ public final class KafkaConsumer: Sendable {
             // A batch's records come in runs of one partition: the topic's name is made, and the
             // partition's generation looked up, when the partition changes (rebalances run inside
             // the calls above, on this thread, so none changes what is owned during this loop).
-            let changes = assignment.changes
             var topic: (handle: OpaquePointer?, name: String) = (nil, "")
             var owned: (handle: OpaquePointer?, partition: Int32, generation: UInt64?) = (nil, -1, nil)
             for pointer in pointers[0..<count] {
@@ -270,7 +268,7 @@ public final class KafkaConsumer: Sendable {
                     value: raw.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: raw.len)) } ?? [],
                     headers: HeaderList.read(pointer),
                     timestamp: Self.timestamp(pointer),
-                    assignmentGeneration: generation, assignmentChanges: changes))
+                    assignmentGeneration: generation))
             }
             if let failure { throw failure }
             return messages

@@ -88,9 +88,6 @@ public struct KafkaConsumerMessage: Sendable {
     public var timestamp: Date?
     /// The assignment this record was fetched under; offsets from an older one are fenced.
     let assignmentGeneration: UInt64
-    /// The consumer's count of assignment changes read before the record's generation was: while it
-    /// stands, the record's partition is still owned under that generation.
-    let assignmentChanges: UInt64
 
     public var topicPartition: KafkaTopicPartition { KafkaTopicPartition(topic: topic, partition: partition) }
     public var keyString: String? { key.map { String(decoding: $0, as: UTF8.self) } }

@@ -12,10 +12,6 @@ final class AssignmentTracker: Sendable {
     }
 
     private let state = Mutex(State())
-    /// Counts every change of `owned`, bumped inside the lock after the change: a record fetched
-    /// while the count was N is still owned while the count is N, which the consumer's iterator
-    /// checks with one atomic load per record instead of a lock and a dictionary lookup.
-    private let changeCount = Atomic<UInt64>(0)
     private let logger: Logger
     /// With manual commits, commit the stored offsets before giving partitions away, so the next
     /// owner starts after the records this one finished (records it did not finish are redone).
@@ -30,14 +26,6 @@ final class AssignmentTracker: Sendable {
 
     func generation(of partition: KafkaTopicPartition) -> UInt64? { state.withLock { $0.owned[partition] } }
 
-    /// The count of changes so far; read before the generations of a batch's records are looked up.
-    var changes: UInt64 { changeCount.load(ordering: .acquiring) }
-
-    /// Whether nothing changed since the count `changes` was read.
-    func unchanged(since changes: UInt64) -> Bool { changeCount.load(ordering: .acquiring) == changes }
-
-    private func changed() { changeCount.add(1, ordering: .releasing) }
-
     func owns(_ partition: KafkaTopicPartition, generation: UInt64) -> Bool {
         state.withLock { $0.owned[partition] == generation }
     }
@@ -47,7 +35,6 @@ final class AssignmentTracker: Sendable {
         state.withLock { state in
             state.generation += 1
             state.owned = Dictionary(uniqueKeysWithValues: partitions.map { ($0, state.generation) })
-            changed()
         }
     }
 
@@ -59,7 +46,6 @@ final class AssignmentTracker: Sendable {
             state.withLock { state in
                 state.generation += 1
                 for partition in changed { state.owned[partition] = state.generation }
-                self.changed()
             }
             logger.info("partitions assigned", metadata: ["partitions": "\(changed.map(\.description).sorted())"])
             rd_kafka_assign(rk, list)
@@ -72,16 +58,12 @@ final class AssignmentTracker: Sendable {
             }
             state.withLock { state in
                 for partition in changed { state.owned[partition] = nil }
-                self.changed()
             }
             logger.info("partitions revoked", metadata: ["partitions": "\(changed.map(\.description).sorted())"])
             rd_kafka_assign(rk, nil)
         default:
             logger.error("rebalance failed", metadata: ["error": "\(KafkaErrorCode(err).name)"])
-            state.withLock { state in
-                state.owned.removeAll()
-                self.changed()
-            }
+            state.withLock { $0.owned.removeAll() }
             rd_kafka_assign(rk, nil)
         }
     }

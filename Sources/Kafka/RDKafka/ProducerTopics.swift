@@ -35,13 +35,14 @@ final class ProducerTopics: Sendable {
             _ = rd_kafka_metadata(client.handle, 0, made.pointer, &metadata, Self.metadataTimeoutMilliseconds)
             if let metadata { rd_kafka_metadata_destroy(metadata) }
         }
-        let kept = handles.withLock { handles in
-            if let first = handles[topic] { return first }
+        let (kept, inserted) = handles.withLock { handles in
+            if let first = handles[topic] { return (first, false) }
             handles[topic] = made
-            return made
+            return (made, true)
         }
-        // Another task made the same topic's handle meanwhile: keep one.
-        if kept.pointer != made.pointer { rd_kafka_topic_destroy(made.pointer) }
+        // Another task made the same topic's handle meanwhile: keep one. (librdkafka hands out the
+        // same pointer for a topic named twice, counting both: this gives back the second count.)
+        if !inserted { rd_kafka_topic_destroy(made.pointer) }
         return kept.pointer
     }
 
