@@ -62,13 +62,12 @@ final class DeliveryReportRegistry: Sendable {
     func complete(_ message: rd_kafka_message_t) {
         let tag = DeliveryTag(raw: UInt(bitPattern: message._private))
         guard let batch = batch(of: tag) else { return }
-        // The topic's name is read only for a report someone reads.
-        let topic = batch.keepsReports || message.err != RD_KAFKA_RESP_ERR_NO_ERROR
-            ? message.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "" : ""
         let result: Result<KafkaDeliveryReport, KafkaError>
         if message.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-            result = .success(KafkaDeliveryReport(topic: topic, partition: message.partition, offset: message.offset))
+            // The topic is filled in from the batch's records when its reports are handed over.
+            result = .success(KafkaDeliveryReport(topic: "", partition: message.partition, offset: message.offset))
         } else {
+            let topic = message.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
             let code = KafkaErrorCode(message.err)
             result = .failure(KafkaError(kind: .delivery, code: code, reason: "record for \(topic) not delivered: \(code.description)"))
         }
@@ -88,16 +87,25 @@ final class DeliveryBatch: Sendable {
         var remaining: Int
         var waiter: CheckedContinuation<[KafkaDeliveryReport], any Error>?
 
-        var outcome: Result<[KafkaDeliveryReport], any Error> {
+        func outcome(topics records: [KafkaProducerMessage]) -> Result<[KafkaDeliveryReport], any Error> {
             if let failure { return .failure(failure.error) }
-            return .success(reports.map { $0! })
+            return .success(zip(reports, records).map { report, record in
+                var report = report!
+                report.topic = record.topic
+                return report
+            })
         }
     }
 
     let keepsReports: Bool
+    /// The batch's records, for the topic of each report (kept only when reports are kept): a
+    /// report carries its record's topic without the delivery callback making a string per record.
+    private let records: [KafkaProducerMessage]
     private let state: Mutex<State>
 
-    init(count: Int, keepsReports: Bool = true) {
+    init(records: [KafkaProducerMessage], keepsReports: Bool = true) {
+        let count = records.count
+        self.records = keepsReports ? records : []
         self.keepsReports = keepsReports
         state = Mutex(State(done: Array(repeating: false, count: count), reports: keepsReports ? Array(repeating: nil, count: count) : [],
                             failure: nil, remaining: count, waiter: nil))
@@ -119,7 +127,7 @@ final class DeliveryBatch: Sendable {
                 }
                 guard state.remaining == 0 else { return (false, nil, nil) }
                 defer { state.waiter = nil }
-                return (true, state.waiter, state.outcome)
+                return (true, state.waiter, state.outcome(topics: records))
             }
         if let waiter, let outcome { waiter.resume(with: outcome) }
         return finished
@@ -140,7 +148,7 @@ final class DeliveryBatch: Sendable {
                     state.waiter = continuation
                     return nil
                 }
-                return state.outcome
+                return state.outcome(topics: records)
             }
             if let outcome { continuation.resume(with: outcome) }
         }

@@ -57,7 +57,7 @@ final class ProducerCore: Sendable {
             }
             return reports
         }
-        let batch = DeliveryBatch(count: messages.count, keepsReports: keepingReports)
+        let batch = DeliveryBatch(records: messages, keepsReports: keepingReports)
         let number = registry.register(batch)
         // A batch's records mostly share their topic: its handle is looked up when the topic changes.
         var topic: (name: String, handle: OpaquePointer)?
