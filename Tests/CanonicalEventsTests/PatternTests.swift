@@ -66,6 +66,7 @@ struct PatternTests {
     @Test("agrees with NSRegularExpression on every example string and on seeded variations of them")
     func agreesWithICU() throws {
         let patterns = try Self.contractPatterns()
+        let compiledPatterns = patterns.map { Pattern($0)! }  // compiled once, as the validator does
         let strings = try Self.exampleStrings()
         var random = SeededGenerator(state: 20261123)
         let alphabet = Array("09azAZKZ-:.+T Z@_()psn".unicodeScalars) + ["é", "\u{00A0}", "\t", "\u{2028}"]
@@ -87,8 +88,8 @@ struct PatternTests {
                 variants.append(String(String.UnicodeScalarView(edited)))
             }
             for variant in variants {
-                for pattern in patterns {
-                    let ours = Pattern(pattern)!.matches(variant)
+                for (pattern, compiled) in zip(patterns, compiledPatterns) {
+                    let ours = compiled.matches(variant)
                     #expect(ours == Self.icu(pattern, variant), "\(pattern) on \(variant.debugDescription)")
                     compared += 1
                     if ours { matched += 1 }
@@ -121,5 +122,32 @@ struct PatternTests {
         #expect(Pattern("^[^@\\s]+@[^@\\s]+\\.[a-z]{2,}$")!.matches("mw.dijk@vt-utrecht.nl"))
         #expect(!Pattern("^[^@\\s]+@[^@\\s]+\\.[a-z]{2,}$")!.matches("mw dijk@vt-utrecht.nl"))
         #expect(Pattern("^(a*)*$")!.matches("aaaa") && !Pattern("^(a*)*$")!.matches("aab"), "an empty iteration ends a repetition")
+    }
+
+    @Test("the deterministic automaton agrees with the Thompson automaton it is built from, and gives way to it when it would be too large")
+    func automatonAgreesWithProgram() throws {
+        let patterns = try Self.contractPatterns() + ["GM[0-9]{4}", "(^a|b)c", "^(a|ab)(c|bcd)(d*)$", "^(a*)*$", "a$b", "^$", "x*"]
+        var random = SeededGenerator(state: 20261129)
+        let alphabet = Array("09afAFKZGM-:.+Tt Zz@_()psnabcdx".unicodeScalars) + ["é", "\u{00A0}", "\t", "\n", "\u{2028}"]
+        let texts = try Self.exampleStrings() + ["", "a", "ab", "abcd", "aab", "xxGM0344yy", "bc", "ac", "zac"]
+            + (0..<2_000).map { _ in
+                String(String.UnicodeScalarView((0..<Int(random.next() % 24)).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] }))
+            }
+        var automata = 0
+        for source in patterns {
+            let pattern = try #require(Pattern(source), "\(source)")
+            guard let program = pattern.nondeterministic else { continue }  // a run of one class: no automaton either way
+            #expect(pattern.isAutomaton, "\(source) is matched by a deterministic automaton")
+            automata += 1
+            for text in texts {
+                #expect(pattern.matches(text) == program.matches(text), "\(source) on \(text.debugDescription)")
+            }
+        }
+        #expect(automata >= 15)
+        // (a|b)*a(a|b){12}: the position 13 from the end must be an a; a deterministic automaton
+        // needs 2^13 states for that, more than it may have: the program matches instead.
+        let large = try #require(Pattern("^(a|b)*a(a|b){12}$"))
+        #expect(!large.isAutomaton && large.isSimple)
+        #expect(large.matches("ba" + String(repeating: "b", count: 12)) && !large.matches(String(repeating: "b", count: 13)))
     }
 }

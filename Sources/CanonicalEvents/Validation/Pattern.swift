@@ -12,6 +12,7 @@ struct Pattern: Sendable {
     private enum Engine: Sendable {
         /// `^[class]{min,max}$` (the contracts' free-text pattern): every scalar in the class.
         case run(ScalarClass, min: Int, max: Int?)
+        case automaton(PatternAutomaton)
         case simple(PatternProgram)
         case foundation(CompiledPattern)
     }
@@ -25,7 +26,7 @@ struct Pattern: Sendable {
            case .repetition(.scalar(let set), let min, let max) = parts[1] {
             engine = .run(set, min: min, max: max)
         } else if let node, let program = PatternProgram(node) {
-            engine = .simple(program)
+            engine = PatternAutomaton(program).map(Engine.automaton) ?? .simple(program)
         } else if let regex = try? NSRegularExpression(pattern: source) {
             engine = .foundation(CompiledPattern(regex: regex))
         } else {
@@ -35,6 +36,19 @@ struct Pattern: Sendable {
 
     /// Whether the pattern is matched by the simple matcher (for the differential tests).
     var isSimple: Bool { if case .foundation = engine { false } else { true } }
+
+    /// Whether the pattern is matched by a deterministic automaton (for the differential tests).
+    var isAutomaton: Bool { if case .automaton = engine { true } else { false } }
+
+    /// The same pattern matched by following the Thompson automaton's states, as before the
+    /// deterministic one is built (for the differential tests).
+    var nondeterministic: PatternProgram? {
+        switch engine {
+        case .automaton(let automaton): automaton.program
+        case .simple(let program): program
+        case .run, .foundation: nil
+        }
+    }
 
     func matches(_ text: String) -> Bool {
         switch engine {
@@ -46,6 +60,7 @@ struct Pattern: Sendable {
             }
             return count >= min && max.map { count <= $0 } ?? true
         case .foundation(let compiled): return compiled.matches(text)
+        case .automaton(let automaton): return automaton.matches(text)
         case .simple(let program): return program.matches(text)
         }
     }
@@ -84,7 +99,7 @@ struct PatternProgram: Sendable {
 
     private(set) var instructions: [Instruction] = []
     /// Whether every match must begin at the start of the text (the pattern begins with `^`).
-    private var anchoredAtStart = false
+    private(set) var anchoredAtStart = false
 
     /// Nil when the pattern would expand beyond `maximumInstructions`.
     init?(_ node: PatternNode) {
@@ -208,6 +223,136 @@ struct PatternProgram: Sendable {
                 if add(Int(pc) + 1, program, atStart: false, atEnd: atEnd) { return true }
             }
             return false
+        }
+    }
+}
+
+/// A `PatternProgram` made deterministic (subset construction, done once when the contracts are
+/// compiled): one table lookup per scalar of the text, where following the Thompson automaton's
+/// states costs a walk over all of them and their scratch arrays (a quarter of the router's
+/// parse-and-validate time). Scalars are read in 130 classes, which is all a `ScalarClass` can
+/// tell apart: each ASCII scalar, non-ASCII white space, other non-ASCII.
+///
+/// A state is the set of the program's states reached at one position (`scalar`, `end` and `match`
+/// instructions, after following splits and jumps). `^` holds only in the first state; `$` is
+/// decided when the text ends (`acceptsAtEnd`); reaching `match` ends the search there
+/// (`acceptsNow`): patterns are not implicitly anchored. A pattern whose automaton would exceed
+/// `maximumStates` keeps the program.
+struct PatternAutomaton: Sendable {
+    static let classes = 130
+    static let maximumStates = 2_048
+
+    let program: PatternProgram
+    /// `transitions[state * classes + class]`: the next state, or -1 when no match can follow.
+    private let transitions: [Int32]
+    private let acceptsNow: [Bool]
+    private let acceptsAtEnd: [Bool]
+
+    init?(_ program: PatternProgram) {
+        let code = program.instructions
+        /// The `scalar`, `end` and `match` instructions reached from `seeds` without reading a scalar.
+        func closure(_ seeds: [Int], atStart: Bool) -> [Int32] {
+            var reached = Set<Int>()
+            var stack = seeds
+            var kept: [Int32] = []
+            while let pc = stack.popLast() {
+                guard reached.insert(pc).inserted else { continue }
+                switch code[pc] {
+                case .scalar, .end, .match: kept.append(Int32(pc))
+                case .split(let first, let second): stack += [second, first]
+                case .jump(let target): stack.append(target)
+                case .start: if atStart { stack.append(pc + 1) }
+                }
+            }
+            return kept.sorted()
+        }
+        /// Whether `match` is reached from `pc` once the text has ended.
+        func matchesAtEnd(from pc: Int, atStart: Bool) -> Bool {
+            var reached = Set<Int>()
+            var stack = [pc]
+            while let pc = stack.popLast() {
+                guard reached.insert(pc).inserted else { continue }
+                switch code[pc] {
+                case .match: return true
+                case .scalar: continue
+                case .split(let first, let second): stack += [second, first]
+                case .jump(let target): stack.append(target)
+                case .start: if atStart { stack.append(pc + 1) }
+                case .end: stack.append(pc + 1)
+                }
+            }
+            return false
+        }
+        struct Key: Hashable { var states: [Int32]; var first: Bool }
+        var keys = [Key(states: closure([0], atStart: true), first: true)]
+        var index = [keys[0]: 0]
+        var transitions: [Int32] = []
+        var acceptsNow: [Bool] = []
+        var acceptsAtEnd: [Bool] = []
+        var next = 0
+        while next < keys.count {
+            let key = keys[next]
+            next += 1
+            acceptsNow.append(key.states.contains { if case .match = code[Int($0)] { true } else { false } })
+            acceptsAtEnd.append(key.states.contains { pc in
+                switch code[Int(pc)] {
+                case .match: true
+                case .end: matchesAtEnd(from: Int(pc) + 1, atStart: key.first)
+                default: false
+                }
+            })
+            for symbol in 0..<Self.classes {
+                let scalar = Self.representative(of: symbol)
+                var seeds: [Int] = key.states.compactMap { pc in
+                    guard case .scalar(let set) = code[Int(pc)], set.contains(scalar) else { return nil }
+                    return Int(pc) + 1
+                }
+                if !program.anchoredAtStart { seeds.append(0) }  // a match may begin at any position
+                let states = closure(seeds, atStart: false)
+                guard !states.isEmpty else {
+                    transitions.append(-1)
+                    continue
+                }
+                let target = Key(states: states, first: false)
+                if let known = index[target] {
+                    transitions.append(Int32(known))
+                } else {
+                    guard keys.count < Self.maximumStates else { return nil }
+                    index[target] = keys.count
+                    transitions.append(Int32(keys.count))
+                    keys.append(target)
+                }
+            }
+        }
+        self.program = program
+        self.transitions = transitions
+        self.acceptsNow = acceptsNow
+        self.acceptsAtEnd = acceptsAtEnd
+    }
+
+    /// A scalar of each class, to test the program's sets with.
+    private static func representative(of symbol: Int) -> Unicode.Scalar {
+        switch symbol {
+        case 0..<128: Unicode.Scalar(UInt8(symbol))
+        case 128: "\u{00A0}"  // white space
+        default: "\u{00E9}"
+        }
+    }
+
+    private static func symbol(of scalar: Unicode.Scalar) -> Int {
+        scalar.value < 128 ? Int(scalar.value) : scalar.properties.isWhitespace ? 128 : 129
+    }
+
+    func matches(_ text: String) -> Bool {
+        var state = 0
+        if acceptsNow[0] { return true }
+        return transitions.withUnsafeBufferPointer { table in
+            for scalar in text.unicodeScalars {
+                state = Int(table[state * Self.classes + Self.symbol(of: scalar)])
+                if state < 0 { return false }
+                if acceptsNow[state] { return true }
+            }
+            return acceptsAtEnd[state]
         }
     }
 }
