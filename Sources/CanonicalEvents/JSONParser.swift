@@ -31,7 +31,12 @@ struct JSONParser {
     private func error(_ reason: String) -> ParseError { ParseError(offset: index, reason: reason) }
 
     private mutating func skipWhitespace() {
-        while index < bytes.count, [0x20, 0x0A, 0x0D, 0x09].contains(bytes[index]) { index += 1 }
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x0A, 0x0D, 0x09: index += 1
+            default: return
+            }
+        }
     }
 
     private mutating func value() throws -> JSONValue {
@@ -77,8 +82,12 @@ struct JSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
             index += 1
             skipWhitespace()
-            guard members[key] == nil else { throw error("duplicate member '\(ValidationProblem.quotedName(key))'") }
-            members[key] = try value()
+            let valueStart = index
+            // One hash per member: stored, then checked that nothing was there before.
+            guard members.updateValue(try value(), forKey: key) == nil else {
+                index = valueStart
+                throw error("duplicate member '\(ValidationProblem.quotedName(key))'")
+            }
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
@@ -107,7 +116,21 @@ struct JSONParser {
 
     private mutating func string() throws -> String {
         index += 1
-        var scalars: [UInt8] = []
+        // Most strings hold no escape: made straight from their bytes (short ones without an allocation).
+        var end = index
+        while end < bytes.count {
+            let byte = bytes[end]
+            if byte == UInt8(ascii: "\"") {
+                let start = index
+                index = end + 1
+                guard let text = String(validating: bytes[start..<end], as: UTF8.self) else { throw error("invalid UTF-8 in a string") }
+                return text
+            }
+            if byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+            end += 1
+        }
+        var scalars = Array(bytes[index..<end])  // up to the first escape, control character or the end
+        index = end
         while true {
             guard index < bytes.count else { throw error("unterminated string") }
             let byte = bytes[index]

@@ -54,4 +54,32 @@ extension JSONParserTests {
         #expect(throws: (any Error).self) { try JSONValue.parse(Data("[1e400]".utf8)) }
         #expect((try? JSONValue.parse(Data("[1e300, -0.5e-3988]".utf8))) != nil, "large and tiny finite numbers stay")
     }
+
+    @Test("a string with an escape, a quote or a control character at any position, or none, is written escaped and read back as it was")
+    func stringsAtEveryPosition() throws {
+        let specials: [Character] = ["\"", "\\", "\n", "\u{01}", "\u{1F}", "\t"]
+        let plain: [Character] = ["a", "Z", "0", " ", "~", "\u{7F}", "é", "😀", "\u{20}", "!", "#", "]", "\u{2028}"]
+        var texts: [String] = [""]
+        for length in 1...19 {
+            let base = (0..<length).map { plain[($0 * 7 + length) % plain.count] }
+            texts.append(String(base))  // nothing to escape
+            for position in 0..<length {
+                for special in specials {
+                    var characters = base
+                    characters[position] = special
+                    texts.append(String(characters))
+                }
+            }
+        }
+        for text in texts {
+            let document = JSONValue.object([text: .array([.string(text)])])
+            let written = document.encodedBytes()
+            // Every control character, quote and backslash in the text is escaped: none appears raw
+            // between the string's quotes, which are the only raw quotes.
+            #expect(!written.contains { $0 < 0x20 }, "\(text.debugDescription)")
+            #expect(try JSONValue.parse(Data(written)) == document, "\(text.debugDescription)")
+        }
+        #expect(texts.count > 600)
+    }
 }
+
