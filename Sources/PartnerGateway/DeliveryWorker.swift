@@ -140,7 +140,7 @@ public final class DeliveryWorker: Sendable {
             rendered = try translator.renderDelivery(event)
         } catch {
             status.detail = "not renderable in the \(translator.format.partner) format: \(error)"
-            status.at = ISO8601DateFormatter().string(from: Date())
+            status.at = HubTime.text(Date())
             logger.error("delivery not renderable", metadata: ["delivery": "\(status.deliveryId)", "error": "\(error)"])
             return status
         }
@@ -150,11 +150,11 @@ public final class DeliveryWorker: Sendable {
             case .delivered:
                 status.outcome = .delivered
                 status.detail = nil
-                status.at = ISO8601DateFormatter().string(from: Date())
+                status.at = HubTime.text(Date())
                 return status
             case .refused(let detail):
                 status.detail = detail
-                status.at = ISO8601DateFormatter().string(from: Date())
+                status.at = HubTime.text(Date())
                 logger.error("partner refused a delivery", metadata: ["organisation": "\(organisation)", "delivery": "\(status.deliveryId)", "detail": "\(detail)"])
                 return status
             case .retry(let detail):

@@ -52,7 +52,7 @@ public final class InboundGateway: Sendable {
     public func sizeLimit(for organisation: String) -> Int? { formats.format(for: organisation)?.maxBytes }
 
     public func receive(_ bytes: [UInt8], from organisation: String, via transport: Transport, contentType: String) async -> Receipt {
-        let receivedAt = ISO8601DateFormatter().string(from: Date())
+        let receivedAt = HubTime.text(Date())
         guard let format = formats.format(for: organisation) else {
             return await refuse(bytes, from: organisation, via: transport, contentType: contentType, at: receivedAt,
                                 [AdapterProblem(location: "", reason: "\(organisation) has no partner format")])
@@ -112,7 +112,7 @@ public final class InboundGateway: Sendable {
     /// A message refused before it was read (too large): its dead letter keeps its size, not its bytes.
     public func refuseUnread(size: Int, from organisation: String, via transport: Transport, contentType: String, reason: String) async -> Receipt {
         await refuse([], declaredSize: size, from: organisation, via: transport, contentType: contentType,
-                     at: ISO8601DateFormatter().string(from: Date()), [AdapterProblem(location: "", reason: reason)])
+                     at: HubTime.text(Date()), [AdapterProblem(location: "", reason: reason)])
     }
 
     /// A refused message's dead letter id: the digest of its bytes, so that a partner sending the same

@@ -178,10 +178,13 @@ public final class RoutingService: Sendable {
 
     struct DecisionCount: Hashable, Sendable { var recipient: String; var outcome: String }
 
+    /// Read once: asking costs a system call.
+    private static let processors = ProcessInfo.processInfo.activeProcessorCount
+
     /// Parses and validates a batch's records, in chunks on several cores: each record on its own,
     /// so they need not wait for each other, unlike routing, which goes in order.
     private func parseAll(_ batch: [KafkaConsumerMessage]) async -> [Result<CloudEvent, DeadLetterMessage>] {
-        let chunks = batch.count < 64 ? 1 : max(1, min(ProcessInfo.processInfo.activeProcessorCount, 4))
+        let chunks = batch.count < 64 ? 1 : max(1, min(Self.processors, 4))
         guard chunks > 1 else { return batch.map(parse) }
         let size = (batch.count + chunks - 1) / chunks
         return await withTaskGroup(of: (Int, [Result<CloudEvent, DeadLetterMessage>]).self) { group in
@@ -236,7 +239,7 @@ public final class RoutingService: Sendable {
     private func decide(_ batch: [KafkaConsumerMessage], parsed: [Result<CloudEvent, DeadLetterMessage>],
                         memory: inout RouterMemory) -> DecidedBatch {
         var decided = DecidedBatch(records: batch.count, evaluator: matrices.evaluator(),
-                                   decidedAt: ISO8601DateFormatter().string(from: Date()))
+                                   decidedAt: HubTime.text(Date()))
         var positions: [Int32: Int64] = [:]
         for (message, result) in zip(batch, parsed) {
             positions[message.partition] = message.offset + 1
@@ -471,7 +474,7 @@ public final class RoutingService: Sendable {
         logger.warning("canonical event refused", metadata: ["partition": "\(message.partition)", "offset": "\(message.offset)", "reasons": "\(reasons.map(\.reason))"])
         let letter = DeadLetter(
             deadLetterId: "dlq-\(message.topic)-\(message.partition)-\(message.offset)",
-            receivedAt: ISO8601DateFormatter().string(from: Date()), stage: "routing",
+            receivedAt: HubTime.text(Date()), stage: "routing",
             partner: message.header("ce_source")?.stringValue.flatMap { CloudEvent.organisation(fromSource: $0) },
             reasons: reasons,
             original: DeadLetter.Original(contentType: message.header("content-type")?.stringValue ?? "application/octet-stream",
