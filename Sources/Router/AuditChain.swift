@@ -84,21 +84,19 @@ public struct DecisionRecord: Codable, Sendable, Hashable {
 
     /// The JSON with `"hash":"..."` put where sorted keys place it; the hash is hex, nothing to escape.
     static func inserting(hash: String, into bytes: [UInt8], at position: Int) -> [UInt8] {
-        var result = [UInt8]()
-        result.reserveCapacity(bytes.count + hash.utf8.count + 10)
-        result += bytes[..<position]
-        result += ",\"hash\":\"".utf8
-        result += hash.utf8
-        result.append(UInt8(ascii: "\""))
-        result += bytes[position...]
+        var result = bytes
+        result.insert(contentsOf: hashMember(hash), at: position)
         return result
     }
+
+    /// `,"hash":"..."`, as it goes after `fields`.
+    static func hashMember(_ hash: String) -> [UInt8] { Array(",\"hash\":\"\(hash)\"".utf8) }
 
     /// The canonical JSON without `hash`, and the position where `hash` belongs (right after `fields`,
     /// which always precedes it in key order, as `ketencaseid` always follows it): the chain writes
     /// each record once and hashes those bytes, instead of writing it twice.
     func canonicalJSONWithoutHash() -> (bytes: [UInt8], hashPosition: Int) {
-        var writer = JSONWriter(capacity: 1024)
+        var writer = JSONWriter(capacity: 2048)  // a record with room for its hash member (see `AuditChain.append`)
         writer.beginObject()
         if let caseFacts {
             writer.key("caseFacts")
@@ -209,10 +207,11 @@ public struct AuditChain: Sendable {
         sequence += 1
         linked.sequence = sequence
         linked.previousHash = head
-        let (unhashed, position) = linked.canonicalJSONWithoutHash()
-        linked.hash = DecisionRecord.hash(of: unhashed)
+        var (json, position) = linked.canonicalJSONWithoutHash()
+        linked.hash = DecisionRecord.hash(of: json)
         head = linked.hash
-        return (linked, DecisionRecord.inserting(hash: linked.hash, into: unhashed, at: position))
+        json.insert(contentsOf: DecisionRecord.hashMember(linked.hash), at: position)  // in place: the writer left room
+        return (linked, json)
     }
 
     /// Adopts a record read back from the topic as the head.

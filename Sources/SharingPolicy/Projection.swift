@@ -69,7 +69,7 @@ public enum Projection {
         var found: Set<String> = []
         func walk(_ value: JSONValue) {
             switch value {
-            case .string(let text): if text.hasPrefix("psn:") { found.insert(text) }
+            case .string(let text): if text.utf8.starts(with: "psn:".utf8) { found.insert(text) }  // bytes: no Unicode rules needed
             case .array(let items): items.forEach(walk)
             case .object(let members): members.values.forEach(walk)
             default: break
@@ -88,7 +88,7 @@ public enum Projection {
         }
         switch value {
         case .object(let members):
-            var kept: [String: JSONValue] = [:]
+            var kept = [String: JSONValue](minimumCapacity: allowed.children.count)
             for (name, subtree) in allowed.children where name != "*" {
                 if let member = members[name], let projected = project(member, subtree) { kept[name] = projected }
             }
