@@ -39,6 +39,11 @@ public struct HubTopics: Sendable {
 
     public func deliveries(_ organisation: String) -> String { deliveryPrefix + organisation }
 
+    /// The topics the router writes: its decisions, state and dead letters, and every organisation's deliveries.
+    public func isRouterOutput(_ topic: String) -> Bool {
+        [audit, caseState, consentState, deadLetter].contains(topic) || topic.hasPrefix(deliveryPrefix)
+    }
+
     /// Every topic the hub needs, for these organisations.
     public func specifications(organisations: [String]) -> [KafkaTopicSpecification] {
         [

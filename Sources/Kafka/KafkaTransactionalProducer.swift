@@ -40,12 +40,17 @@ public final class KafkaTransactionalProducer: Sendable {
         transition(to: .ready)
     }
 
-    /// Learns the partition leaders of every topic on the cluster now, so that the first transaction
-    /// does not wait for a metadata lookup per new topic before its records can be sent.
-    public func loadTopicMetadata(timeoutMilliseconds: Int32 = 10_000) async throws {
+    /// Learns the partition leaders of every topic on the cluster now, in one request, and makes
+    /// the topic handles of those it will write to, so that the first transaction does not ask for
+    /// each new topic's partitions (see `ProducerTopics`) before its records can be sent.
+    public func loadTopicMetadata(timeoutMilliseconds: Int32 = 10_000, writingTo willWrite: (String) -> Bool) async throws {
         let client = core.client
-        _ = try await core.control.run { try KafkaAdmin.metadata(client.handle, timeout: timeoutMilliseconds) }
+        let topics = try await core.control.run { try KafkaAdmin.metadata(client.handle, timeout: timeoutMilliseconds) }
+        core.topics.adopt(topics.map(\.name).filter(willWrite))
     }
+
+    /// The topics this producer has a topic handle for (written to, or adopted with their metadata).
+    var topicsWithHandles: Set<String> { core.topics.names }
 
     public func beginTransaction() throws {
         try expect(.ready, for: "beginTransaction")

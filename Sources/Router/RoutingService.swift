@@ -94,7 +94,7 @@ public final class RoutingService: Sendable {
                                                      reader: TopicReader(bootstrapServers: configuration.bootstrapServers, logger: logger),
                                                      logger: logger)
             try await initialised
-            try await producer.loadTopicMetadata()
+            try await producer.loadTopicMetadata(writingTo: topics.isRouterOutput)
             try consumer.assign(partitions.map {
                 KafkaTopicPartitionOffset(topic: topics.canonical, partition: $0.partition, offset: committed[$0.partition] ?? KafkaOffset.beginning)
             })

@@ -1,5 +1,5 @@
 import EmbeddedKafka
-import Kafka
+@testable import Kafka
 import KetenhubTestSupport
 import Testing
 
@@ -97,6 +97,28 @@ struct TransactionTests {
             let received = try await collect(consumer, count: 305)
             await consumer.close()
             #expect(received.prefix(305).map(\.valueString) == (0..<300).map { "delivered-\($0)" } + (0..<5).map { "reported-\($0)" })
+        }
+    }
+
+    @Test("the topics' metadata loaded at start gives the topics to be written their handles, and only those; records go to each as before")
+    func topicMetadataAdopted() async throws {
+        let audit = KafkaTopicSpecification(name: uniqueName("audit"), partitions: 2)
+        let deliveries = KafkaTopicSpecification(name: uniqueName("deliveries"), partitions: 3)
+        let other = KafkaTopicSpecification(name: uniqueName("other"), partitions: 1)
+        try await withCluster(topics: [audit, deliveries, other]) { cluster in
+            let producer = try KafkaTransactionalProducer(configuration: transactionalConfiguration(cluster, id: "router-adopt"), logger: testLogger)
+            try await producer.initTransactions()
+            try await producer.loadTopicMetadata(writingTo: { $0 != other.name })
+            #expect(producer.topicsWithHandles.isSuperset(of: [audit.name, deliveries.name]))
+            #expect(!producer.topicsWithHandles.contains(other.name))
+            let reports = try await producer.withTransaction { txn in
+                try await txn.sendAll([audit, deliveries, other, deliveries].enumerated().map { index, topic in
+                    KafkaProducerMessage(topic: topic.name, key: "case-\(index)", value: "r-\(index)")
+                })
+            }
+            #expect(reports.map(\.topic) == [audit.name, deliveries.name, other.name, deliveries.name])
+            #expect(producer.topicsWithHandles.contains(other.name), "a topic not adopted gets its handle on its first record")
+            await producer.shutdown()
         }
     }
 

@@ -8,7 +8,7 @@ final class ProducerCore: Sendable {
     let client: RDKafkaClient
     let control: ClientThread
     private let registry: DeliveryReportRegistry
-    private let topics: ProducerTopics
+    let topics: ProducerTopics
     private let pollLoop: PollLoop
     private let closed = Atomic(false)
 

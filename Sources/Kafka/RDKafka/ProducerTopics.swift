@@ -46,6 +46,23 @@ final class ProducerTopics: Sendable {
         return kept.pointer
     }
 
+    /// Makes the handles of topics whose partitions the client has just learnt (a metadata request
+    /// for every topic): their first records skip the request `handle` makes.
+    func adopt(_ topics: [String]) {
+        for topic in topics where handles.withLock({ $0[topic] == nil }) {
+            let made = TopicHandle(pointer: rd_kafka_topic_new(client.handle, topic, nil))
+            let inserted = handles.withLock { handles in
+                if handles[topic] != nil { return false }
+                handles[topic] = made
+                return true
+            }
+            if !inserted { rd_kafka_topic_destroy(made.pointer) }  // made by a sending task meanwhile
+        }
+    }
+
+    /// The topics with a handle.
+    var names: Set<String> { handles.withLock { Set($0.keys) } }
+
     /// Releases every handle; before the client is destroyed, when no record is being produced.
     func destroyAll() {
         let all = handles.withLock { handles in
