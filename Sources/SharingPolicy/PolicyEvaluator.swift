@@ -96,11 +96,10 @@ public struct PolicyEvaluator: Sendable {
     /// every candidate rule of every recipient of every event.
     final class IndexedRule: Sendable {
         let rule: SharingRule
-        /// What `verdict` reads of the rule, prepared once: the producers (a handful of short names:
-        /// compared in a list faster than hashed in a set) and the words of their refusal, the
-        /// conditions in the order they are tested (by name, so that the first failure named is the
-        /// same on every replay).
-        let producers: [String]
+        /// What `verdict` reads of the rule, prepared once: the words of a producer's refusal (the
+        /// producers themselves, a handful of short names, are compared in the rule's list: faster
+        /// than hashed in a set), the conditions in the order they are tested (by name, so that the
+        /// first failure named is the same on every replay).
         let producerList: String
         let eventFields: [(pointer: JSONPointer, text: String, expected: JSONValue)]
         let caseAttributes: [(name: String, expected: Bool, mismatch: String)]
@@ -115,7 +114,6 @@ public struct PolicyEvaluator: Sendable {
 
         init(_ rule: SharingRule) {
             self.rule = rule
-            producers = rule.producers
             producerList = rule.producers.joined(separator: ", ")
             eventFields = rule.conditions.eventFields.sorted { $0.key < $1.key }.map { (JSONPointer($0.key), $0.key, $0.value) }
             caseAttributes = rule.conditions.caseAttributes.sorted { $0.key < $1.key }.map {
@@ -330,7 +328,8 @@ public struct PolicyEvaluator: Sendable {
     private func verdict(_ indexed: IndexedRule, event: CloudEvent, day: Substring, eventName: String, producer: String, producerType: String,
                          recipient: String, recipientType: String, caseState: CaseState, consent: ConsentState,
                          concerned: inout ConcernedPersons) -> Verdict {
-        if !indexed.producers.isEmpty && !indexed.producers.contains(producerType) && !indexed.producers.contains(producer) {
+        let producers = indexed.rule.producers
+        if !producers.isEmpty && !producers.contains(producerType) && !producers.contains(producer) {
             return .fails("producer \(producer.isEmpty ? "?" : producer) is not one of \(indexed.producerList)")
         }
         if let from = indexed.rule.validFrom, day < from { return .fails(indexed.notYetValid!) }

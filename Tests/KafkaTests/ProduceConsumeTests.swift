@@ -121,6 +121,50 @@ struct ProduceConsumeTests {
         }
     }
 
+    @Test("records sent while the producer shuts down are each delivered or refused with a state error; none is reported twice or lost")
+    func sendsDuringShutdown() async throws {
+        let known = KafkaTopicSpecification(name: uniqueName("known"), partitions: 2)
+        let fresh = KafkaTopicSpecification(name: uniqueName("fresh"), partitions: 1)
+        try await withCluster(topics: [known, fresh]) { cluster in
+            let producer = try KafkaProducer(configuration: producerConfiguration(cluster), logger: testLogger)
+            try await producer.send(KafkaProducerMessage(topic: known.name, key: "k", value: "warm"))
+            // Eight senders, each record alone (so that some are between the closed check and
+            // librdkafka when the producer closes), some to a topic not written to before.
+            let outcomes = try await withThrowingTaskGroup(of: (delivered: Int, refused: Int).self) { group in
+                for sender in 0..<8 {
+                    group.addTask {
+                        var (delivered, refused) = (0, 0)
+                        for index in 0..<400 {
+                            let topic = index % 5 == 4 ? fresh.name : known.name
+                            do {
+                                let report = try await producer.send(KafkaProducerMessage(topic: topic, key: "s\(sender)", value: "\(sender)-\(index)"))
+                                #expect(report.topic == topic)
+                                delivered += 1
+                            } catch let error as KafkaError {
+                                #expect(error.kind == .state, "refused before librdkafka had it: \(error)")
+                                refused += 1
+                            }
+                        }
+                        return (delivered, refused)
+                    }
+                }
+                try await Task.sleep(for: .milliseconds(30))
+                await producer.shutdown()
+                return try await group.reduce(into: (delivered: 0, refused: 0)) { $0.delivered += $1.delivered; $0.refused += $1.refused }
+            }
+            #expect(outcomes.delivered + outcomes.refused == 3_200)
+            #expect(outcomes.refused > 0, "the producer closed while records were still being sent")
+
+            // What was reported delivered is on the topics, once.
+            let consumer = try KafkaConsumer(configuration: consumerConfiguration(cluster), logger: testLogger)
+            try consumer.subscribe(topics: [known.name, fresh.name])
+            let received = try await collect(consumer, count: outcomes.delivered + 1) + drain(consumer, seconds: 1)
+            await consumer.close()
+            #expect(received.count == outcomes.delivered + 1, "every record reported delivered, and no refused one")
+            #expect(Set(received.map(\.valueString)).count == received.count)
+        }
+    }
+
     @Test("the first record to a topic while no broker is reachable fails with a message timeout, after the metadata wait")
     func newTopicUnreachable() async throws {
         let known = KafkaTopicSpecification(name: "known", partitions: 1)

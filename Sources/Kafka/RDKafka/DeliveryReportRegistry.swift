@@ -87,7 +87,7 @@ final class DeliveryBatch: Sendable {
         var remaining: Int
         var waiter: CheckedContinuation<[KafkaDeliveryReport], any Error>?
 
-        func outcome(topics records: [KafkaProducerMessage]) -> Result<[KafkaDeliveryReport], any Error> {
+        func outcome(records: [KafkaProducerMessage]) -> Result<[KafkaDeliveryReport], any Error> {
             if let failure { return .failure(failure.error) }
             return .success(zip(reports, records).map { report, record in
                 var report = report!
@@ -127,7 +127,7 @@ final class DeliveryBatch: Sendable {
                 }
                 guard state.remaining == 0 else { return (false, nil, nil) }
                 defer { state.waiter = nil }
-                return (true, state.waiter, state.outcome(topics: records))
+                return (true, state.waiter, state.outcome(records: records))
             }
         if let waiter, let outcome { waiter.resume(with: outcome) }
         return finished
@@ -148,7 +148,7 @@ final class DeliveryBatch: Sendable {
                     state.waiter = continuation
                     return nil
                 }
-                return state.outcome(topics: records)
+                return state.outcome(records: records)
             }
             if let outcome { continuation.resume(with: outcome) }
         }

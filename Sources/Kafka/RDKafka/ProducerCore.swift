@@ -11,6 +11,11 @@ final class ProducerCore: Sendable {
     let topics: ProducerTopics
     private let pollLoop: PollLoop
     private let closed = Atomic(false)
+    /// Records being handed to librdkafka now. A record is counted before the closed flag is read,
+    /// and shutdown sets the flag before it waits for the count to fall to zero (both sequentially
+    /// consistent): so either the record sees the producer closed, or shutdown waits for it, and
+    /// the client and its topic handles are never destroyed under a produce call.
+    private let producing = Atomic(0)
 
     init(properties: [String: String], logger: Logger) throws {
         let name = properties["client.id"] ?? "producer"
@@ -25,7 +30,17 @@ final class ProducerCore: Sendable {
         self.pollLoop = PollLoop(name: "\(name)-poll") { _ = rd_kafka_poll(client.handle, 100) }
     }
 
-    var isClosed: Bool { closed.load(ordering: .acquiring) }
+    var isClosed: Bool { closed.load(ordering: .sequentiallyConsistent) }
+
+    /// Counts a record as being produced, unless the producer is closed.
+    private func beginProducing() -> Bool {
+        producing.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        guard !isClosed else {
+            producing.wrappingSubtract(1, ordering: .sequentiallyConsistent)
+            return false
+        }
+        return true
+    }
     private static let shutDown = KafkaError(kind: .state, reason: "the producer is shut down")
 
     /// Records librdkafka holds not yet delivered (queued or in flight); a non-blocking read, from any thread.
@@ -63,10 +78,11 @@ final class ProducerCore: Sendable {
         var topic: (name: String, handle: OpaquePointer)?
         for (index, message) in messages.enumerated() {
             let tag = DeliveryTag(batch: number, index: index)
-            guard !isClosed else {
+            guard beginProducing() else {
                 registry.complete(tag, with: .failure(Self.shutDown))
                 continue
             }
+            defer { producing.wrappingSubtract(1, ordering: .sequentiallyConsistent) }
             if topic?.name != message.topic { topic = (message.topic, await topics.handle(message.topic)) }
             var err = produce(message, to: topic!.handle, tag: tag)
             while err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !Task.isCancelled && !isClosed {
@@ -108,7 +124,11 @@ final class ProducerCore: Sendable {
 
     /// Flushes what is queued (up to the timeout), then stops the threads and destroys the handle.
     func shutdown(flushTimeoutMilliseconds: Int32 = 10_000) async {
-        guard closed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
+        guard closed.compareExchange(expected: false, desired: true, ordering: .sequentiallyConsistent).exchanged else { return }
+        // Records being handed over finish first (a produce call is short; a new topic's first
+        // record may wait up to a second for its metadata; a full queue gives up on seeing `closed`).
+        // (Slept in a task of its own: a cancelled caller's sleep would return at once and spin.)
+        while producing.load(ordering: .sequentiallyConsistent) > 0 { await Task.detached { try? await Task.sleep(for: .milliseconds(1)) }.value }
         let client = self.client
         _ = try? await control.run { rd_kafka_flush(client.handle, flushTimeoutMilliseconds) }
         pollLoop.stop()
