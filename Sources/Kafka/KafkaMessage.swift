@@ -3,18 +3,63 @@ import Foundation
 /// One Kafka record header. Values are bytes; CloudEvents `ce_*` headers are UTF-8 strings.
 public struct KafkaHeader: Sendable, Hashable {
     public var key: String
-    public var value: [UInt8]?
+    /// The value as bytes; nil for a header without a value.
+    public var value: [UInt8]? {
+        get {
+            switch content {
+            case .bytes(let bytes): bytes
+            case .text(let text): Array(text.utf8)
+            case .none: nil
+            }
+        }
+        set { content = newValue.map(Content.bytes) ?? .none }
+    }
+
+    /// A header made from text keeps the text: the hub's headers are text (CloudEvents attributes),
+    /// and their bytes are read straight from it when the record is produced, with no array made
+    /// per header of every record.
+    private enum Content: Sendable {
+        case bytes([UInt8])
+        case text(String)
+        case none
+    }
+
+    private var content: Content
 
     public init(key: String, value: [UInt8]?) {
         self.key = key
-        self.value = value
+        content = value.map(Content.bytes) ?? .none
     }
 
     public init(key: String, string: String) {
-        self.init(key: key, value: Array(string.utf8))
+        self.key = key
+        content = .text(string)
     }
 
-    public var stringValue: String? { value.map { String(decoding: $0, as: UTF8.self) } }
+    public var stringValue: String? {
+        switch content {
+        case .bytes(let bytes): String(decoding: bytes, as: UTF8.self)
+        case .text(let text): text
+        case .none: nil
+        }
+    }
+
+    /// Calls `body` with the value's bytes, or nil when there is no value.
+    func withValueBytes<Result>(_ body: (UnsafeRawBufferPointer?) -> Result) -> Result {
+        switch content {
+        case .bytes(let bytes): return bytes.withUnsafeBytes { body($0) }
+        case .text(var text): return text.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+        case .none: return body(nil)
+        }
+    }
+
+    /// Equal when key and value bytes are, however each was made.
+    public static func == (lhs: KafkaHeader, rhs: KafkaHeader) -> Bool { lhs.key == rhs.key && lhs.value == rhs.value }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(key)
+        hasher.combine(value)
+    }
 }
 
 public struct KafkaTopicPartition: Sendable, Hashable, CustomStringConvertible {

@@ -353,19 +353,19 @@ public final class RoutingService: Sendable {
         var result = EncodedPartition(partition: partition, chain: chain)
         for routed in events {
             // Deliveries first: a permit's decision record carries the digest of what it delivers.
-            var digests: [String: String] = [:]
-            var persons: [String: [String]] = [:]
+            // (A handful per event: found in a list, not hashed by their long ids.)
+            var delivered: [(decisionId: String, digest: String, persons: [String])] = []
             for permit in routed.permits {
                 let delivery = evaluator.delivery(of: routed.event, for: permit)
                 let record = delivery.kafkaRecord()
-                digests[permit.decisionId] = DecisionRecord.payloadDigest(of: record.value)
-                persons[permit.decisionId] = Projection.persons(in: delivery.data)
+                delivered.append((permit.decisionId, DecisionRecord.payloadDigest(of: record.value), Projection.persons(in: delivery.data)))
                 result.deliveries.append(KafkaProducerMessage(topic: topics.deliveries(permit.recipient), cloudEvent: record))
             }
             for var decision in routed.decisions {
-                decision.disclosedPersons = persons[decision.decisionId]
+                let delivery = delivered.first { $0.decisionId == decision.decisionId }
+                decision.disclosedPersons = delivery?.persons
                 let (_, json) = result.chain.append(DecisionRecord(decision, event: routed.event, decidedAt: decidedAt,
-                                                                   payloadDigest: digests[decision.decisionId]))
+                                                                   payloadDigest: delivery?.digest))
                 result.decisionRecords.append(KafkaProducerMessage(topic: topics.audit, partition: partition,
                                                                    key: Array(routed.event.ketencaseid.utf8), value: json))
             }

@@ -121,6 +121,32 @@ struct ProduceConsumeTests {
         }
     }
 
+    @Test("a header made from text arrives as the same bytes as one made from bytes; an empty value arrives empty, not absent")
+    func textHeaders() async throws {
+        #expect(KafkaHeader(key: "k", string: "vé") == KafkaHeader(key: "k", value: Array("vé".utf8)))
+        #expect(Set([KafkaHeader(key: "k", string: "v"), KafkaHeader(key: "k", value: Array("v".utf8))]).count == 1)
+        #expect(KafkaHeader(key: "k", string: "") != KafkaHeader(key: "k", value: nil))
+        let topic = KafkaTopicSpecification(name: uniqueName("headers"), partitions: 1)
+        try await withCluster(topics: [topic]) { cluster in
+            let producer = try KafkaProducer(configuration: producerConfiguration(cluster), logger: testLogger)
+            let long = String(repeating: "urn:ketenhub:politie-amsterdam:", count: 40)
+            let headers = [KafkaHeader(key: "text", string: "ketencase é 😀"), KafkaHeader(key: "bytes", value: Array("ketencase é 😀".utf8)),
+                           KafkaHeader(key: "blank-text", string: ""), KafkaHeader(key: "blank-bytes", value: []),
+                           KafkaHeader(key: "absent", value: nil), KafkaHeader(key: "short", string: "v1"), KafkaHeader(key: "long", string: long)]
+            try await producer.send(KafkaProducerMessage(topic: topic.name, key: "k", value: "v", headers: headers))
+            await producer.shutdown()
+            let consumer = try KafkaConsumer(configuration: consumerConfiguration(cluster), logger: testLogger)
+            try consumer.subscribe(topics: [topic.name])
+            let received = try #require(try await collect(consumer, count: 1).first)
+            await consumer.close()
+            #expect(received.headers == headers)
+            #expect(received.header("text")?.value == Array("ketencase é 😀".utf8))
+            #expect(received.header("blank-text")?.value == [] && received.header("blank-bytes")?.value == [])
+            #expect(received.header("absent")?.value == nil)
+            #expect(received.header("long")?.stringValue == long)
+        }
+    }
+
     @Test("records sent while the producer shuts down are each delivered or refused with a state error; none is reported twice or lost")
     func sendsDuringShutdown() async throws {
         let known = KafkaTopicSpecification(name: uniqueName("known"), partitions: 2)

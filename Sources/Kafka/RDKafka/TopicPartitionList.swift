@@ -28,6 +28,10 @@ enum TopicPartitionList {
 
 /// Conversions between Swift headers and `rd_kafka_headers_t`.
 enum HeaderList {
+    /// An address for a value of no bytes (never read: its length is zero); librdkafka takes a null
+    /// address for a header without a value.
+    nonisolated(unsafe) private static let emptyValue = UnsafeRawPointer(UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1))
+
     /// A header list for `ketenhub_produce`, or nil when there are none. librdkafka owns it after a
     /// successful produce; otherwise the caller destroys it.
     static func make(_ headers: [KafkaHeader]) -> OpaquePointer? {
@@ -38,12 +42,8 @@ enum HeaderList {
             var name = header.key
             name.withUTF8 { name in
                 name.withMemoryRebound(to: CChar.self) { name in
-                    if let value = header.value {
-                        value.withUnsafeBytes { bytes in
-                            _ = rd_kafka_header_add(list, name.baseAddress, name.count, bytes.baseAddress, bytes.count)
-                        }
-                    } else {
-                        _ = rd_kafka_header_add(list, name.baseAddress, name.count, nil, 0)
+                    header.withValueBytes { bytes in
+                        _ = rd_kafka_header_add(list, name.baseAddress, name.count, bytes.map { $0.baseAddress ?? Self.emptyValue } ?? nil, bytes?.count ?? 0)
                     }
                 }
             }
