@@ -17,9 +17,11 @@ public enum HubTime {
     }
 
     public static func text(_ date: Date, fractionalSeconds: Bool = false) -> String {
-        guard fractionalSeconds else { return text(secondsSince1970: Int(date.timeIntervalSince1970.rounded(.down))) }
+        let seconds = date.timeIntervalSince1970.rounded(.down)
+        // Years 1 to 9999 directly; anything else (a partner's date far out) as the formatter has it.
+        if !fractionalSeconds, seconds >= -62_135_596_800, seconds < 253_402_300_800 { return text(secondsSince1970: Int(seconds)) }
         let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if fractionalSeconds { formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds] }
         return formatter.string(from: date)
     }
 

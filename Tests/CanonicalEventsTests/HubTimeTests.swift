@@ -4,7 +4,7 @@ import Testing
 
 @Suite("Hub time")
 struct HubTimeTests {
-    @Test("a moment is written as ISO8601DateFormatter writes it, across leap days, centuries, and before 1970")
+    @Test("a moment is written as ISO8601DateFormatter writes it, across leap days, centuries, before 1970 and far out")
     func writesAsFoundation() {
         let formatter = ISO8601DateFormatter()
         var moments: [Int] = [0, -1, 59, 86_399, 86_400, 951_782_400, 951_868_799, 4_107_542_400, -2_208_988_800, 253_402_300_799,
@@ -21,5 +21,9 @@ struct HubTimeTests {
         // A fraction of a second is cut off, as the formatter does.
         #expect(HubTime.text(Date(timeIntervalSince1970: 1_795_950_000.999)) == formatter.string(from: Date(timeIntervalSince1970: 1_795_950_000.999)))
         #expect(HubTime.text(Date(timeIntervalSince1970: -0.5)) == formatter.string(from: Date(timeIntervalSince1970: -0.5)))
+        // Far outside years 1 to 9999 (or not a number of seconds at all): as the formatter has it, never a trap.
+        for seconds in [1e20, -1e20, 253_402_300_800, -62_135_596_801, Double.infinity] {
+            #expect(HubTime.text(Date(timeIntervalSince1970: seconds)) == formatter.string(from: Date(timeIntervalSince1970: seconds)))
+        }
     }
 }
