@@ -35,29 +35,29 @@ final class ProducerTopics: Sendable {
             _ = rd_kafka_metadata(client.handle, 0, made.pointer, &metadata, Self.metadataTimeoutMilliseconds)
             if let metadata { rd_kafka_metadata_destroy(metadata) }
         }
-        let (kept, inserted) = handles.withLock { handles in
-            if let first = handles[topic] { return (first, false) }
-            handles[topic] = made
-            return (made, true)
-        }
-        // Another task made the same topic's handle meanwhile: keep one. (librdkafka hands out the
-        // same pointer for a topic named twice, counting both: this gives back the second count.)
-        if !inserted { rd_kafka_topic_destroy(made.pointer) }
-        return kept.pointer
+        return keep(made, for: topic).pointer
     }
 
     /// Makes the handles of topics whose partitions the client has just learnt (a metadata request
     /// for every topic): their first records skip the request `handle` makes.
     func adopt(_ topics: [String]) {
         for topic in topics where handles.withLock({ $0[topic] == nil }) {
-            let made = TopicHandle(pointer: rd_kafka_topic_new(client.handle, topic, nil))
-            let inserted = handles.withLock { handles in
-                if handles[topic] != nil { return false }
-                handles[topic] = made
-                return true
-            }
-            if !inserted { rd_kafka_topic_destroy(made.pointer) }  // made by a sending task meanwhile
+            keep(TopicHandle(pointer: rd_kafka_topic_new(client.handle, topic, nil)), for: topic)
         }
+    }
+
+    /// Keeps `made` as the topic's handle, unless another task made one meanwhile: then that one is
+    /// kept. (librdkafka hands out the same pointer for a topic named twice, counting both: the
+    /// second count is given back.)
+    @discardableResult
+    private func keep(_ made: TopicHandle, for topic: String) -> TopicHandle {
+        let (kept, inserted) = handles.withLock { handles in
+            if let first = handles[topic] { return (first, false) }
+            handles[topic] = made
+            return (made, true)
+        }
+        if !inserted { rd_kafka_topic_destroy(made.pointer) }
+        return kept
     }
 
     /// The topics with a handle.
