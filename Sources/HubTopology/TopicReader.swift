@@ -32,8 +32,22 @@ public struct TopicReader: Sendable {
         }
     }
 
-    /// A follower of `topic` from its beginning, for a reader that keeps up with it (`catchUp`).
-    public func follow(_ topic: String) async throws -> TopicFollower {
+    /// Every record of these partitions of `topic`, in offset order per partition: what a router taking them over reads.
+    public func readAll(_ topic: String, partitions: [Int32], timeoutSeconds: Double = 60) async throws -> [KafkaConsumerMessage] {
+        guard !partitions.isEmpty else { return [] }
+        let follower = try await follow(topic, partitions: partitions)
+        do {
+            let records = try await follower.catchUp(timeoutSeconds: timeoutSeconds)
+            await follower.close()
+            return records
+        } catch {
+            await follower.close()
+            throw error
+        }
+    }
+
+    /// A follower of `topic` (of these partitions, or all) from its beginning, for a reader that keeps up with it (`catchUp`).
+    public func follow(_ topic: String, partitions only: [Int32]? = nil) async throws -> TopicFollower {
         var configuration = KafkaConsumerConfiguration(bootstrapServers: bootstrapServers, groupID: "ketenhub-reader-\(UUID().uuidString)")
         configuration.isolationLevel = isolation
         configuration.client.clientID = "ketenhub-reader"
@@ -42,8 +56,9 @@ public struct TopicReader: Sendable {
         configuration.client.overrides["fetch.wait.max.ms"] = "10"
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
         do {
-            let count = try await consumer.partitionCount(topic: topic)
-            let partitions = (0..<Int32(count)).map { KafkaTopicPartition(topic: topic, partition: $0) }
+            var numbers = only ?? []
+            if only == nil { numbers = Array(0..<Int32(try await consumer.partitionCount(topic: topic))) }
+            let partitions = numbers.map { KafkaTopicPartition(topic: topic, partition: $0) }
             try consumer.assign(partitions.map { KafkaTopicPartitionOffset(topic: topic, partition: $0.partition, offset: KafkaOffset.beginning) })
             return TopicFollower(topic: topic, consumer: consumer, partitions: partitions)
         } catch {

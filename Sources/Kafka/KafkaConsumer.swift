@@ -20,10 +20,13 @@ public final class KafkaConsumer: Sendable {
     private let logger: Logger
     private let closed = Mutex(false)
 
-    public init(configuration: KafkaConsumerConfiguration, logger: Logger = Logger(label: "kafka.consumer")) throws {
+    /// `rebalanceListener` is told of each change of assignment (see `KafkaRebalanceListener`).
+    public init(configuration: KafkaConsumerConfiguration, logger: Logger = Logger(label: "kafka.consumer"),
+                rebalanceListener: KafkaRebalanceListener? = nil) throws {
         let properties = configuration.properties
         let name = configuration.client.clientID
-        let assignment = AssignmentTracker(logger: logger, commitOnRevoke: configuration.autoCommitIntervalMilliseconds == nil)
+        let assignment = AssignmentTracker(logger: logger, commitOnRevoke: configuration.autoCommitIntervalMilliseconds == nil,
+                                           listener: rebalanceListener)
         let statistics = properties["statistics.interval.ms"] != nil ? StatisticsRecorder(client: name) : nil
         let callbacks = ClientCallbacks(logger: logger, statistics: statistics) { rk, err, list in
             assignment.rebalance(rk, err, list)

@@ -131,8 +131,8 @@ public struct KafkaConsumerMessage: Sendable {
     public var value: [UInt8]
     public var headers: [KafkaHeader]
     public var timestamp: Date?
-    /// The assignment this record was fetched under; offsets from an older one are fenced.
-    let assignmentGeneration: UInt64
+    /// The assignment it was fetched under (`KafkaRebalanceListener.assigned` names it): once the partition is revoked, that one is over.
+    public let assignmentGeneration: UInt64
 
     public var topicPartition: KafkaTopicPartition { KafkaTopicPartition(topic: topic, partition: partition) }
     public var keyString: String? { key.map { String(decoding: $0, as: UTF8.self) } }

@@ -28,8 +28,14 @@ struct RouteCommand: AsyncParsableCommand {
     @Option(name: .customLong("linger-ms"), help: "How long a batch waits for more events after its first.")
     var lingerMilliseconds: Int32 = 2
 
-    @Option(name: .customLong("transactional-id"), help: "This instance's transactional id.")
+    @Option(name: .customLong("transactional-id"), help: "The prefix of the routers' transactional ids (the same on every router node): each input partition's router writes as <prefix>-<partition>.")
     var transactionalID = "ketenhub-router"
+
+    @Option(name: .customLong("group"), help: "The consumer group the router nodes share the canonical topic's partitions in.")
+    var groupID = "ketenhub-router"
+
+    @Option(name: .customLong("session-timeout-ms"), help: "How long the group waits for a silent router node before it hands the node's partitions to the others (Apache Kafka refuses less than 6000 by default).")
+    var sessionTimeoutMilliseconds = 6_000
 
     @Flag(name: .customLong("create-topics"), help: "Create the hub's topics through the admin API first (Apache Kafka).")
     var createTopics = false
@@ -56,6 +62,8 @@ struct RouteCommand: AsyncParsableCommand {
         configuration.batchSize = batchSize
         configuration.lingerMilliseconds = lingerMilliseconds
         configuration.transactionalID = transactionalID
+        configuration.groupID = groupID
+        configuration.sessionTimeoutMilliseconds = sessionTimeoutMilliseconds
 
         let router = RouterSupervisor(configuration: configuration, schedule: MatrixSchedule(sharingMatrix), logger: logger)
         let reader = TopicReader(bootstrapServers: configuration.bootstrapServers, logger: logger)

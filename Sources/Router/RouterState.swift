@@ -5,51 +5,56 @@ import Kafka
 import Logging
 import SharingPolicy
 
-/// What a router instance knows when it starts: case and consent state derived from input it has
-/// committed, the head of each audit chain, and the decisions already recorded.
+/// What a partition's router knows when it takes the partition over: the state of its cases and of
+/// their consent derived from input it has committed, the head of its audit chain, and the decisions
+/// already recorded on it. Cases stay in their partition (the chain case id is the key), and their
+/// state, consent and decisions are written to the same partition of the state and audit topics.
 struct RouterMemory {
     var routing = RoutingState()
-    var chains: [Int32: AuditChain] = [:]
+    var chain = AuditChain()
     var recordedDecisions: Set<String> = []
 
-    /// Rebuilds the memory from the hub's topics. State derived from input at or past the committed
-    /// position is ignored: that input will be routed again and derive it again. The audit chains are
-    /// taken as the topic shows them, deduplicated, so that the router extends what is there.
-    static func load(topics: HubTopics, committed: [Int32: Int64], reader: TopicReader, logger: Logger) async throws -> RouterMemory {
-        var memory = RouterMemory()
+    /// Reads the memory of partitions taken over at once back from the hub's topics (one reader per
+    /// topic for all of them). State derived from input at or past the partition's committed position
+    /// is ignored: that input will be routed again and derive it again. The audit chain is taken as
+    /// the topic shows it, deduplicated, so that the router extends what is there.
+    static func load(partitions: [Int32], topics: HubTopics, committed: [Int32: Int64], reader: TopicReader,
+                     logger: Logger) async throws -> [Int32: RouterMemory] {
+        var memories = Dictionary(uniqueKeysWithValues: partitions.map { ($0, RouterMemory()) })
         let decoder = JSONDecoder()
-        func isCommitted(_ source: InputPosition) -> Bool { source.offset < (committed[source.partition] ?? 0) }
+        func isCommitted(_ source: InputPosition, in partition: Int32) -> Bool {
+            source.partition == partition && source.offset < (committed[partition] ?? 0)
+        }
 
         // The three topics are independent: read them at once.
-        async let caseRecords = reader.readAll(topics.caseState)
-        async let consentRecords = reader.readAll(topics.consentState)
-        async let auditRecords = reader.readAll(topics.audit)
-        for (_, records) in try await caseRecords {
-            for message in records {
-                guard let record = try? decoder.decode(CaseStateRecord.self, from: Data(message.value)), isCommitted(record.source) else { continue }
-                memory.routing.cases[record.state.caseId] = record.state
-            }
+        async let caseRecords = reader.readAll(topics.caseState, partitions: partitions)
+        async let consentRecords = reader.readAll(topics.consentState, partitions: partitions)
+        async let auditRecords = reader.readAll(topics.audit, partitions: partitions)
+        for message in try await caseRecords {
+            guard let record = try? decoder.decode(CaseStateRecord.self, from: Data(message.value)),
+                  isCommitted(record.source, in: message.partition) else { continue }
+            memories[message.partition]?.routing.cases[record.state.caseId] = record.state
         }
-        for (_, records) in try await consentRecords.sorted(by: { $0.key < $1.key }) {
-            for message in records {
-                guard let record = try? decoder.decode(ConsentStateRecord.self, from: Data(message.value)), isCommitted(record.source) else { continue }
-                memory.routing.consent.record(record.record)
-            }
+        for message in try await consentRecords {
+            guard let record = try? decoder.decode(ConsentStateRecord.self, from: Data(message.value)),
+                  isCommitted(record.source, in: message.partition) else { continue }
+            memories[message.partition]?.routing.consent.record(record.record)
         }
-        for (partition, records) in try await auditRecords {
-            let decoded = records.compactMap { try? decoder.decode(DecisionRecord.self, from: Data($0.value)) }
+        let audit = Dictionary(grouping: try await auditRecords, by: \.partition)
+        for partition in partitions {
+            let decoded = (audit[partition] ?? []).compactMap { try? decoder.decode(DecisionRecord.self, from: Data($0.value)) }
             let unique = AuditChainVerifier.deduplicated(decoded).records
             // A chain whose head was altered is not extended: the router fails, and says where.
             if let problem = AuditChainVerifier.verifyHead(partition: partition, unique) { throw AuditChainBroken(problem: problem) }
-            var chain = AuditChain()
-            if let last = unique.last { chain.adopt(last) }
-            memory.chains[partition] = chain
-            memory.recordedDecisions.formUnion(unique.map(\.decisionId))
+            if let last = unique.last { memories[partition]!.chain.adopt(last) }
+            memories[partition]!.recordedDecisions.formUnion(unique.map(\.decisionId))
         }
-        logger.info("router state loaded", metadata: [
-            "cases": "\(memory.routing.cases.count)", "consents": "\(memory.routing.consent.count)",
-            "decisions": "\(memory.recordedDecisions.count)"])
-        return memory
+        for (partition, memory) in memories.sorted(by: { $0.key < $1.key }) {
+            logger.info("partition state loaded", metadata: [
+                "partition": "\(partition)", "committed": "\(committed[partition] ?? 0)", "cases": "\(memory.routing.cases.count)",
+                "consents": "\(memory.routing.consent.count)", "decisions": "\(memory.recordedDecisions.count)"])
+        }
+        return memories
     }
 }
 

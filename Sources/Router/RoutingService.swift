@@ -5,13 +5,20 @@ import HubTopology
 import Kafka
 import Logging
 import SharingPolicy
+import Synchronization
 
 public struct RouterConfiguration: Sendable {
     public var bootstrapServers: String
     public var topics = HubTopics()
-    /// One transactional id per router instance; a restarted instance fences its predecessor.
+    /// The prefix of the routers' transactional ids, the same on every node: each input partition's
+    /// router writes as `<prefix>-<partition>`, so that the partition's next owner fences its last.
     public var transactionalID = "ketenhub-router"
+    /// The consumer group the router nodes share the canonical topic's partitions in.
     public var groupID = "ketenhub-router"
+    /// How long the group waits for a silent member before it gives the member's partitions to
+    /// others: a killed node's partitions stand still this long. Apache Kafka refuses less than its
+    /// `group.min.session.timeout.ms` (6 s by default).
+    public var sessionTimeoutMilliseconds = 6_000
     /// A batch closes at this many events ...
     public var batchSize = 500
     /// ... or this long after its first event, whichever comes first.
@@ -26,22 +33,27 @@ public struct RouterConfiguration: Sendable {
     }
 }
 
-/// The routing service: reads canonical events, applies the sharing matrix, and writes in Kafka
-/// transactions each batch's decision records, and then its deliveries, derived state and input
-/// positions. A batch's deliveries go in the transaction after the one that recorded its
-/// decisions, so that nothing is delivered whose decision was not recorded; see `commitAll`.
+/// The routing service of one node: a member of the routers' consumer group on the canonical
+/// topic, with a `PartitionRouter` for each input partition the group gives it. It reads records,
+/// parses and validates them (on several cores; parsing needs no state) and hands each partition's
+/// records to that partition's router, which decides, records and delivers them in transactions of
+/// its own. Nodes scale by partition: add one and the group spreads the partitions over one more.
 ///
-/// Crash-only: any failure ends `run`; the caller starts a new instance, which rebuilds its memory
-/// from the topics. Every output carries a deterministic id (decision id; a delivery keeps the
-/// event's source and id), so that readers deduplicate what a killed predecessor left behind.
+/// Hand-over: when the group takes partitions away (a node joins or leaves), their routers are
+/// drained inside the rebalance (what they took is committed, the position too), and the group
+/// hands them on only after that. A node that is killed leaves a transaction open at worst: on
+/// Apache Kafka the next owner's producer fences and aborts it; on the embedded cluster its records
+/// stay visible, and every output carries a deterministic id (decision id; a delivery keeps the
+/// event's source and id), so readers deduplicate them and the next router does not record a
+/// decision twice.
+///
+/// Crash-only: any failure ends `run`; the caller starts a new instance, which joins the group again.
 public final class RoutingService: Sendable {
     public enum Phase: Sendable, Equatable { case starting, running, stopped, failed }
 
-    private let configuration: RouterConfiguration
-    private let matrices: MatrixSchedule
-    private let catalogue: ContractCatalogue
-    private let logger: Logger
-    private let phase = PhaseBox()
+    private let environment: RouterEnvironment
+    private let phase = Mutex(Phase.starting)
+    private let routers = PartitionRouters()
 
     public convenience init(configuration: RouterConfiguration, matrix: SharingMatrix, catalogue: ContractCatalogue = .embedded,
                             logger: Logger = Logger(label: "ketenhub.router")) {
@@ -51,104 +63,84 @@ public final class RoutingService: Sendable {
     /// A router that follows `matrices`: each batch is routed under the version in force when it is routed.
     public init(configuration: RouterConfiguration, matrices: MatrixSchedule, catalogue: ContractCatalogue = .embedded,
                 logger: Logger = Logger(label: "ketenhub.router")) {
-        self.configuration = configuration
-        self.matrices = matrices
-        self.catalogue = catalogue
-        self.logger = logger
+        environment = RouterEnvironment(configuration: configuration, matrices: matrices, catalogue: catalogue, logger: logger,
+                                        progress: RouterProgress())
     }
 
-    public var currentPhase: Phase { phase.value }
+    /// Running once the group has given this node its partitions and each of their routers has read
+    /// its state back; starting while it waits for either.
+    public var currentPhase: Phase {
+        let phase = self.phase.withLock { $0 }
+        guard phase == .running else { return phase }
+        return routers.allRouting ? .running : .starting
+    }
 
     /// Input records this instance has committed (routed, deduplicated or dead-lettered).
-    public var committedRecords: Int { phase.committed }
+    public var committedRecords: Int { environment.progress.committed }
 
     /// Records this instance has written in committed transactions (decisions, deliveries, state, dead letters).
-    public var producedRecords: Int { phase.produced }
+    public var producedRecords: Int { environment.progress.produced }
+
+    /// The input partitions this instance routes now.
+    public var routedPartitions: [Int32] { routers.partitions }
 
     /// Routes until the task is cancelled (then returns) or something fails (then throws).
     public func run() async throws {
-        phase.value = .starting
+        let configuration = environment.configuration
         let topics = configuration.topics
         var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: configuration.bootstrapServers, groupID: configuration.groupID)
         consumerConfiguration.client.clientID = "ketenhub-router"
         consumerConfiguration.pollBatchSize = configuration.batchSize
         consumerConfiguration.fetchMaxWaitMilliseconds = configuration.fetchMaxWaitMilliseconds
-        let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
-        var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: configuration.bootstrapServers, clientID: "ketenhub-router")
-        producerConfiguration.transactionalID = configuration.transactionalID
-        producerConfiguration.client.overrides.merge(HubTopics.deadLetterProducerOverrides) { _, new in new }
-        producerConfiguration.lingerMilliseconds = 1
-        let producer = try KafkaTransactionalProducer(configuration: producerConfiguration, logger: logger)
-        let handover = Handover<EncodingBatch>()
-        var committing: Task<Void, any Error>?
-        var reading: Task<([KafkaConsumerMessage], [Result<CloudEvent, DeadLetterMessage>]), any Error>?
+        consumerConfiguration.sessionTimeoutMilliseconds = configuration.sessionTimeoutMilliseconds
+        consumerConfiguration.client.overrides["heartbeat.interval.ms"] = String(max(100, configuration.sessionTimeoutMilliseconds / 3))
+        let (routers, environment) = (self.routers, self.environment)
+        let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: environment.logger, rebalanceListener: KafkaRebalanceListener(
+            assigned: { partitions, generation in routers.start(partitions.map(\.partition), generation: generation, environment: environment) },
+            revoking: { partitions in routers.drainBlocking(partitions.map(\.partition)) }))
+        routers.consumer = consumer
+        var reading: Task<[Int32: ParsedBatch], any Error>?
         do {
-            // Fencing the predecessor and reading the state back do not depend on each other.
-            async let initialised: Void = producer.initTransactions()
-            let partitions = (0..<Int32(try await consumer.partitionCount(topic: topics.canonical)))
-                .map { KafkaTopicPartition(topic: topics.canonical, partition: $0) }
-            let committed = try await consumer.committedOffsets(partitions).reduce(into: [Int32: Int64]()) { result, entry in
-                if let offset = entry.value { result[entry.key.partition] = offset }
-            }
-            var memory = try await RouterMemory.load(topics: topics, committed: committed,
-                                                     reader: TopicReader(bootstrapServers: configuration.bootstrapServers, logger: logger),
-                                                     logger: logger)
-            try await initialised
-            try await producer.loadTopicMetadata(writingTo: topics.isRouterOutput)
-            try consumer.assign(partitions.map {
-                KafkaTopicPartitionOffset(topic: topics.canonical, partition: $0.partition, offset: committed[$0.partition] ?? KafkaOffset.beginning)
-            })
-            phase.value = .running
-            logger.info("router running", metadata: ["matrix": "\(matrices.evaluator().matrix.version)", "committed": "\(committed)"])
-            // Up to four batches are in hand at once: the committer's, one waiting in the hand-over,
-            // one decided here in input order and then encoded on all cores (each audit chain goes
-            // on from the batch before), and one being read and parsed (which needs no state).
-            // Transactions commit in batch order. Deciding builds on the state of
-            // batches not yet committed; if a commit fails the instance ends, and its successor
-            // starts again from the committed offsets and state.
-            committing = Task {
-                do {
-                    try await self.commitAll(from: handover, consumer: consumer, producer: producer)
-                } catch {
-                    handover.close()
-                    throw error
-                }
-            }
+            try consumer.subscribe(topics: [topics.canonical])
+            phase.withLock { $0 = .running }
+            environment.logger.info("router joining the group", metadata: ["group": "\(configuration.groupID)",
+                                                                           "matrix": "\(environment.matrices.evaluator().matrix.version)"])
+            // One batch is read and parsed while the one before is handed to its partitions' routers.
             reading = Task { try await self.readBatch(consumer) }
-            var heads = AuditHeads(initial: memory.chains)
             while !Task.isCancelled, let read = reading {
-                let (batch, parsed) = try await read.value
+                let batch = try await read.value
                 reading = Task { try await self.readBatch(consumer) }
-                if batch.isEmpty { continue }
-                let encoding = Self.encode(decide(batch, parsed: parsed, memory: &memory), heads: &heads, topics: topics)
-                guard await handover.put(encoding) else { break }  // the committer failed; its error ends the run below
+                try await routers.route(batch, consumer: consumer)
             }
-            handover.close()
             _ = try? await reading?.value  // the consumer is closed below: no poll may be under way
-            try await committing?.value
-            phase.value = .stopped
+            try await routers.drainAll()
+            await consumer.close()
+            phase.withLock { $0 = .stopped }
         } catch {
-            phase.value = .failed
-            logger.error("router failed; its successor will take over from the last committed batch", metadata: ["error": "\(error)"])
-            handover.close()
-            _ = try? await committing?.value  // let a transaction in flight end before the producer closes
+            phase.withLock { $0 = .failed }
+            environment.logger.error("router failed; its partitions go on from their last commits", metadata: ["error": "\(error)"])
             _ = try? await reading?.value
-            await producer.shutdown()
+            try? await routers.drainAll()
             await consumer.close()
             throw error
         }
-        await producer.shutdown()
-        await consumer.close()
     }
 
-    /// The next batch, parsed and validated.
-    private func readBatch(_ consumer: KafkaConsumer) async throws -> ([KafkaConsumerMessage], [Result<CloudEvent, DeadLetterMessage>]) {
+    /// The next batch, parsed and validated, by partition.
+    private func readBatch(_ consumer: KafkaConsumer) async throws -> [Int32: ParsedBatch] {
         let batch = try await nextBatch(consumer)
-        return (batch, await parseAll(batch))
+        let parsed = await parseAll(batch)
+        var byPartition: [Int32: ParsedBatch] = [:]
+        for (message, result) in zip(batch, parsed) {
+            byPartition[message.partition, default: ParsedBatch()].messages.append(message)
+            byPartition[message.partition]!.parsed.append(result)
+        }
+        return byPartition
     }
 
     /// Waits for the first record, then collects until the batch is full or the linger time has passed.
     private func nextBatch(_ consumer: KafkaConsumer) async throws -> [KafkaConsumerMessage] {
+        let configuration = environment.configuration
         var batch = try await consumer.poll(maxMessages: configuration.batchSize, timeoutMilliseconds: 100)
         guard !batch.isEmpty else { return [] }
         let deadline = ContinuousClock.now + .milliseconds(Int(configuration.lingerMilliseconds))
@@ -161,23 +153,6 @@ public final class RoutingService: Sendable {
         return batch
     }
 
-    /// One batch's outputs, ready for its transaction.
-    struct PreparedBatch: Sendable {
-        var decisionRecords: [KafkaProducerMessage] = []
-        var outputs: [KafkaProducerMessage] = []
-        var offsets: [KafkaTopicPartitionOffset] = []
-        var records = 0
-        var counts = BatchCounts()
-    }
-
-    /// For the metrics, once committed: routed events by type, decisions by recipient and outcome.
-    struct BatchCounts: Sendable {
-        var routedByType: [String: Int] = [:]
-        var decisions: [DecisionCount: Int] = [:]
-    }
-
-    struct DecisionCount: Hashable, Sendable { var recipient: String; var outcome: String }
-
     /// Read once: asking costs a system call.
     private static let processors = ProcessInfo.processInfo.activeProcessorCount
 
@@ -185,12 +160,13 @@ public final class RoutingService: Sendable {
     /// so they need not wait for each other, unlike routing, which goes in order.
     private func parseAll(_ batch: [KafkaConsumerMessage]) async -> [Result<CloudEvent, DeadLetterMessage>] {
         let chunks = batch.count < 64 ? 1 : max(1, min(Self.processors, 4))
-        guard chunks > 1 else { return batch.map(parse) }
+        let environment = self.environment
+        guard chunks > 1 else { return batch.map(environment.parse) }
         let size = (batch.count + chunks - 1) / chunks
         return await withTaskGroup(of: (Int, [Result<CloudEvent, DeadLetterMessage>]).self) { group in
             for start in stride(from: 0, to: batch.count, by: size) {
                 let chunk = batch[start..<min(start + size, batch.count)]
-                group.addTask { (start, chunk.map(self.parse)) }
+                group.addTask { (start, chunk.map(environment.parse)) }
             }
             var results = [Result<CloudEvent, DeadLetterMessage>?](repeating: nil, count: batch.count)
             for await (start, parsed) in group {
@@ -199,263 +175,104 @@ public final class RoutingService: Sendable {
             return results.map { $0! }
         }
     }
+}
 
-    /// One routed event's outputs, before they are encoded.
-    private struct RoutedEvent: Sendable {
-        var event: CloudEvent
-        /// The decisions not recorded before (a redelivered event's decisions are recorded once).
-        var decisions: [Decision]
-        /// Every permit (a redelivered event is delivered again; readers deduplicate), projected when encoded.
-        var permits: [Decision]
+/// The partition routers of one routing service, by input partition. Started and drained from the
+/// consumer's rebalance callbacks (on its poll thread), handed batches by the service's loop.
+final class PartitionRouters: Sendable {
+    private struct State {
+        var routers: [Int32: PartitionRouter] = [:]
+        var assigned = false
+        /// Set once the service stops: no router is started any more.
+        var closed = false
     }
 
-    /// One batch decided: its events' decisions in input order, not yet encoded.
-    private struct DecidedBatch: Sendable {
-        var records: Int
-        var deadLetters: [KafkaProducerMessage] = []
-        var routed: [Int32: [RoutedEvent]] = [:]
-        /// State is written once per case and per person in a case for the whole batch: its latest value, with
-        /// the position of the last input it reflects.
-        var caseStates: [String: (state: CaseState, source: InputPosition)] = [:]
-        var consents: [String: (record: ConsentRecord, source: InputPosition)] = [:]
-        var offsets: [KafkaTopicPartitionOffset] = []
-        var counts = BatchCounts()
-        var evaluator: PolicyEvaluator
-        var decidedAt: String
+    private let state = Mutex(State())
+    private let member = Mutex<KafkaConsumer?>(nil)
 
-        /// One event's decisions for its partition's encoding: those not recorded before (a
-        /// redelivered event's are recorded once), and every permit (delivered again; readers deduplicate).
-        mutating func add(_ event: CloudEvent, _ decisions: [Decision], partition: Int32, recorded: inout Set<String>) {
-            let unrecorded = decisions.filter { recorded.insert($0.decisionId).inserted }
-            for decision in unrecorded {
-                counts.decisions[DecisionCount(recipient: decision.recipient, outcome: decision.outcome.rawValue), default: 0] += 1
+    /// The group member whose partitions these are; set before it subscribes.
+    var consumer: KafkaConsumer? {
+        get { member.withLock { $0 } }
+        set { member.withLock { $0 = newValue } }
+    }
+
+    var partitions: [Int32] { state.withLock { $0.routers.keys.sorted() } }
+
+    /// Whether this node has had an assignment and every router of it routes.
+    var allRouting: Bool { state.withLock { $0.assigned && $0.routers.values.allSatisfy { $0.currentStage == .routing } } }
+
+    /// Starts a router for each newly assigned partition (on the poll thread: it only starts tasks),
+    /// their state read back together: their committed positions, then one reader per state topic.
+    func start(_ partitions: [Int32], generation: UInt64, environment: RouterEnvironment) {
+        guard let consumer else { return }
+        let topics = environment.configuration.topics
+        let reader = TopicReader(bootstrapServers: environment.configuration.bootstrapServers, logger: environment.logger)
+        let memories = Task {
+            let positions = partitions.map { KafkaTopicPartition(topic: topics.canonical, partition: $0) }
+            let committed = try await consumer.committedOffsets(positions).reduce(into: [Int32: Int64]()) { result, entry in
+                if let offset = entry.value { result[entry.key.partition] = offset }
             }
-            routed[partition, default: []].append(RoutedEvent(event: event, decisions: unrecorded, permits: decisions.filter { $0.outcome == .permit }))
+            return try await RouterMemory.load(partitions: partitions, topics: topics, committed: committed, reader: reader, logger: environment.logger)
         }
-    }
-
-    /// Decides a parsed batch: the part of routing that goes in input order (a case's state and a
-    /// person's consent build up event by event). `memory` moves on with it.
-    private func decide(_ batch: [KafkaConsumerMessage], parsed: [Result<CloudEvent, DeadLetterMessage>],
-                        memory: inout RouterMemory) -> DecidedBatch {
-        var decided = DecidedBatch(records: batch.count, evaluator: matrices.evaluator(),
-                                   decidedAt: HubTime.text(Date()))
-        var positions: [Int32: Int64] = [:]
-        for (message, result) in zip(batch, parsed) {
-            positions[message.partition] = message.offset + 1
-            let event: CloudEvent
-            switch result {
-            case .success(let parsed): event = parsed
-            case .failure(let deadLetter):
-                decided.deadLetters.append(deadLetter)
-                continue
-            }
-            if let other = memory.routing.caseRouted(withKeyOf: event), other != event.ketencaseid {
-                // Routing it would give its deliveries and decisions the ids of the first one's.
-                decided.deadLetters.append(deadLetter(message, reasons: [DeadLetter.Reason(
-                    location: "/id", reason: "this source already used this id for an event in chain case \(other): an id names one fact in the whole hub; send the event with an id of its own")]))
-                continue
-            }
-            guard let step = memory.routing.decide(event, with: decided.evaluator) else {
-                logger.debug("duplicate event routed once", metadata: ["source": "\(event.source)", "id": "\(event.id)"])
-                continue
-            }
-            decided.counts.routedByType[event.type, default: 0] += 1
-            // Held deliveries this event released are decided first, as the routing state did.
-            for released in step.released {
-                decided.add(released.event, released.decisions, partition: message.partition, recorded: &memory.recordedDecisions)
-            }
-            decided.add(event, step.decisions, partition: message.partition, recorded: &memory.recordedDecisions)
-            let source = InputPosition(partition: message.partition, offset: message.offset)
-            decided.caseStates[event.ketencaseid] = (step.caseState, source)
-            if let consent = step.consent { decided.consents[consent.key] = (consent, source) }
-        }
-        decided.offsets = positions.map { KafkaTopicPartitionOffset(topic: configuration.topics.canonical, partition: $0.key, offset: $0.value) }
-        return decided
-    }
-
-    /// Where each input partition's audit chain stands for the encoding stage: the encoding of the
-    /// partition's latest batch, or before the first, the chain read back at start.
-    private struct AuditHeads {
-        var initial: [Int32: AuditChain]
-        var latest: [Int32: Task<EncodedPartition, Never>] = [:]
-    }
-
-    /// A batch being encoded: one task per input partition and one for the state records.
-    private struct EncodingBatch: Sendable {
-        var decided: DecidedBatch
-        var partitions: [Task<EncodedPartition, Never>]
-        var state: Task<[KafkaProducerMessage], Never>
-
-        /// The batch's outputs, once every part is encoded: decision records and deliveries in
-        /// partition order, then dead letters and state.
-        func prepared() async -> PreparedBatch {
-            var prepared = PreparedBatch(offsets: decided.offsets, records: decided.records, counts: decided.counts)
+        state.withLock { state in
+            guard !state.closed else { return }
+            state.assigned = true
             for partition in partitions {
-                let encoded = await partition.value
-                prepared.decisionRecords += encoded.decisionRecords
-                prepared.outputs += encoded.deliveries
-            }
-            prepared.outputs += decided.deadLetters
-            prepared.outputs += await state.value
-            return prepared
-        }
-    }
-
-    /// Starts encoding a decided batch on all cores: projecting the deliveries and writing the
-    /// decision records, each input partition on its own task after the same partition of the batch
-    /// before (its audit chain goes on from there); the state records meanwhile.
-    private static func encode(_ decided: DecidedBatch, heads: inout AuditHeads, topics: HubTopics) -> EncodingBatch {
-        var partitions: [Task<EncodedPartition, Never>] = []
-        for (partition, events) in decided.routed.sorted(by: { $0.key < $1.key }) {
-            let previous = heads.latest[partition]
-            let initial = heads.initial[partition] ?? AuditChain()
-            let task = Task {
-                let chain = await previous?.value.chain ?? initial
-                return encode(events, partition: partition, chain: chain, decidedAt: decided.decidedAt, evaluator: decided.evaluator, topics: topics)
-            }
-            heads.latest[partition] = task
-            partitions.append(task)
-        }
-        let (cases, people) = (decided.caseStates, decided.consents)
-        var withoutEvents = decided
-        withoutEvents.routed = [:]  // the partition tasks hold them
-        return EncodingBatch(decided: withoutEvents, partitions: partitions,
-                             state: Task { stateRecords(cases: cases, consents: people, topics: topics) })
-    }
-
-    /// The latest state of each case and person the batch changed, with the input it reflects.
-    private static func stateRecords(cases: [String: (state: CaseState, source: InputPosition)],
-                                     consents: [String: (record: ConsentRecord, source: InputPosition)],
-                                     topics: HubTopics) -> [KafkaProducerMessage] {
-        var records: [KafkaProducerMessage] = []
-        for (caseId, latest) in cases.sorted(by: { $0.key < $1.key }) {
-            records.append(KafkaProducerMessage(topic: topics.caseState, partition: latest.source.partition, key: Array(caseId.utf8),
-                                                value: CaseStateRecord(state: latest.state, source: latest.source).json))
-        }
-        for (key, latest) in consents.sorted(by: { $0.key < $1.key }) {
-            records.append(KafkaProducerMessage(topic: topics.consentState, key: Array(key.utf8),
-                                                value: ConsentStateRecord(record: latest.record, source: latest.source).json))
-        }
-        return records
-    }
-
-    private struct EncodedPartition: Sendable {
-        var partition: Int32
-        var chain: AuditChain
-        var decisionRecords: [KafkaProducerMessage] = []
-        var deliveries: [KafkaProducerMessage] = []
-    }
-
-    /// One input partition's decision records, chained on its audit partition, and its deliveries, in input order.
-    private static func encode(_ events: [RoutedEvent], partition: Int32, chain: AuditChain, decidedAt: String, evaluator: PolicyEvaluator,
-                               topics: HubTopics) -> EncodedPartition {
-        var result = EncodedPartition(partition: partition, chain: chain)
-        for routed in events {
-            // Deliveries first: a permit's decision record carries the digest of what it delivers.
-            // (A handful per event: found in a list, not hashed by their long ids.)
-            var delivered: [(decisionId: String, digest: String, persons: [String])] = []
-            for permit in routed.permits {
-                let delivery = evaluator.delivery(of: routed.event, for: permit)
-                let record = delivery.kafkaRecord()
-                delivered.append((permit.decisionId, DecisionRecord.payloadDigest(of: record.value), Projection.persons(in: delivery.data)))
-                result.deliveries.append(KafkaProducerMessage(topic: topics.deliveries(permit.recipient), cloudEvent: record))
-            }
-            for var decision in routed.decisions {
-                let delivery = delivered.first { $0.decisionId == decision.decisionId }
-                decision.disclosedPersons = delivery?.persons
-                let (_, json) = result.chain.append(DecisionRecord(decision, event: routed.event, decidedAt: decidedAt,
-                                                                   payloadDigest: delivery?.digest))
-                result.decisionRecords.append(KafkaProducerMessage(topic: topics.audit, partition: partition,
-                                                                   key: Array(routed.event.ketencaseid.utf8), value: json))
+                state.routers[partition] = PartitionRouter(partition: partition, generation: generation, environment: environment,
+                                                           consumer: consumer, memories: memories)
             }
         }
-        return result
     }
 
-    /// Commits the batches in order, each batch's decision records one transaction ahead of its
-    /// deliveries: transaction k holds the decision records of batch k with the deliveries, state,
-    /// dead letters and input offsets of batch k-1. The embedded cluster shows the records of an
-    /// unfinished (and of an aborted) transaction that reached it, and no delivery may be seen there
-    /// whose decision is not; if the decision records cannot be written, their batch's deliveries
-    /// are never sent. Pairing the two batches in one transaction costs one delivery round per batch
-    /// instead of two (decisions, then deliveries, each waiting for the other).
-    ///
-    /// A successor that finds a batch's decisions recorded but its offsets not committed routes the
-    /// batch again, does not record them twice (`RouterMemory.recordedDecisions`) and delivers it.
-    private func commitAll(from handover: Handover<EncodingBatch>, consumer: KafkaConsumer, producer: KafkaTransactionalProducer) async throws {
-        var recorded: PreparedBatch?  // its decisions committed, its deliveries not yet
-        while true {
-            // Recorded deliveries do not wait for more input: with no batch decided now, they go alone.
-            let next = recorded == nil ? await handover.take() : handover.takeIfReady()
-            if recorded == nil && next == nil { return }
-            var transaction = BatchTransaction()
-            if let recorded { transaction.deliver(recorded) }
-            recorded = nil
-            if let batch = await next?.prepared() {
-                if batch.decisionRecords.isEmpty {
-                    transaction.deliver(batch)  // nothing to record first
-                } else {
-                    transaction.record(batch)
-                    recorded = batch
-                }
+    /// Drains the routers of partitions being revoked, blocking the calling thread (the consumer's
+    /// poll thread, inside the rebalance) until they have committed what they took.
+    func drainBlocking(_ partitions: [Int32]) {
+        let leaving = state.withLock { state in partitions.compactMap { state.routers.removeValue(forKey: $0) } }
+        guard !leaving.isEmpty else { return }
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            await withTaskGroup(of: Void.self) { group in
+                for router in leaving { group.addTask { try? await router.drain() } }  // a failure is seen by the loop, below
             }
-            try await commit(transaction, consumer: consumer, producer: producer)
+            done.signal()
         }
+        done.wait()
     }
 
-    /// One transaction's records: the decision records of one batch and the deliveries, state,
-    /// dead letters and input offsets of the batches whose decisions are already recorded.
-    struct BatchTransaction {
-        var records: [KafkaProducerMessage] = []
-        var offsets: [KafkaTopicPartition: KafkaTopicPartitionOffset] = [:]
-        /// The input records of the delivered batches, and what to count once they are committed.
-        var inputs = 0
-        var counts: [BatchCounts] = []
-
-        mutating func record(_ batch: PreparedBatch) {
-            records += batch.decisionRecords
+    /// Drains every router and starts none any more; throws the first failure.
+    func drainAll() async throws {
+        let leaving = state.withLock { state in
+            state.closed = true
+            defer { state.routers = [:] }
+            return Array(state.routers.values)
         }
-
-        mutating func deliver(_ batch: PreparedBatch) {
-            records += batch.outputs
-            for offset in batch.offsets { offsets[offset.topicPartition] = offset }  // a later batch reads further
-            inputs += batch.records
-            counts.append(batch.counts)
+        var failure: (any Error)?
+        for router in leaving {
+            do { try await router.drain() } catch { failure = failure ?? error }
         }
+        if let failure { throw failure }
     }
 
-    private func commit(_ transaction: BatchTransaction, consumer: KafkaConsumer, producer: KafkaTransactionalProducer) async throws {
-        let start = ContinuousClock.now
-        let offsets = Array(transaction.offsets.values)
-        try await producer.withTransaction { txn in
-            try await txn.deliverAll(transaction.records)
-            if !offsets.isEmpty { try await txn.sendOffsetsToTransaction(offsets, consumer: consumer) }
+    /// Hands each partition's records to its router; records fetched under an assignment since
+    /// revoked are dropped (the partition's next router reads them again from the committed position).
+    /// Throws when a router failed.
+    func route(_ batch: [Int32: ParsedBatch], consumer: KafkaConsumer) async throws {
+        for (partition, records) in batch.sorted(by: { $0.key < $1.key }) {
+            guard let router = state.withLock({ $0.routers[partition] }), router.generation == records.messages[0].assignmentGeneration else { continue }
+            if await !router.route(records), router.currentStage == .failed { try await router.drain() }
         }
-        // The embedded cluster does not store offsets sent to a transaction; committing them again is
-        // harmless on Apache Kafka and makes a restart on the embedded cluster resume here too. Not
-        // waited for: a commit lost in a crash only means the successor reads the batch again, and
-        // deduplicates it (every decision and delivery has a deterministic id).
-        if !offsets.isEmpty { try consumer.commitWithoutWaiting(offsets) }
-        phase.add(committed: transaction.inputs, produced: transaction.records.count)
-        if let metrics = configuration.metrics {
-            for counts in transaction.counts {
-                for (type, count) in counts.routedByType {
-                    metrics.increment("ketenhub_events_routed_total", help: "Canonical events routed (decided for every candidate recipient).",
-                                      labels: ["type": type], by: Double(count))
-                }
-                for (decision, count) in counts.decisions {
-                    metrics.increment("ketenhub_decisions_total", help: "Routing decisions, permits and denies, by recipient.",
-                                      labels: ["recipient": decision.recipient, "outcome": decision.outcome], by: Double(count))
-                }
-            }
-        }
-        logger.debug("transaction committed", metadata: ["records": "\(transaction.records.count)", "inputs": "\(transaction.inputs)",
-                                                         "duration": "\(ContinuousClock.now - start)"])
+        if let failed = state.withLock({ $0.routers.values.first { $0.currentStage == .failed } }) { try await failed.drain() }
     }
+}
 
+/// A dead-letter record, as the failure of parsing.
+struct DeadLetterMessage: Error, Sendable {
+    let message: KafkaProducerMessage
+}
+
+extension RouterEnvironment {
     /// The event in a record, or the dead letter that says why there is none.
-    private func parse(_ message: KafkaConsumerMessage) -> Result<CloudEvent, DeadLetterMessage> {
+    func parse(_ message: KafkaConsumerMessage) -> Result<CloudEvent, DeadLetterMessage> {
         let reasons: [DeadLetter.Reason]
         do {
             let structured = try CloudEvent.structured(kafkaRecord: CloudEventRecord(message))
@@ -470,7 +287,7 @@ public final class RoutingService: Sendable {
     }
 
     /// The dead letter of an input record the router refuses, with its place on the input topic.
-    private func deadLetter(_ message: KafkaConsumerMessage, reasons: [DeadLetter.Reason]) -> DeadLetterMessage {
+    func deadLetter(_ message: KafkaConsumerMessage, reasons: [DeadLetter.Reason]) -> DeadLetterMessage {
         logger.warning("canonical event refused", metadata: ["partition": "\(message.partition)", "offset": "\(message.offset)", "reasons": "\(reasons.map(\.reason))"])
         let letter = DeadLetter(
             deadLetterId: "dlq-\(message.topic)-\(message.partition)-\(message.offset)",
@@ -487,32 +304,15 @@ public final class RoutingService: Sendable {
     }
 }
 
-/// A dead-letter record, as the failure of parsing.
-struct DeadLetterMessage: Error, Sendable {
-    let message: KafkaProducerMessage
-}
-
-extension Array where Element == KafkaProducerMessage {
-    fileprivate mutating func append(_ deadLetter: DeadLetterMessage) { append(deadLetter.message) }
-}
-
-/// The service's phase and progress, readable from any task.
-private final class PhaseBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var phase = RoutingService.Phase.starting
-    private var committedCount = 0
-    private var producedCount = 0
-    var value: RoutingService.Phase {
-        get { lock.withLock { phase } }
-        set { lock.withLock { phase = newValue } }
-    }
-    var committed: Int { lock.withLock { committedCount } }
-    var produced: Int { lock.withLock { producedCount } }
+/// What a routing service has committed, counted by its partition routers, readable from any task.
+final class RouterProgress: Sendable {
+    private let counts = Mutex((committed: 0, produced: 0))
+    var committed: Int { counts.withLock { $0.committed } }
+    var produced: Int { counts.withLock { $0.produced } }
     func add(committed count: Int, produced: Int) {
-        lock.withLock {
-            committedCount += count
-            producedCount += produced
+        counts.withLock {
+            $0.committed += count
+            $0.produced += produced
         }
     }
 }
-

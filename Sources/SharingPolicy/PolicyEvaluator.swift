@@ -406,13 +406,15 @@ public struct PolicyEvaluator: Sendable {
 
     /// Deterministic: the same event and matrix always give the same ids (`dec-<digest>-<recipient>`);
     /// the release of a held delivery digests the event that released it too, so that it is a
-    /// decision of its own. A permit's decision id is its delivery's id, and
+    /// decision of its own. The chain case is digested as well: a source that reuses an id in a case
+    /// of another router partition, where the reuse cannot be seen and refused, still gets decisions
+    /// and deliveries of their own, never the first case's. A permit's decision id is its delivery's id, and
     /// `Acknowledgement.recipient(ofDelivery:)` reads the recipient back from it: keep the two in step.
     private func decisionIDPrefix(_ event: CloudEvent, releasedBy: CloudEvent? = nil) -> String {
-        // The digest of `source \n id \n version [\n released by \n source \n id]`, fed part by part.
+        // The digest of `chain case \n source \n id \n version [\n released by \n source \n id]`, fed part by part.
         var sha = SHA256()
         var first = true
-        for part in [event.source, event.id, matrix.version] + (releasedBy.map { ["released by", $0.source, $0.id] } ?? []) {
+        for part in [event.ketencaseid, event.source, event.id, matrix.version] + (releasedBy.map { ["released by", $0.source, $0.id] } ?? []) {
             if !first { sha.update(data: Self.newline) }
             first = false
             var part = part

@@ -22,7 +22,7 @@ struct CrashTests {
     ]
 
     static func startRouter(_ bootstrap: String, log: URL) throws -> ChildProcess {
-        try ChildProcess(try ketenhubBinary(), ["route", "--bootstrap", bootstrap, "--batch-size", "100", "--linger-ms", "20",
+        try ChildProcess(try ketenhubBinary(), ["route", "--bootstrap", bootstrap, "--batch-size", "100", "--linger-ms", "20", "--session-timeout-ms", "2000",
                                                 "--matrix", packageRoot.appendingPathComponent("Contracts/matrix").path],
                          output: .file(log), errors: .sameAsOutput)
     }

@@ -32,6 +32,7 @@ struct RoutingServiceTests {
         try await running.value
     }
 
+    /// The partition's router sees every case of its partition; the two cases are put in one here.
     @Test("an id already used by its source in another case is dead-lettered, not routed under the first one's decision ids (#13 item 3)")
     func idReusedInAnotherCase() async throws {
         let cluster = try await F.cluster()
@@ -40,10 +41,10 @@ struct RoutingServiceTests {
         var reused = F.event("gedragsaanwijzing/opgelegd", case: 2, sequence: 0)
         reused.id = first.id
         let valid = F.event("gedragsaanwijzing/opgelegd", case: 2, sequence: 1)
-        try await F.publish([first], to: cluster)
+        try await F.publish([first], to: cluster, partition: 2)
         let configuration = Self.configuration(cluster)
         try await Self.runRouter(configuration) { try await !F.auditRecords(cluster).isEmpty }
-        try await F.publish([reused, valid], to: cluster)
+        try await F.publish([reused, valid], to: cluster, partition: 2)
         let reader = TopicReader(bootstrapServers: cluster.bootstrapServers, logger: F.logger)
         try await Self.runRouter(configuration) {  // the same router again: it knows the first case from its state
             let lettered = try await !reader.readAll(F.topics.deadLetter).values.flatMap { $0 }.isEmpty

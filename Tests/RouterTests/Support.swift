@@ -42,9 +42,10 @@ enum RouterFixtures {
         return event
     }
 
-    static func publish(_ events: [CloudEvent], to cluster: EmbeddedCluster) async throws {
+    /// Publishes as the gateway does (partitioned by chain case), or all to one `partition`.
+    static func publish(_ events: [CloudEvent], to cluster: EmbeddedCluster, partition: Int32? = nil) async throws {
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
-        try await producer.sendAll(events.map { KafkaProducerMessage(topic: topics.canonical, cloudEvent: $0.kafkaRecord()) })
+        try await producer.sendAll(events.map { KafkaProducerMessage(topic: topics.canonical, partition: partition, cloudEvent: $0.kafkaRecord()) })
         await producer.shutdown()
     }
 

@@ -16,10 +16,12 @@ final class AssignmentTracker: Sendable {
     /// With manual commits, commit the stored offsets before giving partitions away, so the next
     /// owner starts after the records this one finished (records it did not finish are redone).
     private let commitOnRevoke: Bool
+    private let listener: KafkaRebalanceListener?
 
-    init(logger: Logger, commitOnRevoke: Bool) {
+    init(logger: Logger, commitOnRevoke: Bool, listener: KafkaRebalanceListener?) {
         self.logger = logger
         self.commitOnRevoke = commitOnRevoke
+        self.listener = listener
     }
 
     var partitions: Set<KafkaTopicPartition> { state.withLock { Set($0.owned.keys) } }
@@ -43,13 +45,17 @@ final class AssignmentTracker: Sendable {
         let changed = TopicPartitionList.elements(list).map(\.0)
         switch err {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
-            state.withLock { state in
+            let generation = state.withLock { state in
                 state.generation += 1
                 for partition in changed { state.owned[partition] = state.generation }
+                return state.generation
             }
             logger.info("partitions assigned", metadata: ["partitions": "\(changed.map(\.description).sorted())"])
             rd_kafka_assign(rk, list)
+            listener?.assigned(changed, generation)
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+            // Still owned while the listener ends its work on them: the group waits for this callback.
+            listener?.revoking(changed)
             if commitOnRevoke {
                 let result = rd_kafka_commit(rk, nil, 0)
                 if result != RD_KAFKA_RESP_ERR_NO_ERROR && result != RD_KAFKA_RESP_ERR__NO_OFFSET {
@@ -63,8 +69,27 @@ final class AssignmentTracker: Sendable {
             rd_kafka_assign(rk, nil)
         default:
             logger.error("rebalance failed", metadata: ["error": "\(KafkaErrorCode(err).name)"])
+            listener?.revoking(Array(partitions))
             state.withLock { $0.owned.removeAll() }
             rd_kafka_assign(rk, nil)
         }
+    }
+}
+
+/// What a consumer-group member does when its assignment changes. Both run on the consumer's poll
+/// thread (inside a poll, or inside `close`), never on Swift's pool, and may block it: with the
+/// eager protocol the group's rebalance waits until every member has returned from `revoking`, so
+/// a member that ends its work on a partition there hands it over exactly. `revoking` must not wait
+/// for a poll of the same consumer, nor for anything `close` waits for when called from there.
+public struct KafkaRebalanceListener: Sendable {
+    /// The partitions given to this member, and the assignment generation their records carry.
+    public var assigned: @Sendable ([KafkaTopicPartition], UInt64) -> Void
+    /// The partitions about to be taken away; still owned until this returns.
+    public var revoking: @Sendable ([KafkaTopicPartition]) -> Void
+
+    public init(assigned: @escaping @Sendable ([KafkaTopicPartition], UInt64) -> Void,
+                revoking: @escaping @Sendable ([KafkaTopicPartition]) -> Void) {
+        self.assigned = assigned
+        self.revoking = revoking
     }
 }

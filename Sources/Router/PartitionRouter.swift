@@ -1,0 +1,376 @@
+import CanonicalEvents
+import Foundation
+import HubTopology
+import Kafka
+import Logging
+import SharingPolicy
+import Synchronization
+
+/// What every partition router of one routing service shares: its configuration, the matrices it
+/// routes under, its counts, and the group member that reads its input.
+struct RouterEnvironment: Sendable {
+    var configuration: RouterConfiguration
+    var matrices: MatrixSchedule
+    var catalogue: ContractCatalogue
+    var logger: Logger
+    var progress: RouterProgress
+}
+
+/// One input partition's records as read, each parsed and validated (or the dead letter saying why not), in offset order.
+struct ParsedBatch: Sendable {
+    var messages: [KafkaConsumerMessage] = []
+    var parsed: [Result<CloudEvent, DeadLetterMessage>] = []
+}
+
+/// One input partition's routing, while this node's group member owns the partition.
+///
+/// A case's events are all in one partition (the chain case id is the key), and so are its state,
+/// its consent and its decisions: the partition's router reads them back from the same partition
+/// of the state and audit topics, and needs nothing from any other partition. It writes with a
+/// transactional producer of its own, `<prefix>-<partition>`: on Apache Kafka the next owner's
+/// producer, initialised with the same id, fences this one's, so a member that lost the partition
+/// without noticing (paused past its session) can no longer commit on it.
+///
+/// Stages: starting (producer initialised, state read back) -> routing -> draining (input closed;
+/// what was decided is committed, then the input position, waited for) -> ended; or failed. The
+/// service drains it when the group takes the partition away, before the group hands it on: the
+/// next owner starts from the position this one committed last, with the state it wrote.
+final class PartitionRouter: Sendable {
+    enum Stage: Sendable { case starting, routing, ended, failed }
+
+    let partition: Int32
+    /// The assignment this router serves: records fetched under another are not its to route.
+    let generation: UInt64
+    private let input: Handover<ParsedBatch>
+    private let stage: StageBox
+    private let task: Task<Void, any Error>
+
+    /// `memories` reads back the state of the partitions assigned with this one (see `RouterMemory.load`).
+    init(partition: Int32, generation: UInt64, environment: RouterEnvironment, consumer: KafkaConsumer,
+         memories: Task<[Int32: RouterMemory], any Error>) {
+        self.partition = partition
+        self.generation = generation
+        let input = Handover<ParsedBatch>()
+        let stage = StageBox()
+        self.input = input
+        self.stage = stage
+        let pipeline = PartitionPipeline(partition: partition, environment: environment, consumer: consumer, input: input, memories: memories)
+        task = Task {
+            do {
+                try await pipeline.run { stage.set(.routing) }
+                stage.set(.ended)
+            } catch {
+                stage.set(.failed)
+                input.close()  // the dispatcher's next hand-over returns false
+                throw error
+            }
+        }
+    }
+
+    var currentStage: Stage { stage.value.withLock { $0 } }
+
+    private final class StageBox: Sendable {
+        let value = Mutex(Stage.starting)
+        func set(_ stage: Stage) { value.withLock { $0 = stage } }
+    }
+
+    /// Hands a batch of this partition's records over, waiting while one is still waiting; false
+    /// if the router ended or failed before taking it.
+    func route(_ batch: ParsedBatch) async -> Bool { await input.put(batch) }
+
+    /// Ends the router: no more input; waits until what it took is committed. Throws its failure.
+    func drain() async throws {
+        input.close()
+        try await task.value
+    }
+}
+
+/// The work of one partition router, on its own tasks: deciding and encoding in input order, and
+/// committing one batch behind.
+private struct PartitionPipeline: Sendable {
+    let partition: Int32
+    let environment: RouterEnvironment
+    let consumer: KafkaConsumer
+    let input: Handover<ParsedBatch>
+    let memories: Task<[Int32: RouterMemory], any Error>
+
+    var topics: HubTopics { environment.configuration.topics }
+    var logger: Logger { environment.logger }
+
+    func run(whenRouting: @Sendable () -> Void) async throws {
+        let configuration = environment.configuration
+        var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: configuration.bootstrapServers,
+                                                               clientID: "ketenhub-router-\(partition)")
+        producerConfiguration.transactionalID = "\(configuration.transactionalID)-\(partition)"
+        producerConfiguration.client.overrides.merge(HubTopics.deadLetterProducerOverrides) { _, new in new }
+        producerConfiguration.lingerMilliseconds = 1
+        let producer = try KafkaTransactionalProducer(configuration: producerConfiguration, logger: logger)
+        let handover = Handover<PreparedBatch>()
+        var committing: Task<Void, any Error>?
+        do {
+            // Fencing the partition's previous producer and reading its state back do not depend on each other.
+            async let initialised: Void = producer.initTransactions()
+            var memory = try await memories.value[partition] ?? RouterMemory()
+            try await initialised
+            try await producer.loadTopicMetadata(writingTo: topics.isRouterOutput)
+            whenRouting()
+            // Two batches are in hand at once: the committer's, and one decided and encoded here
+            // (building on the state of the batch not yet committed; if that commit fails the
+            // router fails, and the partition's next router starts again from what was committed).
+            committing = Task {
+                do {
+                    try await self.commitAll(from: handover, producer: producer)
+                } catch {
+                    handover.close()
+                    throw error
+                }
+            }
+            while let batch = await input.take() {
+                let decided = decide(batch, memory: &memory)
+                guard await handover.put(encode(decided, chain: &memory.chain)) else { break }  // the committer failed
+            }
+            handover.close()
+            try await committing?.value
+        } catch {
+            logger.error("partition router failed; the partition's next router takes over from its last commit",
+                         metadata: ["partition": "\(partition)", "error": "\(error)"])
+            handover.close()
+            input.close()
+            _ = try? await committing?.value  // let a transaction in flight end before the producer closes
+            await producer.shutdown()
+            throw error
+        }
+        await producer.shutdown()
+    }
+
+    // MARK: - Deciding (in input order)
+
+    /// One routed event's outputs, before they are encoded.
+    private struct RoutedEvent: Sendable {
+        var event: CloudEvent
+        /// The decisions not recorded before (a redelivered event's decisions are recorded once).
+        var decisions: [Decision]
+        /// Every permit (a redelivered event is delivered again; readers deduplicate), projected when encoded.
+        var permits: [Decision]
+    }
+
+    /// One batch decided: its events' decisions in input order, not yet encoded.
+    private struct DecidedBatch {
+        var records: Int
+        var deadLetters: [KafkaProducerMessage] = []
+        var routed: [RoutedEvent] = []
+        /// State is written once per case and per person in a case for the whole batch: its latest
+        /// value, with the position of the last input it reflects.
+        var caseStates: [String: (state: CaseState, source: InputPosition)] = [:]
+        var consents: [String: (record: ConsentRecord, source: InputPosition)] = [:]
+        var next: Int64?
+        var counts = BatchCounts()
+        var evaluator: PolicyEvaluator
+        var decidedAt: String
+
+        /// One event's decisions: those not recorded before (a redelivered event's are recorded
+        /// once), and every permit (delivered again; readers deduplicate).
+        mutating func add(_ event: CloudEvent, _ decisions: [Decision], recorded: inout Set<String>) {
+            let unrecorded = decisions.filter { recorded.insert($0.decisionId).inserted }
+            for decision in unrecorded {
+                counts.decisions[DecisionCount(recipient: decision.recipient, outcome: decision.outcome.rawValue), default: 0] += 1
+            }
+            routed.append(RoutedEvent(event: event, decisions: unrecorded, permits: decisions.filter { $0.outcome == .permit }))
+        }
+    }
+
+    /// Decides a parsed batch: a case's state and a person's consent build up event by event. `memory` moves on with it.
+    private func decide(_ batch: ParsedBatch, memory: inout RouterMemory) -> DecidedBatch {
+        var decided = DecidedBatch(records: batch.messages.count, evaluator: environment.matrices.evaluator(),
+                                   decidedAt: HubTime.text(Date()))
+        for (message, result) in zip(batch.messages, batch.parsed) {
+            decided.next = message.offset + 1
+            let event: CloudEvent
+            switch result {
+            case .success(let parsed): event = parsed
+            case .failure(let deadLetter):
+                decided.deadLetters.append(deadLetter.message)
+                continue
+            }
+            if let other = memory.routing.caseRouted(withKeyOf: event), other != event.ketencaseid {
+                // Routing it would give its deliveries and decisions the ids of the first one's.
+                decided.deadLetters.append(environment.deadLetter(message, reasons: [DeadLetter.Reason(
+                    location: "/id", reason: "this source already used this id for an event in chain case \(other): an id names one fact in the whole hub; send the event with an id of its own")]).message)
+                continue
+            }
+            guard let step = memory.routing.decide(event, with: decided.evaluator) else {
+                logger.debug("duplicate event routed once", metadata: ["source": "\(event.source)", "id": "\(event.id)"])
+                continue
+            }
+            decided.counts.routedByType[event.type, default: 0] += 1
+            // Held deliveries this event released are decided first, as the routing state did.
+            for released in step.released {
+                decided.add(released.event, released.decisions, recorded: &memory.recordedDecisions)
+            }
+            decided.add(event, step.decisions, recorded: &memory.recordedDecisions)
+            let source = InputPosition(partition: message.partition, offset: message.offset)
+            decided.caseStates[event.ketencaseid] = (step.caseState, source)
+            if let consent = step.consent { decided.consents[consent.key] = (consent, source) }
+        }
+        return decided
+    }
+
+    // MARK: - Encoding
+
+    /// A decided batch's records: the decision records, chained on the partition's audit partition,
+    /// and its deliveries, in input order; then dead letters and state.
+    private func encode(_ decided: DecidedBatch, chain: inout AuditChain) -> PreparedBatch {
+        var prepared = PreparedBatch(records: decided.records, counts: decided.counts)
+        if let next = decided.next {
+            prepared.offset = KafkaTopicPartitionOffset(topic: topics.canonical, partition: partition, offset: next)
+        }
+        let evaluator = decided.evaluator
+        for routed in decided.routed {
+            // Deliveries first: a permit's decision record carries the digest of what it delivers.
+            // (A handful per event: found in a list, not hashed by their long ids.)
+            var delivered: [(decisionId: String, digest: String, persons: [String])] = []
+            for permit in routed.permits {
+                let delivery = evaluator.delivery(of: routed.event, for: permit)
+                let record = delivery.kafkaRecord()
+                delivered.append((permit.decisionId, DecisionRecord.payloadDigest(of: record.value), Projection.persons(in: delivery.data)))
+                prepared.outputs.append(KafkaProducerMessage(topic: topics.deliveries(permit.recipient), cloudEvent: record))
+            }
+            for var decision in routed.decisions {
+                let delivery = delivered.first { $0.decisionId == decision.decisionId }
+                decision.disclosedPersons = delivery?.persons
+                let (_, json) = chain.append(DecisionRecord(decision, event: routed.event, decidedAt: decided.decidedAt,
+                                                            payloadDigest: delivery?.digest))
+                prepared.decisionRecords.append(KafkaProducerMessage(topic: topics.audit, partition: partition,
+                                                                     key: Array(routed.event.ketencaseid.utf8), value: json))
+            }
+        }
+        prepared.outputs += decided.deadLetters
+        // The latest state of each case and person the batch changed, with the input it reflects,
+        // on this partition of the state topics.
+        for (caseId, latest) in decided.caseStates.sorted(by: { $0.key < $1.key }) {
+            prepared.outputs.append(KafkaProducerMessage(topic: topics.caseState, partition: partition, key: Array(caseId.utf8),
+                                                         value: CaseStateRecord(state: latest.state, source: latest.source).json))
+        }
+        for (key, latest) in decided.consents.sorted(by: { $0.key < $1.key }) {
+            prepared.outputs.append(KafkaProducerMessage(topic: topics.consentState, partition: partition, key: Array(key.utf8),
+                                                         value: ConsentStateRecord(record: latest.record, source: latest.source).json))
+        }
+        return prepared
+    }
+
+    // MARK: - Committing
+
+    /// Commits the batches in order, each batch's decision records one transaction ahead of its
+    /// deliveries: transaction k holds the decision records of batch k with the deliveries, state,
+    /// dead letters and input position of batch k-1. The embedded cluster shows the records of an
+    /// unfinished (and of an aborted) transaction that reached it, and no delivery may be seen there
+    /// whose decision is not; if the decision records cannot be written, their batch's deliveries
+    /// are never sent. Pairing the two batches in one transaction costs one delivery round per batch
+    /// instead of two (decisions, then deliveries, each waiting for the other).
+    ///
+    /// A successor that finds a batch's decisions recorded but its position not committed routes the
+    /// batch again, does not record them twice (`RouterMemory.recordedDecisions`) and delivers it.
+    /// Once the input is closed and all is committed, the last position is committed to the group
+    /// and waited for: the partition's next owner starts there (see below for when it cannot be).
+    private func commitAll(from handover: Handover<PreparedBatch>, producer: KafkaTransactionalProducer) async throws {
+        var recorded: PreparedBatch?  // its decisions committed, its deliveries not yet
+        var last: KafkaTopicPartitionOffset?
+        while true {
+            // Recorded deliveries do not wait for more input: with no batch decided now, they go alone.
+            let next = recorded == nil ? await handover.take() : handover.takeIfReady()
+            if recorded == nil && next == nil { break }
+            var transaction = BatchTransaction()
+            if let recorded { transaction.deliver(recorded) }
+            recorded = nil
+            if let batch = next {
+                if batch.decisionRecords.isEmpty {
+                    transaction.deliver(batch)  // nothing to record first
+                } else {
+                    transaction.record(batch)
+                    recorded = batch
+                }
+            }
+            try await commit(transaction, producer: producer)
+            last = transaction.offset ?? last
+        }
+        guard let last else { return }
+        do {
+            try await consumer.commit([last])
+        } catch {
+            // The embedded cluster refuses offset commits while its group rebalances, which is when
+            // partitions are handed over (Apache Kafka takes them, and has the transaction's anyway).
+            // Then the next router reads the last batches again: it does not record their decisions
+            // twice, and receivers deduplicate their deliveries by id.
+            logger.warning("input position not committed at hand-over; the next router reads the last batches again",
+                           metadata: ["partition": "\(partition)", "offset": "\(last.offset)", "error": "\(error)"])
+        }
+    }
+
+    private func commit(_ transaction: BatchTransaction, producer: KafkaTransactionalProducer) async throws {
+        let start = ContinuousClock.now
+        let offsets = transaction.offset.map { [$0] } ?? []
+        try await producer.withTransaction { txn in
+            try await txn.deliverAll(transaction.records)
+            if !offsets.isEmpty { try await txn.sendOffsetsToTransaction(offsets, consumer: consumer) }
+        }
+        // The embedded cluster does not store offsets sent to a transaction; committing them again is
+        // harmless on Apache Kafka and makes a restart on the embedded cluster resume here too. Not
+        // waited for: a commit lost in a crash only means the successor reads the batch again, and
+        // deduplicates it (every decision and delivery has a deterministic id).
+        if !offsets.isEmpty { try consumer.commitWithoutWaiting(offsets) }
+        environment.progress.add(committed: transaction.inputs, produced: transaction.records.count)
+        if let metrics = environment.configuration.metrics {
+            for counts in transaction.counts {
+                for (type, count) in counts.routedByType {
+                    metrics.increment("ketenhub_events_routed_total", help: "Canonical events routed (decided for every candidate recipient).",
+                                      labels: ["type": type], by: Double(count))
+                }
+                for (decision, count) in counts.decisions {
+                    metrics.increment("ketenhub_decisions_total", help: "Routing decisions, permits and denies, by recipient.",
+                                      labels: ["recipient": decision.recipient, "outcome": decision.outcome], by: Double(count))
+                }
+            }
+        }
+        logger.debug("transaction committed", metadata: ["partition": "\(partition)", "records": "\(transaction.records.count)",
+                                                         "inputs": "\(transaction.inputs)", "duration": "\(ContinuousClock.now - start)"])
+    }
+}
+
+/// One batch's outputs, ready for its transactions.
+struct PreparedBatch: Sendable {
+    var decisionRecords: [KafkaProducerMessage] = []
+    var outputs: [KafkaProducerMessage] = []
+    /// The input position after the batch, if it read any record.
+    var offset: KafkaTopicPartitionOffset?
+    var records = 0
+    var counts = BatchCounts()
+}
+
+/// For the metrics, once committed: routed events by type, decisions by recipient and outcome.
+struct BatchCounts: Sendable {
+    var routedByType: [String: Int] = [:]
+    var decisions: [DecisionCount: Int] = [:]
+}
+
+struct DecisionCount: Hashable, Sendable { var recipient: String; var outcome: String }
+
+/// One transaction's records: the decision records of one batch and the deliveries, state, dead
+/// letters and input position of the batch whose decisions are already recorded.
+struct BatchTransaction {
+    var records: [KafkaProducerMessage] = []
+    var offset: KafkaTopicPartitionOffset?
+    /// The input records of the delivered batches, and what to count once they are committed.
+    var inputs = 0
+    var counts: [BatchCounts] = []
+
+    mutating func record(_ batch: PreparedBatch) {
+        records += batch.decisionRecords
+    }
+
+    mutating func deliver(_ batch: PreparedBatch) {
+        records += batch.outputs
+        if let position = batch.offset { offset = position }  // a later batch reads further
+        inputs += batch.records
+        counts.append(batch.counts)
+    }
+}

@@ -1,0 +1,94 @@
+import CanonicalEvents
+import EmbeddedKafka
+import Foundation
+import HubTopology
+import Kafka
+import KetenhubTestSupport
+import Router
+import Synchronization
+import Testing
+
+/// Several routing services in one consumer group, joining and leaving while events arrive.
+@Suite("Routers sharing the partitions")
+struct GroupTests {
+    typealias F = RouterFixtures
+
+    @Test("routers join and leave while routing: each partition has one router at a time, every delivery arrives (once after deduplication by id), every decision is recorded once, every chain verifies",
+          .timeLimit(.minutes(4)))
+    func handOver() async throws {
+        let cluster = try await F.cluster()
+        defer { cluster.shutdown() }
+        var events: [CloudEvent] = []
+        for number in 1...60 {
+            events += CrashTests.timeline.enumerated().map { F.event($0.element, case: number, sequence: $0.offset) }
+        }
+        let all = events
+        let publishing = Task {
+            let events = all
+            for chunk in stride(from: 0, to: events.count, by: 30) {
+                try await F.publish(Array(events[chunk..<min(chunk + 30, events.count)]), to: cluster)
+                try await Task.sleep(for: .milliseconds(250))
+            }
+        }
+        var configuration = RoutingServiceTests.configuration(cluster)
+        configuration.sessionTimeoutMilliseconds = 3_000
+        let routers = (0..<4).map { _ in RoutingService(configuration: configuration, matrix: F.matrix, logger: F.logger) }
+        var running: [Task<Void, any Error>?] = Array(repeating: nil, count: 4)
+        // Every 20 ms: which router routes which partition. No partition may be routed by two at once.
+        let overlaps = Mutex<[String]>([])
+        let spread = Mutex(0)  // samples in which three or more routers had partitions
+        let watching = Task {
+            while !Task.isCancelled {
+                let owned = routers.map(\.routedPartitions)
+                let all = owned.flatMap { $0 }
+                if Set(all).count != all.count { overlaps.withLock { $0.append("\(owned)") } }
+                if owned.filter({ !$0.isEmpty }).count >= 3 { spread.withLock { $0 += 1 } }
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        running[0] = Task { try await routers[0].run() }
+        running[1] = Task { try await routers[1].run() }
+        try await Task.sleep(for: .seconds(5))
+        running[2] = Task { try await routers[2].run() }  // joins
+        try await Task.sleep(for: .seconds(4))
+        running[0]?.cancel()  // leaves
+        try await running[0]?.value
+        running[3] = Task { try await routers[3].run() }  // joins
+        try await Task.sleep(for: .seconds(4))
+        running[1]?.cancel()  // leaves
+        try await running[1]?.value
+        try await publishing.value
+
+        let reader = TopicReader(bootstrapServers: cluster.bootstrapServers, logger: F.logger)
+        let expected = F.expected(from: try await reader.readAll(F.topics.canonical))
+        try await within(90, "the remaining routers finishing") {
+            while Set(try await F.auditRecords(cluster).values.flatMap { $0 }.map(\.decisionId)).count < expected.decisions.count {
+                try await Task.sleep(for: .milliseconds(300))
+            }
+        }
+        for task in running.compactMap({ $0 }) { task.cancel() }
+        for task in running.compactMap({ $0 }) { try await task.value }
+        watching.cancel()
+
+        #expect(overlaps.withLock { $0 } == [], "a partition routed by two routers at once")
+        #expect(spread.withLock { $0 } > 0, "three routers shared the partitions at some moment")
+        #expect(routers.allSatisfy { $0.committedRecords > 0 }, "each router routed some input: \(routers.map(\.committedRecords))")
+        // A hand-over on the embedded cluster may read the last batches again (it refuses offset
+        // commits while the group rebalances): their decisions are recorded once, their deliveries
+        // are the same records again, which receivers deduplicate by id.
+        #expect(routers.map(\.committedRecords).reduce(0, +) >= all.count, "every input record committed: \(routers.map(\.committedRecords))")
+        let delivered = try await F.delivered(cluster)
+        #expect(Set(delivered.keys) == Set(expected.deliveries.keys))
+        for (organisation, keys) in expected.deliveries {
+            #expect(delivered[organisation]?.unique == keys, "\(organisation)")
+            #expect(delivered[organisation]?.conflicting == 0, "\(organisation): a redelivery differs from the first delivery")
+        }
+        let audit = try await F.auditRecords(cluster)
+        let recorded = audit.values.flatMap { $0 }
+        #expect(Set(recorded.map(\.decisionId)) == expected.decisions)
+        #expect(recorded.count == expected.decisions.count, "every decision recorded exactly once")
+        for (partition, records) in audit { #expect(AuditChainVerifier.verify(partition: partition, records) == []) }
+        let redeliveries = delivered.values.map { $0.raw - $0.unique.count }.reduce(0, +)
+        print("routers sharing partitions: \(all.count) events, input records committed per router \(routers.map(\.committedRecords)), \(redeliveries) redeliveries deduplicated")
+    }
+}
