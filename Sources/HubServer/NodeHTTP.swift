@@ -161,7 +161,8 @@ extension HubConfiguration.Role {
         let deliveries = organisations.map(topics.deliveries)
         return switch self {
         case .gateway: [topics.canonical, topics.deadLetter, topics.acknowledgements]
-        case .router: [topics.canonical, topics.audit, topics.caseState, topics.consentState, topics.deadLetter, topics.governance] + deliveries
+        case .router: [topics.canonical, topics.audit, topics.caseState, topics.consentState, topics.routerCheckpoints, topics.deadLetter,
+                       topics.governance] + deliveries
         case .delivery: delivering.map(topics.deliveries) + [topics.deliveryStatus]
         case .ledger: [topics.canonical, topics.audit, topics.deliveryStatus, topics.acknowledgements, topics.deadLetter, topics.replays, topics.alerts]
         case .sla: [topics.alerts]

@@ -6,6 +6,9 @@ public struct HubTopics: Sendable {
     public var audit = "ketenhub.audit.decisions"
     public var caseState = "ketenhub.router.cases"
     public var consentState = "ketenhub.consent.state"
+    /// Where each canonical partition's router stood after each transaction that committed input
+    /// (partition for partition): what the partition's next router starts from.
+    public var routerCheckpoints = "ketenhub.router.checkpoints"
     public var deadLetter = "ketenhub.deadletter"
     public var acknowledgements = "ketenhub.acknowledgements"
     public var alerts = "ketenhub.alerts"
@@ -21,8 +24,8 @@ public struct HubTopics: Sendable {
     public var references = "ketenhub.references"
     /// Links between chain cases, each step a record (keyed by link id).
     public var caseLinks = "ketenhub.case-links"
-    /// The canonical topic's partitions; the audit and case-state topics have as many, partition for
-    /// partition, so that each input partition has its own audit chain and state.
+    /// The canonical topic's partitions; the audit, state and checkpoint topics have as many,
+    /// partition for partition, so that each input partition has its own audit chain and state.
     public var partitions: Int32 = 6
 
     /// The largest dead letter: it keeps the refused message whole (a partner's message may be
@@ -41,7 +44,7 @@ public struct HubTopics: Sendable {
 
     /// The topics the router writes: its decisions, state and dead letters, and every organisation's deliveries.
     public func isRouterOutput(_ topic: String) -> Bool {
-        [audit, caseState, consentState, deadLetter].contains(topic) || topic.hasPrefix(deliveryPrefix)
+        [audit, caseState, consentState, routerCheckpoints, deadLetter].contains(topic) || topic.hasPrefix(deliveryPrefix)
     }
 
     /// Every topic the hub needs, for these organisations.
@@ -51,6 +54,8 @@ public struct HubTopics: Sendable {
             KafkaTopicSpecification(name: audit, partitions: partitions, configs: ["retention.ms": "-1"]),
             KafkaTopicSpecification(name: caseState, partitions: partitions, configs: ["cleanup.policy": "compact"]),
             KafkaTopicSpecification(name: consentState, partitions: partitions, configs: ["cleanup.policy": "compact"]),
+            // Compaction keeps each partition's newest checkpoint, which is the committed one (read_committed).
+            KafkaTopicSpecification(name: routerCheckpoints, partitions: partitions, configs: ["cleanup.policy": "compact"]),
             KafkaTopicSpecification(name: deadLetter, partitions: 3,
                                     configs: ["retention.ms": "-1", "max.message.bytes": String(Self.maximumDeadLetterBytes)]),
             KafkaTopicSpecification(name: acknowledgements, partitions: 3),

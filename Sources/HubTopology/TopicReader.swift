@@ -32,10 +32,11 @@ public struct TopicReader: Sendable {
         }
     }
 
-    /// Every record of these partitions of `topic`, in offset order per partition: what a router taking them over reads.
-    public func readAll(_ topic: String, partitions: [Int32], timeoutSeconds: Double = 60) async throws -> [KafkaConsumerMessage] {
-        guard !partitions.isEmpty else { return [] }
-        let follower = try await follow(topic, partitions: partitions)
+    /// The records of these partitions of `topic` from the given offsets (logical ones too, such as
+    /// `KafkaOffset.tail`) to their end, in offset order per partition: what a router taking them over reads.
+    public func read(_ topic: String, from offsets: [Int32: Int64], timeoutSeconds: Double = 60) async throws -> [KafkaConsumerMessage] {
+        guard !offsets.isEmpty else { return [] }
+        let follower = try await follow(topic, from: offsets)
         do {
             let records = try await follower.catchUp(timeoutSeconds: timeoutSeconds)
             await follower.close()
@@ -46,8 +47,9 @@ public struct TopicReader: Sendable {
         }
     }
 
-    /// A follower of `topic` (of these partitions, or all) from its beginning, for a reader that keeps up with it (`catchUp`).
-    public func follow(_ topic: String, partitions only: [Int32]? = nil) async throws -> TopicFollower {
+    /// A follower of `topic` (of these partitions from these offsets, or all from their beginning),
+    /// for a reader that keeps up with it (`catchUp`).
+    public func follow(_ topic: String, from offsets: [Int32: Int64]? = nil) async throws -> TopicFollower {
         var configuration = KafkaConsumerConfiguration(bootstrapServers: bootstrapServers, groupID: "ketenhub-reader-\(UUID().uuidString)")
         configuration.isolationLevel = isolation
         configuration.client.clientID = "ketenhub-reader"
@@ -56,11 +58,14 @@ public struct TopicReader: Sendable {
         configuration.client.overrides["fetch.wait.max.ms"] = "10"
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
         do {
-            var numbers = only ?? []
-            if only == nil { numbers = Array(0..<Int32(try await consumer.partitionCount(topic: topic))) }
-            let partitions = numbers.map { KafkaTopicPartition(topic: topic, partition: $0) }
-            try consumer.assign(partitions.map { KafkaTopicPartitionOffset(topic: topic, partition: $0.partition, offset: KafkaOffset.beginning) })
-            return TopicFollower(topic: topic, consumer: consumer, partitions: partitions)
+            var start = offsets ?? [:]
+            if offsets == nil {
+                for partition in 0..<Int32(try await consumer.partitionCount(topic: topic)) { start[partition] = KafkaOffset.beginning }
+            }
+            let partitions = start.keys.sorted().map { KafkaTopicPartition(topic: topic, partition: $0) }
+            try consumer.assign(partitions.map { KafkaTopicPartitionOffset(topic: topic, partition: $0.partition, offset: start[$0.partition]!) })
+            return TopicFollower(topic: topic, consumer: consumer, partitions: partitions,
+                                 start: start.filter { $0.value >= 0 }.reduce(into: [:]) { $0[KafkaTopicPartition(topic: topic, partition: $1.key)] = $1.value })
         } catch {
             await consumer.close()
             throw error
@@ -76,11 +81,15 @@ public final class TopicFollower: Sendable {
     public let topic: String
     private let consumer: KafkaConsumer
     private let partitions: [KafkaTopicPartition]
+    /// Where each partition was assigned to start, if at an offset: a partition read from its end
+    /// has consumed nothing, and has no position to compare.
+    private let start: [KafkaTopicPartition: Int64]
 
-    init(topic: String, consumer: KafkaConsumer, partitions: [KafkaTopicPartition]) {
+    init(topic: String, consumer: KafkaConsumer, partitions: [KafkaTopicPartition], start: [KafkaTopicPartition: Int64] = [:]) {
         self.topic = topic
         self.consumer = consumer
         self.partitions = partitions
+        self.start = start
     }
 
     /// The records written since the last call, in offset order per partition.
@@ -94,7 +103,7 @@ public final class TopicFollower: Sendable {
             let positions = try consumer.positions(partitions)
             let done = partitions.allSatisfy { partition in
                 let end = ends[partition]!
-                guard let position = positions[partition] ?? nil else { return end.high <= end.low }
+                guard let position = (positions[partition] ?? nil) ?? start[partition] else { return end.high <= end.low }
                 return position >= end.high
             }
             if done { return records }

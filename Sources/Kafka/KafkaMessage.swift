@@ -80,6 +80,9 @@ public enum KafkaOffset {
     public static let end: Int64 = -1
     /// The group's committed offset, or `auto.offset.reset` when there is none.
     public static let stored: Int64 = -1000
+
+    /// The last `count` records (fewer if the partition holds fewer).
+    public static func tail(_ count: Int64) -> Int64 { -2000 - count }  // RD_KAFKA_OFFSET_TAIL
 }
 
 /// A position to commit: the offset of the *next* record to read, as Kafka counts.

@@ -29,8 +29,12 @@ struct BrokerCommand: AsyncParsableCommand {
     @Option(help: "The sharing matrix directory whose organisations get delivery topics (with --hub-topics).")
     var matrix: String = MatrixCommand.defaultDirectory
 
+    @Option(help: "With --hub-topics: the partitions of the canonical topic, and so of the routers' state and audit topics (one each per routed partition).")
+    var partitions: Int32 = HubTopics().partitions
+
     func validate() throws {
         guard brokers >= 1 else { throw ValidationError("--brokers must be at least 1") }
+        guard partitions >= 1 else { throw ValidationError("--partitions must be at least 1") }
         for topic in topics { _ = try Self.parseTopic(topic) }
     }
 
@@ -38,7 +42,9 @@ struct BrokerCommand: AsyncParsableCommand {
         var specifications = try topics.map(Self.parseTopic)
         if hubTopics {
             let organisations = try MatrixLoader.loadValid(directory: URL(fileURLWithPath: matrix)).organisations.organisations.map(\.code)
-            specifications += HubTopics().specifications(organisations: organisations)
+            var hub = HubTopics()
+            hub.partitions = partitions
+            specifications += hub.specifications(organisations: organisations)
         }
         let session = EmbeddedClusterSession(brokers: brokers, topics: specifications, portFile: portFile,
                                              logger: Logger(label: "ketenhub.broker"))

@@ -34,14 +34,21 @@ struct RouteCommand: AsyncParsableCommand {
     @Option(name: .customLong("group"), help: "The consumer group the router nodes share the canonical topic's partitions in.")
     var groupID = "ketenhub-router"
 
-    @Option(name: .customLong("session-timeout-ms"), help: "How long the group waits for a silent router node before it hands the node's partitions to the others (Apache Kafka refuses less than 6000 by default).")
+    @Option(name: .customLong("session-timeout-ms"), help: "How long the group waits for a silent router node before it hands the node's partitions to the others (Apache Kafka refuses less than 6000 by default; the embedded cluster needs more than 3000).")
     var sessionTimeoutMilliseconds = 6_000
+
+    func validate() throws {
+        // The embedded cluster waits 3 s for a new group's first members, during which a joining member
+        // sends no heartbeat: a shorter session drops it before it is assigned, and it joins again, forever.
+        guard sessionTimeoutMilliseconds > 3_000 else { throw ValidationError("--session-timeout-ms must be more than 3000") }
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+    }
 
     @Flag(name: .customLong("create-topics"), help: "Create the hub's topics through the admin API first (Apache Kafka).")
     var createTopics = false
 
     func run() async throws {
-        let logger = Logger(label: "ketenhub.router")
+        let logger = commandLogger("ketenhub.router", level: .info)
         let sharingMatrix = try MatrixLoader.loadValid(directory: URL(fileURLWithPath: matrix))
         let signals = TerminationSignals()
         var embedded: EmbeddedCluster?

@@ -219,6 +219,12 @@ public struct AuditChain: Sendable {
         sequence = record.sequence
         head = record.hash
     }
+
+    /// A chain standing at `sequence` and `head` (a checkpoint's).
+    init(sequence: Int, head: String) {
+        self.sequence = sequence
+        self.head = head
+    }
 }
 
 /// Checks audit partitions: after removing duplicates of one decision id (identical records a
@@ -279,13 +285,16 @@ public enum AuditChainVerifier {
 
     /// The head of a chain read back (the last of its records, after duplicates): hashes to its own
     /// hash and links to the record before it. What a router checks before it extends the chain.
-    public static func verifyHead(partition: Int32, _ unique: [DecisionRecord]) -> Problem? {
+    /// `start` is where the chain stands before the first record given (a router reads only the end
+    /// of a chain back: the records after its partition's checkpoint).
+    public static func verifyHead(partition: Int32, _ unique: [DecisionRecord],
+                                  after start: (sequence: Int, hash: String) = (0, AuditChain.genesis)) -> Problem? {
         guard let head = unique.last else { return nil }
-        let before = unique.dropLast().last
+        let before = unique.dropLast().last.map { ($0.sequence, $0.hash) } ?? start
         if head.computedHash != head.hash {
             return Problem(partition: partition, sequence: head.sequence, reason: "the chain's head does not match its hash (altered)")
         }
-        if head.previousHash != (before?.hash ?? AuditChain.genesis) || head.sequence != (before?.sequence ?? 0) + 1 {
+        if head.previousHash != before.1 || head.sequence != before.0 + 1 {
             return Problem(partition: partition, sequence: head.sequence, reason: "the chain's head does not link to the record before it")
         }
         return nil

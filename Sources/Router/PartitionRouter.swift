@@ -57,7 +57,10 @@ final class PartitionRouter: Sendable {
         let pipeline = PartitionPipeline(partition: partition, environment: environment, consumer: consumer, input: input, memories: memories)
         task = Task {
             do {
-                try await pipeline.run { stage.set(.routing) }
+                try await pipeline.run { recordsRead in
+                    stage.recordsRead.withLock { $0 = recordsRead }
+                    stage.set(.routing)
+                }
                 stage.set(.ended)
             } catch {
                 stage.set(.failed)
@@ -69,8 +72,12 @@ final class PartitionRouter: Sendable {
 
     var currentStage: Stage { stage.value.withLock { $0 } }
 
+    /// Records this router read back when it took the partition over.
+    var recordsRead: Int { stage.recordsRead.withLock { $0 } }
+
     private final class StageBox: Sendable {
         let value = Mutex(Stage.starting)
+        let recordsRead = Mutex(0)
         func set(_ stage: Stage) { value.withLock { $0 = stage } }
     }
 
@@ -97,7 +104,9 @@ private struct PartitionPipeline: Sendable {
     var topics: HubTopics { environment.configuration.topics }
     var logger: Logger { environment.logger }
 
-    func run(whenRouting: @Sendable () -> Void) async throws {
+    /// Routes until the input is closed; `whenRouting` is told, once the state is read back, how
+    /// many records that took.
+    func run(whenRouting: @Sendable (Int) -> Void) async throws {
         let configuration = environment.configuration
         var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: configuration.bootstrapServers,
                                                                clientID: "ketenhub-router-\(partition)")
@@ -113,13 +122,14 @@ private struct PartitionPipeline: Sendable {
             var memory = try await memories.value[partition] ?? RouterMemory()
             try await initialised
             try await producer.loadTopicMetadata(writingTo: topics.isRouterOutput)
-            whenRouting()
+            whenRouting(memory.recordsRead)
+            let positions = memory.positions
             // Two batches are in hand at once: the committer's, and one decided and encoded here
             // (building on the state of the batch not yet committed; if that commit fails the
             // router fails, and the partition's next router starts again from what was committed).
             committing = Task {
                 do {
-                    try await self.commitAll(from: handover, producer: producer)
+                    try await self.commitAll(from: handover, producer: producer, positions: positions)
                 } catch {
                     handover.close()
                     throw error
@@ -127,7 +137,7 @@ private struct PartitionPipeline: Sendable {
             }
             while let batch = await input.take() {
                 let decided = decide(batch, memory: &memory)
-                guard await handover.put(encode(decided, chain: &memory.chain)) else { break }  // the committer failed
+                guard await handover.put(encode(decided, memory: &memory)) else { break }  // the committer failed
             }
             handover.close()
             try await committing?.value
@@ -168,10 +178,12 @@ private struct PartitionPipeline: Sendable {
         var evaluator: PolicyEvaluator
         var decidedAt: String
 
-        /// One event's decisions: those not recorded before (a redelivered event's are recorded
-        /// once), and every permit (delivered again; readers deduplicate).
-        mutating func add(_ event: CloudEvent, _ decisions: [Decision], recorded: inout Set<String>) {
-            let unrecorded = decisions.filter { recorded.insert($0.decisionId).inserted }
+        /// One event's decisions: those not recorded before (on input routed again after a
+        /// take-over, see `RouterMemory.recordedDecisions`), and every permit (delivered again;
+        /// readers deduplicate). Within one router a decision comes up once: an event routed before
+        /// is not routed again, and a release names the event that releases.
+        mutating func add(_ event: CloudEvent, _ decisions: [Decision], recorded: Set<String>) {
+            let unrecorded = recorded.isEmpty ? decisions : decisions.filter { !recorded.contains($0.decisionId) }
             for decision in unrecorded {
                 counts.decisions[DecisionCount(recipient: decision.recipient, outcome: decision.outcome.rawValue), default: 0] += 1
             }
@@ -205,22 +217,44 @@ private struct PartitionPipeline: Sendable {
             decided.counts.routedByType[event.type, default: 0] += 1
             // Held deliveries this event released are decided first, as the routing state did.
             for released in step.released {
-                decided.add(released.event, released.decisions, recorded: &memory.recordedDecisions)
+                decided.add(released.event, released.decisions, recorded: memory.recordedDecisions)
             }
-            decided.add(event, step.decisions, recorded: &memory.recordedDecisions)
+            decided.add(event, step.decisions, recorded: memory.recordedDecisions)
             let source = InputPosition(partition: message.partition, offset: message.offset)
             decided.caseStates[event.ketencaseid] = (step.caseState, source)
-            if let consent = step.consent { decided.consents[consent.key] = (consent, source) }
+            memory.caseSources[event.ketencaseid] = source
+            if let consent = step.consent {
+                decided.consents[consent.key] = (consent, source)
+                memory.consentSources[consent.key] = source
+            }
         }
+        // Past the partition's end at take-over, no input was routed before.
+        if let next = decided.next, next >= memory.rereadEnd, !memory.recordedDecisions.isEmpty { memory.recordedDecisions = [] }
         return decided
     }
 
     // MARK: - Encoding
 
     /// A decided batch's records: the decision records, chained on the partition's audit partition,
-    /// and its deliveries, in input order; then dead letters and state.
-    private func encode(_ decided: DecidedBatch, chain: inout AuditChain) -> PreparedBatch {
+    /// and its deliveries, in input order; then dead letters and state. The state goes whole (a
+    /// snapshot) once the records written since the last snapshot outnumber the live state twice
+    /// over: then the partition's next router reads its state from the snapshot on, at most three
+    /// times the live state however long the partition's history.
+    private func encode(_ decided: DecidedBatch, memory: inout RouterMemory) -> PreparedBatch {
+        var decided = decided
         var prepared = PreparedBatch(records: decided.records, counts: decided.counts)
+        let live = memory.routing.cases.count + memory.routing.consent.count
+        if memory.stateRecordsSinceSnapshot > max(environment.configuration.snapshotMinimumRecords, 2 * live) {
+            prepared.snapshot = true
+            memory.stateRecordsSinceSnapshot = 0
+            for (caseId, state) in memory.routing.cases where decided.caseStates[caseId] == nil {
+                if let source = memory.caseSources[caseId] { decided.caseStates[caseId] = (state, source) }
+            }
+            for record in memory.routing.consent.records where decided.consents[record.key] == nil {
+                if let source = memory.consentSources[record.key] { decided.consents[record.key] = (record, source) }
+            }
+        }
+        memory.stateRecordsSinceSnapshot += decided.caseStates.count + decided.consents.count
         if let next = decided.next {
             prepared.offset = KafkaTopicPartitionOffset(topic: topics.canonical, partition: partition, offset: next)
         }
@@ -238,22 +272,23 @@ private struct PartitionPipeline: Sendable {
             for var decision in routed.decisions {
                 let delivery = delivered.first { $0.decisionId == decision.decisionId }
                 decision.disclosedPersons = delivery?.persons
-                let (_, json) = chain.append(DecisionRecord(decision, event: routed.event, decidedAt: decided.decidedAt,
-                                                            payloadDigest: delivery?.digest))
+                let (_, json) = memory.chain.append(DecisionRecord(decision, event: routed.event, decidedAt: decided.decidedAt,
+                                                                   payloadDigest: delivery?.digest))
                 prepared.decisionRecords.append(KafkaProducerMessage(topic: topics.audit, partition: partition,
                                                                      key: Array(routed.event.ketencaseid.utf8), value: json))
             }
         }
+        prepared.chain = memory.chain
         prepared.outputs += decided.deadLetters
         // The latest state of each case and person the batch changed, with the input it reflects,
         // on this partition of the state topics.
         for (caseId, latest) in decided.caseStates.sorted(by: { $0.key < $1.key }) {
-            prepared.outputs.append(KafkaProducerMessage(topic: topics.caseState, partition: partition, key: Array(caseId.utf8),
-                                                         value: CaseStateRecord(state: latest.state, source: latest.source).json))
+            prepared.stateRecords.append(KafkaProducerMessage(topic: topics.caseState, partition: partition, key: Array(caseId.utf8),
+                                                              value: CaseStateRecord(state: latest.state, source: latest.source).json))
         }
         for (key, latest) in decided.consents.sorted(by: { $0.key < $1.key }) {
-            prepared.outputs.append(KafkaProducerMessage(topic: topics.consentState, partition: partition, key: Array(key.utf8),
-                                                         value: ConsentStateRecord(record: latest.record, source: latest.source).json))
+            prepared.stateRecords.append(KafkaProducerMessage(topic: topics.consentState, partition: partition, key: Array(key.utf8),
+                                                              value: ConsentStateRecord(record: latest.record, source: latest.source).json))
         }
         return prepared
     }
@@ -272,7 +307,12 @@ private struct PartitionPipeline: Sendable {
     /// batch again, does not record them twice (`RouterMemory.recordedDecisions`) and delivers it.
     /// Once the input is closed and all is committed, the last position is committed to the group
     /// and waited for: the partition's next owner starts there (see below for when it cannot be).
-    private func commitAll(from handover: Handover<PreparedBatch>, producer: KafkaTransactionalProducer) async throws {
+    ///
+    /// Each transaction that commits an input position also writes the partition's checkpoint
+    /// (`RouterCheckpoint`), from `positions`, which the committed transactions' delivery reports
+    /// move on.
+    private func commitAll(from handover: Handover<PreparedBatch>, producer: KafkaTransactionalProducer, positions: RouterPositions) async throws {
+        var positions = positions
         var recorded: PreparedBatch?  // its decisions committed, its deliveries not yet
         var last: KafkaTopicPartitionOffset?
         while true {
@@ -290,7 +330,7 @@ private struct PartitionPipeline: Sendable {
                     recorded = batch
                 }
             }
-            try await commit(transaction, producer: producer)
+            try await commit(transaction, producer: producer, positions: &positions)
             last = transaction.offset ?? last
         }
         guard let last else { return }
@@ -306,19 +346,40 @@ private struct PartitionPipeline: Sendable {
         }
     }
 
-    private func commit(_ transaction: BatchTransaction, producer: KafkaTransactionalProducer) async throws {
+    private func commit(_ transaction: BatchTransaction, producer: KafkaTransactionalProducer, positions: inout RouterPositions) async throws {
         let start = ContinuousClock.now
         let offsets = transaction.offset.map { [$0] } ?? []
-        try await producer.withTransaction { txn in
-            try await txn.deliverAll(transaction.records)
-            if !offsets.isEmpty { try await txn.sendOffsetsToTransaction(offsets, consumer: consumer) }
+        var positioned = transaction.positioned
+        if let input = transaction.offset {
+            var checkpoint = positions.checkpoint(input: input.offset)
+            if transaction.snapshot { (checkpoint.cases, checkpoint.consents) = (positions.cases.end, positions.consents.end) }
+            positioned.append(try KafkaProducerMessage(topic: topics.routerCheckpoints, partition: partition, key: String(partition), json: checkpoint))
         }
+        let records = positioned
+        // Reports are kept for the records whose offsets the checkpoints need (audit, state), not for deliveries.
+        let reports = try await producer.withTransaction { txn in
+            async let delivered: Void = txn.deliverAll(transaction.records)
+            let reports = try await txn.sendAll(records)
+            try await delivered
+            if !offsets.isEmpty { try await txn.sendOffsetsToTransaction(offsets, consumer: consumer) }
+            return reports
+        }
+        if transaction.snapshot { (positions.cases.snapshot, positions.consents.snapshot) = (positions.cases.end, positions.consents.end) }
+        for report in reports {
+            switch report.topic {
+            case topics.audit: positions.audit.end = max(positions.audit.end, report.offset + 1)
+            case topics.caseState: positions.cases.end = max(positions.cases.end, report.offset + 1)
+            case topics.consentState: positions.consents.end = max(positions.consents.end, report.offset + 1)
+            default: break
+            }
+        }
+        if let chain = transaction.chain { positions.audit.chain = chain }
         // The embedded cluster does not store offsets sent to a transaction; committing them again is
         // harmless on Apache Kafka and makes a restart on the embedded cluster resume here too. Not
         // waited for: a commit lost in a crash only means the successor reads the batch again, and
         // deduplicates it (every decision and delivery has a deterministic id).
         if !offsets.isEmpty { try consumer.commitWithoutWaiting(offsets) }
-        environment.progress.add(committed: transaction.inputs, produced: transaction.records.count)
+        environment.progress.add(committed: transaction.inputs, produced: transaction.records.count + records.count)
         if let metrics = environment.configuration.metrics {
             for counts in transaction.counts {
                 for (type, count) in counts.routedByType {
@@ -331,7 +392,7 @@ private struct PartitionPipeline: Sendable {
                 }
             }
         }
-        logger.debug("transaction committed", metadata: ["partition": "\(partition)", "records": "\(transaction.records.count)",
+        logger.debug("transaction committed", metadata: ["partition": "\(partition)", "records": "\(transaction.records.count + records.count)",
                                                          "inputs": "\(transaction.inputs)", "duration": "\(ContinuousClock.now - start)"])
     }
 }
@@ -339,7 +400,13 @@ private struct PartitionPipeline: Sendable {
 /// One batch's outputs, ready for its transactions.
 struct PreparedBatch: Sendable {
     var decisionRecords: [KafkaProducerMessage] = []
+    /// Deliveries and dead letters.
     var outputs: [KafkaProducerMessage] = []
+    /// The case and consent state the batch changed (or all of it: `snapshot`).
+    var stateRecords: [KafkaProducerMessage] = []
+    var snapshot = false
+    /// The audit chain after the batch's decision records.
+    var chain = AuditChain()
     /// The input position after the batch, if it read any record.
     var offset: KafkaTopicPartitionOffset?
     var records = 0
@@ -357,18 +424,28 @@ struct DecisionCount: Hashable, Sendable { var recipient: String; var outcome: S
 /// One transaction's records: the decision records of one batch and the deliveries, state, dead
 /// letters and input position of the batch whose decisions are already recorded.
 struct BatchTransaction {
+    /// Deliveries and dead letters.
     var records: [KafkaProducerMessage] = []
+    /// Decision and state records: their offsets move the partition's positions on.
+    var positioned: [KafkaProducerMessage] = []
     var offset: KafkaTopicPartitionOffset?
+    /// The audit chain after the recorded batch's decision records, if one was recorded.
+    var chain: AuditChain?
+    /// Whether the delivered batch's state is a snapshot.
+    var snapshot = false
     /// The input records of the delivered batches, and what to count once they are committed.
     var inputs = 0
     var counts: [BatchCounts] = []
 
     mutating func record(_ batch: PreparedBatch) {
-        records += batch.decisionRecords
+        positioned += batch.decisionRecords
+        chain = batch.chain
     }
 
     mutating func deliver(_ batch: PreparedBatch) {
         records += batch.outputs
+        positioned += batch.stateRecords
+        snapshot = snapshot || batch.snapshot
         if let position = batch.offset { offset = position }  // a later batch reads further
         inputs += batch.records
         counts.append(batch.counts)

@@ -104,3 +104,29 @@ extension InputPosition {
         writer.endObject()
     }
 }
+
+/// Where a partition's router stood after a transaction that committed its input position
+/// (`Contracts/records/router-checkpoint.schema.json`), on the checkpoint topic's partition of the
+/// same number. The partition's next router reads the newest one its committed position allows and
+/// then only what was written after it: the start-up work is bounded by the partition's live state,
+/// not by its history.
+struct RouterCheckpoint: Codable, Equatable {
+    /// The input position committed with it: the next offset to route.
+    var input: Int64
+    /// Every decision on input at or past `input` is at or past `audit.offset`, where the chain
+    /// stands at `audit.sequence` and `audit.hash`.
+    var audit: AuditPosition
+    /// Where the newest complete snapshot of the partition's case (and consent) state begins: every
+    /// case's latest state as of `input` is at or past it.
+    var cases: Int64
+    var consents: Int64
+
+    struct AuditPosition: Codable, Equatable {
+        var offset: Int64
+        var sequence: Int
+        var hash: String
+    }
+
+    /// Before the first transaction: nothing to skip.
+    static let origin = RouterCheckpoint(input: 0, audit: AuditPosition(offset: 0, sequence: 0, hash: AuditChain.genesis), cases: 0, consents: 0)
+}

@@ -6,55 +6,157 @@ import Logging
 import SharingPolicy
 
 /// What a partition's router knows when it takes the partition over: the state of its cases and of
-/// their consent derived from input it has committed, the head of its audit chain, and the decisions
-/// already recorded on it. Cases stay in their partition (the chain case id is the key), and their
-/// state, consent and decisions are written to the same partition of the state and audit topics.
+/// their consent derived from input it has committed, the head of its audit chain, and the
+/// decisions already recorded for input it will route again. Cases stay in their partition (the
+/// chain case id is the key), and their state, consent and decisions are written to the same
+/// partition of the state and audit topics.
 struct RouterMemory {
     var routing = RoutingState()
     var chain = AuditChain()
+    /// The input position each case's and each consent's state reflects (written with it).
+    var caseSources: [String: InputPosition] = [:]
+    var consentSources: [String: InputPosition] = [:]
+    /// Decisions recorded for input at or past the committed position (a batch recorded whose
+    /// delivery was not committed, or a killed transaction's on the embedded cluster): that input
+    /// is routed again, and these are not recorded twice. Needed only until the router has passed
+    /// `rereadEnd`, the partition's end when it took over; later input was never routed.
     var recordedDecisions: Set<String> = []
+    var rereadEnd: Int64 = 0
+    /// Where the router writes next, as far as it knows (see `RouterPositions`).
+    var positions = RouterPositions()
+    /// Records read back at take-over: the start-up work, which the checkpoint bounds.
+    var recordsRead = 0
+    /// State records written since the newest snapshot began (as far as read back, and then encoded).
+    var stateRecordsSinceSnapshot = 0
 
     /// Reads the memory of partitions taken over at once back from the hub's topics (one reader per
-    /// topic for all of them). State derived from input at or past the partition's committed position
-    /// is ignored: that input will be routed again and derive it again. The audit chain is taken as
-    /// the topic shows it, deduplicated, so that the router extends what is there.
-    static func load(partitions: [Int32], topics: HubTopics, committed: [Int32: Int64], reader: TopicReader,
+    /// topic for all of them): first each partition's newest checkpoint its committed position
+    /// allows, then only what its audit and state partitions hold after it. State derived from input
+    /// at or past the committed position is ignored: that input will be routed again and derive it
+    /// again. The end of the audit chain is taken as the topic shows it, deduplicated, so that the
+    /// router extends what is there.
+    static func load(partitions: [Int32], topics: HubTopics, committed: [Int32: Int64], ends: [Int32: Int64], reader: TopicReader,
                      logger: Logger) async throws -> [Int32: RouterMemory] {
         var memories = Dictionary(uniqueKeysWithValues: partitions.map { ($0, RouterMemory()) })
         let decoder = JSONDecoder()
+        let checkpoints = try await RouterCheckpoint.newest(partitions: partitions, topic: topics.routerCheckpoints, committed: committed,
+                                                            reader: reader, logger: logger)
         func isCommitted(_ source: InputPosition, in partition: Int32) -> Bool {
             source.partition == partition && source.offset < (committed[partition] ?? 0)
         }
 
-        // The three topics are independent: read them at once.
-        async let caseRecords = reader.readAll(topics.caseState, partitions: partitions)
-        async let consentRecords = reader.readAll(topics.consentState, partitions: partitions)
-        async let auditRecords = reader.readAll(topics.audit, partitions: partitions)
-        for message in try await caseRecords {
+        // The three topics are independent: read them at once, each from the checkpoint's offsets.
+        async let caseRecords = reader.read(topics.caseState, from: checkpoints.mapValues(\.cases))
+        async let consentRecords = reader.read(topics.consentState, from: checkpoints.mapValues(\.consents))
+        async let auditRecords = reader.read(topics.audit, from: checkpoints.mapValues(\.audit.offset))
+        let caseRecordsRead = try await caseRecords
+        for message in caseRecordsRead {
+            memories[message.partition]?.recordsRead += 1
+            memories[message.partition]?.positions.cases.end = message.offset + 1
             guard let record = try? decoder.decode(CaseStateRecord.self, from: Data(message.value)),
                   isCommitted(record.source, in: message.partition) else { continue }
             memories[message.partition]?.routing.cases[record.state.caseId] = record.state
+            memories[message.partition]?.caseSources[record.state.caseId] = record.source
         }
-        for message in try await consentRecords {
+        let consentRecordsRead = try await consentRecords
+        for message in consentRecordsRead {
+            memories[message.partition]?.recordsRead += 1
+            memories[message.partition]?.positions.consents.end = message.offset + 1
             guard let record = try? decoder.decode(ConsentStateRecord.self, from: Data(message.value)),
                   isCommitted(record.source, in: message.partition) else { continue }
             memories[message.partition]?.routing.consent.record(record.record)
+            memories[message.partition]?.consentSources[record.record.key] = record.source
         }
         let audit = Dictionary(grouping: try await auditRecords, by: \.partition)
         for partition in partitions {
-            let decoded = (audit[partition] ?? []).compactMap { try? decoder.decode(DecisionRecord.self, from: Data($0.value)) }
+            let checkpoint = checkpoints[partition]!
+            let read = audit[partition] ?? []
+            let decoded = read.compactMap { try? decoder.decode(DecisionRecord.self, from: Data($0.value)) }
             let unique = AuditChainVerifier.deduplicated(decoded).records
             // A chain whose head was altered is not extended: the router fails, and says where.
-            if let problem = AuditChainVerifier.verifyHead(partition: partition, unique) { throw AuditChainBroken(problem: problem) }
-            if let last = unique.last { memories[partition]!.chain.adopt(last) }
-            memories[partition]!.recordedDecisions.formUnion(unique.map(\.decisionId))
-        }
-        for (partition, memory) in memories.sorted(by: { $0.key < $1.key }) {
+            if let problem = AuditChainVerifier.verifyHead(partition: partition, unique, after: (checkpoint.audit.sequence, checkpoint.audit.hash)) {
+                throw AuditChainBroken(problem: problem)
+            }
+            var memory = memories[partition]!
+            memory.chain = AuditChain(sequence: checkpoint.audit.sequence, head: checkpoint.audit.hash)
+            if let last = unique.last { memory.chain.adopt(last) }
+            memory.recordedDecisions = Set(unique.map(\.decisionId))
+            memory.rereadEnd = ends[partition] ?? 0
+            memory.recordsRead += read.count
+            memory.positions.audit = RouterPositions.Audit(end: (read.last?.offset).map { $0 + 1 } ?? checkpoint.audit.offset,
+                                                           chain: memory.chain)
+            memory.positions.cases.snapshot = checkpoint.cases
+            memory.positions.cases.end = max(memory.positions.cases.end, checkpoint.cases)
+            memory.positions.consents.snapshot = checkpoint.consents
+            memory.positions.consents.end = max(memory.positions.consents.end, checkpoint.consents)
+            memory.stateRecordsSinceSnapshot = memory.recordsRead - read.count
+            memories[partition] = memory
             logger.info("partition state loaded", metadata: [
-                "partition": "\(partition)", "committed": "\(committed[partition] ?? 0)", "cases": "\(memory.routing.cases.count)",
-                "consents": "\(memory.routing.consent.count)", "decisions": "\(memory.recordedDecisions.count)"])
+                "partition": "\(partition)", "committed": "\(committed[partition] ?? 0)", "checkpoint": "\(checkpoint.input)",
+                "cases": "\(memory.routing.cases.count)", "consents": "\(memory.routing.consent.count)",
+                "decisions": "\(memory.recordedDecisions.count)", "records read": "\(memory.recordsRead)"])
         }
         return memories
+    }
+}
+
+/// Where a partition's router writes: the ends of its audit and state partitions, as its delivery
+/// reports and its reading back at take-over show them (lower bounds: transaction markers and
+/// records of other transactions only push the true ends further), and where its state's newest
+/// snapshot begins. What each checkpoint records.
+struct RouterPositions: Sendable {
+    struct Audit: Sendable {
+        var end: Int64 = 0
+        /// The chain at `end`.
+        var chain = AuditChain()
+    }
+    struct State: Sendable {
+        var end: Int64 = 0
+        var snapshot: Int64 = 0
+    }
+    var audit = Audit()
+    var cases = State()
+    var consents = State()
+
+    /// The checkpoint of a transaction that commits input up to `input`, written before the
+    /// transaction's own records are known: every decision on that input's successors is recorded
+    /// in this transaction or later, so at or past the audit end as it stands now.
+    func checkpoint(input: Int64) -> RouterCheckpoint {
+        RouterCheckpoint(input: input, audit: RouterCheckpoint.AuditPosition(offset: audit.end, sequence: audit.chain.sequence, hash: audit.chain.head),
+                         cases: cases.snapshot, consents: consents.snapshot)
+    }
+}
+
+extension RouterCheckpoint {
+    /// How many of a checkpoint partition's last records are read first: the committed position
+    /// is nearly always one of the last few checkpoints.
+    static let tail: Int64 = 64
+
+    /// Each partition's newest checkpoint at or before its committed position: from the partition's
+    /// last records, or if none of them qualifies, from all of it; `origin` if there is none.
+    static func newest(partitions: [Int32], topic: String, committed: [Int32: Int64], reader: TopicReader,
+                       logger: Logger) async throws -> [Int32: RouterCheckpoint] {
+        let decoder = JSONDecoder()
+        func choose(_ records: [KafkaConsumerMessage]) -> [Int32: RouterCheckpoint] {
+            var chosen: [Int32: RouterCheckpoint] = [:]
+            for message in records {
+                guard let checkpoint = try? decoder.decode(RouterCheckpoint.self, from: Data(message.value)),
+                      checkpoint.input <= (committed[message.partition] ?? 0) else { continue }
+                chosen[message.partition] = checkpoint  // records come in offset order: the last is the newest
+            }
+            return chosen
+        }
+        let tailRecords = try await reader.read(topic, from: Dictionary(uniqueKeysWithValues: partitions.map { ($0, KafkaOffset.tail(tail)) }))
+        var chosen = choose(tailRecords)
+        // A partition whose last records are all ahead of its committed position (its router's
+        // commits were refused for a while) is searched whole.
+        let ahead = Set(tailRecords.map(\.partition)).subtracting(chosen.keys).sorted()
+        if !ahead.isEmpty {
+            logger.info("checkpoints searched from the beginning", metadata: ["partitions": "\(ahead)"])
+            chosen.merge(choose(try await reader.read(topic, from: Dictionary(uniqueKeysWithValues: ahead.map { ($0, KafkaOffset.beginning) })))) { $1 }
+        }
+        for partition in partitions where chosen[partition] == nil { chosen[partition] = .origin }
+        return chosen
     }
 }
 

@@ -13,11 +13,15 @@ public struct RouterConfiguration: Sendable {
     /// The prefix of the routers' transactional ids, the same on every node: each input partition's
     /// router writes as `<prefix>-<partition>`, so that the partition's next owner fences its last.
     public var transactionalID = "ketenhub-router"
+    /// A partition's state is written whole once the state records written since its last snapshot
+    /// pass twice its live state and at least this many (see `PartitionPipeline.encode`).
+    public var snapshotMinimumRecords = 1_000
     /// The consumer group the router nodes share the canonical topic's partitions in.
     public var groupID = "ketenhub-router"
     /// How long the group waits for a silent member before it gives the member's partitions to
     /// others: a killed node's partitions stand still this long. Apache Kafka refuses less than its
-    /// `group.min.session.timeout.ms` (6 s by default).
+    /// `group.min.session.timeout.ms` (6 s by default); the embedded cluster drops members whose
+    /// session is shorter than its 3 s wait for a new group's first members.
     public var sessionTimeoutMilliseconds = 6_000
     /// A batch closes at this many events ...
     public var batchSize = 500
@@ -84,6 +88,9 @@ public final class RoutingService: Sendable {
     /// The input partitions this instance routes now.
     public var routedPartitions: [Int32] { routers.partitions }
 
+    /// Records each partition's router read back when it took the partition over (its start-up work).
+    public var recordsReadAtTakeOver: [Int32: Int] { routers.recordsRead }
+
     /// Routes until the task is cancelled (then returns) or something fails (then throws).
     public func run() async throws {
         let configuration = environment.configuration
@@ -96,7 +103,10 @@ public final class RoutingService: Sendable {
         consumerConfiguration.client.overrides["heartbeat.interval.ms"] = String(max(100, configuration.sessionTimeoutMilliseconds / 3))
         let (routers, environment) = (self.routers, self.environment)
         let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: environment.logger, rebalanceListener: KafkaRebalanceListener(
-            assigned: { partitions, generation in routers.start(partitions.map(\.partition), generation: generation, environment: environment) },
+            assigned: { partitions, committed, generation in
+                routers.start(partitions.map(\.partition), committed: committed.map { $0.reduce(into: [:]) { $0[$1.key.partition] = $1.value } },
+                              generation: generation, environment: environment)
+            },
             revoking: { partitions in routers.drainBlocking(partitions.map(\.partition)) }))
         routers.consumer = consumer
         var reading: Task<[Int32: ParsedBatch], any Error>?
@@ -198,21 +208,26 @@ final class PartitionRouters: Sendable {
 
     var partitions: [Int32] { state.withLock { $0.routers.keys.sorted() } }
 
+    var recordsRead: [Int32: Int] { state.withLock { $0.routers.mapValues(\.recordsRead) } }
+
     /// Whether this node has had an assignment and every router of it routes.
     var allRouting: Bool { state.withLock { $0.assigned && $0.routers.values.allSatisfy { $0.currentStage == .routing } } }
 
     /// Starts a router for each newly assigned partition (on the poll thread: it only starts tasks),
-    /// their state read back together: their committed positions, then one reader per state topic.
-    func start(_ partitions: [Int32], generation: UInt64, environment: RouterEnvironment) {
+    /// their state read back together (one reader per state topic) as of the committed positions
+    /// their input starts from.
+    /// Without the committed positions (they could not be read), the routers fail: the service ends,
+    /// and its successor joins again.
+    func start(_ partitions: [Int32], committed: [Int32: Int64]?, generation: UInt64, environment: RouterEnvironment) {
         guard let consumer else { return }
         let topics = environment.configuration.topics
         let reader = TopicReader(bootstrapServers: environment.configuration.bootstrapServers, logger: environment.logger)
         let memories = Task {
+            guard let committed else { throw KafkaError(kind: .client, reason: "the committed positions of \(partitions) could not be read") }
             let positions = partitions.map { KafkaTopicPartition(topic: topics.canonical, partition: $0) }
-            let committed = try await consumer.committedOffsets(positions).reduce(into: [Int32: Int64]()) { result, entry in
-                if let offset = entry.value { result[entry.key.partition] = offset }
-            }
-            return try await RouterMemory.load(partitions: partitions, topics: topics, committed: committed, reader: reader, logger: environment.logger)
+            let ends = try await consumer.watermarks(positions).reduce(into: [Int32: Int64]()) { $0[$1.key.partition] = $1.value.high }
+            return try await RouterMemory.load(partitions: partitions, topics: topics, committed: committed, ends: ends, reader: reader,
+                                               logger: environment.logger)
         }
         state.withLock { state in
             guard !state.closed else { return }

@@ -317,6 +317,9 @@ public struct ConsentState: Sendable {
     /// How many consents are known, over all cases.
     public var count: Int { byCase.values.reduce(0) { $0 + $1.count } }
 
+    /// Every record in force, over all cases.
+    public var records: [ConsentRecord] { byCase.values.flatMap(\.values) }
+
     /// The key of a consent record on the consent topic: chain case and person, and for a
     /// toestemming its kind (a person's informatiewens and toestemming are two records).
     public static func key(case ketencaseid: String, person: String, kind: ConsentRecord.Kind = .informatiewens) -> String {

@@ -27,16 +27,15 @@ struct GroupTests {
             let events = all
             for chunk in stride(from: 0, to: events.count, by: 30) {
                 try await F.publish(Array(events[chunk..<min(chunk + 30, events.count)]), to: cluster)
-                try await Task.sleep(for: .milliseconds(250))
+                try await Task.sleep(for: .milliseconds(700))
             }
         }
-        var configuration = RoutingServiceTests.configuration(cluster)
-        configuration.sessionTimeoutMilliseconds = 3_000
+        let configuration = RoutingServiceTests.configuration(cluster)
         let routers = (0..<4).map { _ in RoutingService(configuration: configuration, matrix: F.matrix, logger: F.logger) }
         var running: [Task<Void, any Error>?] = Array(repeating: nil, count: 4)
         // Every 20 ms: which router routes which partition. No partition may be routed by two at once.
         let overlaps = Mutex<[String]>([])
-        let spread = Mutex(0)  // samples in which three or more routers had partitions
+        let spread = Mutex(0)  // samples in which three routers had partitions
         let watching = Task {
             while !Task.isCancelled {
                 let owned = routers.map(\.routedPartitions)
@@ -46,17 +45,30 @@ struct GroupTests {
                 try? await Task.sleep(for: .milliseconds(20))
             }
         }
+        /// Waits until exactly these routers route partitions (every partition routed).
+        func settled(_ indices: Set<Int>) async throws {
+            try await within(30, "routers \(indices.sorted()) sharing the partitions") {
+                while Set(routers.indices.filter { !routers[$0].routedPartitions.isEmpty }) != indices
+                        || routers.map(\.routedPartitions.count).reduce(0, +) != Int(F.topics.partitions) {
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+            }
+        }
         running[0] = Task { try await routers[0].run() }
         running[1] = Task { try await routers[1].run() }
-        try await Task.sleep(for: .seconds(5))
+        try await settled([0, 1])
+        try await Task.sleep(for: .seconds(2))
         running[2] = Task { try await routers[2].run() }  // joins
-        try await Task.sleep(for: .seconds(4))
+        try await settled([0, 1, 2])
+        try await Task.sleep(for: .seconds(2))
         running[0]?.cancel()  // leaves
         try await running[0]?.value
         running[3] = Task { try await routers[3].run() }  // joins
-        try await Task.sleep(for: .seconds(4))
+        try await settled([1, 2, 3])
+        try await Task.sleep(for: .seconds(2))
         running[1]?.cancel()  // leaves
         try await running[1]?.value
+        try await settled([2, 3])
         try await publishing.value
 
         let reader = TopicReader(bootstrapServers: cluster.bootstrapServers, logger: F.logger)

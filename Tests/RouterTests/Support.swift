@@ -44,7 +44,11 @@ enum RouterFixtures {
 
     /// Publishes as the gateway does (partitioned by chain case), or all to one `partition`.
     static func publish(_ events: [CloudEvent], to cluster: EmbeddedCluster, partition: Int32? = nil) async throws {
-        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        try await publish(events, bootstrap: cluster.bootstrapServers, partition: partition)
+    }
+
+    static func publish(_ events: [CloudEvent], bootstrap: String, partition: Int32? = nil) async throws {
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: bootstrap), logger: logger)
         try await producer.sendAll(events.map { KafkaProducerMessage(topic: topics.canonical, partition: partition, cloudEvent: $0.kafkaRecord()) })
         await producer.shutdown()
     }
@@ -72,7 +76,11 @@ enum RouterFixtures {
 
     /// Everything the router delivered, per organisation: the deduplicated keys and the raw count.
     static func delivered(_ cluster: EmbeddedCluster) async throws -> [String: (unique: Set<String>, raw: Int, conflicting: Int)] {
-        let reader = TopicReader(bootstrapServers: cluster.bootstrapServers, logger: logger)
+        try await delivered(bootstrap: cluster.bootstrapServers)
+    }
+
+    static func delivered(bootstrap: String) async throws -> [String: (unique: Set<String>, raw: Int, conflicting: Int)] {
+        let reader = TopicReader(bootstrapServers: bootstrap, logger: logger)
         var result: [String: (unique: Set<String>, raw: Int, conflicting: Int)] = [:]
         for organisation in matrix.organisations.organisations.map(\.code) {
             var seen: [String: [UInt8]] = [:]
@@ -93,7 +101,11 @@ enum RouterFixtures {
     }
 
     static func auditRecords(_ cluster: EmbeddedCluster) async throws -> [Int32: [DecisionRecord]] {
-        let reader = TopicReader(bootstrapServers: cluster.bootstrapServers, logger: logger)
+        try await auditRecords(bootstrap: cluster.bootstrapServers)
+    }
+
+    static func auditRecords(bootstrap: String) async throws -> [Int32: [DecisionRecord]] {
+        let reader = TopicReader(bootstrapServers: bootstrap, logger: logger)
         return try await reader.readAll(topics.audit).mapValues { records in
             records.map { try! JSONDecoder().decode(DecisionRecord.self, from: Data($0.value)) }
         }

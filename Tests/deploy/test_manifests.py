@@ -97,6 +97,7 @@ def test_each_hub_principal_is_granted_the_topics_its_roles_use():
                 for a in granted)
         needed = {"gateway": ["ketenhub.events.canonical", "ketenhub.deadletter", "ketenhub.acknowledgements"],
                   "router": ["ketenhub.events.canonical", "ketenhub.audit.decisions", "ketenhub.router.cases", "ketenhub.consent.state",
+                             "ketenhub.router.checkpoints",
                              "ketenhub.deadletter", "ketenhub.governance", "ketenhub.deliveries.om"],
                   "delivery": ["ketenhub.delivery-status"] + [f"ketenhub.deliveries.{o}" for o in config.get("delivery", {}).get("transports", {})],
                   "ledger": ["ketenhub.events.canonical", "ketenhub.audit.decisions", "ketenhub.delivery-status", "ketenhub.acknowledgements",
@@ -105,3 +106,12 @@ def test_each_hub_principal_is_granted_the_topics_its_roles_use():
         for role in config["roles"]:
             for topic in needed[role]:
                 assert allows(topic), (name, role, topic)
+
+
+def test_the_router_runs_as_several_replicas_each_partition_writing_under_its_own_transactional_id():
+    router = next(d for d in KUBERNETES if d["kind"] == "Deployment" and d["metadata"]["name"] == "ketenhub-router")
+    assert router["spec"]["replicas"] > 1
+    acls = next(u for u in USERS if u["metadata"]["name"] == "ketenhub-router")["spec"]["authorization"]["acls"]
+    transactional = [a["resource"] for a in acls if a["resource"]["type"] == "transactionalId"]
+    # The router of canonical partition N writes as ketenhub-router-N.
+    assert transactional == [{"type": "transactionalId", "name": "ketenhub-router-", "patternType": "prefix"}]

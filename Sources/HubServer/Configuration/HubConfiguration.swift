@@ -94,7 +94,7 @@ public struct HubConfiguration: Sendable {
     /// The organisations this node delivers to, with their transports.
     public var transports: [String: DeliveryTransport] = [:]
     public var retry = RetryPolicy()
-    /// The router's transactional id: one per router instance; a restarted instance fences its predecessor.
+    /// The prefix of the routers' transactional ids, the same on every router node (see `RouterConfiguration`).
     public var transactionalID = "ketenhub-router"
     public var logLevel: Logger.Level = .info
 

@@ -51,8 +51,21 @@ final class AssignmentTracker: Sendable {
                 return state.generation
             }
             logger.info("partitions assigned", metadata: ["partitions": "\(changed.map(\.description).sorted())"])
+            var committed: [KafkaTopicPartition: Int64]? = [:]
+            if listener != nil {
+                // The positions the listener is told are the ones fetching starts from: asked once, here,
+                // and assigned explicitly (otherwise librdkafka asks again, and a commit landing between
+                // the two askings would give the listener and the fetcher different starts).
+                let err = rd_kafka_committed(rk, list, 10_000)
+                if err == RD_KAFKA_RESP_ERR_NO_ERROR {
+                    for (partition, offset, _) in TopicPartitionList.elements(list) where offset >= 0 { committed?[partition] = offset }
+                } else {
+                    logger.error("committed offsets not read at assignment", metadata: ["error": "\(KafkaErrorCode(err).name)"])
+                    committed = nil
+                }
+            }
             rd_kafka_assign(rk, list)
-            listener?.assigned(changed, generation)
+            listener?.assigned(changed, committed, generation)
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
             // Still owned while the listener ends its work on them: the group waits for this callback.
             listener?.revoking(changed)
@@ -82,12 +95,14 @@ final class AssignmentTracker: Sendable {
 /// a member that ends its work on a partition there hands it over exactly. `revoking` must not wait
 /// for a poll of the same consumer, nor for anything `close` waits for when called from there.
 public struct KafkaRebalanceListener: Sendable {
-    /// The partitions given to this member, and the assignment generation their records carry.
-    public var assigned: @Sendable ([KafkaTopicPartition], UInt64) -> Void
+    /// The partitions given to this member; the committed offsets fetching starts from (a partition
+    /// without one starts as `auto.offset.reset` says; nil if they could not be read); and the
+    /// assignment generation their records carry.
+    public var assigned: @Sendable (_ partitions: [KafkaTopicPartition], _ committed: [KafkaTopicPartition: Int64]?, _ generation: UInt64) -> Void
     /// The partitions about to be taken away; still owned until this returns.
     public var revoking: @Sendable ([KafkaTopicPartition]) -> Void
 
-    public init(assigned: @escaping @Sendable ([KafkaTopicPartition], UInt64) -> Void,
+    public init(assigned: @escaping @Sendable ([KafkaTopicPartition], [KafkaTopicPartition: Int64]?, UInt64) -> Void,
                 revoking: @escaping @Sendable ([KafkaTopicPartition]) -> Void) {
         self.assigned = assigned
         self.revoking = revoking
