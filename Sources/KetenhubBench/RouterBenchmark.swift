@@ -34,6 +34,18 @@ public struct RouterBenchmark: Sendable {
         /// batch), and the router's events per second over it (medians over the rounds).
         public var librdkafka_copy_events_per_s: Double
         public var ratio_to_librdkafka_copy: Double
+        /// The router nodes (1, 2, 3, as services in this process, in one group) and their events per
+        /// second together, and over the C copy; "1" is the median above.
+        public var router_events_per_s_by_routers: [String: Double]
+        public var ratio_to_librdkafka_copy_by_routers: [String: Double]
+        /// Taking over a partition whose history holds ten times the decisions of another's
+        /// (`long_history`, `short_history`): milliseconds from assignment to routing (median of 3),
+        /// the records read back, and the decisions in the partition's audit history.
+        public var startup_ms: [String: Double]
+        public var startup_records_read: [String: Int]
+        public var startup_history_decisions: [String: Int]
+        /// A router process's resident memory (MB) once it has routed this many events (as text).
+        public var resident_mb: [String: Double]
     }
 
     public var events = 20_000
@@ -48,6 +60,12 @@ public struct RouterBenchmark: Sendable {
     /// copy and the router back to back, so that a machine that slows down for a while (shared
     /// cores do) slows both sides of a round alike, and one slow round does not decide the figure.
     public var rounds = 3
+    /// The router nodes whose combined throughput is measured beside the single router's.
+    public var routerCounts = [2, 3]
+    /// How many times the long history's cases go through their facts (the short history's once).
+    public var historyRounds = 10
+    /// The events after which a router process's resident memory is read.
+    public var memoryMarks = [20_000, 200_000]
 
     public func run(logger: Logger) async throws -> Result {
         var raws: [Double] = [], routers: [Double] = [], sames: [Double] = [], ratios: [Double] = [], copies: [Double] = []
@@ -65,12 +83,25 @@ public struct RouterBenchmark: Sendable {
         }
         let (raw, routed, rawSame, copy) = (Self.median(raws), Self.median(routers), Self.median(sames), Self.median(copies))
         let (p50, p99) = try await latency(logger: logger)
+        var byRouters = ["1": routed.rounded()]
+        for count in routerCounts where count > 1 {
+            byRouters[String(count)] = try await throughput(logger: logger, router: true, routers: count).eventsPerSecond.rounded()
+        }
+        let scaling = RouterScalingBenchmark(matrix: matrix, logger: logger)
+        let long = try await scaling.takeOver(rounds: historyRounds)
+        let short = try await scaling.takeOver(rounds: 1)
+        let resident = try await scaling.residentMemory(marks: memoryMarks)
         return Result(raw_copy_events_per_s: raw.rounded(), router_events_per_s: routed.rounded(), ratio: Self.hundredths(routed / raw),
                       router_records_per_event: (recordsPerEvent * 10).rounded() / 10, raw_copy_same_records_events_per_s: rawSame.rounded(),
                       ratio_same_records: Self.hundredths(routed / rawSame),
                       p50_ms: (p50 * 10).rounded() / 10, p99_ms: (p99 * 10).rounded() / 10, events: events, batch_size: batchSize,
                       offered_load_events_per_s: offeredLoad, rounds: raws.count, ratio_by_round: ratios.map(Self.hundredths),
-                      librdkafka_copy_events_per_s: copy.rounded(), ratio_to_librdkafka_copy: Self.hundredths(routed / copy))
+                      librdkafka_copy_events_per_s: copy.rounded(), ratio_to_librdkafka_copy: Self.hundredths(routed / copy),
+                      router_events_per_s_by_routers: byRouters, ratio_to_librdkafka_copy_by_routers: byRouters.mapValues { Self.hundredths($0 / copy) },
+                      startup_ms: ["long_history": (long.milliseconds * 10).rounded() / 10, "short_history": (short.milliseconds * 10).rounded() / 10],
+                      startup_records_read: ["long_history": long.recordsRead, "short_history": short.recordsRead],
+                      startup_history_decisions: ["long_history": long.decisions, "short_history": short.decisions],
+                      resident_mb: Dictionary(uniqueKeysWithValues: resident.map { (String($0.key), $0.value) }))
     }
 
     private static func median(_ values: [Double]) -> Double {
@@ -106,7 +137,7 @@ public struct RouterBenchmark: Sendable {
 
     /// Events per second through the router (and the records it wrote per event), or through a
     /// transactional copy that does no policy work and writes `fanOut` records per event.
-    private func throughput(logger: Logger, router: Bool, fanOut: Int = 1) async throws -> (eventsPerSecond: Double, recordsPerEvent: Double) {
+    private func throughput(logger: Logger, router: Bool, fanOut: Int = 1, routers count: Int = 1) async throws -> (eventsPerSecond: Double, recordsPerEvent: Double) {
         let (cluster, topics) = try await cluster(logger: logger, copies: fanOut)
         defer { cluster.shutdown() }
         try await publish(events, to: cluster, topic: topics.canonical, logger: logger)
@@ -118,24 +149,32 @@ public struct RouterBenchmark: Sendable {
         // reading, routing and committing, not starting and closing clients.
         let (start, end): (ContinuousClock.Instant, ContinuousClock.Instant)
         var recordsPerEvent = Double(fanOut)
+        var alreadyRouted = 0
         if router {
-            let service = RoutingService(configuration: configuration, matrix: matrix, logger: logger)
-            let running = Task { try await service.run() }
-            while service.currentPhase == .starting { try await Task.sleep(for: .milliseconds(1)) }
+            let services = (0..<count).map { _ in RoutingService(configuration: configuration, matrix: matrix, logger: logger) }
+            let running = services.map { service in Task { try await service.run() } }
+            // Set up: every node routing, the partitions spread over all of them.
+            while !services.allSatisfy({ $0.currentPhase == .running && !$0.routedPartitions.isEmpty })
+                    || services.map(\.routedPartitions.count).reduce(0, +) != Int(configuration.topics.partitions) {
+                try await Task.sleep(for: .milliseconds(1))
+            }
             start = ContinuousClock.now
-            // Done when the router has committed all input.
-            while service.committedRecords < events {
+            // Nodes that joined the group at once share its first assignment; input a node routed
+            // before the others had theirs is not counted.
+            alreadyRouted = services.map(\.committedRecords).reduce(0, +)
+            // Done when the routers have committed all input.
+            while services.map(\.committedRecords).reduce(0, +) < events {
                 try await Task.sleep(for: .milliseconds(1))
             }
             end = ContinuousClock.now
-            recordsPerEvent = Double(service.producedRecords) / Double(events)
-            running.cancel()
-            try await running.value
+            recordsPerEvent = Double(services.map(\.producedRecords).reduce(0, +)) / Double(events)
+            for task in running { task.cancel() }
+            for task in running { try await task.value }
         } else {
             let targets = ["bench.copy"] + (1..<fanOut).map { "bench.copy.\($0)" }
             (start, end) = try await TransactionalCopy(configuration: configuration, targets: targets, logger: logger).run(until: events)
         }
-        return (Double(events) / (end - start).seconds, recordsPerEvent)
+        return (Double(events - alreadyRouted) / (end - start).seconds, recordsPerEvent)
     }
 
     /// The transactional copy on librdkafka's C API (`LibrdkafkaBaseline.transactionalCopy`), on a

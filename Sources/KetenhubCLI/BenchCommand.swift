@@ -64,18 +64,26 @@ struct RouterBench: AsyncParsableCommand {
     @Option(help: "The sharing matrix directory.")
     var matrix: String = MatrixCommand.defaultDirectory
 
+    @Option(name: .customLong("memory-events"), parsing: .upToNextOption,
+            help: "The events after which a router process's resident memory is read (resident_mb).")
+    var memoryEvents: [Int] = [20_000, 200_000]
+
     func run() async throws {
         var benchmark = RouterBenchmark(matrix: try MatrixLoader.loadValid(directory: URL(fileURLWithPath: matrix)))
         benchmark.events = events
         benchmark.batchSize = batchSize
         benchmark.rounds = rounds
         benchmark.latencySeconds = latencySeconds
+        benchmark.memoryMarks = memoryEvents
         let result = try await benchmark.run(logger: benchLogger())
         if !json {
             print("raw transactional copy: \(Int(result.raw_copy_events_per_s)) events/s, router: \(Int(result.router_events_per_s)) events/s (ratio \(result.ratio); medians of \(result.rounds) rounds, whose ratios were \(result.ratio_by_round.map { "\($0)" }.joined(separator: ", ")))")
             print("a copy writing \(result.router_records_per_event) records per event, as the router does: \(Int(result.raw_copy_same_records_events_per_s)) events/s (ratio \(result.ratio_same_records))")
             print("librdkafka's C API, the same copy: \(Int(result.librdkafka_copy_events_per_s)) events/s (router's ratio \(result.ratio_to_librdkafka_copy))")
             print("latency at \(result.offered_load_events_per_s) events/s: p50 \(result.p50_ms) ms, p99 \(result.p99_ms) ms")
+            print("router nodes in one group, events/s: \(result.router_events_per_s_by_routers.sorted { $0.key < $1.key }.map { "\($0.key): \(Int($0.value))" }.joined(separator: ", ")) (ratios to the C copy \(result.ratio_to_librdkafka_copy_by_routers.sorted { $0.key < $1.key }.map { "\($0.value)" }.joined(separator: ", ")))")
+            print("taking a partition over: \(result.startup_ms["long_history"] ?? 0) ms reading \(result.startup_records_read["long_history"] ?? 0) records with \(result.startup_history_decisions["long_history"] ?? 0) decisions of history, \(result.startup_ms["short_history"] ?? 0) ms reading \(result.startup_records_read["short_history"] ?? 0) with \(result.startup_history_decisions["short_history"] ?? 0)")
+            print("a router process's resident memory: \(result.resident_mb.sorted { Int($0.key)! < Int($1.key)! }.map { "\($0.value) MB after \($0.key) events" }.joined(separator: ", "))")
         }
         try printResultLine(result)
     }

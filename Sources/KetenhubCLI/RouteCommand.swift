@@ -37,11 +37,15 @@ struct RouteCommand: AsyncParsableCommand {
     @Option(name: .customLong("session-timeout-ms"), help: "How long the group waits for a silent router node before it hands the node's partitions to the others (Apache Kafka refuses less than 6000 by default; the embedded cluster needs more than 3000).")
     var sessionTimeoutMilliseconds = 6_000
 
+    @Option(name: .customLong("dedup-horizon-days"), help: "How far back (by the day events happened) the router remembers what it routed: an event older than this is refused with a dead letter, never routed twice.")
+    var deduplicationHorizonDays = 365
+
     func validate() throws {
         // The embedded cluster waits 3 s for a new group's first members, during which a joining member
         // sends no heartbeat: a shorter session drops it before it is assigned, and it joins again, forever.
         guard sessionTimeoutMilliseconds > 3_000 else { throw ValidationError("--session-timeout-ms must be more than 3000") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+        guard deduplicationHorizonDays >= 1 else { throw ValidationError("--dedup-horizon-days must be at least 1") }
     }
 
     @Flag(name: .customLong("create-topics"), help: "Create the hub's topics through the admin API first (Apache Kafka).")
@@ -71,6 +75,7 @@ struct RouteCommand: AsyncParsableCommand {
         configuration.transactionalID = transactionalID
         configuration.groupID = groupID
         configuration.sessionTimeoutMilliseconds = sessionTimeoutMilliseconds
+        configuration.deduplicationHorizonDays = deduplicationHorizonDays
 
         let router = RouterSupervisor(configuration: configuration, schedule: MatrixSchedule(sharingMatrix), logger: logger)
         let reader = TopicReader(bootstrapServers: configuration.bootstrapServers, logger: logger)

@@ -46,19 +46,21 @@ final class PartitionRouter: Sendable {
     private let task: Task<Void, any Error>
 
     /// `memories` reads back the state of the partitions assigned with this one (see `RouterMemory.load`).
-    init(partition: Int32, generation: UInt64, environment: RouterEnvironment, consumer: KafkaConsumer,
-         memories: Task<[Int32: RouterMemory], any Error>) {
+    init(partition: Int32, generation: UInt64, environment: RouterEnvironment, consumer: KafkaConsumer, memories: MemoriesLoad) {
         self.partition = partition
         self.generation = generation
         let input = Handover<ParsedBatch>()
         let stage = StageBox()
         self.input = input
         self.stage = stage
+        let assigned = ContinuousClock.now
         let pipeline = PartitionPipeline(partition: partition, environment: environment, consumer: consumer, input: input, memories: memories)
         task = Task {
             do {
                 try await pipeline.run { recordsRead in
-                    stage.recordsRead.withLock { $0 = recordsRead }
+                    let took = ContinuousClock.now - assigned
+                    let milliseconds = Double(took.components.seconds) * 1000 + Double(took.components.attoseconds) / 1e15
+                    stage.takeOver.withLock { $0 = (recordsRead, milliseconds) }
                     stage.set(.routing)
                 }
                 stage.set(.ended)
@@ -72,12 +74,13 @@ final class PartitionRouter: Sendable {
 
     var currentStage: Stage { stage.value.withLock { $0 } }
 
-    /// Records this router read back when it took the partition over.
-    var recordsRead: Int { stage.recordsRead.withLock { $0 } }
+    /// What taking the partition over took, once it routes: records read back, and milliseconds
+    /// from the assignment to routing (producer initialised, state read back).
+    var takeOver: (recordsRead: Int, milliseconds: Double)? { stage.takeOver.withLock { $0 } }
 
     private final class StageBox: Sendable {
         let value = Mutex(Stage.starting)
-        let recordsRead = Mutex(0)
+        let takeOver = Mutex<(recordsRead: Int, milliseconds: Double)?>(nil)
         func set(_ stage: Stage) { value.withLock { $0 = stage } }
     }
 
@@ -99,7 +102,7 @@ private struct PartitionPipeline: Sendable {
     let environment: RouterEnvironment
     let consumer: KafkaConsumer
     let input: Handover<ParsedBatch>
-    let memories: Task<[Int32: RouterMemory], any Error>
+    let memories: MemoriesLoad
 
     var topics: HubTopics { environment.configuration.topics }
     var logger: Logger { environment.logger }
@@ -119,7 +122,7 @@ private struct PartitionPipeline: Sendable {
         do {
             // Fencing the partition's previous producer and reading its state back do not depend on each other.
             async let initialised: Void = producer.initTransactions()
-            var memory = try await memories.value[partition] ?? RouterMemory()
+            var memory = try await memories.take(partition)
             try await initialised
             try await producer.loadTopicMetadata(writingTo: topics.isRouterOutput)
             whenRouting(memory.recordsRead)
@@ -193,8 +196,13 @@ private struct PartitionPipeline: Sendable {
 
     /// Decides a parsed batch: a case's state and a person's consent build up event by event. `memory` moves on with it.
     private func decide(_ batch: ParsedBatch, memory: inout RouterMemory) -> DecidedBatch {
+        let now = Date()
         var decided = DecidedBatch(records: batch.messages.count, evaluator: environment.matrices.evaluator(),
-                                   decidedAt: HubTime.text(Date()))
+                                   decidedAt: HubTime.text(now))
+        let horizonDays = environment.configuration.deduplicationHorizonDays
+        let tomorrow = String(HubTime.text(now.addingTimeInterval(86_400)).prefix(10))
+        let horizon = memory.horizon.start(days: horizonDays)
+        memory.routing.forgetBefore = horizon
         for (message, result) in zip(batch.messages, batch.parsed) {
             decided.next = message.offset + 1
             let event: CloudEvent
@@ -202,6 +210,11 @@ private struct PartitionPipeline: Sendable {
             case .success(let parsed): event = parsed
             case .failure(let deadLetter):
                 decided.deadLetters.append(deadLetter.message)
+                continue
+            }
+            if CaseState.day(of: event) < horizon, !memory.routing.hasRouted(event) {
+                decided.deadLetters.append(environment.deadLetter(message, reasons: [DeadLetter.Reason(
+                    location: "/time", reason: "the event happened before the routing horizon (\(horizonDays) days, from \(horizon)): the router no longer remembers whether it routed it, and never routes an event twice; it is not routed")]).message)
                 continue
             }
             if let other = memory.routing.caseRouted(withKeyOf: event), other != event.ketencaseid {
@@ -215,6 +228,7 @@ private struct PartitionPipeline: Sendable {
                 continue
             }
             decided.counts.routedByType[event.type, default: 0] += 1
+            memory.horizon.saw(CaseState.day(of: event), notAfter: tomorrow)
             // Held deliveries this event released are decided first, as the routing state did.
             for released in step.released {
                 decided.add(released.event, released.decisions, recorded: memory.recordedDecisions)

@@ -55,7 +55,10 @@ struct CaseStateRecord: Codable, Equatable {
             writer.number(Double(rank))
         }
         writer.member("regionSource", state.regionSource)
-        writer.member("routed", state.routed.sorted())
+        writer.key("routed")
+        writer.beginObject()
+        for (key, day) in state.routed.sorted(by: { $0.key < $1.key }) { writer.member(key, day) }
+        writer.endObject()
         writer.member("suspectMinor", state.suspectMinor)
         writer.member("suspects", state.suspects.sorted())
         writer.member("victims", state.victims.sorted())

@@ -4,6 +4,7 @@ import HubTopology
 import Kafka
 import Logging
 import SharingPolicy
+import Synchronization
 
 /// What a partition's router knows when it takes the partition over: the state of its cases and of
 /// their consent derived from input it has committed, the head of its audit chain, and the
@@ -24,6 +25,8 @@ struct RouterMemory {
     var rereadEnd: Int64 = 0
     /// Where the router writes next, as far as it knows (see `RouterPositions`).
     var positions = RouterPositions()
+    /// The partition's deduplication horizon.
+    var horizon = DeduplicationHorizon()
     /// Records read back at take-over: the start-up work, which the checkpoint bounds.
     var recordsRead = 0
     /// State records written since the newest snapshot began (as far as read back, and then encoded).
@@ -56,6 +59,7 @@ struct RouterMemory {
             guard let record = try? decoder.decode(CaseStateRecord.self, from: Data(message.value)),
                   isCommitted(record.source, in: message.partition) else { continue }
             memories[message.partition]?.routing.cases[record.state.caseId] = record.state
+            if let newest = record.state.routed.values.max() { memories[message.partition]?.horizon.saw(newest, notAfter: newest) }
             memories[message.partition]?.caseSources[record.state.caseId] = record.source
         }
         let consentRecordsRead = try await consentRecords
@@ -97,6 +101,51 @@ struct RouterMemory {
                 "decisions": "\(memory.recordedDecisions.count)", "records read": "\(memory.recordsRead)"])
         }
         return memories
+    }
+}
+
+/// The memories of partitions assigned together, read back once for all of them; each partition's
+/// router takes its own out, so that none stays held here once routing goes on.
+final class MemoriesLoad: Sendable {
+    private final class Slots: Sendable { let memories = Mutex<[Int32: RouterMemory]>([:]) }
+    private let slots: Slots
+    private let loading: Task<Void, any Error>
+
+    init(_ load: @escaping @Sendable () async throws -> [Int32: RouterMemory]) {
+        let slots = Slots()
+        self.slots = slots
+        loading = Task {
+            let loaded = try await load()
+            slots.memories.withLock { $0 = loaded }
+        }
+    }
+
+    /// The partition's memory, once all are read back (a partition's second take gets an empty one).
+    func take(_ partition: Int32) async throws -> RouterMemory {
+        try await loading.value
+        return slots.memories.withLock { $0.removeValue(forKey: partition) } ?? RouterMemory()
+    }
+}
+
+/// The first day a partition's router still remembers the events of: the deduplication horizon,
+/// counted back from the newest day among the events it routed (not from today: the same events
+/// are judged the same whenever they are routed). A day after tomorrow does not move it, so that
+/// one event dated in the far future cannot make every other event too old.
+struct DeduplicationHorizon: Sendable {
+    private(set) var newest = ""
+    private var cached: (newest: String, days: Int, start: String)?
+
+    mutating func saw(_ day: String, notAfter limit: String) {
+        if day > newest && day <= limit { newest = day }
+    }
+
+    /// The horizon's first day (`yyyy-mm-dd`); empty before any event was routed.
+    mutating func start(days: Int) -> String {
+        guard !newest.isEmpty else { return "" }
+        if let cached, cached.newest == newest, cached.days == days { return cached.start }
+        let start = HubTime.day(newest).map { String(HubTime.text($0.addingTimeInterval(-Double(days) * 86_400)).prefix(10)) } ?? ""
+        cached = (newest, days, start)
+        return start
     }
 }
 

@@ -13,6 +13,11 @@ public struct RouterConfiguration: Sendable {
     /// The prefix of the routers' transactional ids, the same on every node: each input partition's
     /// router writes as `<prefix>-<partition>`, so that the partition's next owner fences its last.
     public var transactionalID = "ketenhub-router"
+    /// How far back a router remembers the events it routed, by the day they happened: one
+    /// published again within it is routed once; one older than it is refused with a dead letter
+    /// (the router no longer knows whether it routed it, and never routes an event twice). A case
+    /// keeps the events of this many days in its state, not its whole history.
+    public var deduplicationHorizonDays = 365
     /// A partition's state is written whole once the state records written since its last snapshot
     /// pass twice its live state and at least this many (see `PartitionPipeline.encode`).
     public var snapshotMinimumRecords = 1_000
@@ -89,7 +94,10 @@ public final class RoutingService: Sendable {
     public var routedPartitions: [Int32] { routers.partitions }
 
     /// Records each partition's router read back when it took the partition over (its start-up work).
-    public var recordsReadAtTakeOver: [Int32: Int] { routers.recordsRead }
+    public var recordsReadAtTakeOver: [Int32: Int] { routers.takeOvers.mapValues(\.recordsRead) }
+
+    /// Milliseconds from each partition's assignment to its router routing (producer initialised, state read back).
+    public var takeOverMilliseconds: [Int32: Double] { routers.takeOvers.mapValues(\.milliseconds) }
 
     /// Routes until the task is cancelled (then returns) or something fails (then throws).
     public func run() async throws {
@@ -120,7 +128,7 @@ public final class RoutingService: Sendable {
             while !Task.isCancelled, let read = reading {
                 let batch = try await read.value
                 reading = Task { try await self.readBatch(consumer) }
-                try await routers.route(batch, consumer: consumer)
+                try await routers.route(batch)
             }
             _ = try? await reading?.value  // the consumer is closed below: no poll may be under way
             try await routers.drainAll()
@@ -208,7 +216,7 @@ final class PartitionRouters: Sendable {
 
     var partitions: [Int32] { state.withLock { $0.routers.keys.sorted() } }
 
-    var recordsRead: [Int32: Int] { state.withLock { $0.routers.mapValues(\.recordsRead) } }
+    var takeOvers: [Int32: (recordsRead: Int, milliseconds: Double)] { state.withLock { $0.routers.compactMapValues(\.takeOver) } }
 
     /// Whether this node has had an assignment and every router of it routes.
     var allRouting: Bool { state.withLock { $0.assigned && $0.routers.values.allSatisfy { $0.currentStage == .routing } } }
@@ -222,7 +230,7 @@ final class PartitionRouters: Sendable {
         guard let consumer else { return }
         let topics = environment.configuration.topics
         let reader = TopicReader(bootstrapServers: environment.configuration.bootstrapServers, logger: environment.logger)
-        let memories = Task {
+        let memories = MemoriesLoad {
             guard let committed else { throw KafkaError(kind: .client, reason: "the committed positions of \(partitions) could not be read") }
             let positions = partitions.map { KafkaTopicPartition(topic: topics.canonical, partition: $0) }
             let ends = try await consumer.watermarks(positions).reduce(into: [Int32: Int64]()) { $0[$1.key.partition] = $1.value.high }
@@ -247,7 +255,11 @@ final class PartitionRouters: Sendable {
         let done = DispatchSemaphore(value: 0)
         Task {
             await withTaskGroup(of: Void.self) { group in
-                for router in leaving { group.addTask { try? await router.drain() } }  // a failure is seen by the loop, below
+                for router in leaving {
+                    // A router that fails now has ended all the same: the partition's next router
+                    // goes on from its last commit.
+                    group.addTask { try? await router.drain() }
+                }
             }
             done.signal()
         }
@@ -271,7 +283,7 @@ final class PartitionRouters: Sendable {
     /// Hands each partition's records to its router; records fetched under an assignment since
     /// revoked are dropped (the partition's next router reads them again from the committed position).
     /// Throws when a router failed.
-    func route(_ batch: [Int32: ParsedBatch], consumer: KafkaConsumer) async throws {
+    func route(_ batch: [Int32: ParsedBatch]) async throws {
         for (partition, records) in batch.sorted(by: { $0.key < $1.key }) {
             guard let router = state.withLock({ $0.routers[partition] }), router.generation == records.messages[0].assignmentGeneration else { continue }
             if await !router.route(records), router.currentStage == .failed { try await router.drain() }

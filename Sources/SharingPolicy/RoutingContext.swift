@@ -25,8 +25,10 @@ public struct CaseState: Codable, Sendable, Hashable {
     /// Events whose deliveries to some recipients wait for a fact of the case (the suspect's age,
     /// the victim's address); routed to them once a partner states it.
     public var held: [HeldEvent] = []
-    /// `source` + `id` of every event already routed: the same event published twice is routed once.
-    public var routed: Set<String> = []
+    /// `source` + `id` of every event routed (`routingKey`), with the day it happened (`yyyy-mm-dd`):
+    /// the same event published twice is routed once. A router forgets the events older than its
+    /// deduplication horizon (`RoutingState.forget`), and refuses such events instead.
+    public var routed: [String: String] = [:]
     /// Each organisation's own reference for the case (the newest it sent): its deliveries carry it.
     public var references: [String: String] = [:]
 
@@ -46,7 +48,7 @@ public struct CaseState: Codable, Sendable, Hashable {
         victims = try container.decodeIfPresent(Set<String>.self, forKey: .victims) ?? []
         receivedUnderConsent = try container.decodeIfPresent([String: Set<String>].self, forKey: .receivedUnderConsent) ?? [:]
         held = try container.decodeIfPresent([HeldEvent].self, forKey: .held) ?? []
-        routed = try container.decodeIfPresent(Set<String>.self, forKey: .routed) ?? []
+        routed = try container.decodeIfPresent([String: String].self, forKey: .routed) ?? [:]
         references = try container.decodeIfPresent([String: String].self, forKey: .references) ?? [:]
     }
 
@@ -73,6 +75,9 @@ public struct CaseState: Codable, Sendable, Hashable {
     static let partnerSourcePrefix = "urn:ketenhub:"
 
     public static func routingKey(of event: CloudEvent) -> String { "\(event.source)\n\(event.id)" }
+
+    /// The day an event happened, as its time writes it (`yyyy-mm-dd`): what the deduplication horizon is judged by.
+    public static func day(of event: CloudEvent) -> String { String(event.time.prefix(10)) }
 
     /// Learns what the event says about the case: its persons, the suspect's age, children, and the
     /// victim's address by the matrix's `victimAddress` sources.

@@ -32,11 +32,28 @@ public struct RoutingState: Sendable {
         self.consent = consent
     }
 
+    /// With a deduplication horizon: the first day it still covers (`yyyy-mm-dd`). A case forgets
+    /// the events it routed that happened before it (see `decide`); nil remembers everything.
+    public var forgetBefore: String?
+
+    /// Whether this event (its source and id) was routed in its case.
+    public func hasRouted(_ event: CloudEvent) -> Bool {
+        cases[event.ketencaseid]?.routed[CaseState.routingKey(of: event)] != nil
+    }
+
+    private mutating func forget(in caseState: inout CaseState, before day: String) {
+        let old = caseState.routed.filter { $0.value < day }.keys
+        for key in old {
+            caseState.routed[key] = nil
+            caseOfRouted?[key] = nil
+        }
+    }
+
     /// The chain case in which an event with this event's source and id was routed, if one was.
     public mutating func caseRouted(withKeyOf event: CloudEvent) -> String? {
         if caseOfRouted == nil {
             var index: [String: String] = [:]
-            for (caseId, state) in cases { for key in state.routed { index[key] = caseId } }
+            for (caseId, state) in cases { for key in state.routed.keys { index[key] = caseId } }
             caseOfRouted = index
         }
         return caseOfRouted?[CaseState.routingKey(of: event)]
@@ -69,7 +86,7 @@ public struct RoutingState: Sendable {
     public mutating func decide(_ event: CloudEvent, with evaluator: PolicyEvaluator) -> RoutingStep? {
         var caseState = cases[event.ketencaseid] ?? CaseState(caseId: event.ketencaseid)
         let key = CaseState.routingKey(of: event)
-        guard !caseState.routed.contains(key) else { return nil }
+        guard caseState.routed[key] == nil else { return nil }
         let factsBefore = caseState.heldFacts
         caseState.absorb(event, matrix: evaluator.matrix)
         let consentRecord = ConsentRecord(event).map { consent.record($0) }
@@ -79,7 +96,11 @@ public struct RoutingState: Sendable {
         caseState.remember(&decisions, of: event)
         caseState.addressRecipients(&decisions)
         for index in released.indices { caseState.addressRecipients(&released[index].decisions) }
-        caseState.routed.insert(key)
+        caseState.routed[key] = CaseState.day(of: event)
+        // Amortised: a case's memory of routed events is pruned each time it doubles.
+        if let forgetBefore, caseState.routed.count >= 64, caseState.routed.count & (caseState.routed.count - 1) == 0 {
+            forget(in: &caseState, before: forgetBefore)
+        }
         cases[event.ketencaseid] = caseState
         caseOfRouted?[key] = event.ketencaseid
         var step = RoutingStep(event: event, decisions: decisions, deliveries: [], caseState: caseState, consent: consentRecord)

@@ -33,14 +33,17 @@ struct CommandTests {
 
     @Test("bench router --json ends with one JSON object whose figures agree with each other")
     func benchRouter() throws {
-        let (status, output, errors) = try runKetenhub(["bench", "router", "--json", "--events", "2000", "--rounds", "1", "--latency-seconds", "2"])
+        let (status, output, errors) = try runKetenhub(["bench", "router", "--json", "--events", "2000", "--rounds", "1", "--latency-seconds", "2",
+                                                        "--memory-events", "5000", "10000"])
         #expect(status == 0, "\(errors)")
         let lastLine = try #require(output.split(separator: "\n").last)
         let result = try #require(try JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: Any])
         #expect(Set(result.keys) == ["raw_copy_events_per_s", "router_events_per_s", "ratio", "router_records_per_event",
                                      "raw_copy_same_records_events_per_s", "ratio_same_records", "p50_ms", "p99_ms", "events",
                                      "batch_size", "offered_load_events_per_s", "rounds", "ratio_by_round",
-                                     "librdkafka_copy_events_per_s", "ratio_to_librdkafka_copy"])
+                                     "librdkafka_copy_events_per_s", "ratio_to_librdkafka_copy", "router_events_per_s_by_routers",
+                                     "ratio_to_librdkafka_copy_by_routers", "startup_ms", "startup_records_read", "startup_history_decisions",
+                                     "resident_mb"])
         let raw = try #require(result["raw_copy_events_per_s"] as? Double)
         let router = try #require(result["router_events_per_s"] as? Double)
         let ratio = try #require(result["ratio"] as? Double)
@@ -52,6 +55,14 @@ struct CommandTests {
         #expect(result["events"] as? Int == 2000 && result["rounds"] as? Int == 1 && result["batch_size"] as? Int == 500)
         // Every event has at least a decision record per candidate recipient and its case's state.
         #expect((result["router_records_per_event"] as? Double ?? 0) > 2)
+        let byRouters = try #require(result["router_events_per_s_by_routers"] as? [String: Double])
+        #expect(Set(byRouters.keys) == ["1", "2", "3"] && byRouters["1"] == router && byRouters.values.allSatisfy { $0 > 0 })
+        let startup = try #require(result["startup_ms"] as? [String: Double])
+        #expect(Set(startup.keys) == ["long_history", "short_history"] && startup.values.allSatisfy { $0 > 0 })
+        let history = try #require(result["startup_history_decisions"] as? [String: Int])
+        #expect((history["long_history"] ?? 0) > 5 * (history["short_history"] ?? 0), "\(history)")
+        let resident = try #require(result["resident_mb"] as? [String: Double])
+        #expect(Set(resident.keys) == ["5000", "10000"] && resident.values.allSatisfy { $0 > 1 })
         let p50 = try #require(result["p50_ms"] as? Double)
         let p99 = try #require(result["p99_ms"] as? Double)
         #expect(p50 > 0 && p50 <= p99)

@@ -64,6 +64,42 @@ struct RoutingServiceTests {
         #expect(delivered["politie"]?.unique.count == 2, "the first event and the valid one after the refusal")
     }
 
+    @Test("the deduplication horizon: an event published again within it is routed once; a new event dated before it is refused with a dead letter naming the horizon, and is never routed (#19)")
+    func deduplicationHorizon() async throws {
+        let cluster = try await F.cluster()
+        defer { cluster.shutdown() }
+        var recent = F.event("gedragsaanwijzing/opgelegd", case: 1, sequence: 0)
+        recent.time = "2026-11-20T10:00:00Z"
+        var old = F.event("gedragsaanwijzing/opgelegd", case: 1, sequence: 1)
+        old.time = "2026-09-01T10:00:00Z"  // 80 days before the newest event the partition routed
+        var withinHorizon = F.event("gedragsaanwijzing/opgelegd", case: 1, sequence: 2)
+        withinHorizon.time = "2026-11-01T10:00:00Z"
+        try await F.publish([recent], to: cluster)
+        var configuration = Self.configuration(cluster)
+        configuration.deduplicationHorizonDays = 30
+        let settings = configuration
+        try await Self.runRouter(settings) { try await !F.auditRecords(cluster).isEmpty }
+        try await F.publish([recent, old, withinHorizon, recent], to: cluster)
+        let reader = TopicReader(bootstrapServers: cluster.bootstrapServers, logger: F.logger)
+        let awaited = withinHorizon.id
+        try await Self.runRouter(settings) {  // a restarted router: it knows the horizon from the case's state
+            let lettered = try await !reader.readAll(F.topics.deadLetter).values.flatMap { $0 }.isEmpty
+            let decided = try await F.auditRecords(cluster).values.flatMap { $0 }.contains { $0.eventId == awaited }
+            return lettered && decided
+        }
+        let letters = try await reader.readAll(F.topics.deadLetter).values.flatMap { $0 }
+            .compactMap { try? JSONDecoder().decode(DeadLetter.self, from: Data($0.value)) }
+        #expect(letters.count == 1)
+        #expect(letters.first?.reasons == [DeadLetter.Reason(location: "/time", reason: "the event happened before the routing horizon (30 days, from 2026-10-21): the router no longer remembers whether it routed it, and never routes an event twice; it is not routed")])
+        let recorded = try await F.auditRecords(cluster).values.flatMap { $0 }
+        #expect(!recorded.contains { $0.eventId == old.id }, "the old event is not decided")
+        #expect(Set(recorded.filter { $0.eventId == recent.id }.map(\.decisionId)).count == recorded.filter { $0.eventId == recent.id }.count,
+                "the event published three times is decided once")
+        let delivered = try await F.delivered(cluster)
+        #expect(delivered.values.map(\.raw).reduce(0, +) == delivered.values.map(\.unique.count).reduce(0, +), "nothing delivered twice")
+        #expect(delivered.values.map(\.unique.count).reduce(0, +) > 0)
+    }
+
     @Test("deliveries held for the suspect's age and the victim's address survive a restart and are delivered once when a partner states them (#14)")
     func heldUntilStated() async throws {
         let cluster = try await F.cluster()
