@@ -91,18 +91,7 @@ struct CrashTests {
         survivor.wait()
 
         #expect(killsWhileRouting >= 15, "kills that interrupted routing: \(decisionsAtKill)")
-        let delivered = try await F.delivered(cluster)
-        #expect(Set(delivered.keys) == Set(expected.deliveries.keys))
-        for (organisation, keys) in expected.deliveries {
-            #expect(delivered[organisation]?.unique == keys, "\(organisation): missing \(keys.subtracting(delivered[organisation]?.unique ?? []).count)")
-            #expect(delivered[organisation]?.conflicting == 0, "\(organisation): a redelivery differs from the first delivery")
-        }
-        let audit = try await F.auditRecords(cluster)
-        let recorded = audit.values.flatMap { $0 }
-        #expect(Set(recorded.map(\.decisionId)) == expected.decisions)
-        #expect(recorded.count == expected.decisions.count, "every decision recorded exactly once")
-        for (partition, records) in audit { #expect(AuditChainVerifier.verify(partition: partition, records) == []) }
-        let redeliveries = delivered.values.map { $0.raw - $0.unique.count }.reduce(0, +)
+        let redeliveries = try await F.expectRoutedExactlyOnce(expected, bootstrap: cluster.bootstrapServers).redeliveries
         print("crash test: \(all.count) events, \(expected.decisions.count) decisions, \(expected.deliveries.values.map(\.count).reduce(0, +)) deliveries, \(redeliveries) redeliveries deduplicated, decisions at each kill \(decisionsAtKill)")
     }
 
@@ -195,21 +184,11 @@ struct CrashTests {
         for router in routers { #expect(router.wait() == 0, "a router stops cleanly on SIGTERM") }
 
         #expect(kills >= 15 && killsWhileRouting >= 15, "kills \(kills), of which while routing \(killsWhileRouting): audit ends \(endAtKill)")
-        let delivered = try await F.delivered(bootstrap: bootstrap)
-        #expect(Set(delivered.keys) == Set(expected.deliveries.keys))
-        for (organisation, keys) in expected.deliveries {
-            #expect(delivered[organisation]?.unique == keys, "\(organisation): missing \(keys.subtracting(delivered[organisation]?.unique ?? []).count)")
-            #expect(delivered[organisation]?.conflicting == 0, "\(organisation): a redelivery differs from the first delivery")
-        }
-        let audit = try await F.auditRecords(bootstrap: bootstrap)
-        let recorded = audit.values.flatMap { $0 }
-        #expect(Set(recorded.map(\.decisionId)) == expected.decisions)
-        #expect(recorded.count == expected.decisions.count, "every decision recorded exactly once")
-        #expect(recorded.allSatisfy { $0.matrixVersion == F.matrix.version }, "every decision under the matrix in force")
+        let (audit, redeliveries) = try await F.expectRoutedExactlyOnce(expected, bootstrap: bootstrap)
+        #expect(audit.values.joined().allSatisfy { $0.matrixVersion == F.matrix.version }, "every decision under the matrix in force")
         let verified = try runKetenhub(["audit", "verify", "--bootstrap", bootstrap])
         #expect(verified.status == 0, "\(verified.output)\(verified.errors)")
         #expect(verified.output.hasSuffix("\(expected.decisions.count) decisions verified in \(audit.count) chains\n"), "\(verified.output.suffix(200))")
-        let redeliveries = delivered.values.map { $0.raw - $0.unique.count }.reduce(0, +)
         print("routers sharing partitions, killed: \(all.count) events, \(expected.decisions.count) decisions, \(expected.deliveries.values.map(\.count).reduce(0, +)) deliveries, \(redeliveries) redeliveries deduplicated, \(kills) kills (\(killsWhileRouting) while routing), audit ends at each kill \(endAtKill)")
     }
 }

@@ -7,6 +7,7 @@ import KetenhubTestSupport
 import Logging
 import Router
 import SharingPolicy
+import Testing
 
 enum RouterFixtures {
     static let matrix = try! MatrixLoader.loadValid(directory: packageRoot.appendingPathComponent("Contracts/matrix"))
@@ -109,5 +110,28 @@ enum RouterFixtures {
         return try await reader.readAll(topics.audit).mapValues { records in
             records.map { try! JSONDecoder().decode(DecisionRecord.self, from: Data($0.value)) }
         }
+    }
+
+    /// The outcome every router test asks for, checked: every permitted delivery received (readers
+    /// deduplicate by id; a redelivery is the same record), every decision recorded exactly once,
+    /// every chain intact. Returns the audit records and the redeliveries deduplicated.
+    @discardableResult
+    static func expectRoutedExactlyOnce(_ expected: (deliveries: [String: Set<String>], decisions: Set<String>), bootstrap: String,
+                                        sourceLocation: Testing.SourceLocation = #_sourceLocation) async throws -> (audit: [Int32: [DecisionRecord]], redeliveries: Int) {
+        let delivered = try await delivered(bootstrap: bootstrap)
+        #expect(Set(delivered.keys) == Set(expected.deliveries.keys), sourceLocation: sourceLocation)
+        for (organisation, keys) in expected.deliveries {
+            #expect(delivered[organisation]?.unique == keys, "\(organisation): missing \(keys.subtracting(delivered[organisation]?.unique ?? []).count)",
+                    sourceLocation: sourceLocation)
+            #expect(delivered[organisation]?.conflicting == 0, "\(organisation): a redelivery differs from the first delivery", sourceLocation: sourceLocation)
+        }
+        let audit = try await auditRecords(bootstrap: bootstrap)
+        let recorded = audit.values.flatMap { $0 }
+        #expect(Set(recorded.map(\.decisionId)) == expected.decisions, sourceLocation: sourceLocation)
+        #expect(recorded.count == expected.decisions.count, "every decision recorded exactly once", sourceLocation: sourceLocation)
+        for (partition, records) in audit {
+            #expect(AuditChainVerifier.verify(partition: partition, records) == [], sourceLocation: sourceLocation)
+        }
+        return (audit, delivered.values.map { $0.raw - $0.unique.count }.reduce(0, +))
     }
 }
