@@ -30,7 +30,7 @@ public struct DemoHub: Sendable {
         public var formatsDirectory = URL(fileURLWithPath: "Contracts/partners")
         public var clocksFile = URL(fileURLWithPath: "Contracts/sla/clocks.yaml")
         public var retry = RetryPolicy(initial: .milliseconds(100), maximum: .seconds(2))
-        /// A back-office that is down (answers 503) for a while at the start.
+        /// A back-office that is down (answers 503) for a while from the first delivery it is offered.
         public var outage: (organisation: String, duration: Duration)?
         /// Where the ledger and the matrix versions are kept: SQLite in memory unless told otherwise.
         public var store: StoreLocation = .sqlite(path: nil)

@@ -24,6 +24,8 @@ public actor SimulatedBackOffices {
     private var duplicates = 0
     private var turnedAway: [String: Int] = [:]
     private var unavailableUntil: [String: ContinuousClock.Instant] = [:]
+    /// Outages not begun yet: each begins with the first delivery offered.
+    private var outages: [String: Duration] = [:]
     private var acknowledged: [String: Int] = [:]
     private var hub: URL
     private let tokens: [String: String]
@@ -47,12 +49,14 @@ public actor SimulatedBackOffices {
     /// Deliveries answered with 503 while a back-office was unavailable, by organisation.
     public var unavailableAnswers: [String: Int] { turnedAway }
 
-    /// The back-office of `organisation` answers 503 for `duration`.
+    /// The back-office of `organisation` answers 503 for `duration` from the first delivery it is
+    /// offered (however long the hub takes to start routing).
     public func makeUnavailable(_ organisation: String, for duration: Duration) {
-        unavailableUntil[organisation] = .now + duration
+        outages[organisation] = duration
     }
 
     func isUnavailable(_ organisation: String) -> Bool {
+        if let duration = outages.removeValue(forKey: organisation) { unavailableUntil[organisation] = .now + duration }
         guard let until = unavailableUntil[organisation], ContinuousClock.now < until else { return false }
         turnedAway[organisation, default: 0] += 1
         return true

@@ -7,7 +7,7 @@ import SharingPolicy
 import Synchronization
 
 /// What every partition router of one routing service shares: its configuration, the matrices it
-/// routes under, its counts, and the group member that reads its input.
+/// routes under, and its counts.
 struct RouterEnvironment: Sendable {
     var configuration: RouterConfiguration
     var matrices: MatrixSchedule
@@ -31,10 +31,13 @@ struct ParsedBatch: Sendable {
 /// producer, initialised with the same id, fences this one's, so a member that lost the partition
 /// without noticing (paused past its session) can no longer commit on it.
 ///
-/// Stages: starting (producer initialised, state read back) -> routing -> draining (input closed;
-/// what was decided is committed, then the input position, waited for) -> ended; or failed. The
-/// service drains it when the group takes the partition away, before the group hands it on: the
-/// next owner starts from the position this one committed last, with the state it wrote.
+/// Stages: starting (producer initialised, state read back) -> routing -> ended, or failed. Draining
+/// (`drain`) closes its input: it commits what it took, then its input position, waited for, and
+/// ends. The service drains it when the group takes the partition away, before the group hands it
+/// on: the next owner starts from the position this one committed last, with the state it wrote.
+///
+/// Made on the consumer's poll thread (in the rebalance callback), fed by the service's loop, and
+/// drained from either; its own work runs on tasks of its own.
 final class PartitionRouter: Sendable {
     enum Stage: Sendable { case starting, routing, ended, failed }
 

@@ -52,18 +52,18 @@ struct RouterMemory {
         async let caseRecords = reader.read(topics.caseState, from: checkpoints.mapValues(\.cases))
         async let consentRecords = reader.read(topics.consentState, from: checkpoints.mapValues(\.consents))
         async let auditRecords = reader.read(topics.audit, from: checkpoints.mapValues(\.audit.offset))
-        let caseRecordsRead = try await caseRecords
-        for message in caseRecordsRead {
+        // A day after tomorrow does not move the horizon (see `DeduplicationHorizon`).
+        let tomorrow = String(HubTime.text(Date().addingTimeInterval(86_400)).prefix(10))
+        for message in try await caseRecords {
             memories[message.partition]?.recordsRead += 1
             memories[message.partition]?.positions.cases.end = message.offset + 1
             guard let record = try? decoder.decode(CaseStateRecord.self, from: Data(message.value)),
                   isCommitted(record.source, in: message.partition) else { continue }
             memories[message.partition]?.routing.cases[record.state.caseId] = record.state
-            if let newest = record.state.routed.values.max() { memories[message.partition]?.horizon.saw(newest, notAfter: newest) }
+            for day in record.state.routed.values { memories[message.partition]?.horizon.saw(day, notAfter: tomorrow) }
             memories[message.partition]?.caseSources[record.state.caseId] = record.source
         }
-        let consentRecordsRead = try await consentRecords
-        for message in consentRecordsRead {
+        for message in try await consentRecords {
             memories[message.partition]?.recordsRead += 1
             memories[message.partition]?.positions.consents.end = message.offset + 1
             guard let record = try? decoder.decode(ConsentStateRecord.self, from: Data(message.value)),
