@@ -25,7 +25,7 @@ struct RouterScalingBenchmark {
         let topics = HubTopics()
         try await cluster.createTopics(topics.specifications(organisations: matrix.organisations.organisations.map(\.code)))
         let cases = SyntheticCases(seed: 7)
-        let events = (0..<rounds).flatMap { round in (1...12).flatMap { cases.events(case: $0, round: round) } }
+        let events = (1...rounds).flatMap { round in (1...12).flatMap { cases.events(case: $0, round: round) } }
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
         try await producer.sendAll(events.map { KafkaProducerMessage(topic: topics.canonical, partition: 0, cloudEvent: $0.kafkaRecord()) })
         await producer.shutdown()
@@ -75,7 +75,7 @@ struct RouterScalingBenchmark {
         let partitions = (0..<topics.partitions).map { KafkaTopicPartition(topic: topics.canonical, partition: $0) }
         let cases = SyntheticCases(seed: 11)
         var published = 0
-        var round = 0
+        var round = 1
         var resident: [Int: Double] = [:]
         for mark in marks.sorted() {
             while published < mark {

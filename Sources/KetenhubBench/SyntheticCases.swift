@@ -13,15 +13,17 @@ public struct SyntheticCases: Sendable {
     public static let municipalities = ["GM0363", "GM0599", "GM0344"]
 
     /// The events of case `number`, in publication order: melding, arrest, the victim's wish, a
-    /// gedragsaanwijzing, and a release. `round` > 0 gives the same case's facts again, as new facts
-    /// (ids of their own) `daysApart` days later per round: a case's history growing.
+    /// gedragsaanwijzing, and a release, on 2026-11-20. `round` > 0 gives the case's facts again as new
+    /// facts (ids of their own), on 2025-01-01 plus `daysApart` days per round: a case's history
+    /// growing, in the past (a router's deduplication horizon counts back from the newest day it
+    /// routed, and does not count days after tomorrow).
     public func events(case number: Int, round: Int = 0, daysApart: Int = 10) -> [CloudEvent] {
         let letter = Character(Unicode.Scalar(UInt8(65 + seed % 26)))
         let caseId = "KZ-2026-\(letter)" + String(format: "%05d", number % 100_000)
         let victim = "psn:" + String(format: "%08x%024x", seed, number * 2 + 1)
         let suspect = "psn:" + String(format: "%08x%024x", seed, number * 2 + 2)
         let time = round == 0 ? "2026-11-20T10:00:00Z"
-            : HubTime.text(Date(timeIntervalSince1970: 1_795_168_800 + Double(round * daysApart) * 86_400))  // 2026-11-20T10:00Z onwards
+            : HubTime.text(Date(timeIntervalSince1970: 1_735_725_600 + Double(round * daysApart) * 86_400))  // 2025-01-01T10:00Z onwards
         let round = round == 0 ? "" : "-r\(round)"
         let municipality = Self.municipalities[number % Self.municipalities.count]
         let contact = ContactPerson(organisation: "om", name: "mr. S. Bakker", function: "zaaksofficier")

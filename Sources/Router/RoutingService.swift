@@ -20,7 +20,7 @@ public struct RouterConfiguration: Sendable {
     public var deduplicationHorizonDays = 365
     /// A partition's state is written whole once the state records written since its last snapshot
     /// pass twice its live state and at least this many (see `PartitionPipeline.encode`).
-    public var snapshotMinimumRecords = 1_000
+    public var snapshotMinimumRecords = 32
     /// The consumer group the router nodes share the canonical topic's partitions in.
     public var groupID = "ketenhub-router"
     /// How long the group waits for a silent member before it gives the member's partitions to
