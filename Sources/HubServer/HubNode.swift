@@ -286,13 +286,3 @@ struct NodeService: Service {
     }
 }
 
-/// Runs a blocking call (a client's destruction, which joins its threads) on a thread of its own and
-/// waits for it without holding one of Swift's cooperative threads.
-func onThreadOfItsOwn(_ body: @escaping @Sendable () -> Void) async {
-    await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-        Thread {
-            body()
-            done.resume()
-        }.start()
-    }
-}

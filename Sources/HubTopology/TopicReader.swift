@@ -92,7 +92,8 @@ public final class TopicFollower: Sendable {
         self.start = start
     }
 
-    /// The records written since the last call, in offset order per partition.
+    /// The records written since the last call, in offset order per partition. A cancelled task's
+    /// catching up ends within a poll, throwing `CancellationError`.
     public func catchUp(timeoutSeconds: Double = 60) async throws -> [KafkaConsumerMessage] {
         let ends = try await consumer.watermarks(partitions)
         let deadline = ContinuousClock.now + .seconds(timeoutSeconds)
@@ -107,6 +108,7 @@ public final class TopicFollower: Sendable {
                 return position >= end.high
             }
             if done { return records }
+            try Task.checkCancellation()
             guard ContinuousClock.now < deadline else {
                 throw KafkaError(kind: .client, code: .timedOut, reason: "reading \(topic) to its end took longer than \(timeoutSeconds) s")
             }

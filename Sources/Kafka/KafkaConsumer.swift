@@ -201,7 +201,9 @@ public final class KafkaConsumer: Sendable {
     /// Leaves the group (committing stored offsets before the revocation), then destroys the handle.
     public func close() async {
         guard closed.withLock({ was in defer { was = true }; return !was }) else { return }
-        pollThread.shutdown()
+        // The poll under way ends first: up to its timeout, or a rebalance callback's whole work.
+        let pollThread = self.pollThread
+        await onThreadOfItsOwn { pollThread.shutdown() }
         let client = self.client
         let queue = self.queue
         _ = try? await control.run {

@@ -45,6 +45,7 @@ final class PartitionRouter: Sendable {
     /// The assignment this router serves: records fetched under another are not its to route.
     let generation: UInt64
     private let input: Handover<ParsedBatch>
+    private let memories: MemoriesLoad
     private let stage: StageBox
     private let task: Task<Void, any Error>
 
@@ -55,6 +56,7 @@ final class PartitionRouter: Sendable {
         let input = Handover<ParsedBatch>()
         let stage = StageBox()
         self.input = input
+        self.memories = memories
         self.stage = stage
         let assigned = ContinuousClock.now
         let pipeline = PartitionPipeline(partition: partition, environment: environment, consumer: consumer, input: input, memories: memories)
@@ -92,9 +94,14 @@ final class PartitionRouter: Sendable {
     func route(_ batch: ParsedBatch) async -> Bool { await input.put(batch) }
 
     /// Ends the router: no more input; waits until what it took is committed. Throws its failure.
+    /// A router still starting stops reading its state back (see `MemoriesLoad`): it took nothing.
     func drain() async throws {
         input.close()
-        try await task.value
+        if currentStage == .starting { memories.abandon(partition) }
+        do {
+            try await task.value
+        } catch is PartitionRevokedWhileStarting {
+        }
     }
 }
 
@@ -148,8 +155,12 @@ private struct PartitionPipeline: Sendable {
             handover.close()
             try await committing?.value
         } catch {
-            logger.error("partition router failed; the partition's next router takes over from its last commit",
-                         metadata: ["partition": "\(partition)", "error": "\(error)"])
+            if error is PartitionRevokedWhileStarting {
+                logger.info("partition revoked while its router was starting", metadata: ["partition": "\(partition)"])
+            } else {
+                logger.error("partition router failed; the partition's next router takes over from its last commit",
+                             metadata: ["partition": "\(partition)", "error": "\(error)"])
+            }
             handover.close()
             input.close()
             _ = try? await committing?.value  // let a transaction in flight end before the producer closes

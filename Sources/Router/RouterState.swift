@@ -106,13 +106,24 @@ struct RouterMemory {
 
 /// The memories of partitions assigned together, read back once for all of them; each partition's
 /// router takes its own out, so that none stays held here once routing goes on.
+///
+/// A router whose partition is taken away before it routes gives its memory up (`abandon`): it has
+/// taken no input, so nothing waits on it. Once every router of the assignment has, the reading
+/// stops. Otherwise the group's rebalance would wait for a start-up nobody uses, and on a loaded
+/// machine wait past the session timeout, so that the group went on without this member and its
+/// return began another rebalance.
 final class MemoriesLoad: Sendable {
-    private final class Slots: Sendable { let memories = Mutex<[Int32: RouterMemory]>([:]) }
+    private final class Slots: Sendable {
+        let memories = Mutex<[Int32: RouterMemory]>([:])
+        let abandoned = Mutex<Set<Int32>>([])
+    }
+    private let partitions: Set<Int32>
     private let slots: Slots
     private let loading: Task<Void, any Error>
 
-    init(_ load: @escaping @Sendable () async throws -> [Int32: RouterMemory]) {
+    init(partitions: [Int32], _ load: @escaping @Sendable () async throws -> [Int32: RouterMemory]) {
         let slots = Slots()
+        self.partitions = Set(partitions)
         self.slots = slots
         loading = Task {
             let loaded = try await load()
@@ -121,10 +132,29 @@ final class MemoriesLoad: Sendable {
     }
 
     /// The partition's memory, once all are read back (a partition's second take gets an empty one).
+    /// Throws `PartitionRevokedWhileStarting` once the partition's memory was given up.
     func take(_ partition: Int32) async throws -> RouterMemory {
-        try await loading.value
+        let loaded = await loading.result
+        if slots.abandoned.withLock({ $0.contains(partition) }) { throw PartitionRevokedWhileStarting(partition: partition) }
+        try loaded.get()
         return slots.memories.withLock { $0.removeValue(forKey: partition) } ?? RouterMemory()
     }
+
+    /// Gives the partition's memory up; the last partition of the assignment to do so stops the reading.
+    func abandon(_ partition: Int32) {
+        let everyPartition = slots.abandoned.withLock { abandoned in
+            abandoned.insert(partition)
+            return abandoned.isSuperset(of: partitions)
+        }
+        if everyPartition { loading.cancel() }
+    }
+}
+
+/// A partition taken away while its router was still reading its state back: the router ends
+/// without having taken any input.
+struct PartitionRevokedWhileStarting: Error, CustomStringConvertible {
+    var partition: Int32
+    var description: String { "partition \(partition) was revoked before its router routed" }
 }
 
 /// The first day a partition's router still remembers the events of: the deduplication horizon,

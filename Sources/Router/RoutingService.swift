@@ -230,7 +230,7 @@ final class PartitionRouters: Sendable {
         guard let consumer else { return }
         let topics = environment.configuration.topics
         let reader = TopicReader(bootstrapServers: environment.configuration.bootstrapServers, logger: environment.logger)
-        let memories = MemoriesLoad {
+        let memories = MemoriesLoad(partitions: partitions) {
             guard let committed else { throw KafkaError(kind: .client, reason: "the committed positions of \(partitions) could not be read") }
             let positions = partitions.map { KafkaTopicPartition(topic: topics.canonical, partition: $0) }
             let ends = try await consumer.watermarks(positions).reduce(into: [Int32: Int64]()) { $0[$1.key.partition] = $1.value.high }

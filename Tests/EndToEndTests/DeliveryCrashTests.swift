@@ -60,7 +60,7 @@ struct DeliveryCrashTests {
             let worker = try startWorker()
             try await Task.sleep(for: .milliseconds(Int.random(in: 1_500...3_000)))
             worker.send(SIGKILL)
-            #expect(worker.wait() == 128 + SIGKILL)
+            #expect(await worker.exitStatus() == 128 + SIGKILL)
             arrivalsAtKill.append(await endpoint.arrivals.count)
         }
         let survivor = try startWorker()
@@ -70,7 +70,7 @@ struct DeliveryCrashTests {
         }
         try await Task.sleep(for: .milliseconds(500))  // nothing more may come
         survivor.send(SIGTERM)
-        survivor.wait()
+        await survivor.exitStatus()
         await server.stop()
 
         let arrivals = await endpoint.arrivals

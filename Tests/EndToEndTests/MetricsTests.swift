@@ -53,8 +53,8 @@ struct MetricsTests {
         #expect(end.contains("ketenhub_consumer_lag{group=\"ketenhub-router\"}"))
         #expect(end.contains("# TYPE ketenhub_acknowledgement_latency_seconds histogram"))
         #expect(Self.sum(end, "ketenhub_acknowledgement_latency_seconds_count") > 0)
-        try checkWithPromtool(start)
-        try checkWithPromtool(end)
+        try await checkWithPromtool(start)
+        try await checkWithPromtool(end)
     }
 }
 

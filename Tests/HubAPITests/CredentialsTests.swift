@@ -11,8 +11,8 @@ import Testing
 /// file, and a serving API picks up an added, revoked or expired credential within seconds.
 @Suite("Credentials file")
 struct CredentialsTests {
-    static func add(_ file: String, _ principal: String, _ role: String, _ extra: [String] = []) throws -> String {
-        let (status, output, errors) = try runKetenhub(["credentials", "add", "--file", file, "--principal", principal, "--role", role] + extra)
+    static func add(_ file: String, _ principal: String, _ role: String, _ extra: [String] = []) async throws -> String {
+        let (status, output, errors) = try await runKetenhub(["credentials", "add", "--file", file, "--principal", principal, "--role", role] + extra)
         #expect(status == 0, "\(errors)")
         #expect(errors.contains("the token above is shown only now"))
         return output.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -29,16 +29,16 @@ struct CredentialsTests {
     }
 
     @Test("add prints a token once and stores its digest; list never shows a token; wrong input is refused with why")
-    func commands() throws {
+    func commands() async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("credentials") + ".json").path
-        let token = try Self.add(file, "politie-bo", "partner", ["--organisation", "politie", "--expires", "2030-01-01"])
+        let token = try await Self.add(file, "politie-bo", "partner", ["--organisation", "politie", "--expires", "2030-01-01"])
         #expect(token.hasPrefix("kh_") && token.count > 30)
         let stored = try String(contentsOfFile: file, encoding: .utf8)
         #expect(!stored.contains(token) && stored.contains(Credentials.digest(token)), "only the digest is kept")
         #expect((try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int) == 0o600)
         let schema = SchemaSet(documents: ["credentials.schema.json": try JSONValue.parse(Data(contentsOf: packageRoot.appendingPathComponent("Contracts/config/credentials.schema.json")))])
         #expect(schema.validate(try JSONValue.parse(Data(contentsOf: URL(fileURLWithPath: file))), against: "credentials.schema.json") == [])
-        let listed = try runKetenhub(["credentials", "list", "--file", file])
+        let listed = try await runKetenhub(["credentials", "list", "--file", file])
         #expect(listed.status == 0)
         #expect(listed.output.contains("active  politie-bo  partner politie") && listed.output.contains("expires 2030-01-01T00:00:00Z"))
         #expect(!listed.output.contains(token) && !listed.output.contains(Credentials.digest(token)))
@@ -47,35 +47,35 @@ struct CredentialsTests {
                                      (["--role", "operator", "--organisation", "politie"], "only a partner credential names an organisation"),
                                      (["--role", "admin", "--expires", "2001-01-01"], "the expiry lies in the past"),
                                      (["--role", "admin", "--expires", "soon"], "--expires 'soon' is not a date")] {
-            let refused = try runKetenhub(["credentials", "add", "--file", file, "--principal", "x"] + arguments)
+            let refused = try await runKetenhub(["credentials", "add", "--file", file, "--principal", "x"] + arguments)
             #expect(refused.status != 0 && refused.errors.contains(message), "\(arguments): \(refused.errors)")
         }
         #expect(try CredentialStore.load(file).credentials.count == 1, "nothing stored for a refusal")
-        let revoked = try runKetenhub(["credentials", "revoke", "--file", file, "--principal", "politie-bo"])
+        let revoked = try await runKetenhub(["credentials", "revoke", "--file", file, "--principal", "politie-bo"])
         #expect(revoked.status == 0 && revoked.output == "1 credential revoked\n")
-        #expect(try runKetenhub(["credentials", "revoke", "--file", file, "--principal", "politie-bo"]).status != 0, "nothing left to revoke")
-        #expect(try runKetenhub(["credentials", "list", "--file", file]).output.contains("revoked  politie-bo"))
+        #expect(try await runKetenhub(["credentials", "revoke", "--file", file, "--principal", "politie-bo"]).status != 0, "nothing left to revoke")
+        #expect(try await runKetenhub(["credentials", "list", "--file", file]).output.contains("revoked  politie-bo"))
     }
 
     @Test("a serving API takes an added credential, refuses a revoked or expired one within seconds, and keeps the last good file")
     func whileServing() async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("credentials") + ".json").path
-        let operatorToken = try Self.add(file, "ops-1", "operator")
+        let operatorToken = try await Self.add(file, "ops-1", "operator")
         let credentials = try ReloadingCredentials(path: file)
         let router = Router(context: BasicRequestContext.self)
         OperatorAPI(ledger: try await OperatorAPITests.ledger(.sqlite), credentials: credentials, actions: OperatorAPITests.actions).addRoutes(to: router)
         try await serve(router) { url in
             #expect(try await OperatorAPITests.raw(url, "/api/alerts", token: operatorToken).status == 200)
             // Added while serving: accepted within seconds, without a restart.
-            let admin = try Self.add(file, "admin-1", "admin")
+            let admin = try await Self.add(file, "admin-1", "admin")
             #expect(try await Self.eventually(url, token: admin, answers: 200))
             // Revoked while serving: refused within seconds.
-            #expect(try runKetenhub(["credentials", "revoke", "--file", file, "--principal", "ops-1"]).status == 0)
+            #expect(try await runKetenhub(["credentials", "revoke", "--file", file, "--principal", "ops-1"]).status == 0)
             #expect(try await Self.eventually(url, token: operatorToken, answers: 401))
             // Expiring while serving: refused once its moment has passed, the file unchanged.
             // Ten seconds: adding it starts a process, which a loaded machine can take seconds over.
             let expiry = ISO8601DateFormatter().string(from: Date().addingTimeInterval(10))
-            let shortLived = try Self.add(file, "ops-2", "operator", ["--expires", expiry])
+            let shortLived = try await Self.add(file, "ops-2", "operator", ["--expires", expiry])
             #expect(try await Self.eventually(url, token: shortLived, answers: 200))
             #expect(try await Self.eventually(url, token: shortLived, answers: 401, within: 20))
             // A half-written file keeps the last good credentials, and says why.

@@ -35,7 +35,7 @@ struct MetricsRegistryTests {
         let again = await metrics.render()
         #expect(again.contains("ketenhub_depth 7.0") && !again.contains("ketenhub_depth 4.0"))
         #expect(again.components(separatedBy: "ketenhub_latency_seconds_count").count == 2)
-        try checkWithPromtool(again)
+        try await checkWithPromtool(again)
     }
 }
 

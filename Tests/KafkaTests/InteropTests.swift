@@ -30,7 +30,7 @@ struct InteropTests {
         let producer = try ChildProcess(kcat, ["-P", "-b", bootstrap, "-t", "partner-export", "-K", ":",
                                                "-H", "ce_source=politie", "-H", "ce_type=nl.ketenhub.melding.v1"],
                                         input: Data((lines.joined(separator: "\n") + "\n").utf8))
-        #expect(producer.wait() == 0)
+        #expect(await producer.exitStatus() == 0)
 
         var configuration = KafkaConsumerConfiguration(bootstrapServers: bootstrap, groupID: uniqueName("interop"))
         configuration.isolationLevel = .readCommitted
@@ -49,7 +49,7 @@ struct InteropTests {
 
         // SIGTERM stops the broker cleanly and takes its port file away.
         broker.send(SIGTERM)
-        #expect(broker.wait() == 0, "the broker ends cleanly on SIGTERM")
+        #expect(await broker.exitStatus() == 0, "the broker ends cleanly on SIGTERM")
         #expect(!FileManager.default.fileExists(atPath: portFile.path))
     }
 }

@@ -6,15 +6,15 @@ import Testing
 @Suite("ketenhub command")
 struct CommandTests {
     @Test("--version prints the version")
-    func version() throws {
-        let (status, output, _) = try runKetenhub(["--version"])
+    func version() async throws {
+        let (status, output, _) = try await runKetenhub(["--version"])
         #expect(status == 0)
         #expect(output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ".").count == 3)
     }
 
     @Test("bench kafka --json ends with one JSON object carrying both rates, every record consumed once")
-    func benchKafka() throws {
-        let (status, output, _) = try runKetenhub(["bench", "kafka", "--json", "--messages", "3000"])
+    func benchKafka() async throws {
+        let (status, output, _) = try await runKetenhub(["bench", "kafka", "--json", "--messages", "3000"])
         #expect(status == 0)
         let lastLine = try #require(output.split(separator: "\n").last)
         let result = try #require(try JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: Any])
@@ -32,8 +32,8 @@ struct CommandTests {
     }
 
     @Test("bench router --json ends with one JSON object whose figures agree with each other")
-    func benchRouter() throws {
-        let (status, output, errors) = try runKetenhub(["bench", "router", "--json", "--events", "2000", "--rounds", "1", "--latency-seconds", "2",
+    func benchRouter() async throws {
+        let (status, output, errors) = try await runKetenhub(["bench", "router", "--json", "--events", "2000", "--rounds", "1", "--latency-seconds", "2",
                                                         "--memory-events", "5000", "10000"])
         #expect(status == 0, "\(errors)")
         let lastLine = try #require(output.split(separator: "\n").last)
@@ -69,8 +69,8 @@ struct CommandTests {
     }
 
     @Test("bench policy --json ends with one JSON object: the rules, the decisions timed, the time per decision")
-    func benchPolicy() throws {
-        let (status, output, errors) = try runKetenhub(["bench", "policy", "--json", "--rules", "200"])
+    func benchPolicy() async throws {
+        let (status, output, errors) = try await runKetenhub(["bench", "policy", "--json", "--rules", "200"])
         #expect(status == 0, "\(errors)")
         let lastLine = try #require(output.split(separator: "\n").last)
         let result = try #require(try JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: Any])
@@ -80,8 +80,8 @@ struct CommandTests {
     }
 
     @Test("demo --exit-when-done ends with one JSON object: accepted, rejected, permits, denies, deliveries and acks by organisation")
-    func demo() throws {
-        let (status, output, errors) = try runKetenhub(["demo", "--cases", "3", "--seed", "7", "--exit-when-done", "--http-port", "0"])
+    func demo() async throws {
+        let (status, output, errors) = try await runKetenhub(["demo", "--cases", "3", "--seed", "7", "--exit-when-done", "--http-port", "0"])
         #expect(status == 0, "\(errors)")
         let lastLine = try #require(output.split(separator: "\n").last)
         let result = try #require(try JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: Any])
@@ -97,8 +97,8 @@ struct CommandTests {
     }
 
     @Test("demo --cases 0 sends no case, and says so")
-    func demoWithoutCases() throws {
-        let (status, output, errors) = try runKetenhub(["demo", "--cases", "0", "--exit-when-done", "--http-port", "0"])
+    func demoWithoutCases() async throws {
+        let (status, output, errors) = try await runKetenhub(["demo", "--cases", "0", "--exit-when-done", "--http-port", "0"])
         #expect(status == 0, "\(errors)")
         let lastLine = try #require(output.split(separator: "\n").last)
         let result = try #require(try JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: Any])

@@ -14,6 +14,9 @@ struct GenerativeTests {
 
     /// How long each test generates inputs (seconds); `KETENHUB_FUZZ_SECONDS` for a longer run.
     static let seconds = Double(ProcessInfo.processInfo.environment["KETENHUB_FUZZ_SECONDS"] ?? "") ?? 6
+    /// Inputs each test generates at least, however slow the machine: what the counts assert holds
+    /// for these (the generator is seeded), and a loaded machine once ran out of time before them.
+    static let minimum = 200
 
     /// Fragments that stress the readers: long runs, nesting, control characters, other encodings.
     static func fragment(_ random: inout SeededGenerator, limit: Int) -> [UInt8] {
@@ -58,7 +61,7 @@ struct GenerativeTests {
         let originals = try files.map { ($0.partner, try F.bytes($0.url)) }
         let deadline = ContinuousClock.now + .seconds(Self.seconds)
         var (inputs, accepted, refused, large) = (0, 0, 0, 0)
-        while ContinuousClock.now < deadline {
+        while ContinuousClock.now < deadline || inputs <= Self.minimum {
             let (partner, original) = originals[Int(random.next() % UInt64(originals.count))]
             let format = F.formats.formats[partner]!
             let bytes = Self.mutate(original, &random, limit: format.maxBytes)
@@ -86,7 +89,7 @@ struct GenerativeTests {
         let originals = try contractExamples("valid").map { Array(try Data(contentsOf: $0.url)) }
         let deadline = ContinuousClock.now + .seconds(Self.seconds)
         var (compared, valid, deliberate) = (0, 0, 0)
-        while ContinuousClock.now < deadline {
+        while ContinuousClock.now < deadline || compared <= 5 * Self.minimum {
             var bytes = originals[Int(random.next() % UInt64(originals.count))]
             // Small edits: JSON that is almost right is where readers disagree.
             for _ in 0...(random.next() % 2) {
@@ -154,7 +157,7 @@ struct GenerativeTests {
                 return random.next() % 10 == 0 ? .string(marker) : value
             }
         }
-        while ContinuousClock.now < deadline {
+        while ContinuousClock.now < deadline || checked <= Self.minimum {
             let event = mutated(originals[Int(random.next() % UInt64(originals.count))], depth: 0)
             let problems = ContractCatalogue.embedded.validate(event: event)
             checked += 1

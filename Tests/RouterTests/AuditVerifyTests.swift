@@ -35,7 +35,7 @@ struct AuditVerifyTests {
             values.map { KafkaProducerMessage(topic: topic, partition: partition, key: Array("KZ-2026-AAAAAA".utf8), value: $0) }
         })
         await producer.shutdown()
-        return try runKetenhub(["audit", "verify", "--bootstrap", cluster.bootstrapServers, "--topic", topic])
+        return try await runKetenhub(["audit", "verify", "--bootstrap", cluster.bootstrapServers, "--topic", topic])
     }
 
     @Test("intact chains: exit 0 and the decisions verified per chain")

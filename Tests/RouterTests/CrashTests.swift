@@ -66,7 +66,7 @@ struct CrashTests {
             // session is over, and waits for the leader's assignment; then a rebalance (~3 s) and reading state back.
             try await Task.sleep(for: .milliseconds(Int.random(in: 7_500...9_500) + 1_000 * idleRounds))
             router.send(SIGKILL)
-            #expect(router.wait() == 128 + SIGKILL, "round \(round)")
+            #expect(await router.exitStatus() == 128 + SIGKILL, "round \(round)")
             let recorded = try await F.auditRecords(cluster).values.map(\.count).reduce(0, +)
             if recorded > (decisionsAtKill.last ?? 0) {
                 killsWhileRouting += 1
@@ -88,7 +88,7 @@ struct CrashTests {
             }
         }
         survivor.send(SIGTERM)
-        survivor.wait()
+        await survivor.exitStatus()
 
         #expect(killsWhileRouting >= 15, "kills that interrupted routing: \(decisionsAtKill)")
         let redeliveries = try await F.expectRoutedExactlyOnce(expected, bootstrap: cluster.bootstrapServers).redeliveries
@@ -157,7 +157,7 @@ struct CrashTests {
             try await Task.sleep(for: .milliseconds(Int.random(in: 11_000...14_000)))
             let slot = kills % 3
             routers[slot].send(SIGKILL)
-            #expect(routers[slot].wait() == 128 + SIGKILL)
+            #expect(await routers[slot].exitStatus() == 128 + SIGKILL)
             kills += 1
             let end = try await auditEnd()
             if end > endAtKill.last! { killsWhileRouting += 1 }
@@ -166,7 +166,7 @@ struct CrashTests {
             if kills == 5 { fourth = try startRouter(3) }
             if kills == 10, let joined = fourth {
                 joined.send(SIGTERM)  // leaves the group: its partitions are drained and handed on
-                #expect(joined.wait() == 0, "the fourth router leaves cleanly")
+                #expect(await joined.exitStatus() == 0, "the fourth router leaves cleanly")
                 fourth = nil
             }
         }
@@ -181,12 +181,12 @@ struct CrashTests {
             }
         }
         for router in routers { router.send(SIGTERM) }
-        for router in routers { #expect(router.wait() == 0, "a router stops cleanly on SIGTERM") }
+        for router in routers { #expect(await router.exitStatus() == 0, "a router stops cleanly on SIGTERM") }
 
         #expect(kills >= 15 && killsWhileRouting >= 15, "kills \(kills), of which while routing \(killsWhileRouting): audit ends \(endAtKill)")
         let (audit, redeliveries) = try await F.expectRoutedExactlyOnce(expected, bootstrap: bootstrap)
         #expect(audit.values.joined().allSatisfy { $0.matrixVersion == F.matrix.version }, "every decision under the matrix in force")
-        let verified = try runKetenhub(["audit", "verify", "--bootstrap", bootstrap])
+        let verified = try await runKetenhub(["audit", "verify", "--bootstrap", bootstrap])
         #expect(verified.status == 0, "\(verified.output)\(verified.errors)")
         #expect(verified.output.hasSuffix("\(expected.decisions.count) decisions verified in \(audit.count) chains\n"), "\(verified.output.suffix(200))")
         print("routers sharing partitions, killed: \(all.count) events, \(expected.decisions.count) decisions, \(expected.deliveries.values.map(\.count).reduce(0, +)) deliveries, \(redeliveries) redeliveries deduplicated, \(kills) kills (\(killsWhileRouting) while routing), audit ends at each kill \(endAtKill)")

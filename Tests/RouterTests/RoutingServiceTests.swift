@@ -217,7 +217,7 @@ struct RoutingServiceTests {
         // Replaying the recorded decisions: nothing changes under the same matrix; without GA-SHN,
         // exactly the six gedragsaanwijzingen SHN received would no longer reach it.
         let matrixDirectory = packageRoot.appendingPathComponent("Contracts/matrix").path
-        let same = try runKetenhub(["matrix", "replay", "--matrix", matrixDirectory, "--bootstrap", cluster.bootstrapServers])
+        let same = try await runKetenhub(["matrix", "replay", "--matrix", matrixDirectory, "--bootstrap", cluster.bootstrapServers])
         #expect(same.status == 0)
         #expect(same.output.hasPrefix("\(expected.decisions.count) recorded decisions on 43 events; 0 would change"), "\(same.output)")  // 42 events, one published twice
         let proposed = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("matrix"))
@@ -229,7 +229,7 @@ struct RoutingServiceTests {
         try String(contentsOf: matrixFile, encoding: .utf8).replacingOccurrences(of: "recipient: shn\n    purpose: informeren-slachtoffer\n    legalBasis: sv-51ab-slachtoffer\n    disclosure: voorwaarden\n    fields: *ga-victim",
                                                                                 with: "recipient: shn\n    purpose: informeren-slachtoffer\n    legalBasis: sv-51ab-slachtoffer\n    disclosure: voorwaarden\n    fields: *ga-victim\n    validUntil: 2000-01-01")
             .write(to: matrixFile, atomically: true, encoding: .utf8)
-        let changed = try runKetenhub(["matrix", "replay", "--matrix", proposed.path, "--bootstrap", cluster.bootstrapServers])
+        let changed = try await runKetenhub(["matrix", "replay", "--matrix", proposed.path, "--bootstrap", cluster.bootstrapServers])
         #expect(changed.status == 0)
         let lines = changed.output.split(separator: "\n").dropFirst()
         #expect(lines.count == 6, "\(changed.output)")

@@ -8,7 +8,8 @@ import Glibc
 /// reading past the end of the directory buffer (AddressSanitizer reports a heap-buffer-overflow in
 /// `findMaximumOpenFromProcSelfFD`); in a test process with many sockets that read can fault, and did.
 /// Pipes are made close-on-exec, so that no other child inherits them and holds them open.
-/// Thread-safe for the one task that owns it.
+/// Thread-safe for the one task that owns it. In an async test, wait with `exitStatus()`: `wait()`
+/// blocks the calling thread.
 public final class ChildProcess: @unchecked Sendable {
     public enum Output {
         /// Kept in a pipe, read with `readOutput()` / `readErrors()`.
@@ -136,6 +137,14 @@ public final class ChildProcess: @unchecked Sendable {
         var raw: Int32 = 0
         while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
         return record(raw)
+    }
+
+    /// Waits for the child on a thread of its own, not on Swift's pool (see `offThePool`).
+    @discardableResult
+    public func exitStatus() async -> Int32 {
+        await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: self.wait()) }.start()
+        }
     }
 
     /// Whether the child still runs (it is reaped here once it has ended).

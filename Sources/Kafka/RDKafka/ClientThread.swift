@@ -70,6 +70,18 @@ final class ClientThread: @unchecked Sendable {
     }
 }
 
+/// Runs a blocking call (joining a client's thread, destroying a handle) on a thread of its own and
+/// waits for it without holding one of Swift's cooperative threads (one per core: two blocked
+/// calls stall every task of the process).
+public func onThreadOfItsOwn(_ body: @escaping @Sendable () -> Void) async {
+    await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+        Thread {
+            body()
+            done.resume()
+        }.start()
+    }
+}
+
 private final class ResultBox<T>: @unchecked Sendable {
     var value: T?
 }

@@ -131,7 +131,8 @@ final class ProducerCore: Sendable {
         while producing.load(ordering: .sequentiallyConsistent) > 0 { await Task.detached { try? await Task.sleep(for: .milliseconds(1)) }.value }
         let client = self.client
         _ = try? await control.run { rd_kafka_flush(client.handle, flushTimeoutMilliseconds) }
-        pollLoop.stop()
+        let pollLoop = self.pollLoop
+        await onThreadOfItsOwn { pollLoop.stop() }  // it waits for the poll under way
         let topics = self.topics
         _ = try? await control.run {
             topics.destroyAll()
