@@ -22,6 +22,14 @@ public struct RouterBenchmark: Sendable {
         public var ratio_same_records: Double
         public var p50_ms: Double
         public var p99_ms: Double
+        /// Where the milliseconds of `p50_ms` go, as medians over the measured events, from the
+        /// records' own timestamps (whole milliseconds): `to_decision_records` from publication to
+        /// the router handing the event's decision records to its producer (the publisher's send,
+        /// the router's fetch and batching, parsing, deciding, encoding); `decision_records_acknowledged`
+        /// from there to handing its deliveries over (the broker has the decisions); `to_receiver`
+        /// from there to the back-office reading the delivery (deliveries acknowledged, input position
+        /// added, commit, the back-office's fetch).
+        public var p50_stages_ms: [String: Double]
         public var events: Int
         public var batch_size: Int
         public var offered_load_events_per_s: Int
@@ -82,7 +90,7 @@ public struct RouterBenchmark: Sendable {
             ratios.append(routed / raw)
         }
         let (raw, routed, rawSame, copy) = (Self.median(raws), Self.median(routers), Self.median(sames), Self.median(copies))
-        let (p50, p99) = try await latency(logger: logger)
+        let (p50, p99, stages) = try await latency(logger: logger)
         var byRouters = ["1": routed.rounded()]
         for count in routerCounts where count > 1 {
             byRouters[String(count)] = try await throughput(logger: logger, router: true, routers: count).eventsPerSecond.rounded()
@@ -94,7 +102,8 @@ public struct RouterBenchmark: Sendable {
         return Result(raw_copy_events_per_s: raw.rounded(), router_events_per_s: routed.rounded(), ratio: Self.hundredths(routed / raw),
                       router_records_per_event: (recordsPerEvent * 10).rounded() / 10, raw_copy_same_records_events_per_s: rawSame.rounded(),
                       ratio_same_records: Self.hundredths(routed / rawSame),
-                      p50_ms: (p50 * 10).rounded() / 10, p99_ms: (p99 * 10).rounded() / 10, events: events, batch_size: batchSize,
+                      p50_ms: (p50 * 10).rounded() / 10, p99_ms: (p99 * 10).rounded() / 10, p50_stages_ms: stages,
+                      events: events, batch_size: batchSize,
                       offered_load_events_per_s: offeredLoad, rounds: raws.count, ratio_by_round: ratios.map(Self.hundredths),
                       librdkafka_copy_events_per_s: copy.rounded(), ratio_to_librdkafka_copy: Self.hundredths(routed / copy),
                       router_events_per_s_by_routers: byRouters, ratio_to_librdkafka_copy_by_routers: byRouters.mapValues { Self.hundredths($0 / copy) },
@@ -210,7 +219,7 @@ public struct RouterBenchmark: Sendable {
 
     /// Publishes at the offered load and measures from publication to the delivery arriving at the
     /// police unit of the case's municipality.
-    private func latency(logger: Logger) async throws -> (p50: Double, p99: Double) {
+    private func latency(logger: Logger) async throws -> (p50: Double, p99: Double, stages: [String: Double]) {
         let (cluster, topics) = try await cluster(logger: logger)
         defer { cluster.shutdown() }
         var configuration = RouterConfiguration(bootstrapServers: cluster.bootstrapServers)
@@ -268,11 +277,15 @@ public struct RouterBenchmark: Sendable {
             await sentAt.finish()
         }
         var latencies: [Double] = []
+        // Per measured event: when it was published, when its delivery was handed to the router's
+        // producer (the record's timestamp) and when the back-office read it (wall clock, for the stages).
+        var received: [String: (published: Date, delivered: Date, read: Date)] = [:]
         let deadline = ContinuousClock.now + .seconds(duration + 10)
         while ContinuousClock.now < deadline {
             for message in try await politie.poll(maxMessages: 1_000, timeoutMilliseconds: 100) {
                 guard let id = message.header("ce_id")?.stringValue, let sent = await sentAt.take(id) else { continue }
-                latencies.append((ContinuousClock.now - sent).seconds * 1000)
+                latencies.append((ContinuousClock.now - sent.instant).seconds * 1000)
+                if let delivered = message.timestamp { received[id] = (sent.date, delivered, Date()) }
             }
             if await sentAt.isFinished, await sentAt.pendingPolitie == 0 { break }
         }
@@ -282,17 +295,36 @@ public struct RouterBenchmark: Sendable {
         running.cancel()
         _ = try? await running.value
         latencies.sort()
-        guard !latencies.isEmpty else { return (0, 0) }
-        return (latencies[latencies.count / 2], latencies[min(latencies.count - 1, Int(Double(latencies.count) * 0.99))])
+        guard !latencies.isEmpty else { return (0, 0, [:]) }
+        // The decision records' timestamps, read once the load is over (reading them meanwhile would
+        // take the router's cores): the earliest per event, all of an event's go in one hand-over.
+        var recorded: [String: Date] = [:]
+        let decoder = JSONDecoder()
+        for message in try await TopicReader(bootstrapServers: cluster.bootstrapServers, logger: logger).readAll(topics.audit).values.joined() {
+            guard let timestamp = message.timestamp, let record = try? decoder.decode(DecisionRecord.self, from: Data(message.value)),
+                  received[record.eventId] != nil else { continue }
+            recorded[record.eventId] = min(recorded[record.eventId] ?? timestamp, timestamp)
+        }
+        var stages: [String: [Double]] = [:]
+        for (id, times) in received {
+            guard let decided = recorded[id] else { continue }
+            stages["to_decision_records", default: []].append(decided.timeIntervalSince(times.published) * 1000)
+            stages["decision_records_acknowledged", default: []].append(times.delivered.timeIntervalSince(decided) * 1000)
+            stages["to_receiver", default: []].append(times.read.timeIntervalSince(times.delivered) * 1000)
+        }
+        return (latencies[latencies.count / 2], latencies[min(latencies.count - 1, Int(Double(latencies.count) * 0.99))],
+                stages.mapValues { (Self.median($0) * 10).rounded() / 10 })
     }
 }
 
 private actor SentTimes {
-    private var times: [String: ContinuousClock.Instant] = [:]
+    /// When each event was published, by the monotonic clock (the latency) and the wall clock (the
+    /// records' timestamps are wall-clock times).
+    private var times: [String: (instant: ContinuousClock.Instant, date: Date)] = [:]
     private(set) var isFinished = false
     func finish() { isFinished = true }
-    func record(_ id: String) { times[id] = .now }
-    func take(_ id: String) -> ContinuousClock.Instant? { times.removeValue(forKey: id) }
+    func record(_ id: String) { times[id] = (.now, Date()) }
+    func take(_ id: String) -> (instant: ContinuousClock.Instant, date: Date)? { times.removeValue(forKey: id) }
     /// Politie receives the arrest-free events of each case; what is left in flight for it.
     var pendingPolitie: Int { times.keys.filter { $0.hasSuffix("-ga") || $0.hasSuffix("-ivs") }.count }
 }

@@ -6,7 +6,8 @@ import Foundation
 /// or only if one is there when it has (`takeIfReady`).
 ///
 /// Closing it (the loop when it stops, the committer when it fails) lets a waiting taker go on
-/// with what is left and tells a waiting putter that nobody will take its batch.
+/// with what is left and tells a waiting putter that nobody will take its batch; discarding it
+/// drops what is left as well.
 final class Handover<Element: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
     private var slot: Element?
@@ -54,6 +55,20 @@ final class Handover<Element: Sendable>: @unchecked Sendable {
         guard let (element, next) = lock.withLock({ takeLocked() }) else { return nil }
         next()
         return element
+    }
+
+    /// Closes it and drops what it holds: a waiting putter is told nobody took its batch, a taker
+    /// finds nothing more.
+    func discard() {
+        let resume: () -> Void = lock.withLock {
+            closed = true
+            slot = nil
+            let (taker, putter) = (self.taker, self.putter)
+            self.taker = nil
+            self.putter = nil
+            return { taker?.resume(returning: nil); putter?.continuation.resume(returning: false) }
+        }
+        resume()
     }
 
     func close() {

@@ -32,9 +32,10 @@ struct ParsedBatch: Sendable {
 /// without noticing (paused past its session) can no longer commit on it.
 ///
 /// Stages: starting (producer initialised, state read back) -> routing -> ended, or failed. Draining
-/// (`drain`) closes its input: it commits what it took, then its input position, waited for, and
-/// ends. The service drains it when the group takes the partition away, before the group hands it
-/// on: the next owner starts from the position this one committed last, with the state it wrote.
+/// (`drain`) ends it: the transaction under way is committed, batches not yet sent are dropped, and
+/// the input position is committed, waited for. The service drains it when the group takes the
+/// partition away, before the group hands it on: the next owner starts from the position this one
+/// committed last, with the state it wrote.
 ///
 /// Made on the consumer's poll thread (in the rebalance callback), fed by the service's loop, and
 /// drained from either; its own work runs on tasks of its own.
@@ -93,10 +94,17 @@ final class PartitionRouter: Sendable {
     /// if the router ended or failed before taking it.
     func route(_ batch: ParsedBatch) async -> Bool { await input.put(batch) }
 
-    /// Ends the router: no more input; waits until what it took is committed. Throws its failure.
-    /// A router still starting stops reading its state back (see `MemoriesLoad`): it took nothing.
+    /// Ends the router: waits for the transaction under way, drops the batches read or decided but
+    /// not yet sent (nothing of them is written; the partition's next router reads them again from
+    /// the committed position), and commits the position. Throws its failure. A router still
+    /// starting stops reading its state back (see `MemoriesLoad`): it took nothing.
+    ///
+    /// Short, because the group waits for it: a member that keeps the rebalance waiting past its
+    /// session is dropped from the group, which then hands its partitions on while it still
+    /// writes. On Apache Kafka the next owner's producer fences it; the embedded cluster does not
+    /// fence, and a loaded machine once saw two routers extend one audit chain that way.
     func drain() async throws {
-        input.close()
+        input.discard()
         if currentStage == .starting { memories.abandon(partition) }
         do {
             try await task.value
@@ -152,7 +160,7 @@ private struct PartitionPipeline: Sendable {
                 let decided = decide(batch, memory: &memory)
                 guard await handover.put(encode(decided, memory: &memory)) else { break }  // the committer failed
             }
-            handover.close()
+            handover.discard()  // the input was discarded (see `drain`): so is the batch decided from it
             try await committing?.value
         } catch {
             if error is PartitionRevokedWhileStarting {
@@ -323,43 +331,31 @@ private struct PartitionPipeline: Sendable {
 
     // MARK: - Committing
 
-    /// Commits the batches in order, each batch's decision records one transaction ahead of its
-    /// deliveries: transaction k holds the decision records of batch k with the deliveries, state,
-    /// dead letters and input position of batch k-1. The embedded cluster shows the records of an
-    /// unfinished (and of an aborted) transaction that reached it, and no delivery may be seen there
-    /// whose decision is not; if the decision records cannot be written, their batch's deliveries
-    /// are never sent. Pairing the two batches in one transaction costs one delivery round per batch
-    /// instead of two (decisions, then deliveries, each waiting for the other).
+    /// Commits the batches in order, each in one transaction: first its decision records and state,
+    /// and the broker's acknowledgement of them; then its deliveries, dead letters and checkpoint,
+    /// while its input position is added to the transaction. The embedded cluster shows the records
+    /// of an unfinished (and of an aborted) transaction that reached it, and no delivery may be seen
+    /// there whose decision is not: deliveries go once the decisions are there. If the decision
+    /// records cannot be written, the batch's deliveries are never sent. Adding the position takes
+    /// two rounds to the coordinator, as long as sending the deliveries does, so waiting for the
+    /// decisions first costs a transaction no more rounds than sending everything at once; and a
+    /// delivery is visible one commit after its event was read, not two.
     ///
-    /// A successor that finds a batch's decisions recorded but its position not committed routes the
-    /// batch again, does not record them twice (`RouterMemory.recordedDecisions`) and delivers it.
-    /// Once the input is closed and all is committed, the last position is committed to the group
-    /// and waited for: the partition's next owner starts there (see below for when it cannot be).
+    /// A successor that finds a batch's decisions recorded but its position not committed (on the
+    /// embedded cluster, records of a transaction that did not commit) routes the batch again, does
+    /// not record them twice (`RouterMemory.recordedDecisions`) and delivers it. Once the input is
+    /// closed and all is committed, the last position is committed to the group and waited for: the
+    /// partition's next owner starts there (see below for when it cannot be).
     ///
     /// Each transaction that commits an input position also writes the partition's checkpoint
-    /// (`RouterCheckpoint`), from `positions`, which the committed transactions' delivery reports
-    /// move on.
+    /// (`RouterCheckpoint`), from `positions`, which the delivery reports of the decision and
+    /// state records move on.
     private func commitAll(from handover: Handover<PreparedBatch>, producer: KafkaTransactionalProducer, positions: RouterPositions) async throws {
         var positions = positions
-        var recorded: PreparedBatch?  // its decisions committed, its deliveries not yet
         var last: KafkaTopicPartitionOffset?
-        while true {
-            // Recorded deliveries do not wait for more input: with no batch decided now, they go alone.
-            let next = recorded == nil ? await handover.take() : handover.takeIfReady()
-            if recorded == nil && next == nil { break }
-            var transaction = BatchTransaction()
-            if let recorded { transaction.deliver(recorded) }
-            recorded = nil
-            if let batch = next {
-                if batch.decisionRecords.isEmpty {
-                    transaction.deliver(batch)  // nothing to record first
-                } else {
-                    transaction.record(batch)
-                    recorded = batch
-                }
-            }
-            try await commit(transaction, producer: producer, positions: &positions)
-            last = transaction.offset ?? last
+        while let batch = await handover.take() {
+            try await commit(batch, producer: producer, positions: &positions)
+            last = batch.offset ?? last
         }
         guard let last else { return }
         do {
@@ -374,58 +370,52 @@ private struct PartitionPipeline: Sendable {
         }
     }
 
-    private func commit(_ transaction: BatchTransaction, producer: KafkaTransactionalProducer, positions: inout RouterPositions) async throws {
+    private func commit(_ batch: PreparedBatch, producer: KafkaTransactionalProducer, positions: inout RouterPositions) async throws {
         let start = ContinuousClock.now
-        let offsets = transaction.offset.map { [$0] } ?? []
-        var positioned = transaction.positioned
-        if let input = transaction.offset {
-            var checkpoint = positions.checkpoint(input: input.offset)
-            if transaction.snapshot { (checkpoint.cases, checkpoint.consents) = (positions.cases.end, positions.consents.end) }
-            positioned.append(try KafkaProducerMessage(topic: topics.routerCheckpoints, partition: partition, key: String(partition), json: checkpoint))
-        }
-        let records = positioned
-        // Reports are kept for the records whose offsets the checkpoints need (audit, state), not for deliveries.
-        let reports = try await producer.withTransaction { txn in
-            async let delivered: Void = txn.deliverAll(transaction.records)
-            let reports = try await txn.sendAll(records)
-            try await delivered
-            if !offsets.isEmpty { try await txn.sendOffsetsToTransaction(offsets, consumer: consumer) }
-            return reports
-        }
-        if transaction.snapshot { (positions.cases.snapshot, positions.consents.snapshot) = (positions.cases.end, positions.consents.end) }
-        for report in reports {
-            switch report.topic {
-            case topics.audit: positions.audit.end = max(positions.audit.end, report.offset + 1)
-            case topics.caseState: positions.cases.end = max(positions.cases.end, report.offset + 1)
-            case topics.consentState: positions.consents.end = max(positions.consents.end, report.offset + 1)
-            default: break
+        let offsets = batch.offset.map { [$0] } ?? []
+        let recorded = batch.decisionRecords + batch.stateRecords
+        // A snapshot begins where the state stood before it; the rest moves on with the delivery
+        // reports of the recorded records, and the checkpoint is made from there: it names the
+        // audit offset past this batch's decisions, which a successor then need not read.
+        var after = positions
+        if batch.snapshot { (after.cases.snapshot, after.consents.snapshot) = (after.cases.end, after.consents.end) }
+        let (topics, partition) = (self.topics, self.partition)
+        after = try await producer.withTransaction { txn in
+            var after = after
+            after.advance(past: recorded.isEmpty ? [] : try await txn.sendAll(recorded), topics: topics, chain: batch.chain)
+            var outputs = batch.outputs
+            if let input = batch.offset {
+                outputs.append(try KafkaProducerMessage(topic: topics.routerCheckpoints, partition: partition, key: String(partition),
+                                                        json: after.checkpoint(input: input.offset)))
             }
+            async let delivered: Void = txn.deliverAll(outputs)
+            if !offsets.isEmpty { try await txn.sendOffsetsToTransaction(offsets, consumer: consumer) }
+            try await delivered
+            return after
         }
-        if let chain = transaction.chain { positions.audit.chain = chain }
+        positions = after
         // The embedded cluster does not store offsets sent to a transaction; committing them again is
         // harmless on Apache Kafka and makes a restart on the embedded cluster resume here too. Not
         // waited for: a commit lost in a crash only means the successor reads the batch again, and
         // deduplicates it (every decision and delivery has a deterministic id).
         if !offsets.isEmpty { try consumer.commitWithoutWaiting(offsets) }
-        environment.progress.add(committed: transaction.inputs, produced: transaction.records.count + records.count)
+        environment.progress.add(committed: batch.records, produced: recorded.count + batch.outputs.count + (batch.offset == nil ? 0 : 1))
         if let metrics = environment.configuration.metrics {
-            for counts in transaction.counts {
-                for (type, count) in counts.routedByType {
-                    metrics.increment("ketenhub_events_routed_total", help: "Canonical events routed (decided for every candidate recipient).",
-                                      labels: ["type": type], by: Double(count))
-                }
-                for (decision, count) in counts.decisions {
-                    metrics.increment("ketenhub_decisions_total", help: "Routing decisions, permits and denies, by recipient.",
-                                      labels: ["recipient": decision.recipient, "outcome": decision.outcome], by: Double(count))
-                }
+            for (type, count) in batch.counts.routedByType {
+                metrics.increment("ketenhub_events_routed_total", help: "Canonical events routed (decided for every candidate recipient).",
+                                  labels: ["type": type], by: Double(count))
+            }
+            for (decision, count) in batch.counts.decisions {
+                metrics.increment("ketenhub_decisions_total", help: "Routing decisions, permits and denies, by recipient.",
+                                  labels: ["recipient": decision.recipient, "outcome": decision.outcome], by: Double(count))
             }
         }
-        logger.debug("transaction committed", metadata: ["partition": "\(partition)", "records": "\(transaction.records.count + records.count)",
-                                                         "inputs": "\(transaction.inputs)", "duration": "\(ContinuousClock.now - start)"])
+        logger.debug("transaction committed", metadata: ["partition": "\(partition)", "records": "\(recorded.count + batch.outputs.count)",
+                                                         "inputs": "\(batch.records)", "duration": "\(ContinuousClock.now - start)"])
     }
 }
 
-/// One batch's outputs, ready for its transactions.
+/// One batch's outputs, ready for its transaction.
 struct PreparedBatch: Sendable {
     var decisionRecords: [KafkaProducerMessage] = []
     /// Deliveries and dead letters.
@@ -448,34 +438,3 @@ struct BatchCounts: Sendable {
 }
 
 struct DecisionCount: Hashable, Sendable { var recipient: String; var outcome: String }
-
-/// One transaction's records: the decision records of one batch and the deliveries, state, dead
-/// letters and input position of the batch whose decisions are already recorded.
-struct BatchTransaction {
-    /// Deliveries and dead letters.
-    var records: [KafkaProducerMessage] = []
-    /// Decision and state records: their offsets move the partition's positions on.
-    var positioned: [KafkaProducerMessage] = []
-    var offset: KafkaTopicPartitionOffset?
-    /// The audit chain after the recorded batch's decision records, if one was recorded.
-    var chain: AuditChain?
-    /// Whether the delivered batch's state is a snapshot.
-    var snapshot = false
-    /// The input records of the delivered batches, and what to count once they are committed.
-    var inputs = 0
-    var counts: [BatchCounts] = []
-
-    mutating func record(_ batch: PreparedBatch) {
-        positioned += batch.decisionRecords
-        chain = batch.chain
-    }
-
-    mutating func deliver(_ batch: PreparedBatch) {
-        records += batch.outputs
-        positioned += batch.stateRecords
-        snapshot = snapshot || batch.snapshot
-        if let position = batch.offset { offset = position }  // a later batch reads further
-        inputs += batch.records
-        counts.append(batch.counts)
-    }
-}

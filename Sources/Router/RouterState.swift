@@ -89,6 +89,7 @@ struct RouterMemory {
             memory.recordsRead += read.count
             memory.positions.audit = RouterPositions.Audit(end: (read.last?.offset).map { $0 + 1 } ?? checkpoint.audit.offset,
                                                            chain: memory.chain)
+            memory.positions.reread = (memory.rereadEnd, checkpoint.audit)
             memory.positions.cases.snapshot = checkpoint.cases
             memory.positions.cases.end = max(memory.positions.cases.end, checkpoint.cases)
             memory.positions.consents.snapshot = checkpoint.consents
@@ -196,13 +197,34 @@ struct RouterPositions: Sendable {
     var audit = Audit()
     var cases = State()
     var consents = State()
+    /// Until its input passes `end` (the partition's end when this router took it over), a router
+    /// may route input again whose decisions a predecessor recorded before this router's audit end,
+    /// from `audit` (the position it read them from) on. Its checkpoints keep that position until
+    /// then: a successor starting from one of them must find those decisions too, or it would
+    /// record them again (a hand-over whose commits the group refused mid-rebalance did).
+    var reread: (end: Int64, audit: RouterCheckpoint.AuditPosition)?
 
-    /// The checkpoint of a transaction that commits input up to `input`, written before the
-    /// transaction's own records are known: every decision on that input's successors is recorded
-    /// in this transaction or later, so at or past the audit end as it stands now.
+    /// Moves the ends past records the broker acknowledged; `chain` is the audit chain after them.
+    mutating func advance(past reports: [KafkaDeliveryReport], topics: HubTopics, chain: AuditChain) {
+        for report in reports {
+            switch report.topic {
+            case topics.audit: audit.end = max(audit.end, report.offset + 1)
+            case topics.caseState: cases.end = max(cases.end, report.offset + 1)
+            case topics.consentState: consents.end = max(consents.end, report.offset + 1)
+            default: break
+            }
+        }
+        audit.chain = chain
+    }
+
+    /// The checkpoint of a transaction that commits input up to `input`, made once its decision
+    /// and state records are acknowledged (and `advance`d past): every decision on input up to
+    /// there is recorded before the audit end, every one on later input at or past it (or, while
+    /// input routed before is routed again, at or past where this router read it: `reread`).
     func checkpoint(input: Int64) -> RouterCheckpoint {
-        RouterCheckpoint(input: input, audit: RouterCheckpoint.AuditPosition(offset: audit.end, sequence: audit.chain.sequence, hash: audit.chain.head),
-                         cases: cases.snapshot, consents: consents.snapshot)
+        let own = RouterCheckpoint.AuditPosition(offset: audit.end, sequence: audit.chain.sequence, hash: audit.chain.head)
+        let position = reread.flatMap { input < $0.end ? $0.audit : nil } ?? own
+        return RouterCheckpoint(input: input, audit: position, cases: cases.snapshot, consents: consents.snapshot)
     }
 }
 

@@ -39,7 +39,7 @@ struct CommandTests {
         let lastLine = try #require(output.split(separator: "\n").last)
         let result = try #require(try JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: Any])
         #expect(Set(result.keys) == ["raw_copy_events_per_s", "router_events_per_s", "ratio", "router_records_per_event",
-                                     "raw_copy_same_records_events_per_s", "ratio_same_records", "p50_ms", "p99_ms", "events",
+                                     "raw_copy_same_records_events_per_s", "ratio_same_records", "p50_ms", "p99_ms", "p50_stages_ms", "events",
                                      "batch_size", "offered_load_events_per_s", "rounds", "ratio_by_round",
                                      "librdkafka_copy_events_per_s", "ratio_to_librdkafka_copy", "router_events_per_s_by_routers",
                                      "ratio_to_librdkafka_copy_by_routers", "startup_ms", "startup_records_read", "startup_history_decisions",
@@ -66,6 +66,10 @@ struct CommandTests {
         let p50 = try #require(result["p50_ms"] as? Double)
         let p99 = try #require(result["p99_ms"] as? Double)
         #expect(p50 > 0 && p50 <= p99)
+        // Each stage from whole-millisecond timestamps: not below -1, not beyond the slowest event.
+        let stages = try #require(result["p50_stages_ms"] as? [String: Double])
+        #expect(Set(stages.keys) == ["to_decision_records", "decision_records_acknowledged", "to_receiver"], "\(stages)")
+        #expect(stages.values.allSatisfy { $0 >= -1 && $0 <= p99 + 1 }, "\(stages)")
     }
 
     @Test("bench policy --json ends with one JSON object: the rules, the decisions timed, the time per decision")
