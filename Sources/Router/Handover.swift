@@ -59,21 +59,14 @@ final class Handover<Element: Sendable>: @unchecked Sendable {
 
     /// Closes it and drops what it holds: a waiting putter is told nobody took its batch, a taker
     /// finds nothing more.
-    func discard() {
-        let resume: () -> Void = lock.withLock {
-            closed = true
-            slot = nil
-            let (taker, putter) = (self.taker, self.putter)
-            self.taker = nil
-            self.putter = nil
-            return { taker?.resume(returning: nil); putter?.continuation.resume(returning: false) }
-        }
-        resume()
-    }
+    func discard() { close(dropping: true) }
 
-    func close() {
+    func close() { close(dropping: false) }
+
+    private func close(dropping: Bool) {
         let resume: () -> Void = lock.withLock {
             closed = true
+            if dropping { slot = nil }
             let (taker, putter) = (self.taker, self.putter)
             self.taker = nil
             self.putter = nil
