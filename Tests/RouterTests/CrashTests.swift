@@ -33,7 +33,7 @@ struct CrashTests {
     }
 
     @Test("killed 20 times while routing thousands of events: every delivery exactly once, every decision recorded once, the chain intact",
-          .timeLimit(.minutes(7)))
+          .timeLimit(.minutes(9)))
     func sigkillWhileRouting() async throws {
         let cluster = try await F.cluster()
         defer { cluster.shutdown() }
@@ -49,31 +49,36 @@ struct CrashTests {
 
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("\(uniqueName("router")).log")
         let publishing = Task {
-            for chunk in stride(from: 0, to: all.count, by: 40) {
-                try await F.publish(Array(all[chunk..<min(chunk + 40, all.count)]), to: cluster)
+            // ~230 s of input: as long as twenty rounds of starting, routing and being killed take.
+            for chunk in stride(from: 0, to: all.count, by: 30) {
+                try await F.publish(Array(all[chunk..<min(chunk + 30, all.count)]), to: cluster)
                 try await Task.sleep(for: .milliseconds(2_300))
             }
         }
 
+        // Progress is read from the audit partitions' ends (one offsets request), not their records.
+        let admin = try KafkaAdmin(settings: KafkaClientSettings(bootstrapServers: cluster.bootstrapServers), logger: F.logger)
+        defer { admin.shutdown() }
+        func auditEnd() async throws -> Int64 {
+            try await admin.consumerGroupLag(groupID: "crash-test-progress", topics: [F.topics.audit]).map(\.highWatermark).reduce(0, +)
+        }
         var killsWhileRouting = 0
         var decisionsAtKill: [Int] = []
-        var idleRounds = 0  // rounds in a row whose router recorded nothing before it was killed
         for round in 0..<20 {
+            let before = try await auditEnd()
             let router = try Self.startRouter(cluster.bootstrapServers, log: log)
-            // Long enough to start and route some batches, short enough to die mid-way; on a loaded machine a
-            // router that got nowhere is given a second longer next time. Starting takes most of it: the
-            // embedded cluster elects the group's oldest member leader, the killed predecessor until its 4 s
-            // session is over, and waits for the leader's assignment; then a rebalance (~3 s) and reading state back.
-            try await Task.sleep(for: .milliseconds(Int.random(in: 7_500...9_500) + 1_000 * idleRounds))
+            // Killed once it routes, a moment later: mid-batch. Starting takes a while and longer on a
+            // loaded machine (the embedded cluster elects the group's oldest member leader, the killed
+            // predecessor until its 4 s session is over, then rebalances, ~3 s, and the router reads its
+            // state back), so a fixed time killed some before they routed. With nothing left to route
+            // (publishing over), it is killed after 20 s all the same.
+            let deadline = ContinuousClock.now + .seconds(20)
+            while try await auditEnd() <= before, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(200)) }
+            try await Task.sleep(for: .milliseconds(Int.random(in: 300...2_500)))
             router.send(SIGKILL)
             #expect(await router.exitStatus() == 128 + SIGKILL, "round \(round)")
             let recorded = try await F.auditRecords(cluster).values.map(\.count).reduce(0, +)
-            if recorded > (decisionsAtKill.last ?? 0) {
-                killsWhileRouting += 1
-                idleRounds = 0
-            } else {
-                idleRounds += 1
-            }
+            if recorded > (decisionsAtKill.last ?? 0) { killsWhileRouting += 1 }
             decisionsAtKill.append(recorded)
         }
         try await publishing.value
