@@ -343,9 +343,10 @@ private struct PartitionPipeline: Sendable {
     ///
     /// A successor that finds a batch's decisions recorded but its position not committed (on the
     /// embedded cluster, records of a transaction that did not commit) routes the batch again, does
-    /// not record them twice (`RouterMemory.recordedDecisions`) and delivers it. Once the input is
-    /// closed and all is committed, the last position is committed to the group and waited for: the
-    /// partition's next owner starts there (see below for when it cannot be).
+    /// not record them twice (`RouterMemory.recordedDecisions`) and delivers it. Once the handover is
+    /// closed (or discarded by a drain) and the batches taken are committed, the last position is
+    /// committed to the group and waited for: the partition's next owner starts there (see below for
+    /// when it cannot be).
     ///
     /// Each transaction that commits an input position also writes the partition's checkpoint
     /// (`RouterCheckpoint`), from `positions`, which the delivery reports of the decision and

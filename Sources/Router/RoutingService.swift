@@ -108,7 +108,6 @@ public final class RoutingService: Sendable {
         consumerConfiguration.pollBatchSize = configuration.batchSize
         consumerConfiguration.fetchMaxWaitMilliseconds = configuration.fetchMaxWaitMilliseconds
         consumerConfiguration.sessionTimeoutMilliseconds = configuration.sessionTimeoutMilliseconds
-        consumerConfiguration.client.overrides["heartbeat.interval.ms"] = String(max(100, configuration.sessionTimeoutMilliseconds / 3))
         let (routers, environment) = (self.routers, self.environment)
         let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: environment.logger, rebalanceListener: KafkaRebalanceListener(
             assigned: { partitions, committed, generation in

@@ -78,6 +78,8 @@ public struct KafkaConsumerConfiguration: Sendable {
     /// Offsets are stored explicitly (`storeOffset`) and committed explicitly (`commit`) by default:
     /// a record counts as processed only when the application says so.
     public var autoCommitIntervalMilliseconds: Int?
+    /// How long the group waits for a silent member; the member's heartbeat goes at a third of it
+    /// (at most librdkafka's default of 3 s), so that two missed heartbeats do not end a session.
     public var sessionTimeoutMilliseconds = 10_000
     /// How many records one hop to the poll thread fetches at most.
     public var pollBatchSize = 500
@@ -105,6 +107,7 @@ public struct KafkaConsumerConfiguration: Sendable {
             p["enable.auto.commit"] = "false"
         }
         p["session.timeout.ms"] = String(sessionTimeoutMilliseconds)
+        p["heartbeat.interval.ms"] = String(min(3_000, max(100, sessionTimeoutMilliseconds / 3)))
         p["fetch.wait.max.ms"] = String(fetchMaxWaitMilliseconds)
         // librdkafka stops fetching once its local queue holds queued.min.messages records (100,000 by
         // default) and, in 2.0.2, looks again only about once a second: a consumer of small records
