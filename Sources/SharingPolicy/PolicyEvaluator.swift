@@ -277,11 +277,10 @@ public struct PolicyEvaluator: Sendable {
             (index.rules[a.position].rule.disclosure, index.rules[b.position].rule.id) < (index.rules[b.position].rule.disclosure, index.rules[a.position].rule.id)
         }) else {
             if !waiting.isEmpty {
-                var held = deny(idPrefix, recipient: recipient, considered: considered, reason: Set(waiting).sorted().joined(separator: "; "))
-                held.outcome = .hold
-                held.caseFacts = caseFacts(of: found.named + found.typed, in: index, caseState)
-                if !resolved { held.caseFacts?["region"] = "unknown" }
-                return held
+                var facts = caseFacts(of: found.named + found.typed, in: index, caseState)
+                if !resolved { facts["region"] = "unknown" }
+                return deny(idPrefix, recipient: recipient, considered: considered, reason: Set(waiting).sorted().joined(separator: "; "),
+                            holding: facts)
             }
             let reason = candidateCount == 0 ? "no rule shares \(eventName) with \(type.type)"
                 : unresolvedDeny ?? (resolved ? "no rule applies" : "no rule applies (and no \(type.name) organisation is known for this case)")
@@ -289,25 +288,27 @@ public struct PolicyEvaluator: Sendable {
         }
         // The chosen rule's fields are read where they are (a copy of the rule costs a retain per field).
         let chosen = index.rules[best.position]
-        let outranked = "rule \(chosen.rule.id) discloses more"
-        for entry in permitting where entry.position != best.position {
-            considered[entry.slot].applied = false
-            considered[entry.slot].reason = outranked
+        if permitting.count > 1 {
+            let outranked = "rule \(chosen.rule.id) discloses more"
+            for entry in permitting where entry.position != best.position {
+                considered[entry.slot].applied = false
+                considered[entry.slot].reason = outranked
+            }
         }
-        let basis = chosen.rule.legalBasis(forProducer: producerType)
-        var decision = Decision(decisionId: idPrefix + recipient, recipient: recipient, outcome: .permit, ruleId: chosen.rule.id,
-                                legalBasis: basis, purpose: chosen.rule.purpose, disclosure: chosen.rule.disclosure,
-                                fields: chosen.rule.fields,
-                                considered: Self.byRule(considered),
-                                reason: nil, matrixVersion: matrix.version)
-        decision.legalBasisConfirmed = confirmedBases.contains(basis)
-        if !best.consent.isEmpty { decision.consent = best.consent }
-        if !chosen.rule.conditions.caseAttributes.isEmpty { decision.caseFacts = caseFacts(of: [best.position], in: index, caseState) }
-        if type.regional {
-            decision.region = caseState.municipality.map { "\($0), from \(caseState.regionSource ?? "a partner's statement")" }
+        // `SharingRule.legalBasis(forProducer:)`, read in place: called on a rule kept in a class, it copied the whole rule.
+        let basis = chosen.rule.legalBasisByProducer[producerType] ?? chosen.rule.legalBasis
+        let region = !type.regional ? nil
+            : caseState.municipality.map { "\($0), from \(caseState.regionSource ?? "a partner's statement")" }
                 ?? "no partner stated the case's municipality: \(recipient) takes cases without a region"
-        }
-        return decision
+        // Made whole in one expression: a decision made, then set field by field, was copied on return.
+        return Decision(decisionId: idPrefix + recipient, recipient: recipient, outcome: .permit, ruleId: chosen.rule.id,
+                        legalBasis: basis, purpose: chosen.rule.purpose, disclosure: chosen.rule.disclosure,
+                        fields: chosen.rule.fields,
+                        considered: Self.byRule(considered),
+                        reason: nil, matrixVersion: matrix.version,
+                        consent: best.consent.isEmpty ? nil : best.consent,
+                        caseFacts: chosen.caseAttributes.isEmpty ? nil : caseFacts(of: [best.position], in: index, caseState),
+                        region: region, legalBasisConfirmed: confirmedBases.contains(basis))
     }
 
     /// The values of the case attributes the rules at these positions test, `unknown` for one no
@@ -398,10 +399,13 @@ public struct PolicyEvaluator: Sendable {
         return ordered ? considered : considered.sorted { $0.ruleId < $1.ruleId }
     }
 
-    private func deny(_ idPrefix: String, recipient: String, considered: [Decision.Consideration], reason: String) -> Decision {
-        Decision(decisionId: idPrefix + recipient, recipient: recipient, outcome: .deny, ruleId: nil, legalBasis: nil,
+    /// A deny, or with `holding` (the case facts the rules wait for) a hold. Made in one expression:
+    /// a decision changed after it was made was copied on return.
+    private func deny(_ idPrefix: String, recipient: String, considered: [Decision.Consideration], reason: String,
+                      holding facts: [String: String]? = nil) -> Decision {
+        Decision(decisionId: idPrefix + recipient, recipient: recipient, outcome: facts == nil ? .deny : .hold, ruleId: nil, legalBasis: nil,
                  purpose: nil, disclosure: nil, fields: [], considered: Self.byRule(considered),
-                 reason: reason, matrixVersion: matrix.version)
+                 reason: reason, matrixVersion: matrix.version, caseFacts: facts)
     }
 
     /// Deterministic: the same event and matrix always give the same ids (`dec-<digest>-<recipient>`);
