@@ -83,6 +83,9 @@ public enum KafkaOffset {
 
     /// The last `count` records (fewer if the partition holds fewer).
     public static func tail(_ count: Int64) -> Int64 { -2000 - count }  // RD_KAFKA_OFFSET_TAIL
+
+    /// The record count of a `tail` offset; nil for any other.
+    public static func tailCount(of offset: Int64) -> Int64? { offset <= tail(0) ? tail(0) - offset : nil }
 }
 
 /// A position to commit: the offset of the *next* record to read, as Kafka counts.

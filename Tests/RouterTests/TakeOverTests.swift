@@ -76,6 +76,30 @@ struct TakeOverTests {
         }
     }
 
+    @Test("reading a tail, as a router reads its checkpoints: the last records of a longer partition, all of a shorter one, none of an empty one, in offset order")
+    func tailOfEachPartition() async throws {
+        let cluster = try EmbeddedCluster(brokers: 3, logger: F.logger)
+        defer { cluster.shutdown() }
+        let topic = "tail-test"
+        try await cluster.createTopics([KafkaTopicSpecification(name: topic, partitions: 3)])
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: F.logger)
+        try await producer.sendAll((0..<100).map { KafkaProducerMessage(topic: topic, partition: 0, key: Array("p0".utf8), value: Array("\($0)".utf8)) }
+            + (0..<10).map { KafkaProducerMessage(topic: topic, partition: 1, key: Array("p1".utf8), value: Array("\($0)".utf8)) })
+        await producer.shutdown()
+
+        let reader = TopicReader(bootstrapServers: cluster.bootstrapServers, logger: F.logger)
+        let start = ContinuousClock.now
+        let records = try await reader.read(topic, from: [0: KafkaOffset.tail(64), 1: KafkaOffset.tail(64), 2: KafkaOffset.tail(64)])
+        let took = ContinuousClock.now - start
+        let byPartition = Dictionary(grouping: records, by: \.partition)
+        #expect(byPartition[0]?.map(\.offset) == Array(36..<100))
+        #expect(byPartition[0]?.map { String(decoding: $0.value, as: UTF8.self) } == (36..<100).map { "\($0)" })
+        #expect(byPartition[1]?.map(\.offset) == Array(0..<10))
+        #expect(byPartition[2] == nil)
+        #expect(KafkaOffset.tailCount(of: KafkaOffset.tail(64)) == 64 && KafkaOffset.tailCount(of: KafkaOffset.beginning) == nil)
+        print("a tail of three partitions read in \(took)")
+    }
+
     /// The input records the router group has committed, over all partitions.
     static func committed(_ cluster: EmbeddedCluster, _ configuration: RouterConfiguration) async throws -> Int {
         var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: configuration.groupID)
