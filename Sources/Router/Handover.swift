@@ -2,8 +2,7 @@ import Foundation
 
 /// A one-place hand-over from the routing loop to its committer. The loop puts a batch, waiting
 /// while the one before has not been taken, so that it decides at most one batch ahead of the
-/// committer. The committer takes the next batch: waiting for it when it has nothing else to do,
-/// or only if one is there when it has (`takeIfReady`).
+/// committer. The committer takes the next batch, waiting for it.
 ///
 /// Closing it (the loop when it stops, the committer when it fails) lets a waiting taker go on
 /// with what is left and tells a waiting putter that nobody will take its batch; discarding it
@@ -48,13 +47,6 @@ final class Handover<Element: Sendable>: @unchecked Sendable {
             }
             resume()
         }
-    }
-
-    /// The next element if one is there now.
-    func takeIfReady() -> Element? {
-        guard let (element, next) = lock.withLock({ takeLocked() }) else { return nil }
-        next()
-        return element
     }
 
     /// Closes it and drops what it holds: a waiting putter is told nobody took its batch, a taker

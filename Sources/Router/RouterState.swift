@@ -22,7 +22,7 @@ struct RouterMemory {
     /// is routed again, and these are not recorded twice. Needed only until the router has passed
     /// `rereadEnd`, the partition's end when it took over; later input was never routed.
     var recordedDecisions: Set<String> = []
-    var rereadEnd: Int64 = 0
+    var rereadEnd: Int64 { positions.reread?.end ?? 0 }
     /// Where the router writes next, as far as it knows (see `RouterPositions`).
     var positions = RouterPositions()
     /// The partition's deduplication horizon.
@@ -85,11 +85,10 @@ struct RouterMemory {
             memory.chain = AuditChain(sequence: checkpoint.audit.sequence, head: checkpoint.audit.hash)
             if let last = unique.last { memory.chain.adopt(last) }
             memory.recordedDecisions = Set(unique.map(\.decisionId))
-            memory.rereadEnd = ends[partition] ?? 0
             memory.recordsRead += read.count
             memory.positions.audit = RouterPositions.Audit(end: (read.last?.offset).map { $0 + 1 } ?? checkpoint.audit.offset,
                                                            chain: memory.chain)
-            memory.positions.reread = (memory.rereadEnd, checkpoint.audit)
+            memory.positions.reread = (ends[partition] ?? 0, checkpoint.audit)
             memory.positions.cases.snapshot = checkpoint.cases
             memory.positions.cases.end = max(memory.positions.cases.end, checkpoint.cases)
             memory.positions.consents.snapshot = checkpoint.consents

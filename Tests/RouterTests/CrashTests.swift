@@ -56,16 +56,12 @@ struct CrashTests {
             }
         }
 
-        // Progress is read from the audit partitions' ends (one offsets request), not their records.
-        let admin = try KafkaAdmin(settings: KafkaClientSettings(bootstrapServers: cluster.bootstrapServers), logger: F.logger)
-        defer { admin.shutdown() }
-        func auditEnd() async throws -> Int64 {
-            try await admin.consumerGroupLag(groupID: "crash-test-progress", topics: [F.topics.audit]).map(\.highWatermark).reduce(0, +)
-        }
+        // Progress is read from the audit partitions' ends, not their records.
+        let progress = try F.AuditProgress(bootstrap: cluster.bootstrapServers, partitions: F.topics.partitions)
         var killsWhileRouting = 0
         var decisionsAtKill: [Int] = []
         for round in 0..<20 {
-            let before = try await auditEnd()
+            let before = try await progress.end()
             let router = try Self.startRouter(cluster.bootstrapServers, log: log)
             // Killed once it routes, a moment later: mid-batch. Starting takes a while and longer on a
             // loaded machine (the embedded cluster elects the group's oldest member leader, the killed
@@ -73,7 +69,7 @@ struct CrashTests {
             // state back), so a fixed time killed some before they routed. With nothing left to route
             // (publishing over), it is killed after 20 s all the same.
             let deadline = ContinuousClock.now + .seconds(20)
-            while try await auditEnd() <= before, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(200)) }
+            while try await progress.end() <= before, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(200)) }
             try await Task.sleep(for: .milliseconds(Int.random(in: 300...2_500)))
             router.send(SIGKILL)
             #expect(await router.exitStatus() == 128 + SIGKILL, "round \(round)")
@@ -82,6 +78,7 @@ struct CrashTests {
             decisionsAtKill.append(recorded)
         }
         try await publishing.value
+        await progress.close()
 
         let reader = TopicReader(bootstrapServers: cluster.bootstrapServers, logger: F.logger)
         let expected = F.expected(from: try await reader.readAll(F.topics.canonical))
@@ -138,11 +135,7 @@ struct CrashTests {
         }
 
         // Progress is read from the audit topic's end offsets: cheap enough to ask at every kill.
-        var configuration = KafkaConsumerConfiguration(bootstrapServers: bootstrap, groupID: uniqueName("progress"))
-        configuration.client.clientID = "crash-test-progress"
-        let progress = try KafkaConsumer(configuration: configuration, logger: F.logger)
-        let auditPartitions = (0..<Int32(24)).map { KafkaTopicPartition(topic: F.topics.audit, partition: $0) }
-        func auditEnd() async throws -> Int64 { try await progress.watermarks(auditPartitions).values.map(\.high).reduce(0, +) }
+        let progress = try F.AuditProgress(bootstrap: bootstrap, partitions: 24)
 
         func startRouter(_ slot: Int) throws -> ChildProcess {
             try ChildProcess(binary, ["route", "--bootstrap", bootstrap, "--batch-size", "100", "--linger-ms", "20", "--session-timeout-ms", "4000",
@@ -153,7 +146,7 @@ struct CrashTests {
         var fourth: ChildProcess?
         var kills = 0
         var killsWhileRouting = 0
-        var endAtKill: [Int64] = [try await auditEnd()]
+        var endAtKill: [Int64] = [try await progress.end()]
         // A kill every 11-14 s. After each, the whole group stands still for some 7-10 s on the embedded
         // cluster: the restarted node's join starts a rebalance, whose leader is the oldest member, the
         // killed one until its 4 s session is over; then every node drains, rejoins, takes its
@@ -164,7 +157,7 @@ struct CrashTests {
             routers[slot].send(SIGKILL)
             #expect(await routers[slot].exitStatus() == 128 + SIGKILL)
             kills += 1
-            let end = try await auditEnd()
+            let end = try await progress.end()
             if end > endAtKill.last! { killsWhileRouting += 1 }
             endAtKill.append(end)
             routers[slot] = try startRouter(slot)

@@ -11,10 +11,11 @@ struct HandoverTests {
         let second = Task { await handover.put(2) }
         // The second batch cannot be placed while the first is there: its put is still waiting.
         try await Task.sleep(for: .milliseconds(50))
-        #expect(handover.takeIfReady() == 1)
+        #expect(await handover.take() == 1)
         #expect(await second.value)
         #expect(await handover.take() == 2)
-        #expect(handover.takeIfReady() == nil)
+        handover.close()
+        #expect(await handover.take() == nil, "nothing more was put")
     }
 
     @Test("a waiting taker gets the next batch put")
@@ -26,7 +27,7 @@ struct HandoverTests {
         #expect(await taking.value == 7)
     }
 
-    @Test("closing lets the taker finish what was put, ends a waiting take, and refuses puts")
+    @Test("closing lets the taker finish what was put, ends a waiting take, and refuses puts; discarding drops what was put")
     func closing() async throws {
         let handover = Handover<Int>()
         #expect(await handover.put(1))
@@ -37,6 +38,14 @@ struct HandoverTests {
         #expect(await handover.take() == 1)
         #expect(await handover.take() == nil)
         #expect(await handover.put(3) == false)
+
+        let discarded = Handover<Int>()
+        #expect(await discarded.put(1))
+        let dropped = Task { await discarded.put(2) }
+        try await Task.sleep(for: .milliseconds(50))
+        discarded.discard()
+        #expect(await dropped.value == false)
+        #expect(await discarded.take() == nil, "discarding drops what was put")
 
         let idle = Handover<Int>()
         let waiting = Task { await idle.take() }

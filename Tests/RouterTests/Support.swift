@@ -101,6 +101,23 @@ enum RouterFixtures {
         return result
     }
 
+    /// Where the audit topic ends, over its partitions (their high watermarks, no records read): how
+    /// the crash tests see whether a router is routing. Close it when done.
+    final class AuditProgress: Sendable {
+        private let consumer: KafkaConsumer
+        private let partitions: [KafkaTopicPartition]
+
+        init(bootstrap: String, partitions: Int32) throws {
+            var configuration = KafkaConsumerConfiguration(bootstrapServers: bootstrap, groupID: uniqueName("progress"))
+            configuration.client.clientID = "crash-test-progress"
+            consumer = try KafkaConsumer(configuration: configuration, logger: logger)
+            self.partitions = (0..<partitions).map { KafkaTopicPartition(topic: topics.audit, partition: $0) }
+        }
+
+        func end() async throws -> Int64 { try await consumer.watermarks(partitions).values.map(\.high).reduce(0, +) }
+        func close() async { await consumer.close() }
+    }
+
     static func auditRecords(_ cluster: EmbeddedCluster) async throws -> [Int32: [DecisionRecord]] {
         try await auditRecords(bootstrap: cluster.bootstrapServers)
     }
