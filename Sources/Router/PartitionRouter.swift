@@ -332,14 +332,14 @@ private struct PartitionPipeline: Sendable {
     // MARK: - Committing
 
     /// Commits the batches in order, each in one transaction: first its decision records and state,
-    /// and the broker's acknowledgement of them; then its deliveries, dead letters and checkpoint,
-    /// while its input position is added to the transaction. The embedded cluster shows the records
-    /// of an unfinished (and of an aborted) transaction that reached it, and no delivery may be seen
-    /// there whose decision is not: deliveries go once the decisions are there. If the decision
-    /// records cannot be written, the batch's deliveries are never sent. Adding the position takes
-    /// two rounds to the coordinator, as long as sending the deliveries does, so waiting for the
-    /// decisions first costs a transaction no more rounds than sending everything at once; and a
-    /// delivery is visible one commit after its event was read, not two.
+    /// and the broker's acknowledgement of them; then its deliveries, dead letters and checkpoint.
+    /// The embedded cluster shows the records of an unfinished (and of an aborted) transaction that
+    /// reached it, and no delivery may be seen there whose decision is not: deliveries go once the
+    /// decisions are there. If the decision records cannot be written, the batch's deliveries are
+    /// never sent. The input position is added to the transaction from its start (two rounds to the
+    /// group's coordinator, alongside the decisions' round rather than after it): the transaction
+    /// commits it with the records or not at all, whenever it was added. A delivery is visible one
+    /// commit after its event was read, not two.
     ///
     /// A successor that finds a batch's decisions recorded but its position not committed (on the
     /// embedded cluster, records of a transaction that did not commit) routes the batch again, does
@@ -382,6 +382,7 @@ private struct PartitionPipeline: Sendable {
         if batch.snapshot { (after.cases.snapshot, after.consents.snapshot) = (after.cases.end, after.consents.end) }
         let (topics, partition) = (self.topics, self.partition)
         after = try await producer.withTransaction { txn in
+            async let positionAdded: Void = txn.sendOffsetsToTransaction(offsets, consumer: consumer)
             var after = after
             after.advance(past: recorded.isEmpty ? [] : try await txn.sendAll(recorded), topics: topics, chain: batch.chain)
             var outputs = batch.outputs
@@ -389,9 +390,8 @@ private struct PartitionPipeline: Sendable {
                 outputs.append(try KafkaProducerMessage(topic: topics.routerCheckpoints, partition: partition, key: String(partition),
                                                         json: after.checkpoint(input: input.offset)))
             }
-            async let delivered: Void = txn.deliverAll(outputs)
-            if !offsets.isEmpty { try await txn.sendOffsetsToTransaction(offsets, consumer: consumer) }
-            try await delivered
+            try await txn.deliverAll(outputs)
+            try await positionAdded
             return after
         }
         positions = after
