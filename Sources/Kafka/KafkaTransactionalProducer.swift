@@ -113,6 +113,7 @@ public final class KafkaTransactionalProducer: Sendable {
 
     /// Runs `body` inside a transaction and commits it; if `body` or the commit fails, the
     /// transaction is aborted (unless the producer failed fatally) and the error rethrown.
+    @discardableResult
     public func withTransaction<T: Sendable>(_ body: (KafkaTransactionalProducer) async throws -> T) async throws -> T {
         try beginTransaction()
         do {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A thread of its own on which one client's blocking librdkafka calls run, one at a time, so that
 /// none of them ever blocks Swift's cooperative thread pool.
@@ -32,6 +33,17 @@ final class ClientThread: @unchecked Sendable {
         guard submit({ result.value = body(); done.signal() }) else { return nil }
         done.wait()
         return result.value
+    }
+
+    /// Runs `body` on the thread and waits at most `timeout` for it: true if it finished in time. A
+    /// body that does not finish goes on running, and the thread does nothing else after it.
+    func run(within timeout: Duration, _ body: @escaping @Sendable () -> Void) async -> Bool {
+        let outcome = FirstOutcome()
+        return await withCheckedContinuation { continuation in
+            outcome.waiting(continuation)
+            guard submit({ body(); outcome.resume(true) }) else { return outcome.resume(true) }  // nothing left to run
+            outcome.expire(after: timeout)
+        }
     }
 
     @discardableResult
@@ -84,6 +96,37 @@ public func onThreadOfItsOwn(_ body: @escaping @Sendable () -> Void) async {
 
 private final class ResultBox<T>: @unchecked Sendable {
     var value: T?
+}
+
+/// Whichever comes first of a job's end and its deadline resumes the waiting task; the other finds
+/// it resumed already.
+private final class FirstOutcome: Sendable {
+    private let state = Mutex<(continuation: CheckedContinuation<Bool, Never>?, timer: Task<Void, Never>?)>((nil, nil))
+
+    func waiting(_ continuation: CheckedContinuation<Bool, Never>) {
+        state.withLock { $0.continuation = continuation }
+    }
+
+    func expire(after timeout: Duration) {
+        let timer = Task.detached { [self] in
+            try? await Task.sleep(for: timeout)
+            if !Task.isCancelled { resume(false) }
+        }
+        let resumed = state.withLock { state in
+            if state.continuation != nil { state.timer = timer }
+            return state.continuation == nil
+        }
+        if resumed { timer.cancel() }
+    }
+
+    func resume(_ finished: Bool) {
+        let (continuation, timer) = state.withLock { state in
+            defer { state = (nil, nil) }
+            return state
+        }
+        timer?.cancel()
+        continuation?.resume(returning: finished)
+    }
 }
 
 /// A thread that calls `body` over and over until stopped: the poll loop that serves a handle's
