@@ -204,14 +204,21 @@ public struct AuditChain: Sendable {
     @discardableResult
     public mutating func append(_ record: DecisionRecord) -> (record: DecisionRecord, json: [UInt8]) {
         var linked = record
-        sequence += 1
-        linked.sequence = sequence
-        linked.previousHash = head
-        var (json, position) = linked.canonicalJSONWithoutHash()
-        linked.hash = DecisionRecord.hash(of: json)
-        head = linked.hash
-        json.insert(contentsOf: DecisionRecord.hashMember(linked.hash), at: position)  // in place: the writer left room
+        let json = append(&linked)
         return (linked, json)
+    }
+
+    /// Links `record` to the head, in place (a copy of a record costs a retain and a release per
+    /// field), and makes it the new head; returns its JSON as written.
+    public mutating func append(_ record: inout DecisionRecord) -> [UInt8] {
+        sequence += 1
+        record.sequence = sequence
+        record.previousHash = head
+        var (json, position) = record.canonicalJSONWithoutHash()
+        record.hash = DecisionRecord.hash(of: json)
+        head = record.hash
+        json.insert(contentsOf: DecisionRecord.hashMember(record.hash), at: position)  // in place: the writer left room
+        return json
     }
 
     /// Adopts a record read back from the topic as the head.

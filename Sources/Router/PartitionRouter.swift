@@ -209,8 +209,8 @@ private struct PartitionPipeline: Sendable {
         /// is not routed again, and a release names the event that releases.
         mutating func add(_ event: CloudEvent, _ decisions: [Decision], recorded: Set<String>) {
             let unrecorded = recorded.isEmpty ? decisions : decisions.filter { !recorded.contains($0.decisionId) }
-            for decision in unrecorded {
-                counts.decisions[DecisionCount(recipient: decision.recipient, outcome: decision.outcome.rawValue), default: 0] += 1
+            for index in unrecorded.indices {  // read in place, not copied
+                counts.decisions[DecisionCount(recipient: unrecorded[index].recipient, outcome: unrecorded[index].outcome.rawValue), default: 0] += 1
             }
             routed.append(RoutedEvent(event: event, decisions: unrecorded, permits: decisions.filter { $0.outcome == .permit }))
         }
@@ -305,13 +305,18 @@ private struct PartitionPipeline: Sendable {
                 delivered.append((permit.decisionId, DecisionRecord.payloadDigest(of: record.value), Projection.persons(in: delivery.data)))
                 prepared.outputs.append(KafkaProducerMessage(topic: topics.deliveries(permit.recipient), cloudEvent: record))
             }
-            for var decision in routed.decisions {
-                let delivery = delivered.first { $0.decisionId == decision.decisionId }
-                decision.disclosedPersons = delivery?.persons
-                let (_, json) = memory.chain.append(DecisionRecord(decision, event: routed.event, decidedAt: decided.decidedAt,
-                                                                   payloadDigest: delivery?.digest))
-                prepared.decisionRecords.append(KafkaProducerMessage(topic: topics.audit, partition: partition,
-                                                                     key: Array(routed.event.ketencaseid.utf8), value: json))
+            // The decisions are read where they are (through the buffer: an array's element is read
+            // as a copy), and each record is linked in place: a copy of a decision or of a record
+            // costs a retain and a release per field.
+            let key = Array(routed.event.ketencaseid.utf8)
+            routed.decisions.withUnsafeBufferPointer { decisions in
+                for index in decisions.indices {
+                    let delivery = delivered.first { $0.decisionId == decisions[index].decisionId }
+                    var record = DecisionRecord(decisions[index], event: routed.event, decidedAt: decided.decidedAt, payloadDigest: delivery?.digest)
+                    record.disclosedPersons = delivery?.persons
+                    let json = memory.chain.append(&record)
+                    prepared.decisionRecords.append(KafkaProducerMessage(topic: topics.audit, partition: partition, key: key, value: json))
+                }
             }
         }
         prepared.chain = memory.chain

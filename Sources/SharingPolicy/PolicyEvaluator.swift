@@ -165,6 +165,7 @@ public struct PolicyEvaluator: Sendable {
             : caseState.municipality.flatMap(matrix.organisations.municipalities.region(of:)).flatMap { regional[$0] }
         var concerned = ConcernedPersons()
         var decisions: [Decision] = []
+        decisions.reserveCapacity(matrix.organisations.types.count)  // grown one by one, it was allocated four times
         let resolutions = resolutions(for: caseState.municipality)
         for (type, resolution) in zip(matrix.organisations.types, resolutions) {
             if type.oneOrganisation, producerType == type.type { continue }

@@ -130,12 +130,15 @@ extension CaseState {
     /// received under whose consent (a withdrawal is delivered to them, and then they no longer are).
     mutating func remember(_ decisions: inout [Decision], of event: CloudEvent) {
         if decisions.contains(where: { $0.outcome == .hold }) { keepHeld(&decisions, of: event) }
-        for decision in decisions where decision.outcome == .permit {
-            for evidence in decision.consent ?? [] {
+        // Read in place: a decision bound to a variable is a copy (a retain and release per field).
+        for index in decisions.indices where decisions[index].outcome == .permit {
+            guard let consent = decisions[index].consent else { continue }
+            let recipient = decisions[index].recipient
+            for evidence in consent {
                 if evidence.withdrawn != true {
-                    receivedUnderConsent[evidence.person, default: []].insert(decision.recipient)
+                    receivedUnderConsent[evidence.person, default: []].insert(recipient)
                 } else {
-                    receivedUnderConsent[evidence.person]?.remove(decision.recipient)
+                    receivedUnderConsent[evidence.person]?.remove(recipient)
                 }
             }
         }
