@@ -199,7 +199,7 @@ public final class KafkaConsumer: Sendable {
     }
 
     /// Leaves the group (committing stored offsets before the revocation), then destroys the handle;
-    /// waits for that at most `closeTimeout`.
+    /// waits for that at most 30 s (`closeTimeout`).
     public func close() async {
         guard closed.withLock({ was in defer { was = true }; return !was }) else { return }
         // The poll under way ends first: up to its timeout, or a rebalance callback's whole work.

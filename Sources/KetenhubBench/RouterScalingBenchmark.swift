@@ -67,7 +67,17 @@ struct RouterScalingBenchmark {
         router.standardOutput = FileHandle.nullDevice
         router.standardError = FileHandle.nullDevice
         try router.run()
-        defer { if router.isRunning { router.terminate(); router.waitUntilExit() } }
+        do {
+            let resident = try await residentMemory(of: router, marks: marks, cluster: cluster, topics: topics)
+            await Self.stop(router)
+            return resident
+        } catch {
+            await Self.stop(router)
+            throw error
+        }
+    }
+
+    private func residentMemory(of router: Process, marks: [Int], cluster: EmbeddedCluster, topics: HubTopics) async throws -> [Int: Double] {
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
         var progressConfiguration = KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: "bench-memory")
         progressConfiguration.client.clientID = "bench-memory-progress"
@@ -97,9 +107,21 @@ struct RouterScalingBenchmark {
         }
         await producer.shutdown()
         await progress.close()
-        router.terminate()
-        router.waitUntilExit()
         return resident
+    }
+
+    /// Stops the router process (SIGTERM; SIGKILL after 10 s) and reaps it here: Foundation's
+    /// `waitUntilExit` once spun for good on a router process that had exited and was never reaped.
+    private static func stop(_ process: Process) async {
+        let pid = process.processIdentifier
+        kill(pid, SIGTERM)
+        let deadline = ContinuousClock.now + .seconds(10)
+        var status: Int32 = 0
+        // 0: still running; the pid once reaped (here, or by Foundation): -1.
+        while waitpid(pid, &status, WNOHANG) == 0 {
+            if ContinuousClock.now > deadline { kill(pid, SIGKILL) }
+            try? await Task.detached { try await Task.sleep(for: .milliseconds(50)) }.value
+        }
     }
 
     /// VmRSS of a process, in MB (Linux).
