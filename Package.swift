@@ -21,6 +21,7 @@ import PackageDescription
 //   all of the above <- HubServer (one node of the hub, assembled from its configuration file)
 //   HubServer + EmbeddedKafka + PartnerSimulation <- KetenhubDemo (a node with every role, simulated partners) <- KetenhubCLI
 //   <- KetenhubBench (with DeliveryLedger + HubStore for the ledger benchmark) <- KetenhubCLI (the `ketenhub` command)
+//   ChildProcesses (processes started through posix_spawn, for the benchmarks and the tests; no hub dependencies)
 let package = Package(
     name: "Ketenhub",
     platforms: [.macOS(.v15)],
@@ -205,9 +206,11 @@ let package = Package(
             ]
         ),
         // `ketenhub bench ...`: throughput and latency measurements.
+        // Processes the benchmarks and the tests start (a router, a broker, kcat), through posix_spawn.
+        .target(name: "ChildProcesses"),
         .target(
             name: "KetenhubBench",
-            dependencies: ["CRdKafka", "Kafka", "EmbeddedKafka", "HubTopology", "Router", "SharingPolicy", "CanonicalEvents", "DeliveryLedger", "HubStore"]
+            dependencies: ["ChildProcesses", "CRdKafka", "Kafka", "EmbeddedKafka", "HubTopology", "Router", "SharingPolicy", "CanonicalEvents", "DeliveryLedger", "HubStore"]
         ),
         .executableTarget(
             name: "KetenhubCLI",
@@ -232,7 +235,7 @@ let package = Package(
         // Helpers shared by the test targets.
         .target(
             name: "KetenhubTestSupport",
-            dependencies: ["Kafka", "CanonicalEvents", "HubStore", "DeliveryLedger", "MatrixGovernance", .product(name: "Logging", package: "swift-log"),
+            dependencies: ["ChildProcesses", "Kafka", "CanonicalEvents", "HubStore", "DeliveryLedger", "MatrixGovernance", .product(name: "Logging", package: "swift-log"),
                            .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             path: "Tests/Support"
@@ -243,7 +246,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RouterTests",
-            dependencies: ["Router", "HubTopology", "Kafka", "EmbeddedKafka", "SharingPolicy", "CanonicalEvents", "KetenhubTestSupport",
+            dependencies: ["Router", "HubTopology", "Kafka", "EmbeddedKafka", "SharingPolicy", "CanonicalEvents", "KetenhubTestSupport", "ChildProcesses",
                            .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
@@ -253,7 +256,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["KetenhubDemo", "HubServer", "PartnerGateway", "HubAccess", "HubAPI", "MatrixGovernance", "PartnerSimulation", "PartnerAdapters", "SharingPolicy", "CanonicalEvents", "DeliveryLedger", "SLAClocks", "HubMetrics",
-                           "HubTopology", "Kafka", "EmbeddedKafka", "KetenhubTestSupport",
+                           "HubTopology", "Kafka", "EmbeddedKafka", "KetenhubTestSupport", "ChildProcesses",
                            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
@@ -280,6 +283,7 @@ let package = Package(
         .testTarget(
             name: "KafkaTests",
             dependencies: [
+                "ChildProcesses",
                 "Kafka",
                 "EmbeddedKafka",
                 "KetenhubTestSupport",

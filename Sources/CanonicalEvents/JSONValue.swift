@@ -62,6 +62,14 @@ public enum JSONValue: Sendable, Hashable {
         return writer.bytes
     }
 
+    /// The same, written in `writer`'s buffer (emptied first) and copied out: for many values in a
+    /// row (a batch's deliveries), which then share one buffer instead of each growing its own.
+    public func encodedBytes(using writer: inout JSONWriter) -> [UInt8] {
+        writer.removeAll()
+        write(into: &writer)
+        return writer.copiedBytes
+    }
+
     /// Indented JSON with sorted keys, for people.
     public func encoded(pretty: Bool) -> Data {
         guard pretty else { return encoded() }
@@ -83,9 +91,13 @@ public enum JSONValue: Sendable, Hashable {
             writer.endArray()
         case .object(let members):
             writer.beginObject()
-            for (key, member) in members.sorted(by: { $0.key < $1.key }) {
-                writer.key(key)
-                member.write(into: &writer)
+            // The members' places sorted by key: sorting the members themselves copied every key
+            // and value into an array first (a retain and a release each).
+            var order = Array(members.indices)
+            order.sort { members.keys[$0] < members.keys[$1] }
+            for index in order {
+                writer.key(members.keys[index])
+                members.values[index].write(into: &writer)
             }
             writer.endObject()
         }

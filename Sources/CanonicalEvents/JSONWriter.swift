@@ -10,6 +10,16 @@ public struct JSONWriter {
 
     public init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
 
+    /// Empties the writer and keeps its buffer: one writer writes many values in a row, each copied
+    /// out at its exact size (`copiedBytes`), instead of each allocating and growing a buffer of its own.
+    public mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+        (first, afterKey) = (true, false)
+    }
+
+    /// What was written, in an array of its own of the exact size; the buffer stays the writer's.
+    public var copiedBytes: [UInt8] { bytes.withUnsafeBufferPointer { Array($0) } }
+
     public mutating func beginObject() { element(); bytes.append(UInt8(ascii: "{")); first = true }
     public mutating func endObject() { bytes.append(UInt8(ascii: "}")); first = false }
     public mutating func beginArray() { element(); bytes.append(UInt8(ascii: "[")); first = true }

@@ -33,14 +33,18 @@ extension CloudEvent {
     static let contentTypeHeader = "content-type"
 
     /// Binary mode: attributes to headers (in name order, so equal events give equal records).
-    public func kafkaRecord() -> CloudEventRecord {
+    public func kafkaRecord() -> CloudEventRecord { kafkaRecord(value: data.encodedBytes()) }
+
+    /// The record with its value given: `data.encodedBytes()`, written once for several events that
+    /// carry the same data (deliveries of one event disclosing the same fields).
+    public func kafkaRecord(value: [UInt8]) -> CloudEventRecord {
         var headers: [CloudEventRecord.Header] = []
         headers.reserveCapacity(Self.headerAttributes.count + 1)
         for (header, attribute) in Self.headerAttributes {
             if let value = attribute.get(self) { headers.append(CloudEventRecord.Header(name: header, value: value)) }
         }
         headers.append(CloudEventRecord.Header(name: Self.contentTypeHeader, value: datacontenttype))
-        return CloudEventRecord(key: ketencaseid, headers: headers, value: data.encodedBytes())
+        return CloudEventRecord(key: ketencaseid, headers: headers, value: value)
     }
 
     /// Every attribute but `datacontenttype`, with its header name, in name order: read straight from

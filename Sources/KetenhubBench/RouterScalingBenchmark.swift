@@ -1,4 +1,5 @@
 import CanonicalEvents
+import ChildProcesses
 import EmbeddedKafka
 import Foundation
 import HubTopology
@@ -61,14 +62,15 @@ struct RouterScalingBenchmark {
         defer { cluster.shutdown() }
         let topics = HubTopics()
         try await cluster.createTopics(topics.specifications(organisations: matrix.organisations.organisations.map(\.code)))
-        let router = Process()
-        router.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        router.arguments = ["route", "--bootstrap", cluster.bootstrapServers, "--dedup-horizon-days", "30", "--group", "bench-memory"]
-        router.standardOutput = FileHandle.nullDevice
-        router.standardError = FileHandle.nullDevice
-        try router.run()
+        // Its log is kept while it runs and quoted if it ends early.
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("ketenhub-bench-router-\(getpid()).log")
+        try? FileManager.default.removeItem(at: log)
+        defer { try? FileManager.default.removeItem(at: log) }
+        let router = try ChildProcess(URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(),
+                                      ["route", "--bootstrap", cluster.bootstrapServers, "--dedup-horizon-days", "30", "--group", "bench-memory"],
+                                      output: .file(log), errors: .sameAsOutput)
         do {
-            let resident = try await residentMemory(of: router, marks: marks, cluster: cluster, topics: topics)
+            let resident = try await residentMemory(of: router, log: log, marks: marks, cluster: cluster, topics: topics)
             await Self.stop(router)
             return resident
         } catch {
@@ -77,7 +79,7 @@ struct RouterScalingBenchmark {
         }
     }
 
-    private func residentMemory(of router: Process, marks: [Int], cluster: EmbeddedCluster, topics: HubTopics) async throws -> [Int: Double] {
+    private func residentMemory(of router: ChildProcess, log: URL, marks: [Int], cluster: EmbeddedCluster, topics: HubTopics) async throws -> [Int: Double] {
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
         var progressConfiguration = KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: "bench-memory")
         progressConfiguration.client.clientID = "bench-memory-progress"
@@ -97,30 +99,30 @@ struct RouterScalingBenchmark {
                 // only a partition's newest ~5 MB, and one round is ~1 MB per partition.
                 let deadline = ContinuousClock.now + .seconds(300)
                 while try await progress.committedOffsets(partitions).values.compactMap({ $0 }).reduce(0, +) < Int64(published) {
-                    guard ContinuousClock.now < deadline, router.isRunning else {
-                        throw KafkaError(kind: .client, reason: "the router process did not route \(published) events")
+                    guard router.isRunning else {
+                        let tail = ((try? String(contentsOf: log, encoding: .utf8)) ?? "").split(separator: "\n").suffix(20).joined(separator: "\n")
+                        throw KafkaError(kind: .client, reason: "the router process ended (status \(await router.exitStatus())) before it routed \(published) events; its log ends:\n\(tail)")
+                    }
+                    guard ContinuousClock.now < deadline else {
+                        throw KafkaError(kind: .client, reason: "the router process did not route \(published) events in 300 s")
                     }
                     try await Task.sleep(for: .milliseconds(100))
                 }
             }
-            resident[mark] = Self.residentMegabytes(of: router.processIdentifier)
+            resident[mark] = Self.residentMegabytes(of: router.pid)
         }
         await producer.shutdown()
         await progress.close()
         return resident
     }
 
-    /// Stops the router process (SIGTERM; SIGKILL after 10 s) and reaps it here: Foundation's
-    /// `waitUntilExit` once spun for good on a router process that had exited and was never reaped.
-    private static func stop(_ process: Process) async {
-        let pid = process.processIdentifier
-        kill(pid, SIGTERM)
+    /// Stops the router process: SIGTERM, and SIGKILL if it still runs after 10 s.
+    private static func stop(_ router: ChildProcess) async {
+        router.send(SIGTERM)
         let deadline = ContinuousClock.now + .seconds(10)
-        var status: Int32 = 0
-        // 0: still running; the pid once reaped (here, or by Foundation): -1.
-        while waitpid(pid, &status, WNOHANG) == 0 {
-            if ContinuousClock.now > deadline { kill(pid, SIGKILL) }
-            try? await Task.detached { try await Task.sleep(for: .milliseconds(50)) }.value
+        while router.isRunning {
+            if ContinuousClock.now > deadline { router.send(SIGKILL) }
+            try? await Task.sleep(for: .milliseconds(50))
         }
     }
 

@@ -86,6 +86,8 @@ struct RouteCommand: AsyncParsableCommand {
                     // The repository's matrix is version 1; the governance topic says what is in force.
                     try await router.runFollowingGovernance(reader: reader, topics: configuration.topics)
                 } catch {
+                    // Stopped by a signal: the service ends with the cancellation, which is no failure.
+                    if Task.isCancelled { break }
                     logger.error("routing service stopped; restarting", metadata: ["error": "\(error)"])
                     try? await Task.sleep(for: .seconds(1))
                 }

@@ -295,14 +295,27 @@ private struct PartitionPipeline: Sendable {
             prepared.offset = KafkaTopicPartitionOffset(topic: topics.canonical, partition: partition, offset: next)
         }
         let evaluator = decided.evaluator
+        // The batch's deliveries and decision records are written in this one buffer, each copied out.
+        var scratch = JSONWriter(capacity: 8_192)
         for routed in decided.routed {
             // Deliveries first: a permit's decision record carries the digest of what it delivers.
             // (A handful per event: found in a list, not hashed by their long ids.)
+            // Permits listing the same fields (rules often do) disclose the same data: it is
+            // projected, written, digested and searched for persons once per event.
             var delivered: [(decisionId: String, digest: String, persons: [String])] = []
+            var disclosed: [(fields: [String], data: JSONValue, value: [UInt8], digest: String, persons: [String])] = []
             for permit in routed.permits {
-                let delivery = evaluator.delivery(of: routed.event, for: permit)
-                let record = delivery.kafkaRecord()
-                delivered.append((permit.decisionId, DecisionRecord.payloadDigest(of: record.value), Projection.persons(in: delivery.data)))
+                let shared: Int
+                if let found = disclosed.firstIndex(where: { $0.fields == permit.fields }) {
+                    shared = found
+                } else {
+                    let data = evaluator.disclosedData(of: routed.event, for: permit)
+                    let value = data.encodedBytes(using: &scratch)
+                    disclosed.append((permit.fields, data, value, DecisionRecord.payloadDigest(of: value), Projection.persons(in: data)))
+                    shared = disclosed.count - 1
+                }
+                let record = evaluator.delivery(of: routed.event, for: permit, data: disclosed[shared].data).kafkaRecord(value: disclosed[shared].value)
+                delivered.append((permit.decisionId, disclosed[shared].digest, disclosed[shared].persons))
                 prepared.outputs.append(KafkaProducerMessage(topic: topics.deliveries(permit.recipient), cloudEvent: record))
             }
             // The decisions are read where they are (through the buffer: an array's element is read
@@ -314,7 +327,7 @@ private struct PartitionPipeline: Sendable {
                     let delivery = delivered.first { $0.decisionId == decisions[index].decisionId }
                     var record = DecisionRecord(decisions[index], event: routed.event, decidedAt: decided.decidedAt, payloadDigest: delivery?.digest)
                     record.disclosedPersons = delivery?.persons
-                    let json = memory.chain.append(&record)
+                    let json = memory.chain.append(&record, using: &scratch)
                     prepared.decisionRecords.append(KafkaProducerMessage(topic: topics.audit, partition: partition, key: key, value: json))
                 }
             }

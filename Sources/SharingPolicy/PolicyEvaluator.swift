@@ -87,8 +87,23 @@ public struct PolicyEvaluator: Sendable {
 
     /// The delivery a permit makes of an event.
     public func delivery(of event: CloudEvent, for decision: Decision) -> CloudEvent {
-        guard let ruleID = decision.ruleId, let allowed = allowedFields[ruleID] else { return Projection.delivery(of: event, for: decision) }
-        return Projection.delivery(of: event, for: decision, allowed: allowed)
+        delivery(of: event, for: decision, data: disclosedData(of: event, for: decision))
+    }
+
+    /// What of the event's data a permit discloses: a function of the event and the permit's
+    /// `fields` alone, so that permits listing the same fields (rules often do) can share it.
+    public func disclosedData(of event: CloudEvent, for decision: Decision) -> JSONValue {
+        Projection.data(of: event, allowed: allowed(for: decision))
+    }
+
+    /// The delivery a permit makes of an event, with the data `disclosedData(of:for:)` gave for
+    /// this permit or for another one of the same event listing the same fields.
+    public func delivery(of event: CloudEvent, for decision: Decision, data: JSONValue) -> CloudEvent {
+        Projection.delivery(of: event, for: decision, allowed: allowed(for: decision), data: data)
+    }
+
+    private func allowed(for decision: Decision) -> Projection.Trie {
+        decision.ruleId.flatMap { allowedFields[$0] } ?? Projection.Trie(decision.fields)
     }
 
     /// A rule as the index keeps it: one shared instance. A rule is a large value: read out of an
@@ -125,12 +140,16 @@ public struct PolicyEvaluator: Sendable {
         }
     }
 
-    /// Rules are kept once and referred to by position: evaluation looks at many of them for every decision.
+    /// Rules are kept once and referred to by position: evaluation looks at many of them for every
+    /// decision. They are kept in the order of their ids, so that positions compare as ids do: a
+    /// decision lists the rules it considered in id order, and the candidates, taken in position
+    /// order, come in that order without comparing ids.
     struct RuleIndex: Sendable {
         let rules: [IndexedRule]
         private var positions: [String: [String: [Int]]] = [:]
 
         init(_ list: [SharingRule]) {
+            let list = list.sorted { $0.id < $1.id }
             rules = list.map(IndexedRule.init)
             for (position, rule) in list.enumerated() {
                 for event in rule.events { positions[event, default: [:]][rule.recipient, default: []].append(position) }
@@ -140,8 +159,9 @@ public struct PolicyEvaluator: Sendable {
         /// The positions of an event's rules, by the recipient they name; looked up once per event.
         func rules(for event: String) -> [String: [Int]] { positions[event] ?? [:] }
 
-        /// Of an event's rules, the positions of those that name this recipient: by code, then by
-        /// type (two lists, not one made of both for every recipient of every event).
+        /// Of an event's rules, the positions of those that name this recipient: by code, and by
+        /// type (two lists, each in position order; not one made of both for every recipient of
+        /// every event).
         static func candidates(in byRecipient: [String: [Int]], recipient: String, type: String) -> (named: [Int], typed: [Int]) {
             (byRecipient[recipient] ?? [], recipient == type ? [] : byRecipient[type] ?? [])
         }
@@ -254,8 +274,15 @@ public struct PolicyEvaluator: Sendable {
         permitting.reserveCapacity(candidateCount)
         var waiting: [String] = []
         var unresolvedDeny: String?
-        for number in 0..<candidateCount {
-            let position = number < found.named.count ? found.named[number] : found.typed[number - found.named.count]
+        // The two lists merged as they are read: candidates in position order, which is id order.
+        var (nextNamed, nextTyped) = (0, 0)
+        for _ in 0..<candidateCount {
+            let position: Int
+            if nextTyped == found.typed.count || (nextNamed < found.named.count && found.named[nextNamed] < found.typed[nextTyped]) {
+                (position, nextNamed) = (found.named[nextNamed], nextNamed + 1)
+            } else {
+                (position, nextTyped) = (found.typed[nextTyped], nextTyped + 1)
+            }
             switch verdict(index.rules[position], event: event, day: day, eventName: eventName, producer: producer, producerType: producerType,
                            recipient: recipient, recipientType: type.type, caseState: caseState, consent: consent, concerned: &concerned) {
             case .applies(let evidence) where resolved:
@@ -275,7 +302,8 @@ public struct PolicyEvaluator: Sendable {
             }
         }
         guard let best = permitting.max(by: { a, b in
-            (index.rules[a.position].rule.disclosure, index.rules[b.position].rule.id) < (index.rules[b.position].rule.disclosure, index.rules[a.position].rule.id)
+            // The widest disclosure; of equals, the first rule by id (by position).
+            (index.rules[a.position].rule.disclosure, b.position) < (index.rules[b.position].rule.disclosure, a.position)
         }) else {
             if !waiting.isEmpty {
                 var facts = caseFacts(of: found.named + found.typed, in: index, caseState)
@@ -305,7 +333,7 @@ public struct PolicyEvaluator: Sendable {
         return Decision(decisionId: idPrefix + recipient, recipient: recipient, outcome: .permit, ruleId: chosen.rule.id,
                         legalBasis: basis, purpose: chosen.rule.purpose, disclosure: chosen.rule.disclosure,
                         fields: chosen.rule.fields,
-                        considered: Self.byRule(considered),
+                        considered: considered,
                         reason: nil, matrixVersion: matrix.version,
                         consent: best.consent.isEmpty ? nil : best.consent,
                         caseFacts: chosen.caseAttributes.isEmpty ? nil : caseFacts(of: [best.position], in: index, caseState),
@@ -394,18 +422,12 @@ public struct PolicyEvaluator: Sendable {
         }
     }
 
-    /// The rules considered, in the order of their ids (candidates come in index order, which mostly is it already).
-    private static func byRule(_ considered: [Decision.Consideration]) -> [Decision.Consideration] {
-        let ordered = zip(considered, considered.dropFirst()).allSatisfy { $0.ruleId <= $1.ruleId }
-        return ordered ? considered : considered.sorted { $0.ruleId < $1.ruleId }
-    }
-
     /// A deny, or with `holding` (the case facts the rules wait for) a hold. Made in one expression:
     /// a decision changed after it was made was copied on return.
     private func deny(_ idPrefix: String, recipient: String, considered: [Decision.Consideration], reason: String,
                       holding facts: [String: String]? = nil) -> Decision {
         Decision(decisionId: idPrefix + recipient, recipient: recipient, outcome: facts == nil ? .deny : .hold, ruleId: nil, legalBasis: nil,
-                 purpose: nil, disclosure: nil, fields: [], considered: Self.byRule(considered),
+                 purpose: nil, disclosure: nil, fields: [], considered: considered,
                  reason: reason, matrixVersion: matrix.version, caseFacts: facts)
     }
 

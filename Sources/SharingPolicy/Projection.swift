@@ -7,11 +7,18 @@ public enum Projection {
     public static let envelope: Set<String> = ["specversion", "id", "source", "type", "time", "datacontenttype", "ketencaseid"]
 
     public static func delivery(of event: CloudEvent, for decision: Decision) -> CloudEvent {
-        delivery(of: event, for: decision, allowed: Trie(decision.fields))
+        let allowed = Trie(decision.fields)
+        return delivery(of: event, for: decision, allowed: allowed, data: data(of: event, allowed: allowed))
     }
 
-    /// The same, with the decision's fields already made into a tree (the evaluator keeps one per rule).
-    static func delivery(of event: CloudEvent, for decision: Decision, allowed: Trie) -> CloudEvent {
+    /// The event's data as far as these fields (made into a tree: the evaluator keeps one per rule)
+    /// disclose it: a function of the event and the fields alone.
+    static func data(of event: CloudEvent, allowed: Trie) -> JSONValue {
+        allowed.children["data"].flatMap { project(event.data, $0) } ?? .object([:])
+    }
+
+    /// The delivery, with its data already projected (`data(of:allowed:)`) under the same fields.
+    static func delivery(of event: CloudEvent, for decision: Decision, allowed: Trie, data: JSONValue) -> CloudEvent {
         precondition(decision.outcome == .permit, "only a permit is delivered")
         var delivery = event
         // The envelope's optional attributes travel only when the rule lists them; `partnerref` is
@@ -19,7 +26,7 @@ public enum Projection {
         if allowed.children["subject"] == nil { delivery.subject = nil }
         delivery.partnerref = decision.recipientReference
         if allowed.children["dataschema"] == nil { delivery.dataschema = nil }
-        delivery.data = allowed.children["data"].flatMap { project(event.data, $0) } ?? .object([:])
+        delivery.data = data
         delivery.decisionid = decision.decisionId
         delivery.ruleid = decision.ruleId
         delivery.legalbasis = decision.legalBasis

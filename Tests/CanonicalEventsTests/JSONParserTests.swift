@@ -81,5 +81,21 @@ extension JSONParserTests {
         }
         #expect(texts.count > 600)
     }
-}
 
+    @Test("values written in a row through one writer come out as each written alone, objects in key order")
+    func sharedWriter() throws {
+        let long = String(repeating: "long ", count: 300)
+        let nested = JSONValue.object(["zeta": .number(1), "alpha": .object(["b": .null, "a": .array([.bool(true), .object(["y": .string("é"), "x": .string("\"")])])]),
+                                       "mid": .string(long), "Alpha": .number(2.5), "": .string("")])
+        let expected = #"{"":"","Alpha":2.5,"alpha":{"a":[true,{"x":"\"","y":"é"}],"b":null},"mid":""# + long + #"","zeta":1}"#
+        #expect(String(decoding: nested.encodedBytes(), as: UTF8.self) == expected, "keys sorted at every level")
+        let values: [JSONValue] = [nested, .object([:]), .string("short"), .object(["only": .array([])])]
+        // Smaller than the first value, so that the buffer grows; then shorter values follow longer ones.
+        var writer = JSONWriter(capacity: 8)
+        for value in values + values.reversed() {
+            let shared = value.encodedBytes(using: &writer)
+            #expect(shared == value.encodedBytes(), "nothing left over from the value before")
+            #expect(try JSONValue.parse(Data(shared)) == value)
+        }
+    }
+}

@@ -1,4 +1,5 @@
 import CanonicalEvents
+import ChildProcesses
 import EmbeddedKafka
 import Foundation
 import HubTopology

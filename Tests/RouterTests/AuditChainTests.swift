@@ -38,6 +38,24 @@ struct AuditChainTests {
         #expect(chain.sequence == 2)
     }
 
+    @Test("records linked through one shared buffer are written and hashed as records linked each on its own")
+    func sharedBuffer() throws {
+        var (alone, shared) = (AuditChain(), AuditChain())
+        // Too small for any record, so that the shared buffer also grows, and the deny, shorter,
+        // follows the permit in the same buffer.
+        var writer = JSONWriter(capacity: 16)
+        for text in [Self.permit, Self.deny, Self.permit, Self.deny] {
+            var (first, second) = (try Self.record(text), try Self.record(text))
+            let expected = alone.append(&first)
+            let written = shared.append(&second, using: &writer)
+            #expect(written == expected)
+            #expect(second == first)
+            #expect(second.computedHash == second.hash)
+            #expect(try JSONValue.parse(Data(written)).encoded() == Data(written))
+        }
+        #expect(shared.head == alone.head && shared.sequence == 4)
+    }
+
     @Test("a chain verifies; an altered, removed or reordered record is found")
     func verification() throws {
         var chain = AuditChain()

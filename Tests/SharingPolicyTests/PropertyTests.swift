@@ -105,6 +105,36 @@ struct PropertyTests {
         }
         #expect(deliveries > 0, "the generated matrix delivered something to check")
     }
+    @Test("permits of one event listing the same fields disclose the same data: a delivery made with another such permit's data, and its record made with that data's bytes, are those made alone")
+    func sharedProjection() throws {
+        var (shared, permits) = (0, 0)
+        // The shipped matrix (whose rules often list the same fields), then random ones.
+        for seed in UInt64(0)..<21 {
+            var random = SeededGenerator(state: seed)
+            let matrix = seed == 20 ? Fixtures.matrix : Self.randomMatrix(&random)
+            var state = RoutingState()
+            let evaluator = PolicyEvaluator(matrix: matrix)
+            for index in 0..<120 {
+                var event = Self.examples.randomElement(using: &random)!
+                event.id = "shared-\(seed)-\(index)"
+                event.ketencaseid = "KZ-2026-SHA\(String(format: "%03d", Int.random(in: 0..<6, using: &random)))"
+                guard let step = state.route(event, with: evaluator) else { continue }
+                let granted = step.decisions.filter { $0.outcome == .permit }
+                permits += granted.count
+                for permit in granted {
+                    let alone = evaluator.delivery(of: event, for: permit)
+                    #expect(evaluator.disclosedData(of: event, for: permit) == alone.data)
+                    #expect(alone.kafkaRecord(value: alone.data.encodedBytes()) == alone.kafkaRecord())
+                    for other in granted where other.decisionId != permit.decisionId && other.fields == permit.fields {
+                        shared += 1
+                        #expect(evaluator.delivery(of: event, for: permit, data: evaluator.disclosedData(of: event, for: other)) == alone)
+                    }
+                }
+            }
+        }
+        #expect(permits > 100 && shared > 0, "\(permits) permits, \(shared) sharing their fields with another")
+    }
+
     @Test("every decision lists its candidate rules once, in rule-id order; a permit names one applied rule, the most disclosing, and the others it outranked")
     func consideredRules() throws {
         var permits = 0, outranked = 0

@@ -1,4 +1,5 @@
 import CanonicalEvents
+import ChildProcesses
 import Foundation
 import Testing
 #if canImport(FoundationNetworking)

@@ -3,7 +3,7 @@ import Foundation
 import Glibc
 #endif
 
-/// A process the tests start (`ketenhub`, kcat, promtool), through posix_spawn. Not Foundation's
+/// A process the tests and benchmarks start (`ketenhub`, kcat, promtool), through posix_spawn. Not Foundation's
 /// `Process`: on Linux its `run()` lists /proc/self/fd and copies each entry's whole name buffer,
 /// reading past the end of the directory buffer (AddressSanitizer reports a heap-buffer-overflow in
 /// `findMaximumOpenFromProcSelfFD`); in a test process with many sockets that read can fault, and did.
