@@ -1,5 +1,6 @@
 import CRdKafka
 import Foundation
+import Synchronization
 
 /// The same work as the client's benchmarks, as a C programmer writes it on librdkafka's own API:
 /// plain loops through the `CRdKafka` target (no wrapper of ours), each on a thread of its own, with
@@ -197,5 +198,134 @@ extension LibrdkafkaBaseline {
         let text = String(cString: rd_kafka_error_string(error))
         rd_kafka_error_destroy(error)
         throw Failure(description: "\(call): \(text)")
+    }
+}
+
+extension LibrdkafkaBaseline {
+    /// The router's transactions at an offered load, as a C programmer writes them: the latency a
+    /// router could reach on this cluster and machine if its own work took no time. A thread per
+    /// input partition, each with a consumer of that partition and a transactional
+    /// producer. Per batch (the records waiting, then those arriving within `lingerMilliseconds`, as
+    /// the router batches), in one transaction: `firstRound` copies of each record to the partition's
+    /// own partition of `recordTopic` (the decision records and state), waited for; then a copy with
+    /// its key and headers to `deliveryTopic` and `secondRound - 1` more to `recordTopic` (the
+    /// deliveries), waited for (the router's rule: no delivery before its decision is stored); the
+    /// input offsets; commit. Reads its input from the beginning; runs until `stop`.
+    final class TransactionalRelay: @unchecked Sendable {
+        struct Plan: Sendable {
+            var input: String
+            var partitions: Int32
+            var recordTopic: String
+            var deliveryTopic: String
+            var firstRound: Int
+            var secondRound: Int
+            var lingerMilliseconds: Int
+        }
+
+        private let stopping = Atomic<Bool>(false)
+        private let relayed = Atomic<Int>(0)
+        private let finished = DispatchGroup()
+        private let failure = Mutex<Failure?>(nil)
+
+        /// Input records whose transaction committed.
+        var committedRecords: Int { relayed.load(ordering: .relaxed) }
+
+        init(consumerProperties: [String: String], producerProperties: [String: String], plan: Plan) {
+            for partition in 0..<plan.partitions {
+                finished.enter()
+                Thread { [self] in
+                    defer { finished.leave() }
+                    do {
+                        try relay(partition, consumerProperties: consumerProperties, producerProperties: producerProperties, plan: plan)
+                    } catch let error as Failure {
+                        failure.withLock { $0 = $0 ?? error }
+                    } catch {
+                        failure.withLock { $0 = $0 ?? Failure(description: "\(error)") }
+                    }
+                }.start()
+            }
+        }
+
+        /// Stops every thread after its transaction (blocking), and throws the first failure.
+        func stop() throws {
+            stopping.store(true, ordering: .relaxed)
+            finished.wait()
+            if let failure = failure.withLock({ $0 }) { throw failure }
+        }
+
+        private func relay(_ partition: Int32, consumerProperties: [String: String], producerProperties: [String: String], plan: Plan) throws {
+            let consumer = try LibrdkafkaBaseline.handle(RD_KAFKA_CONSUMER, consumerProperties)
+            defer {
+                rd_kafka_consumer_close(consumer)
+                rd_kafka_destroy(consumer)
+            }
+            rd_kafka_poll_set_consumer(consumer)
+            let assignment = rd_kafka_topic_partition_list_new(1)
+            rd_kafka_topic_partition_list_add(assignment, plan.input, partition).pointee.offset = Int64(RD_KAFKA_OFFSET_BEGINNING)
+            rd_kafka_assign(consumer, assignment)
+            rd_kafka_topic_partition_list_destroy(assignment)
+            var properties = producerProperties
+            properties["transactional.id"] = "bench-relay-\(partition)"
+            let producer = try LibrdkafkaBaseline.handle(RD_KAFKA_PRODUCER, properties)
+            defer { rd_kafka_destroy(producer) }
+            try LibrdkafkaBaseline.check(rd_kafka_init_transactions(producer, 30_000), "init_transactions")
+            let (records, deliveries) = (rd_kafka_topic_new(producer, plan.recordTopic, nil), rd_kafka_topic_new(producer, plan.deliveryTopic, nil))
+            defer { [records, deliveries].forEach { rd_kafka_topic_destroy($0) } }
+            let metadata = rd_kafka_consumer_group_metadata(consumer)
+            defer { rd_kafka_consumer_group_metadata_destroy(metadata) }
+            let queue = rd_kafka_queue_get_consumer(consumer)
+            defer { rd_kafka_queue_destroy(queue) }
+
+            func produce(_ topic: OpaquePointer?, _ partition: Int32, _ message: rd_kafka_message_t, headers: OpaquePointer? = nil) throws {
+                let error = ketenhub_produce(producer, topic, partition, message.key, message.key_len, message.payload, message.len, headers, nil)
+                guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                    if let headers { rd_kafka_headers_destroy(headers) }
+                    throw Failure(description: "produce: \(String(cString: rd_kafka_err2str(error)))")
+                }
+            }
+            func waitForAcknowledgements() throws {
+                let error = rd_kafka_flush(producer, 30_000)
+                guard error == RD_KAFKA_RESP_ERR_NO_ERROR else { throw Failure(description: "flush: \(String(cString: rd_kafka_err2str(error)))") }
+            }
+
+            var batch = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: 500)
+            while !stopping.load(ordering: .relaxed) {
+                guard let first = rd_kafka_consumer_poll(consumer, 100) else { continue }
+                batch[0] = first
+                var count = 1
+                let deadline = ContinuousClock.now + .milliseconds(plan.lingerMilliseconds)
+                var wait: Int32 = 0  // what is waiting first, then what arrives before the deadline
+                while count < batch.count {
+                    let read = batch.withUnsafeMutableBufferPointer { rd_kafka_consume_batch_queue(queue, wait, $0.baseAddress! + count, $0.count - count) }
+                    count += max(0, read)
+                    let left = deadline - ContinuousClock.now
+                    guard left > .zero else { break }
+                    wait = Int32(max(1, left.components.attoseconds / 1_000_000_000_000_000))
+                }
+                let messages = batch[0..<count].compactMap { $0 }
+                defer { messages.forEach { rd_kafka_message_destroy($0) } }
+                let read = messages.filter { $0.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR }
+                guard let last = read.last else { continue }
+                try LibrdkafkaBaseline.check(rd_kafka_begin_transaction(producer), "begin_transaction")
+                for message in read {
+                    for _ in 0..<plan.firstRound { try produce(records, partition, message.pointee) }
+                }
+                try waitForAcknowledgements()
+                for message in read {
+                    var headers: OpaquePointer?
+                    _ = rd_kafka_message_headers(message, &headers)
+                    try produce(deliveries, RD_KAFKA_PARTITION_UA, message.pointee, headers: headers.map { rd_kafka_headers_copy($0) })
+                    for _ in 1..<max(1, plan.secondRound) { try produce(records, partition, message.pointee) }
+                }
+                try waitForAcknowledgements()
+                let offsets = rd_kafka_topic_partition_list_new(1)
+                rd_kafka_topic_partition_list_add(offsets, plan.input, partition).pointee.offset = last.pointee.offset + 1
+                let sent = rd_kafka_send_offsets_to_transaction(producer, offsets, metadata, 30_000)
+                rd_kafka_topic_partition_list_destroy(offsets)
+                try LibrdkafkaBaseline.check(sent, "send_offsets_to_transaction")
+                try LibrdkafkaBaseline.check(rd_kafka_commit_transaction(producer, 30_000), "commit_transaction")
+                relayed.add(read.count, ordering: .relaxed)
+            }
+        }
     }
 }

@@ -30,6 +30,13 @@ public struct RouterBenchmark: Sendable {
         /// from there to the back-office reading the delivery (deliveries acknowledged, input position
         /// added, commit, the back-office's fetch).
         public var p50_stages_ms: [String: Double]
+        /// The same load through the router's transactions written on librdkafka's C API, with no
+        /// policy work (`LibrdkafkaBaseline.TransactionalRelay`): the latency this cluster and machine
+        /// allow a router that keeps its rule (decisions stored before their deliveries are sent), and
+        /// the router's p99 over it.
+        public var librdkafka_copy_p50_ms: Double
+        public var librdkafka_copy_p99_ms: Double
+        public var p99_ratio_to_librdkafka_copy: Double
         public var events: Int
         public var batch_size: Int
         public var offered_load_events_per_s: Int
@@ -91,6 +98,7 @@ public struct RouterBenchmark: Sendable {
         }
         let (raw, routed, rawSame, copy) = (Self.median(raws), Self.median(routers), Self.median(sames), Self.median(copies))
         let (p50, p99, stages) = try await latency(logger: logger)
+        let limit = try await librdkafkaLatency(logger: logger, recordsPerEvent: max(2, Int(recordsPerEvent.rounded())))
         var byRouters = ["1": routed.rounded()]
         for count in routerCounts where count > 1 {
             byRouters[String(count)] = try await throughput(logger: logger, router: true, routers: count).eventsPerSecond.rounded()
@@ -103,6 +111,8 @@ public struct RouterBenchmark: Sendable {
                       router_records_per_event: (recordsPerEvent * 10).rounded() / 10, raw_copy_same_records_events_per_s: rawSame.rounded(),
                       ratio_same_records: Self.hundredths(routed / rawSame),
                       p50_ms: (p50 * 10).rounded() / 10, p99_ms: (p99 * 10).rounded() / 10, p50_stages_ms: stages,
+                      librdkafka_copy_p50_ms: (limit.p50 * 10).rounded() / 10, librdkafka_copy_p99_ms: (limit.p99 * 10).rounded() / 10,
+                      p99_ratio_to_librdkafka_copy: limit.p99 > 0 ? Self.hundredths(p99 / limit.p99) : 0,
                       events: events, batch_size: batchSize,
                       offered_load_events_per_s: offeredLoad, rounds: raws.count, ratio_by_round: ratios.map(Self.hundredths),
                       librdkafka_copy_events_per_s: copy.rounded(), ratio_to_librdkafka_copy: Self.hundredths(routed / copy),
@@ -217,8 +227,8 @@ public struct RouterBenchmark: Sendable {
         }
     }
 
-    /// Publishes at the offered load and measures from publication to the delivery arriving at the
-    /// police unit of the case's municipality.
+    /// The router at the offered load: from publication to the delivery arriving at the police unit
+    /// of the case's municipality, and where the median's milliseconds go.
     private func latency(logger: Logger) async throws -> (p50: Double, p99: Double, stages: [String: Double]) {
         let (cluster, topics) = try await cluster(logger: logger)
         defer { cluster.shutdown() }
@@ -228,33 +238,96 @@ public struct RouterBenchmark: Sendable {
         let service = RoutingService(configuration: configuration, matrix: matrix, logger: logger)
         let running = Task { try await service.run() }
         defer { running.cancel() }
+        let units = Set(SyntheticCases.municipalities.compactMap { matrix.organisations.municipalities.organisation(ofType: "politie", servingMunicipality: $0) })
+        var deliveryTopics: [String] = []
+        for unit in units.sorted() { deliveryTopics.append(topics.deliveries(unit)) }
+        while service.currentPhase != .running { try await Task.sleep(for: .milliseconds(20)) }
+        let (latencies, received) = try await offerLoad(cluster: cluster, topics: topics, backOffice: deliveryTopics, committed: { service.committedRecords },
+                                                        logger: logger)
+        running.cancel()
+        _ = try? await running.value
+        guard !latencies.isEmpty else { return (0, 0, [:]) }
+        // The decision records' timestamps, read once the load is over (reading them meanwhile would
+        // take the router's cores): the earliest per event, all of an event's go in one hand-over.
+        var recorded: [String: Date] = [:]
+        let decoder = JSONDecoder()
+        for message in try await TopicReader(bootstrapServers: cluster.bootstrapServers, logger: logger).readAll(topics.audit).values.joined() {
+            guard let timestamp = message.timestamp, let record = try? decoder.decode(DecisionRecord.self, from: Data(message.value)),
+                  received[record.eventId] != nil else { continue }
+            recorded[record.eventId] = min(recorded[record.eventId] ?? timestamp, timestamp)
+        }
+        var stages: [String: [Double]] = [:]
+        for (id, times) in received {
+            guard let decided = recorded[id] else { continue }
+            stages["to_decision_records", default: []].append(decided.timeIntervalSince(times.published) * 1000)
+            stages["decision_records_acknowledged", default: []].append(times.delivered.timeIntervalSince(decided) * 1000)
+            stages["to_receiver", default: []].append(times.read.timeIntervalSince(times.delivered) * 1000)
+        }
+        return (Self.percentile(latencies, 0.5), Self.percentile(latencies, 0.99), stages.mapValues { (Self.median($0) * 10).rounded() / 10 })
+    }
 
+    /// The same load through the router's transactions on librdkafka's C API
+    /// (`LibrdkafkaBaseline.TransactionalRelay`), with no policy work: as many records per event as the
+    /// router writes, two of them in the second round (a delivery to the back-office and one more),
+    /// the router's batching linger and its producers' linger (1 ms).
+    private func librdkafkaLatency(logger: Logger, recordsPerEvent: Int) async throws -> (p50: Double, p99: Double) {
+        let (cluster, topics) = try await cluster(logger: logger, copies: 2)
+        defer { cluster.shutdown() }
+        var consumer = KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: "bench-relay")
+        consumer.fetchMaxWaitMilliseconds = EmbeddedCluster.fetchMaxWaitMilliseconds
+        var producer = KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers)
+        producer.transactionalID = "bench-relay"  // each partition's thread names its own
+        producer.lingerMilliseconds = 1
+        let plan = LibrdkafkaBaseline.TransactionalRelay.Plan(
+            input: topics.canonical, partitions: topics.partitions, recordTopic: "bench.copy", deliveryTopic: "bench.copy.1",
+            firstRound: max(1, recordsPerEvent - 2), secondRound: 2,
+            lingerMilliseconds: Int(RouterConfiguration(bootstrapServers: cluster.bootstrapServers).lingerMilliseconds))
+        let relay = LibrdkafkaBaseline.TransactionalRelay(consumerProperties: consumer.properties, producerProperties: producer.properties, plan: plan)
+        let measured: [Double]
+        do {
+            measured = try await offerLoad(cluster: cluster, topics: topics, backOffice: ["bench.copy.1"], committed: { relay.committedRecords },
+                                           logger: logger).latencies
+        } catch {
+            try? await LibrdkafkaBaseline.onThread { try relay.stop() }
+            throw error
+        }
+        try await LibrdkafkaBaseline.onThread { try relay.stop() }
+        guard !measured.isEmpty else { return (0, 0) }
+        return (Self.percentile(measured, 0.5), Self.percentile(measured, 0.99))
+    }
+
+    /// Warms the system up, then publishes at the offered load and measures, for each event a police
+    /// unit receives (its arrest-free events), from publication to the back-office reading it on one
+    /// of `backOffice`'s topics; `committed` counts the input the system has committed.
+    private func offerLoad(cluster: EmbeddedCluster, topics: HubTopics, backOffice: [String], committed: @escaping @Sendable () -> Int,
+                           logger: Logger) async throws -> (latencies: [Double], received: [String: (published: Date, delivered: Date, read: Date)]) {
         var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: "bench-politie")
         consumerConfiguration.autoOffsetReset = .earliest
         consumerConfiguration.fetchMaxWaitMilliseconds = EmbeddedCluster.fetchMaxWaitMilliseconds
         let politie = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
-        let units = Set(SyntheticCases.municipalities.compactMap { matrix.organisations.municipalities.organisation(ofType: "politie", servingMunicipality: $0) })
         var assignment: [KafkaTopicPartitionOffset] = []
-        for unit in units.sorted() {
-            let deliveryTopic = topics.deliveries(unit)
-            let partitions = try await politie.partitionCount(topic: deliveryTopic)
-            assignment += (0..<Int32(partitions)).map { KafkaTopicPartitionOffset(topic: deliveryTopic, partition: $0, offset: KafkaOffset.beginning) }
+        for topic in backOffice {
+            let partitions = try await politie.partitionCount(topic: topic)
+            assignment += (0..<Int32(partitions)).map { KafkaTopicPartitionOffset(topic: topic, partition: $0, offset: KafkaOffset.beginning) }
         }
         try politie.assign(assignment)
-        while service.currentPhase != .running { try await Task.sleep(for: .milliseconds(20)) }
         // Warm up, through the producer that then offers the load: its first records wait for the
-        // topic's metadata, the router's first transactions for their partitions' registration.
-        // Latency is measured in the steady state after that.
+        // topic's metadata, the first transactions for their partitions' registration. Latency is
+        // measured in the steady state after that.
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
         try await producer.sendAll((1...200).flatMap { SyntheticCases(seed: 3).events(case: $0) }.map { KafkaProducerMessage(topic: topics.canonical, cloudEvent: $0.kafkaRecord()) })
-        while service.committedRecords < 1_000 { try await Task.sleep(for: .milliseconds(20)) }
+        let warm = ContinuousClock.now + .seconds(120)
+        while committed() < 1_000 {
+            guard ContinuousClock.now < warm else { throw KafkaError(kind: .client, reason: "the warm-up's events were not committed in 120 s") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
         _ = try await politie.poll(maxMessages: 100_000, timeoutMilliseconds: 500)
 
         let sentAt = SentTimes()
         let cases = SyntheticCases(seed: 2)
         let load = offeredLoad
         let duration = latencySeconds
-        // Every event is made before the clock starts: the load generator must not compete with the router.
+        // Every event is made before the clock starts: the load generator must not compete with the system measured.
         let ticks = Int(duration * Double(load) / 100)
         var number = 0
         let plan: [[(String, KafkaProducerMessage)]] = (0..<ticks).map { _ in
@@ -277,13 +350,13 @@ public struct RouterBenchmark: Sendable {
             await sentAt.finish()
         }
         var latencies: [Double] = []
-        // Per measured event: when it was published, when its delivery was handed to the router's
-        // producer (the record's timestamp) and when the back-office read it (wall clock, for the stages).
+        // Per measured event: when it was published, when its delivery was handed to a producer (the
+        // record's timestamp) and when the back-office read it (wall clock, for the router's stages).
         var received: [String: (published: Date, delivered: Date, read: Date)] = [:]
         let deadline = ContinuousClock.now + .seconds(duration + 10)
         while ContinuousClock.now < deadline {
             for message in try await politie.poll(maxMessages: 1_000, timeoutMilliseconds: 100) {
-                guard let id = message.header("ce_id")?.stringValue, let sent = await sentAt.take(id) else { continue }
+                guard let id = message.header("ce_id")?.stringValue, SentTimes.reachesPolitie(id), let sent = await sentAt.take(id) else { continue }
                 latencies.append((ContinuousClock.now - sent.instant).seconds * 1000)
                 if let delivered = message.timestamp { received[id] = (sent.date, delivered, Date()) }
             }
@@ -292,28 +365,12 @@ public struct RouterBenchmark: Sendable {
         sending.cancel()
         await producer.shutdown()
         await politie.close()
-        running.cancel()
-        _ = try? await running.value
-        latencies.sort()
-        guard !latencies.isEmpty else { return (0, 0, [:]) }
-        // The decision records' timestamps, read once the load is over (reading them meanwhile would
-        // take the router's cores): the earliest per event, all of an event's go in one hand-over.
-        var recorded: [String: Date] = [:]
-        let decoder = JSONDecoder()
-        for message in try await TopicReader(bootstrapServers: cluster.bootstrapServers, logger: logger).readAll(topics.audit).values.joined() {
-            guard let timestamp = message.timestamp, let record = try? decoder.decode(DecisionRecord.self, from: Data(message.value)),
-                  received[record.eventId] != nil else { continue }
-            recorded[record.eventId] = min(recorded[record.eventId] ?? timestamp, timestamp)
-        }
-        var stages: [String: [Double]] = [:]
-        for (id, times) in received {
-            guard let decided = recorded[id] else { continue }
-            stages["to_decision_records", default: []].append(decided.timeIntervalSince(times.published) * 1000)
-            stages["decision_records_acknowledged", default: []].append(times.delivered.timeIntervalSince(decided) * 1000)
-            stages["to_receiver", default: []].append(times.read.timeIntervalSince(times.delivered) * 1000)
-        }
-        return (latencies[latencies.count / 2], latencies[min(latencies.count - 1, Int(Double(latencies.count) * 0.99))],
-                stages.mapValues { (Self.median($0) * 10).rounded() / 10 })
+        return (latencies.sorted(), received)
+    }
+
+    /// Of sorted values.
+    private static func percentile(_ sorted: [Double], _ fraction: Double) -> Double {
+        sorted[min(sorted.count - 1, Int(Double(sorted.count) * fraction))]
     }
 }
 
@@ -326,7 +383,8 @@ private actor SentTimes {
     func record(_ id: String) { times[id] = (.now, Date()) }
     func take(_ id: String) -> (instant: ContinuousClock.Instant, date: Date)? { times.removeValue(forKey: id) }
     /// Politie receives the arrest-free events of each case; what is left in flight for it.
-    var pendingPolitie: Int { times.keys.filter { $0.hasSuffix("-ga") || $0.hasSuffix("-ivs") }.count }
+    var pendingPolitie: Int { times.keys.filter(Self.reachesPolitie).count }
+    static func reachesPolitie(_ id: String) -> Bool { id.hasSuffix("-ga") || id.hasSuffix("-ivs") }
 }
 
 /// The baseline: consume, produce a copy to each target, send the offsets, commit, per batch, with no policy work.

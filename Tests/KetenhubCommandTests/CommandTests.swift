@@ -43,7 +43,7 @@ struct CommandTests {
                                      "batch_size", "offered_load_events_per_s", "rounds", "ratio_by_round",
                                      "librdkafka_copy_events_per_s", "ratio_to_librdkafka_copy", "router_events_per_s_by_routers",
                                      "ratio_to_librdkafka_copy_by_routers", "startup_ms", "startup_records_read", "startup_history_decisions",
-                                     "resident_mb"])
+                                     "resident_mb", "librdkafka_copy_p50_ms", "librdkafka_copy_p99_ms", "p99_ratio_to_librdkafka_copy"])
         let raw = try #require(result["raw_copy_events_per_s"] as? Double)
         let router = try #require(result["router_events_per_s"] as? Double)
         let ratio = try #require(result["ratio"] as? Double)
@@ -66,6 +66,11 @@ struct CommandTests {
         let p50 = try #require(result["p50_ms"] as? Double)
         let p99 = try #require(result["p99_ms"] as? Double)
         #expect(p50 > 0 && p50 <= p99)
+        // The same load through the router's transactions on librdkafka's C API, and the router's p99 over its.
+        let limitP50 = try #require(result["librdkafka_copy_p50_ms"] as? Double)
+        let limitP99 = try #require(result["librdkafka_copy_p99_ms"] as? Double)
+        #expect(limitP50 > 0 && limitP50 <= limitP99)
+        #expect(abs((result["p99_ratio_to_librdkafka_copy"] as? Double ?? -1) - p99 / limitP99) <= 0.02)  // both rounded to 0.1 ms
         // Each stage from whole-millisecond timestamps: not below -1, not beyond the slowest event.
         let stages = try #require(result["p50_stages_ms"] as? [String: Double])
         #expect(Set(stages.keys) == ["to_decision_records", "decision_records_acknowledged", "to_receiver"], "\(stages)")
