@@ -65,19 +65,27 @@ struct PropertyTests {
         }
     }
 
-    @Test("no delivery carries a field its rule does not allow; every delivery has a permit decision", arguments: 0..<40)
-    func deliveriesStayWithinTheirRules(seed: UInt64) throws {
+    /// Routes `count` random examples, in `cases` chain cases, through one routing state under
+    /// `matrix` (or a random one drawn from `seed`); `body` gets each routed event and its step.
+    static func route(seed: UInt64, matrix given: SharingMatrix? = nil, count: Int, cases: Int, name: String,
+                      _ body: (CloudEvent, RoutingStep, PolicyEvaluator, SharingMatrix) throws -> Void) rethrows {
         var random = SeededGenerator(state: seed)
-        let matrix = Self.randomMatrix(&random)
-        let rulesByID = Dictionary(uniqueKeysWithValues: matrix.baseline.map { ($0.id, $0) })
+        let matrix = given ?? randomMatrix(&random)
         var state = RoutingState()
         let evaluator = PolicyEvaluator(matrix: matrix)
-        var deliveries = 0
-        for index in 0..<150 {
-            var event = Self.examples.randomElement(using: &random)!
-            event.id = "gen-\(seed)-\(index)"
-            event.ketencaseid = "KZ-2026-GEN\(String(format: "%03d", Int.random(in: 0..<8, using: &random)))"
+        for index in 0..<count {
+            var event = examples.randomElement(using: &random)!
+            event.id = "\(name)-\(seed)-\(index)"
+            event.ketencaseid = "KZ-2026-\(name.prefix(3).uppercased())\(String(format: "%03d", Int.random(in: 0..<cases, using: &random)))"
             guard let step = state.route(event, with: evaluator) else { continue }
+            try body(event, step, evaluator, matrix)
+        }
+    }
+
+    @Test("no delivery carries a field its rule does not allow; every delivery has a permit decision", arguments: 0..<40)
+    func deliveriesStayWithinTheirRules(seed: UInt64) throws {
+        var deliveries = 0
+        try Self.route(seed: seed, count: 150, cases: 8, name: "gen") { event, step, _, matrix in
             #expect(Set(step.decisions.map(\.recipient)).count == step.decisions.count, "one decision per candidate")
             // Deliveries of this event, and of earlier held ones it released: each has its own permit.
             let decided = step.decisions + step.released.flatMap(\.decisions)
@@ -86,7 +94,7 @@ struct PropertyTests {
                 let decision = try #require(decided.first { $0.decisionId == delivery.decisionid })
                 #expect(decision.recipient == recipient)
                 #expect(decision.outcome == .permit)
-                let rule = try #require(rulesByID[decision.ruleId ?? ""])
+                let rule = try #require(matrix.baseline.first { $0.id == decision.ruleId })
                 #expect(decision.fields == rule.fields)
                 for path in Self.leaves(delivery.data) {
                     #expect(Self.allowed(["data"] + path, by: rule.fields), "\(rule.id) does not allow /data/\(path.joined(separator: "/"))")
@@ -105,20 +113,13 @@ struct PropertyTests {
         }
         #expect(deliveries > 0, "the generated matrix delivered something to check")
     }
+
     @Test("permits of one event listing the same fields disclose the same data: a delivery made with another such permit's data, and its record made with that data's bytes, are those made alone")
     func sharedProjection() throws {
         var (shared, permits) = (0, 0)
-        // The shipped matrix (whose rules often list the same fields), then random ones.
+        // Random matrices, then the shipped one (whose rules often list the same fields).
         for seed in UInt64(0)..<21 {
-            var random = SeededGenerator(state: seed)
-            let matrix = seed == 20 ? Fixtures.matrix : Self.randomMatrix(&random)
-            var state = RoutingState()
-            let evaluator = PolicyEvaluator(matrix: matrix)
-            for index in 0..<120 {
-                var event = Self.examples.randomElement(using: &random)!
-                event.id = "shared-\(seed)-\(index)"
-                event.ketencaseid = "KZ-2026-SHA\(String(format: "%03d", Int.random(in: 0..<6, using: &random)))"
-                guard let step = state.route(event, with: evaluator) else { continue }
+            try Self.route(seed: seed, matrix: seed == 20 ? Fixtures.matrix : nil, count: 120, cases: 6, name: "shared") { event, step, evaluator, _ in
                 let granted = step.decisions.filter { $0.outcome == .permit }
                 permits += granted.count
                 for permit in granted {
@@ -139,16 +140,8 @@ struct PropertyTests {
     func consideredRules() throws {
         var permits = 0, outranked = 0
         for seed in UInt64(0)..<20 {
-            var random = SeededGenerator(state: seed)
-            let matrix = Self.randomMatrix(&random)
-            let rulesByID = Dictionary(uniqueKeysWithValues: matrix.baseline.map { ($0.id, $0) })
-            var state = RoutingState()
-            let evaluator = PolicyEvaluator(matrix: matrix)
-            for index in 0..<120 {
-                var event = Self.examples.randomElement(using: &random)!
-                event.id = "considered-\(seed)-\(index)"
-                event.ketencaseid = "KZ-2026-CON\(String(format: "%03d", Int.random(in: 0..<6, using: &random)))"
-                guard let step = state.route(event, with: evaluator) else { continue }
+            try Self.route(seed: seed, count: 120, cases: 6, name: "considered") { _, step, _, matrix in
+                let rulesByID = Dictionary(uniqueKeysWithValues: matrix.baseline.map { ($0.id, $0) })
                 for decision in step.decisions {
                     let ids = decision.considered.map(\.ruleId)
                     #expect(ids == ids.sorted(), "considered in rule-id order")
