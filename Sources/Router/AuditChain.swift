@@ -82,10 +82,15 @@ public struct DecisionRecord: Codable, Sendable, Hashable {
         return includingHash ? Self.inserting(hash: hash, into: bytes, at: position) : bytes
     }
 
-    /// The JSON with `"hash":"..."` put where sorted keys place it; the hash is hex, nothing to escape.
+    /// The JSON with `"hash":"..."` put where sorted keys place it (the hash is hex, nothing to
+    /// escape), in one array of the exact size.
     static func inserting(hash: String, into bytes: [UInt8], at position: Int) -> [UInt8] {
-        var result = bytes
-        result.insert(contentsOf: hashMember(hash), at: position)
+        let member = hashMember(hash)
+        var result: [UInt8] = []
+        result.reserveCapacity(bytes.count + member.count)
+        result += bytes[..<position]
+        result += member
+        result += bytes[position...]
         return result
     }
 
@@ -232,15 +237,7 @@ public struct AuditChain: Sendable {
         let position = record.writeCanonicalJSONWithoutHash(into: &writer)
         record.hash = DecisionRecord.hash(of: writer.bytes)
         head = record.hash
-        let member = DecisionRecord.hashMember(record.hash)
-        var json: [UInt8] = []
-        json.reserveCapacity(writer.bytes.count + member.count)
-        writer.bytes.withUnsafeBufferPointer { written in
-            json.append(contentsOf: written[..<position])
-            json.append(contentsOf: member)
-            json.append(contentsOf: written[position...])
-        }
-        return json
+        return DecisionRecord.inserting(hash: record.hash, into: writer.bytes, at: position)
     }
 
     /// Adopts a record read back from the topic as the head.

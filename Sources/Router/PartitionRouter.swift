@@ -301,8 +301,9 @@ private struct PartitionPipeline: Sendable {
             // Deliveries first: a permit's decision record carries the digest of what it delivers.
             // (A handful per event: found in a list, not hashed by their long ids.)
             // Permits listing the same fields (rules often do) disclose the same data: it is
-            // projected, written, digested and searched for persons once per event.
-            var delivered: [(decisionId: String, digest: String, persons: [String])] = []
+            // projected, written, digested and searched for persons once per event; each permit's
+            // decision id is kept with the place of what it disclosed.
+            var delivered: [(decisionId: String, disclosure: Int)] = []
             var disclosed: [(fields: [String], data: JSONValue, value: [UInt8], digest: String, persons: [String])] = []
             for permit in routed.permits {
                 let shared: Int
@@ -315,7 +316,7 @@ private struct PartitionPipeline: Sendable {
                     shared = disclosed.count - 1
                 }
                 let record = evaluator.delivery(of: routed.event, for: permit, data: disclosed[shared].data).kafkaRecord(value: disclosed[shared].value)
-                delivered.append((permit.decisionId, disclosed[shared].digest, disclosed[shared].persons))
+                delivered.append((permit.decisionId, shared))
                 prepared.outputs.append(KafkaProducerMessage(topic: topics.deliveries(permit.recipient), cloudEvent: record))
             }
             // The decisions are read where they are (through the buffer: an array's element is read
@@ -324,7 +325,7 @@ private struct PartitionPipeline: Sendable {
             let key = Array(routed.event.ketencaseid.utf8)
             routed.decisions.withUnsafeBufferPointer { decisions in
                 for index in decisions.indices {
-                    let delivery = delivered.first { $0.decisionId == decisions[index].decisionId }
+                    let delivery = delivered.first { $0.decisionId == decisions[index].decisionId }.map { disclosed[$0.disclosure] }
                     var record = DecisionRecord(decisions[index], event: routed.event, decidedAt: decided.decidedAt, payloadDigest: delivery?.digest)
                     record.disclosedPersons = delivery?.persons
                     let json = memory.chain.append(&record, using: &scratch)
