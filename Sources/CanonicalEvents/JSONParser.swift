@@ -13,6 +13,8 @@ struct JSONParser {
     private let bytes: [UInt8]
     private var index = 0
     private var depth = 0
+    /// Members of the objects being read, innermost last, with where each value starts.
+    private var pendingMembers: [(key: String, value: JSONValue, valueStart: Int)] = []
     private static let maximumDepth = 128
 
     static func parse(_ data: Data) throws -> JSONValue { try parse(bytes: Array(data)) }
@@ -71,9 +73,12 @@ struct JSONParser {
         try nest()
         defer { depth -= 1 }
         index += 1
-        var members: [String: JSONValue] = [:]
         skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object([:]) }
+        // Members wait on the parser's stack (a nested object's above its parent's) until the object
+        // ends, and go into a dictionary made at its final size: grown member by member, a
+        // dictionary rehashed itself at every doubling, a tenth of reading an event.
+        let first = pendingMembers.count
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a member name") }
@@ -83,17 +88,23 @@ struct JSONParser {
             index += 1
             skipWhitespace()
             let valueStart = index
-            // One hash per member: stored, then checked that nothing was there before.
-            guard members.updateValue(try value(), forKey: key) == nil else {
-                index = valueStart
-                throw error("duplicate member '\(ValidationProblem.quotedName(key))'")
-            }
+            pendingMembers.append((key, try value(), valueStart))
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
+            if bytes[index] == UInt8(ascii: "}") { index += 1; break }
             throw error("expected ',' or '}'")
         }
+        var members = [String: JSONValue](minimumCapacity: pendingMembers.count - first)
+        for (key, value, valueStart) in pendingMembers[first...] {
+            // One hash per member: stored, then checked that nothing was there before.
+            guard members.updateValue(value, forKey: key) == nil else {
+                index = valueStart
+                throw error("duplicate member '\(ValidationProblem.quotedName(key))'")
+            }
+        }
+        pendingMembers.removeSubrange(first...)
+        return .object(members)
     }
 
     private mutating func array() throws -> JSONValue {

@@ -195,13 +195,19 @@ extension Sequence where Element == UInt8 {
     /// iterating a digest through witness tables, took two microseconds for sixteen bytes.
     @inlinable
     public var hexString: String {
+        withContiguousStorageIfAvailable(Self.hexString(of:)) ?? Self.hexString(of: Array(self))
+    }
+
+    @inlinable
+    static func hexString<Bytes: Collection<UInt8>>(of bytes: Bytes) -> String {
         let digits: StaticString = "0123456789abcdef"
-        let bytes = Array(self)
         return String(unsafeUninitializedCapacity: bytes.count * 2) { buffer in
             digits.withUTF8Buffer { digits in
-                for (index, byte) in bytes.enumerated() {
-                    buffer[2 * index] = digits[Int(byte >> 4)]
-                    buffer[2 * index + 1] = digits[Int(byte & 0x0F)]
+                var index = 0
+                for byte in bytes {
+                    buffer[index] = digits[Int(byte >> 4)]
+                    buffer[index + 1] = digits[Int(byte & 0x0F)]
+                    index += 2
                 }
             }
             return bytes.count * 2

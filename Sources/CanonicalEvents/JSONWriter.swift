@@ -25,6 +25,9 @@ public struct JSONWriter {
     public mutating func beginArray() { element(); bytes.append(UInt8(ascii: "[")); first = true }
     public mutating func endArray() { bytes.append(UInt8(ascii: "]")); first = false }
 
+    /// A member name from the data (`@_disfavoredOverload`: a name spelled out in the code is a
+    /// `StaticString`, below).
+    @_disfavoredOverload
     public mutating func key(_ name: String) {
         element()
         writeString(name)
@@ -32,23 +35,45 @@ public struct JSONWriter {
         afterKey = true
     }
 
+    /// A member name spelled out in the code: copied as it is, not searched for characters to
+    /// escape (the names of records written for every decision were a third of writing them).
+    /// Such a name has none; a name that had one would be caught by the assertion in testing.
+    public mutating func key(_ name: StaticString) {
+        element()
+        bytes.append(UInt8(ascii: "\""))
+        name.withUTF8Buffer { utf8 in
+            assert(!Self.needsEscaping(utf8), "a member name in the code needs escaping")
+            bytes.append(contentsOf: utf8)
+        }
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
+        afterKey = true
+    }
+
     public mutating func string(_ text: String) { element(); writeString(text) }
-    public mutating func null() { element(); bytes += Array("null".utf8) }
+    public mutating func null() { element(); append("null") }
     /// A value already encoded as JSON (for example `JSONValue.encodedBytes()`), copied as it is.
     public mutating func raw(_ encoded: [UInt8]) { element(); bytes += encoded }
-    public mutating func bool(_ value: Bool) { element(); bytes += Array((value ? "true" : "false").utf8) }
+    public mutating func bool(_ value: Bool) { element(); append(value ? "true" : "false") }
 
     /// Integral values without a fraction, as JSON Schema's `integer` reads them.
     public mutating func number(_ value: Double) {
         element()
         if value.rounded() == value, abs(value) < 9.0e15 {
-            bytes += Array(String(Int64(value)).utf8)
+            writeInteger(Int64(value))
         } else {
             bytes += Array("\(value)".utf8)
         }
     }
 
     /// A member whose value is a string, or no member at all when there is no value.
+    public mutating func member(_ name: StaticString, _ text: String?) {
+        guard let text else { return }
+        key(name)
+        string(text)
+    }
+
+    @_disfavoredOverload
     public mutating func member(_ name: String, _ text: String?) {
         guard let text else { return }
         key(name)
@@ -56,19 +81,46 @@ public struct JSONWriter {
     }
 
     /// A member whose value is a boolean, or no member at all when there is no value.
-    public mutating func member(_ name: String, _ flag: Bool?) {
+    public mutating func member(_ name: StaticString, _ flag: Bool?) {
         guard let flag else { return }
         key(name)
         bool(flag)
     }
 
     /// A member whose value is an array of strings, or no member at all when there is none.
+    public mutating func member(_ name: StaticString, _ texts: [String]?) {
+        guard let texts else { return }
+        key(name)
+        strings(texts)
+    }
+
+    @_disfavoredOverload
     public mutating func member(_ name: String, _ texts: [String]?) {
         guard let texts else { return }
         key(name)
+        strings(texts)
+    }
+
+    private mutating func strings(_ texts: [String]) {
         beginArray()
         for text in texts { string(text) }
         endArray()
+    }
+
+    private mutating func append(_ literal: StaticString) {
+        literal.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
+
+    /// Decimal digits, written straight into the buffer (not through a `String` and an `Array` of it).
+    private mutating func writeInteger(_ value: Int64) {
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        let start = bytes.count
+        repeat {
+            bytes.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            magnitude /= 10
+        } while magnitude > 0
+        bytes[start...].reverse()
     }
 
     private mutating func element() {

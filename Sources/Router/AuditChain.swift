@@ -83,19 +83,31 @@ public struct DecisionRecord: Codable, Sendable, Hashable {
     }
 
     /// The JSON with `"hash":"..."` put where sorted keys place it (the hash is hex, nothing to
-    /// escape), in one array of the exact size.
+    /// escape), in one array of the exact size, its parts copied in whole.
     static func inserting(hash: String, into bytes: [UInt8], at position: Int) -> [UInt8] {
-        let member = hashMember(hash)
-        var result: [UInt8] = []
-        result.reserveCapacity(bytes.count + member.count)
-        result += bytes[..<position]
-        result += member
-        result += bytes[position...]
-        return result
+        let opening: StaticString = ",\"hash\":\""
+        var hash = hash
+        return hash.withUTF8 { hash in
+            opening.withUTF8Buffer { opening in
+                bytes.withUnsafeBufferPointer { record in
+                    [UInt8](unsafeUninitializedCapacity: record.count + opening.count + hash.count + 1) { buffer, count in
+                        count = 0
+                        func put(_ part: UnsafeBufferPointer<UInt8>) {
+                            guard let base = part.baseAddress else { return }
+                            (buffer.baseAddress! + count).initialize(from: base, count: part.count)
+                            count += part.count
+                        }
+                        put(UnsafeBufferPointer(rebasing: record[..<position]))
+                        put(opening)
+                        put(hash)
+                        buffer[count] = UInt8(ascii: "\"")
+                        count += 1
+                        put(UnsafeBufferPointer(rebasing: record[position...]))
+                    }
+                }
+            }
+        }
     }
-
-    /// `,"hash":"..."`, as it goes after `fields`.
-    static func hashMember(_ hash: String) -> [UInt8] { Array(",\"hash\":\"\(hash)\"".utf8) }
 
     /// The canonical JSON without `hash`, and the position where `hash` belongs (right after `fields`,
     /// which always precedes it in key order, as `ketencaseid` always follows it): the chain writes

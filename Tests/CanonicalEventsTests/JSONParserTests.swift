@@ -99,3 +99,43 @@ extension JSONParserTests {
         }
     }
 }
+
+extension JSONParserTests {
+    @Test("members of nested objects stay with their own object; a duplicate is found at any depth, where its value starts")
+    func nestedMembers() throws {
+        let text = #"{"a": {"b": 1, "c": {"d": [{"e": 2}, {}]}}, "f": {"b": 3}, "g": []}"#
+        #expect(try JSONValue.parse(Data(text.utf8)) == .object([
+            "a": .object(["b": .number(1), "c": .object(["d": .array([.object(["e": .number(2)]), .object([:])])])]),
+            "f": .object(["b": .number(3)]), "g": .array([]),
+        ]))
+        for (text, offset) in [(#"{"a": {"b": 1, "b": 2}}"#, 20), (#"{"b": {"b": 1}, "b": 2}"#, 21), (#"[{"x": 1}, {"x": 2, "x": [3]}]"#, 25)] {
+            do {
+                _ = try JSONValue.parse(Data(text.utf8))
+                Issue.record("\(text) parsed")
+            } catch {
+                #expect("\(error)" == "duplicate member '\(text.contains("x") ? "x" : "b")' at byte \(offset)", "\(text)")
+            }
+        }
+    }
+
+    @Test("numbers are written as integers when they have no fraction, each digit in place")
+    func numbers() {
+        let values: [Double] = [0, -0.0, 1, -1, 9, 10, -10, 99, 100, 101, 1_234_567_890_123, 8_999_999_999_999_999, -8_999_999_999_999_999,
+                                9.0e15, 0.5, -2.5e-7, 1e300]
+        for value in values {
+            let expected = value.rounded() == value && abs(value) < 9.0e15 ? String(Int64(value)) : "\(value)"
+            #expect(String(decoding: JSONValue.number(value).encodedBytes(), as: UTF8.self) == expected)
+        }
+    }
+
+    @Test("hexadecimal is two lower-case digits per byte, from any sequence of bytes")
+    func hexadecimal() {
+        let bytes: [UInt8] = [0x00, 0x0F, 0x10, 0x7F, 0x80, 0xAB, 0xFF]
+        let expected = bytes.map { String(format: "%02x", $0) }.joined()
+        #expect(bytes.hexString == expected)
+        #expect(bytes.withUnsafeBytes { $0.hexString } == expected)
+        #expect(bytes.lazy.map { $0 }.hexString == expected, "a sequence without contiguous storage")
+        #expect(bytes.prefix(3).hexString == "000f10")
+        #expect([UInt8]().hexString == "")
+    }
+}

@@ -11,9 +11,8 @@ struct CompiledValidator: Sendable {
 
     enum Shape: Sendable { case anything, nothing, notASchema, schema }
 
-    /// A class, so that reading a node while checking an event costs one reference, not one per
-    /// keyword. Built by the compiler and never changed afterwards, hence safe to share.
-    final class Node: @unchecked Sendable {
+    /// A node's keywords, as the compiler fills them in.
+    struct Keywords: Sendable {
         var shape = Shape.schema
         var reference: Index?
         var brokenReference: String?
@@ -22,7 +21,7 @@ struct CompiledValidator: Sendable {
         var oneOf: [Index]?
         var not: Index?
         var condition: (test: Index, then: Index?, otherwise: Index?)?
-        var types: [String]?
+        var types: TypeSet?
         var const: JSONValue?
         var enumeration: [JSONValue]?
         var minimum: Double?
@@ -37,9 +36,30 @@ struct CompiledValidator: Sendable {
         var forbidsAdditionalProperties = false
         var minLength: Double?
         var maxLength: Double?
-        /// The pattern as written, and its compiled form (nil if it does not compile: then it matches nothing).
-        var pattern: (text: String, compiled: Pattern?)?
+        var pattern: PatternKeyword?
         var format: (name: String, check: @Sendable (String) -> Bool)?
+    }
+
+    /// A class whose keywords are a constant, so that reading a node while checking an event costs
+    /// one reference, and reading a keyword (`node.keywords.pattern`) copies that keyword only and
+    /// checks nothing at run time (the keywords of a class's variable were checked for exclusive
+    /// access at every read, a tenth of validation).
+    final class Node: Sendable {
+        let keywords: Keywords
+
+        init(_ keywords: Keywords) { self.keywords = keywords }
+    }
+
+    /// A `pattern` keyword: the pattern as written, and its compiled form (nil if it does not
+    /// compile: then it matches nothing). A class, read by reference.
+    final class PatternKeyword: Sendable {
+        let text: String
+        let compiled: Pattern?
+
+        init(text: String, compiled: Pattern?) {
+            self.text = text
+            self.compiled = compiled
+        }
     }
 
     private(set) var nodes: [Node] = []
@@ -56,111 +76,116 @@ struct CompiledValidator: Sendable {
 
     // MARK: - Validation
 
-    /// Appends every problem of `instance` under the node; `path` is the instance's location.
-    func check(_ instance: JSONValue, _ index: Index, _ path: inout [String], _ problems: inout [ValidationProblem]) {
+    /// Applies the node to `instance`, telling `findings` what is wrong. The same code serves both
+    /// kinds of findings: specialised for a `Verdict` it builds no reason and no pointer and stops at
+    /// the first problem; for a `Report` it lists them all.
+    func check<F: Findings>(_ instance: JSONValue, _ index: Index, _ findings: inout F) {
         let node = nodes[index]
-        func fail(_ reason: String) { problems.append(ValidationProblem(pointer: JSONPointer(tokens: path), reason: reason)) }
-        switch node.shape {
+        switch node.keywords.shape {
         case .anything: return
-        case .nothing: return fail("no value is allowed here")
-        case .notASchema: return fail("the schema here is not a schema")
+        case .nothing: return findings.fail("no value is allowed here")
+        case .notASchema: return findings.fail("the schema here is not a schema")
         case .schema: break
         }
 
-        if let reference = node.reference { check(instance, reference, &path, &problems) }
-        if let broken = node.brokenReference { fail("the schema refers to \(broken), which does not exist") }
-        for sub in node.allOf { check(instance, sub, &path, &problems) }
-        if let alternatives = node.anyOf, !alternatives.contains(where: { passes(instance, $0, &path) }) {
-            fail("does not match any of the allowed forms")
+        if let reference = node.keywords.reference { check(instance, reference, &findings) }
+        if let broken = node.keywords.brokenReference { findings.fail("the schema refers to \(broken), which does not exist") }
+        for sub in node.keywords.allOf { check(instance, sub, &findings) }
+        if findings.isSettled { return }
+        if let alternatives = node.keywords.anyOf, !alternatives.contains(where: { passes(instance, $0) }) {
+            findings.fail("does not match any of the allowed forms")
         }
-        if let alternatives = node.oneOf {
-            let matches = alternatives.filter { passes(instance, $0, &path) }.count
-            if matches != 1 { fail(matches == 0 ? "does not match any of the allowed forms" : "matches more than one of the allowed forms") }
+        if let alternatives = node.keywords.oneOf {
+            let matches = alternatives.filter { passes(instance, $0) }.count
+            if matches != 1 { findings.fail(matches == 0 ? "does not match any of the allowed forms" : "matches more than one of the allowed forms") }
         }
-        if let excluded = node.not, passes(instance, excluded, &path) { fail("is not allowed here") }
-        if let condition = node.condition {
-            let branch = passes(instance, condition.test, &path) ? condition.then : condition.otherwise
-            if let branch { check(instance, branch, &path, &problems) }
+        if let excluded = node.keywords.not, passes(instance, excluded) { findings.fail("is not allowed here") }
+        if let condition = node.keywords.condition {
+            let branch = passes(instance, condition.test) ? condition.then : condition.otherwise
+            if let branch { check(instance, branch, &findings) }
         }
+        if findings.isSettled { return }
 
-        if let allowed = node.types {
-            let actual = instance.schemaTypeName
-            if !(allowed.contains(actual) || (actual == "integer" && allowed.contains("number"))) {
-                // Further keywords would only repeat the same mistake.
-                return fail("expected \(allowed.map(Self.article).joined(separator: " or ")), found \(Self.article(actual))")
-            }
+        if let allowed = node.keywords.types, !allowed.admits(instance) {
+            // Further keywords would only repeat the same mistake.
+            return findings.fail("expected \(allowed.names.map(Self.article).joined(separator: " or ")), found \(Self.article(instance.schemaTypeName))")
         }
-        if let expected = node.const, expected != instance {
-            fail("expected '\(expected.rendered)'")
+        if let expected = node.keywords.const, expected != instance {
+            findings.fail("expected '\(expected.rendered)'")
         }
-        if let allowed = node.enumeration, !allowed.contains(instance) {
-            fail("is not one of: \(allowed.map(\.rendered).joined(separator: ", "))")
+        if let allowed = node.keywords.enumeration, !allowed.contains(instance) {
+            findings.fail("is not one of: \(allowed.map(\.rendered).joined(separator: ", "))")
         }
 
         switch instance {
         case .string(let text):
-            checkString(text, node, fail)
+            checkString(text, node, &findings)
         case .number(let value):
-            if let minimum = node.minimum, value < minimum {
-                fail("\(instance.rendered) is less than the minimum \(JSONValue.number(minimum).rendered)")
+            if let minimum = node.keywords.minimum, value < minimum {
+                findings.fail("\(instance.rendered) is less than the minimum \(JSONValue.number(minimum).rendered)")
             }
-            if let maximum = node.maximum, value > maximum {
-                fail("\(instance.rendered) is more than the maximum \(JSONValue.number(maximum).rendered)")
+            if let maximum = node.keywords.maximum, value > maximum {
+                findings.fail("\(instance.rendered) is more than the maximum \(JSONValue.number(maximum).rendered)")
             }
         case .array(let items):
-            if let minimum = node.minItems, Double(items.count) < minimum {
-                fail("must have at least \(Int(minimum)) item\(minimum == 1 ? "" : "s")")
+            if let minimum = node.keywords.minItems, Double(items.count) < minimum {
+                findings.fail("must have at least \(Int(minimum)) item\(minimum == 1 ? "" : "s")")
             }
-            if let maximum = node.maxItems, Double(items.count) > maximum {
-                fail("must have at most \(Int(maximum)) item\(maximum == 1 ? "" : "s")")
+            if let maximum = node.keywords.maxItems, Double(items.count) > maximum {
+                findings.fail("must have at most \(Int(maximum)) item\(maximum == 1 ? "" : "s")")
             }
-            if node.uniqueItems, Set(items).count != items.count { fail("items must be unique") }
-            if let itemNode = node.items {
+            if node.keywords.uniqueItems, Set(items).count != items.count { findings.fail("items must be unique") }
+            if let itemNode = node.keywords.items {
                 for (position, item) in items.enumerated() {
-                    path.append(String(position))
-                    check(item, itemNode, &path, &problems)
-                    path.removeLast()
+                    if findings.isSettled { return }
+                    findings.enter(String(position))
+                    check(item, itemNode, &findings)
+                    findings.leave()
                 }
             }
         case .object(let members):
-            for name in node.required where members[name] == nil {
-                path.append(name)
-                fail("required property '\(name)' is missing")
-                path.removeLast()
+            for name in node.keywords.required where members[name] == nil {
+                findings.enter(name)
+                findings.fail("required property '\(name)' is missing")
+                findings.leave()
             }
             // Members in the dictionary's order (sorting every object's names cost a tenth of
             // validation); only when one has a problem again in name order, so that a report lists
             // its problems in the same order every time.
-            let clean = problems.count
-            checkMembers(members, node, &path, &problems)
-            if problems.count > clean {
-                problems.removeSubrange(clean...)
-                checkMembers(members.sorted { $0.key < $1.key }, node, &path, &problems)
+            let clean = findings.count
+            checkMembers(members, node, &findings)
+            if findings.count > clean, !findings.isSettled {
+                findings.discard(since: clean)
+                checkMembers(members.sorted { $0.key < $1.key }, node, &findings)
             }
         default:
             break
         }
     }
 
-    private func checkMembers<Members: Sequence<(key: String, value: JSONValue)>>(
-        _ order: Members, _ node: Node, _ path: inout [String], _ problems: inout [ValidationProblem]
+    private func checkMembers<Members: Sequence<(key: String, value: JSONValue)>, F: Findings>(
+        _ order: Members, _ node: Node, _ findings: inout F
     ) {
         for (name, member) in order {
-            path.append(name)
-            if let propertyNode = node.properties[name] {
-                check(member, propertyNode, &path, &problems)
-            } else if node.forbidsAdditionalProperties {
-                path[path.count - 1] = ValidationProblem.quotedName(name)
-                problems.append(ValidationProblem(pointer: JSONPointer(tokens: path), reason: "property '\(path[path.count - 1])' is not allowed"))
-            } else if let additional = node.additionalProperties {
-                check(member, additional, &path, &problems)
+            if findings.isSettled { return }
+            if let propertyNode = node.keywords.properties[name] {
+                findings.enter(name)
+                check(member, propertyNode, &findings)
+                findings.leave()
+            } else if node.keywords.forbidsAdditionalProperties {
+                findings.enter(ValidationProblem.quotedName(name))
+                findings.fail("property '\(ValidationProblem.quotedName(name))' is not allowed")
+                findings.leave()
+            } else if let additional = node.keywords.additionalProperties {
+                findings.enter(name)
+                check(member, additional, &findings)
+                findings.leave()
             }
-            path.removeLast()
         }
     }
 
-    private func checkString(_ text: String, _ node: Node, _ fail: (String) -> Void) {
-        if node.minLength != nil || node.maxLength != nil {
+    private func checkString<F: Findings>(_ text: String, _ node: Node, _ findings: inout F) {
+        if node.keywords.minLength != nil || node.keywords.maxLength != nil {
             // JSON Schema counts code points; a string has at least a quarter as many as its UTF-8
             // bytes and at most as many, so most strings are judged without counting (every string
             // of every event has a maxLength).
@@ -173,12 +198,12 @@ struct CompiledValidator: Sendable {
                 return count
             }
             var wrongLength = false
-            if let minimum = node.minLength, Double(bytes) < minimum || (Double(bytes / 4) < minimum && Double(length()) < minimum) {
-                fail(minimum == 1 ? "must not be empty" : "must have at least \(Int(minimum)) characters")
+            if let minimum = node.keywords.minLength, Double(bytes) < minimum || (Double(bytes / 4) < minimum && Double(length()) < minimum) {
+                findings.fail(minimum == 1 ? "must not be empty" : "must have at least \(Int(minimum)) characters")
                 wrongLength = true
             }
-            if let maximum = node.maxLength, Double(bytes) > maximum && Double(length()) > maximum {
-                fail("must have at most \(Int(maximum)) characters")
+            if let maximum = node.keywords.maxLength, Double(bytes) > maximum && Double(length()) > maximum {
+                findings.fail("must have at most \(Int(maximum)) characters")
                 wrongLength = true
             }
             // A string of the wrong length is refused already; its pattern and format would only
@@ -186,18 +211,19 @@ struct CompiledValidator: Sendable {
             if wrongLength { return }
         }
         // ECMA-262-style search (unanchored unless the pattern anchors itself).
-        if let pattern = node.pattern, !(pattern.compiled?.matches(text) ?? false) {
-            fail("does not match the pattern \(pattern.text)")
+        if let pattern = node.keywords.pattern, !(pattern.compiled?.matches(text) ?? false) {
+            findings.fail("does not match the pattern \(pattern.text)")
         }
-        if let format = node.format, !format.check(text) {
-            fail("is not a valid \(format.name)\(Self.formatHints[format.name] ?? "")")
+        if let format = node.keywords.format, !format.check(text) {
+            findings.fail("is not a valid \(format.name)\(Self.formatHints[format.name] ?? "")")
         }
     }
 
-    private func passes(_ instance: JSONValue, _ index: Index, _ path: inout [String]) -> Bool {
-        var problems: [ValidationProblem] = []
-        check(instance, index, &path, &problems)
-        return problems.isEmpty
+    /// Whether `instance` conforms to the node (`anyOf`, `oneOf`, `not` and `if` need no more).
+    func passes(_ instance: JSONValue, _ index: Index) -> Bool {
+        var verdict = Verdict()
+        check(instance, index, &verdict)
+        return !verdict.failed
     }
 
     private static func article(_ type: String) -> String {
@@ -221,18 +247,18 @@ struct CompiledValidator: Sendable {
 
         mutating func compile(_ schema: JSONValue, in file: String) -> Index {
             let index = nodes.count
-            nodes.append(Node())
+            nodes.append(Node(Keywords()))
             nodes[index] = node(for: schema, in: file)
             return index
         }
 
         private mutating func node(for schema: JSONValue, in file: String) -> Node {
-            let node = Node()
+            var node = Keywords()
             switch schema {
-            case .bool(true): node.shape = .anything; return node
-            case .bool(false): node.shape = .nothing; return node
+            case .bool(true): node.shape = .anything; return Node(node)
+            case .bool(false): node.shape = .nothing; return Node(node)
             case .object: break
-            default: node.shape = .notASchema; return node
+            default: node.shape = .notASchema; return Node(node)
             }
             if let reference = schema["$ref"]?.stringValue {
                 let key = file + "\u{0}" + reference
@@ -241,7 +267,7 @@ struct CompiledValidator: Sendable {
                 } else if let (target, targetSchema) = references[key] {
                     // Reserve the target's index first, so that a reference back to it ends here.
                     let index = nodes.count
-                    nodes.append(Node())
+                    nodes.append(Node(Keywords()))
                     referenced[key] = index
                     nodes[index] = self.node(for: targetSchema, in: target)
                     node.reference = index
@@ -258,7 +284,7 @@ struct CompiledValidator: Sendable {
                                   schema["else"].map { compile($0, in: file) })
             }
             if let expected = schema["type"] {
-                node.types = expected.arrayValue?.compactMap(\.stringValue) ?? [expected.stringValue].compactMap { $0 }
+                node.types = TypeSet(names: expected.arrayValue?.compactMap(\.stringValue) ?? [expected.stringValue].compactMap { $0 })
             }
             node.const = schema["const"]
             node.enumeration = schema["enum"]?.arrayValue
@@ -281,12 +307,12 @@ struct CompiledValidator: Sendable {
                 if patterns[pattern] == nil {
                     patterns[pattern] = .some(Pattern(pattern))
                 }
-                node.pattern = (pattern, patterns[pattern]!)
+                node.pattern = PatternKeyword(text: pattern, compiled: patterns[pattern]!)
             }
             if let format = schema["format"]?.stringValue, let check = CompiledValidator.formats[format] {
                 node.format = (format, check)
             }
-            return node
+            return Node(node)
         }
     }
 
