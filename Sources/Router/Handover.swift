@@ -4,6 +4,10 @@ import Foundation
 /// while the one before has not been taken, so that it decides at most one batch ahead of the
 /// committer. The committer takes the next batch, waiting for it.
 ///
+/// A hand-over made `merging` joins a batch put while another still waits to that one, as long as
+/// the merge accepts it (the input of a partition's router: a router behind its input routes what
+/// waited as one batch, in one transaction, instead of a transaction for each small batch read).
+///
 /// Closing it (the loop when it stops, the committer when it fails) lets a waiting taker go on
 /// with what is left and tells a waiting putter that nobody will take its batch; discarding it
 /// drops what is left as well.
@@ -13,6 +17,10 @@ final class Handover<Element: Sendable>: @unchecked Sendable {
     private var closed = false
     private var taker: CheckedContinuation<Element?, Never>?
     private var putter: (element: Element, continuation: CheckedContinuation<Bool, Never>)?
+    /// Joins a batch put to the one waiting, in order, and says so; false: it waits its turn.
+    private let merge: (@Sendable (inout Element, Element) -> Bool)?
+
+    init(merging merge: (@Sendable (inout Element, Element) -> Bool)? = nil) { self.merge = merge }
 
     /// Hands `element` over; false if the hand-over was closed before it was taken.
     func put(_ element: Element) async -> Bool {
@@ -26,6 +34,12 @@ final class Handover<Element: Sendable>: @unchecked Sendable {
                 if slot == nil {
                     slot = element
                     return { continuation.resume(returning: true) }
+                }
+                if putter == nil, let merge, var waiting = slot {
+                    slot = nil  // the waiting batch alone holds its arrays: appending copies nothing
+                    let merged = merge(&waiting, element)
+                    slot = waiting
+                    if merged { return { continuation.resume(returning: true) } }
                 }
                 precondition(putter == nil, "one routing loop puts at a time")
                 putter = (element, continuation)

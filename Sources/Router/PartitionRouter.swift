@@ -20,6 +20,14 @@ struct RouterEnvironment: Sendable {
 struct ParsedBatch: Sendable {
     var messages: [KafkaConsumerMessage] = []
     var parsed: [Result<CloudEvent, DeadLetterMessage>] = []
+
+    /// Appends `later` (the partition's next records) if the two hold at most `limit` records.
+    mutating func append(_ later: ParsedBatch, upTo limit: Int) -> Bool {
+        guard messages.count + later.messages.count <= limit else { return false }
+        messages += later.messages
+        parsed += later.parsed
+        return true
+    }
 }
 
 /// One input partition's routing, while this node's group member owns the partition.
@@ -54,7 +62,9 @@ final class PartitionRouter: Sendable {
     init(partition: Int32, generation: UInt64, environment: RouterEnvironment, consumer: KafkaConsumer, memories: MemoriesLoad) {
         self.partition = partition
         self.generation = generation
-        let input = Handover<ParsedBatch>()
+        // Records read while the router is still busy wait in one batch, up to a batch's size.
+        let limit = environment.configuration.batchSize
+        let input = Handover<ParsedBatch>(merging: { $0.append($1, upTo: limit) })
         let stage = StageBox()
         self.input = input
         self.memories = memories
@@ -90,8 +100,9 @@ final class PartitionRouter: Sendable {
         func set(_ stage: Stage) { value.withLock { $0 = stage } }
     }
 
-    /// Hands a batch of this partition's records over, waiting while one is still waiting; false
-    /// if the router ended or failed before taking it.
+    /// Hands a batch of this partition's records over, joined to the one still waiting if together
+    /// they make at most a batch, else waiting while it waits; false if the router ended or failed
+    /// before taking it.
     func route(_ batch: ParsedBatch) async -> Bool { await input.put(batch) }
 
     /// Ends the router: waits for the transaction under way, drops the batches read or decided but
@@ -297,39 +308,43 @@ private struct PartitionPipeline: Sendable {
         let evaluator = decided.evaluator
         // The batch's deliveries and decision records are written in this one buffer, each copied out.
         var scratch = JSONWriter(capacity: 8_192)
-        for routed in decided.routed {
-            // Deliveries first: a permit's decision record carries the digest of what it delivers.
-            // (A handful per event: found in a list, not hashed by their long ids.)
-            // Permits listing the same fields (rules often do) disclose the same data: it is
-            // projected, written, digested and searched for persons once per event; each permit's
-            // decision id is kept with the place of what it disclosed.
-            var delivered: [(decisionId: String, disclosure: Int)] = []
-            var disclosed: [(fields: [String], data: JSONValue, value: [UInt8], digest: String, persons: [String])] = []
-            for permit in routed.permits {
-                let shared: Int
-                if let found = disclosed.firstIndex(where: { $0.fields == permit.fields }) {
-                    shared = found
-                } else {
-                    let data = evaluator.disclosedData(of: routed.event, for: permit)
-                    let value = data.encodedBytes(using: &scratch)
-                    disclosed.append((permit.fields, data, value, DecisionRecord.payloadDigest(of: value), Projection.persons(in: data)))
-                    shared = disclosed.count - 1
+        // Events, decisions and disclosures are read where they are (through buffers: an array's
+        // element is read as a copy, a retain and a release per field of an event or a decision).
+        decided.routed.withUnsafeBufferPointer { routedEvents in
+            for routed in routedEvents.indices {
+                let event = routedEvents[routed].event
+                // Deliveries first: a permit's decision record carries the digest of what it delivers.
+                // (A handful per event: found in a list, not hashed by their long ids.)
+                // Permits listing the same fields (rules often do) disclose the same data: it is
+                // projected, written, digested and searched for persons once per event; each permit's
+                // decision id is kept with the place of what it disclosed.
+                var delivered: [(decisionId: String, disclosure: Int)] = []
+                var disclosed: [(fields: [String], data: JSONValue, value: [UInt8], digest: String, persons: [String])] = []
+                for permit in routedEvents[routed].permits {
+                    let shared: Int
+                    if let found = disclosed.firstIndex(where: { $0.fields == permit.fields }) {
+                        shared = found
+                    } else {
+                        let data = evaluator.disclosedData(of: event, for: permit)
+                        let value = data.encodedBytes(using: &scratch)
+                        disclosed.append((permit.fields, data, value, DecisionRecord.payloadDigest(of: value), Projection.persons(in: data)))
+                        shared = disclosed.count - 1
+                    }
+                    let record = evaluator.delivery(of: event, for: permit, data: disclosed[shared].data).kafkaRecord(value: disclosed[shared].value)
+                    delivered.append((permit.decisionId, shared))
+                    prepared.outputs.append(KafkaProducerMessage(topic: topics.deliveries(permit.recipient), cloudEvent: record))
                 }
-                let record = evaluator.delivery(of: routed.event, for: permit, data: disclosed[shared].data).kafkaRecord(value: disclosed[shared].value)
-                delivered.append((permit.decisionId, shared))
-                prepared.outputs.append(KafkaProducerMessage(topic: topics.deliveries(permit.recipient), cloudEvent: record))
-            }
-            // The decisions are read where they are (through the buffer: an array's element is read
-            // as a copy), and each record is linked in place: a copy of a decision or of a record
-            // costs a retain and a release per field.
-            let key = Array(routed.event.ketencaseid.utf8)
-            routed.decisions.withUnsafeBufferPointer { decisions in
-                for index in decisions.indices {
-                    let delivery = delivered.first { $0.decisionId == decisions[index].decisionId }.map { disclosed[$0.disclosure] }
-                    var record = DecisionRecord(decisions[index], event: routed.event, decidedAt: decided.decidedAt, payloadDigest: delivery?.digest)
-                    record.disclosedPersons = delivery?.persons
-                    let json = memory.chain.append(&record, using: &scratch)
-                    prepared.decisionRecords.append(KafkaProducerMessage(topic: topics.audit, partition: partition, key: key, value: json))
+                // Each record is linked in place: a copy of a record costs a retain and a release per field.
+                let key = Array(event.ketencaseid.utf8)
+                routedEvents[routed].decisions.withUnsafeBufferPointer { decisions in
+                    for index in decisions.indices {
+                        let disclosure = delivered.first { $0.decisionId == decisions[index].decisionId }?.disclosure
+                        var record = DecisionRecord(decisions[index], event: event, decidedAt: decided.decidedAt,
+                                                    payloadDigest: disclosure.map { disclosed[$0].digest })
+                        record.disclosedPersons = disclosure.map { disclosed[$0].persons }
+                        let json = memory.chain.append(&record, using: &scratch)
+                        prepared.decisionRecords.append(KafkaProducerMessage(topic: topics.audit, partition: partition, key: key, value: json))
+                    }
                 }
             }
         }
