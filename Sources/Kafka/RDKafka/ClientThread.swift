@@ -99,33 +99,26 @@ private final class ResultBox<T>: @unchecked Sendable {
 }
 
 /// Whichever comes first of a job's end and its deadline resumes the waiting task; the other finds
-/// it resumed already.
+/// it resumed already. The deadline is a Dispatch timer, not a task sleeping on Swift's cooperative
+/// pool: it fires on time however busy (or blocked) the pool's threads are.
 private final class FirstOutcome: Sendable {
-    private let state = Mutex<(continuation: CheckedContinuation<Bool, Never>?, timer: Task<Void, Never>?)>((nil, nil))
+    private let continuation = Mutex<CheckedContinuation<Bool, Never>?>(nil)
 
     func waiting(_ continuation: CheckedContinuation<Bool, Never>) {
-        state.withLock { $0.continuation = continuation }
+        self.continuation.withLock { $0 = continuation }
     }
 
     func expire(after timeout: Duration) {
-        let timer = Task.detached { [self] in
-            try? await Task.sleep(for: timeout)
-            if !Task.isCancelled { resume(false) }
-        }
-        let resumed = state.withLock { state in
-            if state.continuation != nil { state.timer = timer }
-            return state.continuation == nil
-        }
-        if resumed { timer.cancel() }
+        let (seconds, attoseconds) = timeout.components
+        let nanoseconds = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
+        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) { [self] in resume(false) }
     }
 
     func resume(_ finished: Bool) {
-        let (continuation, timer) = state.withLock { state in
-            defer { state = (nil, nil) }
-            return state
-        }
-        timer?.cancel()
-        continuation?.resume(returning: finished)
+        continuation.withLock { continuation in
+            defer { continuation = nil }
+            return continuation
+        }?.resume(returning: finished)
     }
 }
 
