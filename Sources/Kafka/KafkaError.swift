@@ -27,6 +27,7 @@ public struct KafkaErrorCode: Hashable, Sendable, CustomStringConvertible {
     public static let unknownTopicOrPartition = KafkaErrorCode(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
     public static let messageSizeTooLarge = KafkaErrorCode(RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
     public static let producerFenced = KafkaErrorCode(RD_KAFKA_RESP_ERR_PRODUCER_FENCED)
+    public static let invalidProducerEpoch = KafkaErrorCode(RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH)
     public static let invalidTransactionState = KafkaErrorCode(RD_KAFKA_RESP_ERR__STATE)
 }
 

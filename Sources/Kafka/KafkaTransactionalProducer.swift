@@ -167,6 +167,9 @@ public final class KafkaTransactionalProducer: Sendable {
         if error.kind == .transaction(.fatal) {
             logger.error("transactional producer failed fatally", metadata: ["error": "\(error)"])
             transition(to: .failed)
+            // Nothing sent in the transaction will commit now, and librdkafka may keep the records'
+            // delivery reports until the records time out (minutes): whoever waits for them is told now.
+            core.failOutstanding(with: error)
         }
         return error
     }

@@ -44,7 +44,8 @@ struct RouteCommand: AsyncParsableCommand {
         // The embedded cluster waits 3 s for a new group's first members, during which a joining member
         // sends no heartbeat: a shorter session drops it before it is assigned, and it joins again, forever.
         guard sessionTimeoutMilliseconds > 3_000 else { throw ValidationError("--session-timeout-ms must be more than 3000") }
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+        // A read takes up to a batch for each partition routed, into a buffer of that many records.
+        guard (1...10_000).contains(batchSize) else { throw ValidationError("--batch-size must be from 1 to 10000") }
         guard deduplicationHorizonDays >= 1 else { throw ValidationError("--dedup-horizon-days must be at least 1") }
     }
 

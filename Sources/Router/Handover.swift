@@ -5,8 +5,9 @@ import Foundation
 /// committer. The committer takes the next batch, waiting for it.
 ///
 /// A hand-over made `merging` joins a batch put while another still waits to that one, as long as
-/// the merge accepts it (the input of a partition's router: a router behind its input routes what
-/// waited as one batch, in one transaction, instead of a transaction for each small batch read).
+/// the merge accepts it (a partition router's input, and its batches waiting for their
+/// transaction: a router behind routes what waited as one batch, in one transaction, instead of a
+/// transaction for each small batch).
 ///
 /// Closing it (the loop when it stops, the committer when it fails) lets a waiting taker go on
 /// with what is left and tells a waiting putter that nobody will take its batch; discarding it

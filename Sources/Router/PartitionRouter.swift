@@ -28,6 +28,21 @@ struct ParsedBatch: Sendable {
         parsed += later.parsed
         return true
     }
+
+    /// Records read (from several partitions, each in offset order) with their parse results, by
+    /// partition, in batches of at most `limit` records each.
+    static func byPartition(_ messages: [KafkaConsumerMessage], parsed: [Result<CloudEvent, DeadLetterMessage>],
+                            upTo limit: Int) -> [Int32: [ParsedBatch]] {
+        var batches: [Int32: [ParsedBatch]] = [:]
+        for (message, result) in zip(messages, parsed) {
+            var partition = batches.removeValue(forKey: message.partition) ?? [ParsedBatch()]  // alone: appending copies nothing
+            if partition[partition.count - 1].messages.count >= limit { partition.append(ParsedBatch()) }
+            partition[partition.count - 1].messages.append(message)
+            partition[partition.count - 1].parsed.append(result)
+            batches[message.partition] = partition
+        }
+        return batches
+    }
 }
 
 /// One input partition's routing, while this node's group member owns the partition.
@@ -146,7 +161,10 @@ private struct PartitionPipeline: Sendable {
         producerConfiguration.client.overrides.merge(HubTopics.deadLetterProducerOverrides) { _, new in new }
         producerConfiguration.lingerMilliseconds = 1
         let producer = try KafkaTransactionalProducer(configuration: producerConfiguration, logger: logger)
-        let handover = Handover<PreparedBatch>()
+        // Batches decided while the committer is busy join the next batch, up to a batch's size:
+        // a router behind its transactions commits what waited in one.
+        let limit = configuration.batchSize
+        let handover = Handover<PreparedBatch>(merging: { $0.append($1, upTo: limit) })
         var committing: Task<Void, any Error>?
         do {
             // Fencing the partition's previous producer and reading its state back do not depend on each other.
@@ -156,8 +174,8 @@ private struct PartitionPipeline: Sendable {
             try await producer.loadTopicMetadata(writingTo: topics.isRouterOutput)
             whenRouting(memory.recordsRead)
             let positions = memory.positions
-            // Two batches are in hand at once: the committer's, and one decided and encoded here
-            // (building on the state of the batch not yet committed; if that commit fails the
+            // Two batches are in hand at once: the committer's, and the next, decided and encoded
+            // here (building on the state of the batch not yet committed; if that commit fails the
             // router fails, and the partition's next router starts again from what was committed).
             committing = Task {
                 do {
@@ -466,10 +484,35 @@ struct PreparedBatch: Sendable {
     var counts = BatchCounts()
 }
 
+extension PreparedBatch {
+    /// Appends `later` (the partition's next batch, decided on the state this one leaves) if the
+    /// two read at most `limit` records: one transaction then commits both, as it would one batch
+    /// read whole. Its records follow this one's (order per key kept); its chain and input position
+    /// are where both end; a snapshot in either makes the joined batch's state records begin one,
+    /// since the snapshot's start is taken where the state stood before the transaction.
+    mutating func append(_ later: PreparedBatch, upTo limit: Int) -> Bool {
+        guard records + later.records <= limit else { return false }
+        decisionRecords += later.decisionRecords
+        outputs += later.outputs
+        stateRecords += later.stateRecords
+        snapshot = snapshot || later.snapshot
+        chain = later.chain
+        offset = later.offset ?? offset
+        records += later.records
+        counts.add(later.counts)
+        return true
+    }
+}
+
 /// For the metrics, once committed: routed events by type, decisions by recipient and outcome.
 struct BatchCounts: Sendable {
     var routedByType: [String: Int] = [:]
     var decisions: [DecisionCount: Int] = [:]
+
+    mutating func add(_ other: BatchCounts) {
+        routedByType.merge(other.routedByType, uniquingKeysWith: +)
+        decisions.merge(other.decisions, uniquingKeysWith: +)
+    }
 }
 
 struct DecisionCount: Hashable, Sendable { var recipient: String; var outcome: String }

@@ -28,7 +28,8 @@ public struct RouterConfiguration: Sendable {
     /// `group.min.session.timeout.ms` (6 s by default); the embedded cluster drops members whose
     /// session is shorter than its 3 s wait for a new group's first members.
     public var sessionTimeoutMilliseconds = 6_000
-    /// A batch closes at this many events ...
+    /// A partition's batch (one transaction) closes at this many events; a read takes up to this
+    /// many for each partition the node routes ...
     public var batchSize = 500
     /// ... or this long after its first event, whichever comes first.
     public var lingerMilliseconds: Int32 = 2
@@ -116,7 +117,7 @@ public final class RoutingService: Sendable {
             },
             revoking: { partitions in routers.drainBlocking(partitions.map(\.partition)) }))
         routers.consumer = consumer
-        var reading: Task<[Int32: ParsedBatch], any Error>?
+        var reading: Task<[Int32: [ParsedBatch]], any Error>?
         do {
             try consumer.subscribe(topics: [topics.canonical])
             phase.withLock { $0 = .running }
@@ -143,29 +144,27 @@ public final class RoutingService: Sendable {
         }
     }
 
-    /// The next batch, parsed and validated, by partition.
-    private func readBatch(_ consumer: KafkaConsumer) async throws -> [Int32: ParsedBatch] {
-        let batch = try await nextBatch(consumer)
+    /// The next records read, parsed and validated, by partition, in batches of at most a batch's size.
+    private func readBatch(_ consumer: KafkaConsumer) async throws -> [Int32: [ParsedBatch]] {
+        let batchSize = environment.configuration.batchSize
+        // A batch's size for each partition routed: a partition's router that is behind gets a
+        // batch's worth in one read (a read of one batch's size across six partitions gave each
+        // about a sixth of one, and a transaction for each sixth).
+        let batch = try await nextBatch(consumer, upTo: batchSize * max(1, routers.count))
         let parsed = await parseAll(batch)
-        var byPartition: [Int32: ParsedBatch] = [:]
-        for (message, result) in zip(batch, parsed) {
-            byPartition[message.partition, default: ParsedBatch()].messages.append(message)
-            byPartition[message.partition]!.parsed.append(result)
-        }
-        return byPartition
+        return ParsedBatch.byPartition(batch, parsed: parsed, upTo: batchSize)
     }
 
-    /// Waits for the first record, then collects until the batch is full or the linger time has passed.
-    private func nextBatch(_ consumer: KafkaConsumer) async throws -> [KafkaConsumerMessage] {
-        let configuration = environment.configuration
-        var batch = try await consumer.poll(maxMessages: configuration.batchSize, timeoutMilliseconds: 100)
+    /// Waits for the first record, then collects until `limit` records or the linger time has passed.
+    private func nextBatch(_ consumer: KafkaConsumer, upTo limit: Int) async throws -> [KafkaConsumerMessage] {
+        var batch = try await consumer.poll(maxMessages: limit, timeoutMilliseconds: 100)
         guard !batch.isEmpty else { return [] }
-        let deadline = ContinuousClock.now + .milliseconds(Int(configuration.lingerMilliseconds))
-        while batch.count < configuration.batchSize {
+        let deadline = ContinuousClock.now + .milliseconds(Int(environment.configuration.lingerMilliseconds))
+        while batch.count < limit {
             let remaining = deadline - ContinuousClock.now
             guard remaining > .zero else { break }
             let milliseconds = Int32(max(1, remaining.components.attoseconds / 1_000_000_000_000_000 + remaining.components.seconds * 1000))
-            batch += try await consumer.poll(maxMessages: configuration.batchSize - batch.count, timeoutMilliseconds: milliseconds)
+            batch += try await consumer.poll(maxMessages: limit - batch.count, timeoutMilliseconds: milliseconds)
         }
         return batch
     }
@@ -214,6 +213,8 @@ final class PartitionRouters: Sendable {
     }
 
     var partitions: [Int32] { state.withLock { $0.routers.keys.sorted() } }
+
+    var count: Int { state.withLock { $0.routers.count } }
 
     var takeOvers: [Int32: (recordsRead: Int, milliseconds: Double)] { state.withLock { $0.routers.compactMapValues(\.takeOver) } }
 
@@ -282,10 +283,15 @@ final class PartitionRouters: Sendable {
     /// Hands each partition's records to its router; records fetched under an assignment since
     /// revoked are dropped (the partition's next router reads them again from the committed position).
     /// Throws when a router failed.
-    func route(_ batch: [Int32: ParsedBatch]) async throws {
-        for (partition, records) in batch.sorted(by: { $0.key < $1.key }) {
-            guard let router = state.withLock({ $0.routers[partition] }), router.generation == records.messages[0].assignmentGeneration else { continue }
-            if await !router.route(records), router.currentStage == .failed { try await router.drain() }
+    func route(_ batches: [Int32: [ParsedBatch]]) async throws {
+        for (partition, batches) in batches.sorted(by: { $0.key < $1.key }) {
+            guard let router = state.withLock({ $0.routers[partition] }), router.generation == batches[0].messages[0].assignmentGeneration else { continue }
+            for records in batches {
+                guard await router.route(records) else {
+                    if router.currentStage == .failed { try await router.drain() }
+                    break  // it ended: it takes nothing more
+                }
+            }
         }
         if let failed = state.withLock({ $0.routers.values.first { $0.currentStage == .failed } }) { try await failed.drain() }
     }

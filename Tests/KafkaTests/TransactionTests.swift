@@ -293,6 +293,40 @@ struct TransactionTests {
         }
     }
 
+    @Test("records waiting for their delivery when the producer fails fatally fail at once, not when they time out")
+    func fatalErrorFailsWaitingRecords() async throws {
+        let topic = KafkaTopicSpecification(name: "stuck", partitions: 1)
+        try await withCluster(topics: [topic]) { cluster in
+            var configuration = transactionalConfiguration(cluster, id: "stuck-1")
+            configuration.messageTimeoutMilliseconds = 120_000
+            configuration.transactionTimeoutMilliseconds = 150_000
+            let producer = try KafkaTransactionalProducer(configuration: configuration, logger: testLogger)
+            try await producer.initTransactions()
+            try producer.beginTransaction()
+            // The broker refuses the records, retriably, for longer than the test waits: they stay outstanding.
+            cluster.pushRequestErrors(.produce, Array(repeating: .notEnoughReplicas, count: 2_000))
+            let started = ContinuousClock.now
+            let sending = Task { try await producer.sendAll([KafkaProducerMessage(topic: topic.name, key: "case", value: "waits")]) }
+            try await Task.sleep(for: .milliseconds(500))
+            // A fatal answer to adding the input position (which, unlike a commit, does not wait for the records first).
+            let consumer = try KafkaConsumer(configuration: consumerConfiguration(cluster), logger: testLogger)
+            cluster.pushRequestErrors(.addOffsetsToTxn, [.invalidProducerEpoch])
+            let failure = await #expect(throws: KafkaError.self) {
+                try await producer.sendOffsetsToTransaction([KafkaTopicPartitionOffset(topic: topic.name, partition: 0, offset: 1)], consumer: consumer)
+            }
+            #expect(failure?.kind == .transaction(.fatal))
+            #expect(producer.currentState == .failed)
+            // Failed by the producer's fatal error, or by librdkafka's own report if that came first
+            // (here it fails the refused record promptly; a desynchronised request's reports it has
+            // been seen to hold until the records time out).
+            let waiting = await #expect(throws: KafkaError.self) { try await sending.value }
+            #expect(waiting?.kind == .transaction(.fatal) || waiting?.kind == .delivery, "\(String(describing: waiting))")
+            #expect(ContinuousClock.now - started < .seconds(60), "the record failed with the producer, not at its 120 s timeout")
+            await consumer.close()
+            await producer.shutdown()
+        }
+    }
+
     static func positions(after records: [KafkaConsumerMessage]) -> [KafkaTopicPartitionOffset] {
         Dictionary(grouping: records, by: \.topicPartition).map { partition, records in
             KafkaTopicPartitionOffset(topic: partition.topic, partition: partition.partition, offset: records.map(\.offset).max()! + 1)

@@ -31,6 +31,15 @@ struct CommandTests {
         #expect(abs((result["consume_ratio_to_librdkafka"] as? Double ?? -1) - consume / baselineConsume) <= 0.006)
     }
 
+    @Test("route refuses a batch size outside 1 to 10000 before it starts, naming the option")
+    func routeBatchSize() async throws {
+        for size in ["0", "10001", "9223372036854775807"] {
+            let (status, _, errors) = try await runKetenhub(["route", "--batch-size", size])
+            #expect(status != 0, "--batch-size \(size)")
+            #expect(errors.contains("--batch-size must be from 1 to 10000"), "\(errors)")
+        }
+    }
+
     @Test("bench router --json ends with one JSON object whose figures agree with each other")
     func benchRouter() async throws {
         let (status, output, errors) = try await runKetenhub(["bench", "router", "--json", "--events", "2000", "--rounds", "1", "--latency-seconds", "2",

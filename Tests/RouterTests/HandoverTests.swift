@@ -1,3 +1,4 @@
+import CanonicalEvents
 import Foundation
 import Testing
 @testable import Kafka
@@ -99,5 +100,70 @@ struct HandoverTests {
         let passing = waiting.append(batch(5..<6), upTo: 5)
         #expect(!passing, "a sixth record would pass the limit")
         #expect(waiting.messages.count == 5, "a refused batch is not joined in part")
+    }
+
+    @Test("records read across partitions are split by partition, in offset order, into batches of at most the limit")
+    func byPartition() {
+        // Partition 0: offsets 0-4; partition 1: offsets 0-1; interleaved as a read returns them.
+        let read: [(Int32, Int64)] = [(0, 0), (1, 0), (0, 1), (0, 2), (1, 1), (0, 3), (0, 4)]
+        let messages = read.map { KafkaConsumerMessage(topic: "in", partition: $0.0, offset: $0.1, key: nil, value: [], headers: [], timestamp: nil,
+                                                       assignmentGeneration: 1) }
+        let parsed: [Result<CloudEvent, DeadLetterMessage>] = read.map {
+            .failure(DeadLetterMessage(message: KafkaProducerMessage(topic: "dead", key: Array("\($0.0)/\($0.1)".utf8), value: [])))
+        }
+        let batches = ParsedBatch.byPartition(messages, parsed: parsed, upTo: 2)
+        #expect(Set(batches.keys) == [0, 1])
+        #expect(batches[0]?.map { $0.messages.map(\.offset) } == [[0, 1], [2, 3], [4]])
+        #expect(batches[1]?.map { $0.messages.map(\.offset) } == [[0, 1]])
+        for (partition, list) in batches {
+            for batch in list {
+                let keys = batch.parsed.map { result -> String in
+                    guard case .failure(let dead) = result else { return "" }
+                    return String(decoding: dead.message.key ?? [], as: UTF8.self)
+                }
+                #expect(keys == batch.messages.map { "\(partition)/\($0.offset)" }, "each record keeps its own parse result")
+            }
+        }
+        #expect(ParsedBatch.byPartition([], parsed: [], upTo: 2).isEmpty)
+        let whole = ParsedBatch.byPartition(messages, parsed: parsed, upTo: 500)
+        #expect(whole[0]?.map(\.messages.count) == [5] && whole[1]?.map(\.messages.count) == [2], "under the limit a partition's records are one batch")
+    }
+
+    @Test("prepared batches join in order up to the limit of records read: outputs after outputs, the later chain and input position, a snapshot if either is one, counts added")
+    func preparedBatches() throws {
+        func message(_ topic: String, _ key: String) -> KafkaProducerMessage { KafkaProducerMessage(topic: topic, key: Array(key.utf8), value: []) }
+        func keys(_ messages: [KafkaProducerMessage]) -> [String] { messages.map { String(decoding: $0.key ?? [], as: UTF8.self) } }
+        var chain = AuditChain()
+        var first = PreparedBatch(decisionRecords: [message("audit", "d1")], outputs: [message("out", "o1"), message("dead", "x1")],
+                                  stateRecords: [message("case", "c1")], snapshot: false, chain: chain,
+                                  offset: KafkaTopicPartitionOffset(topic: "in", partition: 2, offset: 10), records: 3)
+        first.counts.routedByType = ["a": 2]
+        first.counts.decisions = [DecisionCount(recipient: "om", outcome: "permit"): 1]
+        var record = try AuditChainTests.record(AuditChainTests.deny)
+        _ = chain.append(&record)
+        var second = PreparedBatch(decisionRecords: [message("audit", "d2"), message("audit", "d3")], outputs: [message("out", "o2")],
+                                   stateRecords: [message("case", "c1"), message("case", "c2")], snapshot: true, chain: chain,
+                                   offset: KafkaTopicPartitionOffset(topic: "in", partition: 2, offset: 12), records: 2)
+        second.counts.routedByType = ["a": 1, "b": 1]
+        second.counts.decisions = [DecisionCount(recipient: "om", outcome: "permit"): 2, DecisionCount(recipient: "vt", outcome: "deny"): 1]
+        var joined = first
+        let passing = joined.append(second, upTo: 4)
+        #expect(!passing, "five records read would pass the limit")
+        #expect(joined.records == 3 && keys(joined.decisionRecords) == ["d1"] && joined.offset?.offset == 10, "a refused batch is not joined in part")
+        let joinedSecond = joined.append(second, upTo: 5)
+        #expect(joinedSecond)
+        #expect(keys(joined.decisionRecords) == ["d1", "d2", "d3"])
+        #expect(keys(joined.outputs) == ["o1", "x1", "o2"])
+        #expect(keys(joined.stateRecords) == ["c1", "c1", "c2"], "a case's later state follows its earlier")
+        #expect(joined.snapshot && joined.chain.sequence == 1 && joined.chain.head == chain.head)
+        #expect(joined.offset?.offset == 12 && joined.records == 5)
+        #expect(joined.counts.routedByType == ["a": 3, "b": 1])
+        #expect(joined.counts.decisions == [DecisionCount(recipient: "om", outcome: "permit"): 3, DecisionCount(recipient: "vt", outcome: "deny"): 1])
+        // A batch that read nothing (a drained router's last) keeps the position before it; a
+        // snapshot first stays one.
+        var snapshotFirst = second
+        let joinedEmpty = snapshotFirst.append(PreparedBatch(chain: chain), upTo: 5)
+        #expect(joinedEmpty)
+        #expect(snapshotFirst.snapshot && snapshotFirst.offset?.offset == 12)
     }
 }

@@ -101,6 +101,10 @@ final class ProducerCore: Sendable {
         return try await batch.wait()
     }
 
+    /// Fails every record waiting for its delivery report with `error`; a report that comes later
+    /// finds nobody waiting. For a producer that failed fatally.
+    func failOutstanding(with error: KafkaError) { registry.failAll(with: error) }
+
     /// Hands one record to librdkafka (non-blocking: a full local queue is an answer, not a wait).
     /// A synchronous call, so that the common case costs no suspension point per record.
     private func produce(_ message: KafkaProducerMessage, to topic: OpaquePointer, tag: DeliveryTag) -> rd_kafka_resp_err_t {
