@@ -326,44 +326,11 @@ private struct PartitionPipeline: Sendable {
         let evaluator = decided.evaluator
         // The batch's deliveries and decision records are written in this one buffer, each copied out.
         var scratch = JSONWriter(capacity: 8_192)
-        // Events, decisions and disclosures are read where they are (through buffers: an array's
-        // element is read as a copy, a retain and a release per field of an event or a decision).
+        // Events are read where they are (through the buffer: an array's element is read as a copy,
+        // a retain and a release per field of an event or a decision).
         decided.routed.withUnsafeBufferPointer { routedEvents in
-            for routed in routedEvents.indices {
-                let event = routedEvents[routed].event
-                // Deliveries first: a permit's decision record carries the digest of what it delivers.
-                // (A handful per event: found in a list, not hashed by their long ids.)
-                // Permits listing the same fields (rules often do) disclose the same data: it is
-                // projected, written, digested and searched for persons once per event; each permit's
-                // decision id is kept with the place of what it disclosed.
-                var delivered: [(decisionId: String, disclosure: Int)] = []
-                var disclosed: [(fields: [String], data: JSONValue, value: [UInt8], digest: String, persons: [String])] = []
-                for permit in routedEvents[routed].permits {
-                    let shared: Int
-                    if let found = disclosed.firstIndex(where: { $0.fields == permit.fields }) {
-                        shared = found
-                    } else {
-                        let data = evaluator.disclosedData(of: event, for: permit)
-                        let value = data.encodedBytes(using: &scratch)
-                        disclosed.append((permit.fields, data, value, DecisionRecord.payloadDigest(of: value), Projection.persons(in: data)))
-                        shared = disclosed.count - 1
-                    }
-                    let record = evaluator.delivery(of: event, for: permit, data: disclosed[shared].data).kafkaRecord(value: disclosed[shared].value)
-                    delivered.append((permit.decisionId, shared))
-                    prepared.outputs.append(KafkaProducerMessage(topic: topics.deliveries(permit.recipient), cloudEvent: record))
-                }
-                // Each record is linked in place: a copy of a record costs a retain and a release per field.
-                let key = Array(event.ketencaseid.utf8)
-                routedEvents[routed].decisions.withUnsafeBufferPointer { decisions in
-                    for index in decisions.indices {
-                        let disclosure = delivered.first { $0.decisionId == decisions[index].decisionId }?.disclosure
-                        var record = DecisionRecord(decisions[index], event: event, decidedAt: decided.decidedAt,
-                                                    payloadDigest: disclosure.map { disclosed[$0].digest })
-                        record.disclosedPersons = disclosure.map { disclosed[$0].persons }
-                        let json = memory.chain.append(&record, using: &scratch)
-                        prepared.decisionRecords.append(KafkaProducerMessage(topic: topics.audit, partition: partition, key: key, value: json))
-                    }
-                }
+            for index in routedEvents.indices {
+                encode(routedEvents[index], evaluator: evaluator, decidedAt: decided.decidedAt, chain: &memory.chain, scratch: &scratch, into: &prepared)
             }
         }
         prepared.chain = memory.chain
@@ -379,6 +346,45 @@ private struct PartitionPipeline: Sendable {
                                                               value: ConsentStateRecord(record: latest.record, source: latest.source).json))
         }
         return prepared
+    }
+
+    /// One routed event's deliveries, then its decision records, linked onto `chain`, into
+    /// `prepared`. Deliveries first: a permit's decision record carries the digest of what it
+    /// delivers. `routed` is borrowed, not copied, and its decisions are read where they are.
+    private func encode(_ routed: RoutedEvent, evaluator: PolicyEvaluator, decidedAt: String, chain: inout AuditChain,
+                        scratch: inout JSONWriter, into prepared: inout PreparedBatch) {
+        let event = routed.event
+        // Permits listing the same fields (rules often do) disclose the same data: it is projected,
+        // written, digested and searched for persons once per event; each permit's decision id is
+        // kept with the place of what it disclosed. (A handful per event: found in a list, not
+        // hashed by their long ids.)
+        var delivered: [(decisionId: String, disclosure: Int)] = []
+        var disclosed: [(fields: [String], data: JSONValue, value: [UInt8], digest: String, persons: [String])] = []
+        for permit in routed.permits {
+            let shared: Int
+            if let found = disclosed.firstIndex(where: { $0.fields == permit.fields }) {
+                shared = found
+            } else {
+                let data = evaluator.disclosedData(of: event, for: permit)
+                let value = data.encodedBytes(using: &scratch)
+                disclosed.append((permit.fields, data, value, DecisionRecord.payloadDigest(of: value), Projection.persons(in: data)))
+                shared = disclosed.count - 1
+            }
+            let record = evaluator.delivery(of: event, for: permit, data: disclosed[shared].data).kafkaRecord(value: disclosed[shared].value)
+            delivered.append((permit.decisionId, shared))
+            prepared.outputs.append(KafkaProducerMessage(topic: topics.deliveries(permit.recipient), cloudEvent: record))
+        }
+        // Each record is linked in place: a copy of a record costs a retain and a release per field.
+        let key = Array(event.ketencaseid.utf8)
+        routed.decisions.withUnsafeBufferPointer { decisions in
+            for index in decisions.indices {
+                let disclosure = delivered.first { $0.decisionId == decisions[index].decisionId }?.disclosure
+                var record = DecisionRecord(decisions[index], event: event, decidedAt: decidedAt, payloadDigest: disclosure.map { disclosed[$0].digest })
+                record.disclosedPersons = disclosure.map { disclosed[$0].persons }
+                let json = chain.append(&record, using: &scratch)
+                prepared.decisionRecords.append(KafkaProducerMessage(topic: topics.audit, partition: partition, key: key, value: json))
+            }
+        }
     }
 
     // MARK: - Committing
