@@ -284,6 +284,7 @@ let package = Package(
             name: "KafkaTests",
             dependencies: [
                 "ChildProcesses",
+                "CRdKafka",
                 "Kafka",
                 "EmbeddedKafka",
                 "KetenhubTestSupport",

@@ -15,7 +15,7 @@ public final class KafkaTransactionalProducer: Sendable {
         case uninitialised, ready, inTransaction, failed, closed
     }
 
-    private let core: ProducerCore
+    let core: ProducerCore
     private let logger: Logger
     private let state = Mutex(State.uninitialised)
     private let timeoutMilliseconds: Int32
@@ -25,7 +25,7 @@ public final class KafkaTransactionalProducer: Sendable {
         precondition(configuration.transactionalID != nil, "a transactional producer needs a transactional.id")
         precondition(configuration.messageTimeoutMilliseconds < configuration.transactionTimeoutMilliseconds,
                      "message.timeout.ms must be below transaction.timeout.ms")
-        core = try ProducerCore(properties: configuration.properties, logger: logger)
+        core = try ProducerCore(properties: configuration.properties, transactional: true, logger: logger)
         self.logger = logger
         timeoutMilliseconds = Int32(configuration.transactionTimeoutMilliseconds / 2)
     }

@@ -1,3 +1,4 @@
+import CRdKafka
 import EmbeddedKafka
 @testable import Kafka
 import KetenhubTestSupport
@@ -323,6 +324,37 @@ struct TransactionTests {
             #expect(waiting?.kind == .transaction(.fatal) || waiting?.kind == .delivery, "\(String(describing: waiting))")
             #expect(ContinuousClock.now - started < .seconds(60), "the record failed with the producer, not at its 120 s timeout")
             await consumer.close()
+            await producer.shutdown()
+        }
+    }
+
+    @Test("a fatal error raised while no transactional call is under way fails the record in flight at once")
+    func fatalErrorBetweenCallsFailsRecordsInFlight() async throws {
+        let topic = KafkaTopicSpecification(name: "held", partitions: 1)
+        try await withCluster(topics: [topic]) { cluster in
+            var configuration = transactionalConfiguration(cluster, id: "held-1")
+            configuration.messageTimeoutMilliseconds = 120_000
+            configuration.transactionTimeoutMilliseconds = 150_000
+            let producer = try KafkaTransactionalProducer(configuration: configuration, logger: testLogger)
+            try await producer.initTransactions()
+            try producer.beginTransaction()
+            try cluster.setPartitionLeader(topic: topic.name, partition: 0, brokerID: 1)
+            // The first record adds the partition to the transaction and connects to its leader.
+            try await producer.send(KafkaProducerMessage(topic: topic.name, key: "case", value: "first"))
+            // The leader now answers after a minute: the next record's request stays in flight.
+            try cluster.setRoundTripTime(1, milliseconds: 60_000)
+            let started = ContinuousClock.now
+            let sending = Task { try await producer.sendAll([KafkaProducerMessage(topic: topic.name, key: "case", value: "held")]) }
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(producer.outstandingRecords == 1)
+            // As a broker's answer would raise it (librdkafka's hook for tests), between our calls:
+            // only the producer's error event tells of it.
+            _ = rd_kafka_test_fatal_error(producer.core.client.handle, RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH, "raised by the test")
+            let failure = await #expect(throws: KafkaError.self) { try await sending.value }
+            #expect(failure?.kind == .transaction(.fatal))
+            #expect(failure?.code == .invalidProducerEpoch)
+            #expect(ContinuousClock.now - started < .seconds(30), "failed with the producer, not when the broker answered")
+            try cluster.setRoundTripTime(1, milliseconds: 0)
             await producer.shutdown()
         }
     }

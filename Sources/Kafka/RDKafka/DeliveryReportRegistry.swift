@@ -17,7 +17,7 @@ struct DeliveryTag {
 
 /// Matches delivery reports to their records. A batch of records is registered once (a registration
 /// per record cost a lock, a closure and a dictionary entry for each of thousands per transaction);
-/// the delivery-report callback (on the producer's poll thread) completes each record of it once.
+/// the producer's poll thread completes each record of it once, a run of one batch's reports at a time.
 final class DeliveryReportRegistry: Sendable {
     private struct State {
         var nextBatch: UInt = 1
@@ -36,19 +36,29 @@ final class DeliveryReportRegistry: Sendable {
         }
     }
 
-    /// Completes one record; the batch is forgotten once its last record is complete.
+    /// Completes one record (one librdkafka refused); the batch is forgotten once its last record is complete.
     func complete(_ tag: DeliveryTag, with result: Result<KafkaDeliveryReport, KafkaError>) {
-        guard let batch = batch(of: tag) else { return }
-        complete(tag, of: batch, with: result)
+        guard let batch = batch(tag.batch) else { return }
+        if batch.complete(tag.index, result) { forget(tag.batch) }
     }
 
-    private func batch(of tag: DeliveryTag) -> DeliveryBatch? { state.withLock { $0.waiting[tag.batch] } }
-
-    private func complete(_ tag: DeliveryTag, of batch: DeliveryBatch, with result: Result<KafkaDeliveryReport, KafkaError>) {
-        if batch.complete(tag.index, result) {
-            _ = state.withLock { $0.waiting.removeValue(forKey: tag.batch) }
+    /// Completes the records of delivery reports, in their order: the reports of one produce request
+    /// hold runs of records of one batch (a batch's records to one partition are queued together), and
+    /// each run is looked up and completed under one lock.
+    func complete(_ reports: UnsafeBufferPointer<UnsafePointer<rd_kafka_message_t>?>) {
+        var start = 0
+        while start < reports.count {
+            let number = DeliveryTag(raw: UInt(bitPattern: reports[start]!.pointee._private)).batch
+            var end = start + 1
+            while end < reports.count, DeliveryTag(raw: UInt(bitPattern: reports[end]!.pointee._private)).batch == number { end += 1 }
+            if let batch = batch(number), batch.complete(UnsafeBufferPointer(rebasing: reports[start..<end])) { forget(number) }
+            start = end
         }
     }
+
+    private func batch(_ number: UInt) -> DeliveryBatch? { state.withLock { $0.waiting[number] } }
+
+    private func forget(_ number: UInt) { _ = state.withLock { $0.waiting.removeValue(forKey: number) } }
 
     /// For records still waiting when the handle is gone.
     func failAll(with error: KafkaError) {
@@ -57,21 +67,6 @@ final class DeliveryReportRegistry: Sendable {
             return state.waiting.values
         }
         waiting.forEach { $0.failRemaining(with: error) }
-    }
-
-    func complete(_ message: rd_kafka_message_t) {
-        let tag = DeliveryTag(raw: UInt(bitPattern: message._private))
-        guard let batch = batch(of: tag) else { return }
-        let result: Result<KafkaDeliveryReport, KafkaError>
-        if message.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-            // The topic is filled in from the batch's records when its reports are handed over.
-            result = .success(KafkaDeliveryReport(topic: "", partition: message.partition, offset: message.offset))
-        } else {
-            let topic = message.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
-            let code = KafkaErrorCode(message.err)
-            result = .failure(KafkaError(kind: .delivery, code: code, reason: "record for \(topic) not delivered: \(code.description)"))
-        }
-        complete(tag, of: batch, with: result)
     }
 }
 
@@ -87,6 +82,27 @@ final class DeliveryBatch: Sendable {
         var remaining: Int
         var waiter: CheckedContinuation<[KafkaDeliveryReport], any Error>?
 
+        /// Records one record's outcome, unless it has one (the first for each record counts).
+        mutating func record(_ index: Int, _ result: Result<KafkaDeliveryReport, KafkaError>, keepingReports: Bool) {
+            guard !done[index] else { return }
+            done[index] = true
+            remaining -= 1
+            switch result {
+            case .success(let report) where keepingReports: reports[index] = report
+            case .success: break
+            case .failure(let error):
+                if failure.map({ index < $0.index }) ?? true { failure = (index, error) }
+            }
+        }
+
+        /// Once every record has its outcome: the waiting task (if it waits yet) and what it gets.
+        mutating func finish(records: [KafkaProducerMessage]) -> (finished: Bool, waiter: CheckedContinuation<[KafkaDeliveryReport], any Error>?,
+                                                                  outcome: Result<[KafkaDeliveryReport], any Error>?) {
+            guard remaining == 0 else { return (false, nil, nil) }
+            defer { waiter = nil }
+            return (true, waiter, outcome(records: records))
+        }
+
         func outcome(records: [KafkaProducerMessage]) -> Result<[KafkaDeliveryReport], any Error> {
             if let failure { return .failure(failure.error) }
             return .success(zip(reports, records).map { report, record in
@@ -99,7 +115,7 @@ final class DeliveryBatch: Sendable {
 
     let keepsReports: Bool
     /// The batch's records, for the topic of each report (kept only when reports are kept): a
-    /// report carries its record's topic without the delivery callback making a string per record.
+    /// report carries its record's topic without the poll thread making a string per record.
     private let records: [KafkaProducerMessage]
     private let state: Mutex<State>
 
@@ -114,23 +130,36 @@ final class DeliveryBatch: Sendable {
     /// Records one record's outcome (the first for each record counts); true when it was the batch's last.
     @discardableResult
     func complete(_ index: Int, _ result: Result<KafkaDeliveryReport, KafkaError>) -> Bool {
-        let (finished, waiter, outcome): (Bool, CheckedContinuation<[KafkaDeliveryReport], any Error>?, Result<[KafkaDeliveryReport], any Error>?) =
-            state.withLock { state in
-                guard !state.done[index] else { return (false, nil, nil) }
-                state.done[index] = true
-                state.remaining -= 1
-                switch result {
-                case .success(let report) where keepsReports: state.reports[index] = report
-                case .success: break
-                case .failure(let error):
-                    if state.failure.map({ index < $0.index }) ?? true { state.failure = (index, error) }
-                }
-                guard state.remaining == 0 else { return (false, nil, nil) }
-                defer { state.waiter = nil }
-                return (true, state.waiter, state.outcome(records: records))
-            }
+        let (finished, waiter, outcome) = state.withLock { state in
+            state.record(index, result, keepingReports: keepsReports)
+            return state.finish(records: records)
+        }
         if let waiter, let outcome { waiter.resume(with: outcome) }
         return finished
+    }
+
+    /// Records the outcomes of delivery reports of this batch's records; true when one was the batch's last.
+    func complete(_ reports: UnsafeBufferPointer<UnsafePointer<rd_kafka_message_t>?>) -> Bool {
+        let (finished, waiter, outcome) = state.withLock { state in
+            for report in reports {
+                let message = report!.pointee
+                state.record(DeliveryTag(raw: UInt(bitPattern: message._private)).index, Self.result(of: message), keepingReports: keepsReports)
+            }
+            return state.finish(records: records)
+        }
+        if let waiter, let outcome { waiter.resume(with: outcome) }
+        return finished
+    }
+
+    /// A delivery report's outcome. The topic of a delivered record is filled in from the batch's
+    /// records when its reports are handed over.
+    private static func result(of message: rd_kafka_message_t) -> Result<KafkaDeliveryReport, KafkaError> {
+        guard message.err != RD_KAFKA_RESP_ERR_NO_ERROR else {
+            return .success(KafkaDeliveryReport(topic: "", partition: message.partition, offset: message.offset))
+        }
+        let topic = message.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+        let code = KafkaErrorCode(message.err)
+        return .failure(KafkaError(kind: .delivery, code: code, reason: "record for \(topic) not delivered: \(code.description)"))
     }
 
     /// Fails every record without an outcome yet.

@@ -9,30 +9,34 @@ final class ProducerCore: Sendable {
     let control: ClientThread
     private let registry: DeliveryReportRegistry
     let topics: ProducerTopics
+    private let events: ProducerEvents
     private let pollLoop: PollLoop
     private let closed = Atomic(false)
-    /// Records being handed to librdkafka now. A record is counted before the closed flag is read,
-    /// and shutdown sets the flag before it waits for the count to fall to zero (both sequentially
-    /// consistent): so either the record sees the producer closed, or shutdown waits for it, and
-    /// the client and its topic handles are never destroyed under a produce call.
+    /// Batches of records being handed to librdkafka now. A batch is counted before the closed flag
+    /// is read, and shutdown sets the flag before it waits for the count to fall to zero (both
+    /// sequentially consistent): so either the batch sees the producer closed, or shutdown waits for
+    /// it, and the client and its topic handles are never destroyed under a produce call.
     private let producing = Atomic(0)
 
-    init(properties: [String: String], logger: Logger) throws {
+    /// `transactional`: a fatal error fails the records waiting for their reports (`ProducerEvents`).
+    init(properties: [String: String], transactional: Bool = false, logger: Logger) throws {
         let name = properties["client.id"] ?? "producer"
         let registry = DeliveryReportRegistry()
         let statistics = properties["statistics.interval.ms"] != nil ? StatisticsRecorder(client: name) : nil
-        let callbacks = ClientCallbacks(logger: logger, statistics: statistics, deliveryReports: registry)
+        let callbacks = ClientCallbacks(logger: logger, statistics: statistics, deliveryReportsAsEvents: true)
         let client = try RDKafkaClient(kind: .producer, properties: properties, callbacks: callbacks)
         self.client = client
         self.registry = registry
         self.control = ClientThread(name: "\(name)-control")
         self.topics = ProducerTopics(client: client, control: control)
-        self.pollLoop = PollLoop(name: "\(name)-poll") { _ = rd_kafka_poll(client.handle, 100) }
+        let events = ProducerEvents(client: client, registry: registry, failsRecordsOnFatalError: transactional)
+        self.events = events
+        self.pollLoop = PollLoop(name: "\(name)-poll") { events.serve(timeoutMilliseconds: 100) }
     }
 
     var isClosed: Bool { closed.load(ordering: .sequentiallyConsistent) }
 
-    /// Counts a record as being produced, unless the producer is closed.
+    /// Counts a batch as being produced, unless the producer is closed.
     private func beginProducing() -> Bool {
         producing.wrappingAdd(1, ordering: .sequentiallyConsistent)
         guard !isClosed else {
@@ -74,28 +78,31 @@ final class ProducerCore: Sendable {
         }
         let batch = DeliveryBatch(records: messages, keepsReports: keepingReports)
         let number = registry.register(batch)
+        // Counted once for the batch: shutdown waits for the rest of it to be enqueued (or, on a
+        // full queue, to see the producer closed) before it flushes.
+        guard beginProducing() else {
+            for index in messages.indices { registry.complete(DeliveryTag(batch: number, index: index), with: .failure(Self.shutDown)) }
+            return try await batch.wait()
+        }
+        defer { producing.wrappingSubtract(1, ordering: .sequentiallyConsistent) }
         // A batch's records mostly share their topic: its handle is looked up when the topic changes.
+        // (Records are read in place, by index: a copy of each would count four references up and down.)
         var topic: (name: String, handle: OpaquePointer)?
-        for (index, message) in messages.enumerated() {
+        for index in messages.indices {
             let tag = DeliveryTag(batch: number, index: index)
-            guard beginProducing() else {
-                registry.complete(tag, with: .failure(Self.shutDown))
-                continue
-            }
-            defer { producing.wrappingSubtract(1, ordering: .sequentiallyConsistent) }
-            if topic?.name != message.topic { topic = (message.topic, await topics.handle(message.topic)) }
-            var err = produce(message, to: topic!.handle, tag: tag)
+            if topic?.name != messages[index].topic { topic = (messages[index].topic, await topics.handle(messages[index].topic)) }
+            var err = produce(messages[index], to: topic!.handle, tag: tag)
             while err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !Task.isCancelled && !isClosed {
                 // Deliveries drain librdkafka's local queue: wait for them without holding a thread.
                 try? await Task.sleep(for: .milliseconds(2))
-                err = produce(message, to: topic!.handle, tag: tag)
+                err = produce(messages[index], to: topic!.handle, tag: tag)
             }
             if err == RD_KAFKA_RESP_ERR__QUEUE_FULL && isClosed {
                 registry.complete(tag, with: .failure(Self.shutDown))
             } else if err != RD_KAFKA_RESP_ERR_NO_ERROR {
                 // Refused, so no report will come for it.
                 let code = KafkaErrorCode(err)
-                registry.complete(tag, with: .failure(KafkaError(kind: .delivery, code: code, reason: "record for \(message.topic) not enqueued: \(code.description)")))
+                registry.complete(tag, with: .failure(KafkaError(kind: .delivery, code: code, reason: "record for \(messages[index].topic) not enqueued: \(code.description)")))
             }
         }
         return try await batch.wait()
@@ -129,7 +136,7 @@ final class ProducerCore: Sendable {
     /// Flushes what is queued (up to the timeout), then stops the threads and destroys the handle.
     func shutdown(flushTimeoutMilliseconds: Int32 = 10_000) async {
         guard closed.compareExchange(expected: false, desired: true, ordering: .sequentiallyConsistent).exchanged else { return }
-        // Records being handed over finish first (a produce call is short; a new topic's first
+        // Batches being handed over finish first (a produce call is short; a new topic's first
         // record may wait up to a second for its metadata; a full queue gives up on seeing `closed`).
         // (Slept in a task of its own: a cancelled caller's sleep would return at once and spin.)
         while producing.load(ordering: .sequentiallyConsistent) > 0 { await Task.detached { try? await Task.sleep(for: .milliseconds(1)) }.value }
@@ -137,8 +144,9 @@ final class ProducerCore: Sendable {
         _ = try? await control.run { rd_kafka_flush(client.handle, flushTimeoutMilliseconds) }
         let pollLoop = self.pollLoop
         await onThreadOfItsOwn { pollLoop.stop() }  // it waits for the poll under way
-        let topics = self.topics
+        let topics = self.topics, events = self.events
         _ = try? await control.run {
+            events.destroy()
             topics.destroyAll()
             client.destroy()
         }

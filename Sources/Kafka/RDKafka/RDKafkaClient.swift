@@ -38,11 +38,10 @@ final class RDKafkaClient: @unchecked Sendable {
                 return 0  // librdkafka frees the JSON
             }
         }
-        if callbacks.deliveryReports != nil {
-            rd_kafka_conf_set_dr_msg_cb(conf) { rk, message, _ in
-                guard let rk, let message, let context = ClientCallbacks.from(rk) else { return }
-                context.deliveryReports?.complete(message.pointee)
-            }
+        if callbacks.deliveryReportsAsEvents {
+            // Delivery reports and errors as events on the main queue, which the producer serves
+            // (`ProducerEvents`): without the error events librdkafka only logs its errors.
+            rd_kafka_conf_set_events(conf, Int32(RD_KAFKA_EVENT_DR | RD_KAFKA_EVENT_ERROR))
         }
         if callbacks.rebalance != nil {
             rd_kafka_conf_set_rebalance_cb(conf) { rk, err, partitions, _ in
@@ -73,15 +72,16 @@ final class RDKafkaClient: @unchecked Sendable {
 final class ClientCallbacks: @unchecked Sendable {
     let logger: Logger
     let statistics: StatisticsRecorder?
-    let deliveryReports: DeliveryReportRegistry?
+    /// A producer's: its delivery reports come as events, served by `ProducerEvents`.
+    let deliveryReportsAsEvents: Bool
     /// Set once, before the handle is created; called on the consumer's poll thread.
     let rebalance: (@Sendable (OpaquePointer, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) -> Void)?
 
-    init(logger: Logger, statistics: StatisticsRecorder? = nil, deliveryReports: DeliveryReportRegistry? = nil,
+    init(logger: Logger, statistics: StatisticsRecorder? = nil, deliveryReportsAsEvents: Bool = false,
          rebalance: (@Sendable (OpaquePointer, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) -> Void)? = nil) {
         self.logger = logger
         self.statistics = statistics
-        self.deliveryReports = deliveryReports
+        self.deliveryReportsAsEvents = deliveryReportsAsEvents
         self.rebalance = rebalance
     }
 
