@@ -21,6 +21,13 @@ public final class KafkaProducer: Sendable {
         try await core.sendAll(messages)
     }
 
+    /// Learns the partition leaders of every topic on the cluster now, in one request, and makes
+    /// the topic handles of those it will write to, so that the first record to each does not wait
+    /// for its topic's metadata (see `ProducerTopics`).
+    public func loadTopicMetadata(timeoutMilliseconds: Int32 = 10_000, writingTo willWrite: (String) -> Bool) async throws {
+        try await core.loadTopicMetadata(timeoutMilliseconds: timeoutMilliseconds, writingTo: willWrite)
+    }
+
     public func flush(timeoutMilliseconds: Int32 = 10_000) async throws {
         try await core.flush(timeoutMilliseconds: timeoutMilliseconds)
     }

@@ -44,9 +44,7 @@ public final class KafkaTransactionalProducer: Sendable {
     /// the topic handles of those it will write to, so that the first transaction does not ask for
     /// each new topic's partitions (see `ProducerTopics`) before its records can be sent.
     public func loadTopicMetadata(timeoutMilliseconds: Int32 = 10_000, writingTo willWrite: (String) -> Bool) async throws {
-        let client = core.client
-        let topics = try await core.control.run { try KafkaAdmin.metadata(client.handle, timeout: timeoutMilliseconds) }
-        core.topics.adopt(topics.map(\.name).filter(willWrite))
+        try await core.loadTopicMetadata(timeoutMilliseconds: timeoutMilliseconds, writingTo: willWrite)
     }
 
     /// The topics this producer has a topic handle for (written to, or adopted with their metadata).

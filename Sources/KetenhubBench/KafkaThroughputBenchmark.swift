@@ -57,6 +57,8 @@ public struct KafkaThroughputBenchmark: Sendable {
 
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers),
                                          logger: logger)
+        // The topic's partitions first, as the C loop learns them before its clock starts.
+        try await producer.loadTopicMetadata { $0 == topic }
         let produceStart = ContinuousClock.now
         // As the hub produces (a router's batch, a gateway's message): records handed over together
         // with `sendAll`, several batches in flight, each awaiting its delivery reports.

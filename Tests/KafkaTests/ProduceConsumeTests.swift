@@ -147,6 +147,39 @@ struct ProduceConsumeTests {
         }
     }
 
+    @Test("batches sent at once by many tasks through a local queue far smaller than them wait for room: every record delivered once, in order per key, as reported")
+    func batchesWaitForRoom() async throws {
+        let topic = KafkaTopicSpecification(name: uniqueName("narrow"), partitions: 4)
+        try await withCluster(topics: [topic]) { cluster in
+            var configuration = producerConfiguration(cluster)
+            configuration.client.overrides["queue.buffering.max.messages"] = "50"
+            let producer = try KafkaProducer(configuration: configuration, logger: testLogger)
+            let reports = try await withThrowingTaskGroup(of: (Int, [KafkaDeliveryReport]).self) { group in
+                for sender in 0..<8 {
+                    group.addTask {
+                        let batch = (0..<250).map { KafkaProducerMessage(topic: topic.name, key: "sender-\(sender)", value: "\(sender)-\($0)") }
+                        return (sender, try await producer.sendAll(batch))
+                    }
+                }
+                return try await group.reduce(into: [Int: [KafkaDeliveryReport]]()) { $0[$1.0] = $1.1 }
+            }
+            await producer.shutdown()
+            #expect(reports.values.map(\.count) == Array(repeating: 250, count: 8))
+
+            let consumer = try KafkaConsumer(configuration: consumerConfiguration(cluster), logger: testLogger)
+            try consumer.subscribe(topics: [topic.name])
+            let received = try await collect(consumer, count: 2_000) + drain(consumer, seconds: 1)
+            await consumer.close()
+            #expect(received.count == 2_000)
+            for sender in 0..<8 {
+                let ofSender = received.filter { $0.keyString == "sender-\(sender)" }.sorted { $0.offset < $1.offset }
+                #expect(ofSender.map(\.valueString) == (0..<250).map { "\(sender)-\($0)" }, "one key keeps its order")
+                #expect(ofSender.map(\.offset) == reports[sender]?.map(\.offset), "each report names its record's offset")
+                #expect(Set(ofSender.map(\.partition)) == Set(reports[sender]?.map(\.partition) ?? []))
+            }
+        }
+    }
+
     @Test("records sent while the producer shuts down are each delivered or refused with a state error; none is reported twice or lost")
     func sendsDuringShutdown() async throws {
         let known = KafkaTopicSpecification(name: uniqueName("known"), partitions: 2)

@@ -121,36 +121,3 @@ private final class FirstOutcome: Sendable {
         }?.resume(returning: finished)
     }
 }
-
-/// A thread that calls `body` over and over until stopped: the poll loop that serves a handle's
-/// callbacks (delivery reports, logs, statistics).
-final class PollLoop: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var running = true
-    private var finished = false
-
-    init(name: String, body: @escaping @Sendable () -> Void) {
-        let thread = Thread { [self] in
-            while self.isRunning { body() }
-            self.condition.lock()
-            self.finished = true
-            self.condition.broadcast()
-            self.condition.unlock()
-        }
-        thread.name = name
-        thread.start()
-    }
-
-    private var isRunning: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return running
-    }
-
-    func stop() {
-        condition.lock()
-        running = false
-        while !finished { condition.wait() }
-        condition.unlock()
-    }
-}

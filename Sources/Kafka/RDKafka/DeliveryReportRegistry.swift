@@ -80,7 +80,7 @@ final class DeliveryBatch: Sendable {
         /// The failure of the first record (in enqueue order) that failed.
         var failure: (index: Int, error: KafkaError)?
         var remaining: Int
-        var waiter: CheckedContinuation<[KafkaDeliveryReport], any Error>?
+        var waiter: CheckedContinuation<Void, Never>?
 
         /// Records one record's outcome, unless it has one (the first for each record counts).
         mutating func record(_ index: Int, _ result: Result<KafkaDeliveryReport, KafkaError>, keepingReports: Bool) {
@@ -95,12 +95,11 @@ final class DeliveryBatch: Sendable {
             }
         }
 
-        /// Once every record has its outcome: the waiting task (if it waits yet) and what it gets.
-        mutating func finish(records: [KafkaProducerMessage]) -> (finished: Bool, waiter: CheckedContinuation<[KafkaDeliveryReport], any Error>?,
-                                                                  outcome: Result<[KafkaDeliveryReport], any Error>?) {
-            guard remaining == 0 else { return (false, nil, nil) }
+        /// Once every record has its outcome: true, and the waiting task (if it waits yet) to resume.
+        mutating func finish() -> (finished: Bool, waiter: CheckedContinuation<Void, Never>?) {
+            guard remaining == 0 else { return (false, nil) }
             defer { waiter = nil }
-            return (true, waiter, outcome(records: records))
+            return (true, waiter)
         }
 
         func outcome(records: [KafkaProducerMessage]) -> Result<[KafkaDeliveryReport], any Error> {
@@ -130,24 +129,24 @@ final class DeliveryBatch: Sendable {
     /// Records one record's outcome (the first for each record counts); true when it was the batch's last.
     @discardableResult
     func complete(_ index: Int, _ result: Result<KafkaDeliveryReport, KafkaError>) -> Bool {
-        let (finished, waiter, outcome) = state.withLock { state in
+        let (finished, waiter) = state.withLock { state in
             state.record(index, result, keepingReports: keepsReports)
-            return state.finish(records: records)
+            return state.finish()
         }
-        if let waiter, let outcome { waiter.resume(with: outcome) }
+        waiter?.resume()
         return finished
     }
 
     /// Records the outcomes of delivery reports of this batch's records; true when one was the batch's last.
     func complete(_ reports: UnsafeBufferPointer<UnsafePointer<rd_kafka_message_t>?>) -> Bool {
-        let (finished, waiter, outcome) = state.withLock { state in
+        let (finished, waiter) = state.withLock { state in
             for report in reports {
                 let message = report!.pointee
                 state.record(DeliveryTag(raw: UInt(bitPattern: message._private)).index, Self.result(of: message), keepingReports: keepsReports)
             }
-            return state.finish(records: records)
+            return state.finish()
         }
-        if let waiter, let outcome { waiter.resume(with: outcome) }
+        waiter?.resume()
         return finished
     }
 
@@ -170,16 +169,19 @@ final class DeliveryBatch: Sendable {
 
     /// Returns the reports (none for a batch that keeps none) once every record has an outcome;
     /// throws the first failure (in enqueue order) if any failed.
+    /// (The reports are put together here, on the waiting task, not on the producer thread that
+    /// completes the last record.)
     func wait() async throws -> [KafkaDeliveryReport] {
-        try await withCheckedThrowingContinuation { continuation in
-            let outcome: Result<[KafkaDeliveryReport], any Error>? = state.withLock { state in
+        await withCheckedContinuation { continuation in
+            let complete = state.withLock { state in
                 guard state.remaining == 0 else {
                     state.waiter = continuation
-                    return nil
+                    return false
                 }
-                return state.outcome(records: records)
+                return true
             }
-            if let outcome { continuation.resume(with: outcome) }
+            if complete { continuation.resume() }
         }
+        return try state.withLock { $0.outcome(records: records) }.get()
     }
 }

@@ -2,21 +2,21 @@ import CRdKafka
 import Logging
 import Synchronization
 
-/// What both producer kinds share: the handle, the poll loop serving its delivery reports, and a
-/// thread for its blocking calls (flush, transactions, destroy).
+/// What both producer kinds share: the handle, the thread that produces its records and serves its
+/// events (`ProducerThread`), and a thread for its blocking calls (flush, transactions, destroy).
 final class ProducerCore: Sendable {
     let client: RDKafkaClient
     let control: ClientThread
     private let registry: DeliveryReportRegistry
     let topics: ProducerTopics
     private let events: ProducerEvents
-    private let pollLoop: PollLoop
-    private let closed = Atomic(false)
-    /// Batches of records being handed to librdkafka now. A batch is counted before the closed flag
-    /// is read, and shutdown sets the flag before it waits for the count to fall to zero (both
-    /// sequentially consistent): so either the batch sees the producer closed, or shutdown waits for
-    /// it, and the client and its topic handles are never destroyed under a produce call.
-    private let producing = Atomic(0)
+    private let thread: ProducerThread
+    /// Batches being prepared on a task (their topics' handles made) and handed to the producer
+    /// thread. A batch is counted before the closed flag is read, and shutdown sets the flag before
+    /// it waits for the count to fall to zero (both sequentially consistent): so either the batch
+    /// sees the producer closed, or shutdown waits for it to be handed over, and the client and its
+    /// topic handles are never destroyed under it.
+    private let preparing = Atomic(0)
 
     /// `transactional`: a fatal error fails the records waiting for their reports (`ProducerEvents`).
     init(properties: [String: String], transactional: Bool = false, logger: Logger) throws {
@@ -29,28 +29,18 @@ final class ProducerCore: Sendable {
         self.registry = registry
         self.control = ClientThread(name: "\(name)-control")
         self.topics = ProducerTopics(client: client, control: control)
-        let events = ProducerEvents(client: client, registry: registry, failsRecordsOnFatalError: transactional)
-        self.events = events
-        self.pollLoop = PollLoop(name: "\(name)-poll") { events.serve(timeoutMilliseconds: 100) }
+        events = ProducerEvents(client: client, registry: registry, failsRecordsOnFatalError: transactional)
+        thread = ProducerThread(name: "\(name)-produce", client: client, topics: topics, registry: registry, events: events)
     }
 
-    var isClosed: Bool { closed.load(ordering: .sequentiallyConsistent) }
+    var isClosed: Bool { thread.isClosed }
 
-    /// Counts a batch as being produced, unless the producer is closed.
-    private func beginProducing() -> Bool {
-        producing.wrappingAdd(1, ordering: .sequentiallyConsistent)
-        guard !isClosed else {
-            producing.wrappingSubtract(1, ordering: .sequentiallyConsistent)
-            return false
-        }
-        return true
-    }
     private static let shutDown = KafkaError(kind: .state, reason: "the producer is shut down")
 
     /// Records librdkafka holds not yet delivered (queued or in flight); a non-blocking read, from any thread.
     var outstandingRecords: Int { Int(rd_kafka_outq_len(client.handle)) }
 
-    /// Enqueues the record and returns when its delivery report arrives. Once enqueued the record
+    /// Enqueues the record and returns when its delivery report arrives. Once handed over the record
     /// cannot be recalled, so cancelling the awaiting task does not stop it.
     func send(_ message: KafkaProducerMessage) async throws -> KafkaDeliveryReport {
         try await sendAll([message])[0]
@@ -78,33 +68,21 @@ final class ProducerCore: Sendable {
         }
         let batch = DeliveryBatch(records: messages, keepsReports: keepingReports)
         let number = registry.register(batch)
-        // Counted once for the batch: shutdown waits for the rest of it to be enqueued (or, on a
-        // full queue, to see the producer closed) before it flushes.
-        guard beginProducing() else {
+        preparing.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        guard !isClosed else {
+            preparing.wrappingSubtract(1, ordering: .sequentiallyConsistent)
             for index in messages.indices { registry.complete(DeliveryTag(batch: number, index: index), with: .failure(Self.shutDown)) }
             return try await batch.wait()
         }
-        defer { producing.wrappingSubtract(1, ordering: .sequentiallyConsistent) }
-        // A batch's records mostly share their topic: its handle is looked up when the topic changes.
-        // (Records are read in place, by index: a copy of each would count four references up and down.)
-        var topic: (name: String, handle: OpaquePointer)?
-        for index in messages.indices {
-            let tag = DeliveryTag(batch: number, index: index)
-            if topic?.name != messages[index].topic { topic = (messages[index].topic, await topics.handle(messages[index].topic)) }
-            var err = produce(messages[index], to: topic!.handle, tag: tag)
-            while err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !Task.isCancelled && !isClosed {
-                // Deliveries drain librdkafka's local queue: wait for them without holding a thread.
-                try? await Task.sleep(for: .milliseconds(2))
-                err = produce(messages[index], to: topic!.handle, tag: tag)
-            }
-            if err == RD_KAFKA_RESP_ERR__QUEUE_FULL && isClosed {
-                registry.complete(tag, with: .failure(Self.shutDown))
-            } else if err != RD_KAFKA_RESP_ERR_NO_ERROR {
-                // Refused, so no report will come for it.
-                let code = KafkaErrorCode(err)
-                registry.complete(tag, with: .failure(KafkaError(kind: .delivery, code: code, reason: "record for \(messages[index].topic) not enqueued: \(code.description)")))
-            }
+        // Each topic's handle first, here: a new topic's metadata request (up to a second) holds up
+        // this batch, not the producer thread.
+        var prepared: String?
+        for index in messages.indices where messages[index].topic != prepared {
+            _ = await topics.handle(messages[index].topic)
+            prepared = messages[index].topic
         }
+        thread.hand(ProducerThread.Handoff(records: messages, batch: number))
+        preparing.wrappingSubtract(1, ordering: .sequentiallyConsistent)
         return try await batch.wait()
     }
 
@@ -112,40 +90,39 @@ final class ProducerCore: Sendable {
     /// finds nobody waiting. For a producer that failed fatally.
     func failOutstanding(with error: KafkaError) { registry.failAll(with: error) }
 
-    /// Hands one record to librdkafka (non-blocking: a full local queue is an answer, not a wait).
-    /// A synchronous call, so that the common case costs no suspension point per record.
-    private func produce(_ message: KafkaProducerMessage, to topic: OpaquePointer, tag: DeliveryTag) -> rd_kafka_resp_err_t {
-        let headers = HeaderList.make(message.headers)
-        let err = message.value.withUnsafeBytes { value in
-            withOptionalBytes(message.key) { key in
-                ketenhub_produce(client.handle, topic, message.partition ?? RD_KAFKA_PARTITION_UA,
-                                 key.baseAddress, key.count, value.baseAddress, value.count,
-                                 headers, UnsafeMutableRawPointer(bitPattern: tag.raw))
-            }
-        }
-        if err != RD_KAFKA_RESP_ERR_NO_ERROR, let headers { rd_kafka_headers_destroy(headers) }
-        return err
+    /// Learns every topic's partition leaders in one request and makes the handles of the topics `willWrite` names.
+    func loadTopicMetadata(timeoutMilliseconds: Int32, writingTo willWrite: (String) -> Bool) async throws {
+        let client = self.client
+        let metadata = try await control.run { try KafkaAdmin.metadata(client.handle, timeout: timeoutMilliseconds) }
+        topics.adopt(metadata.map(\.name).filter(willWrite))
     }
 
     func flush(timeoutMilliseconds: Int32) async throws {
-        let client = self.client
-        let err = try await control.run { rd_kafka_flush(client.handle, timeoutMilliseconds) }
+        let client = self.client, thread = self.thread
+        let err = try await control.run {
+            thread.waitUntilHandedOver()
+            return rd_kafka_flush(client.handle, timeoutMilliseconds)
+        }
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.client(err, "flush") }
     }
 
     /// Flushes what is queued (up to the timeout), then stops the threads and destroys the handle.
     func shutdown(flushTimeoutMilliseconds: Int32 = 10_000) async {
-        guard closed.compareExchange(expected: false, desired: true, ordering: .sequentiallyConsistent).exchanged else { return }
-        // Batches being handed over finish first (a produce call is short; a new topic's first
-        // record may wait up to a second for its metadata; a full queue gives up on seeing `closed`).
-        // (Slept in a task of its own: a cancelled caller's sleep would return at once and spin.)
-        while producing.load(ordering: .sequentiallyConsistent) > 0 { await Task.detached { try? await Task.sleep(for: .milliseconds(1)) }.value }
-        let client = self.client
-        _ = try? await control.run { rd_kafka_flush(client.handle, flushTimeoutMilliseconds) }
-        let pollLoop = self.pollLoop
-        await onThreadOfItsOwn { pollLoop.stop() }  // it waits for the poll under way
+        guard thread.close() else { return }
+        // Batches being prepared are handed over first (a new topic's first record may wait up to a
+        // second for its metadata). (Slept in a task of its own: a cancelled caller's sleep would
+        // return at once and spin.)
+        while preparing.load(ordering: .sequentiallyConsistent) > 0 { await Task.detached { try? await Task.sleep(for: .milliseconds(1)) }.value }
+        let client = self.client, thread = self.thread
+        // Then the producer thread hands them to librdkafka (a batch that meets a full queue fails
+        // now), and the flush waits for their reports, which the thread serves.
+        _ = try? await control.run {
+            thread.waitUntilHandedOver()
+            return rd_kafka_flush(client.handle, flushTimeoutMilliseconds)
+        }
         let topics = self.topics, events = self.events
         _ = try? await control.run {
+            thread.stop()
             events.destroy()
             topics.destroyAll()
             client.destroy()
@@ -153,9 +130,4 @@ final class ProducerCore: Sendable {
         registry.failAll(with: KafkaError(kind: .delivery, reason: "the producer shut down before the record's delivery report"))
         control.shutdown()
     }
-}
-
-private func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer) -> R) -> R {
-    guard let bytes else { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
-    return bytes.withUnsafeBytes(body)
 }

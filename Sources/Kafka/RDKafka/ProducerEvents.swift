@@ -1,7 +1,8 @@
 import CRdKafka
 import Foundation
 
-/// A producer's main queue, served on its poll thread (the only thread that touches this object).
+/// A producer's main queue, served on its producer thread (`ProducerThread`), the only thread that
+/// touches this object but for `wake`.
 ///
 /// Delivery reports come as events (`RD_KAFKA_EVENT_DR`), each holding the reports of the records
 /// of one produce request, hundreds of them: the registry then matches a run of one batch's records
@@ -28,9 +29,10 @@ final class ProducerEvents: @unchecked Sendable {
         reports = Array(repeating: nil, count: Self.reportsPerPass)
     }
 
-    /// Waits up to `timeoutMilliseconds` for an event and handles it.
-    func serve(timeoutMilliseconds: Int32) {
-        guard let event = rd_kafka_queue_poll(queue, timeoutMilliseconds) else { return }
+    /// Waits up to `timeoutMilliseconds` for an event and handles it; false when none came (or the wait was woken).
+    @discardableResult
+    func serve(timeoutMilliseconds: Int32) -> Bool {
+        guard let event = rd_kafka_queue_poll(queue, timeoutMilliseconds) else { return false }
         defer { rd_kafka_event_destroy(event) }  // frees the event's records, and lets `flush` see them gone
         switch Int32(rd_kafka_event_type(event)) {
         case RD_KAFKA_EVENT_DR:
@@ -60,8 +62,12 @@ final class ProducerEvents: @unchecked Sendable {
         default:
             break
         }
+        return true
     }
 
-    /// Gives back the queue's reference; once the poll thread has stopped, before the client is destroyed.
+    /// Ends the wait of a `serve` under way, or makes the next one return at once; from any thread.
+    func wake() { rd_kafka_queue_yield(queue) }
+
+    /// Gives back the queue's reference; once the producer thread has stopped, before the client is destroyed.
     func destroy() { rd_kafka_queue_destroy(queue) }
 }

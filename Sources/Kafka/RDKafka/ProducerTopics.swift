@@ -2,7 +2,8 @@ import CRdKafka
 import Synchronization
 
 /// The topics one producer writes to, each with the librdkafka topic handle its records are produced
-/// through. Thread-safe; read on the tasks that send, destroyed on the producer's control thread.
+/// through. Thread-safe; made on the tasks that send, read on the producer thread, destroyed on the
+/// producer's control thread.
 ///
 /// Why a handle per topic: producing by topic name makes librdkafka look the topic up under its
 /// handle-wide write lock for every record. And why the metadata is learnt before a topic's first
@@ -36,6 +37,13 @@ final class ProducerTopics: Sendable {
             if let metadata { rd_kafka_metadata_destroy(metadata) }
         }
         return keep(made, for: topic).pointer
+    }
+
+    /// The handle of a topic `handle` has made (on the producer thread, for records whose topics were
+    /// prepared before they were handed over).
+    func known(_ topic: String) -> OpaquePointer {
+        guard let known = handles.withLock({ $0[topic] }) else { preconditionFailure("no handle for \(topic) yet") }
+        return known.pointer
     }
 
     /// Makes the handles of topics whose partitions the client has just learnt (a metadata request
