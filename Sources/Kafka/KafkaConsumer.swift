@@ -10,7 +10,7 @@ import Synchronization
 public final class KafkaConsumer: Sendable {
     private let client: RDKafkaClient
     private let queue: ConsumerQueue
-    private let assignment: AssignmentTracker
+    let assignment: AssignmentTracker
     /// `rd_kafka_consume_batch_queue` and close run here.
     private let pollThread: ClientThread
     /// Commits run here, so that they do not wait behind a poll.
@@ -323,20 +323,19 @@ public struct KafkaConsumerMessages: AsyncSequence, Sendable {
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         let consumer: KafkaConsumer
+        /// The batch fetched last, in reverse: records are moved out from its end, not copied.
         var batch: [KafkaConsumerMessage] = []
-        var index = 0
+        var ownership = OwnershipCheck()
 
         public mutating func next() async throws -> KafkaConsumerMessage? {
             while true {
-                while index < batch.count {
-                    let message = batch[index]
-                    index += 1
-                    if consumer.owns(message) { return message }
+                while let message = batch.popLast() {
+                    if ownership.owns(message, under: consumer.assignment) { return message }
                 }
                 if Task.isCancelled || consumer.isClosed { return nil }
                 do {
                     batch = try await consumer.poll()
-                    index = 0
+                    batch.reverse()
                 } catch let error as KafkaError where error.kind == .state {
                     return nil  // closed while waiting
                 }

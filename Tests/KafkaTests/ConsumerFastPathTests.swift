@@ -42,6 +42,39 @@ struct ConsumerFastPathTests {
         }
     }
 
+    @Test("the message stream skips the rest of a batch once its partition is assigned anew, then hands out the records fetched again")
+    func streamSkipsRecordsOfAnOldAssignment() async throws {
+        let topic = KafkaTopicSpecification(name: uniqueName("reassigned"), partitions: 1)
+        try await withCluster(topics: [topic]) { cluster in
+            let producer = try KafkaProducer(configuration: producerConfiguration(cluster), logger: testLogger)
+            try await producer.sendAll((0..<10).map { KafkaProducerMessage(topic: topic.name, key: "k", value: "r-\($0)") })
+            await producer.shutdown()
+            let consumer = try KafkaConsumer(configuration: consumerConfiguration(cluster), logger: testLogger)
+            let start = [KafkaTopicPartitionOffset(topic: topic.name, partition: 0, offset: KafkaOffset.beginning)]
+            try consumer.assign(start)
+            try await Task.sleep(for: .milliseconds(500))  // all ten fetched: the stream's first batch holds them
+            let stream = Stream(consumer.messages.makeAsyncIterator())
+            let first = try await within(20, "the first record") { try await stream.next() }
+            #expect(first?.valueString == "r-0")
+            let second = try await within(20, "the second record") { try await stream.next() }
+            #expect(second?.valueString == "r-1", "the partition checked once, its next record passes")
+
+            try consumer.assign(start)  // a new assignment: the eight records left of the batch are fenced
+            let again = try await within(20, "the first record fetched again") { try await stream.next() }
+            #expect(again?.valueString == "r-0")
+            #expect(again.map { consumer.owns($0) } == true)
+            #expect(again?.assignmentGeneration != first?.assignmentGeneration)
+            await consumer.close()
+        }
+    }
+
+    /// A message stream's iterator, advanced by one task at a time inside `within`.
+    final class Stream: @unchecked Sendable {
+        private var iterator: KafkaConsumerMessages.AsyncIterator
+        init(_ iterator: KafkaConsumerMessages.AsyncIterator) { self.iterator = iterator }
+        func next() async throws -> KafkaConsumerMessage? { try await iterator.next() }
+    }
+
     @Test("records of two topics in one batch each carry their own topic, key, empty value and headers")
     func topicsInOneBatch() async throws {
         let topics = [KafkaTopicSpecification(name: uniqueName("first"), partitions: 2), KafkaTopicSpecification(name: uniqueName("second"), partitions: 1)]

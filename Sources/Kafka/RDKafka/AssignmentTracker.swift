@@ -12,6 +12,10 @@ final class AssignmentTracker: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Counts the changes that take partitions away, each counted after it is made. While the count
+    /// stands still, a partition found owned under a generation still is (assignments only add), so
+    /// a reader that checked one record of a partition need not lock for the next (`OwnershipCheck`).
+    private let revocations = Atomic<UInt64>(0)
     private let logger: Logger
     /// With manual commits, commit the stored offsets before giving partitions away, so the next
     /// owner starts after the records this one finished (records it did not finish are redone).
@@ -32,12 +36,17 @@ final class AssignmentTracker: Sendable {
         state.withLock { $0.owned[partition] == generation }
     }
 
+    var revocationCount: UInt64 { revocations.load(ordering: .sequentiallyConsistent) }
+
+    private func revoked() { revocations.wrappingAdd(1, ordering: .sequentiallyConsistent) }
+
     /// Records an assignment the application made itself (no group rebalance involved).
     func assignManually(_ partitions: [KafkaTopicPartition]) {
         state.withLock { state in
             state.generation += 1
             state.owned = Dictionary(uniqueKeysWithValues: partitions.map { ($0, state.generation) })
         }
+        revoked()
     }
 
     /// The rebalance callback; runs on the consumer's poll thread (or inside close).
@@ -78,12 +87,14 @@ final class AssignmentTracker: Sendable {
             state.withLock { state in
                 for partition in changed { state.owned[partition] = nil }
             }
+            revoked()
             logger.info("partitions revoked", metadata: ["partitions": "\(changed.map(\.description).sorted())"])
             rd_kafka_assign(rk, nil)
         default:
             logger.error("rebalance failed", metadata: ["error": "\(KafkaErrorCode(err).name)"])
             listener?.revoking(Array(partitions))
             state.withLock { $0.owned.removeAll() }
+            revoked()
             rd_kafka_assign(rk, nil)
         }
     }
@@ -106,5 +117,25 @@ public struct KafkaRebalanceListener: Sendable {
                 revoking: @escaping @Sendable ([KafkaTopicPartition]) -> Void) {
         self.assigned = assigned
         self.revoking = revoking
+    }
+}
+
+/// Whether records still belong to the assignment they were fetched under, checked by one reader
+/// (a consumer's message iterator): a record of the partition and generation last found owned passes
+/// without a lock as long as no partition has been taken away since.
+struct OwnershipCheck {
+    private var lastOwned: (topic: String, partition: Int32, generation: UInt64, revocations: UInt64)?
+
+    mutating func owns(_ message: KafkaConsumerMessage, under assignment: AssignmentTracker) -> Bool {
+        let revocations = assignment.revocationCount
+        if let last = lastOwned, last.revocations == revocations, last.partition == message.partition,
+           last.generation == message.assignmentGeneration, last.topic == message.topic {
+            return true
+        }
+        // The count is read before the check: a revocation made meanwhile is counted after it, so
+        // the next record checks again.
+        guard assignment.owns(message.topicPartition, generation: message.assignmentGeneration) else { return false }
+        lastOwned = (message.topic, message.partition, message.assignmentGeneration, revocations)
+        return true
     }
 }
