@@ -14,6 +14,17 @@ struct TransactionTests {
         return configuration
     }
 
+    /// A producer in a transaction whose records time out only after 120 s, longer than a test waits.
+    func patientProducerInTransaction(_ cluster: EmbeddedCluster, id: String) async throws -> KafkaTransactionalProducer {
+        var configuration = transactionalConfiguration(cluster, id: id)
+        configuration.messageTimeoutMilliseconds = 120_000
+        configuration.transactionTimeoutMilliseconds = 150_000
+        let producer = try KafkaTransactionalProducer(configuration: configuration, logger: testLogger)
+        try await producer.initTransactions()
+        try producer.beginTransaction()
+        return producer
+    }
+
     @Test("a committed transaction is visible to a read_committed consumer, an aborted one is not")
     func commitAndAbort() async throws {
         let topic = KafkaTopicSpecification(name: "deliveries", partitions: 2)
@@ -298,12 +309,7 @@ struct TransactionTests {
     func fatalErrorFailsWaitingRecords() async throws {
         let topic = KafkaTopicSpecification(name: "stuck", partitions: 1)
         try await withCluster(topics: [topic]) { cluster in
-            var configuration = transactionalConfiguration(cluster, id: "stuck-1")
-            configuration.messageTimeoutMilliseconds = 120_000
-            configuration.transactionTimeoutMilliseconds = 150_000
-            let producer = try KafkaTransactionalProducer(configuration: configuration, logger: testLogger)
-            try await producer.initTransactions()
-            try producer.beginTransaction()
+            let producer = try await patientProducerInTransaction(cluster, id: "stuck-1")
             // The broker refuses the records, retriably, for longer than the test waits: they stay outstanding.
             cluster.pushRequestErrors(.produce, Array(repeating: .notEnoughReplicas, count: 2_000))
             let started = ContinuousClock.now
@@ -332,12 +338,7 @@ struct TransactionTests {
     func fatalErrorBetweenCallsFailsRecordsInFlight() async throws {
         let topic = KafkaTopicSpecification(name: "held", partitions: 1)
         try await withCluster(topics: [topic]) { cluster in
-            var configuration = transactionalConfiguration(cluster, id: "held-1")
-            configuration.messageTimeoutMilliseconds = 120_000
-            configuration.transactionTimeoutMilliseconds = 150_000
-            let producer = try KafkaTransactionalProducer(configuration: configuration, logger: testLogger)
-            try await producer.initTransactions()
-            try producer.beginTransaction()
+            let producer = try await patientProducerInTransaction(cluster, id: "held-1")
             try cluster.setPartitionLeader(topic: topic.name, partition: 0, brokerID: 1)
             // The first record adds the partition to the transaction and connects to its leader.
             try await producer.send(KafkaProducerMessage(topic: topic.name, key: "case", value: "first"))
