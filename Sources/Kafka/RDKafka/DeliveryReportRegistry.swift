@@ -17,7 +17,7 @@ struct DeliveryTag {
 
 /// Matches delivery reports to their records. A batch of records is registered once (a registration
 /// per record cost a lock, a closure and a dictionary entry for each of thousands per transaction);
-/// the producer's poll thread completes each record of it once, a run of one batch's reports at a time.
+/// the producer thread completes each record of it once, a run of one batch's reports at a time.
 final class DeliveryReportRegistry: Sendable {
     private struct State {
         var nextBatch: UInt = 1
@@ -114,7 +114,7 @@ final class DeliveryBatch: Sendable {
 
     let keepsReports: Bool
     /// The batch's records, for the topic of each report (kept only when reports are kept): a
-    /// report carries its record's topic without the poll thread making a string per record.
+    /// report carries its record's topic without the producer thread making a string per record.
     private let records: [KafkaProducerMessage]
     private let state: Mutex<State>
 

@@ -10,8 +10,8 @@ import Synchronization
 /// frees it on the thread that serves its delivery report: on one thread the allocator gives the
 /// memory back to that thread's cache, where across threads every free took the producing thread's
 /// arena lock. And records produced from one thread do not contend with each other for librdkafka's
-/// topic and partition locks, as records produced from two pool threads at once did (measured with
-/// `bench kafka`: about a third of our producing threads' time was librdkafka's locks and allocator).
+/// topic and partition locks, as records produced from two pool threads at once did (in a profile of
+/// `bench kafka`, a third of those threads' time).
 ///
 /// Thread: `hand`, `close` and `stop` from any thread; everything else on the thread itself.
 final class ProducerThread: @unchecked Sendable {
