@@ -33,10 +33,6 @@ final class ProducerCore: Sendable {
         thread = ProducerThread(name: "\(name)-produce", client: client, topics: topics, registry: registry, events: events)
     }
 
-    var isClosed: Bool { thread.isClosed }
-
-    private static let shutDown = KafkaError(kind: .state, reason: "the producer is shut down")
-
     /// Records librdkafka holds not yet delivered (queued or in flight); a non-blocking read, from any thread.
     var outstandingRecords: Int { Int(rd_kafka_outq_len(client.handle)) }
 
@@ -59,6 +55,7 @@ final class ProducerCore: Sendable {
     }
 
     private func deliver(_ messages: [KafkaProducerMessage], keepingReports: Bool) async throws -> [KafkaDeliveryReport] {
+        guard !messages.isEmpty else { return [] }  // (registered, a batch of none would never be completed, nor forgotten)
         guard messages.count <= DeliveryTag.batchLimit else {
             var reports: [KafkaDeliveryReport] = []
             for start in stride(from: 0, to: messages.count, by: DeliveryTag.batchLimit) {
@@ -66,14 +63,13 @@ final class ProducerCore: Sendable {
             }
             return reports
         }
+        preparing.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        guard !thread.isClosed else {
+            preparing.wrappingSubtract(1, ordering: .sequentiallyConsistent)
+            throw ProducerThread.shutDown
+        }
         let batch = DeliveryBatch(records: messages, keepsReports: keepingReports)
         let number = registry.register(batch)
-        preparing.wrappingAdd(1, ordering: .sequentiallyConsistent)
-        guard !isClosed else {
-            preparing.wrappingSubtract(1, ordering: .sequentiallyConsistent)
-            for index in messages.indices { registry.complete(DeliveryTag(batch: number, index: index), with: .failure(Self.shutDown)) }
-            return try await batch.wait()
-        }
         // Each topic's handle first, here: a new topic's metadata request (up to a second) holds up
         // this batch, not the producer thread.
         var prepared: String?

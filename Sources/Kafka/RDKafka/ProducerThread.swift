@@ -108,7 +108,8 @@ final class ProducerThread: @unchecked Sendable {
         condition.unlock()
     }
 
-    private static let shutDown = KafkaError(kind: .state, reason: "the producer is shut down")
+    /// What a record handed over, or to be handed over, after the producer closed fails with.
+    static let shutDown = KafkaError(kind: .state, reason: "the producer is shut down")
 
     private func produce(_ handoff: Handoff) {
         let records = handoff.records
