@@ -23,6 +23,25 @@ enum LibrdkafkaBaseline {
         return handle
     }
 
+    /// A producer's delivery reports, counted by the callback librdkafka calls from `rd_kafka_poll`,
+    /// `rd_kafka_flush` and a transaction's commit, on the thread that calls them. A C producer
+    /// needs one: without a report callback librdkafka queues no reports, so `rd_kafka_flush` (which
+    /// a commit calls) notices that the last record was delivered only at its next 10 ms check,
+    /// and every transaction would take up to 10 ms more per wait than librdkafka needs.
+    final class Deliveries {
+        var ok = 0
+        var failed = 0
+
+        /// Sets the report callback on a producer's configuration; the counter must outlive the producer.
+        func counted(_ conf: OpaquePointer) {
+            rd_kafka_conf_set_dr_msg_cb(conf) { _, message, opaque in
+                let deliveries = Unmanaged<Deliveries>.fromOpaque(opaque!).takeUnretainedValue()
+                if message!.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR { deliveries.ok += 1 } else { deliveries.failed += 1 }
+            }
+            rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(self).toOpaque())
+        }
+    }
+
     /// librdkafka's error text from its buffer.
     private static func text(_ buffer: [CChar]) -> String {
         String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
@@ -32,15 +51,9 @@ enum LibrdkafkaBaseline {
     /// on one topic handle, serving delivery reports with `rd_kafka_poll`; returns the seconds from
     /// the first record to the last delivery report.
     static func produce(properties: [String: String], topic: String, count: Int, payload: [UInt8]) throws -> Double {
-        final class Delivered { var ok = 0; var failed = 0 }
-        let delivered = Delivered()
-        let producer = try handle(RD_KAFKA_PRODUCER, properties) { conf in
-            rd_kafka_conf_set_dr_msg_cb(conf) { _, message, opaque in
-                let delivered = Unmanaged<Delivered>.fromOpaque(opaque!).takeUnretainedValue()
-                if message!.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR { delivered.ok += 1 } else { delivered.failed += 1 }
-            }
-            rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(delivered).toOpaque())
-        }
+        let delivered = Deliveries()
+        defer { withExtendedLifetime(delivered) {} }  // until the producer is destroyed
+        let producer = try handle(RD_KAFKA_PRODUCER, properties, configure: delivered.counted)
         defer { rd_kafka_destroy(producer) }
         let topicHandle = rd_kafka_topic_new(producer, topic, nil)
         defer { rd_kafka_topic_destroy(topicHandle) }
@@ -149,7 +162,9 @@ extension LibrdkafkaBaseline {
         rd_kafka_assign(consumer, assignment)
         rd_kafka_topic_partition_list_destroy(assignment)
 
-        let producer = try handle(RD_KAFKA_PRODUCER, producerProperties)
+        let deliveries = Deliveries()
+        defer { withExtendedLifetime(deliveries) {} }  // until the producer is destroyed
+        let producer = try handle(RD_KAFKA_PRODUCER, producerProperties, configure: deliveries.counted)
         defer { rd_kafka_destroy(producer) }
         try check(rd_kafka_init_transactions(producer, 30_000), "init_transactions")
         let targetHandles = targets.map { rd_kafka_topic_new(producer, $0, nil) }
@@ -266,7 +281,9 @@ extension LibrdkafkaBaseline {
             rd_kafka_topic_partition_list_destroy(assignment)
             var properties = producerProperties
             properties["transactional.id"] = "bench-relay-\(partition)"
-            let producer = try LibrdkafkaBaseline.handle(RD_KAFKA_PRODUCER, properties)
+            let reports = Deliveries()
+            defer { withExtendedLifetime(reports) {} }  // until the producer is destroyed
+            let producer = try LibrdkafkaBaseline.handle(RD_KAFKA_PRODUCER, properties, configure: reports.counted)
             defer { rd_kafka_destroy(producer) }
             try LibrdkafkaBaseline.check(rd_kafka_init_transactions(producer, 30_000), "init_transactions")
             let (records, deliveries) = (rd_kafka_topic_new(producer, plan.recordTopic, nil), rd_kafka_topic_new(producer, plan.deliveryTopic, nil))
@@ -286,6 +303,7 @@ extension LibrdkafkaBaseline {
             func waitForAcknowledgements() throws {
                 let error = rd_kafka_flush(producer, 30_000)
                 guard error == RD_KAFKA_RESP_ERR_NO_ERROR else { throw Failure(description: "flush: \(String(cString: rd_kafka_err2str(error)))") }
+                guard reports.failed == 0 else { throw Failure(description: "\(reports.failed) records not delivered") }
             }
 
             var batch = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: 500)
