@@ -18,6 +18,7 @@ import Router
 import SLAClocks
 import ServiceLifecycle
 import SharingPolicy
+import Synchronization
 
 /// One node of the hub, assembled from its configuration: the services of its roles, run under
 /// swift-service-lifecycle, and one HTTP server with `/healthz`, `/readyz`, `/metrics` and the
@@ -35,6 +36,8 @@ public final class HubNode: Sendable {
     /// The router of this node, if it runs one.
     public let router: RouterSupervisor?
     public let drain: DrainState
+    /// The node's parts that have not ended: a stop that takes too long names them (`StopWatchdog`).
+    public let runningParts: RunningParts
     private let parts: Parts
     private let group: ServiceGroup
     private let logger: Logger
@@ -56,8 +59,11 @@ public final class HubNode: Sendable {
     ///   - extraCredentials: tokens accepted besides the credentials file's (the demo's own).
     ///   - handlesSignals: SIGTERM and SIGINT stop the node gracefully (off in a test process).
     ///   - serving: called once the HTTP server listens, with its address.
-    public init(configuration: HubConfiguration, extraCredentials: Credentials? = nil, handlesSignals: Bool = true, logger: Logger,
+    ///   - runningParts: where the node's parts say they run (the demo shares one with its own parts).
+    public init(configuration: HubConfiguration, extraCredentials: Credentials? = nil, handlesSignals: Bool = true,
+                runningParts: RunningParts = RunningParts(), logger: Logger,
                 serving: @escaping @Sendable (URL) async -> Void = { _ in }) async throws {
+        self.runningParts = runningParts
         self.configuration = configuration
         self.logger = logger
         let roles = configuration.roles
@@ -114,26 +120,19 @@ public final class HubNode: Sendable {
         // In starting order; the group stops them in the reverse order.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         func add(_ name: String, _ body: @escaping @Sendable () async throws -> Void) {
-            services.append(.init(service: NodeService(name: name, logger: logger, body: body), successTerminationBehavior: .ignore))
+            services.append(.init(service: NamedService(name: name, running: runningParts, service: NodeService(name: name, logger: logger, body: body)),
+                                  successTerminationBehavior: .ignore))
         }
-        if let database {
-            services.append(.init(service: ClosureService {
+        /// A part that only closes something once the node stops.
+        func closing(_ name: String, _ close: @escaping @Sendable () async -> Void) -> ServiceGroupConfiguration.ServiceConfiguration {
+            .init(service: NamedService(name: name, running: runningParts, service: ClosureService {
                 try? await gracefulShutdown()
-                await database.close()
-            }, successTerminationBehavior: .ignore))
+                await close()
+            }), successTerminationBehavior: .ignore)
         }
-        if let producer {
-            services.append(.init(service: ClosureService {
-                try? await gracefulShutdown()
-                await producer.shutdown()
-            }, successTerminationBehavior: .ignore))
-        }
-        if let registry = chainCases?.registry {
-            services.append(.init(service: ClosureService {
-                try? await gracefulShutdown()
-                await registry.close()
-            }, successTerminationBehavior: .ignore))
-        }
+        if let database { services.append(closing("database") { await database.close() }) }
+        if let producer { services.append(closing("producer") { await producer.shutdown() }) }
+        if let registry = chainCases?.registry { services.append(closing("reference-registry") { await registry.close() }) }
         if roles.contains(.ledger), let ledger {
             let clocks = SLAEvaluator(clocks: try SLAClock.load(configuration.clocks))
             let projector = LedgerProjector(bootstrapServers: cluster, topics: topics, store: ledger, keptFields: clocks.keptFields, logger: logger)
@@ -172,10 +171,8 @@ public final class HubNode: Sendable {
         }
         let admin = try KafkaAdmin(settings: KafkaClientSettings(bootstrapServers: cluster, clientID: "ketenhub-\(configuration.node)-admin"),
                                    timeoutMilliseconds: 3_000, logger: logger)
-        services.insert(.init(service: ClosureService {
-            try? await gracefulShutdown()
-            await onThreadOfItsOwn { admin.shutdown() }  // it joins the admin's thread: never on Swift's pool
-        }, successTerminationBehavior: .ignore), at: 0)
+        // It joins the admin's thread: never on Swift's pool.
+        services.insert(closing("admin") { await onThreadOfItsOwn { admin.shutdown() } }, at: 0)
         var lag: ConsumerLagProbe?
         if roles.contains(.api) {
             let lagAdmin = try KafkaAdmin(settings: KafkaClientSettings(bootstrapServers: cluster, clientID: "ketenhub-\(configuration.node)-lag"),
@@ -186,10 +183,7 @@ public final class HubNode: Sendable {
             let probe = ConsumerLagProbe(admin: lagAdmin, groups: groups)
             lag = probe
             add("consumer-lag") { try await probe.run(every: .seconds(15)) }
-            services.insert(.init(service: ClosureService {
-                try? await gracefulShutdown()
-                await onThreadOfItsOwn { lagAdmin.shutdown() }
-            }, successTerminationBehavior: .ignore), at: 0)
+            services.insert(closing("lag-admin") { await onThreadOfItsOwn { lagAdmin.shutdown() } }, at: 0)
         }
         let httpRouter = Self.httpRouter(configuration, parts: parts, admin: admin, drain: drain, metrics: metrics, router: router, lag: lag,
                                          topics: topics, logger: logger)
@@ -199,13 +193,10 @@ public final class HubNode: Sendable {
                                           let port = channel.localAddress?.port ?? configuration.http.port
                                           await serving(URL(string: "http://\(configuration.http.host):\(port)")!)
                                       }, logger: logger)
-        services.append(.init(service: application))
+        services.append(.init(service: NamedService(name: "http", running: runningParts, service: application)))
         let drain = self.drain
         let drainLimit = Duration.seconds(configuration.http.drainSeconds)
-        services.append(.init(service: ClosureService {
-            try? await gracefulShutdown()
-            await drain.drain(waitingAtMost: drainLimit)
-        }, successTerminationBehavior: .ignore))
+        services.append(closing("drain") { await drain.drain(waitingAtMost: drainLimit) })
 
         var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
         if handlesSignals { groupConfiguration.gracefulShutdownSignals = [.sigterm, .sigint] }
@@ -260,6 +251,37 @@ public enum HubNodeError: Error, CustomStringConvertible {
             "delivery.transports.\(code): no organisation of the matrix with a partner format has this code"
         }
     }
+}
+
+/// The names of the parts of a process that run, each said when it starts and when it ends (any
+/// thread). Once a stop is asked for, the names left are the parts still stopping.
+public final class RunningParts: Sendable {
+    private let names = Mutex<[String]>([])
+
+    public init() {}
+
+    /// In the order they started.
+    public var current: [String] { names.withLock { $0 } }
+
+    /// Runs `body` as the part `name`: listed from its start until it returns or throws.
+    public func run<T>(_ name: String, _ body: () async throws -> T) async rethrows -> T {
+        names.withLock { $0.append(name) }
+        defer {
+            names.withLock { list in
+                if let index = list.firstIndex(of: name) { list.remove(at: index) }
+            }
+        }
+        return try await body()
+    }
+}
+
+/// A service of the node's group that says in `running` that it runs.
+struct NamedService<Wrapped: Service>: Service {
+    let name: String
+    let running: RunningParts
+    let service: Wrapped
+
+    func run() async throws { try await running.run(name) { try await service.run() } }
 }
 
 /// One long-running part of a node under the service group. Crash-only: when the part fails, it is

@@ -94,7 +94,8 @@ struct DemoCommand: AsyncParsableCommand {
             printNow(String(decoding: report.json.encoded(), as: UTF8.self))
             return
         }
-        let watchdog = StopWatchdog(limit: .seconds(30))
+        let running = hub.runningParts
+        let watchdog = StopWatchdog(limit: .seconds(30)) { running.current }
         _ = try await hub.run(exitWhenDone: false, running: announce, progress: { printNow($0) })
         watchdog.disarm()
         printNow("demo stopped")

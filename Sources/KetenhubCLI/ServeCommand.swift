@@ -24,7 +24,8 @@ struct ServeCommand: AsyncParsableCommand {
             printNow("Ketenhub \(Ketenhub.version) node \(configuration.node) (\(roles)) serving on \(address.absoluteString)")
         }
         node.bootstrapMetricsSystem()
-        let watchdog = StopWatchdog(limit: .seconds(configuration.http.drainSeconds + 30))
+        let running = node.runningParts
+        let watchdog = StopWatchdog(limit: .seconds(configuration.http.drainSeconds + 30)) { running.current }
         try await node.run()
         watchdog.disarm()
         printNow("node \(configuration.node) stopped")

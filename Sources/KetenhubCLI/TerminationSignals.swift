@@ -34,12 +34,13 @@ func printNow(_ line: String) {
 }
 
 /// Bounds a stop: after the first SIGINT or SIGTERM the process has `limit` to end by itself; past
-/// it, it says so on standard error and exits 1, so that a part that does not stop (a client hung
-/// in a blocking call) never keeps a node alive unnoticed. Signals still go to whoever handles them.
+/// it, it says so on standard error, naming the parts still running (`running`), and exits 1, so
+/// that a part that does not stop (a client hung in a blocking call) never keeps a node alive
+/// unnoticed, and the operator learns which. Signals still go to whoever handles them.
 final class StopWatchdog: @unchecked Sendable {
     private let sources: [any DispatchSourceSignal]
 
-    init(limit: Duration) {
+    init(limit: Duration, running: @escaping @Sendable () -> [String]) {
         let seconds = Double(limit.components.seconds)
         var sources: [any DispatchSourceSignal] = []
         let box = WatchdogState()
@@ -50,7 +51,9 @@ final class StopWatchdog: @unchecked Sendable {
                 guard box.startOnce() else { return }
                 DispatchQueue.global().asyncAfter(deadline: .now() + seconds) {
                     guard box.isArmed else { return }
-                    FileHandle.standardError.write(Data("error: not stopped \(Int(seconds)) s after the signal; exiting\n".utf8))
+                    let parts = running()
+                    let still = parts.isEmpty ? "" : " (still running: \(parts.joined(separator: ", ")))"
+                    FileHandle.standardError.write(Data("error: not stopped \(Int(seconds)) s after the signal\(still); exiting\n".utf8))
                     exit(1)
                 }
             }

@@ -78,6 +78,9 @@ public struct DemoHub: Sendable {
     public let settings: Settings
     let logger: Logger
 
+    /// The parts of the demo that run, its node's among them: a stop that takes too long names them.
+    public let runningParts = RunningParts()
+
     public init(settings: Settings, logger: Logger) {
         self.settings = settings
         self.logger = logger
@@ -164,7 +167,8 @@ public struct DemoHub: Sendable {
                 Application(router: backOfficeRouter, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                             onServerRunning: { backOfficePort.set($0.localAddress?.port ?? 0) }, logger: logger),
             ], logger: logger))
-            group.addTask { try await backOfficeServer.run() }
+            let parts = runningParts
+            group.addTask { try await parts.run("simulated-back-offices") { try await backOfficeServer.run() } }
             let backOfficeURL = URL(string: "http://127.0.0.1:\(try await backOfficePort.value())")!
             if let outage = settings.outage { await backOffices.makeUnavailable(outage.organisation, for: outage.duration) }
 
@@ -172,7 +176,7 @@ public struct DemoHub: Sendable {
                                                   work: work, backOffices: backOfficeURL)
             let hubPort = PortBox()
             let node = try await HubNode(configuration: configuration, extraCredentials: generated, handlesSignals: settings.ownsProcess,
-                                   logger: logger) { hubPort.set($0.port ?? 0) }
+                                         runningParts: parts, logger: logger) { hubPort.set($0.port ?? 0) }
             if settings.ownsProcess { node.bootstrapMetricsSystem() }
             // The node runs beside the group: it ends on a signal (or `stop()`), and then the demo ends.
             let nodeRun = Task { try await node.run() }
@@ -181,9 +185,11 @@ public struct DemoHub: Sendable {
             for case .directory(let outbox) in configuration.transports.values {
                 let organisation = outbox.lastPathComponent
                 group.addTask {
-                    while !Task.isCancelled {
-                        await backOffices.collect(outbox: outbox, organisation: organisation)
-                        try await Task.sleep(for: .milliseconds(100))
+                    try await parts.run("simulated-outbox-\(organisation)") {
+                        while !Task.isCancelled {
+                            await backOffices.collect(outbox: outbox, organisation: organisation)
+                            try await Task.sleep(for: .milliseconds(100))
+                        }
                     }
                 }
             }
@@ -209,7 +215,7 @@ public struct DemoHub: Sendable {
                 }
                 group.addTask {
                     // Sending may outlive the node (a signal while partners still send): it is cancelled with the group.
-                    let outcome = try await simulator.send(facts, brokenEvery: settings.brokenEvery)
+                    let outcome = try await parts.run("simulated-partners") { try await simulator.send(facts, brokenEvery: settings.brokenEvery) }
                     progress("the simulated partners sent \(outcome.messages) messages: \(outcome.accepted) accepted (\(outcome.acceptedEvents) events), "
                              + "\(outcome.rejected) refused and dead-lettered")
                 }

@@ -138,6 +138,24 @@ struct ChainCaseTests {
 
     static func events(_ receipt: [String: Any]) -> [[String: Any]] { receipt["events"] as? [[String: Any]] ?? [] }
 
+    @Test("a node lists its parts while they run, so that a stop that takes too long can name them, and none once it has stopped")
+    func runningParts() async throws {
+        let hub = try await Hub(organisations: [Self.police, Self.parket])
+        let running = hub.node.runningParts
+        let expected = ["admin", "lag-admin", "database", "producer", "reference-registry", "ledger", "router",
+                        "delivery-\(Self.police)", "delivery-\(Self.parket)", "consumer-lag", "http", "drain"]
+        let deadline = ContinuousClock.now + .seconds(30)
+        var listed = running.current
+        while !Set(expected).isSubset(of: listed), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+            listed = running.current
+        }
+        #expect(Set(expected).isSubset(of: listed), "missing: \(Set(expected).subtracting(listed).sorted()); listed: \(listed)")
+        #expect(listed.count == Set(listed).count, "each part once: \(listed)")
+        await hub.stop()
+        #expect(running.current == [], "parts still listed after the node stopped: \(running.current)")
+    }
+
     @Test("a police registration opens a case; the OM and VT join it with their references; receipts and deliveries carry the right ids; an unknown dossier is refused naming it")
     func openJoinResolveRefuse() async throws {
         let hub = try await Hub(organisations: [Self.police, Self.parket, Self.veiligThuis, "3ro", "shn", "rvdk-noordwest-nederland", "politie", "om", "rvdk"])
