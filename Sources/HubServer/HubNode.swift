@@ -120,7 +120,7 @@ public final class HubNode: Sendable {
         // In starting order; the group stops them in the reverse order.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         func add(_ name: String, _ body: @escaping @Sendable () async throws -> Void) {
-            services.append(.init(service: NamedService(name: name, running: runningParts, service: NodeService(name: name, logger: logger, body: body)),
+            services.append(.init(service: NodeService(name: name, running: runningParts, logger: logger, body: body),
                                   successTerminationBehavior: .ignore))
         }
         /// A part that only closes something once the node stops.
@@ -287,21 +287,25 @@ struct NamedService<Wrapped: Service>: Service {
 /// One long-running part of a node under the service group. Crash-only: when the part fails, it is
 /// started again (a second later) and takes up from the topics; graceful shutdown cancels it, and
 /// each part finishes the work in hand on cancellation (a router its batch, a worker its delivery).
+/// Listed in `running` under its name while it runs, restarts included.
 struct NodeService: Service {
     let name: String
+    let running: RunningParts
     let logger: Logger
     let body: @Sendable () async throws -> Void
 
     func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    try await body()
-                    return
-                } catch {
-                    if Task.isCancelled { return }
-                    logger.error("\(name) stopped; starting it again", metadata: ["error": "\(error)"])
-                    try? await Task.sleep(for: .seconds(1))
+        await running.run(name) {
+            await cancelWhenGracefulShutdown {
+                while !Task.isCancelled {
+                    do {
+                        try await body()
+                        return
+                    } catch {
+                        if Task.isCancelled { return }
+                        logger.error("\(name) stopped; starting it again", metadata: ["error": "\(error)"])
+                        try? await Task.sleep(for: .seconds(1))
+                    }
                 }
             }
         }

@@ -202,15 +202,17 @@ public struct DemoHub: Sendable {
             let facts = CaseTimelines(seed: settings.seed, registry: matrix.organisations).facts(cases: settings.cases)
             guard exitWhenDone else {
                 group.addTask {
-                    var last = ""
-                    while !Task.isCancelled {
-                        try await Task.sleep(for: .seconds(5))
-                        let received = await backOffices.all.mapValues(\.count)
-                        let acknowledged = await backOffices.acknowledgements
-                        let line = "back-offices received " + received.keys.sorted().map { "\($0) \(received[$0]!)" }.joined(separator: ", ")
-                            + "; acknowledged \(acknowledged.values.reduce(0, +)); routed \(router.committedRecords) events"
-                        if line != last { progress(line) }  // said once, until something moves
-                        last = line
+                    try await parts.run("progress-line") {
+                        var last = ""
+                        while !Task.isCancelled {
+                            try await Task.sleep(for: .seconds(5))
+                            let received = await backOffices.all.mapValues(\.count)
+                            let acknowledged = await backOffices.acknowledgements
+                            let line = "back-offices received " + received.keys.sorted().map { "\($0) \(received[$0]!)" }.joined(separator: ", ")
+                                + "; acknowledged \(acknowledged.values.reduce(0, +)); routed \(router.committedRecords) events"
+                            if line != last { progress(line) }  // said once, until something moves
+                            last = line
+                        }
                     }
                 }
                 group.addTask {
