@@ -252,8 +252,6 @@ private struct PartitionPipeline: Sendable {
                                    decidedAt: HubTime.text(now))
         let horizonDays = environment.configuration.deduplicationHorizonDays
         let tomorrow = String(HubTime.text(now.addingTimeInterval(86_400)).prefix(10))
-        let horizon = memory.horizon.start(days: horizonDays)
-        memory.routing.forgetBefore = horizon
         for (message, result) in zip(batch.messages, batch.parsed) {
             decided.next = message.offset + 1
             let event: CloudEvent
@@ -263,6 +261,11 @@ private struct PartitionPipeline: Sendable {
                 decided.deadLetters.append(deadLetter.message)
                 continue
             }
+            // The horizon as the events before this one left it, not as it stood when the batch
+            // began: how input is cut into batches depends on timing (and differs for a partition's
+            // next router reading it again), and must not change which events are routed.
+            let horizon = memory.horizon.start(days: horizonDays)
+            memory.routing.forgetBefore = horizon
             if CaseState.day(of: event) < horizon, !memory.routing.hasRouted(event) {
                 decided.deadLetters.append(environment.deadLetter(message, reasons: [DeadLetter.Reason(
                     location: "/time", reason: "the event happened before the routing horizon (\(horizonDays) days, from \(horizon)): the router no longer remembers whether it routed it, and never routes an event twice; it is not routed")]).message)

@@ -100,6 +100,36 @@ struct RoutingServiceTests {
         #expect(delivered.values.map(\.unique.count).reduce(0, +) > 0)
     }
 
+    @Test("an event is judged against the horizon as the events before it left it, not as it stood when its batch began: an old event read in one batch after a recent one, on a partition that routed nothing before, is refused")
+    func horizonWithinOneBatch() async throws {
+        let cluster = try await F.cluster()
+        defer { cluster.shutdown() }
+        var recent = F.event("gedragsaanwijzing/opgelegd", case: 1, sequence: 0)
+        recent.time = "2026-11-20T10:00:00Z"
+        var old = F.event("gedragsaanwijzing/opgelegd", case: 1, sequence: 1)
+        old.time = "2026-09-01T10:00:00Z"
+        var next = F.event("gedragsaanwijzing/opgelegd", case: 1, sequence: 2)
+        next.time = "2026-11-21T10:00:00Z"
+        // Published before the router starts: its first read holds all three (a batch holds 50).
+        try await F.publish([recent, old, next], to: cluster)
+        var configuration = Self.configuration(cluster)
+        configuration.deduplicationHorizonDays = 30
+        let reader = TopicReader(bootstrapServers: cluster.bootstrapServers, logger: F.logger)
+        let (awaited, refused) = (next.id, old.id)
+        try await Self.runRouter(configuration) {  // until the last is decided, and the old one refused or decided
+            let lettered = try await !reader.readAll(F.topics.deadLetter).values.flatMap { $0 }.isEmpty
+            let decided = Set(try await F.auditRecords(cluster).values.flatMap { $0 }.map(\.eventId))
+            return decided.contains(awaited) && (lettered || decided.contains(refused))
+        }
+        let letters = try await reader.readAll(F.topics.deadLetter).values.flatMap { $0 }
+            .compactMap { try? JSONDecoder().decode(DeadLetter.self, from: Data($0.value)) }
+        #expect(letters.count == 1)
+        #expect(letters.first?.reasons == [DeadLetter.Reason(location: "/time", reason: "the event happened before the routing horizon (30 days, from 2026-10-21): the router no longer remembers whether it routed it, and never routes an event twice; it is not routed")])
+        let recorded = try await F.auditRecords(cluster).values.flatMap { $0 }
+        #expect(!recorded.contains { $0.eventId == old.id }, "the old event is not decided")
+        #expect(recorded.contains { $0.eventId == recent.id } && recorded.contains { $0.eventId == next.id })
+    }
+
     @Test("deliveries held for the suspect's age and the victim's address survive a restart and are delivered once when a partner states them (#14)")
     func heldUntilStated() async throws {
         let cluster = try await F.cluster()
