@@ -32,6 +32,21 @@ struct RoutingServiceTests {
         try await running.value
     }
 
+    /// A gedragsaanwijzing of case 1 that happened at `time`.
+    static func dated(_ sequence: Int, _ time: String) -> CloudEvent {
+        var event = F.event("gedragsaanwijzing/opgelegd", case: 1, sequence: sequence)
+        event.time = time
+        return event
+    }
+
+    /// The dead letters written so far.
+    static func deadLetters(_ reader: TopicReader) async throws -> [DeadLetter] {
+        try await reader.readAll(F.topics.deadLetter).values.flatMap { $0 }.compactMap { try? JSONDecoder().decode(DeadLetter.self, from: Data($0.value)) }
+    }
+
+    /// The reasons of a dead letter of an event dated before a 30-day horizon from 2026-10-21.
+    static let beforeHorizon = [DeadLetter.Reason(location: "/time", reason: "the event happened before the routing horizon (30 days, from 2026-10-21): the router no longer remembers whether it routed it, and never routes an event twice; it is not routed")]
+
     /// The partition's router sees every case of its partition; the two cases are put in one here.
     @Test("an id already used by its source in another case is dead-lettered, not routed under the first one's decision ids (#13 item 3)")
     func idReusedInAnotherCase() async throws {
@@ -68,12 +83,9 @@ struct RoutingServiceTests {
     func deduplicationHorizon() async throws {
         let cluster = try await F.cluster()
         defer { cluster.shutdown() }
-        var recent = F.event("gedragsaanwijzing/opgelegd", case: 1, sequence: 0)
-        recent.time = "2026-11-20T10:00:00Z"
-        var old = F.event("gedragsaanwijzing/opgelegd", case: 1, sequence: 1)
-        old.time = "2026-09-01T10:00:00Z"  // 80 days before the newest event the partition routed
-        var withinHorizon = F.event("gedragsaanwijzing/opgelegd", case: 1, sequence: 2)
-        withinHorizon.time = "2026-11-01T10:00:00Z"
+        let recent = Self.dated(0, "2026-11-20T10:00:00Z")
+        let old = Self.dated(1, "2026-09-01T10:00:00Z")  // 80 days before the newest event the partition routed
+        let withinHorizon = Self.dated(2, "2026-11-01T10:00:00Z")
         try await F.publish([recent], to: cluster)
         var configuration = Self.configuration(cluster)
         configuration.deduplicationHorizonDays = 30
@@ -87,10 +99,9 @@ struct RoutingServiceTests {
             let decided = try await F.auditRecords(cluster).values.flatMap { $0 }.contains { $0.eventId == awaited }
             return lettered && decided
         }
-        let letters = try await reader.readAll(F.topics.deadLetter).values.flatMap { $0 }
-            .compactMap { try? JSONDecoder().decode(DeadLetter.self, from: Data($0.value)) }
+        let letters = try await Self.deadLetters(reader)
         #expect(letters.count == 1)
-        #expect(letters.first?.reasons == [DeadLetter.Reason(location: "/time", reason: "the event happened before the routing horizon (30 days, from 2026-10-21): the router no longer remembers whether it routed it, and never routes an event twice; it is not routed")])
+        #expect(letters.first?.reasons == Self.beforeHorizon)
         let recorded = try await F.auditRecords(cluster).values.flatMap { $0 }
         #expect(!recorded.contains { $0.eventId == old.id }, "the old event is not decided")
         #expect(Set(recorded.filter { $0.eventId == recent.id }.map(\.decisionId)).count == recorded.filter { $0.eventId == recent.id }.count,
@@ -104,12 +115,7 @@ struct RoutingServiceTests {
     func horizonWithinOneBatch() async throws {
         let cluster = try await F.cluster()
         defer { cluster.shutdown() }
-        var recent = F.event("gedragsaanwijzing/opgelegd", case: 1, sequence: 0)
-        recent.time = "2026-11-20T10:00:00Z"
-        var old = F.event("gedragsaanwijzing/opgelegd", case: 1, sequence: 1)
-        old.time = "2026-09-01T10:00:00Z"
-        var next = F.event("gedragsaanwijzing/opgelegd", case: 1, sequence: 2)
-        next.time = "2026-11-21T10:00:00Z"
+        let (recent, old, next) = (Self.dated(0, "2026-11-20T10:00:00Z"), Self.dated(1, "2026-09-01T10:00:00Z"), Self.dated(2, "2026-11-21T10:00:00Z"))
         // Published before the router starts: its first read holds all three (a batch holds 50).
         try await F.publish([recent, old, next], to: cluster)
         var configuration = Self.configuration(cluster)
@@ -121,10 +127,9 @@ struct RoutingServiceTests {
             let decided = Set(try await F.auditRecords(cluster).values.flatMap { $0 }.map(\.eventId))
             return decided.contains(awaited) && (lettered || decided.contains(refused))
         }
-        let letters = try await reader.readAll(F.topics.deadLetter).values.flatMap { $0 }
-            .compactMap { try? JSONDecoder().decode(DeadLetter.self, from: Data($0.value)) }
+        let letters = try await Self.deadLetters(reader)
         #expect(letters.count == 1)
-        #expect(letters.first?.reasons == [DeadLetter.Reason(location: "/time", reason: "the event happened before the routing horizon (30 days, from 2026-10-21): the router no longer remembers whether it routed it, and never routes an event twice; it is not routed")])
+        #expect(letters.first?.reasons == Self.beforeHorizon)
         let recorded = try await F.auditRecords(cluster).values.flatMap { $0 }
         #expect(!recorded.contains { $0.eventId == old.id }, "the old event is not decided")
         #expect(recorded.contains { $0.eventId == recent.id } && recorded.contains { $0.eventId == next.id })
