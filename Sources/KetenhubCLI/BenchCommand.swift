@@ -68,6 +68,14 @@ struct RouterBench: AsyncParsableCommand {
             help: "The events after which a router process's resident memory is read (resident_mb).")
     var memoryEvents: [Int] = [20_000, 200_000]
 
+    func validate() throws {
+        guard events >= 1 else { throw ValidationError("--events must be at least 1") }
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
+        guard latencySeconds > 0 else { throw ValidationError("--latency-seconds must be more than 0") }
+        guard memoryEvents.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--memory-events must each be at least 1") }
+    }
+
     func run() async throws {
         var benchmark = RouterBenchmark(matrix: try MatrixLoader.loadValid(directory: URL(fileURLWithPath: matrix)))
         benchmark.events = events

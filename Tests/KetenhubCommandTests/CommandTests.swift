@@ -31,6 +31,17 @@ struct CommandTests {
         #expect(abs((result["consume_ratio_to_librdkafka"] as? Double ?? -1) - consume / baselineConsume) <= 0.006)
     }
 
+    @Test("bench router refuses figures it cannot measure with before it starts, naming the option (no events: no first batch to time from)")
+    func benchRouterOptions() async throws {
+        for (option, value, message) in [("--events", "0", "--events must be at least 1"), ("--batch-size", "0", "--batch-size must be at least 1"),
+                                         ("--rounds", "0", "--rounds must be at least 1"), ("--latency-seconds", "0", "--latency-seconds must be more than 0"),
+                                         ("--memory-events", "0", "--memory-events must each be at least 1")] {
+            let (status, _, errors) = try await runKetenhub(["bench", "router", option, value])
+            #expect(status == 64, "\(option) \(value)")
+            #expect(errors.contains(message), "\(errors)")
+        }
+    }
+
     @Test("route refuses a batch size outside 1 to 10000 before it starts, naming the option")
     func routeBatchSize() async throws {
         for size in ["0", "10001", "9223372036854775807"] {
