@@ -188,6 +188,7 @@ public final class HubNode: Sendable {
         let httpRouter = Self.httpRouter(configuration, parts: parts, admin: admin, drain: drain, metrics: metrics, router: router, lag: lag,
                                          topics: topics, logger: logger)
         let application = Application(router: httpRouter,
+                                      server: .http1(configuration: .init(idleTimeout: .seconds(Int64(configuration.http.idleSeconds)))),
                                       configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port)),
                                       onServerRunning: { channel in
                                           let port = channel.localAddress?.port ?? configuration.http.port

@@ -58,6 +58,7 @@ REFUSALS = [
     ("the store an api node needs", VALID.replace("store: \"sqlite::memory:\"\n", ""), "store", 1, "required"),
     ("a number where text is expected", VALID.replace("node: n1", "node: 12"), "node", 1, "expected text"),
     ("text where a number is expected", VALID.replace("  listen: 127.0.0.1:0", "  listen: 127.0.0.1:0\n  drainSeconds: five"), "http.drainSeconds", 12, "whole number"),
+    ("an idle time of no seconds", VALID.replace("  listen: 127.0.0.1:0", "  listen: 127.0.0.1:0\n  idleSeconds: 0"), "http.idleSeconds", 12, "from 1 to 3600"),
     ("a single role instead of a list", VALID.replace("roles: [gateway, router, delivery, ledger, sla, api]", "roles: gateway"), "roles", 2, "expected a list"),
     ("an unknown role", VALID.replace("roles: [gateway,", "roles: [gatway,"), "roles[0]", 2, "unknown role"),
     ("a store URL of no known kind", VALID.replace("\"sqlite::memory:\"", "mysql://db/hub"), "store", 8, "expected sqlite:PATH"),

@@ -2,6 +2,7 @@
 SIGINT and SIGTERM (every one of 20 runs, `serve` and `demo` alike), drains on SIGTERM without losing a
 message it answered 202, and takes credential changes while it serves."""
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -142,5 +143,58 @@ def test_credentials_change_while_serving(broker, tmp_path):
         began = time.monotonic()
         eventually("the revoked token refused", lambda: call(node.url, "/api/me", late)[0] == 401, 10, 0.1)
         print(f"revocation took effect after {time.monotonic() - began:.1f} s")
+    finally:
+        node.stop()
+
+
+def test_a_connection_that_sends_nothing_for_http_idle_seconds_is_closed(broker, tmp_path):
+    """A partner that stops sending holds no connection past `http.idleSeconds`; nor does a client that
+    announced a body the hub refuses unread (413) and asked to close, which the server stops reading:
+    a client that writes the whole body before it reads the answer would otherwise wait for ever."""
+    token = add_credential(tmp_path / "credentials.json", "politie-amsterdam", "partner", "politie-amsterdam")
+    config = write_config(tmp_path, "idle", broker.bootstrap, ["gateway"])
+    config.write_text(config.read_text().replace("  drainSeconds: 5", "  drainSeconds: 5\n  idleSeconds: 2"))
+    node = Node(config)
+    host, port = node.url.removeprefix("http://").split(":")
+    try:
+        def closed_within(connection, seconds):
+            """Seconds until the server closed `connection` (what it answered before), or None."""
+            start, answer = time.monotonic(), b""
+            connection.settimeout(0.2)
+            while time.monotonic() - start < seconds:
+                try:
+                    data = connection.recv(65536)
+                except socket.timeout:
+                    continue
+                except ConnectionResetError:
+                    return time.monotonic() - start, answer
+                if not data:
+                    return time.monotonic() - start, answer
+                answer += data
+            return None, answer
+
+        # Half a request head, then nothing.
+        silent = socket.create_connection((host, int(port)))
+        silent.sendall(b"POST /partners/politie-amsterdam/messages HTTP/1.1\r\nHost: hub\r\n")
+        waited, answer = closed_within(silent, 15)
+        assert waited is not None and 1 <= waited <= 8, f"closed after {waited} s"
+
+        # A body announced too large, with Connection: close, sent as far as the server reads it.
+        refused = socket.create_connection((host, int(port)))
+        refused.sendall(f"POST /partners/politie-amsterdam/messages HTTP/1.1\r\nHost: hub\r\nAuthorization: Bearer {token}\r\n"
+                        f"Content-Type: application/xml\r\nContent-Length: 5000000\r\nConnection: close\r\n\r\n".encode())
+        refused.setblocking(False)
+        sent = 0
+        deadline = time.monotonic() + 0.5  # well within the idle time: the answer is read before the close
+        while time.monotonic() < deadline and sent < 5_000_000:
+            try:
+                sent += refused.send(b"x" * 65536)
+            except BlockingIOError:
+                time.sleep(0.01)
+        refused.setblocking(True)
+        waited, answer = closed_within(refused, 15)
+        assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+        assert waited is not None and waited <= 8, f"closed after {waited} s, having read {sent} of 5000000 bytes"
+        assert call(node.url, "/healthz")[0] == 200
     finally:
         node.stop()

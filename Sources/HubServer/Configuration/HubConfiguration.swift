@@ -71,6 +71,10 @@ public struct HubConfiguration: Sendable {
         /// On SIGTERM, how long partner endpoints answer 503 (with `Retry-After`) while requests in
         /// flight finish, before the server stops.
         public var drainSeconds = 5
+        /// A connection that sends nothing for this long, while a request's head or body is being
+        /// read or between requests, is closed: a partner that stops sending (or a client that waits
+        /// to finish sending a body the hub refused unread) holds no connection for longer.
+        public var idleSeconds = 60
         public init() {}
     }
 
@@ -166,10 +170,11 @@ public struct HubConfiguration: Sendable {
         if let id = root.optional("transactionalId") { configuration.transactionalID = try id.string() }
 
         let http = try root.required("http").mapping()
-        try http.allowOnly(["listen", "drainSeconds"])
+        try http.allowOnly(["listen", "drainSeconds", "idleSeconds"])
         let listen = try http.required("listen")
         (configuration.http.host, configuration.http.port) = try Self.address(try listen.string(), at: listen)
         if let drain = http.optional("drainSeconds") { configuration.http.drainSeconds = try drain.int(in: 0...300) }
+        if let idle = http.optional("idleSeconds") { configuration.http.idleSeconds = try idle.int(in: 1...3600) }
         try http.finish()
 
         if let delivery = roles.contains(.delivery) ? try root.required("delivery", because: "for the role delivery") : root.optional("delivery") {
