@@ -34,10 +34,20 @@ def nav(browser):
     return [link.text for link in browser.find_elements(By.CSS_SELECTOR, "nav a")]
 
 
+# Pages that refresh themselves redraw every two seconds; an element found before a redraw and read
+# after it is stale. So a table or a card is read in one script, from one drawing of the page.
+READ_ROWS = """
+const table = document.querySelector(arguments[0]);
+if (!table) return null;
+return [...table.querySelectorAll("tbody tr")].map(row => [...row.querySelectorAll("td")].map(cell => cell.innerText.trim()));
+"""
+
+
 def rows(browser, css="#page table"):
     """The body rows of the first table matching `css`, as lists of cell texts."""
-    table = browser.find_element(By.CSS_SELECTOR, css)
-    return [[cell.text for cell in row.find_elements(By.TAG_NAME, "td")] for row in table.find_elements(By.CSS_SELECTOR, "tbody tr")]
+    found = browser.execute_script(READ_ROWS, css)
+    assert found is not None, f"no table {css} on the page"
+    return found
 
 
 def pending_states(browser):
@@ -49,7 +59,10 @@ def pending_states(browser):
 
 
 def card(browser, metric):
-    return int(browser.find_element(By.CSS_SELECTOR, f'[data-metric="{metric}"] .value').text)
+    value = browser.execute_script("const v = document.querySelector(arguments[0]); return v && v.innerText.trim();",
+                                   f'[data-metric="{metric}"] .value')
+    assert value is not None, f"no card {metric} on the page"
+    return int(value)
 
 
 def test_a_wrong_token_is_refused(hub, chromium):
