@@ -11,7 +11,7 @@ import Logging
 ///   (202 accepted, 422 refused, 413 too large, 503 send again);
 /// - `POST /partners/{organisation}/acknowledgements`: `{"deliveryId", "ketencaseid", "status", "reason"}`, published as
 ///   a canonical acknowledgement event (202); only the delivery's recipient may (403 for another's delivery, 404 for an
-///   unknown one, 422 for a wrong chain case).
+///   unknown one, 422 for a wrong chain case, 413 above 64 KiB).
 /// Every call needs `Authorization: Bearer <token>` of that very organisation (401 without, 403 for another's).
 public struct HTTPInbound: Sendable {
     let gateway: InboundGateway
@@ -61,9 +61,17 @@ public struct HTTPInbound: Sendable {
         }
     }
 
+    /// An acknowledgement is a few hundred bytes (its reason at most 2,000 characters).
+    static let acknowledgementLimit = 64 * 1024
+
     private func acknowledgement(_ request: Request, organisation: String) async throws -> Response {
         if let refusal = authorise(request, for: organisation) { return refusal }
-        let body = try await request.body.collect(upTo: 64 * 1024)
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: Self.acknowledgementLimit)
+        } catch {
+            return Response.json(.contentTooLarge, ["error": "an acknowledgement may be at most \(Self.acknowledgementLimit) bytes"])
+        }
         guard let ack = try? JSONDecoder().decode(AcknowledgementPublisher.Submission.self, from: Data(buffer: body)) else {
             return Response.json(.badRequest, ["error": "expected {\"deliveryId\": ..., \"ketencaseid\": ..., \"status\": \"received|processed|rejected\", \"reason\": ...}"])
         }

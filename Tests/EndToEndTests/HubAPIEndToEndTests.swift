@@ -100,6 +100,10 @@ struct HubAPIEndToEndTests {
         let wrongCase = ["deliveryId": shn.deliveryId, "ketencaseid": "KZ-2099-ZZZZZZ", "status": "received"]
         let (caseStatus, caseAnswer) = try await call(url, "/partners/shn/acknowledgements", token: token["shn"], method: "POST", body: wrongCase)
         #expect(caseStatus == 422 && ((caseAnswer as? [String: Any])?["error"] as? String) == "ketencaseid is not the chain case of this delivery")
+        // A body far past any acknowledgement's size is refused unread, with an error in JSON like every other refusal.
+        let huge = ["deliveryId": shn.deliveryId, "ketencaseid": shn.ketencaseid!, "status": "rejected", "reason": String(repeating: "x", count: 100_000)]
+        let (hugeStatus, hugeAnswer) = try await call(url, "/partners/shn/acknowledgements", token: token["shn"], method: "POST", body: huge)
+        #expect(hugeStatus == 413 && ((hugeAnswer as? [String: Any])?["error"] as? String) == "an acknowledgement may be at most 65536 bytes")
         // Nothing of it reached the ledger: SHN's delivery stands as it stood.
         try await Task.sleep(for: .seconds(1))
         let after = try await hub.ledger.delivery(shn.deliveryId)
