@@ -26,11 +26,14 @@ public struct MatrixBundle: Sendable, Hashable, Codable {
                 files[file] = String(decoding: data, as: UTF8.self)
             }
         }
-        for folder in [MatrixLoader.regionsDirectory, MatrixLoader.scenariosDirectory] {
-            let url = directory.appendingPathComponent(folder)
-            for name in ((try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []) where name.hasSuffix(".yaml") {
-                if let data = FileManager.default.contents(atPath: url.appendingPathComponent(name).path) {
-                    files["\(folder)/\(name)"] = String(decoding: data, as: UTF8.self)
+        // Every YAML file beside them and in the two folders is taken too, so that one no part of the
+        // matrix reads (`regions/utrecht.yml`, `sharing_matrix.yaml`) is a finding rather than ignored.
+        for folder in ["", MatrixLoader.regionsDirectory, MatrixLoader.scenariosDirectory] {
+            let url = folder.isEmpty ? directory : directory.appendingPathComponent(folder)
+            for name in ((try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []) where name.hasSuffix(".yaml") || name.hasSuffix(".yml") {
+                let path = folder.isEmpty ? name : "\(folder)/\(name)"
+                if files[path] == nil, let data = FileManager.default.contents(atPath: url.appendingPathComponent(name).path) {
+                    files[path] = String(decoding: data, as: UTF8.self)
                 }
             }
         }

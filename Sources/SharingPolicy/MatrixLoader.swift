@@ -76,7 +76,26 @@ public struct MatrixLoader {
         return (loaded.findings + MatrixLinter(catalogue: catalogue).lint(loaded.matrix)).sorted()
     }
 
+    /// Whether the loader or the checks read a file of this name: one of the fixed files, or a
+    /// `.yaml` file directly in `regions/` or `scenarios/`.
+    public static func readsFile(named path: String) -> Bool {
+        let fixed = [matrixFile, legalBasesFile, organisationsFile, purposesFile, disclosureLevelsFile, municipalitiesFile, chainCasesFile,
+                     invariantsFile]
+        if fixed.contains(path) { return true }
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        return parts.count == 2 && [regionsDirectory, scenariosDirectory].contains(String(parts[0])) && parts[1].hasSuffix(".yaml")
+            && parts[1].count > ".yaml".count && !parts[1].hasPrefix(".")
+    }
+
     private mutating func load(_ bundle: MatrixBundle) throws -> Loaded {
+        // A file nothing reads is a mistake (a misspelt name, `.yml`, a folder too deep): its rules
+        // would be stored, shown and approved, and never applied.
+        for path in bundle.files.keys.sorted() where !Self.readsFile(named: path) {
+            finding(ValidationProblem.quotedName(path), 1, nil, "no matrix file has this name, so nothing would read it; the files are "
+                    + "\(Self.matrixFile), \(Self.legalBasesFile), \(Self.organisationsFile), \(Self.purposesFile), \(Self.disclosureLevelsFile), "
+                    + "\(Self.municipalitiesFile), \(Self.chainCasesFile), \(Self.invariantsFile), \(Self.regionsDirectory)/<region>.yaml "
+                    + "and \(Self.scenariosDirectory)/<name>.yaml")
+        }
         let organisationsNode = try node(bundle, Self.organisationsFile)
         let legalNode = try node(bundle, Self.legalBasesFile)
         let matrixNode = try node(bundle, Self.matrixFile)

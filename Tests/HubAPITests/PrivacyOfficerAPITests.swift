@@ -152,6 +152,11 @@ struct PrivacyOfficerAPITests {
             // The invariants travel with the matrix: a vt-melding to SHN without a wish breaks one (#13).
             #expect(findings.contains { $0["rule"] as? String == "BAD-1"
                 && ($0["message"] as? String)?.hasPrefix("breaks invariant SHN-ALLEEN-MET-WENS-VAN-HET-SLACHTOFFER") == true }, "\(findings)")
+            // A file nothing would read (a misspelt name, a folder too deep) is refused, not stored unread.
+            let (misnamed, misnamedAnswer) = try await call(hub.url, "/api/matrix/versions", token: "t-privacy", method: "POST",
+                                                            body: ["files": ["regions/utrecht.yml": "region: utrecht", "regions/../../etc/passwd": "x: 1"]])
+            let misnamedFiles = ((misnamedAnswer as? [String: Any])?["findings"] as? [[String: Any]] ?? []).compactMap { $0["file"] as? String }
+            #expect(misnamed == 422 && misnamedFiles == ["regions/../../etc/passwd", "regions/utrecht.yml"], "\(String(describing: misnamedAnswer))")
             let versions = try await call(hub.url, "/api/matrix/versions", token: "t-privacy").json as? [[String: Any]]
             #expect(versions?.count == 1, "a refused proposal is not stored")
             #expect(try await call(hub.url, "/api/matrix/versions", token: "t-privacy", method: "POST", body: ["nofiles": 1]).status == 400)

@@ -75,6 +75,23 @@ struct LintTests {
         #expect(matching.first?.location == SourceLocation(file: MatrixLoader.matrixFile, line: line))
     }
 
+    @Test("a file no part of the matrix reads is a finding, named; the files it reads are not")
+    func unreadFiles() throws {
+        var bundle = try MatrixBundle(directory: Fixtures.matrixDirectory)
+        let read = bundle.files.keys.sorted()
+        for name in ["sharing_matrix.yaml", "regions/utrecht.yml", "regions/nested/utrecht.yaml", "regions/.yaml", "../legal-bases.yaml", "scenarios/"] {
+            bundle.files[name] = "x: 1"
+        }
+        let unread = try MatrixLoader.load(bundle).findings.filter { $0.message.hasPrefix("no matrix file has this name") }
+        #expect(unread.map(\.location.file) == ["../legal-bases.yaml", "regions/.yaml", "regions/nested/utrecht.yaml", "regions/utrecht.yml",
+                                                 "scenarios/", "sharing_matrix.yaml"])
+        #expect(read.allSatisfy(MatrixLoader.readsFile(named:)) && read.contains("scenarios/baseline.yaml") && read.contains("invariants.yaml"))
+        // In a directory too (`ketenhub matrix lint`, a hub's start): a misnamed file is not passed over.
+        let (directory, _) = try Self.matrix(appending: "")
+        try "region: utrecht\n".write(to: directory.appendingPathComponent("regions/utrecht.yml"), atomically: true, encoding: .utf8)
+        #expect(try Self.findings(directory).map(\.location.file) == ["regions/utrecht.yml"])
+    }
+
     @Test("a regional deviation without a justification is rejected")
     func regionalWithoutJustification() throws {
         let all = "[/data/orderId, /data/action, /data/version, /data/suspect, /data/protectedPersons, /data/conditions, /data/startDate, /data/endDate, /data/endedOn, /data/endReason, /data/contactPerson]"
