@@ -7,7 +7,8 @@ import PackageDescription
 //   CanonicalEvents <- PartnerAdapters (partner formats as data: native messages <-> canonical events)
 //   HubMetrics (the hub's metrics in swift-prometheus's registry)
 //   Kafka + CanonicalEvents <- HubTopology (the hub's topics and the records every service writes)
-//   HubTopology + PartnerAdapters + SharingPolicy <- PartnerGateway (partners' transports in and out: HTTP, drop directories;
+//   HubTopology + PartnerAdapters + SharingPolicy <- PartnerGateway (partners' transports in and out: HTTP (Hummingbird in,
+//     AsyncHTTPClient out), drop directories;
 //     chain cases by partners' references, under the matrix's opening rules)
 //   HubTopology + SharingPolicy <- Router (the routing service)
 //   CanonicalEvents + PartnerAdapters + SharingPolicy <- PartnerSimulation (simulated partners, in the registry's regions)
@@ -41,6 +42,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.10.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
     ],
     targets: [
         // Debian's librdkafka-dev 2.0.2, with the mock cluster header.
@@ -132,6 +135,8 @@ let package = Package(
                 "PartnerAdapters",
                 "SharingPolicy",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -1,12 +1,11 @@
+import AsyncHTTPClient
 import CanonicalEvents
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import HubMetrics
 import HubTopology
 import Kafka
 import Logging
+import NIOCore
 import PartnerAdapters
 import Synchronization
 
@@ -174,24 +173,26 @@ public final class DeliveryWorker: Sendable {
         let attributes = Self.attributes(of: event)
         switch transport {
         case .http(let url, let authorization):
-            var request = URLRequest(url: url)
-            request.httpMethod = "POST"
-            if let authorization { request.setValue(authorization, forHTTPHeaderField: "Authorization") }
-            request.timeoutInterval = 30
-            request.setValue(rendered.contentType, forHTTPHeaderField: "Content-Type")
-            request.setValue(Self.deliveryId(of: event), forHTTPHeaderField: "Idempotency-Key")
-            for (name, value) in attributes { request.setValue(value, forHTTPHeaderField: "ce-\(name)") }
-            request.httpBody = Data(rendered.body.utf8)
+            var request = HTTPClientRequest(url: url.absoluteString)
+            request.method = .POST
+            if let authorization { request.headers.add(name: "Authorization", value: authorization) }
+            request.headers.add(name: "Content-Type", value: rendered.contentType)
+            request.headers.add(name: "Idempotency-Key", value: Self.deliveryId(of: event))
+            for (name, value) in attributes.sorted(by: { $0.key < $1.key }) { request.headers.add(name: "ce-\(name)", value: value) }
+            request.body = .bytes(ByteBuffer(string: rendered.body))
+            let code: Int
             do {
-                let (_, response) = try await URLSession.shared.data(for: request)
-                let code = (response as? HTTPURLResponse)?.statusCode ?? 0
-                switch code {
-                case 200..<300: return .delivered
-                case 408, 425, 429, 500...: return .retry("HTTP \(code)")
-                default: return .refused("HTTP \(code)")
-                }
+                let response = try await Self.client.execute(request, timeout: Self.answerTimeout)
+                code = Int(response.status.code)
+                await Self.drop(response.body)
             } catch {
-                return .retry("\(error.localizedDescription)")
+                return .retry("\(error)")
+            }
+            switch code {
+            case 200..<300: return .delivered
+            case 408, 425, 429, 500...: return .retry("HTTP \(code)")
+            case 300..<400: return .refused("HTTP \(code): the endpoint redirects, and a delivery is sent to no other address than its recipient's endpoint")
+            default: return .refused("HTTP \(code)")
             }
         case .directory(let outbox):
             do {
@@ -205,6 +206,34 @@ public final class DeliveryWorker: Sendable {
             } catch {
                 return .retry("\(error)")
             }
+        }
+    }
+
+    /// The client every delivery worker of the process posts with. It never follows a redirect: a
+    /// delivery, and the hub's credential at the partner with it, go to the recipient's configured
+    /// endpoint and nowhere else (Foundation's client followed one to any host, with every header,
+    /// and reported the other host's answer as the partner's). One for the process, never shut
+    /// down, as AsyncHTTPClient's own shared client.
+    static let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: HTTPClient.Configuration(
+        redirectConfiguration: .disallow, timeout: HTTPClient.Configuration.Timeout(connect: .seconds(10), read: answerTimeout)))
+
+    /// How long an endpoint may take to answer, and to go on sending its answer.
+    static let answerTimeout = TimeAmount.seconds(30)
+    /// Of an answer, only the status counts: at most this much of its body is read, and none of it kept.
+    static let answerLimit = 64 * 1024
+
+    /// Reads an answer's body up to `answerLimit` bytes or `answerTimeout`, and drops it: an endpoint
+    /// that answers without end neither holds its deliveries up nor fills the worker's memory.
+    private static func drop(_ body: HTTPClientResponse.Body) async {
+        let deadline = ContinuousClock.now + .seconds(answerTimeout.nanoseconds / 1_000_000_000)
+        var read = 0
+        do {
+            for try await chunk in body {
+                read += chunk.readableBytes
+                if read > answerLimit || ContinuousClock.now > deadline { return }  // the request is cancelled, its connection closed
+            }
+        } catch {
+            // The status is in; how the rest of the answer ended does not change it.
         }
     }
 

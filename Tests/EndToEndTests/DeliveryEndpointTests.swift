@@ -1,0 +1,99 @@
+import CanonicalEvents
+import EmbeddedKafka
+import Foundation
+import HubTopology
+import Hummingbird
+import Kafka
+import KetenhubTestSupport
+import PartnerAdapters
+import PartnerGateway
+import Testing
+
+/// The delivery worker against a partner endpoint that does not behave: a delivery goes to the
+/// recipient's endpoint and nowhere else, and no answer holds the worker up.
+@Suite("Delivery worker against a misbehaving endpoint")
+struct DeliveryEndpointTests {
+    /// Requests as they arrived, by server.
+    actor Arrivals {
+        private(set) var endpoint: [String] = []
+        private(set) var elsewhere: [(path: String, authorization: String?)] = []
+        func atEndpoint(_ eventId: String) { endpoint.append(eventId) }
+        func atElsewhere(_ path: String, _ authorization: String?) { elsewhere.append((path, authorization)) }
+    }
+
+    @Test("a redirect is a refusal, followed nowhere; an answer without end is cut off after the status, and the next delivery goes",
+          .timeLimit(.minutes(2)))
+    func redirectAndEndlessAnswer() async throws {
+        let cluster = try EmbeddedCluster(brokers: 1, logger: testLogger)
+        defer { cluster.shutdown() }
+        let topics = HubTopics()
+        try await cluster.createTopics(topics.specifications(organisations: ["politie"]))
+        let example = try CloudEvent(structured: JSONValue.parse(Data(contentsOf: packageRoot.appendingPathComponent(
+            "Contracts/examples/gedragsaanwijzing/valid/opgelegd.json"))))
+        let deliveries = (0..<3).map { number in
+            var event = example
+            event.id = "ga-\(number)"
+            event.decisionid = "dec-\(number)-politie"
+            return event
+        }
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: testLogger)
+        try await producer.sendAll(deliveries.map { KafkaProducerMessage(topic: topics.deliveries("politie"), cloudEvent: $0.kafkaRecord()) })
+        await producer.shutdown()
+
+        let arrivals = Arrivals()
+        let elsewhereRouter = Router(context: BasicRequestContext.self)
+        elsewhereRouter.on("{path}", method: .post) { request, _ -> Response in
+            await arrivals.atElsewhere(request.uri.path, request.headers[.authorization])
+            return Response(status: .ok)
+        }
+        elsewhereRouter.on("{path}", method: .get) { request, _ -> Response in
+            await arrivals.atElsewhere(request.uri.path, request.headers[.authorization])
+            return Response(status: .ok)
+        }
+        let elsewhere = try await TestServer(elsewhereRouter)
+        let endpointRouter = Router(context: BasicRequestContext.self)
+        let elsewhereURL = elsewhere.url.appendingPathComponent("collect").absoluteString
+        endpointRouter.post("deliveries") { request, _ -> Response in
+            let eventId = request.headers.first { $0.name.canonicalName == "ce-id" }?.value ?? ""
+            await arrivals.atEndpoint(eventId)
+            switch eventId {
+            case "ga-0": return Response(status: .temporaryRedirect, headers: [.location: elsewhereURL])
+            case "ga-1":
+                // A status, then a body that never ends.
+                return Response(status: .ok, body: ResponseBody { writer in
+                    while true { try await writer.write(ByteBuffer(repeating: UInt8(ascii: " "), count: 65_536)) }
+                })
+            default: return Response(status: .ok)
+            }
+        }
+        let endpoint = try await TestServer(endpointRouter)
+
+        let formats = try PartnerFormats.load(directory: packageRoot.appendingPathComponent("Contracts/partners"))
+        let worker = DeliveryWorker(organisation: "politie",
+                                    transport: .http(endpoint.url.appendingPathComponent("deliveries"), authorization: "Bearer hub-at-politie"),
+                                    translator: PartnerTranslator(format: try #require(formats.deliveryFormat(for: "politie"))),
+                                    bootstrapServers: cluster.bootstrapServers, topics: topics,
+                                    retry: RetryPolicy(initial: .milliseconds(100), maximum: .seconds(1)), logger: testLogger)
+        let running = Task { try await worker.run() }
+        let reader = TopicReader(bootstrapServers: cluster.bootstrapServers, logger: testLogger)
+        let statuses = try await within(60, "a status for each delivery") {
+            while true {
+                let statuses = try await reader.readAll(topics.deliveryStatus).values.flatMap { $0 }
+                    .map { try JSONDecoder().decode(DeliveryStatus.self, from: Data($0.value)) }
+                if statuses.count >= deliveries.count { return statuses }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        running.cancel()
+        _ = try? await running.value
+        await endpoint.stop()
+        await elsewhere.stop()
+
+        #expect(statuses.map(\.deliveryId) == ["dec-0-politie", "dec-1-politie", "dec-2-politie"])
+        #expect(statuses.map(\.outcome) == [.failed, .delivered, .delivered])
+        #expect(statuses.first?.detail == "HTTP 307: the endpoint redirects, and a delivery is sent to no other address than its recipient's endpoint")
+        #expect(statuses.map(\.attempts) == [1, 1, 1])
+        #expect(await arrivals.endpoint == ["ga-0", "ga-1", "ga-2"])
+        #expect(await arrivals.elsewhere.isEmpty, "nothing, not the hub's credential either, went to the address the endpoint redirected to")
+    }
+}
