@@ -178,7 +178,7 @@ public final class DeliveryWorker: Sendable {
             if let authorization { request.headers.add(name: "Authorization", value: authorization) }
             request.headers.add(name: "Content-Type", value: rendered.contentType)
             request.headers.add(name: "Idempotency-Key", value: Self.deliveryId(of: event))
-            for (name, value) in attributes.sorted(by: { $0.key < $1.key }) { request.headers.add(name: "ce-\(name)", value: value) }
+            for (name, value) in attributes.sorted(by: { $0.key < $1.key }) { request.headers.add(name: "ce-\(name)", value: Self.headerValue(value)) }
             request.body = .bytes(ByteBuffer(string: rendered.body))
             let code: Int
             do {
@@ -237,6 +237,22 @@ public final class DeliveryWorker: Sendable {
         }
     }
 
+    /// An attribute's value in a `ce-` header, percent-encoded as the CloudEvents HTTP binding asks
+    /// (1.0.2, 3.1.3.2): space, `"`, `%` and every byte outside printable ASCII. A value with a line
+    /// break (a subject may have one) then neither splits the header nor is refused by the client on
+    /// every attempt, which would hold the organisation's deliveries up for good.
+    static func headerValue(_ value: String) -> String {
+        var encoded = ""
+        for byte in value.utf8 {
+            if (0x21...0x7E).contains(byte), byte != UInt8(ascii: "\""), byte != UInt8(ascii: "%") {
+                encoded.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
+                encoded += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+            }
+        }
+        return encoded
+    }
+
     /// The event's CloudEvents attributes (without its data), as `ce-` headers carry them.
     static func attributes(of event: CloudEvent) -> [String: String] {
         var attributes = ["specversion": event.specversion, "id": event.id, "source": event.source, "type": event.type,
@@ -247,4 +263,8 @@ public final class DeliveryWorker: Sendable {
         for case let (name, value?) in optional { attributes[name] = value }
         return attributes
     }
+}
+
+private extension String {
+    func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }

@@ -16,12 +16,14 @@ struct DeliveryEndpointTests {
     /// Requests as they arrived, by server.
     actor Arrivals {
         private(set) var endpoint: [String] = []
+        private(set) var subjects: [String] = []
+        func subject(_ value: String) { subjects.append(value) }
         private(set) var elsewhere: [(path: String, authorization: String?)] = []
         func atEndpoint(_ eventId: String) { endpoint.append(eventId) }
         func atElsewhere(_ path: String, _ authorization: String?) { elsewhere.append((path, authorization)) }
     }
 
-    @Test("a redirect is a refusal, followed nowhere; an answer without end is cut off after the status, and the next delivery goes",
+    @Test("a redirect is a refusal, followed nowhere; an answer without end is cut off after the status, and the next delivery goes, its subject's line break percent-encoded",
           .timeLimit(.minutes(2)))
     func redirectAndEndlessAnswer() async throws {
         let cluster = try EmbeddedCluster(brokers: 1, logger: testLogger)
@@ -34,6 +36,7 @@ struct DeliveryEndpointTests {
             var event = example
             event.id = "ga-\(number)"
             event.decisionid = "dec-\(number)-politie"
+            if number == 2 { event.subject = Self.subject }
             return event
         }
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: testLogger)
@@ -56,6 +59,8 @@ struct DeliveryEndpointTests {
         endpointRouter.post("deliveries") { request, _ -> Response in
             let eventId = request.headers.first { $0.name.canonicalName == "ce-id" }?.value ?? ""
             await arrivals.atEndpoint(eventId)
+            if let subject = request.headers.first(where: { $0.name.canonicalName == "ce-subject" })?.value { await arrivals.subject(subject) }
+            if request.headers.contains(where: { $0.name.canonicalName == "x-injected" }) { await arrivals.subject("x-injected header") }
             switch eventId {
             case "ga-0": return Response(status: .temporaryRedirect, headers: [.location: elsewhereURL])
             case "ga-1":
@@ -95,5 +100,12 @@ struct DeliveryEndpointTests {
         #expect(statuses.map(\.attempts) == [1, 1, 1])
         #expect(await arrivals.endpoint == ["ga-0", "ga-1", "ga-2"])
         #expect(await arrivals.elsewhere.isEmpty, "nothing, not the hub's credential either, went to the address the endpoint redirected to")
+        // A subject with a line break and a non-ASCII letter: percent-encoded in its header, as the CloudEvents HTTP binding asks.
+        // (The example's own subject, on the first two, has nothing to encode.)
+        let subjects = await arrivals.subjects
+        #expect(subjects == [example.subject, example.subject, "zaak%20B%C3%A9k%0D%0AX-Injected:%20%22ja%22%20100%25"], "\(subjects)")
+        #expect(subjects.last?.removingPercentEncoding == Self.subject)
     }
+
+    static let subject = "zaak Bék\r\nX-Injected: \"ja\" 100%"
 }
