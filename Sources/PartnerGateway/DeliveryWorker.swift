@@ -16,7 +16,8 @@ public enum DeliveryTransport: Sendable, CustomStringConvertible {
     /// with the `Authorization` header given (the hub's credential at the partner), if any.
     case http(URL, authorization: String? = nil)
     /// Written to the partner's outbox directory: the body under a temporary name, renamed when
-    /// complete; the routing attributes in `<name>.ce.json` beside it, written first.
+    /// complete; the routing attributes in `<name>.ce.json` beside it, written first. An outbox
+    /// replaced by a link is not written through (`FolderFiles`): the delivery waits until it is a directory again.
     case directory(URL)
 
     public var description: String {
@@ -196,12 +197,12 @@ public final class DeliveryWorker: Sendable {
             }
         case .directory(let outbox):
             do {
-                try FileManager.default.createDirectory(at: outbox, withIntermediateDirectories: true)
-                let file = outbox.appendingPathComponent("\(name).\(rendered.fileExtension)")
+                let folder = try FolderFiles.openDirectory(outbox)
+                defer { close(folder) }
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                try encoder.encode(attributes).write(to: outbox.appendingPathComponent("\(name).ce.json"), options: .atomic)
-                try Data(rendered.body.utf8).write(to: file, options: .atomic)  // a temporary file renamed into place
+                try FolderFiles.write(try encoder.encode(attributes), named: "\(name).ce.json", in: folder)
+                try FolderFiles.write(Data(rendered.body.utf8), named: "\(name).\(rendered.fileExtension)", in: folder)
                 return .delivered
             } catch {
                 return .retry("\(error)")

@@ -204,13 +204,9 @@ struct InboxFolders {
         }
     }
 
-    /// Writes a receipt into one of the hub's folders, replacing none but a regular file of its own name.
+    /// Writes a receipt into one of the hub's folders, replacing none but a file of its own name;
+    /// a receipt that cannot be written is left out (the message's fate is in its folder and the log).
     func write(_ data: Data, named name: String, in folder: Int32) {
-        let temporary = ".\(name).\(UUID().uuidString.prefix(8))"
-        let descriptor = openat(folder, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { return }
-        data.withUnsafeBytes { buffer in _ = Glibc.write(descriptor, buffer.baseAddress!, buffer.count) }
-        Glibc.close(descriptor)
-        _ = renameat(folder, temporary, folder, name)
+        try? FolderFiles.write(data, named: name, in: folder)
     }
 }

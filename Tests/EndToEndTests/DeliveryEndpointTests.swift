@@ -108,4 +108,55 @@ struct DeliveryEndpointTests {
     }
 
     static let subject = "zaak Bék\r\nX-Injected: \"ja\" 100%"
+
+    @Test("an outbox replaced by a link gets nothing written through it; the delivery waits, and goes once the outbox is a directory again",
+          .timeLimit(.minutes(2)))
+    func outboxReplacedByALink() async throws {
+        let cluster = try EmbeddedCluster(brokers: 1, logger: testLogger)
+        defer { cluster.shutdown() }
+        let topics = HubTopics()
+        try await cluster.createTopics(topics.specifications(organisations: ["politie"]))
+        var event = try CloudEvent(structured: JSONValue.parse(Data(contentsOf: packageRoot.appendingPathComponent(
+            "Contracts/examples/gedragsaanwijzing/valid/opgelegd.json"))))
+        event.decisionid = "dec-0-politie"
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: testLogger)
+        try await producer.send(KafkaProducerMessage(topic: topics.deliveries("politie"), cloudEvent: event.kafkaRecord()))
+        await producer.shutdown()
+
+        // The partner's folder: its outbox a link to another partner's folder.
+        let files = FileManager.default
+        let work = files.temporaryDirectory.appendingPathComponent(uniqueName("outbox"))
+        let (outbox, elsewhere) = (work.appendingPathComponent("politie/outbox"), work.appendingPathComponent("om/inbox"))
+        try files.createDirectory(at: elsewhere, withIntermediateDirectories: true)
+        try files.createDirectory(at: outbox.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try files.createSymbolicLink(at: outbox, withDestinationURL: elsewhere)
+        let formats = try PartnerFormats.load(directory: packageRoot.appendingPathComponent("Contracts/partners"))
+        let worker = DeliveryWorker(organisation: "politie", transport: .directory(outbox),
+                                    translator: PartnerTranslator(format: try #require(formats.deliveryFormat(for: "politie"))),
+                                    bootstrapServers: cluster.bootstrapServers, topics: topics,
+                                    retry: RetryPolicy(initial: .milliseconds(100), maximum: .milliseconds(200)), logger: testLogger)
+        let running = Task { try await worker.run() }
+        let reader = TopicReader(bootstrapServers: cluster.bootstrapServers, logger: testLogger)
+        @Sendable func statuses() async throws -> [DeliveryStatus] {
+            try await reader.readAll(topics.deliveryStatus).values.flatMap { $0 }.map { try JSONDecoder().decode(DeliveryStatus.self, from: Data($0.value)) }
+        }
+        try await Task.sleep(for: .seconds(2))
+        #expect(try files.contentsOfDirectory(atPath: elsewhere.path) == [], "nothing written through the link")
+        #expect(try await statuses().isEmpty, "the delivery waits")
+        // The partner's outbox is a directory again: the delivery goes there.
+        try files.removeItem(at: outbox)
+        try files.createDirectory(at: outbox, withIntermediateDirectories: false)
+        let done = try await within(30, "the delivery once the outbox is a directory") {
+            while true {
+                if let status = try await statuses().first { return status }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        running.cancel()
+        _ = try? await running.value
+        #expect(done.outcome == .delivered && done.attempts > 2, "\(done)")
+        #expect(try files.contentsOfDirectory(atPath: outbox.path).map { $0.hasSuffix(".ce.json") ? "ce" : "body" }.sorted() == ["body", "ce"])
+        #expect(try files.contentsOfDirectory(atPath: elsewhere.path) == [])
+        try? files.removeItem(at: work)
+    }
 }
