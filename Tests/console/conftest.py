@@ -85,6 +85,8 @@ def chromium():
     options.binary_location = "/usr/bin/chromium"
     for argument in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000"]:
         options.add_argument(argument)
+    # The browser's console log, where Chromium reports what the page's Content-Security-Policy refused.
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     # Debian's chromedriver matches Debian's chromium; nothing is downloaded.
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
     yield driver

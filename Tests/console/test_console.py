@@ -1,6 +1,8 @@
 """The web console in headless Chromium on a running hub: what an operator, a privacy officer and a
 partner see, read from the page as a person would, and checked against the hub's API."""
 import json
+import urllib.error
+import urllib.request
 from urllib.parse import parse_qs, quote, urlparse
 from pathlib import Path
 
@@ -72,6 +74,31 @@ def test_a_wrong_token_is_refused(hub, chromium):
     wait(chromium).until(shown.text_to_be_present_in_element((By.ID, "signin-error"), "That token is not valid here."))
     assert nav(chromium) == []
     assert chromium.find_element(By.ID, "page").text == ""
+
+
+def test_every_answer_carries_headers_that_keep_a_browser_from_misusing_it(hub, chromium):
+    """The console may not be framed, loads only the hub's own files (and needs nothing else: signing in
+    and drawing a page raise no refusal in the browser's log), nothing is sniffed; an answer of the API,
+    which can carry personal data, is never stored."""
+    def head(path, token=None):
+        request = urllib.request.Request(hub.url + path, headers={"Authorization": f"Bearer {token}"} if token else {})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, response.headers
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers
+    answers = {path: head(path, token) for path, token in [("/", None), ("/console.js", None), ("/api/me", hub.tokens["operator"]),
+                                                             ("/api/deliveries", None), ("/api/no-such-thing", hub.tokens["operator"])]}
+    assert [status for status, _ in answers.values()] == [200, 200, 200, 401, 404]
+    for path, (_, headers) in answers.items():
+        assert headers["Content-Security-Policy"] == "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'", path
+        assert (headers["X-Frame-Options"], headers["X-Content-Type-Options"], headers["Referrer-Policy"]) == ("DENY", "nosniff", "no-referrer"), path
+        assert (headers["Cache-Control"] == "no-store") == path.startswith("/api/"), path
+    chromium.get_log("browser")  # what earlier tests left
+    sign_in(chromium, hub, "operator")
+    wait(chromium).until(shown.presence_of_element_located((By.CSS_SELECTOR, '[data-metric="accepted"]')))
+    refused = [entry["message"] for entry in chromium.get_log("browser") if "Content Security Policy" in entry["message"]]
+    assert refused == []
 
 
 def test_operator_pipeline_overview_shows_the_cases_flowing(hub, chromium):
