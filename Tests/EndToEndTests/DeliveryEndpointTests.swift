@@ -23,35 +23,70 @@ struct DeliveryEndpointTests {
         func atElsewhere(_ path: String, _ authorization: String?) { elsewhere.append((path, authorization)) }
     }
 
+    /// An embedded cluster with `deliveries` on politie's delivery topic, and politie's worker delivering them over `transport`.
+    struct Fixture {
+        let cluster: EmbeddedCluster
+        let topics = HubTopics()
+        let worker: Task<Void, any Error>
+
+        init(_ deliveries: [CloudEvent], transport: DeliveryTransport) async throws {
+            cluster = try EmbeddedCluster(brokers: 1, logger: testLogger)
+            try await cluster.createTopics(topics.specifications(organisations: ["politie"]))
+            let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: testLogger)
+            let topic = topics.deliveries("politie")
+            try await producer.sendAll(deliveries.map { KafkaProducerMessage(topic: topic, cloudEvent: $0.kafkaRecord()) })
+            await producer.shutdown()
+            let formats = try PartnerFormats.load(directory: packageRoot.appendingPathComponent("Contracts/partners"))
+            let delivering = DeliveryWorker(organisation: "politie", transport: transport,
+                                            translator: PartnerTranslator(format: try #require(formats.deliveryFormat(for: "politie"))),
+                                            bootstrapServers: cluster.bootstrapServers, topics: topics,
+                                            retry: RetryPolicy(initial: .milliseconds(100), maximum: .milliseconds(200)), logger: testLogger)
+            worker = Task { try await delivering.run() }
+        }
+
+        /// The delivery statuses written so far.
+        @Sendable func statuses() async throws -> [DeliveryStatus] {
+            try await TopicReader(bootstrapServers: cluster.bootstrapServers, logger: testLogger).readAll(topics.deliveryStatus)
+                .values.flatMap { $0 }.map { try JSONDecoder().decode(DeliveryStatus.self, from: Data($0.value)) }
+        }
+
+        /// Waits until there are `count` statuses, stops the worker and the cluster, and returns them.
+        func finish(statuses count: Int) async throws -> [DeliveryStatus] {
+            let statuses = try await within(60, "\(count) delivery statuses") {
+                while true {
+                    let statuses = try await self.statuses()
+                    if statuses.count >= count { return statuses }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            worker.cancel()
+            _ = try? await worker.value
+            cluster.shutdown()
+            return statuses
+        }
+    }
+
+    /// A delivery to politie of the example gedragsaanwijzing, as event `number`.
+    static func delivery(_ number: Int) throws -> CloudEvent {
+        var event = try CloudEvent(structured: JSONValue.parse(Data(contentsOf: packageRoot.appendingPathComponent(
+            "Contracts/examples/gedragsaanwijzing/valid/opgelegd.json"))))
+        event.id = "ga-\(number)"
+        event.decisionid = "dec-\(number)-politie"
+        return event
+    }
+
     @Test("a redirect is a refusal, followed nowhere; an answer without end is cut off after the status, and the next delivery goes, its subject's line break percent-encoded",
           .timeLimit(.minutes(2)))
     func redirectAndEndlessAnswer() async throws {
-        let cluster = try EmbeddedCluster(brokers: 1, logger: testLogger)
-        defer { cluster.shutdown() }
-        let topics = HubTopics()
-        try await cluster.createTopics(topics.specifications(organisations: ["politie"]))
-        let example = try CloudEvent(structured: JSONValue.parse(Data(contentsOf: packageRoot.appendingPathComponent(
-            "Contracts/examples/gedragsaanwijzing/valid/opgelegd.json"))))
-        let deliveries = (0..<3).map { number in
-            var event = example
-            event.id = "ga-\(number)"
-            event.decisionid = "dec-\(number)-politie"
-            if number == 2 { event.subject = Self.subject }
-            return event
-        }
-        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: testLogger)
-        try await producer.sendAll(deliveries.map { KafkaProducerMessage(topic: topics.deliveries("politie"), cloudEvent: $0.kafkaRecord()) })
-        await producer.shutdown()
-
+        var deliveries = try (0..<3).map(Self.delivery)
+        deliveries[2].subject = Self.subject
         let arrivals = Arrivals()
         let elsewhereRouter = Router(context: BasicRequestContext.self)
-        elsewhereRouter.on("{path}", method: .post) { request, _ -> Response in
-            await arrivals.atElsewhere(request.uri.path, request.headers[.authorization])
-            return Response(status: .ok)
-        }
-        elsewhereRouter.on("{path}", method: .get) { request, _ -> Response in
-            await arrivals.atElsewhere(request.uri.path, request.headers[.authorization])
-            return Response(status: .ok)
+        for method in [HTTPRequest.Method.post, .get] {  // a 303 or a 302 is followed with a GET
+            elsewhereRouter.on("{path}", method: method) { request, _ -> Response in
+                await arrivals.atElsewhere(request.uri.path, request.headers[.authorization])
+                return Response(status: .ok)
+            }
         }
         let elsewhere = try await TestServer(elsewhereRouter)
         let endpointRouter = Router(context: BasicRequestContext.self)
@@ -73,24 +108,9 @@ struct DeliveryEndpointTests {
         }
         let endpoint = try await TestServer(endpointRouter)
 
-        let formats = try PartnerFormats.load(directory: packageRoot.appendingPathComponent("Contracts/partners"))
-        let worker = DeliveryWorker(organisation: "politie",
-                                    transport: .http(endpoint.url.appendingPathComponent("deliveries"), authorization: "Bearer hub-at-politie"),
-                                    translator: PartnerTranslator(format: try #require(formats.deliveryFormat(for: "politie"))),
-                                    bootstrapServers: cluster.bootstrapServers, topics: topics,
-                                    retry: RetryPolicy(initial: .milliseconds(100), maximum: .seconds(1)), logger: testLogger)
-        let running = Task { try await worker.run() }
-        let reader = TopicReader(bootstrapServers: cluster.bootstrapServers, logger: testLogger)
-        let statuses = try await within(60, "a status for each delivery") {
-            while true {
-                let statuses = try await reader.readAll(topics.deliveryStatus).values.flatMap { $0 }
-                    .map { try JSONDecoder().decode(DeliveryStatus.self, from: Data($0.value)) }
-                if statuses.count >= deliveries.count { return statuses }
-                try await Task.sleep(for: .milliseconds(100))
-            }
-        }
-        running.cancel()
-        _ = try? await running.value
+        let target = endpoint.url.appendingPathComponent("deliveries")
+        let hub = try await Fixture(deliveries, transport: .http(target, authorization: "Bearer hub-at-politie"))
+        let statuses = try await hub.finish(statuses: deliveries.count)
         await endpoint.stop()
         await elsewhere.stop()
 
@@ -103,7 +123,7 @@ struct DeliveryEndpointTests {
         // A subject with a line break and a non-ASCII letter: percent-encoded in its header, as the CloudEvents HTTP binding asks.
         // (The example's own subject, on the first two, has nothing to encode.)
         let subjects = await arrivals.subjects
-        #expect(subjects == [example.subject, example.subject, "zaak%20B%C3%A9k%0D%0AX-Injected:%20%22ja%22%20100%25"], "\(subjects)")
+        #expect(subjects == [deliveries[0].subject, deliveries[1].subject, "zaak%20B%C3%A9k%0D%0AX-Injected:%20%22ja%22%20100%25"], "\(subjects)")
         #expect(subjects.last?.removingPercentEncoding == Self.subject)
     }
 
@@ -112,17 +132,6 @@ struct DeliveryEndpointTests {
     @Test("an outbox replaced by a link gets nothing written through it; the delivery waits, and goes once the outbox is a directory again",
           .timeLimit(.minutes(2)))
     func outboxReplacedByALink() async throws {
-        let cluster = try EmbeddedCluster(brokers: 1, logger: testLogger)
-        defer { cluster.shutdown() }
-        let topics = HubTopics()
-        try await cluster.createTopics(topics.specifications(organisations: ["politie"]))
-        var event = try CloudEvent(structured: JSONValue.parse(Data(contentsOf: packageRoot.appendingPathComponent(
-            "Contracts/examples/gedragsaanwijzing/valid/opgelegd.json"))))
-        event.decisionid = "dec-0-politie"
-        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: testLogger)
-        try await producer.send(KafkaProducerMessage(topic: topics.deliveries("politie"), cloudEvent: event.kafkaRecord()))
-        await producer.shutdown()
-
         // The partner's folder: its outbox a link to another partner's folder.
         let files = FileManager.default
         let work = files.temporaryDirectory.appendingPathComponent(uniqueName("outbox"))
@@ -130,30 +139,14 @@ struct DeliveryEndpointTests {
         try files.createDirectory(at: elsewhere, withIntermediateDirectories: true)
         try files.createDirectory(at: outbox.deletingLastPathComponent(), withIntermediateDirectories: true)
         try files.createSymbolicLink(at: outbox, withDestinationURL: elsewhere)
-        let formats = try PartnerFormats.load(directory: packageRoot.appendingPathComponent("Contracts/partners"))
-        let worker = DeliveryWorker(organisation: "politie", transport: .directory(outbox),
-                                    translator: PartnerTranslator(format: try #require(formats.deliveryFormat(for: "politie"))),
-                                    bootstrapServers: cluster.bootstrapServers, topics: topics,
-                                    retry: RetryPolicy(initial: .milliseconds(100), maximum: .milliseconds(200)), logger: testLogger)
-        let running = Task { try await worker.run() }
-        let reader = TopicReader(bootstrapServers: cluster.bootstrapServers, logger: testLogger)
-        @Sendable func statuses() async throws -> [DeliveryStatus] {
-            try await reader.readAll(topics.deliveryStatus).values.flatMap { $0 }.map { try JSONDecoder().decode(DeliveryStatus.self, from: Data($0.value)) }
-        }
+        let hub = try await Fixture([try Self.delivery(0)], transport: .directory(outbox))
         try await Task.sleep(for: .seconds(2))
         #expect(try files.contentsOfDirectory(atPath: elsewhere.path) == [], "nothing written through the link")
-        #expect(try await statuses().isEmpty, "the delivery waits")
+        #expect(try await hub.statuses().isEmpty, "the delivery waits")
         // The partner's outbox is a directory again: the delivery goes there.
         try files.removeItem(at: outbox)
         try files.createDirectory(at: outbox, withIntermediateDirectories: false)
-        let done = try await within(30, "the delivery once the outbox is a directory") {
-            while true {
-                if let status = try await statuses().first { return status }
-                try await Task.sleep(for: .milliseconds(100))
-            }
-        }
-        running.cancel()
-        _ = try? await running.value
+        let done = try #require(try await hub.finish(statuses: 1).first)
         #expect(done.outcome == .delivered && done.attempts > 2, "\(done)")
         #expect(try files.contentsOfDirectory(atPath: outbox.path).map { $0.hasSuffix(".ce.json") ? "ce" : "body" }.sorted() == ["body", "ce"])
         #expect(try files.contentsOfDirectory(atPath: elsewhere.path) == [])
