@@ -5,6 +5,15 @@ import Testing
 
 @Suite("Produce and consume on the embedded cluster")
 struct ProduceConsumeTests {
+    @Test("every client turns Nagle's algorithm off (librdkafka 2.0.2 leaves it on), unless a node's properties say otherwise")
+    func noDelay() {
+        #expect(KafkaProducerConfiguration(bootstrapServers: "b").properties["socket.nagle.disable"] == "true")
+        #expect(KafkaConsumerConfiguration(bootstrapServers: "b", groupID: "g").properties["socket.nagle.disable"] == "true")
+        var consumer = KafkaConsumerConfiguration(bootstrapServers: "b", groupID: "g")
+        consumer.client.overrides = ["socket.nagle.disable": "false"]
+        #expect(consumer.properties["socket.nagle.disable"] == "false", "a client's own override wins")
+    }
+
     @Test("records keep their keys, values, headers and per-key order")
     func roundTrip() async throws {
         let topic = KafkaTopicSpecification(name: "canonical-events", partitions: 3)

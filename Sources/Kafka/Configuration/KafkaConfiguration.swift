@@ -17,8 +17,9 @@ public struct KafkaClientSettings: Sendable {
 
     var properties: [String: String] {
         // TCP_NODELAY, as Kafka's own clients and brokers use: requests are small and latency matters
-        // more than packet count (librdkafka 2.0.2 leaves Nagle's algorithm on by default).
-        var p = Self.processProperties
+        // more than packet count (librdkafka 2.0.2 leaves Nagle's algorithm on by default, and a small
+        // request then waits for the broker's delayed ACK). A node's own properties may say otherwise.
+        var p = ["socket.nagle.disable": "true"].merging(Self.processProperties) { _, node in node }
         p["bootstrap.servers"] = bootstrapServers
         p["client.id"] = clientID
         if let interval = statisticsIntervalMilliseconds { p["statistics.interval.ms"] = String(interval) }
