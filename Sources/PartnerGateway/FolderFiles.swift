@@ -44,9 +44,10 @@ enum FolderFiles {
             }
             return true
         }
-        let failure = String(cString: strerror(errno))
+        var failure = written ? nil : String(cString: strerror(errno))
         Glibc.close(descriptor)
-        guard written, renameat(folder, temporary, folder, name) == 0 else {
+        if failure == nil, renameat(folder, temporary, folder, name) != 0 { failure = String(cString: strerror(errno)) }
+        if let failure {
             unlinkat(folder, temporary, 0)
             throw Failure(description: "\(name) cannot be written: \(failure)")
         }

@@ -336,7 +336,7 @@ extension MatrixLoader {
 
     mutating func scenarios(_ bundle: MatrixBundle, catalogue: ContractCatalogue) throws -> [MatrixScenario] {
         var scenarios: [MatrixScenario] = []
-        for file in bundle.files.keys.filter({ $0.hasPrefix(Self.scenariosDirectory + "/") && $0.hasSuffix(".yaml") }).sorted() {
+        for file in bundle.files.keys.filter({ $0.hasPrefix(Self.scenariosDirectory + "/") && Self.readsFile(named: $0) }).sorted() {
             guard let root = try node(bundle, file) else { continue }
             for node in root["scenarios"]?.sequence ?? [] {
                 let line = node.mark?.line ?? 0

@@ -77,7 +77,8 @@ public struct MatrixLoader {
     }
 
     /// Whether the loader or the checks read a file of this name: one of the fixed files, or a
-    /// `.yaml` file directly in `regions/` or `scenarios/`.
+    /// `.yaml` file directly in `regions/` or `scenarios/`, not hidden. They read by this rule, and
+    /// lint names every other file (see `load`).
     public static func readsFile(named path: String) -> Bool {
         let fixed = [matrixFile, legalBasesFile, organisationsFile, purposesFile, disclosureLevelsFile, municipalitiesFile, chainCasesFile,
                      invariantsFile]
@@ -113,7 +114,7 @@ public struct MatrixLoader {
         }
 
         var regional: [String: [SharingRule]] = [:]
-        for file in bundle.files.keys.filter({ $0.hasPrefix(Self.regionsDirectory + "/") && $0.hasSuffix(".yaml") }).sorted() {
+        for file in bundle.files.keys.filter({ $0.hasPrefix(Self.regionsDirectory + "/") && Self.readsFile(named: $0) }).sorted() {
             guard let root = try node(bundle, file) else { continue }
             guard let region = root["region"]?.string else {
                 finding(file, root.mark?.line ?? 1, nil, "a regional rule set needs `region`")
