@@ -192,6 +192,11 @@ public final class DeliveryWorker: Sendable {
             switch code {
             case 200..<300: return .delivered
             case 408, 425, 429, 500...: return .retry("HTTP \(code)")
+            // These say the endpoint or the hub's credential there is wrong, not this delivery (a partner
+            // refuses a delivery with a 400 or 422, or acknowledges it as rejected): the deliveries wait,
+            // in order, until it is put right, rather than each failing for an operator to replay.
+            case 401, 403, 407: return .retry("HTTP \(code): the endpoint refuses the hub's credential")
+            case 404: return .retry("HTTP 404: the endpoint is not there")
             case 300..<400: return .refused("HTTP \(code): the endpoint redirects, and a delivery is sent to no other address than its recipient's endpoint")
             default: return .refused("HTTP \(code)")
             }

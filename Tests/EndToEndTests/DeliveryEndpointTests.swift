@@ -20,6 +20,7 @@ struct DeliveryEndpointTests {
         func subject(_ value: String) { subjects.append(value) }
         private(set) var elsewhere: [(path: String, authorization: String?)] = []
         func atEndpoint(_ eventId: String) { endpoint.append(eventId) }
+        func attempts(of eventId: String) -> Int { endpoint.filter { $0 == eventId }.count }
         func atElsewhere(_ path: String, _ authorization: String?) { elsewhere.append((path, authorization)) }
     }
 
@@ -75,7 +76,7 @@ struct DeliveryEndpointTests {
         return event
     }
 
-    @Test("a redirect is a refusal, followed nowhere; an answer without end is cut off after the status, and the next delivery goes, its subject's line break percent-encoded",
+    @Test("a redirect is a refusal, followed nowhere; an answer without end is cut off after the status; a refused credential or a missing endpoint is waited out; a subject's line break is percent-encoded",
           .timeLimit(.minutes(2)))
     func redirectAndEndlessAnswer() async throws {
         var deliveries = try (0..<3).map(Self.delivery)
@@ -103,7 +104,13 @@ struct DeliveryEndpointTests {
                 return Response(status: .ok, body: ResponseBody { writer in
                     while true { try await writer.write(ByteBuffer(repeating: UInt8(ascii: " "), count: 65_536)) }
                 })
-            default: return Response(status: .ok)
+            default:
+                // The hub's credential refused, then the endpoint not there, then taken: the delivery waits meanwhile.
+                switch await arrivals.attempts(of: eventId) {
+                case 1: return Response(status: .unauthorized)
+                case 2: return Response(status: .notFound)
+                default: return Response(status: .ok)
+                }
             }
         }
         let endpoint = try await TestServer(endpointRouter)
@@ -117,13 +124,14 @@ struct DeliveryEndpointTests {
         #expect(statuses.map(\.deliveryId) == ["dec-0-politie", "dec-1-politie", "dec-2-politie"])
         #expect(statuses.map(\.outcome) == [.failed, .delivered, .delivered])
         #expect(statuses.first?.detail == "HTTP 307: the endpoint redirects, and a delivery is sent to no other address than its recipient's endpoint")
-        #expect(statuses.map(\.attempts) == [1, 1, 1])
-        #expect(await arrivals.endpoint == ["ga-0", "ga-1", "ga-2"])
+        #expect(statuses.map(\.attempts) == [1, 1, 3])
+        #expect(await arrivals.endpoint == ["ga-0", "ga-1", "ga-2", "ga-2", "ga-2"])
         #expect(await arrivals.elsewhere.isEmpty, "nothing, not the hub's credential either, went to the address the endpoint redirected to")
         // A subject with a line break and a non-ASCII letter: percent-encoded in its header, as the CloudEvents HTTP binding asks.
         // (The example's own subject, on the first two, has nothing to encode.)
         let subjects = await arrivals.subjects
-        #expect(subjects == [deliveries[0].subject, deliveries[1].subject, "zaak%20B%C3%A9k%0D%0AX-Injected:%20%22ja%22%20100%25"], "\(subjects)")
+        #expect(subjects == [deliveries[0].subject, deliveries[1].subject] + Array(repeating: "zaak%20B%C3%A9k%0D%0AX-Injected:%20%22ja%22%20100%25", count: 3),
+                "\(subjects)")
         #expect(subjects.last?.removingPercentEncoding == Self.subject)
     }
 
