@@ -5,8 +5,10 @@ import HubTopology
 import Hummingbird
 import Kafka
 import KetenhubTestSupport
+import Logging
 import PartnerAdapters
 import PartnerGateway
+import Synchronization
 import Testing
 
 /// The delivery worker against a partner endpoint that does not behave: a delivery goes to the
@@ -24,13 +26,30 @@ struct DeliveryEndpointTests {
         func atElsewhere(_ path: String, _ authorization: String?) { elsewhere.append((path, authorization)) }
     }
 
+    /// Counts the worker's attempts that did not deliver (its "trying again" warnings).
+    struct FailedAttempts: LogHandler {
+        final class Count: Sendable { let value = Atomic(0) }
+        let count: Count
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .warning
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+            if message.description == "delivery not taken; trying again" { count.value.add(1, ordering: .relaxed) }
+        }
+    }
+
     /// An embedded cluster with `deliveries` on politie's delivery topic, and politie's worker delivering them over `transport`.
     struct Fixture {
         let cluster: EmbeddedCluster
         let topics = HubTopics()
         let worker: Task<Void, any Error>
 
-        init(_ deliveries: [CloudEvent], transport: DeliveryTransport) async throws {
+        init(_ deliveries: [CloudEvent], transport: DeliveryTransport, logger: Logger = testLogger) async throws {
             cluster = try EmbeddedCluster(brokers: 1, logger: testLogger)
             try await cluster.createTopics(topics.specifications(organisations: ["politie"]))
             let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: testLogger)
@@ -41,7 +60,7 @@ struct DeliveryEndpointTests {
             let delivering = DeliveryWorker(organisation: "politie", transport: transport,
                                             translator: PartnerTranslator(format: try #require(formats.deliveryFormat(for: "politie"))),
                                             bootstrapServers: cluster.bootstrapServers, topics: topics,
-                                            retry: RetryPolicy(initial: .milliseconds(100), maximum: .milliseconds(200)), logger: testLogger)
+                                            retry: RetryPolicy(initial: .milliseconds(100), maximum: .milliseconds(200)), logger: logger)
             worker = Task { try await delivering.run() }
         }
 
@@ -147,15 +166,18 @@ struct DeliveryEndpointTests {
         try files.createDirectory(at: elsewhere, withIntermediateDirectories: true)
         try files.createDirectory(at: outbox.deletingLastPathComponent(), withIntermediateDirectories: true)
         try files.createSymbolicLink(at: outbox, withDestinationURL: elsewhere)
-        let hub = try await Fixture([try Self.delivery(0)], transport: .directory(outbox))
-        try await Task.sleep(for: .seconds(2))
+        let failed = FailedAttempts.Count()
+        let hub = try await Fixture([try Self.delivery(0)], transport: .directory(outbox), logger: Logger(label: "worker") { _ in FailedAttempts(count: failed) })
+        try await within(60, "three attempts through the link") {
+            while failed.value.load(ordering: .relaxed) < 3 { try await Task.sleep(for: .milliseconds(50)) }
+        }
         #expect(try files.contentsOfDirectory(atPath: elsewhere.path) == [], "nothing written through the link")
         #expect(try await hub.statuses().isEmpty, "the delivery waits")
         // The partner's outbox is a directory again: the delivery goes there.
         try files.removeItem(at: outbox)
         try files.createDirectory(at: outbox, withIntermediateDirectories: false)
         let done = try #require(try await hub.finish(statuses: 1).first)
-        #expect(done.outcome == .delivered && done.attempts > 2, "\(done)")
+        #expect(done.outcome == .delivered && done.attempts > 3, "\(done)")
         #expect(try files.contentsOfDirectory(atPath: outbox.path).map { $0.hasSuffix(".ce.json") ? "ce" : "body" }.sorted() == ["body", "ce"])
         #expect(try files.contentsOfDirectory(atPath: elsewhere.path) == [])
         try? files.removeItem(at: work)
