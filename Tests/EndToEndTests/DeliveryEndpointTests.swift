@@ -15,15 +15,15 @@ import Testing
 /// recipient's endpoint and nowhere else, and no answer holds the worker up.
 @Suite("Delivery worker against a misbehaving endpoint")
 struct DeliveryEndpointTests {
-    /// Requests as they arrived, by server.
+    /// Requests as they arrived: the endpoint's by event id (and the `ce-subject` headers it got), the other server's.
     actor Arrivals {
         private(set) var endpoint: [String] = []
         private(set) var subjects: [String] = []
-        func subject(_ value: String) { subjects.append(value) }
         private(set) var elsewhere: [(path: String, authorization: String?)] = []
         func atEndpoint(_ eventId: String) { endpoint.append(eventId) }
-        func attempts(of eventId: String) -> Int { endpoint.filter { $0 == eventId }.count }
+        func subject(_ value: String) { subjects.append(value) }
         func atElsewhere(_ path: String, _ authorization: String?) { elsewhere.append((path, authorization)) }
+        func attempts(of eventId: String) -> Int { endpoint.filter { $0 == eventId }.count }
     }
 
     /// Counts the worker's attempts that did not deliver (its "trying again" warnings).
