@@ -248,16 +248,12 @@ public final class DeliveryWorker: Sendable {
     /// break (a subject may have one) then neither splits the header nor is refused by the client on
     /// every attempt, which would hold the organisation's deliveries up for good.
     static func headerValue(_ value: String) -> String {
-        var encoded = ""
-        for byte in value.utf8 {
-            if (0x21...0x7E).contains(byte), byte != UInt8(ascii: "\""), byte != UInt8(ascii: "%") {
-                encoded.unicodeScalars.append(Unicode.Scalar(byte))
-            } else {
-                encoded += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
-            }
-        }
-        return encoded
+        // Every printable ASCII character is allowed, so the encoding cannot fail.
+        value.addingPercentEncoding(withAllowedCharacters: headerCharacters) ?? value
     }
+
+    /// Printable ASCII (0x21-0x7E) less `"` and `%`.
+    private static let headerCharacters = CharacterSet(charactersIn: Unicode.Scalar(0x21)...Unicode.Scalar(0x7E)).subtracting(CharacterSet(charactersIn: "\"%"))
 
     /// The event's CloudEvents attributes (without its data), as `ce-` headers carry them.
     static func attributes(of event: CloudEvent) -> [String: String] {
@@ -269,8 +265,4 @@ public final class DeliveryWorker: Sendable {
         for case let (name, value?) in optional { attributes[name] = value }
         return attributes
     }
-}
-
-private extension String {
-    func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }

@@ -8,7 +8,6 @@ import KetenhubTestSupport
 import Logging
 import PartnerAdapters
 import PartnerGateway
-import Synchronization
 import Testing
 
 /// The delivery worker against a partner endpoint that does not behave: a delivery goes to the
@@ -24,23 +23,6 @@ struct DeliveryEndpointTests {
         func subject(_ value: String) { subjects.append(value) }
         func atElsewhere(_ path: String, _ authorization: String?) { elsewhere.append((path, authorization)) }
         func attempts(of eventId: String) -> Int { endpoint.filter { $0 == eventId }.count }
-    }
-
-    /// Counts the worker's attempts that did not deliver (its "trying again" warnings).
-    struct FailedAttempts: LogHandler {
-        final class Count: Sendable { let value = Atomic(0) }
-        let count: Count
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .warning
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
-            if message.description == "delivery not taken; trying again" { count.value.add(1, ordering: .relaxed) }
-        }
     }
 
     /// An embedded cluster with `deliveries` on politie's delivery topic, and politie's worker delivering them over `transport`.
@@ -166,10 +148,12 @@ struct DeliveryEndpointTests {
         try files.createDirectory(at: elsewhere, withIntermediateDirectories: true)
         try files.createDirectory(at: outbox.deletingLastPathComponent(), withIntermediateDirectories: true)
         try files.createSymbolicLink(at: outbox, withDestinationURL: elsewhere)
-        let failed = FailedAttempts.Count()
-        let hub = try await Fixture([try Self.delivery(0)], transport: .directory(outbox), logger: Logger(label: "worker") { _ in FailedAttempts(count: failed) })
+        // The worker's attempts that did not deliver, counted from its warnings.
+        let logged = CapturingLogHandler.Records()
+        let hub = try await Fixture([try Self.delivery(0)], transport: .directory(outbox),
+                                    logger: Logger(label: "worker") { _ in CapturingLogHandler(records: logged, logLevel: .warning) })
         try await within(60, "three attempts through the link") {
-            while failed.value.load(ordering: .relaxed) < 3 { try await Task.sleep(for: .milliseconds(50)) }
+            while logged.count(of: "delivery not taken; trying again") < 3 { try await Task.sleep(for: .milliseconds(50)) }
         }
         #expect(try files.contentsOfDirectory(atPath: elsewhere.path) == [], "nothing written through the link")
         #expect(try await hub.statuses().isEmpty, "the delivery waits")
