@@ -18,7 +18,11 @@ public enum GovernanceTopic {
                         interval: Duration = .seconds(1), logger: Logger) async throws {
         var published = Set(try await versions(reader: reader, topics: topics).map(\.number))
         while !Task.isCancelled {
-            let activated = try await governance.versions().filter { $0.state == .activated && !published.contains($0.number) }
+            // Numbers and states only, each second; the files of a version newly activated only.
+            var activated: [MatrixVersion] = []
+            for (number, state) in try await governance.states() where state == .activated && !published.contains(number) {
+                activated.append(try await governance.version(number))
+            }
             if !activated.isEmpty {
                 _ = try await producer.sendAll(try activated.map { version in
                     KafkaProducerMessage(topic: topics.governance, key: Array(key(version).utf8), value: Array(try JSONEncoder().encode(version)))

@@ -23,7 +23,7 @@ public final class MatrixGovernance: Sendable {
         self.schedule = schedule
         self.catalogue = catalogue
         self.now = now
-        if try await store.versions().isEmpty {
+        if try await store.states().isEmpty {
             let matrix = try MatrixLoader.loadValid(baseline, catalogue: catalogue)
             var first = MatrixVersion(number: 1, matrixVersion: matrix.version, proposedBy: Self.repository,
                                       proposedAt: HubTime.text(now()), bundle: baseline)
@@ -44,8 +44,11 @@ public final class MatrixGovernance: Sendable {
 
     public func versions() async throws -> [MatrixVersion] { try await store.versions() }
 
+    /// Every version's number and state, without reading their files.
+    public func states() async throws -> [(number: Int, state: MatrixVersion.State)] { try await store.states() }
+
     public func version(_ number: Int) async throws -> MatrixVersion {
-        guard let version = try await store.versions().first(where: { $0.number == number }) else { throw GovernanceRefusal.unknownVersion(number) }
+        guard let version = try await store.version(number) else { throw GovernanceRefusal.unknownVersion(number) }
         return version
     }
 
@@ -75,7 +78,7 @@ public final class MatrixGovernance: Sendable {
         let matrix = try MatrixLoader.load(bundle).matrix
         // The next number, unless another proposal (on this node or another) took it first.
         while true {
-            let number = (try await store.versions().map(\.number).max() ?? 0) + 1
+            let number = (try await store.states().map(\.number).max() ?? 0) + 1
             let version = MatrixVersion(number: number, matrixVersion: matrix.version, proposedBy: officer,
                                         proposedAt: HubTime.text(now()), bundle: bundle)
             if try await store.insert(version) { return version }

@@ -12,6 +12,11 @@ public protocol MatrixVersionStore: Sendable {
     /// moved it first).
     func update(_ version: MatrixVersion, from: MatrixVersion.State) async throws -> Bool
     func versions() async throws -> [MatrixVersion]
+    /// One version, files included; nil if no version has that number.
+    func version(_ number: Int) async throws -> MatrixVersion?
+    /// Every version's number and state, in number order, without the files: what is read every
+    /// second (the governance publisher) must not grow with the size of every version ever proposed.
+    func states() async throws -> [(number: Int, state: MatrixVersion.State)]
 }
 
 /// The matrix versions in the hub's SQL store (table `matrix_versions`, on SQLite or PostgreSQL).
@@ -43,16 +48,28 @@ public final class SQLMatrixVersionStore: MatrixVersionStore {
     }
 
     public func versions() async throws -> [MatrixVersion] {
-        try await database.read(SQLStatement("SELECT * FROM matrix_versions ORDER BY number")).map { row in
-            let files = try JSONDecoder().decode([String: String].self, from: Data((row["files"] as String).utf8))
-            var version = MatrixVersion(number: row["number"], matrixVersion: row["matrix_version"], proposedBy: row["proposed_by"],
-                                        proposedAt: row["proposed_at"], bundle: MatrixBundle(files: files))
-            version.state = MatrixVersion.State(rawValue: row["state"]) ?? .proposed
-            version.approvedBy = row["approved_by"]
-            version.approvedAt = row["approved_at"]
-            version.activatedBy = row["activated_by"]
-            version.activeFrom = row["active_from"]
-            return version
+        try await database.read(SQLStatement("SELECT * FROM matrix_versions ORDER BY number")).map(Self.version(from:))
+    }
+
+    public func version(_ number: Int) async throws -> MatrixVersion? {
+        try await database.read(SQLStatement("SELECT * FROM matrix_versions WHERE number = ?", number)).first.map(Self.version(from:))
+    }
+
+    public func states() async throws -> [(number: Int, state: MatrixVersion.State)] {
+        try await database.read(SQLStatement("SELECT number, state FROM matrix_versions ORDER BY number")).map { row in
+            (row["number"], MatrixVersion.State(rawValue: row["state"]) ?? .proposed)
         }
+    }
+
+    private static func version(from row: SQLRow) throws -> MatrixVersion {
+        let files = try JSONDecoder().decode([String: String].self, from: Data((row["files"] as String).utf8))
+        var version = MatrixVersion(number: row["number"], matrixVersion: row["matrix_version"], proposedBy: row["proposed_by"],
+                                    proposedAt: row["proposed_at"], bundle: MatrixBundle(files: files))
+        version.state = MatrixVersion.State(rawValue: row["state"]) ?? .proposed
+        version.approvedBy = row["approved_by"]
+        version.approvedAt = row["approved_at"]
+        version.activatedBy = row["activated_by"]
+        version.activeFrom = row["active_from"]
+        return version
     }
 }

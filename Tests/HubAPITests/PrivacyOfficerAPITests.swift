@@ -126,6 +126,21 @@ struct PrivacyOfficerAPITests {
         #expect(schedule.evaluator().matrix.version == archived.matrixVersion, "the router follows it as it was activated")
     }
 
+    @Test("the store gives one version by its number, and every number with its state without the files", arguments: StoreBackend.all)
+    func versionStates(backend: StoreBackend) async throws {
+        let baseline = try MatrixBundle(directory: packageRoot.appendingPathComponent("Contracts/matrix"))
+        let store = try await backend.versions()
+        let governance = try await MatrixGovernance(store: store, schedule: MatrixSchedule(try MatrixLoader.loadValid(baseline)), baseline: baseline)
+        let proposed = try await governance.propose(baseline, by: "officer-a")
+        #expect(proposed.number == 2)
+        let states = try await store.states()
+        #expect(states.map(\.number) == [1, 2] && states.map(\.state) == [.activated, .proposed])
+        let read = try #require(try await store.version(2))
+        #expect(read.state == .proposed && read.proposedBy == "officer-a" && read.bundle.files == baseline.files)
+        #expect(try await store.version(3) == nil)
+        await #expect(throws: GovernanceRefusal.self) { try await governance.version(3) }
+    }
+
     @Test("a proposal is linted on upload: every finding with file, line and rule; nothing stored", arguments: StoreBackend.all)
     func lintedProposal(backend: StoreBackend) async throws {
         try await Self.withHub(backend) { hub in
