@@ -202,7 +202,12 @@ public final class HubNode: Sendable {
         var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
         if handlesSignals { groupConfiguration.gracefulShutdownSignals = [.sigterm, .sigint] }
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(configuration.http.drainSeconds + 20)
-        groupConfiguration.maximumCancellationDuration = .seconds(5)
+        // The last resort for a part that ignores its cancellation: the process ends (crash-only).
+        // Not 5 s: on a loaded two-core machine with a dozen nodes in one test process, parts that
+        // do end took longer than that to be scheduled again, and the fatal error ended every test
+        // of the process. `ketenhub serve`'s watchdog (`http.drainSeconds` + 30 s) names the parts
+        // still running before this one fires after a graceful shutdown.
+        groupConfiguration.maximumCancellationDuration = .seconds(30)
         group = ServiceGroup(configuration: groupConfiguration)
     }
 
