@@ -248,7 +248,7 @@ public final class DeliveryWorker: Sendable {
     /// break (a subject may have one) then neither splits the header nor is refused by the client on
     /// every attempt, which would hold the organisation's deliveries up for good.
     static func headerValue(_ value: String) -> String {
-        // Every printable ASCII character is allowed, so the encoding cannot fail.
+        // nil only for text that is not valid Unicode, which a Swift string cannot hold.
         value.addingPercentEncoding(withAllowedCharacters: headerCharacters) ?? value
     }
 
