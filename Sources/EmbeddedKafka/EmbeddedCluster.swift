@@ -74,7 +74,10 @@ public final class EmbeddedCluster: KafkaTopicProvisioner {
 
     // MARK: - Fault injection
 
-    /// Takes a broker off the network: its connections drop and new ones are refused.
+    /// Takes a broker off the network: its connections drop and new ones are refused. librdkafka
+    /// 2.0.2 closes the broker's listening socket and binds its port again at once, and ends the
+    /// process if that bind fails (`Address already in use`); with many clusters, clients and child
+    /// processes starting beside it, it did. Take brokers down where nothing else runs.
     public func setBrokerDown(_ brokerID: Int32) throws {
         try onLiveCluster("broker \(brokerID) down") { rd_kafka_mock_broker_set_down($0, brokerID) }
     }

@@ -1,7 +1,6 @@
 import EmbeddedKafka
 import Foundation
 import Kafka
-import Logging
 import Metrics
 import MetricsTestKit
 import KetenhubTestSupport
@@ -9,24 +8,6 @@ import Testing
 
 @Suite("librdkafka logs and statistics")
 struct ObservabilityTests {
-    @Test("librdkafka's log lines reach swift-log with their level and facility")
-    func logs() async throws {
-        let records = CapturingLogHandler.Records()
-        let logger = Logger(label: "kafka.capture") { _ in CapturingLogHandler(records: records) }
-        try await withCluster(brokers: 1) { cluster in
-            try cluster.setBrokerDown(1)
-            var configuration = producerConfiguration(cluster)
-            configuration.messageTimeoutMilliseconds = 1_000
-            let producer = try KafkaProducer(configuration: configuration, logger: logger)
-            _ = try? await producer.send(KafkaProducerMessage(topic: "nowhere", key: "k", value: "v"))
-            await producer.shutdown()
-        }
-        let failures = records.all.filter { $0.message.contains("Connect to") && $0.message.contains("failed") }
-        #expect(!failures.isEmpty)
-        #expect(failures.allSatisfy { $0.level == .error })
-        #expect(failures.allSatisfy { $0.metadata["rdkafka.facility"] != nil })
-    }
-
     @Test("librdkafka's statistics reach swift-metrics as gauges per client")
     func statistics() async throws {
         let metrics = TestMetrics()
