@@ -3,8 +3,9 @@ SWIFT ?= swift
 PYTHON ?= python3
 RUNTIME_PACKAGES := pkg-config librdkafka-dev
 # The console's browser tests run Debian's Chromium through Debian's matching chromedriver; `promtool`
-# (Debian's prometheus package; no server is started) checks the metrics exposition.
-TEST_PACKAGES := $(RUNTIME_PACKAGES) kcat chromium chromium-driver prometheus
+# (Debian's prometheus package; no server is started) checks the metrics exposition; `openssl` makes
+# the certificates of the delivery worker's mutual-TLS test.
+TEST_PACKAGES := $(RUNTIME_PACKAGES) kcat chromium chromium-driver prometheus openssl
 # The contract tests check every example with an independent JSON Schema 2020-12 validator and the
 # OpenAPI document with an OpenAPI validator; the console tests drive Chromium through selenium.
 PYTHON_TEST_PACKAGES := jsonschema referencing yaml:pyyaml pytest rfc3339_validator:rfc3339-validator lxml openapi_spec_validator:openapi-spec-validator selenium kubernetes_validate:kubernetes-validate schemathesis

@@ -44,6 +44,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
     ],
     targets: [
         // Debian's librdkafka-dev 2.0.2, with the mock cluster header.
@@ -137,6 +138,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -241,7 +243,7 @@ let package = Package(
         .target(
             name: "KetenhubTestSupport",
             dependencies: ["ChildProcesses", "Kafka", "CanonicalEvents", "HubStore", "DeliveryLedger", "MatrixGovernance", .product(name: "Logging", package: "swift-log"),
-                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdCore", package: "hummingbird"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             path: "Tests/Support"
         ),
@@ -262,7 +264,8 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: ["KetenhubDemo", "HubServer", "PartnerGateway", "HubAccess", "HubAPI", "MatrixGovernance", "PartnerSimulation", "PartnerAdapters", "SharingPolicy", "CanonicalEvents", "DeliveryLedger", "SLAClocks", "HubMetrics",
                            "HubTopology", "Kafka", "EmbeddedKafka", "KetenhubTestSupport", "ChildProcesses",
-                           .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log")]
+                           .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTLS", package: "hummingbird"),
+                           .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "HubAPITests",

@@ -23,6 +23,15 @@ struct DeliverCommand: AsyncParsableCommand {
     @Option(help: "The partner's HTTP endpoint for deliveries.")
     var endpoint: String?
 
+    @Option(help: "PEM file of the roots the endpoint's certificate must chain to (instead of the system's).")
+    var trustRoots: String?
+
+    @Option(help: "PEM file of the hub's client certificate, for an endpoint that asks for one (mutual TLS).")
+    var certificate: String?
+
+    @Option(help: "PEM file of the client certificate's private key.")
+    var privateKey: String?
+
     @Option(help: "The partner's outbox directory, instead of an endpoint.")
     var outbox: String?
 
@@ -34,6 +43,9 @@ struct DeliverCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (endpoint == nil) != (outbox == nil) else { throw ValidationError("give either --endpoint URL or --outbox DIR") }
+        if outbox != nil, trustRoots != nil || certificate != nil || privateKey != nil {
+            throw ValidationError("--trust-roots, --certificate and --private-key are for an --endpoint")
+        }
     }
 
     func run() async throws {
@@ -43,7 +55,13 @@ struct DeliverCommand: AsyncParsableCommand {
         let transport: DeliveryTransport
         if let endpoint {
             guard let url = URL(string: endpoint) else { throw ValidationError("not a URL: \(endpoint)") }
-            transport = .http(url)
+            let files = [trustRoots, certificate, privateKey].map { $0.map { URL(fileURLWithPath: $0) } }
+            if files.contains(where: { $0 != nil }), url.scheme != "https" { throw ValidationError("TLS settings need an https --endpoint") }
+            do {
+                transport = .http(url, tls: files.allSatisfy { $0 == nil } ? nil : try DeliveryTLS(trustRoots: files[0], certificate: files[1], privateKey: files[2]))
+            } catch let refusal as DeliveryTLS.Refusal {
+                throw ValidationError(refusal.setting.map { "--\($0.optionName): \(refusal)" } ?? "\(refusal)")
+            }
         } else {
             transport = .directory(URL(fileURLWithPath: outbox!))
         }

@@ -6,6 +6,7 @@ import HubTopology
 import Kafka
 import Logging
 import NIOCore
+import NIOSSL
 import PartnerAdapters
 import Synchronization
 
@@ -13,8 +14,9 @@ import Synchronization
 public enum DeliveryTransport: Sendable, CustomStringConvertible {
     /// POSTed to the partner's endpoint, one delivery per request, routing attributes as CloudEvents
     /// `ce-` headers, the delivery id also as `Idempotency-Key` (a partner seeing it twice keeps one);
-    /// with the `Authorization` header given (the hub's credential at the partner), if any.
-    case http(URL, authorization: String? = nil)
+    /// with the `Authorization` header given (the hub's credential at the partner), if any, and over
+    /// the TLS given (the partner's roots, the hub's client certificate), if any.
+    case http(URL, authorization: String? = nil, tls: DeliveryTLS? = nil)
     /// Written to the partner's outbox directory: the body under a temporary name, renamed when
     /// complete; the routing attributes in `<name>.ce.json` beside it, written first. An outbox
     /// replaced by a link is not written through (`FolderFiles`): the delivery waits until it is a directory again.
@@ -22,7 +24,8 @@ public enum DeliveryTransport: Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .http(let url, _): "http \(url.absoluteString)"
+        case .http(let url, _, nil): "http \(url.absoluteString)"
+        case .http(let url, _, let tls?): "http \(url.absoluteString) (TLS \(tls))"
         case .directory(let url): "directory \(url.path)"
         }
     }
@@ -73,19 +76,26 @@ public final class DeliveryWorker: Sendable {
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: bootstrapServers,
                                                                                    clientID: "ketenhub-outbound-\(organisation)"), logger: logger)
+        // A partner with TLS settings of its own gets a client of its own, shut down when the worker ends.
+        let ownClient: HTTPClient? = if case .http(_, _, let tls?) = transport { Self.makeClient(tls: tls.configuration) } else { nil }
         do {
-            try await deliverAll(from: consumer, topic: topic, recording: producer, skipping: &delivered)
+            try await deliverAll(from: consumer, topic: topic, recording: producer, client: ownClient ?? Self.client, skipping: &delivered)
         } catch {
-            await producer.shutdown()
-            await consumer.close()
+            await stop(producer, consumer, ownClient)
             throw error
         }
+        await stop(producer, consumer, ownClient)
+    }
+
+    private func stop(_ producer: KafkaProducer, _ consumer: KafkaConsumer, _ client: HTTPClient?) async {
         await producer.shutdown()
         await consumer.close()
+        try? await client?.shutdown()
     }
 
     /// The worker's loop: each record in order, delivered (or failed for good), recorded, committed.
-    private func deliverAll(from consumer: KafkaConsumer, topic: String, recording producer: KafkaProducer, skipping delivered: inout Set<String>) async throws {
+    private func deliverAll(from consumer: KafkaConsumer, topic: String, recording producer: KafkaProducer, client: HTTPClient,
+                            skipping delivered: inout Set<String>) async throws {
         let partitions = (0..<Int32(try await consumer.partitionCount(topic: topic))).map { KafkaTopicPartition(topic: topic, partition: $0) }
         let committed = try await consumer.committedOffsets(partitions)
         try consumer.assign(partitions.map { KafkaTopicPartitionOffset(topic: topic, partition: $0.partition, offset: (committed[$0] ?? nil) ?? KafkaOffset.beginning) })
@@ -99,7 +109,7 @@ public final class DeliveryWorker: Sendable {
                 let event = try? CloudEvent(kafkaRecord: CloudEventRecord(message))
                 let replayId = message.header(Self.replayHeader)?.stringValue
                 if let event, !delivered.contains(Self.doneKey(Self.deliveryId(of: event), replayId)) {
-                    var status = await deliver(event, position: message)
+                    var status = await deliver(event, position: message, client: client)
                     status.replayId = replayId
                     try await producer.send(try KafkaProducerMessage(topic: topics.deliveryStatus, key: event.ketencaseid, json: status))
                     delivered.insert(Self.doneKey(status.deliveryId, replayId))
@@ -132,7 +142,7 @@ public final class DeliveryWorker: Sendable {
     }
 
     /// Tries until the partner has the delivery, or has refused it for good.
-    private func deliver(_ event: CloudEvent, position: KafkaConsumerMessage) async -> DeliveryStatus {
+    private func deliver(_ event: CloudEvent, position: KafkaConsumerMessage, client: HTTPClient) async -> DeliveryStatus {
         var status = DeliveryStatus(deliveryId: Self.deliveryId(of: event), organisation: organisation, eventId: event.id, eventType: event.type,
                                     ketencaseid: event.ketencaseid, outcome: .failed, attempts: 0, at: "", transport: transport.description)
         let rendered: RenderedDelivery
@@ -146,7 +156,8 @@ public final class DeliveryWorker: Sendable {
         }
         while !Task.isCancelled {
             status.attempts += 1
-            switch await attempt(event, rendered, name: String(format: "%02d-%012lld-%@", position.partition, position.offset, status.deliveryId)) {
+            switch await attempt(event, rendered, name: String(format: "%02d-%012lld-%@", position.partition, position.offset, status.deliveryId),
+                                 client: client) {
             case .delivered:
                 status.outcome = .delivered
                 status.detail = nil
@@ -170,10 +181,10 @@ public final class DeliveryWorker: Sendable {
 
     private enum Attempt { case delivered, refused(String), retry(String) }
 
-    private func attempt(_ event: CloudEvent, _ rendered: RenderedDelivery, name: String) async -> Attempt {
+    private func attempt(_ event: CloudEvent, _ rendered: RenderedDelivery, name: String, client: HTTPClient) async -> Attempt {
         let attributes = Self.attributes(of: event)
         switch transport {
-        case .http(let url, let authorization):
+        case .http(let url, let authorization, _):
             var request = HTTPClientRequest(url: url.absoluteString)
             request.method = .POST
             if let authorization { request.headers.add(name: "Authorization", value: authorization) }
@@ -183,7 +194,7 @@ public final class DeliveryWorker: Sendable {
             request.body = .bytes(ByteBuffer(string: rendered.body))
             let code: Int
             do {
-                let response = try await Self.client.execute(request, timeout: Self.answerTimeout)
+                let response = try await client.execute(request, timeout: Self.answerTimeout)
                 code = Int(response.status.code)
                 await Self.drop(response.body)
             } catch {
@@ -219,9 +230,14 @@ public final class DeliveryWorker: Sendable {
     /// delivery, and the hub's credential at the partner with it, go to the recipient's configured
     /// endpoint and nowhere else (Foundation's client followed one to any host, with every header,
     /// and reported the other host's answer as the partner's). One for the process, never shut
-    /// down, as AsyncHTTPClient's own shared client.
-    static let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: HTTPClient.Configuration(
-        redirectConfiguration: .disallow, timeout: HTTPClient.Configuration.Timeout(connect: .seconds(10), read: answerTimeout)))
+    /// down, as AsyncHTTPClient's own shared client; a partner with TLS settings gets its own.
+    static let client = makeClient(tls: nil)
+
+    private static func makeClient(tls: TLSConfiguration?) -> HTTPClient {
+        HTTPClient(eventLoopGroupProvider: .singleton, configuration: HTTPClient.Configuration(
+            tlsConfiguration: tls, redirectConfiguration: .disallow,
+            timeout: HTTPClient.Configuration.Timeout(connect: .seconds(10), read: answerTimeout)))
+    }
 
     /// How long an endpoint may take to answer, and to go on sending its answer.
     static let answerTimeout = TimeAmount.seconds(30)

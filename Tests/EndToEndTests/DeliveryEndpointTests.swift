@@ -2,10 +2,13 @@ import CanonicalEvents
 import EmbeddedKafka
 import Foundation
 import HubTopology
+import ChildProcesses
 import Hummingbird
+import HummingbirdTLS
 import Kafka
 import KetenhubTestSupport
 import Logging
+import NIOSSL
 import PartnerAdapters
 import PartnerGateway
 import Testing
@@ -61,10 +64,14 @@ struct DeliveryEndpointTests {
                     try await Task.sleep(for: .milliseconds(100))
                 }
             }
+            await stop()
+            return statuses
+        }
+
+        func stop() async {
             worker.cancel()
             _ = try? await worker.value
             cluster.shutdown()
-            return statuses
         }
     }
 
@@ -137,6 +144,106 @@ struct DeliveryEndpointTests {
     }
 
     static let subject = "zaak Bék\r\nX-Injected: \"ja\" 100%"
+
+    /// A partner's certificate authority, made with the openssl command for one test: the partner's
+    /// endpoint and the hub's client certificate signed by it, and an impostor's self-signed endpoint.
+    struct TestPKI {
+        let directory: URL
+        func file(_ name: String) -> URL { directory.appendingPathComponent(name) }
+        func certificate(_ name: String) throws -> NIOSSLCertificateSource { .certificate(try NIOSSLCertificate(file: file(name).path, format: .pem)) }
+        func key(_ name: String) throws -> NIOSSLPrivateKeySource { .privateKey(try NIOSSLPrivateKey(file: file(name).path, format: .pem)) }
+
+        init() async throws {
+            directory = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("pki"))
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let newKey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+            try "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n".write(to: file("endpoint.ext"), atomically: true, encoding: .utf8)
+            try "extendedKeyUsage=clientAuth\n".write(to: file("hub.ext"), atomically: true, encoding: .utf8)
+            try await Self.openssl(["req", "-x509", "-days", "2"] + newKey + ["-keyout", file("ca.key").path, "-out", file("ca.pem").path, "-subj", "/CN=Partner test CA"])
+            for (name, subject) in [("endpoint", "/CN=127.0.0.1"), ("hub", "/CN=ketenhub")] {
+                try await Self.openssl(["req"] + newKey + ["-keyout", file("\(name).key").path, "-out", file("\(name).csr").path, "-subj", subject])
+                try await Self.openssl(["x509", "-req", "-in", file("\(name).csr").path, "-CA", file("ca.pem").path, "-CAkey", file("ca.key").path,
+                                        "-set_serial", name == "hub" ? "3" : "2", "-days", "2", "-extfile", file("\(name).ext").path,
+                                        "-out", file("\(name).pem").path])
+            }
+            try await Self.openssl(["req", "-x509", "-days", "2"] + newKey + ["-keyout", file("impostor.key").path, "-out", file("impostor.pem").path,
+                                                           "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
+        }
+
+        static func openssl(_ arguments: [String]) async throws {
+            let run = try ChildProcess(URL(fileURLWithPath: "/usr/bin/openssl"), arguments, errors: .pipe)
+            let status = await run.exitStatus()
+            try #require(status == 0, "openssl \(arguments.first ?? ""): \(String(decoding: run.readErrors(), as: UTF8.self))")
+        }
+    }
+
+    @Test("over TLS with the partner's own roots and the hub's client certificate, a delivery goes to the endpoint those roots vouch for; an impostor's endpoint gets nothing, and the partner's nothing from a worker without the certificate; a key not the certificate's is refused",
+          .timeLimit(.minutes(2)))
+    func mutualTLS() async throws {
+        let pki = try await TestPKI()
+        defer { try? FileManager.default.removeItem(at: pki.directory) }
+        let arrivals = Arrivals()
+        func endpointRouter(_ server: String) -> Router<BasicRequestContext> {
+            let router = Router(context: BasicRequestContext.self)
+            router.post("deliveries") { request, _ -> Response in
+                await arrivals.atEndpoint("\(server) \(request.headers.first { $0.name.canonicalName == "ce-id" }?.value ?? "")")
+                return Response(status: .ok)
+            }
+            return router
+        }
+        // The partner's endpoint asks for a client certificate its own CA signed.
+        let endpoint = try await TestServer(endpointRouter("partner"), tls: try .tls(tlsConfiguration: .makeServerConfigurationWithMTLS(
+            certificateChain: [try pki.certificate("endpoint.pem")], privateKey: try pki.key("endpoint.key"),
+            trustRoots: .file(pki.file("ca.pem").path))))
+        let impostor = try await TestServer(endpointRouter("impostor"), tls: try .tls(tlsConfiguration: .makeServerConfiguration(
+            certificateChain: [try pki.certificate("impostor.pem")], privateKey: try pki.key("impostor.key"))))
+        let hubTLS = try DeliveryTLS(trustRoots: pki.file("ca.pem"), certificate: pki.file("hub.pem"), privateKey: pki.file("hub.key"))
+        let rootsOnly = try DeliveryTLS(trustRoots: pki.file("ca.pem"), certificate: nil, privateKey: nil)
+        // The two workers that must not deliver, each with its failed attempts counted from its warnings.
+        let (toImpostorLog, withoutCertificateLog) = (CapturingLogHandler.Records(), CapturingLogHandler.Records())
+        func logger(_ records: CapturingLogHandler.Records) -> Logger { Logger(label: "worker") { _ in CapturingLogHandler(records: records, logLevel: .warning) } }
+
+        let toPartner = try await Fixture([try Self.delivery(0)], transport: .http(endpoint.url.appendingPathComponent("deliveries"),
+                                                                                   authorization: "Bearer hub-at-politie", tls: hubTLS))
+        let toImpostor = try await Fixture([try Self.delivery(1)], transport: .http(impostor.url.appendingPathComponent("deliveries"),
+                                                                                    authorization: "Bearer hub-at-politie", tls: hubTLS),
+                                           logger: logger(toImpostorLog))
+        let withoutCertificate = try await Fixture([try Self.delivery(2)], transport: .http(endpoint.url.appendingPathComponent("deliveries"), tls: rootsOnly),
+                                                   logger: logger(withoutCertificateLog))
+        let delivered = try await toPartner.finish(statuses: 1)
+        // An attempt at the impostor takes AsyncHTTPClient's connect timeout (10 s): it tries to connect again until then.
+        try await within(60, "a failed attempt at the impostor, two without the certificate") {
+            while toImpostorLog.count(of: "delivery not taken; trying again") < 1 || withoutCertificateLog.count(of: "delivery not taken; trying again") < 2 {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        let undelivered = (try await toImpostor.statuses(), try await withoutCertificate.statuses())
+        await toImpostor.stop()
+        await withoutCertificate.stop()
+        await endpoint.stop()
+        await impostor.stop()
+
+        #expect(delivered.map(\.outcome) == [.delivered])
+        #expect(delivered.first?.transport == "http \(endpoint.url.absoluteString)/deliveries (TLS trusting \(pki.file("ca.pem").path) as \(pki.file("hub.pem").path))")
+        #expect(await arrivals.endpoint == ["partner ga-0"], "nothing reached the impostor, nor the partner from the worker without a certificate")
+        #expect(undelivered.0.isEmpty && undelivered.1.isEmpty, "both deliveries wait")
+        let impostorDetail = toImpostorLog.all.first?.metadata["detail"]?.description ?? ""
+        #expect(impostorDetail.contains("CERTIFICATE_VERIFY_FAILED"), "\(impostorDetail)")
+        let withoutCertificateDetail = withoutCertificateLog.all.first?.metadata["detail"]?.description ?? ""
+        #expect(withoutCertificateDetail.contains("CERTIFICATE_REQUIRED"), "\(withoutCertificateDetail)")
+
+        // A key that is not the certificate's, a certificate without its key, a file that is not PEM: refused, naming the file.
+        let mismatch = #expect(throws: DeliveryTLS.Refusal.self) {
+            try DeliveryTLS(trustRoots: nil, certificate: pki.file("hub.pem"), privateKey: pki.file("endpoint.key"))
+        }
+        #expect(mismatch?.setting == .privateKey && mismatch?.description == "\(pki.file("endpoint.key").path) is not the private key of the client certificate \(pki.file("hub.pem").path)")
+        let alone = #expect(throws: DeliveryTLS.Refusal.self) { try DeliveryTLS(trustRoots: nil, certificate: pki.file("hub.pem"), privateKey: nil) }
+        #expect(alone?.setting == .privateKey)
+        let notPEM = #expect(throws: DeliveryTLS.Refusal.self) { try DeliveryTLS(trustRoots: pki.file("hub.ext"), certificate: nil, privateKey: nil) }
+        #expect(notPEM?.setting == .trustRoots && notPEM?.description == "\(pki.file("hub.ext").path): the trusted root file holds no PEM certificate")
+        let keyAsRoots = #expect(throws: DeliveryTLS.Refusal.self) { try DeliveryTLS(trustRoots: pki.file("ca.key"), certificate: nil, privateKey: nil) }
+        #expect(keyAsRoots.map { !$0.description.contains("PRIVATE KEY") } == true, "a key given as roots is not quoted back")
+    }
 
     @Test("an outbox replaced by a link gets nothing written through it; the delivery waits, and goes once the outbox is a directory again",
           .timeLimit(.minutes(2)))

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import ServiceLifecycle
 
@@ -12,14 +13,17 @@ public final class TestServer: Sendable {
     private let group: ServiceGroup
     private let running: Task<Void, any Error>
 
-    public init(_ router: sending Router<BasicRequestContext>, logger: Logger = testLogger) async throws {
+    /// Serves `router` over plain HTTP, or over TLS with `tls` (`.tls(tlsConfiguration:)` of HummingbirdTLS).
+    public init(_ router: sending Router<BasicRequestContext>, tls: HTTPServerBuilder? = nil, logger: Logger = testLogger) async throws {
         let port = PortHolder()
-        let application = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+        let application = Application(router: router, server: tls ?? .http1(), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                                       onServerRunning: { port.set($0.localAddress?.port ?? 0) }, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [application], logger: logger))
         self.group = group
-        running = Task { try await group.run() }
-        url = URL(string: "http://127.0.0.1:\(try await port.value())")!
+        running = Task {
+            do { try await group.run() } catch { port.fail(error); throw error }
+        }
+        url = URL(string: "\(tls == nil ? "http" : "https")://127.0.0.1:\(try await port.value())")!
     }
 
     /// Stops the server: it finishes what it accepted, then ends.

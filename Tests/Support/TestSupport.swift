@@ -146,15 +146,18 @@ public enum RecordContracts {
 /// The port a test's HTTP server got, once it listens.
 public final class PortHolder: @unchecked Sendable {
     private let lock = NSLock()
-    private var port: Int?
+    private var port: Result<Int, any Error>?
 
     public init() {}
 
-    public func set(_ value: Int) { lock.withLock { port = value } }
+    public func set(_ value: Int) { lock.withLock { port = .success(value) } }
+
+    /// The server ended before it listened: `value()` throws its error rather than waiting on.
+    public func fail(_ error: any Error) { lock.withLock { port = port ?? .failure(error) } }
 
     public func value() async throws -> Int {
         for _ in 0..<400 {
-            if let port = lock.withLock({ port }) { return port }
+            if let port = lock.withLock({ port }) { return try port.get() }
             try await Task.sleep(for: .milliseconds(25))
         }
         throw Timeout(what: "HTTP server start")

@@ -67,6 +67,14 @@ REFUSALS = [
     ("a retention period of no known unit", VALID.replace("http:", "retention: {alerts: 3 months}\nhttp:"), "retention.alerts", 10, "days or years"),
     ("a retention of an unknown kind", VALID.replace("http:", "retention: {emails: 90d}\nhttp:"), "retention.emails", 10, "unknown key"),
     ("a transport that is both", VALID.replace("om: {outbox: outbox/om}", "om: {outbox: outbox/om, url: https://om.example/}"), "delivery.transports.om", 14, "exactly one of"),
+    ("TLS settings for an outbox", VALID.replace("om: {outbox: outbox/om}", "om: {outbox: outbox/om, tls: {trustRoots: ca.pem}}"),
+     "delivery.transports.om.tls", 14, "an outbox directory takes no TLS settings"),
+    ("TLS settings for a plain http URL", VALID.replace("om: {outbox: outbox/om}", "om: {url: http://om.example/d, tls: {trustRoots: ca.pem}}"),
+     "delivery.transports.om.tls", 14, "TLS settings need an https URL"),
+    ("a client certificate without its key", VALID.replace("om: {outbox: outbox/om}", "om: {url: https://om.example/d, tls: {certificate: hub.pem}}"),
+     "delivery.transports.om.tls", 14, "a client certificate needs its private key"),
+    ("TLS settings that set nothing", VALID.replace("om: {outbox: outbox/om}", "om: {url: https://om.example/d, tls: {}}"),
+     "delivery.transports.om.tls", 14, "give trusted roots, a client certificate with its key, or both"),
 ]
 
 
@@ -107,6 +115,17 @@ def test_a_secret_reference_that_resolves_to_nothing_is_refused(tmp_path):
     result, path = serve(tmp_path, VALID)
     assert result.returncode == 2
     assert f"{path}:15: delivery.transports.politie.bearer: the secret file {tmp_path / 'politie.token'} cannot be read" in result.stderr
+
+
+def test_a_tls_file_that_is_missing_or_not_pem_is_refused_naming_it_not_quoting_it(tmp_path):
+    (tmp_path / "roots.pem").write_text("kh_not_a_certificate\n")
+    for name, words in [("missing.pem", "the trusted root file cannot be read"), ("roots.pem", "the trusted root file holds no PEM certificate")]:
+        text = VALID.replace("om: {outbox: outbox/om}", f"om: {{url: https://om.example/d, tls: {{trustRoots: {name}}}}}")
+        result, path = serve(tmp_path, text)
+        assert result.returncode == 2, result.stderr
+        assert f"{path}:14: delivery.transports.om.tls.trustRoots: {tmp_path / name}: {words}" in result.stderr, result.stderr
+        assert "kh_not_a_certificate" not in result.stderr + result.stdout
+        assert list(VALIDATOR.iter_errors(yaml.safe_load(text))) == [], "the schema cannot know the file: only the node refuses it"
 
 
 def test_not_yaml_is_refused_with_its_line(tmp_path):

@@ -218,11 +218,12 @@ public struct HubConfiguration: Sendable {
         return (host.isEmpty ? "0.0.0.0" : host, port)
     }
 
-    /// `{url: ..., bearer: {env: ...}}` or `{outbox: PATH}`.
+    /// `{url: ..., bearer: {env: ...}, tls: {...}}` or `{outbox: PATH}`.
     private static func transport(_ value: ConfigurationValue) throws -> DeliveryTransport {
         let mapping = try value.mapping()
         let url = mapping.optional("url")
         let bearer = mapping.optional("bearer")
+        let tls = mapping.optional("tls")
         let outbox = mapping.optional("outbox")
         try mapping.finish()
         switch (url, outbox) {
@@ -230,12 +231,29 @@ public struct HubConfiguration: Sendable {
             guard let parsed = URL(string: try url.string()), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
                 throw url.error("expected an http or https URL")
             }
-            return .http(parsed, authorization: try bearer.map { "Bearer \(try $0.secret())" })
+            if let tls, parsed.scheme != "https" { throw tls.error("TLS settings need an https URL") }
+            return .http(parsed, authorization: try bearer.map { "Bearer \(try $0.secret())" }, tls: try tls.map(deliveryTLS))
         case (nil, let outbox?):
             if let bearer { throw bearer.error("an outbox directory takes no bearer token") }
+            if let tls { throw tls.error("an outbox directory takes no TLS settings") }
             return .directory(try outbox.path())
         default:
-            throw value.error("a transport is exactly one of url (with an optional bearer) or outbox")
+            throw value.error("a transport is exactly one of url (with an optional bearer and tls) or outbox")
+        }
+    }
+
+    /// `{trustRoots: PATH, certificate: PATH, privateKey: PATH}`: the partner's roots, the hub's client
+    /// certificate and its key (PEM files, read at start).
+    private static func deliveryTLS(_ value: ConfigurationValue) throws -> DeliveryTLS {
+        let mapping = try value.mapping()
+        let settings: [DeliveryTLS.Setting: ConfigurationValue] = Dictionary(uniqueKeysWithValues: [DeliveryTLS.Setting.trustRoots, .certificate, .privateKey]
+            .compactMap { setting in mapping.optional(setting.rawValue).map { (setting, $0) } })
+        try mapping.finish()
+        do {
+            return try DeliveryTLS(trustRoots: try settings[.trustRoots]?.path(), certificate: try settings[.certificate]?.path(),
+                                   privateKey: try settings[.privateKey]?.path())
+        } catch let refusal as DeliveryTLS.Refusal {
+            throw (refusal.setting.flatMap { settings[$0] } ?? value).error(refusal.description)
         }
     }
 }
