@@ -62,19 +62,26 @@ struct BrokerFailureTests {
     func deliveryTimeout() async throws {
         let topic = KafkaTopicSpecification(name: "unreachable", partitions: 1)
         try await withCluster(brokers: 1, topics: [topic]) { cluster in
-            var configuration = producerConfiguration(cluster)
-            configuration.messageTimeoutMilliseconds = 1_500
-            let producer = try KafkaProducer(configuration: configuration, logger: testLogger)
-            try await producer.send(KafkaProducerMessage(topic: topic.name, key: "k", value: "first"))
-            try cluster.setBrokerDown(1)
-            let error = await #expect(throws: KafkaError.self) {
-                try await producer.send(KafkaProducerMessage(topic: topic.name, key: "k", value: "lost"))
-            }
-            #expect(error?.kind == .delivery)
-            #expect(error?.code == .messageTimedOut)
+            let producer = try await timedOutWhileDown(cluster, firstTo: topic.name, thenTo: topic.name)
             try cluster.setBrokerUp(1)
             await producer.shutdown()
         }
+    }
+
+    /// A producer that sent a record to `firstTo`, then, with the broker down, failed to send one to
+    /// `thenTo` with a message timeout. The broker stays down.
+    private func timedOutWhileDown(_ cluster: EmbeddedCluster, firstTo first: String, thenTo then: String) async throws -> KafkaProducer {
+        var configuration = producerConfiguration(cluster)
+        configuration.messageTimeoutMilliseconds = 1_500
+        let producer = try KafkaProducer(configuration: configuration, logger: testLogger)
+        try await producer.send(KafkaProducerMessage(topic: first, key: "k", value: "first"))
+        try cluster.setBrokerDown(1)
+        let error = await #expect(throws: KafkaError.self) {
+            try await producer.send(KafkaProducerMessage(topic: then, key: "k", value: "lost"))
+        }
+        #expect(error?.kind == .delivery)
+        #expect(error?.code == .messageTimedOut)
+        return producer
     }
 
     @Test("the first record to a topic while no broker is reachable fails with a message timeout, after the metadata wait")
@@ -82,16 +89,7 @@ struct BrokerFailureTests {
         let known = KafkaTopicSpecification(name: "known", partitions: 1)
         let unknown = KafkaTopicSpecification(name: "named-while-down", partitions: 1)
         try await withCluster(brokers: 1, topics: [known, unknown]) { cluster in
-            var configuration = producerConfiguration(cluster)
-            configuration.messageTimeoutMilliseconds = 1_500
-            let producer = try KafkaProducer(configuration: configuration, logger: testLogger)
-            try await producer.send(KafkaProducerMessage(topic: known.name, key: "k", value: "first"))
-            try cluster.setBrokerDown(1)
-            let error = await #expect(throws: KafkaError.self) {
-                try await producer.send(KafkaProducerMessage(topic: unknown.name, key: "k", value: "lost"))
-            }
-            #expect(error?.kind == .delivery)
-            #expect(error?.code == .messageTimedOut)
+            let producer = try await timedOutWhileDown(cluster, firstTo: known.name, thenTo: unknown.name)
             try cluster.setBrokerUp(1)
             // Once the broker is back (reconnecting may take a few message timeouts on a loaded machine), the topic works.
             let report = try await within(30, "a record to the topic once the broker is back") {
