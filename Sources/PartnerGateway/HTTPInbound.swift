@@ -11,7 +11,8 @@ import Logging
 ///   (202 accepted, 422 refused, 413 too large, 503 send again);
 /// - `POST /partners/{organisation}/acknowledgements`: `{"deliveryId", "ketencaseid", "status", "reason"}`, published as
 ///   a canonical acknowledgement event (202); only the delivery's recipient may (403 for another's delivery, 404 for an
-///   unknown one, 422 for a wrong chain case, 413 above 64 KiB).
+///   unknown one, 422 for a wrong chain case, 413 above 64 KiB). A refused one is dead-lettered (stage `acknowledgement`)
+///   and its answer names the dead letter.
 /// Every call needs `Authorization: Bearer <token>` of that very organisation (401 without, 403 for another's).
 public struct HTTPInbound: Sendable {
     let gateway: InboundGateway
@@ -66,27 +67,42 @@ public struct HTTPInbound: Sendable {
 
     private func acknowledgement(_ request: Request, organisation: String) async throws -> Response {
         if let refusal = authorise(request, for: organisation) { return refusal }
+        let contentType = request.headers[.contentType] ?? "application/json"
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: Self.acknowledgementLimit)
         } catch {
-            return Response.json(.contentTooLarge, ["error": "an acknowledgement may be at most \(Self.acknowledgementLimit) bytes"])
+            return await refuse([], declaredSize: Self.acknowledgementLimit + 1, organisation, contentType, .contentTooLarge,
+                                "an acknowledgement may be at most \(Self.acknowledgementLimit) bytes")
         }
-        guard let ack = try? JSONDecoder().decode(AcknowledgementPublisher.Submission.self, from: Data(buffer: body)) else {
-            return Response.json(.badRequest, ["error": "expected {\"deliveryId\": ..., \"ketencaseid\": ..., \"status\": \"received|processed|rejected\", \"reason\": ...}"])
+        let bytes = Array(buffer: body)
+        guard let ack = try? JSONDecoder().decode(AcknowledgementPublisher.Submission.self, from: Data(bytes)) else {
+            return await refuse(bytes, organisation, contentType, .badRequest,
+                                "expected {\"deliveryId\": ..., \"ketencaseid\": ..., \"status\": \"received|processed|rejected\", \"reason\": ...}")
         }
         do {
             let event = try await acknowledgements.publish(ack, from: organisation)
             return Response.json(.accepted, ["acknowledgement": event.id])
         } catch let error as AcknowledgementPublisher.Invalid {
-            return Response.json(.unprocessableContent, ["error": error.reason])
+            return await refuse(bytes, organisation, contentType, .unprocessableContent, error.reason)
         } catch let error as AcknowledgementPublisher.NotOwn {
-            return Response.json(.forbidden, ["error": error.reason])
+            return await refuse(bytes, organisation, contentType, .forbidden, error.reason)
         } catch let error as AcknowledgementPublisher.Unknown {
-            return Response.json(.notFound, ["error": error.reason])
+            return await refuse(bytes, organisation, contentType, .notFound, error.reason)
         } catch {
             return Response.json(.serviceUnavailable, ["error": "the hub could not record the acknowledgement now; send it again"])
         }
+    }
+
+    /// A refused acknowledgement: dead-lettered, and answered with the reason and the dead letter's
+    /// id; a 503 (send again) if the dead letter could not be written, as for a refused message.
+    private func refuse(_ bytes: [UInt8], declaredSize: Int? = nil, _ organisation: String, _ contentType: String,
+                        _ status: HTTPResponse.Status, _ reason: String) async -> Response {
+        guard let deadLetterId = await gateway.refuseAcknowledgement(bytes, declaredSize: declaredSize, from: organisation,
+                                                                     contentType: contentType, reason: reason) else {
+            return Response.json(.serviceUnavailable, ["error": "the hub could not record the refusal now; send it again", "refusal": reason])
+        }
+        return Response.json(status, ["error": reason, "deadLetterId": deadLetterId])
     }
 
     private func authorise(_ request: Request, for organisation: String) -> Response? {

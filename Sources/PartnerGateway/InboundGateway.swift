@@ -115,11 +115,42 @@ public final class InboundGateway: Sendable {
                      at: HubTime.text(Date()), [AdapterProblem(location: "", reason: reason)])
     }
 
-    /// A refused message's dead letter id: the digest of its bytes, so that a partner sending the same
-    /// broken message again makes one dead letter; a message refused unread has no bytes to digest,
-    /// and each such refusal is a dead letter of its own.
+    /// A partner's acknowledgement refused (malformed, too large, not its own delivery, unknown, of
+    /// another chain case): its dead letter keeps the bytes and the reason, so that operators see an
+    /// organisation acknowledging what it should not, as they see its refused messages. The dead
+    /// letter's id, or nil if it could not be written.
+    public func refuseAcknowledgement(_ bytes: [UInt8], declaredSize: Int? = nil, from organisation: String, contentType: String,
+                                      reason: String) async -> String? {
+        await deadLetter(bytes, declaredSize: declaredSize, from: organisation, via: .http, contentType: contentType, stage: .acknowledgement,
+                         at: HubTime.text(Date()), [AdapterProblem(location: "", reason: reason)])
+    }
+
     private func refuse(_ bytes: [UInt8], declaredSize: Int? = nil, from organisation: String, via transport: Transport, contentType: String,
                         at receivedAt: String, _ problems: [AdapterProblem]) async -> Receipt {
+        guard let deadLetterId = await deadLetter(bytes, declaredSize: declaredSize, from: organisation, via: transport, contentType: contentType,
+                                                  stage: .inbound, at: receivedAt, problems) else {
+            return Receipt(status: .failed, partner: organisation, receivedAt: receivedAt,
+                           problems: [AdapterProblem(location: "", reason: "the hub could not record the refusal now; send it again")] + problems)
+        }
+        return Receipt(status: .rejected, partner: organisation, receivedAt: receivedAt, problems: problems, deadLetterId: deadLetterId)
+    }
+
+    /// What the gateway dead-letters: a message, or an acknowledgement; each with its id prefix and counter.
+    private enum Refused: String {
+        case inbound, acknowledgement
+
+        var idPrefix: String { self == .inbound ? "dlq-adapter" : "dlq-ack" }
+        var counter: (name: String, help: String) {
+            self == .inbound ? ("ketenhub_messages_rejected_total", "Partner messages refused whole and dead-lettered.")
+                             : ("ketenhub_acknowledgements_refused_total", "Partners' acknowledgements refused and dead-lettered.")
+        }
+    }
+
+    /// A refused message's dead letter id: the digest of its bytes, so that a partner sending the same
+    /// broken message again makes one dead letter; a message refused unread has no bytes to digest,
+    /// and each such refusal is a dead letter of its own. Nil when the dead letter could not be written.
+    private func deadLetter(_ bytes: [UInt8], declaredSize: Int?, from organisation: String, via transport: Transport, contentType: String,
+                            stage: Refused, at receivedAt: String, _ problems: [AdapterProblem]) async -> String? {
         let identity = declaredSize == nil ? SHA256.hash(data: Data(bytes)).prefix(8).hexString
                                            : "unread-" + UUID().uuidString.lowercased().prefix(18)
         var original = DeadLetter.Original(contentType: contentType, bytes: bytes)
@@ -128,19 +159,18 @@ public final class InboundGateway: Sendable {
         if problems.count > Receipt.maximumProblems {
             reasons.append(DeadLetter.Reason(location: nil, reason: "and \(problems.count - Receipt.maximumProblems) more problems (\(problems.count) in all)"))
         }
-        let letter = DeadLetter(deadLetterId: "dlq-adapter-\(organisation)-\(identity)", receivedAt: receivedAt, stage: "inbound",
+        let letter = DeadLetter(deadLetterId: "\(stage.idPrefix)-\(organisation)-\(identity)", receivedAt: receivedAt, stage: stage.rawValue,
                                 partner: organisation, reasons: reasons, original: original)
-        metrics?.increment("ketenhub_messages_rejected_total", help: "Partner messages refused whole and dead-lettered.",
-                           labels: ["organisation": organisation])
-        logger.warning("message refused", metadata: ["partner": "\(organisation)", "problems": "\(problems.count)", "deadLetter": "\(letter.deadLetterId)"])
+        metrics?.increment(stage.counter.name, help: stage.counter.help, labels: ["organisation": organisation])
+        logger.warning("\(stage == .inbound ? "message" : "acknowledgement") refused",
+                       metadata: ["partner": "\(organisation)", "problems": "\(problems.count)", "deadLetter": "\(letter.deadLetterId)"])
         do {
             try await producer.send(try KafkaProducerMessage(topic: topics.deadLetter, key: letter.deadLetterId, json: letter,
                                                              headers: [KafkaHeader(key: DeadLetter.originTransportHeader, string: transport.rawValue)]))
-            return Receipt(status: .rejected, partner: organisation, receivedAt: receivedAt, problems: problems, deadLetterId: letter.deadLetterId)
+            return letter.deadLetterId
         } catch {
             logger.error("dead letter not written", metadata: ["partner": "\(organisation)", "error": "\(error)"])
-            return Receipt(status: .failed, partner: organisation, receivedAt: receivedAt,
-                           problems: [AdapterProblem(location: "", reason: "the hub could not record the refusal now; send it again")] + problems)
+            return nil
         }
     }
 }

@@ -96,7 +96,8 @@ struct HubAPIEndToEndTests {
         #expect(status == 403)
         #expect(((answer as? [String: Any])?["error"] as? String) == "politie may acknowledge only its own deliveries; this one is addressed to another organisation")
         let unknown = ["deliveryId": "dec-00000000000000000000000000000000-politie", "ketencaseid": shn.ketencaseid!, "status": "received"]
-        #expect(try await call(url, "/partners/politie/acknowledgements", token: token["politie"], method: "POST", body: unknown).status == 404)
+        let (unknownStatus, unknownAnswer) = try await call(url, "/partners/politie/acknowledgements", token: token["politie"], method: "POST", body: unknown)
+        #expect(unknownStatus == 404)
         let wrongCase = ["deliveryId": shn.deliveryId, "ketencaseid": "KZ-2099-ZZZZZZ", "status": "received"]
         let (caseStatus, caseAnswer) = try await call(url, "/partners/shn/acknowledgements", token: token["shn"], method: "POST", body: wrongCase)
         #expect(caseStatus == 422 && ((caseAnswer as? [String: Any])?["error"] as? String) == "ketencaseid is not the chain case of this delivery")
@@ -104,6 +105,23 @@ struct HubAPIEndToEndTests {
         let huge = ["deliveryId": shn.deliveryId, "ketencaseid": shn.ketencaseid!, "status": "rejected", "reason": String(repeating: "x", count: 100_000)]
         let (hugeStatus, hugeAnswer) = try await call(url, "/partners/shn/acknowledgements", token: token["shn"], method: "POST", body: huge)
         #expect(hugeStatus == 413 && ((hugeAnswer as? [String: Any])?["error"] as? String) == "an acknowledgement may be at most 65536 bytes")
+        // Every refusal is dead-lettered (stage acknowledgement) under the id its answer names, with the
+        // sender, the reason and the size: the operators see politie acknowledging SHN's delivery.
+        let refusals = [(answer, "politie", 403), (unknownAnswer, "politie", 404), (caseAnswer, "shn", 422), (hugeAnswer, "shn", 413)]
+        let ids = refusals.map { ($0.0 as? [String: Any])?["deadLetterId"] as? String ?? "" }
+        #expect(ids.allSatisfy { $0.hasPrefix("dlq-ack-") } && Set(ids).count == 4, "\(ids)")
+        let letters = try await eventually("the refused acknowledgements among the dead letters") {
+            let letters = try await hub.ledger.deadLetters().filter { ids.contains($0.deadLetterId) }
+            return letters.count == ids.count ? letters : nil
+        }
+        for ((refused, partner, code), id) in zip(refusals, ids) {
+            let letter = try #require(letters.first { $0.deadLetterId == id })
+            #expect(letter.stage == "acknowledgement" && letter.partner == partner, "\(code)")
+            #expect(letter.reasons == [((refused as? [String: Any])?["error"] as? String) ?? "?"], "\(code)")
+        }
+        #expect(letters.first { $0.deadLetterId == ids[3] }?.sizeBytes == 65_537, "refused unread: more than the limit")
+        #expect(try await call(url, "/api/dead-letters/\(ids[0])/replay", token: token["admin"], method: "POST").status == 409,
+                "an acknowledgement's dead letter is not a message to submit again")
         // Nothing of it reached the ledger: SHN's delivery stands as it stood.
         try await Task.sleep(for: .seconds(1))
         let after = try await hub.ledger.delivery(shn.deliveryId)
