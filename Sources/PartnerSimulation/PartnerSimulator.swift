@@ -1,8 +1,5 @@
 import CanonicalEvents
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Logging
 import PartnerAdapters
 
@@ -103,16 +100,11 @@ public struct PartnerSimulator: Sendable {
     private func deliver(_ bytes: [UInt8], from organisation: String, name: String, format: PartnerFormat) async throws -> ReceiptSummary? {
         switch transports[organisation] ?? .http {
         case .http:
-            var request = URLRequest(url: hub.appendingPathComponent("partners/\(organisation)/messages"))
-            request.httpMethod = "POST"
-            request.setValue("Bearer \(tokens[organisation] ?? "")", forHTTPHeaderField: "Authorization")
-            request.setValue(format.syntax == .json ? "application/json" : format.syntax == .xml ? "application/xml" : "text/csv",
-                             forHTTPHeaderField: "Content-Type")
-            request.httpBody = Data(bytes)
+            let contentType = format.syntax == .json ? "application/json" : format.syntax == .xml ? "application/xml" : "text/csv"
             for attempt in 1...20 {
-                if let (data, response) = try? await URLSession.shared.data(for: request),
-                   let code = (response as? HTTPURLResponse)?.statusCode, code != 503 {
-                    return Self.summary(data)
+                if let answer = await HubCall.post(hub.appendingPathComponent("partners/\(organisation)/messages"), token: tokens[organisation] ?? "",
+                                                   contentType: contentType, body: Data(bytes)), answer.status != 503 {
+                    return Self.summary(answer.body)
                 }
                 try await Task.sleep(for: .milliseconds(100 * attempt))
             }

@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Hummingbird
 import Logging
 
@@ -77,14 +74,11 @@ public actor SimulatedBackOffices {
     /// Acknowledges a delivery to the hub as processed, trying again until the hub has it.
     nonisolated func acknowledge(_ delivery: Received) async {
         guard let token = tokens[delivery.organisation] else { return }
-        var request = URLRequest(url: await hub.appendingPathComponent("partners/\(delivery.organisation)/acknowledgements"))
-        request.httpMethod = "POST"
-        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.httpBody = try? JSONSerialization.data(withJSONObject: ["deliveryId": delivery.deliveryId, "ketencaseid": delivery.ketencaseid,
-                                                                        "status": "processed"])
+        let url = await hub.appendingPathComponent("partners/\(delivery.organisation)/acknowledgements")
+        let body = (try? JSONSerialization.data(withJSONObject: ["deliveryId": delivery.deliveryId, "ketencaseid": delivery.ketencaseid,
+                                                                  "status": "processed"])) ?? Data()
         for attempt in 1...20 {
-            if let (_, response) = try? await URLSession.shared.data(for: request), (response as? HTTPURLResponse)?.statusCode == 202 {
+            if await HubCall.post(url, token: token, contentType: "application/json", body: body)?.status == 202 {
                 await countAcknowledged(delivery.organisation)
                 return
             }
