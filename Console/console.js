@@ -181,7 +181,9 @@ async function deadLettersPage() {
       { title: "size", value: d => d.sizeBytes + " B", number: true },
       { title: "reasons", value: d => el("ul", {}, d.reasons.map(r => el("li", {}, r))) },
       { title: "replays", value: d => d.replays.map(r => `${r.outcome} (${r.requestedBy})`).join(", ") },
-      { title: "", value: d => el("button", { class: "secondary", onclick: () => replay(`/api/dead-letters/${encodeURIComponent(d.deadLetterId)}/replay`) }, "Replay") },
+      // Only a partner's message refused on the way in can be submitted again (the API refuses the rest).
+      { title: "", value: d => d.stage !== "inbound" ? null
+        : el("button", { class: "secondary", onclick: () => replay(`/api/dead-letters/${encodeURIComponent(d.deadLetterId)}/replay`) }, "Replay") },
     ], answer.json, "No dead letters."));
 }
 
