@@ -63,7 +63,9 @@ public struct AcknowledgementPublisher: Sendable {
     @discardableResult
     public func publish(_ ack: Submission, from organisation: String) async throws -> CloudEvent {
         guard let status = Acknowledgement.Status(rawValue: ack.status) else {
-            throw Invalid(reason: "status must be received, processed or rejected, not '\(ValidationProblem.quotedName(ack.status))'")
+            // The value is not repeated: a partner's field may hold anything, personal data included,
+            // and this reason is read by operators in the dead letter.
+            throw Invalid(reason: "status must be received, processed or rejected")
         }
         if status == .rejected, (ack.reason ?? "").isEmpty { throw Invalid(reason: "a rejection needs a reason") }
         // A partner speaks only for itself: the delivery's id names its recipient.

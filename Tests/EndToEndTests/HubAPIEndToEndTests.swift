@@ -105,11 +105,16 @@ struct HubAPIEndToEndTests {
         let huge = ["deliveryId": shn.deliveryId, "ketencaseid": shn.ketencaseid!, "status": "rejected", "reason": String(repeating: "x", count: 100_000)]
         let (hugeStatus, hugeAnswer) = try await call(url, "/partners/shn/acknowledgements", token: token["shn"], method: "POST", body: huge)
         #expect(hugeStatus == 413 && ((hugeAnswer as? [String: Any])?["error"] as? String) == "an acknowledgement may be at most 65536 bytes")
+        // A status outside the three is named, its value not repeated: it is whatever the partner sent.
+        let oddStatus = ["deliveryId": shn.deliveryId, "ketencaseid": shn.ketencaseid!, "status": "<b>BSN 123456782</b>"]
+        let (oddCode, oddAnswer) = try await call(url, "/partners/shn/acknowledgements", token: token["shn"], method: "POST", body: oddStatus)
+        #expect(oddCode == 422 && ((oddAnswer as? [String: Any])?["error"] as? String) == "status must be received, processed or rejected")
         // Every refusal is dead-lettered (stage acknowledgement) under the id its answer names, with the
         // sender, the reason and the size: the operators see politie acknowledging SHN's delivery.
-        let refusals = [(answer, "politie", 403), (unknownAnswer, "politie", 404), (caseAnswer, "shn", 422), (hugeAnswer, "shn", 413)]
+        let refusals = [(answer, "politie", 403), (unknownAnswer, "politie", 404), (caseAnswer, "shn", 422), (hugeAnswer, "shn", 413),
+                        (oddAnswer, "shn", 422)]
         let ids = refusals.map { ($0.0 as? [String: Any])?["deadLetterId"] as? String ?? "" }
-        #expect(ids.allSatisfy { $0.hasPrefix("dlq-ack-") } && Set(ids).count == 4, "\(ids)")
+        #expect(ids.allSatisfy { $0.hasPrefix("dlq-ack-") } && Set(ids).count == refusals.count, "\(ids)")
         let letters = try await eventually("the refused acknowledgements among the dead letters") {
             let letters = try await hub.ledger.deadLetters().filter { ids.contains($0.deadLetterId) }
             return letters.count == ids.count ? letters : nil
