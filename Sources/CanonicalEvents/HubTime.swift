@@ -3,17 +3,85 @@ import Foundation
 /// The hub keeps moments as ISO 8601 text (with or without fractional seconds, as the topics
 /// carry them); one place reads and writes them: the ledger, the SLA clocks, the matrix versions.
 public enum HubTime {
+    /// A moment as RFC 3339 writes it (`2026-11-29T11:45:00Z`, `2026-11-29T12:45:00.5+01:00`), the
+    /// form of every date-time in the contracts and of every moment the hub writes; nil for anything
+    /// else. Read directly, not by `ISO8601DateFormatter`: making one costs more than half a
+    /// millisecond (consent records are compared by their times on the router's path), and its ICU
+    /// parser misreads a fraction of ten digits or more (`.9999999999` as 0.141 s) and ends the
+    /// process on one of about 35. For what it reads correctly (years from 1600, up to nine
+    /// fractional digits, upper-case `T` and `Z`) the `Date` is the formatter's to the last bit;
+    /// beyond that this reads what RFC 3339 says: `t` and `z` in lower case, any fraction (cut to
+    /// the millisecond, as the formatter cuts it), second 60 (a leap second, as the next minute's
+    /// first), the proleptic Gregorian calendar before 1600 (the formatter's is Julian before 1582).
     public static func date(_ text: String) -> Date? {
-        let fractional = ISO8601DateFormatter()
-        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return fractional.date(from: text) ?? ISO8601DateFormatter().date(from: text)
+        guard let milliseconds = internetMilliseconds(text) else { return nil }
+        // As the formatter computes it: from whole milliseconds since 1970, through the reference date.
+        return Date(timeIntervalSinceReferenceDate: Double(milliseconds) / 1_000 - Date.timeIntervalBetween1970AndReferenceDate)
     }
 
-    /// A calendar date (`2026-12-31`) at its start, UTC.
+    /// A calendar date (`2026-12-31`) at its start, UTC; nil for anything else.
     public static func day(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withFullDate]
-        return formatter.date(from: text)
+        var text = text
+        let days = text.withUTF8 { bytes in bytes.count == 10 ? calendarDays(bytes) : nil }
+        return days.map { Date(timeIntervalSince1970: Double($0) * 86_400) }
+    }
+
+    /// An RFC 3339 date-time as milliseconds since 1970 (see `date`).
+    static func internetMilliseconds(_ text: String) -> Int64? {
+        var text = text
+        return text.withUTF8 { bytes -> Int64? in
+            guard bytes.count >= 20, let days = calendarDays(bytes), bytes[10] | 0x20 == UInt8(ascii: "t"),
+                  let hour = digits(bytes, 11, 2), bytes[13] == UInt8(ascii: ":"), let minute = digits(bytes, 14, 2),
+                  bytes[16] == UInt8(ascii: ":"), let second = digits(bytes, 17, 2), hour < 24, minute < 60, second <= 60 else { return nil }
+            var index = 19
+            var millisecond = 0
+            if bytes[index] == UInt8(ascii: ".") {
+                index += 1
+                let first = index
+                while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) {
+                    if index - first < 3 { millisecond = millisecond * 10 + Int(bytes[index] - UInt8(ascii: "0")) }
+                    index += 1
+                }
+                guard index > first else { return nil }
+                for _ in min(3, index - first)..<3 { millisecond *= 10 }
+            }
+            var offsetMinutes = 0
+            if index == bytes.count - 1, bytes[index] | 0x20 == UInt8(ascii: "z") {
+            } else if index == bytes.count - 6, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-"),
+                      let offsetHour = digits(bytes, index + 1, 2), bytes[index + 3] == UInt8(ascii: ":"),
+                      let offsetMinute = digits(bytes, index + 4, 2), offsetHour < 24, offsetMinute < 60 {
+                offsetMinutes = (offsetHour * 60 + offsetMinute) * (bytes[index] == UInt8(ascii: "-") ? -1 : 1)
+            } else {
+                return nil
+            }
+            let seconds = days * 86_400 + hour * 3_600 + (minute - offsetMinutes) * 60 + second
+            return Int64(seconds) * 1_000 + Int64(millisecond)
+        }
+    }
+
+    /// `YYYY-MM-DD` at the start of `bytes`, a day that exists, as days since 1970-01-01.
+    private static func calendarDays(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard bytes.count >= 10, let year = digits(bytes, 0, 4), bytes[4] == UInt8(ascii: "-"), let month = digits(bytes, 5, 2),
+              bytes[7] == UInt8(ascii: "-"), let day = digits(bytes, 8, 2), (1...12).contains(month) else { return nil }
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let length = month == 2 ? (leap ? 29 : 28) : [4, 6, 9, 11].contains(month) ? 30 : 31
+        guard (1...length).contains(day) else { return nil }
+        // Howard Hinnant's `days_from_civil` (proleptic Gregorian; 1970-01-01 is day 0).
+        let shiftedYear = month <= 2 ? year - 1 : year
+        let era = (shiftedYear >= 0 ? shiftedYear : shiftedYear - 399) / 400
+        let yearOfEra = shiftedYear - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        return era * 146_097 + yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear - 719_468
+    }
+
+    private static func digits(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ count: Int) -> Int? {
+        var value = 0
+        for index in start..<(start + count) {
+            let byte = bytes[index]
+            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
+            value = value * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        return value
     }
 
     public static func text(_ date: Date, fractionalSeconds: Bool = false) -> String {

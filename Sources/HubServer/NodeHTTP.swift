@@ -94,7 +94,7 @@ extension HubNode {
             [([:], Double((try? await ledger.deadLetters().count) ?? 0))]
         }
         metrics.gauge("ketenhub_dead_letter_oldest_age_seconds", help: "Age of the oldest dead letter.") {
-            let oldest = (try? await ledger.deadLetters())?.compactMap { ISO8601DateFormatter().date(from: $0.receivedAt) }.min()
+            let oldest = (try? await ledger.deadLetters())?.compactMap { HubTime.date($0.receivedAt) }.min()
             return [([:], oldest.map { Date().timeIntervalSince($0) } ?? 0)]
         }
         if let lag {
