@@ -8,7 +8,7 @@ public enum HubTime {
     /// else. Read directly, not by `ISO8601DateFormatter`: making one costs more than half a
     /// millisecond (consent records are compared by their times on the router's path), and its ICU
     /// parser misreads a fraction of ten digits or more (`.9999999999` as 0.141 s) and ends the
-    /// process on one of about 35. For what it reads correctly (years from 1600, up to nine
+    /// process (SIGFPE) on a fraction of about 35 digits. For what it reads correctly (years from 1600, up to nine
     /// fractional digits, upper-case `T` and `Z`) the `Date` is the formatter's to the last bit;
     /// beyond that this reads what RFC 3339 says: `t` and `z` in lower case, any fraction (cut to
     /// the millisecond, as the formatter cuts it), second 60 (a leap second, as the next minute's
@@ -64,7 +64,8 @@ public enum HubTime {
         guard bytes.count >= 10, let year = digits(bytes, 0, 4), bytes[4] == UInt8(ascii: "-"), let month = digits(bytes, 5, 2),
               bytes[7] == UInt8(ascii: "-"), let day = digits(bytes, 8, 2), (1...12).contains(month) else { return nil }
         let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-        let length = month == 2 ? (leap ? 29 : 28) : [4, 6, 9, 11].contains(month) ? 30 : 31
+        // 31 days in the odd months to July and the even ones from August; 30 in the others but February.
+        let length = month == 2 ? (leap ? 29 : 28) : 30 + (month + month / 8) % 2
         guard (1...length).contains(day) else { return nil }
         // Howard Hinnant's `days_from_civil` (proleptic Gregorian; 1970-01-01 is day 0).
         let shiftedYear = month <= 2 ? year - 1 : year

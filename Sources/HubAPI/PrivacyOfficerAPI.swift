@@ -120,7 +120,7 @@ public struct PrivacyOfficerAPI: Sendable {
             try await gate.answer(request, allowed: Allowed.matrixChange) { principal in
                 let activation = try await APIGate.decode(Activation.self, from: request)
                 let from = try activation.from.map { text in
-                    guard let date = HubTime.date(text) else { throw APIRefusal(.badRequest, "from must be an ISO 8601 date-time, e.g. 2026-12-01T00:00:00Z") }
+                    guard let date = HubTime.date(text) else { throw APIRefusal(.badRequest, "from must be an RFC 3339 date-time with its offset, e.g. 2026-12-01T00:00:00Z") }
                     return date
                 } ?? Date()
                 return try await summary(try await governed { try await governance.activate(try number(context), from: from, by: principal.name) })
