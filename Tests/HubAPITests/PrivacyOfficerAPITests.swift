@@ -205,6 +205,10 @@ struct PrivacyOfficerAPITests {
             // Activated from a date to come: in the schedule from then, the repository's version until then.
             let from = "2030-01-01T00:00:00Z"
             #expect(try await call(hub.url, "/api/matrix/versions/2/activate", token: "t-privacy", method: "POST", body: ["from": "tomorrow"]).status == 400)
+            // A fraction of forty digits (Foundation's ISO 8601 formatter ended the process on it) is read, to the millisecond.
+            let (longFraction, longRefusal) = try await call(hub.url, "/api/matrix/versions/2/activate", token: "t-privacy", method: "POST",
+                                                             body: ["from": "2000-01-01T00:00:00." + String(repeating: "9", count: 40) + "Z"])
+            #expect(longFraction == 422 && ((longRefusal as? [String: Any])?["error"] as? String)?.contains("cannot be activated from 2000-01-01T00:00:00Z") == true)
             #expect(try await call(hub.url, "/api/matrix/versions/2/activate", token: "t-operator", method: "POST", body: ["from": from]).status == 403)
             // Not from a date gone by (#13 item 9): which rules were in force then is history.
             let (past, pastRefusal) = try await call(hub.url, "/api/matrix/versions/2/activate", token: "t-privacy", method: "POST",
