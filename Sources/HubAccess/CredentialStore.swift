@@ -27,10 +27,13 @@ public struct CredentialStore: Codable, Sendable, Equatable {
         public var revokedAt: String?
 
         /// What the entry lets a token do at `date`: nothing once revoked or expired.
-        public func isActive(at date: Date) -> Bool {
-            guard revokedAt == nil else { return false }
-            guard let expiresAt else { return true }
-            return HubTimeText.date(expiresAt).map { date < $0 } ?? false
+        public func isActive(at date: Date) -> Bool { isActive(at: date, expiry: expiry) }
+
+        /// When it expires: nil for never, `distantPast` for an expiry that cannot be read (inactive).
+        var expiry: Date? { expiresAt.map { HubTimeText.date($0) ?? .distantPast } }
+
+        func isActive(at date: Date, expiry: Date?) -> Bool {
+            revokedAt == nil && expiry.map { date < $0 } ?? true
         }
 
         public var grants: Role? {
@@ -137,7 +140,8 @@ public final class ReloadingCredentials: CredentialLookup, @unchecked Sendable {
     private let path: String
     private let fixed: Credentials?
     private let lock = NSLock()
-    private var byDigest: [String: CredentialStore.Entry] = [:]
+    /// Each entry with its expiry, read from the file's text once per reading of the file, not per request.
+    private var byDigest: [String: (entry: CredentialStore.Entry, expiry: Date?)] = [:]
     private var signature: [Int] = []
     private var lastCheck = Date.distantPast
     private let now: @Sendable () -> Date
@@ -159,7 +163,7 @@ public final class ReloadingCredentials: CredentialLookup, @unchecked Sendable {
         guard let header, header.hasPrefix("Bearer ") else { return nil }
         let digest = Credentials.digest(String(header.dropFirst("Bearer ".count)))
         let moment = now()
-        let entry: CredentialStore.Entry? = lock.withLock {
+        let entry: (entry: CredentialStore.Entry, expiry: Date?)? = lock.withLock {
             if moment.timeIntervalSince(lastCheck) >= 1 {
                 lastCheck = moment
                 let current = Self.signature(of: path)
@@ -176,12 +180,12 @@ public final class ReloadingCredentials: CredentialLookup, @unchecked Sendable {
             return byDigest[digest]
         }
         // Expiry is judged now, not when the file was read.
-        guard let entry, entry.isActive(at: moment), let role = entry.grants else { return nil }
-        return Principal(name: entry.principal, role: role)
+        guard let entry, entry.entry.isActive(at: moment, expiry: entry.expiry), let role = entry.entry.grants else { return nil }
+        return Principal(name: entry.entry.principal, role: role)
     }
 
-    private static func index(_ store: CredentialStore) -> [String: CredentialStore.Entry] {
-        Dictionary(store.credentials.map { ($0.digest, $0) }) { first, _ in first }
+    private static func index(_ store: CredentialStore) -> [String: (entry: CredentialStore.Entry, expiry: Date?)] {
+        Dictionary(store.credentials.map { ($0.digest, ($0, $0.expiry)) }) { first, _ in first }
     }
 
     /// Inode, size and modification time: a rename over the file or an edit changes one of them.
@@ -196,6 +200,9 @@ public final class ReloadingCredentials: CredentialLookup, @unchecked Sendable {
 enum HubTimeText {
     static func text(_ date: Date) -> String { ISO8601DateFormatter().string(from: date) }
     static func date(_ text: String) -> Date? {
+        // The file holds whole seconds with an offset at most (25 bytes); Foundation's ISO 8601 parser
+        // ends the process on a fraction of some 35 digits, and an edited file is no reason to stop.
+        guard text.utf8.count <= 25 else { return nil }
         if let date = ISO8601DateFormatter().date(from: text) { return date }
         let dayOnly = ISO8601DateFormatter()
         dayOnly.formatOptions = [.withFullDate]

@@ -85,4 +85,20 @@ struct CredentialsTests {
             #expect(credentials.problem?.contains("not a credentials file") == true)
         }
     }
+
+    @Test("an expiry that cannot be read leaves its credential inactive, a long one unread by Foundation's parser (which ended the process)")
+    func unreadableExpiry() {
+        func entry(expiring expiresAt: String?) -> CredentialStore.Entry {
+            var fields: [String: String] = ["id": "0123456789ab", "principal": "ops", "role": "operator", "digest": "00", "createdAt": "2026-01-01T00:00:00Z"]
+            fields["expiresAt"] = expiresAt
+            return try! JSONDecoder().decode(CredentialStore.Entry.self, from: JSONEncoder().encode(fields))
+        }
+        let now = Date()
+        #expect(entry(expiring: nil).isActive(at: now))
+        #expect(entry(expiring: "2999-01-01T00:00:00Z").isActive(at: now))
+        #expect(entry(expiring: "2999-01-01").isActive(at: now))
+        #expect(!entry(expiring: "2000-01-01T00:00:00Z").isActive(at: now))
+        #expect(!entry(expiring: "soon").isActive(at: now))
+        #expect(!entry(expiring: "2999-01-01T00:00:00." + String(repeating: "9", count: 40) + "Z").isActive(at: now))
+    }
 }
