@@ -324,6 +324,21 @@ struct ScenarioTests {
         #expect(timeline.route(Self.gedragsaanwijzing("KZ-2026-SCN029", id: "ga-c"))?.recipients.contains("shn") == true)
     }
 
+    @Test("29b. a withdrawal whose time is written as RFC 3339 also allows (lower-case t and z, a ten-digit fraction) withdraws: consent never fails open")
+    func withdrawalInEveryRFC3339Form() throws {
+        for (index, recordedAt) in ["2026-11-22t12:00:00z", "2026-11-22T12:00:00.1234567890+01:00"].enumerated() {
+            let timeline = Timeline()
+            let caseId = "KZ-2026-SCW00\(index)"
+            _ = timeline.route(Self.consent(caseId, id: "iw-1", topics: ["gedragsaanwijzing"]))
+            #expect(timeline.route(Self.gedragsaanwijzing(caseId, id: "ga-a"))?.recipients.contains("shn") == true, "\(recordedAt)")
+            _ = timeline.route(F.event("informatiewens/valid/gegeven", case: caseId, id: "iw-2") { data in
+                data["status"] = .string("ingetrokken")
+                data["recordedAt"] = .string(recordedAt)
+            })
+            #expect(timeline.route(Self.gedragsaanwijzing(caseId, id: "ga-b"))?.recipients.contains("shn") == false, "\(recordedAt)")
+        }
+    }
+
     @Test("30. consent belongs to the person in the chain case the informatiewens names, not wherever else an event names them (#13 item 4)")
     func consentPerCase() throws {
         let timeline = Timeline()
