@@ -18,7 +18,8 @@ public actor SimulatedBackOffices {
 
     private var received: [String: [Received]] = [:]
     private var seen: Set<String> = []
-    private var duplicates = 0
+    /// The deliveries offered again after they were taken, as (organisation, delivery id), in the order offered.
+    private var offeredAgain: [(organisation: String, deliveryId: String)] = []
     private var turnedAway: [String: Int] = [:]
     private var unavailableUntil: [String: ContinuousClock.Instant] = [:]
     /// Outages not begun yet: each begins with the first delivery offered.
@@ -41,7 +42,9 @@ public actor SimulatedBackOffices {
 
     public func deliveries(of organisation: String) -> [Received] { received[organisation] ?? [] }
     public var all: [String: [Received]] { received }
-    public var duplicateCount: Int { duplicates }
+    public var duplicateCount: Int { offeredAgain.count }
+    /// Which deliveries were offered again after they were taken, for a test to say which.
+    public var duplicates: [(organisation: String, deliveryId: String)] { offeredAgain }
     public var acknowledgements: [String: Int] { acknowledged }
     /// Deliveries answered with 503 while a back-office was unavailable, by organisation.
     public var unavailableAnswers: [String: Int] { turnedAway }
@@ -62,7 +65,7 @@ public actor SimulatedBackOffices {
     /// Keeps a delivery once; returns whether it was new.
     func take(_ delivery: Received) -> Bool {
         guard seen.insert(delivery.organisation + "\u{0}" + delivery.deliveryId).inserted else {
-            duplicates += 1
+            offeredAgain.append((delivery.organisation, delivery.deliveryId))
             return false
         }
         received[delivery.organisation, default: []].append(delivery)

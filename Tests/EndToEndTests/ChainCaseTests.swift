@@ -59,7 +59,7 @@ struct ChainCaseTests {
             request.httpMethod = "POST"
             request.setValue("Bearer \(tokens[organisation]!)", forHTTPHeaderField: "Authorization")
             request.httpBody = Data(message.utf8)
-            let (data, response) = try await URLSession.shared.data(for: request)
+            let (data, response) = try await httpData(for: request)
             return ((response as! HTTPURLResponse).statusCode, (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:])
         }
 
@@ -69,7 +69,7 @@ struct ChainCaseTests {
             request.httpMethod = method
             request.setValue("Bearer \(tokens[principal]!)", forHTTPHeaderField: "Authorization")
             if let body { request.httpBody = try JSONSerialization.data(withJSONObject: body) }
-            let (data, response) = try await URLSession.shared.data(for: request)
+            let (data, response) = try await httpData(for: request)
             return ((response as! HTTPURLResponse).statusCode, try? JSONSerialization.jsonObject(with: data))
         }
 

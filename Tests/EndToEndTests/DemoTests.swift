@@ -48,6 +48,15 @@ struct DemoTests {
         return expected
     }
 
+    /// For a failure: each delivery offered twice, with what the worker recorded of it (a status per
+    /// time it delivered it; the attempts of each).
+    static func describe(_ duplicates: [(organisation: String, deliveryId: String)], _ report: DemoHub.Report) -> String {
+        duplicates.map { organisation, deliveryId in
+            let statuses = report.deliveryStatuses.filter { $0.organisation == organisation && $0.deliveryId == deliveryId }
+            return "\(organisation) \(deliveryId): \(statuses.count) statuses, attempts \(statuses.map(\.attempts)), at \(statuses.map(\.at))"
+        }.joined(separator: "; ")
+    }
+
     @Test("50 cases, seed 7: each back-office received exactly what the matrix permits, once, acknowledged, and nothing else")
     func fiftyCases() async throws {
         let settings = Self.settings(cases: 50, seed: 7)
@@ -63,7 +72,7 @@ struct DemoTests {
             #expect(Set(received.map(\.eventId)) == Set(deliveries.map(\.eventId)), "\(organisation)")
             #expect(report.acks[organisation] == deliveries.count, "\(organisation)")
         }
-        #expect(report.duplicateDeliveries == 0)
+        #expect(report.duplicateDeliveries == 0, "\(Self.describe(report.duplicates, report))")
         #expect(report.unexpectedCases == 0, "every message filed under the case its partner meant")
         #expect(report.permits == expected.values.map(\.count).reduce(0, +))
         let simulated = CaseTimelines(seed: 7, registry: try MatrixLoader.loadValid(directory: settings.matrixDirectory).organisations).facts(cases: 50)
@@ -102,7 +111,7 @@ struct DemoTests {
         }
         let received = report.deliveries[unit] ?? []
         #expect(received.count == expected.count)
-        #expect(report.duplicateDeliveries == 0)
+        #expect(report.duplicateDeliveries == 0, "\(Self.describe(report.duplicates, report))")
         #expect(report.acks[unit] == expected.count)
         // In order per case: the events of each case arrive in the order they were routed.
         for caseId in Set(expected.map(\.caseId)) {

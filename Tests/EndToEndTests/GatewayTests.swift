@@ -60,7 +60,7 @@ struct GatewayTests {
             request.httpMethod = "POST"
             if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
             request.httpBody = body
-            let (data, response) = try await URLSession.shared.data(for: request)
+            let (data, response) = try await httpData(for: request)
             return ((response as! HTTPURLResponse).statusCode, data)
         }
 

@@ -211,7 +211,7 @@ struct HubAPIEndToEndTests {
         request.httpMethod = "POST"
         request.httpBody = message
         request.setValue("Bearer \(token["politie"]!)", forHTTPHeaderField: "Authorization")
-        let (data, response) = try await URLSession.shared.data(for: request)
+        let (data, response) = try await httpData(for: request)
         #expect((response as? HTTPURLResponse)?.statusCode == 202)
         let receipt = try JSONDecoder().decode(Receipt.self, from: data)
         let melding = try #require(receipt.events.first { $0.type == "nl.ketenhub.vt-melding.v1" })

@@ -10,7 +10,7 @@ import Testing
 @Suite("Hub metrics", .serialized)
 struct MetricsTests {
     static func scrape(_ address: URL) async throws -> String {
-        let (data, response) = try await URLSession.shared.data(from: address.appendingPathComponent("metrics"))
+        let (data, response) = try await httpData(for: URLRequest(url: address.appendingPathComponent("metrics")))
         #expect((response as? HTTPURLResponse)?.statusCode == 200)
         return String(decoding: data, as: UTF8.self)
     }

@@ -67,7 +67,7 @@ struct OperatorAPITests {
     static func raw(_ url: URL, _ path: String, token: String?) async throws -> (status: Int, body: String) {
         var request = URLRequest(url: URL(string: url.absoluteString + path)!)
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
-        let (data, response) = try await URLSession.shared.data(for: request)
+        let (data, response) = try await httpData(for: request)
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
     }
 

@@ -164,6 +164,16 @@ public final class PortHolder: @unchecked Sendable {
     }
 }
 
+/// One request over real HTTP, answered or failed within ten minutes. A test asserts what an answer
+/// says, not how soon it comes (speed is for the benchmarks): with URLRequest's default of 60 s, a
+/// 900 KB message to an in-process hub went unanswered in time on a loaded CI machine running forty
+/// tests beside it, and the test failed on the wait alone. A hub that never answers still fails.
+public func httpData(for request: URLRequest) async throws -> (Data, URLResponse) {
+    var request = request
+    request.timeoutInterval = 600
+    return try await URLSession.shared.data(for: request)
+}
+
 /// One API call over real HTTP: the status and the decoded JSON answer.
 public func call(_ url: URL, _ path: String, token: String?, method: String = "GET", body: Any? = nil) async throws -> (status: Int, json: Any?) {
     var request = URLRequest(url: URL(string: url.absoluteString + path)!)
@@ -173,7 +183,7 @@ public func call(_ url: URL, _ path: String, token: String?, method: String = "G
         request.httpBody = try JSONSerialization.data(withJSONObject: body)
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
     }
-    let (data, response) = try await URLSession.shared.data(for: request)
+    let (data, response) = try await httpData(for: request)
     return ((response as! HTTPURLResponse).statusCode, try? JSONSerialization.jsonObject(with: data))
 }
 
