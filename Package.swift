@@ -280,7 +280,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SLAClockTests",
-            dependencies: ["SLAClocks", "DeliveryLedger", "CanonicalEvents", "HubTopology", "Kafka", "EmbeddedKafka", "KetenhubTestSupport", "SharingPolicy"]
+            dependencies: ["SLAClocks", "DeliveryLedger", "HubStore", "CanonicalEvents", "HubTopology", "Kafka", "EmbeddedKafka", "KetenhubTestSupport", "SharingPolicy"]
         ),
         .testTarget(
             name: "PartnerAdaptersTests",

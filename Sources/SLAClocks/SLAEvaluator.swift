@@ -22,13 +22,18 @@ public struct SLAEvaluator: Sendable {
         Dictionary(clocks.compactMap { clock in clock.event.map { (Self.type($0), clock.fields) } }, uniquingKeysWith: +)
     }
 
+    /// The alerts due at `now`. The ledger is read table by table, each at most once (the events of
+    /// each watched type, every delivery, the held deliveries), not once per event: a monitor that
+    /// traced each past-due event every tick asked the database five statements per event of its
+    /// types ever accepted, every ten seconds.
     public func alerts(at now: Date, in ledger: any LedgerStore) async throws -> [SLAAlert] {
+        let reading = LedgerReading(ledger)
         var alerts: [SLAAlert] = []
-        for clock in clocks { alerts += try await self.alerts(of: clock, at: now, in: ledger) }
+        for clock in clocks { alerts += try await self.alerts(of: clock, at: now, in: reading) }
         return alerts
     }
 
-    private func alerts(of clock: SLAClock, at now: Date, in ledger: any LedgerStore) async throws -> [SLAAlert] {
+    private func alerts(of clock: SLAClock, at now: Date, in ledger: LedgerReading) async throws -> [SLAAlert] {
         let raisedAt = HubTime.text(now)
         func alert(_ severity: SLAAlert.Severity, _ subject: String, _ caseId: String, event: String?, organisation: String?, due: Date, _ message: String) -> SLAAlert {
             SLAAlert(alertId: "\(clock.id):\(subject):\(severity.rawValue)", clock: clock.id, severity: severity, ketencaseid: caseId,
@@ -41,8 +46,8 @@ public struct SLAEvaluator: Sendable {
             for row in try await ledger.events(ofType: Self.type(event)) {
                 guard let accepted = row.acceptedAt.flatMap(HubTime.date) else { continue }
                 let due = accepted.addingTimeInterval(Double(minutes) * 60)
-                guard now >= due, let trace = try await ledger.trace(eventSource: row.source, eventId: row.eventId) else { continue }
-                for delivery in trace.deliveries where clock.recipients?.contains(organisationType(delivery.organisation)) ?? true {
+                guard now >= due else { continue }
+                for delivery in try await ledger.deliveries(of: row) where clock.recipients?.contains(organisationType(delivery.organisation)) ?? true {
                     let done = clock.kind == .deliveredWithin ? delivery.deliveredAt : delivery.acknowledgedAt
                     if let done = done.flatMap(HubTime.date), done <= due { continue }
                     let what = clock.kind == .deliveredWithin ? "delivered to" : "acknowledged by"
@@ -54,10 +59,10 @@ public struct SLAEvaluator: Sendable {
         case .followedBy:
             guard let event = clock.event, let next = clock.followedBy else { return [] }
             var raised: [SLAAlert] = []
+            let nextByCase = Dictionary(grouping: try await ledger.events(ofType: Self.type(next)), by: \.ketencaseid)
             for row in try await ledger.events(ofType: Self.type(event)) {
                 guard let start = HubTime.date(row.eventTime) else { continue }
-                let followers = try await ledger.events(inCase: row.ketencaseid).filter { $0.type == Self.type(next) }
-                    .compactMap { HubTime.date($0.eventTime) }.filter { $0 >= start }
+                let followers = (nextByCase[row.ketencaseid] ?? []).compactMap { HubTime.date($0.eventTime) }.filter { $0 >= start }
                 for (severity, minutes) in [(SLAAlert.Severity.warning, clock.warnMinutes), (.breach, clock.breachMinutes)] {
                     guard let minutes else { continue }
                     let due = start.addingTimeInterval(Double(minutes) * 60)
@@ -85,9 +90,8 @@ public struct SLAEvaluator: Sendable {
             guard let event = clock.event, let field = clock.dateField else { return [] }
             var raised: [SLAAlert] = []
             for row in try await ledger.events(ofType: Self.type(event)) {
-                guard let due = row.fields[field].flatMap(HubTime.date),
-                      let trace = try await ledger.trace(eventSource: row.source, eventId: row.eventId) else { continue }
-                for delivery in trace.deliveries where clock.recipients?.contains(organisationType(delivery.organisation)) ?? true {
+                guard let due = row.fields[field].flatMap(HubTime.date) else { continue }
+                for delivery in try await ledger.deliveries(of: row) where clock.recipients?.contains(organisationType(delivery.organisation)) ?? true {
                     let delivered = delivery.deliveredAt.flatMap(HubTime.date)
                     guard delivered.map({ $0 > due }) ?? (now > due) else { continue }
                     let late = delivered == nil ? "not delivered to \(delivery.organisation) by then" : "delivered to \(delivery.organisation) only after it"
@@ -113,7 +117,7 @@ public struct SLAEvaluator: Sendable {
             return raised
         case .unacknowledged:
             guard let minutes = clock.minutes else { return [] }
-            return try await ledger.deliveries(organisation: nil, state: .delivered).compactMap { delivery in
+            return try await ledger.deliveries().filter { $0.state == .delivered }.compactMap { delivery in
                 guard let delivered = delivery.deliveredAt.flatMap(HubTime.date) else { return nil }
                 let due = delivered.addingTimeInterval(Double(minutes) * 60)
                 guard now >= due else { return nil }
@@ -126,5 +130,48 @@ public struct SLAEvaluator: Sendable {
     static func type(_ event: String) -> String { "nl.ketenhub.\(event).v1" }
 
     func organisationType(_ organisation: String) -> String { organisationTypes[organisation] ?? organisation }
+}
 
+/// The ledger as one evaluation reads it: each table at most once, kept for the evaluation's other
+/// clocks. Used by one task at a time (an evaluation), so its memo needs no lock.
+private final class LedgerReading {
+    private let ledger: any LedgerStore
+    private var eventsByType: [String: [EventRow]] = [:]
+    private var allDeliveries: [DeliveryRow]?
+    private var deliveriesByEvent: [EventKey: [DeliveryRow]]?
+
+    private struct EventKey: Hashable {
+        var source: String
+        var eventId: String
+    }
+
+    init(_ ledger: any LedgerStore) { self.ledger = ledger }
+
+    /// The events of `type`, in the order they were accepted.
+    func events(ofType type: String) async throws -> [EventRow] {
+        if let events = eventsByType[type] { return events }
+        let events = try await ledger.events(ofType: type)
+        eventsByType[type] = events
+        return events
+    }
+
+    /// Every delivery, by organisation and delivery id.
+    func deliveries() async throws -> [DeliveryRow] {
+        if let allDeliveries { return allDeliveries }
+        let deliveries = try await ledger.deliveries(organisation: nil, state: nil)
+        allDeliveries = deliveries
+        return deliveries
+    }
+
+    /// The deliveries of one event, by organisation and delivery id (as its trace lists them).
+    func deliveries(of event: EventRow) async throws -> [DeliveryRow] {
+        if deliveriesByEvent == nil {
+            deliveriesByEvent = Dictionary(grouping: try await deliveries().filter { $0.eventSource != nil && $0.eventId != nil }) {
+                EventKey(source: $0.eventSource!, eventId: $0.eventId!)
+            }
+        }
+        return deliveriesByEvent?[EventKey(source: event.source, eventId: event.eventId)] ?? []
+    }
+
+    func unreleasedHolds() async throws -> [HeldDelivery] { try await ledger.unreleasedHolds() }
 }

@@ -1,6 +1,7 @@
 import CanonicalEvents
 import DeliveryLedger
 import Foundation
+import HubStore
 import KetenhubTestSupport
 import SLAClocks
 import SharingPolicy
@@ -167,6 +168,54 @@ struct SLAClockTests {
         for alert in alerts { #expect(contracts.validate(try JSONValue(encoding: alert), against: "alert.schema.json") == []) }
         #expect(Self.ids(try await clock.alerts(at: Self.at(minutes: 2000), in: ledger)) == Self.ids(alerts))
     }
+
+    @Test("one evaluation of every clock reads the ledger the same few times for 10 events as for 200, and raises an alert for each",
+          arguments: StoreBackend.all)
+    func readsPerEvaluation(backend: StoreBackend) async throws {
+        let evaluator = SLAEvaluator(clocks: Self.clocks, organisationTypes: Self.organisationTypes)
+        var reads: [Int] = []
+        for events in [10, 200] {
+            let database = CountingDatabase(try await backend.database())
+            let ledger = SQLLedgerStore(database: database)
+            // Each release delivered to politie and never acknowledged, each arrest without a veiligheidsbeoordeling.
+            for index in 0..<events {
+                try await ledger.apply([Self.accepted("ivs-\(index)", "invrijheidstelling", case: "KZ-2026-\(100_000 + index)",
+                                                      fields: ["/releaseAt": Self.text(minutes: 600)]),
+                                        Self.permitted("ivs-\(index)", to: "politie"), Self.delivered("ivs-\(index)", to: "politie", at: 1),
+                                        Self.accepted("aanh-\(index)", "aanhouding", case: "KZ-2026-\(100_000 + index)")])
+            }
+            let before = database.reads
+            let alerts = try await evaluator.alerts(at: Self.at(minutes: 2 * 1440), in: ledger)
+            reads.append(database.reads - before)
+            // Per event: not acknowledged by politie within the hour, not within a day, no veiligheidsbeoordeling (warning, breach).
+            #expect(alerts.filter { $0.clock == "invrijheidstelling-slachtoffer-politie" }.count == events)
+            #expect(alerts.filter { $0.clock == "onbevestigde-levering" }.count == events)
+            #expect(alerts.filter { $0.clock == "zsm-veiligheidsbeoordeling" }.count == 2 * events)
+            #expect(alerts.filter { $0.clock == "invrijheidstelling-voor-vrijlating" }.isEmpty, "delivered before the release")
+        }
+        #expect(reads[0] == reads[1], "reads for 10 and for 200 events: \(reads)")
+        #expect(reads[0] <= Self.clocks.count + 2, "at most a read per clock and the deliveries: \(reads)")
+    }
+}
+
+/// A database that counts the reads asked of it, and passes everything on.
+final class CountingDatabase: SQLDatabase, @unchecked Sendable {
+    private let database: any SQLDatabase
+    private let lock = NSLock()
+    private var count = 0
+
+    init(_ database: any SQLDatabase) { self.database = database }
+
+    var reads: Int { lock.withLock { count } }
+    var backend: SQLBackend { database.backend }
+    func write(_ statements: [SQLStatement]) async throws -> [[SQLRow]] { try await database.write(statements) }
+    func read(_ statements: [SQLStatement]) async throws -> [[SQLRow]] {
+        lock.withLock { count += 1 }
+        return try await database.read(statements)
+    }
+    func migrate(_ schema: SQLSchema) async throws -> [String] { try await database.migrate(schema) }
+    func appliedMigrations() async throws -> [String] { try await database.appliedMigrations() }
+    func close() async { await database.close() }
 }
 
 import EmbeddedKafka
