@@ -5,6 +5,7 @@ import HubMetrics
 import HubTopology
 import Kafka
 import Logging
+import NIOPosix
 import PartnerAdapters
 import SharingPolicy
 
@@ -62,10 +63,10 @@ public final class InboundGateway: Sendable {
         var resolution = ReferenceRegistry.Resolution()
         if let chainCases {
             let claims: [CaseClaim]
-            do {
-                claims = try translator.caseClaims(bytes, from: organisation)
-            } catch {
-                return await refuse(bytes, from: organisation, via: transport, contentType: contentType, at: receivedAt, error.problems)
+            switch await Self.offThePool({ () throws(AdapterRefusal) in try translator.caseClaims(bytes, from: organisation) }) {
+            case .success(let found): claims = found
+            case .failure(let refusal): return await refuse(bytes, from: organisation, via: transport, contentType: contentType, at: receivedAt, refusal.problems)
+            case nil: return notTranslatedNow(organisation, at: receivedAt)
             }
             do {
                 resolution = try await chainCases.registry.resolve(claims, organisation: organisation, organisationType: chainCases.organisationTypes[organisation],
@@ -80,11 +81,16 @@ public final class InboundGateway: Sendable {
             }
         }
         let events: [CloudEvent]
-        do {
-            events = try translator.translate(bytes, from: organisation, cases: resolution.cases)
-        } catch {
+        let cases = resolution.cases
+        switch await Self.offThePool({ () throws(AdapterRefusal) in try translator.translate(bytes, from: organisation, cases: cases) }) {
+        case .success(let translated):
+            events = translated
+        case .failure(let refusal):
             await chainCases?.registry.release(resolution)
-            return await refuse(bytes, from: organisation, via: transport, contentType: contentType, at: receivedAt, error.problems)
+            return await refuse(bytes, from: organisation, via: transport, contentType: contentType, at: receivedAt, refusal.problems)
+        case nil:
+            await chainCases?.registry.release(resolution)
+            return notTranslatedNow(organisation, at: receivedAt)
         }
         do {
             // The registrations before the events: a router or a ledger that sees an event can find its reference.
@@ -101,6 +107,20 @@ public final class InboundGateway: Sendable {
             return Receipt(status: .failed, partner: organisation, receivedAt: receivedAt,
                            problems: [AdapterProblem(location: "", reason: "the hub could not publish the message now; send it again")])
         }
+    }
+
+    /// Runs a translation on NIO's pool for blocking work, not on Swift's cooperative pool (a thread
+    /// per core). Its work grows with the message (a quarter second for a 1 MB message, release
+    /// build): sixteen at once held every task of the hub (routing, deliveries, `/healthz`) for one
+    /// to two seconds. There a partner's messages wait for each other, and the rest of the hub runs on.
+    /// Nil when the work was not done (the task was cancelled, the process is stopping).
+    private static func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws(AdapterRefusal) -> T) async -> Result<T, AdapterRefusal>? {
+        try? await NIOThreadPool.singleton.runIfActive { Result(catching: work) }
+    }
+
+    private func notTranslatedNow(_ organisation: String, at receivedAt: String) -> Receipt {
+        Receipt(status: .failed, partner: organisation, receivedAt: receivedAt,
+                problems: [AdapterProblem(location: "", reason: "the hub could not translate the message now; send it again")])
     }
 
     /// A message refused unread because its size (announced, or of the file) is over the partner's limit.
