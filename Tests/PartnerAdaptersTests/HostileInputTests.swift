@@ -84,6 +84,23 @@ struct HostileInputTests {
         #expect(back.first?.data["description"] == .string(hostile))
     }
 
+    @Test("a record with 60,000 attributes more translates as without them (read in one pass, not a search per attribute)")
+    func manyAttributes() throws {
+        let url = F.directory.appendingPathComponent("politie/examples/vt-melding-en-aanhouding.xml")
+        let plain = try String(contentsOf: url, encoding: .utf8)
+        let extra = (0..<60_000).map { "x\($0)=\"\($0 % 7)\"" }.joined(separator: " ")
+        // The first record only.
+        func crowd(_ attributes: String) -> String { plain.replacingCharacters(in: plain.range(of: "<Registratie ")!, with: "<Registratie \(attributes) ") }
+        let crowded = crowd(extra)
+        #expect(crowded.utf8.count > 600_000 && crowded.utf8.count < 1_048_576)
+        let translator = F.translator("politie")
+        let expected = try translator.translate(Array(plain.utf8))
+        #expect(!expected.isEmpty)
+        #expect(try translator.translate(Array(crowded.utf8)) == expected)
+        // The same attribute twice is not XML, however many there are.
+        #expect(Self.problems("politie", Array(crowd(extra + " x5=\"1\"").utf8)).count == 1)
+    }
+
     @Test("a valid message after refused ones still translates: the translator keeps no state")
     func laterMessagesFlow() throws {
         for (partner, url) in F.files("invalid") { _ = Self.problems(partner, try F.bytes(url)) }

@@ -104,7 +104,7 @@ enum XMLSyntax {
                 stack[stack.count - 1].counts[name] = position
             }
             var node = NativeNode(name: name, location: "\(parentPath)/\(name)[\(position)] (line \(parser.lineNumber))")
-            for (key, value) in attributes.sorted(by: { $0.key < $1.key }) { node.setAttribute(key, value) }
+            node.setDistinctAttributes(attributes)
             stack.append((node, [:]))
             text = ""
         }
