@@ -141,7 +141,7 @@ public final class ReloadingCredentials: CredentialLookup, @unchecked Sendable {
     private let fixed: Credentials?
     private let lock = NSLock()
     /// Each entry with its expiry, read from the file's text once per reading of the file, not per request.
-    private var byDigest: [String: (entry: CredentialStore.Entry, expiry: Date?)] = [:]
+    private var byDigest: [String: IndexedEntry] = [:]
     private var signature: [Int] = []
     private var lastCheck = Date.distantPast
     private let now: @Sendable () -> Date
@@ -163,7 +163,7 @@ public final class ReloadingCredentials: CredentialLookup, @unchecked Sendable {
         guard let header, header.hasPrefix("Bearer ") else { return nil }
         let digest = Credentials.digest(String(header.dropFirst("Bearer ".count)))
         let moment = now()
-        let entry: (entry: CredentialStore.Entry, expiry: Date?)? = lock.withLock {
+        let indexed: IndexedEntry? = lock.withLock {
             if moment.timeIntervalSince(lastCheck) >= 1 {
                 lastCheck = moment
                 let current = Self.signature(of: path)
@@ -180,12 +180,18 @@ public final class ReloadingCredentials: CredentialLookup, @unchecked Sendable {
             return byDigest[digest]
         }
         // Expiry is judged now, not when the file was read.
-        guard let entry, entry.entry.isActive(at: moment, expiry: entry.expiry), let role = entry.entry.grants else { return nil }
-        return Principal(name: entry.entry.principal, role: role)
+        guard let indexed, indexed.entry.isActive(at: moment, expiry: indexed.expiry), let role = indexed.entry.grants else { return nil }
+        return Principal(name: indexed.entry.principal, role: role)
     }
 
-    private static func index(_ store: CredentialStore) -> [String: (entry: CredentialStore.Entry, expiry: Date?)] {
-        Dictionary(store.credentials.map { ($0.digest, ($0, $0.expiry)) }) { first, _ in first }
+    /// An entry of the file with its expiry as read (nil for never).
+    private struct IndexedEntry {
+        var entry: CredentialStore.Entry
+        var expiry: Date?
+    }
+
+    private static func index(_ store: CredentialStore) -> [String: IndexedEntry] {
+        Dictionary(store.credentials.map { ($0.digest, IndexedEntry(entry: $0, expiry: $0.expiry)) }) { first, _ in first }
     }
 
     /// Inode, size and modification time: a rename over the file or an edit changes one of them.
