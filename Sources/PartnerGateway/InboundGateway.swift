@@ -13,7 +13,8 @@ import SharingPolicy
 /// format, publishes its canonical events (idempotent producer; the Kafka key is the chain case, the
 /// event id the partner's own record id, so a message sent twice is routed once), and answers with a
 /// receipt. A refused message goes to the dead-letter topic with its original bytes, its partner and
-/// every reason; the next message is taken in as if nothing happened.
+/// every reason; the next message is taken in as if nothing happened. Thread: any task; the
+/// translation itself runs on NIO's pool for blocking work (`offThePool`).
 public final class InboundGateway: Sendable {
     public enum Transport: String, Sendable { case http, directory, replay }
 
