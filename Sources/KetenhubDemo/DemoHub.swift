@@ -53,9 +53,9 @@ public struct DemoHub: Sendable {
         public var permits: Int
         public var denies: Int
         public var deliveries: [String: [SimulatedBackOffices.Received]]
-        public var duplicateDeliveries: Int
         /// Which deliveries a back-office was offered again after it had taken them.
-        public var duplicates: [(organisation: String, deliveryId: String)] = []
+        public var duplicates: [(organisation: String, deliveryId: String)]
+        public var duplicateDeliveries: Int { duplicates.count }
         /// Deliveries a back-office turned away (503) during its outage, by organisation.
         public var unavailableAnswers: [String: Int]
         public var acks: [String: Int]
@@ -280,8 +280,7 @@ public struct DemoHub: Sendable {
                     .compactMap { try? JSONDecoder().decode(DeliveryStatus.self, from: Data($0.value)) }
                 return Report(acceptedEvents: outcome.acceptedEvents, rejectedMessages: outcome.rejected, sentMessages: outcome.messages,
                               permits: unique.filter { $0.outcome == .permit }.count, denies: unique.filter { $0.outcome == .deny }.count,
-                              deliveries: received, duplicateDeliveries: await backOffices.duplicateCount,
-                              duplicates: await backOffices.duplicates, unavailableAnswers: await backOffices.unavailableAnswers, acks: acks,
+                              deliveries: received, duplicates: await backOffices.duplicates, unavailableAnswers: await backOffices.unavailableAnswers, acks: acks,
                               deadLetters: deadLetters, deliveryStatuses: statuses, sentFacts: facts, unexpectedCases: outcome.unexpectedCases)
             }
             guard ContinuousClock.now < deadline else { throw DemoError.timedOut("deliveries and acknowledgements") }

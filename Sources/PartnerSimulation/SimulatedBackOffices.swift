@@ -42,7 +42,6 @@ public actor SimulatedBackOffices {
 
     public func deliveries(of organisation: String) -> [Received] { received[organisation] ?? [] }
     public var all: [String: [Received]] { received }
-    public var duplicateCount: Int { offeredAgain.count }
     /// Which deliveries were offered again after they were taken, for a test to say which.
     public var duplicates: [(organisation: String, deliveryId: String)] { offeredAgain }
     public var acknowledgements: [String: Int] { acknowledged }

@@ -166,9 +166,8 @@ private final class LedgerReading {
     /// The deliveries of one event, by organisation and delivery id (as its trace lists them).
     func deliveries(of event: EventRow) async throws -> [DeliveryRow] {
         if deliveriesByEvent == nil {
-            deliveriesByEvent = Dictionary(grouping: try await deliveries().filter { $0.eventSource != nil && $0.eventId != nil }) {
-                EventKey(source: $0.eventSource!, eventId: $0.eventId!)
-            }
+            // A delivery whose event is not known yet is filed under no event's key (an event's source is never empty).
+            deliveriesByEvent = Dictionary(grouping: try await deliveries()) { EventKey(source: $0.eventSource ?? "", eventId: $0.eventId ?? "") }
         }
         return deliveriesByEvent?[EventKey(source: event.source, eventId: event.eventId)] ?? []
     }
