@@ -1,7 +1,8 @@
 # Ketenhub: `make demo` runs the hub on the embedded cluster, `make test` runs the tests.
 SWIFT ?= swift
 PYTHON ?= python3
-RUNTIME_PACKAGES := pkg-config librdkafka-dev
+# jemalloc is the `ketenhub` process's malloc (Package.swift says why).
+RUNTIME_PACKAGES := pkg-config librdkafka-dev libjemalloc-dev
 # The console's browser tests run Debian's Chromium through Debian's matching chromedriver; `promtool`
 # (Debian's prometheus package; no server is started) checks the metrics exposition; `openssl` makes
 # the certificates of the delivery worker's mutual-TLS test.

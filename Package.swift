@@ -240,7 +240,12 @@ let package = Package(
                 "HubStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            // Debian's jemalloc (libjemalloc-dev) as the process's malloc, librdkafka's included: the
+            // router allocates and frees a tree of small objects per event across threads, where glibc's
+            // malloc spent ~15 % of its CPU (consolidating and unlinking free chunks) and jemalloc
+            // routes ~10 % more events per CPU second (#18).
+            linkerSettings: [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]
         ),
         // Helpers shared by the test targets.
         .target(

@@ -244,9 +244,14 @@ extension LibrdkafkaBaseline {
         private let relayed = Atomic<Int>(0)
         private let finished = DispatchGroup()
         private let failure = Mutex<Failure?>(nil)
+        private let firstBatch = Mutex<ContinuousClock.Instant?>(nil)
 
         /// Input records whose transaction committed.
         var committedRecords: Int { relayed.load(ordering: .relaxed) }
+        /// When any thread first read a batch (a throughput run is timed from there, as the copy is).
+        var firstBatchRead: ContinuousClock.Instant? { firstBatch.withLock { $0 } }
+        /// Whether a thread stopped on a failure (`stop` throws it).
+        var failed: Bool { failure.withLock { $0 != nil } }
 
         init(consumerProperties: [String: String], producerProperties: [String: String], plan: Plan) {
             for partition in 0..<plan.partitions {
@@ -327,6 +332,7 @@ extension LibrdkafkaBaseline {
                 defer { messages.forEach { rd_kafka_message_destroy($0) } }
                 let read = messages.filter { $0.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR }
                 guard let last = read.last else { continue }
+                firstBatch.withLock { $0 = $0 ?? .now }
                 try LibrdkafkaBaseline.check(rd_kafka_begin_transaction(producer), "begin_transaction")
                 for message in read {
                     for _ in 0..<plan.firstRound { try produce(records, partition, message.pointee) }

@@ -360,22 +360,24 @@ private struct PartitionPipeline: Sendable {
         // Permits listing the same fields (rules often do) disclose the same data: it is projected,
         // written, digested and searched for persons once per event; each permit's decision id is
         // kept with the place of what it disclosed. (A handful per event: found in a list, not
-        // hashed by their long ids.)
+        // hashed by their long ids.) Permits are read in place, as decisions are below.
         var delivered: [(decisionId: String, disclosure: Int)] = []
         var disclosed: [(fields: [String], data: JSONValue, value: [UInt8], digest: String, persons: [String])] = []
-        for permit in routed.permits {
-            let shared: Int
-            if let found = disclosed.firstIndex(where: { $0.fields == permit.fields }) {
-                shared = found
-            } else {
-                let data = evaluator.disclosedData(of: event, for: permit)
-                let value = data.encodedBytes(using: &scratch)
-                disclosed.append((permit.fields, data, value, DecisionRecord.payloadDigest(of: value), Projection.persons(in: data)))
-                shared = disclosed.count - 1
+        routed.permits.withUnsafeBufferPointer { permits in
+            for index in permits.indices {
+                let shared: Int
+                if let found = disclosed.firstIndex(where: { $0.fields == permits[index].fields }) {
+                    shared = found
+                } else {
+                    let data = evaluator.disclosedData(of: event, for: permits[index])
+                    let value = data.encodedBytes(using: &scratch)
+                    disclosed.append((permits[index].fields, data, value, DecisionRecord.payloadDigest(of: value), Projection.persons(in: data)))
+                    shared = disclosed.count - 1
+                }
+                let record = evaluator.delivery(of: event, for: permits[index], data: disclosed[shared].data).kafkaRecord(value: disclosed[shared].value)
+                delivered.append((permits[index].decisionId, shared))
+                prepared.outputs.append(KafkaProducerMessage(topic: topics.deliveries(permits[index].recipient), cloudEvent: record))
             }
-            let record = evaluator.delivery(of: event, for: permit, data: disclosed[shared].data).kafkaRecord(value: disclosed[shared].value)
-            delivered.append((permit.decisionId, shared))
-            prepared.outputs.append(KafkaProducerMessage(topic: topics.deliveries(permit.recipient), cloudEvent: record))
         }
         // Each record is linked in place: a copy of a record costs a retain and a release per field.
         let key = Array(event.ketencaseid.utf8)

@@ -63,7 +63,8 @@ struct CommandTests {
                                      "batch_size", "offered_load_events_per_s", "rounds", "ratio_by_round",
                                      "librdkafka_copy_events_per_s", "ratio_to_librdkafka_copy", "router_events_per_s_by_routers",
                                      "ratio_to_librdkafka_copy_by_routers", "startup_ms", "startup_records_read", "startup_history_decisions",
-                                     "resident_mb", "librdkafka_copy_p50_ms", "librdkafka_copy_p99_ms", "p99_ratio_to_librdkafka_copy"])
+                                     "resident_mb", "librdkafka_copy_p50_ms", "librdkafka_copy_p99_ms", "p99_ratio_to_librdkafka_copy",
+                                     "librdkafka_relay_events_per_s", "ratio_to_librdkafka_relay"])
         let raw = try #require(result["raw_copy_events_per_s"] as? Double)
         let router = try #require(result["router_events_per_s"] as? Double)
         let ratio = try #require(result["ratio"] as? Double)
@@ -72,6 +73,8 @@ struct CommandTests {
         #expect(result["ratio_by_round"] as? [Double] == [ratio])
         let copy = try #require(result["librdkafka_copy_events_per_s"] as? Double)
         #expect(copy > 0 && abs((result["ratio_to_librdkafka_copy"] as? Double ?? -1) - router / copy) <= 0.006)
+        let relay = try #require(result["librdkafka_relay_events_per_s"] as? Double)
+        #expect(relay > 0 && abs((result["ratio_to_librdkafka_relay"] as? Double ?? -1) - router / relay) <= 0.006)
         #expect(result["events"] as? Int == 2000 && result["rounds"] as? Int == 1 && result["batch_size"] as? Int == 500)
         // Every event has at least a decision record per candidate recipient and its case's state.
         #expect((result["router_records_per_event"] as? Double ?? 0) > 2)
