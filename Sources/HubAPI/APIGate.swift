@@ -42,6 +42,7 @@ struct APIGate: Sendable {
         if let principal {
             if !allowed(principal.role) {
                 response = .json(.forbidden, ["error": "\(principal.role) may not \(request.method.rawValue) \(request.uri.path)"])
+                await BoundedBody.discardUnread(request)  // its client may be waiting to send it all
             } else {
                 do {
                     response = .json(success, try await body(principal))
@@ -58,6 +59,7 @@ struct APIGate: Sendable {
             }
         } else {
             response = .json(.unauthorized, ["error": "a valid bearer token is needed"])
+            await BoundedBody.discardUnread(request)
         }
         do {
             try await ledger.record(APICall(at: HubTime.text(Date()), principal: principal?.name ?? "anonymous",
@@ -78,10 +80,7 @@ struct APIGate: Sendable {
 
     /// The request's JSON body, or a 400 naming what is wrong.
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int = 4 << 20) async throws -> T {
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: limit)
-        } catch {
+        guard case .complete(let buffer) = try await BoundedBody.read(request, upTo: limit) else {
             throw APIRefusal(.contentTooLarge, "the body may be at most \(limit) bytes")
         }
         do {
