@@ -18,6 +18,9 @@ public protocol LedgerStore: Sendable {
     /// One delivery by id, as it stands.
     func delivery(_ deliveryId: String) async throws -> DeliveryRow?
     func deadLetters() async throws -> [DeadLetterRow]
+    /// How many dead letters the ledger holds, and when the oldest was received: what `/metrics` reads
+    /// at every scrape, without reading the letters.
+    func deadLetterSummary() async throws -> (count: Int, oldestReceivedAt: String?)
     /// The SLA alerts raised, latest first; `severity` filters (warning, breach, escalation).
     func alerts(severity: SLAAlert.Severity?) async throws -> [SLAAlert]
     /// Every delivery permitted of an event that concerned this pseudonymous person: the data-subject report.

@@ -208,6 +208,11 @@ public final class SQLLedgerStore: LedgerStore {
         try await database.read(SQLStatement("SELECT \(Self.deliveryColumns) FROM deliveries WHERE delivery_id = ?", deliveryId)).first.map(Self.delivery)
     }
 
+    public func deadLetterSummary() async throws -> (count: Int, oldestReceivedAt: String?) {
+        let row = try await database.read(SQLStatement("SELECT COUNT(*) AS letters, MIN(received_at) AS oldest FROM dead_letters"))[0]
+        return (row["letters"], row["oldest"])
+    }
+
     public func deadLetters() async throws -> [DeadLetterRow] {
         let results = try await database.read([
             SQLStatement("SELECT * FROM dead_letters ORDER BY received_at, dead_letter_id"),

@@ -91,10 +91,10 @@ extension HubNode {
     /// from the cluster, and the latency from acceptance to acknowledgement.
     static func registerStateMetrics(_ metrics: MetricsRegistry, ledger: any LedgerStore, lag: ConsumerLagProbe?) {
         metrics.gauge("ketenhub_dead_letters", help: "Dead letters in the ledger.") {
-            [([:], Double((try? await ledger.deadLetters().count) ?? 0))]
+            [([:], Double((try? await ledger.deadLetterSummary().count) ?? 0))]
         }
         metrics.gauge("ketenhub_dead_letter_oldest_age_seconds", help: "Age of the oldest dead letter.") {
-            let oldest = (try? await ledger.deadLetters())?.compactMap { HubTime.date($0.receivedAt) }.min()
+            let oldest = (try? await ledger.deadLetterSummary().oldestReceivedAt).flatMap { $0.flatMap(HubTime.date) }
             return [([:], oldest.map { Date().timeIntervalSince($0) } ?? 0)]
         }
         if let lag {

@@ -58,6 +58,22 @@ struct StoreTests {
         #expect(RetentionRun.completeFrom(recorded) == "2019-11-20T11:00:00.000Z", "the data-subject report is complete from the latest cutoff")
     }
 
+    @Test("the dead-letter summary /metrics reads counts the letters and names the oldest receipt, without reading them", arguments: StoreBackend.all)
+    func deadLetterSummary(backend: StoreBackend) async throws {
+        let ledger = try await backend.ledger()
+        let empty = try await ledger.deadLetterSummary()
+        #expect(empty.count == 0 && empty.oldestReceivedAt == nil)
+        try await ledger.apply([
+            .deadLettered(.init(deadLetterId: "dlq-b", stage: "inbound", partner: "om", receivedAt: "2026-11-20T10:00:00.000Z", reasons: ["r"], sizeBytes: 1)),
+            .deadLettered(.init(deadLetterId: "dlq-a", stage: "routing", partner: "vt", receivedAt: "2026-11-19T08:30:00.000Z", reasons: ["r"], sizeBytes: 2)),
+            .deadLettered(.init(deadLetterId: "dlq-b", stage: "inbound", partner: "om", receivedAt: "2026-11-20T10:00:00.000Z", reasons: ["r"], sizeBytes: 1)),
+        ])
+        let summary = try await ledger.deadLetterSummary()
+        #expect(summary.count == 2, "a dead letter applied twice is one")
+        #expect(summary.oldestReceivedAt == "2026-11-19T08:30:00.000Z")
+        #expect(summary.count == (try await ledger.deadLetters()).count)
+    }
+
     @Test("a store of the schema before retention migrates to it, keeping its rows; one migrated further is refused", arguments: StoreBackend.all)
     func migrations(backend: StoreBackend) async throws {
         let logger = Logger(label: "ketenhub.test.store")
