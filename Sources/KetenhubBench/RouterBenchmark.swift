@@ -106,8 +106,8 @@ public struct RouterBenchmark: Sendable {
             routers.append(routed)
             ratios.append(routed / raw)
         }
-        let (raw, routed, rawSame, copy) = (Self.median(raws), Self.median(routers), Self.median(sames), Self.median(copies))
-        let relayed = Self.median(relays)
+        let (raw, routed, rawSame, copy) = (median(raws), median(routers), median(sames), median(copies))
+        let relayed = median(relays)
         let (p50, p99, stages) = try await latency(logger: logger)
         let limit = try await librdkafkaLatency(logger: logger, recordsPerEvent: max(2, Int(recordsPerEvent.rounded())))
         var byRouters = ["1": routed.rounded()]
@@ -134,11 +134,6 @@ public struct RouterBenchmark: Sendable {
                       startup_records_read: ["long_history": long.recordsRead, "short_history": short.recordsRead],
                       startup_history_decisions: ["long_history": long.decisions, "short_history": short.decisions],
                       resident_mb: Dictionary(uniqueKeysWithValues: resident.map { (String($0.key), $0.value) }))
-    }
-
-    private static func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     }
 
     private static func hundredths(_ value: Double) -> Double { (value * 100).rounded() / 100 }
@@ -278,7 +273,7 @@ public struct RouterBenchmark: Sendable {
             stages["decision_records_acknowledged", default: []].append(times.delivered.timeIntervalSince(decided) * 1000)
             stages["to_receiver", default: []].append(times.read.timeIntervalSince(times.delivered) * 1000)
         }
-        return (Self.percentile(latencies, 0.5), Self.percentile(latencies, 0.99), stages.mapValues { Self.tenths(Self.median($0)) })
+        return (Self.percentile(latencies, 0.5), Self.percentile(latencies, 0.99), stages.mapValues { Self.tenths(median($0)) })
     }
 
     /// The same load through the router's transactions on librdkafka's C API

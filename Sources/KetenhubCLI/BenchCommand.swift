@@ -113,7 +113,7 @@ struct PolicyBench: AsyncParsableCommand {
     @Option(help: "The matrix directory whose registries the generated rules use.")
     var matrix: String = MatrixCommand.defaultDirectory
 
-    @Option(help: "Passes over the same events; the median pass is reported.")
+    @Option(help: "Passes over the same events; their median is reported.")
     var rounds = 5
 
     func run() async throws {
@@ -123,7 +123,7 @@ struct PolicyBench: AsyncParsableCommand {
         let result = benchmark.run()
         if !json {
             print("\(result.decisions) decisions on a \(result.rules)-rule matrix, \(result.policy_ns_per_decision_by_round.count) passes: "
-                  + "\(Int(result.policy_ns_per_decision)) ns per decision (median pass)")
+                  + "\(Int(result.policy_ns_per_decision)) ns per decision (the median of the passes)")
         }
         try printResultLine(result)
     }
