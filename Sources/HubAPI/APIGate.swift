@@ -42,7 +42,6 @@ struct APIGate: Sendable {
         if let principal {
             if !allowed(principal.role) {
                 response = .json(.forbidden, ["error": "\(principal.role) may not \(request.method.rawValue) \(request.uri.path)"])
-                await BoundedBody.discardUnread(request)  // its client may be waiting to send it all
             } else {
                 do {
                     response = .json(success, try await body(principal))
@@ -59,7 +58,6 @@ struct APIGate: Sendable {
             }
         } else {
             response = .json(.unauthorized, ["error": "a valid bearer token is needed"])
-            await BoundedBody.discardUnread(request)
         }
         do {
             try await ledger.record(APICall(at: HubTime.text(Date()), principal: principal?.name ?? "anonymous",

@@ -19,6 +19,7 @@ extension HubNode {
     static func httpRouter(_ configuration: HubConfiguration, parts: Parts, admin: KafkaAdmin, drain: DrainState, metrics: MetricsRegistry,
                            router: RouterSupervisor?, lag: ConsumerLagProbe?, topics: HubTopics, logger: Logger) -> Hummingbird.Router<BasicRequestContext> {
         let hubRouter = Hummingbird.Router(context: BasicRequestContext.self)
+        hubRouter.add(middleware: UnreadBodyMiddleware())  // first: it wraps every route and every refusal
         hubRouter.add(middleware: SecurityHeadersMiddleware())
         hubRouter.add(middleware: DrainMiddleware(drain: drain))
         let cluster = configuration.kafka.bootstrapServers

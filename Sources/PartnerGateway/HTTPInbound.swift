@@ -35,17 +35,15 @@ public struct HTTPInbound: Sendable {
     }
 
     private func message(_ request: Request, organisation: String) async throws -> Response {
-        if let refusal = await authorise(request, for: organisation) { return refusal }
+        if let refusal = authorise(request, for: organisation) { return refusal }
         let contentType = request.headers[.contentType] ?? "application/octet-stream"
         guard let limit = gateway.sizeLimit(for: organisation) else {
-            await BoundedBody.discardUnread(request)
             return Response.json(.notFound, ["error": "\(organisation) has no partner format"])
         }
         // Too large is decided before reading: on the announced length, else while reading.
         let announced = request.headers[.contentLength].flatMap { Int($0) }
         if let announced, announced > limit {
             let receipt = await gateway.refuseTooLarge(size: announced, from: organisation, via: .http, contentType: contentType)
-            await BoundedBody.discardUnread(request)
             return Response.json(.contentTooLarge, receipt)
         }
         guard case .complete(let body) = try await BoundedBody.read(request, upTo: limit) else {
@@ -65,7 +63,7 @@ public struct HTTPInbound: Sendable {
     static let acknowledgementLimit = 64 * 1024
 
     private func acknowledgement(_ request: Request, organisation: String) async throws -> Response {
-        if let refusal = await authorise(request, for: organisation) { return refusal }
+        if let refusal = authorise(request, for: organisation) { return refusal }
         let contentType = request.headers[.contentType] ?? "application/json"
         guard case .complete(let body) = try await BoundedBody.read(request, upTo: Self.acknowledgementLimit) else {
             return await refuse([], declaredSize: Self.acknowledgementLimit + 1, organisation, contentType, .contentTooLarge,
@@ -101,16 +99,12 @@ public struct HTTPInbound: Sendable {
         return Response.json(status, ["error": reason, "deadLetterId": deadLetterId])
     }
 
-    /// The refusal of a caller who may not post for `organisation`, given after its body is dropped (see `BoundedBody`), or nil.
-    private func authorise(_ request: Request, for organisation: String) async -> Response? {
-        let refusal: Response
-        if let sender = credentials.principal(forAuthorization: request.headers[.authorization]) {
-            guard sender.role.organisation != organisation else { return nil }
-            refusal = .json(.forbidden, ["error": "the credential of \(sender.name) may not post for \(organisation)"])
-        } else {
-            refusal = .json(.unauthorized, ["error": "a valid bearer token is needed"])
+    /// The refusal of a caller who may not post for `organisation` (its body left unread), or nil.
+    private func authorise(_ request: Request, for organisation: String) -> Response? {
+        guard let sender = credentials.principal(forAuthorization: request.headers[.authorization]) else {
+            return .json(.unauthorized, ["error": "a valid bearer token is needed"])
         }
-        await BoundedBody.discardUnread(request)
-        return refusal
+        guard sender.role.organisation != organisation else { return nil }
+        return .json(.forbidden, ["error": "the credential of \(sender.name) may not post for \(organisation)"])
     }
 }

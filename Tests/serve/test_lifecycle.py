@@ -161,7 +161,7 @@ def test_credentials_change_while_serving(broker, tmp_path):
 def test_a_connection_that_sends_nothing_for_http_idle_seconds_is_closed(broker, tmp_path):
     """A partner that stops sending holds no connection past `http.idleSeconds`; nor does a client that
     announced a body the hub refuses (413) and asked to close. A client that writes its whole body
-    before it reads the answer reads the refusal (see `BoundedBody`)."""
+    before it reads the answer reads the refusal, whatever refused it (see `UnreadBodyMiddleware`)."""
     token = add_credential(tmp_path / "credentials.json", "politie-amsterdam", "partner", "politie-amsterdam")
     config = write_config(tmp_path, "idle", broker.bootstrap, ["gateway"])
     config.write_text(config.read_text().replace("  drainSeconds: 5", "  drainSeconds: 5\n  idleSeconds: 2"))
@@ -210,7 +210,8 @@ def test_a_connection_that_sends_nothing_for_http_idle_seconds_is_closed(broker,
         # A client that writes its whole body before it reads the answer, and asks to close (Python's
         # urllib): the hub reads a refused body to its end, dropped, so that the client reads the
         # answer instead of a connection closed under it (at the idle time, 2 s here), whether the
-        # body is too large (announced, or found while reading) or its sender may not post it.
+        # body is too large (announced, or found while reading), its sender may not post it, or no
+        # route takes it (the router's own 404 and 405).
         def refusal(path, body, bearer, announce=True):
             request = urllib.request.Request(f"{node.url}{path}", data=body, method="POST",
                                              headers={"Authorization": f"Bearer {bearer}", "Content-Type": "application/xml"})
@@ -230,6 +231,10 @@ def test_a_connection_that_sends_nothing_for_http_idle_seconds_is_closed(broker,
         assert status == 413 and b"more than 1048576 bytes" in body, (status, body[:200])
         assert refusal("/partners/politie-amsterdam/messages", big, "not-a-token")[0] == 401
         assert refusal("/partners/politie-amsterdam/acknowledgements", big, token, announce=False)[0] == 413
+        assert refusal("/partners/politie-amsterdam/messages", big, "not-a-token", announce=False)[0] == 401
+        assert refusal("/partners/om/messages", big, token)[0] == 403
+        assert refusal("/no/such/route", big, token)[0] == 404
+        assert refusal("/healthz", big, token, announce=False)[0] == 405
         assert call(node.url, "/healthz")[0] == 200
     finally:
         node.stop()
