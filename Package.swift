@@ -266,7 +266,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SharingPolicyTests",
-            dependencies: ["SharingPolicy", "CanonicalEvents", "KetenhubTestSupport"]
+            dependencies: ["SharingPolicy", "CanonicalEvents", "KetenhubTestSupport", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(
             name: "EndToEndTests",

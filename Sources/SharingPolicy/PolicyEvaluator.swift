@@ -438,19 +438,33 @@ public struct PolicyEvaluator: Sendable {
     /// and deliveries of their own, never the first case's. A permit's decision id is its delivery's id, and
     /// `Acknowledgement.recipient(ofDelivery:)` reads the recipient back from it: keep the two in step.
     private func decisionIDPrefix(_ event: CloudEvent, releasedBy: CloudEvent? = nil) -> String {
-        // The digest of `chain case \n source \n id \n version [\n released by \n source \n id]`, fed part by part.
+        // The digest of `chain case \n source \n id \n version [\n released by \n source \n id]`, fed
+        // part by part (once per event: a list of the parts and a Data for the newline were made
+        // for each; in a profile of bench policy the function was a tenth of the evaluator's time).
         var sha = SHA256()
-        var first = true
-        for part in [event.ketencaseid, event.source, event.id, matrix.version] + (releasedBy.map { ["released by", $0.source, $0.id] } ?? []) {
-            if !first { sha.update(data: Self.newline) }
-            first = false
-            var part = part
-            part.withUTF8 { sha.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        Self.digest(event.ketencaseid, into: &sha)
+        Self.digest(event.source, into: &sha, afterNewline: true)
+        Self.digest(event.id, into: &sha, afterNewline: true)
+        Self.digest(matrix.version, into: &sha, afterNewline: true)
+        if let releasedBy {
+            Self.digest("released by", into: &sha, afterNewline: true)
+            Self.digest(releasedBy.source, into: &sha, afterNewline: true)
+            Self.digest(releasedBy.id, into: &sha, afterNewline: true)
         }
-        return sha.finalize().withUnsafeBytes { "dec-" + $0.prefix(16).hexString + "-" }
+        return sha.finalize().withUnsafeBytes { digest in
+            var prefix = "dec-"
+            prefix.reserveCapacity(37)  // one allocation: 4 + 32 hexadecimal digits + 1
+            prefix += digest.prefix(16).hexString
+            prefix += "-"
+            return prefix
+        }
     }
 
-    private static let newline = Data("\n".utf8)
+    private static func digest(_ part: String, into sha: inout SHA256, afterNewline: Bool = false) {
+        if afterNewline { withUnsafeBytes(of: UInt8(ascii: "\n")) { sha.update(bufferPointer: $0) } }
+        var part = part
+        part.withUTF8 { sha.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+    }
 
     /// `nl.ketenhub.gedragsaanwijzing.v1` → `gedragsaanwijzing`.
     public static func eventName(of type: String) -> String {
