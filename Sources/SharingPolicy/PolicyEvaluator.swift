@@ -111,6 +111,11 @@ public struct PolicyEvaluator: Sendable {
     /// every candidate rule of every recipient of every event.
     final class IndexedRule: Sendable {
         let rule: SharingRule
+        /// What `decide` reads of every candidate, beside the rule: its id and disclosure, and the
+        /// words for a permitting rule that loses to it (made once, not once per decision).
+        let id: String
+        let disclosure: Disclosure
+        let outranks: String
         /// What `verdict` reads of the rule, prepared once: the words of a producer's refusal (the
         /// producers themselves, a handful of short names, are compared in the rule's list: faster
         /// than hashed in a set), the conditions in the order they are tested (by name, so that the
@@ -129,6 +134,9 @@ public struct PolicyEvaluator: Sendable {
 
         init(_ rule: SharingRule) {
             self.rule = rule
+            id = rule.id
+            disclosure = rule.disclosure
+            outranks = "rule \(rule.id) discloses more"
             producerList = rule.producers.joined(separator: ", ")
             eventFields = rule.conditions.eventFields.sorted { $0.key < $1.key }.map { (JSONPointer($0.key), $0.key, $0.value) }
             caseAttributes = rule.conditions.caseAttributes.sorted { $0.key < $1.key }.map {
@@ -187,6 +195,8 @@ public struct PolicyEvaluator: Sendable {
         var decisions: [Decision] = []
         decisions.reserveCapacity(matrix.organisations.types.count)  // grown one by one, it was allocated four times
         let resolutions = resolutions(for: caseState.municipality)
+        // Where a regional recipient's region came from: the same for every recipient of the event.
+        let caseRegion = caseState.municipality.map { "\($0), from \(caseState.regionSource ?? "a partner's statement")" }
         for (type, resolution) in zip(matrix.organisations.types, resolutions) {
             if type.oneOrganisation, producerType == type.type { continue }
             let resolved: String? = if case .organisation(let code, _) = resolution { code } else { nil }
@@ -197,7 +207,7 @@ public struct PolicyEvaluator: Sendable {
             if resolved == nil, producerType == type.type { continue }
             decisions.append(decide(event, idPrefix: idPrefix, day: day, baselineRules: baselineRules, regionalIndex: regionalIndex,
                                     eventName: eventName, producer: producerCode, producerType: producerType, recipientType: type,
-                                    resolution: resolution, caseState: caseState, consent: consent, concerned: &concerned))
+                                    resolution: resolution, caseRegion: caseRegion, caseState: caseState, consent: consent, concerned: &concerned))
         }
         return decisions
     }
@@ -242,7 +252,7 @@ public struct PolicyEvaluator: Sendable {
     /// `day`, `baselineRules` and `regionalIndex` are the event's, found once for all its recipients.
     private func decide(_ event: CloudEvent, idPrefix: String, day: Substring, baselineRules: [String: [Int]], regionalIndex: RuleIndex?,
                         eventName: String, producer: String, producerType: String?, recipientType type: OrganisationType,
-                        resolution: OrganisationRegistry.Resolution, caseState: CaseState, consent: ConsentState,
+                        resolution: OrganisationRegistry.Resolution, caseRegion: String?, caseState: CaseState, consent: ConsentState,
                         concerned: inout ConcernedPersons) -> Decision {
         let recipient: String
         let resolved: Bool
@@ -270,12 +280,13 @@ public struct PolicyEvaluator: Sendable {
         considered.reserveCapacity(candidateCount)
         // Each permitting rule with its place in `considered` (kept in candidate order, which is mostly
         // rule order already, so that it seldom needs sorting), filled in once the best is known.
-        var permitting: [(position: Int, consent: [ConsentEvidence], slot: Int)] = []
+        var permitting: [(position: Int, consent: [ConsentEvidence], slot: Int, disclosure: Disclosure)] = []
         permitting.reserveCapacity(candidateCount)
         var waiting: [String] = []
         var unresolvedDeny: String?
         // The two lists merged as they are read: candidates in position order, which is id order.
         var (nextNamed, nextTyped) = (0, 0)
+        let rules = index.rules
         for _ in 0..<candidateCount {
             let position: Int
             if nextTyped == found.typed.count || (nextNamed < found.named.count && found.named[nextNamed] < found.typed[nextTyped]) {
@@ -283,54 +294,54 @@ public struct PolicyEvaluator: Sendable {
             } else {
                 (position, nextTyped) = (found.typed[nextTyped], nextTyped + 1)
             }
-            switch verdict(index.rules[position], event: event, day: day, eventName: eventName, producer: producer, producerType: producerType,
+            // The candidate is loaded once (each load of a rule out of the list is a retain and a release).
+            let candidate = rules[position]
+            switch verdict(candidate, event: event, day: day, eventName: eventName, producer: producer, producerType: producerType,
                            recipient: recipient, recipientType: type.type, caseState: caseState, consent: consent, concerned: &concerned) {
             case .applies(let evidence) where resolved:
-                permitting.append((position, evidence, considered.count))
-                considered.append(.init(ruleId: index.rules[position].rule.id, applied: true, reason: nil))
+                permitting.append((position, evidence, considered.count, candidate.disclosure))
+                considered.append(.init(ruleId: candidate.id, applied: true, reason: nil))
             case .applies:
                 // It would apply, but no organisation of the type is found for the case: it waits for
                 // the municipality, or is denied for that reason; never sent to a guessed one.
                 let (hold, reason) = unresolved ?? (false, "no \(type.name) organisation is known for this case")
-                considered.append(.init(ruleId: index.rules[position].rule.id, applied: false, reason: reason))
+                considered.append(.init(ruleId: candidate.id, applied: false, reason: reason))
                 if hold { waiting.append(reason) } else { unresolvedDeny = reason }
             case .waits(let reason):
-                considered.append(.init(ruleId: index.rules[position].rule.id, applied: false, reason: reason))
+                considered.append(.init(ruleId: candidate.id, applied: false, reason: reason))
                 waiting.append(reason)
             case .fails(let reason):
-                considered.append(.init(ruleId: index.rules[position].rule.id, applied: false, reason: reason))
+                considered.append(.init(ruleId: candidate.id, applied: false, reason: reason))
             }
         }
         guard let best = permitting.max(by: { a, b in
             // The widest disclosure; of equals, the first rule by id (by position).
-            (index.rules[a.position].rule.disclosure, b.position) < (index.rules[b.position].rule.disclosure, a.position)
+            (a.disclosure, b.position) < (b.disclosure, a.position)
         }) else {
             if !waiting.isEmpty {
                 var facts = caseFacts(of: found.named + found.typed, in: index, caseState)
                 if !resolved { facts["region"] = "unknown" }
-                return deny(idPrefix, recipient: recipient, considered: considered, reason: Set(waiting).sorted().joined(separator: "; "),
-                            holding: facts)
+                // Mostly one wait: the same words without a set, a sort and a join.
+                let reason = waiting.count == 1 ? waiting[0] : Set(waiting).sorted().joined(separator: "; ")
+                return deny(idPrefix, recipient: recipient, considered: considered, reason: reason, holding: facts)
             }
             let reason = candidateCount == 0 ? "no rule shares \(eventName) with \(type.type)"
                 : unresolvedDeny ?? (resolved ? "no rule applies" : "no rule applies (and no \(type.name) organisation is known for this case)")
             return deny(idPrefix, recipient: recipient, considered: considered, reason: reason)
         }
         // The chosen rule's fields are read where they are (a copy of the rule costs a retain per field).
-        let chosen = index.rules[best.position]
+        let chosen = rules[best.position]
         if permitting.count > 1 {
-            let outranked = "rule \(chosen.rule.id) discloses more"
             for entry in permitting where entry.position != best.position {
                 considered[entry.slot].applied = false
-                considered[entry.slot].reason = outranked
+                considered[entry.slot].reason = chosen.outranks
             }
         }
         // `SharingRule.legalBasis(forProducer:)`, read in place: called on a rule kept in a class, it copied the whole rule.
         let basis = chosen.rule.legalBasisByProducer[producerType] ?? chosen.rule.legalBasis
-        let region = !type.regional ? nil
-            : caseState.municipality.map { "\($0), from \(caseState.regionSource ?? "a partner's statement")" }
-                ?? "no partner stated the case's municipality: \(recipient) takes cases without a region"
+        let region = !type.regional ? nil : caseRegion ?? "no partner stated the case's municipality: \(recipient) takes cases without a region"
         // Made whole in one expression: a decision made, then set field by field, was copied on return.
-        return Decision(decisionId: idPrefix + recipient, recipient: recipient, outcome: .permit, ruleId: chosen.rule.id,
+        return Decision(decisionId: idPrefix + recipient, recipient: recipient, outcome: .permit, ruleId: chosen.id,
                         legalBasis: basis, purpose: chosen.rule.purpose, disclosure: chosen.rule.disclosure,
                         fields: chosen.rule.fields,
                         considered: considered,
@@ -346,7 +357,7 @@ public struct PolicyEvaluator: Sendable {
         var facts: [String: String] = [:]
         for position in positions {
             for attribute in index.rules[position].rule.conditions.caseAttributes.keys {
-                facts[attribute] = caseState.attribute(attribute).map { "\($0)" }
+                facts[attribute] = caseState.attribute(attribute).map { $0 ? "true" : "false" }
                     ?? CaseState.assumedUntilStated[attribute].map { "unknown, taken as \($0)" } ?? "unknown"
             }
         }
@@ -358,12 +369,16 @@ public struct PolicyEvaluator: Sendable {
     private func verdict(_ indexed: IndexedRule, event: CloudEvent, day: Substring, eventName: String, producer: String, producerType: String,
                          recipient: String, recipientType: String, caseState: CaseState, consent: ConsentState,
                          concerned: inout ConcernedPersons) -> Verdict {
-        let producers = indexed.rule.producers
-        if !producers.isEmpty && !producers.contains(producerType) && !producers.contains(producer) {
-            return .fails("producer \(producer.isEmpty ? "?" : producer) is not one of \(indexed.producerList)")
+        // Most rules test few of these: each list is looked into only when it holds something.
+        if !indexed.rule.producers.isEmpty {
+            let producers = indexed.rule.producers
+            if !producers.contains(producerType) && !producers.contains(producer) {
+                return .fails("producer \(producer.isEmpty ? "?" : producer) is not one of \(indexed.producerList)")
+            }
         }
         if let from = indexed.rule.validFrom, day < from { return .fails(indexed.notYetValid!) }
         if let until = indexed.rule.validUntil, day > until { return .fails(indexed.noLongerValid!) }
+        if indexed.eventFields.isEmpty && indexed.caseAttributes.isEmpty && indexed.rule.conditions.consent == nil { return .applies([]) }
         for (pointer, text, expected) in indexed.eventFields {
             let value = event.value(at: pointer)
             if case .array(let allowed) = expected {
