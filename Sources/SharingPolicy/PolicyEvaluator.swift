@@ -190,24 +190,31 @@ public struct PolicyEvaluator: Sendable {
         let baselineRules = baseline.rules(for: eventName)
         // The case's region's own rules, if it has any.
         let regionalIndex = regional.isEmpty ? nil
-            : caseState.municipality.flatMap(matrix.organisations.municipalities.region(of:)).flatMap { regional[$0] }
+            : caseState.municipality.flatMap { matrix.organisations.municipalities.region(of: $0) }.flatMap { regional[$0] }
         var concerned = ConcernedPersons()
         var decisions: [Decision] = []
         decisions.reserveCapacity(matrix.organisations.types.count)  // grown one by one, it was allocated four times
         let resolutions = resolutions(for: caseState.municipality)
         // Where a regional recipient's region came from: the same for every recipient of the event.
         let caseRegion = caseState.municipality.map { "\($0), from \(caseState.regionSource ?? "a partner's statement")" }
-        for (type, resolution) in zip(matrix.organisations.types, resolutions) {
-            if type.oneOrganisation, producerType == type.type { continue }
-            let resolved: String? = if case .organisation(let code, _) = resolution { code } else { nil }
-            if let only, !only.contains(type.type), !(resolved.map(only.contains) ?? false) { continue }
-            // Not the producer itself; nor, while its organisation is unknown, its own type (a Veilig
-            // Thuis sending about a case whose address no partner stated).
-            if let resolved, resolved == producerCode { continue }
-            if resolved == nil, producerType == type.type { continue }
-            decisions.append(decide(event, idPrefix: idPrefix, day: day, baselineRules: baselineRules, regionalIndex: regionalIndex,
-                                    eventName: eventName, producer: producerCode, producerType: producerType, recipientType: type,
-                                    resolution: resolution, caseRegion: caseRegion, caseState: caseState, consent: consent, concerned: &concerned))
+        // Each type and its resolution read where they are, through the buffers (taken out of the
+        // lists, each was copied: a retain and a release of each of their texts, for every recipient).
+        matrix.organisations.types.withUnsafeBufferPointer { types in
+            resolutions.withUnsafeBufferPointer { resolutions in
+                for index in types.indices {
+                    if types[index].oneOrganisation, producerType == types[index].type { continue }
+                    let resolved: String? = if case .organisation(let code, _) = resolutions[index] { code } else { nil }
+                    if let only, !only.contains(types[index].type), !(resolved.map(only.contains) ?? false) { continue }
+                    // Not the producer itself; nor, while its organisation is unknown, its own type (a Veilig
+                    // Thuis sending about a case whose address no partner stated).
+                    if let resolved, resolved == producerCode { continue }
+                    if resolved == nil, producerType == types[index].type { continue }
+                    decisions.append(decide(event, idPrefix: idPrefix, day: day, baselineRules: baselineRules, regionalIndex: regionalIndex,
+                                            eventName: eventName, producer: producerCode, producerType: producerType, recipientType: types[index],
+                                            resolution: resolutions[index], caseRegion: caseRegion, caseState: caseState, consent: consent,
+                                            concerned: &concerned))
+                }
+            }
         }
         return decisions
     }
@@ -266,27 +273,30 @@ public struct PolicyEvaluator: Sendable {
         guard let producerType else {
             return deny(idPrefix, recipient: recipient, considered: [], reason: "unknown producer '\(event.source)'")
         }
-        // A regional rule set replaces the baseline for the event and recipient it covers.
-        var index = baseline
+        // A regional rule set replaces the baseline for the event and recipient it covers. (Its rules
+        // alone are taken: a copy of the whole index cost a retain and a release of each of its lists.)
+        var rules = baseline.rules
         var found: (named: [Int], typed: [Int]) = ([], [])
         if resolved, let regionalIndex {
             found = RuleIndex.candidates(in: regionalIndex.rules(for: eventName), recipient: recipient, type: type.type)
-            if !found.named.isEmpty || !found.typed.isEmpty { index = regionalIndex }
+            if !found.named.isEmpty || !found.typed.isEmpty { rules = regionalIndex.rules }
         }
         if found.named.isEmpty && found.typed.isEmpty { found = RuleIndex.candidates(in: baselineRules, recipient: recipient, type: type.type) }
         let candidateCount = found.named.count + found.typed.count
 
         var considered: [Decision.Consideration] = []
         considered.reserveCapacity(candidateCount)
-        // Each permitting rule with its place in `considered` (kept in candidate order, which is mostly
-        // rule order already, so that it seldom needs sorting), filled in once the best is known.
-        var permitting: [(position: Int, consent: [ConsentEvidence], slot: Int, disclosure: Disclosure)] = []
-        permitting.reserveCapacity(candidateCount)
+        // The best permitting rule so far: the widest disclosure, and of equals the first by id (by
+        // position; candidates come in position order, so a later equal one never replaces it). The
+        // others' places in `considered` are marked outranked once the best is known. (Kept as a list
+        // of every permitting rule with its consent, the list's destruction alone was a tenth of
+        // this function's time.)
+        var best: (position: Int, slot: Int, disclosure: Disclosure, consent: [ConsentEvidence])?
+        var permittingSlots: [Int] = []
         var waiting: [String] = []
         var unresolvedDeny: String?
         // The two lists merged as they are read: candidates in position order, which is id order.
         var (nextNamed, nextTyped) = (0, 0)
-        let rules = index.rules
         for _ in 0..<candidateCount {
             let position: Int
             if nextTyped == found.typed.count || (nextNamed < found.named.count && found.named[nextNamed] < found.typed[nextTyped]) {
@@ -299,7 +309,10 @@ public struct PolicyEvaluator: Sendable {
             switch verdict(candidate, event: event, day: day, eventName: eventName, producer: producer, producerType: producerType,
                            recipient: recipient, recipientType: type.type, caseState: caseState, consent: consent, concerned: &concerned) {
             case .applies(let evidence) where resolved:
-                permitting.append((position, evidence, considered.count, candidate.disclosure))
+                if best.map({ candidate.disclosure > $0.disclosure }) ?? true {
+                    best = (position, considered.count, candidate.disclosure, evidence)
+                }
+                permittingSlots.append(considered.count)
                 considered.append(.init(ruleId: candidate.id, applied: true, reason: nil))
             case .applies:
                 // It would apply, but no organisation of the type is found for the case: it waits for
@@ -314,12 +327,9 @@ public struct PolicyEvaluator: Sendable {
                 considered.append(.init(ruleId: candidate.id, applied: false, reason: reason))
             }
         }
-        guard let best = permitting.max(by: { a, b in
-            // The widest disclosure; of equals, the first rule by id (by position).
-            (a.disclosure, b.position) < (b.disclosure, a.position)
-        }) else {
+        guard let best else {
             if !waiting.isEmpty {
-                var facts = caseFacts(of: found.named + found.typed, in: index, caseState)
+                var facts = caseFacts(of: found.named + found.typed, in: rules, caseState)
                 if !resolved { facts["region"] = "unknown" }
                 // Mostly one wait: the same words without a set, a sort and a join.
                 let reason = waiting.count == 1 ? waiting[0] : Set(waiting).sorted().joined(separator: "; ")
@@ -331,11 +341,9 @@ public struct PolicyEvaluator: Sendable {
         }
         // The chosen rule's fields are read where they are (a copy of the rule costs a retain per field).
         let chosen = rules[best.position]
-        if permitting.count > 1 {
-            for entry in permitting where entry.position != best.position {
-                considered[entry.slot].applied = false
-                considered[entry.slot].reason = chosen.outranks
-            }
+        for slot in permittingSlots where slot != best.slot {
+            considered[slot].applied = false
+            considered[slot].reason = chosen.outranks
         }
         // `SharingRule.legalBasis(forProducer:)`, read in place: called on a rule kept in a class, it copied the whole rule.
         let basis = chosen.rule.legalBasisByProducer[producerType] ?? chosen.rule.legalBasis
@@ -347,16 +355,16 @@ public struct PolicyEvaluator: Sendable {
                         considered: considered,
                         reason: nil, matrixVersion: matrix.version,
                         consent: best.consent.isEmpty ? nil : best.consent,
-                        caseFacts: chosen.caseAttributes.isEmpty ? nil : caseFacts(of: [best.position], in: index, caseState),
+                        caseFacts: chosen.caseAttributes.isEmpty ? nil : caseFacts(of: [best.position], in: rules, caseState),
                         region: region, legalBasisConfirmed: confirmedBases.contains(basis))
     }
 
     /// The values of the case attributes the rules at these positions test, `unknown` for one no
     /// partner stated.
-    private func caseFacts(of positions: [Int], in index: RuleIndex, _ caseState: CaseState) -> [String: String] {
+    private func caseFacts(of positions: [Int], in rules: [IndexedRule], _ caseState: CaseState) -> [String: String] {
         var facts: [String: String] = [:]
         for position in positions {
-            for attribute in index.rules[position].rule.conditions.caseAttributes.keys {
+            for attribute in rules[position].rule.conditions.caseAttributes.keys {
                 facts[attribute] = caseState.attribute(attribute).map { $0 ? "true" : "false" }
                     ?? CaseState.assumedUntilStated[attribute].map { "unknown, taken as \($0)" } ?? "unknown"
             }
