@@ -18,15 +18,20 @@ struct GroupTests {
     func handOver() async throws {
         let cluster = try await F.cluster()
         defer { cluster.shutdown() }
-        var events: [CloudEvent] = []
-        for number in 1...60 {
-            events += CrashTests.timeline.enumerated().map { F.event($0.element, case: number, sequence: $0.offset) }
-        }
-        let all = events
+        // Input keeps arriving until the last hand-over is over, whatever a rebalance costs on a busy
+        // machine: a fixed stretch of input could end before a late joiner has any to route.
+        let published = Mutex<[CloudEvent]>([])
+        let lastHandOverDone = Atomic(false)
         let publishing = Task {
-            let events = all
-            for chunk in stride(from: 0, to: events.count, by: 30) {
-                try await F.publish(Array(events[chunk..<min(chunk + 30, events.count)]), to: cluster)
+            var number = 0
+            while !lastHandOverDone.load(ordering: .relaxed) || number < 60 {
+                let cases = (number + 1)...(number + 2)
+                number += 2
+                let chunk = cases.flatMap { number in
+                    CrashTests.timeline.enumerated().map { F.event($0.element, case: number, sequence: $0.offset) }
+                }
+                try await F.publish(chunk, to: cluster)
+                published.withLock { $0 += chunk }
                 try await Task.sleep(for: .milliseconds(700))
             }
         }
@@ -54,22 +59,34 @@ struct GroupTests {
                 }
             }
         }
+        /// Waits until each of these routers has committed input it read in this phase.
+        func routingInput(_ indices: Set<Int>) async throws {
+            let before = routers.map(\.committedRecords)
+            try await within(60, "routers \(indices.sorted()) committing new input") {
+                while !indices.allSatisfy({ routers[$0].committedRecords > before[$0] }) {
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+            }
+        }
         running[0] = Task { try await routers[0].run() }
         running[1] = Task { try await routers[1].run() }
         try await settled([0, 1])
-        try await Task.sleep(for: .seconds(2))
+        try await routingInput([0, 1])
         running[2] = Task { try await routers[2].run() }  // joins
         try await settled([0, 1, 2])
-        try await Task.sleep(for: .seconds(2))
+        try await routingInput([0, 1, 2])
         running[0]?.cancel()  // leaves
         try await running[0]?.value
         running[3] = Task { try await routers[3].run() }  // joins
         try await settled([1, 2, 3])
-        try await Task.sleep(for: .seconds(2))
+        try await routingInput([1, 2, 3])
         running[1]?.cancel()  // leaves
         try await running[1]?.value
         try await settled([2, 3])
+        try await routingInput([2, 3])
+        lastHandOverDone.store(true, ordering: .relaxed)
         try await publishing.value
+        let all = published.withLock { $0 }
 
         let reader = TopicReader(bootstrapServers: cluster.bootstrapServers, logger: F.logger)
         let expected = F.expected(from: try await reader.readAll(F.topics.canonical))
