@@ -185,11 +185,14 @@ private actor ConsumeProgress {
 public enum BenchmarkError: Error, CustomStringConvertible {
     case unexpectedRecord(String)
     case incomplete(consumed: Int, expected: Int)
+    case notKept(topic: String, kept: Int64, published: Int)
 
     public var description: String {
         switch self {
         case .unexpectedRecord(let key): "record \(key) is a duplicate or was never produced"
         case .incomplete(let consumed, let expected): "consumed \(consumed) of \(expected) records before the stream stalled"
+        case .notKept(let topic, let kept, let published):
+            "the embedded cluster kept \(kept) of the \(published) events published to \(topic) (it keeps about 5 MB per partition and drops older records): run with fewer --events"
         }
     }
 }

@@ -161,6 +161,12 @@ public struct RouterBenchmark: Sendable {
             try await producer.sendAll(Array(messages[chunk..<min(chunk + 5_000, count)]))
         }
         await producer.shutdown()
+        // The embedded cluster keeps only the newest ~5 MB of a partition: what it dropped would never
+        // be read, and a run waiting for every event to be routed would wait for ever.
+        let admin = try KafkaAdmin(settings: KafkaClientSettings(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        defer { admin.shutdown() }
+        let kept = try await admin.consumerGroupLag(groupID: "bench-published", topics: [topic]).map(\.lag).reduce(0, +)
+        guard kept == count else { throw BenchmarkError.notKept(topic: topic, kept: kept, published: count) }
     }
 
     /// Events per second through the router (and the records it wrote per event), or through a

@@ -42,6 +42,16 @@ struct CommandTests {
         }
     }
 
+    @Test("bench router given more events than the embedded cluster keeps stops with an error naming what it kept, instead of waiting for ever for the dropped ones",
+          .timeLimit(.minutes(3)))
+    func benchRouterTooManyEvents() async throws {
+        let (status, output, errors) = try await runKetenhub(["bench", "router", "--json", "--events", "60000", "--rounds", "1"])
+        #expect(status != 0)
+        #expect(output.isEmpty, "no figures: \(output)")
+        let kept = try #require(errors.firstMatch(of: /the embedded cluster kept (\d+) of the 60000 events published to ketenhub.events.canonical/), "\(errors)")
+        #expect((30_000..<60_000).contains(Int(kept.1)!), "\(errors)")
+    }
+
     @Test("route refuses a batch size outside 1 to 10000 before it starts, naming the option")
     func routeBatchSize() async throws {
         for size in ["0", "10001", "9223372036854775807"] {
