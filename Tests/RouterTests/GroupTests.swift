@@ -23,13 +23,12 @@ struct GroupTests {
         let published = Mutex<[CloudEvent]>([])
         let lastHandOverDone = Atomic(false)
         let publishing = Task {
-            var number = 0
-            while !lastHandOverDone.load(ordering: .relaxed) || number < 60 {
-                let cases = (number + 1)...(number + 2)
-                number += 2
-                let chunk = cases.flatMap { number in
+            var casesPublished = 0
+            while !lastHandOverDone.load(ordering: .relaxed) || casesPublished < 60 {
+                let chunk = ((casesPublished + 1)...(casesPublished + 2)).flatMap { number in
                     CrashTests.timeline.enumerated().map { F.event($0.element, case: number, sequence: $0.offset) }
                 }
+                casesPublished += 2
                 try await F.publish(chunk, to: cluster)
                 published.withLock { $0 += chunk }
                 try await Task.sleep(for: .milliseconds(700))
