@@ -224,20 +224,36 @@ extension LibrdkafkaBaseline {
     /// router could reach on this cluster and machine if its own work took no time. A thread per
     /// input partition, each with a consumer of that partition and a transactional
     /// producer. Per batch (the records waiting, then those arriving within `lingerMilliseconds`, as
-    /// the router batches), in one transaction: `firstRound` copies of each record to the partition's
-    /// own partition of `recordTopic` (the decision records and state), waited for; then a copy with
-    /// its key and headers to `deliveryTopic` and `secondRound - 1` more to `recordTopic` (the
-    /// deliveries), waited for (the router's rule: no delivery before its decision is stored); the
-    /// input offsets; commit. Reads its input from the beginning; runs until `stop`.
+    /// the router batches), in one transaction: the first round (`Plan.firstRound`), waited for; then
+    /// the second (`Plan.deliveries`, `Plan.secondRound`), waited for (the router's rule: no delivery
+    /// before its decision is stored); the input offsets; commit. Every record is a copy of the input
+    /// record's key and value. Reads its input from the beginning; runs until `stop`.
     final class TransactionalRelay: @unchecked Sendable {
         struct Plan: Sendable {
             var input: String
             var partitions: Int32
+            /// First round, per event: `firstRound` records to the input partition's own partition of
+            /// `recordTopic` (the decision records), and every `stateEvery`th event one to that
+            /// partition of each of `stateTopics` (the case and consent state; none when empty).
             var recordTopic: String
-            var deliveryTopic: String
             var firstRound: Int
+            var stateTopics: [String] = []
+            var stateEvery = 1
+            /// Second round, per event: `deliveries` copies with the input's headers, each to one of
+            /// `deliveryTopics` chosen by the event's key and the copy's place (an event's recipients
+            /// are its case's), partitioned by the key as the router's deliveries are; and
+            /// `secondRound` more to `recordTopic`. Per transaction, one record to the input
+            /// partition's own partition of `checkpointTopic`, when there is one.
+            var deliveryTopics: [String]
+            var deliveries = 1
             var secondRound: Int
+            var checkpointTopic: String?
             var lingerMilliseconds: Int
+
+            /// Records per event, the checkpoints left out (one per transaction).
+            var recordsPerEvent: Double {
+                Double(firstRound + deliveries + secondRound) + Double(stateTopics.count) / Double(max(1, stateEvery))
+            }
         }
 
         private let stopping = Atomic<Bool>(false)
@@ -276,6 +292,14 @@ extension LibrdkafkaBaseline {
             if let failure = failure.withLock({ $0 }) { throw failure }
         }
 
+        /// A stable number from a record's key (FNV-1a): the same case, the same recipients.
+        private static func keyHash(_ message: rd_kafka_message_t) -> Int {
+            guard let key = message.key else { return 0 }
+            var hash: UInt32 = 2_166_136_261
+            for byte in UnsafeRawBufferPointer(start: key, count: message.key_len) { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+            return Int(hash >> 1)
+        }
+
         private func relay(_ partition: Int32, consumerProperties: [String: String], producerProperties: [String: String], plan: Plan) throws {
             let consumer = try LibrdkafkaBaseline.handle(RD_KAFKA_CONSUMER, consumerProperties)
             defer {
@@ -294,8 +318,11 @@ extension LibrdkafkaBaseline {
             let producer = try LibrdkafkaBaseline.handle(RD_KAFKA_PRODUCER, properties, configure: reports.counted)
             defer { rd_kafka_destroy(producer) }
             try LibrdkafkaBaseline.check(rd_kafka_init_transactions(producer, 30_000), "init_transactions")
-            let (records, deliveries) = (rd_kafka_topic_new(producer, plan.recordTopic, nil), rd_kafka_topic_new(producer, plan.deliveryTopic, nil))
-            defer { [records, deliveries].forEach { rd_kafka_topic_destroy($0) } }
+            let records = rd_kafka_topic_new(producer, plan.recordTopic, nil)
+            let states = plan.stateTopics.map { rd_kafka_topic_new(producer, $0, nil) }
+            let deliveries = plan.deliveryTopics.map { rd_kafka_topic_new(producer, $0, nil) }
+            let checkpoints = plan.checkpointTopic.flatMap { rd_kafka_topic_new(producer, $0, nil) }
+            defer { ([records, checkpoints] + states + deliveries).compactMap { $0 }.forEach { rd_kafka_topic_destroy($0) } }
             let metadata = rd_kafka_consumer_group_metadata(consumer)
             defer { rd_kafka_consumer_group_metadata_destroy(metadata) }
             let queue = rd_kafka_queue_get_consumer(consumer)
@@ -336,14 +363,22 @@ extension LibrdkafkaBaseline {
                 try LibrdkafkaBaseline.check(rd_kafka_begin_transaction(producer), "begin_transaction")
                 for message in read {
                     for _ in 0..<plan.firstRound { try produce(records, partition, message.pointee) }
+                    if message.pointee.offset % Int64(max(1, plan.stateEvery)) == 0 {
+                        for state in states { try produce(state, partition, message.pointee) }
+                    }
                 }
                 try waitForAcknowledgements()
                 for message in read {
                     var headers: OpaquePointer?
                     _ = rd_kafka_message_headers(message, &headers)
-                    try produce(deliveries, RD_KAFKA_PARTITION_UA, message.pointee, headers: headers.map { rd_kafka_headers_copy($0) })
-                    for _ in 1..<max(1, plan.secondRound) { try produce(records, partition, message.pointee) }
+                    let recipients = Self.keyHash(message.pointee)
+                    for copy in 0..<plan.deliveries {
+                        try produce(deliveries[(recipients + copy) % deliveries.count], RD_KAFKA_PARTITION_UA, message.pointee,
+                                    headers: headers.map { rd_kafka_headers_copy($0) })
+                    }
+                    for _ in 0..<plan.secondRound { try produce(records, partition, message.pointee) }
                 }
+                if let checkpoints, let last = read.last { try produce(checkpoints, partition, last.pointee) }
                 try waitForAcknowledgements()
                 let offsets = rd_kafka_topic_partition_list_new(1)
                 rd_kafka_topic_partition_list_add(offsets, plan.input, partition).pointee.offset = last.pointee.offset + 1

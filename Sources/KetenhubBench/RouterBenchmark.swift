@@ -51,12 +51,17 @@ public struct RouterBenchmark: Sendable {
         public var ratio_to_librdkafka_copy: Double
         /// The router's own transactions as plain librdkafka C calls (`LibrdkafkaBaseline.TransactionalRelay`:
         /// a transactional producer per input partition, the decision records and state acknowledged
-        /// before the deliveries are written, as many records per event as the router writes), the
-        /// input waiting; and the router over it (medians over the rounds). Where the copy above
+        /// before the deliveries are written), writing what the router's run wrote, where it wrote it:
+        /// as many decision records per event to the input partition's partition of the audit topic,
+        /// state records to the state topics, and deliveries spread over the organisations' topics the
+        /// router delivered to (`librdkafka_relay_records_per_event`, `librdkafka_relay_delivery_topics`),
+        /// the input waiting; and the router over it (medians over the rounds). Where the copy above
         /// measures the Kafka work of a consume-transform-produce loop, this measures the Kafka work
         /// of the router's design: what is left of the gap to it is the router's own work.
         public var librdkafka_relay_events_per_s: Double
         public var ratio_to_librdkafka_relay: Double
+        public var librdkafka_relay_records_per_event: Double
+        public var librdkafka_relay_delivery_topics: Int
         /// The router nodes (1, 2, 3, as services in this process, in one group) and their events per
         /// second together, and over the C copy; "1" is the median above.
         public var router_events_per_s_by_routers: [String: Double]
@@ -93,21 +98,24 @@ public struct RouterBenchmark: Sendable {
     public func run(logger: Logger) async throws -> Result {
         var raws: [Double] = [], routers: [Double] = [], sames: [Double] = [], ratios: [Double] = [], copies: [Double] = []
         var relays: [Double] = []
+        var relayed: LibrdkafkaBaseline.TransactionalRelay.Plan?
         var recordsPerEvent = 1.0
         for _ in 0..<max(1, rounds) {
             let raw = try await throughput(logger: logger, router: false).eventsPerSecond
             let routed: Double
-            (routed, recordsPerEvent) = try await throughput(logger: logger, router: true)
+            var written: [String: Int64] = [:]
+            (routed, recordsPerEvent, written) = try await throughput(logger: logger, router: true)
             let fanOut = max(1, Int(recordsPerEvent.rounded()))
             sames.append(try await throughput(logger: logger, router: false, fanOut: fanOut).eventsPerSecond)
             copies.append(try await librdkafkaCopy(logger: logger, fanOut: fanOut))
-            relays.append(try await librdkafkaRelayThroughput(logger: logger, recordsPerEvent: max(2, fanOut)))
+            let relay = try await librdkafkaRelayThroughput(logger: logger, routerWrote: written)
+            (relays, relayed) = (relays + [relay.eventsPerSecond], relay.plan)
             raws.append(raw)
             routers.append(routed)
             ratios.append(routed / raw)
         }
         let (raw, routed, rawSame, copy) = (median(raws), median(routers), median(sames), median(copies))
-        let relayed = median(relays)
+        let relayedPerSecond = median(relays)
         let (p50, p99, stages) = try await latency(logger: logger)
         let limit = try await librdkafkaLatency(logger: logger, recordsPerEvent: max(2, Int(recordsPerEvent.rounded())))
         var byRouters = ["1": routed.rounded()]
@@ -128,7 +136,9 @@ public struct RouterBenchmark: Sendable {
                       events: events, batch_size: batchSize,
                       offered_load_events_per_s: offeredLoad, rounds: raws.count, ratio_by_round: ratios.map(Self.hundredths),
                       librdkafka_copy_events_per_s: copy.rounded(), ratio_to_librdkafka_copy: Self.hundredths(routed / copy),
-                      librdkafka_relay_events_per_s: relayed.rounded(), ratio_to_librdkafka_relay: Self.hundredths(routed / relayed),
+                      librdkafka_relay_events_per_s: relayedPerSecond.rounded(), ratio_to_librdkafka_relay: Self.hundredths(routed / relayedPerSecond),
+                      librdkafka_relay_records_per_event: Self.tenths(relayed?.recordsPerEvent ?? 0),
+                      librdkafka_relay_delivery_topics: relayed?.deliveryTopics.count ?? 0,
                       router_events_per_s_by_routers: byRouters, ratio_to_librdkafka_copy_by_routers: byRouters.mapValues { Self.hundredths($0 / copy) },
                       startup_ms: ["long_history": Self.tenths(long.milliseconds), "short_history": Self.tenths(short.milliseconds)],
                       startup_records_read: ["long_history": long.recordsRead, "short_history": short.recordsRead],
@@ -171,7 +181,10 @@ public struct RouterBenchmark: Sendable {
 
     /// Events per second through the router (and the records it wrote per event), or through a
     /// transactional copy that does no policy work and writes `fanOut` records per event.
-    private func throughput(logger: Logger, router: Bool, fanOut: Int = 1, routers count: Int = 1) async throws -> (eventsPerSecond: Double, recordsPerEvent: Double) {
+    /// A router run also counts the offsets it wrote per topic (its records and the transactions'
+    /// markers), which the C relay then writes as the router did (`routerPlan`).
+    private func throughput(logger: Logger, router: Bool, fanOut: Int = 1, routers count: Int = 1) async throws
+            -> (eventsPerSecond: Double, recordsPerEvent: Double, written: [String: Int64]) {
         let (cluster, topics) = try await cluster(logger: logger, copies: fanOut)
         defer { cluster.shutdown() }
         // One node finds its input waiting, as the copies do. Several nodes get theirs once they all
@@ -189,6 +202,7 @@ public struct RouterBenchmark: Sendable {
         var start: ContinuousClock.Instant, end: ContinuousClock.Instant
         var recordsPerEvent = Double(fanOut)
         var alreadyRouted = 0
+        var written: [String: Int64] = [:]
         if router {
             let services = (0..<count).map { _ in RoutingService(configuration: configuration, matrix: matrix, logger: logger) }
             let running = services.map { service in Task { try await service.run() } }
@@ -216,11 +230,22 @@ public struct RouterBenchmark: Sendable {
             recordsPerEvent = Double(services.map(\.producedRecords).reduce(0, +)) / Double(events)
             for task in running { task.cancel() }
             for task in running { try await task.value }
+            written = try await offsetsWritten(on: cluster, topics: topics)
         } else {
             let targets = ["bench.copy"] + (1..<fanOut).map { "bench.copy.\($0)" }
             (start, end) = try await TransactionalCopy(configuration: configuration, targets: targets, logger: logger).run(until: events)
         }
-        return (Double(events - alreadyRouted) / (end - start).seconds, recordsPerEvent)
+        return (Double(events - alreadyRouted) / (end - start).seconds, recordsPerEvent, written)
+    }
+
+    /// The offsets written to each of the hub's topics on `cluster` (high watermarks: the cluster
+    /// drops the oldest records of a full partition, the offsets stay).
+    private func offsetsWritten(on cluster: EmbeddedCluster, topics: HubTopics) async throws -> [String: Int64] {
+        let admin = try KafkaAdmin(settings: KafkaClientSettings(bootstrapServers: cluster.bootstrapServers), logger: Logger(label: "bench"))
+        defer { admin.shutdown() }
+        let names = topics.specifications(organisations: matrix.organisations.organisations.map(\.code)).map(\.name)
+        return try await admin.consumerGroupLag(groupID: "bench-written", topics: names)
+            .reduce(into: [:]) { $0[$1.topicPartition.topic, default: 0] += $1.highWatermark }
     }
 
     /// The transactional copy on librdkafka's C API (`LibrdkafkaBaseline.transactionalCopy`), on a
@@ -287,7 +312,7 @@ public struct RouterBenchmark: Sendable {
     private func librdkafkaLatency(logger: Logger, recordsPerEvent: Int) async throws -> (p50: Double, p99: Double) {
         let (cluster, topics) = try await cluster(logger: logger, copies: 2)
         defer { cluster.shutdown() }
-        let relay = relay(on: cluster, topics: topics, recordsPerEvent: recordsPerEvent)
+        let relay = relay(on: cluster, plan: latencyPlan(topics: topics, recordsPerEvent: recordsPerEvent))
         let measured: [Double]
         do {
             measured = try await offerLoad(cluster: cluster, topics: topics, backOffice: ["bench.copy.1"], committed: { relay.committedRecords },
@@ -305,11 +330,13 @@ public struct RouterBenchmark: Sendable {
     /// as it does for the router's throughput run: timed from the first batch read to the last
     /// commit. What the router's Kafka work allows it on this cluster and machine if its own work
     /// (parsing, deciding, encoding) took no time.
-    private func librdkafkaRelayThroughput(logger: Logger, recordsPerEvent: Int) async throws -> Double {
+    private func librdkafkaRelayThroughput(logger: Logger, routerWrote written: [String: Int64]) async throws
+            -> (eventsPerSecond: Double, plan: LibrdkafkaBaseline.TransactionalRelay.Plan) {
         let (cluster, topics) = try await cluster(logger: logger, copies: 2)
         defer { cluster.shutdown() }
         try await publish(events, to: cluster, topic: topics.canonical, logger: logger)
-        let relay = relay(on: cluster, topics: topics, recordsPerEvent: recordsPerEvent)
+        let plan = routerPlan(topics: topics, written: written)
+        let relay = relay(on: cluster, plan: plan)
         let deadline = ContinuousClock.now + .seconds(300)
         while relay.committedRecords < events, !relay.failed, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(1))
@@ -319,25 +346,49 @@ public struct RouterBenchmark: Sendable {
         guard relay.committedRecords >= events, let start = relay.firstBatchRead else {
             throw KafkaError(kind: .client, reason: "the C relay committed \(relay.committedRecords) of \(events) events in 300 s")
         }
-        return Double(events) / (end - start).seconds
+        return (Double(events) / (end - start).seconds, plan)
     }
 
     /// The router's transactions as C calls: a consumer and a transactional producer per input
-    /// partition; as many records per event as the router writes, two of them in the second round (a
-    /// delivery to the back-office and one more); the router's batching linger and its producers'
-    /// linger (1 ms). Reads its input from the beginning.
-    private func relay(on cluster: EmbeddedCluster, topics: HubTopics, recordsPerEvent: Int) -> LibrdkafkaBaseline.TransactionalRelay {
+    /// partition, the producers' linger the router's (1 ms). Reads its input from the beginning.
+    private func relay(on cluster: EmbeddedCluster, plan: LibrdkafkaBaseline.TransactionalRelay.Plan) -> LibrdkafkaBaseline.TransactionalRelay {
         var consumer = KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: "bench-relay")
         consumer.fetchMaxWaitMilliseconds = EmbeddedCluster.fetchMaxWaitMilliseconds
         var producer = KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers)
         producer.transactionalID = "bench-relay"  // each partition's thread names its own
         producer.lingerMilliseconds = 1
-        let plan = LibrdkafkaBaseline.TransactionalRelay.Plan(
-            input: topics.canonical, partitions: topics.partitions, recordTopic: "bench.copy", deliveryTopic: "bench.copy.1",
-            firstRound: max(1, recordsPerEvent - 2), secondRound: 2,
-            lingerMilliseconds: Int(RouterConfiguration(bootstrapServers: cluster.bootstrapServers).lingerMilliseconds))
         return LibrdkafkaBaseline.TransactionalRelay(consumerProperties: consumer.properties, producerProperties: producer.properties, plan: plan)
     }
+
+    /// For the latency run: as many records per event as the router writes, all but two of them in
+    /// the first round, then a delivery to the back-office's topic and one more; the router's
+    /// batching linger.
+    private func latencyPlan(topics: HubTopics, recordsPerEvent: Int) -> LibrdkafkaBaseline.TransactionalRelay.Plan {
+        LibrdkafkaBaseline.TransactionalRelay.Plan(
+            input: topics.canonical, partitions: topics.partitions, recordTopic: "bench.copy", firstRound: max(1, recordsPerEvent - 2),
+            deliveryTopics: ["bench.copy.1"], secondRound: 1, lingerMilliseconds: Self.routerLinger)
+    }
+
+    /// For the throughput run: the router's writes, from the offsets its run wrote per topic (its
+    /// records and the transactions' markers): per event as many decision records to the input
+    /// partition's partition of the audit topic, a state record every so many events to each state
+    /// topic, and as many deliveries, over the organisations' topics the router delivered to, as
+    /// the router wrote on average; a checkpoint per transaction; the router's batching linger.
+    /// The same topics and partitions as the router's, so that librdkafka serves as many partitions
+    /// per producer and sends as many produce requests per transaction as it does for the router.
+    private func routerPlan(topics: HubTopics, written: [String: Int64]) -> LibrdkafkaBaseline.TransactionalRelay.Plan {
+        let perEvent = { (count: Int64) in Int((Double(count) / Double(events)).rounded()) }
+        let recipients = written.filter { $0.key.hasPrefix(topics.deliveryPrefix) && $0.value > 0 }.sorted { ($1.value, $0.key) < ($0.value, $1.key) }
+        let states = [topics.caseState, topics.consentState]
+        let stateRecords = states.map { written[$0] ?? 0 }.reduce(0, +) / Int64(states.count)
+        return LibrdkafkaBaseline.TransactionalRelay.Plan(
+            input: topics.canonical, partitions: topics.partitions, recordTopic: topics.audit, firstRound: max(1, perEvent(written[topics.audit] ?? 0)),
+            stateTopics: stateRecords > 0 ? states : [], stateEvery: stateRecords > 0 ? max(1, Int(Int64(events) / stateRecords)) : 1,
+            deliveryTopics: recipients.map(\.key), deliveries: recipients.isEmpty ? 0 : max(1, perEvent(recipients.map(\.value).reduce(0, +))),
+            secondRound: 0, checkpointTopic: topics.routerCheckpoints, lingerMilliseconds: Self.routerLinger)
+    }
+
+    private static let routerLinger = Int(RouterConfiguration(bootstrapServers: "").lingerMilliseconds)
 
     /// Warms the system up, then publishes at the offered load and measures, for each event a police
     /// unit receives (its arrest-free events), from publication to the back-office reading it on one

@@ -74,7 +74,8 @@ struct CommandTests {
                                      "librdkafka_copy_events_per_s", "ratio_to_librdkafka_copy", "router_events_per_s_by_routers",
                                      "ratio_to_librdkafka_copy_by_routers", "startup_ms", "startup_records_read", "startup_history_decisions",
                                      "resident_mb", "librdkafka_copy_p50_ms", "librdkafka_copy_p99_ms", "p99_ratio_to_librdkafka_copy",
-                                     "librdkafka_relay_events_per_s", "ratio_to_librdkafka_relay"])
+                                     "librdkafka_relay_events_per_s", "ratio_to_librdkafka_relay",
+                                     "librdkafka_relay_records_per_event", "librdkafka_relay_delivery_topics"])
         let raw = try #require(result["raw_copy_events_per_s"] as? Double)
         let router = try #require(result["router_events_per_s"] as? Double)
         let ratio = try #require(result["ratio"] as? Double)
@@ -85,6 +86,11 @@ struct CommandTests {
         #expect(copy > 0 && abs((result["ratio_to_librdkafka_copy"] as? Double ?? -1) - router / copy) <= 0.006)
         let relay = try #require(result["librdkafka_relay_events_per_s"] as? Double)
         #expect(relay > 0 && abs((result["ratio_to_librdkafka_relay"] as? Double ?? -1) - router / relay) <= 0.006)
+        // The C relay writes what the router wrote, over as many organisations' topics: the synthetic
+        // cases' deliveries go to the police, Veilig Thuis, OM and RvdK of three regions, the 3RO and SHN.
+        let relayRecords = try #require(result["librdkafka_relay_records_per_event"] as? Double)
+        #expect(abs(relayRecords - (result["router_records_per_event"] as? Double ?? 0)) <= 0.6, "\(relayRecords)")
+        #expect(result["librdkafka_relay_delivery_topics"] as? Int == 14, "\(result["librdkafka_relay_delivery_topics"] ?? "none")")
         #expect(result["events"] as? Int == 2000 && result["rounds"] as? Int == 1 && result["batch_size"] as? Int == 500)
         // Every event has at least a decision record per candidate recipient and its case's state.
         #expect((result["router_records_per_event"] as? Double ?? 0) > 2)
