@@ -378,7 +378,7 @@ extension LibrdkafkaBaseline {
                     }
                     for _ in 0..<plan.secondRound { try produce(records, partition, message.pointee) }
                 }
-                if let checkpoints, let last = read.last { try produce(checkpoints, partition, last.pointee) }
+                if let checkpoints { try produce(checkpoints, partition, last.pointee) }
                 try waitForAcknowledgements()
                 let offsets = rd_kafka_topic_partition_list_new(1)
                 rd_kafka_topic_partition_list_add(offsets, plan.input, partition).pointee.offset = last.pointee.offset + 1
