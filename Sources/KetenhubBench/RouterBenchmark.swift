@@ -152,10 +152,23 @@ public struct RouterBenchmark: Sendable {
     private func cluster(logger: Logger, copies: Int = 1) async throws -> (EmbeddedCluster, HubTopics) {
         let cluster = try EmbeddedCluster(brokers: 3, logger: logger)
         let topics = HubTopics()
-        try await cluster.createTopics(topics.specifications(organisations: matrix.organisations.organisations.map(\.code)) +
+        try await cluster.createTopics(hubTopics(topics) +
                                        [KafkaTopicSpecification(name: "bench.copy", partitions: topics.partitions)] +
                                        (1..<max(1, copies)).map { KafkaTopicSpecification(name: "bench.copy.\($0)", partitions: 3) })
         return (cluster, topics)
+    }
+
+    /// The hub's topics, a delivery topic for each of the matrix's organisations among them.
+    private func hubTopics(_ topics: HubTopics) -> [KafkaTopicSpecification] {
+        topics.specifications(organisations: matrix.organisations.organisations.map(\.code))
+    }
+
+    /// Each partition of `topics` on `cluster`, read through a group that never commits: its lag is
+    /// what the cluster keeps (low to high watermark), its high watermark the offsets ever written.
+    private func partitions(of topics: [String], on cluster: EmbeddedCluster, logger: Logger) async throws -> [KafkaPartitionLag] {
+        let admin = try KafkaAdmin(settings: KafkaClientSettings(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        defer { admin.shutdown() }
+        return try await admin.consumerGroupLag(groupID: "bench-watermarks", topics: topics)
     }
 
     private func publish(_ count: Int, to cluster: EmbeddedCluster, topic: String, logger: Logger) async throws {
@@ -173,9 +186,7 @@ public struct RouterBenchmark: Sendable {
         await producer.shutdown()
         // The embedded cluster keeps only the newest ~5 MB of a partition: what it dropped would never
         // be read, and a run waiting for every event to be routed would wait for ever.
-        let admin = try KafkaAdmin(settings: KafkaClientSettings(bootstrapServers: cluster.bootstrapServers), logger: logger)
-        defer { admin.shutdown() }
-        let kept = try await admin.consumerGroupLag(groupID: "bench-published", topics: [topic]).map(\.lag).reduce(0, +)
+        let kept = try await partitions(of: [topic], on: cluster, logger: logger).map(\.lag).reduce(0, +)
         guard kept == count else { throw BenchmarkError.notKept(topic: topic, kept: kept, published: count) }
     }
 
@@ -230,22 +241,14 @@ public struct RouterBenchmark: Sendable {
             recordsPerEvent = Double(services.map(\.producedRecords).reduce(0, +)) / Double(events)
             for task in running { task.cancel() }
             for task in running { try await task.value }
-            written = try await offsetsWritten(on: cluster, topics: topics)
+            // The offsets ever written (the cluster drops the oldest records of a full partition).
+            written = try await partitions(of: hubTopics(topics).map(\.name), on: cluster, logger: logger)
+                .reduce(into: [:]) { $0[$1.topicPartition.topic, default: 0] += $1.highWatermark }
         } else {
             let targets = ["bench.copy"] + (1..<fanOut).map { "bench.copy.\($0)" }
             (start, end) = try await TransactionalCopy(configuration: configuration, targets: targets, logger: logger).run(until: events)
         }
         return (Double(events - alreadyRouted) / (end - start).seconds, recordsPerEvent, written)
-    }
-
-    /// The offsets written to each of the hub's topics on `cluster` (high watermarks: the cluster
-    /// drops the oldest records of a full partition, the offsets stay).
-    private func offsetsWritten(on cluster: EmbeddedCluster, topics: HubTopics) async throws -> [String: Int64] {
-        let admin = try KafkaAdmin(settings: KafkaClientSettings(bootstrapServers: cluster.bootstrapServers), logger: Logger(label: "bench"))
-        defer { admin.shutdown() }
-        let names = topics.specifications(organisations: matrix.organisations.organisations.map(\.code)).map(\.name)
-        return try await admin.consumerGroupLag(groupID: "bench-written", topics: names)
-            .reduce(into: [:]) { $0[$1.topicPartition.topic, default: 0] += $1.highWatermark }
     }
 
     /// The transactional copy on librdkafka's C API (`LibrdkafkaBaseline.transactionalCopy`), on a
@@ -378,13 +381,13 @@ public struct RouterBenchmark: Sendable {
     /// per producer and sends as many produce requests per transaction as it does for the router.
     private func routerPlan(topics: HubTopics, written: [String: Int64]) -> LibrdkafkaBaseline.TransactionalRelay.Plan {
         let perEvent = { (count: Int64) in Int((Double(count) / Double(events)).rounded()) }
-        let recipients = written.filter { $0.key.hasPrefix(topics.deliveryPrefix) && $0.value > 0 }.sorted { ($1.value, $0.key) < ($0.value, $1.key) }
+        let recipients = written.filter { $0.key.hasPrefix(topics.deliveryPrefix) && $0.value > 0 }
         let states = [topics.caseState, topics.consentState]
         let stateRecords = states.map { written[$0] ?? 0 }.reduce(0, +) / Int64(states.count)
         return LibrdkafkaBaseline.TransactionalRelay.Plan(
             input: topics.canonical, partitions: topics.partitions, recordTopic: topics.audit, firstRound: max(1, perEvent(written[topics.audit] ?? 0)),
             stateTopics: stateRecords > 0 ? states : [], stateEvery: stateRecords > 0 ? max(1, Int(Int64(events) / stateRecords)) : 1,
-            deliveryTopics: recipients.map(\.key), deliveries: recipients.isEmpty ? 0 : max(1, perEvent(recipients.map(\.value).reduce(0, +))),
+            deliveryTopics: recipients.keys.sorted(), deliveries: recipients.isEmpty ? 0 : max(1, perEvent(recipients.values.reduce(0, +))),
             secondRound: 0, checkpointTopic: topics.routerCheckpoints, lingerMilliseconds: Self.routerLinger)
     }
 
