@@ -16,29 +16,56 @@ struct RouterEnvironment: Sendable {
     var progress: RouterProgress
 }
 
+/// How much one batch of a partition (one transaction) may hold: events, and the bytes of their
+/// records (keys and values). The bytes bound what a partition's router holds (a batch waiting, one
+/// being decided, one waiting for its transaction and one in it) however large the records are:
+/// by events alone, four batches of records near Kafka's 1 MB limit would be gigabytes.
+struct BatchLimit: Sendable {
+    var events: Int
+    var bytes: Int
+
+    /// Whether a batch of `events` events and `bytes` bytes may take `more` events of `moreBytes`
+    /// bytes. A batch's first records are taken whatever their size: a record larger than the bound
+    /// goes in a batch of its own.
+    func admits(events: Int, bytes: Int, more: Int, moreBytes: Int) -> Bool {
+        events == 0 || (events + more <= self.events && bytes + moreBytes <= self.bytes)
+    }
+}
+
+extension KafkaConsumerMessage {
+    /// What the record's key and value take, as counted against `BatchLimit.bytes`.
+    var batchBytes: Int { value.count + (key?.count ?? 0) }
+}
+
 /// One input partition's records as read, each parsed and validated (or the dead letter saying why not), in offset order.
 struct ParsedBatch: Sendable {
     var messages: [KafkaConsumerMessage] = []
     var parsed: [Result<CloudEvent, DeadLetterMessage>] = []
+    /// The records' bytes (see `BatchLimit`).
+    var bytes = 0
 
-    /// Appends `later` (the partition's next records) if the two hold at most `limit` records.
-    mutating func append(_ later: ParsedBatch, upTo limit: Int) -> Bool {
-        guard messages.count + later.messages.count <= limit else { return false }
+    /// Appends `later` (the partition's next records) if the two stay within `limit`.
+    mutating func append(_ later: ParsedBatch, within limit: BatchLimit) -> Bool {
+        guard limit.admits(events: messages.count, bytes: bytes, more: later.messages.count, moreBytes: later.bytes) else { return false }
         messages += later.messages
         parsed += later.parsed
+        bytes += later.bytes
         return true
     }
 
     /// Records read (from several partitions, each in offset order) with their parse results, by
-    /// partition, in batches of at most `limit` records each.
+    /// partition, in batches within `limit` each.
     static func byPartition(_ messages: [KafkaConsumerMessage], parsed: [Result<CloudEvent, DeadLetterMessage>],
-                            upTo limit: Int) -> [Int32: [ParsedBatch]] {
+                            within limit: BatchLimit) -> [Int32: [ParsedBatch]] {
         var batches: [Int32: [ParsedBatch]] = [:]
         for (message, result) in zip(messages, parsed) {
             var partition = batches.removeValue(forKey: message.partition) ?? [ParsedBatch()]  // alone: appending copies nothing
-            if partition[partition.count - 1].messages.count >= limit { partition.append(ParsedBatch()) }
+            let size = message.batchBytes
+            let (events, bytes) = (partition[partition.count - 1].messages.count, partition[partition.count - 1].bytes)
+            if !limit.admits(events: events, bytes: bytes, more: 1, moreBytes: size) { partition.append(ParsedBatch()) }
             partition[partition.count - 1].messages.append(message)
             partition[partition.count - 1].parsed.append(result)
+            partition[partition.count - 1].bytes += size
             batches[message.partition] = partition
         }
         return batches
@@ -78,8 +105,8 @@ final class PartitionRouter: Sendable {
         self.partition = partition
         self.generation = generation
         // Records read while the router is still busy wait in one batch, up to a batch's size.
-        let limit = environment.configuration.batchSize
-        let input = Handover<ParsedBatch>(merging: { $0.append($1, upTo: limit) })
+        let limit = environment.configuration.batchLimit
+        let input = Handover<ParsedBatch>(merging: { $0.append($1, within: limit) })
         let stage = StageBox()
         self.input = input
         self.memories = memories
@@ -163,8 +190,8 @@ private struct PartitionPipeline: Sendable {
         let producer = try KafkaTransactionalProducer(configuration: producerConfiguration, logger: logger)
         // Batches decided while the committer is busy join the next batch, up to a batch's size:
         // a router behind its transactions commits what waited in one.
-        let limit = configuration.batchSize
-        let handover = Handover<PreparedBatch>(merging: { $0.append($1, upTo: limit) })
+        let limit = configuration.batchLimit
+        let handover = Handover<PreparedBatch>(merging: { $0.append($1, within: limit) })
         var committing: Task<Void, any Error>?
         do {
             // Fencing the partition's previous producer and reading its state back do not depend on each other.
@@ -221,6 +248,7 @@ private struct PartitionPipeline: Sendable {
     /// One batch decided: its events' decisions in input order, not yet encoded.
     private struct DecidedBatch {
         var records: Int
+        var inputBytes: Int
         var deadLetters: [KafkaProducerMessage] = []
         var routed: [RoutedEvent] = []
         /// State is written once per case and per person in a case for the whole batch: its latest
@@ -248,7 +276,7 @@ private struct PartitionPipeline: Sendable {
     /// Decides a parsed batch: a case's state and a person's consent build up event by event. `memory` moves on with it.
     private func decide(_ batch: ParsedBatch, memory: inout RouterMemory) -> DecidedBatch {
         let now = Date()
-        var decided = DecidedBatch(records: batch.messages.count, evaluator: environment.matrices.evaluator(),
+        var decided = DecidedBatch(records: batch.messages.count, inputBytes: batch.bytes, evaluator: environment.matrices.evaluator(),
                                    decidedAt: HubTime.text(now))
         let horizonDays = environment.configuration.deduplicationHorizonDays
         let tomorrow = String(HubTime.text(now.addingTimeInterval(86_400)).prefix(10))
@@ -310,7 +338,7 @@ private struct PartitionPipeline: Sendable {
     /// times the live state however long the partition's history.
     private func encode(_ decided: DecidedBatch, memory: inout RouterMemory) -> PreparedBatch {
         var decided = decided
-        var prepared = PreparedBatch(records: decided.records, counts: decided.counts)
+        var prepared = PreparedBatch(records: decided.records, inputBytes: decided.inputBytes, counts: decided.counts)
         let live = memory.routing.cases.count + memory.routing.consent.count
         if memory.stateRecordsSinceSnapshot > max(environment.configuration.snapshotMinimumRecords, 2 * live) {
             prepared.snapshot = true
@@ -492,17 +520,19 @@ struct PreparedBatch: Sendable {
     /// The input position after the batch, if it read any record.
     var offset: KafkaTopicPartitionOffset?
     var records = 0
+    /// The bytes of the input records it was decided from (see `BatchLimit`).
+    var inputBytes = 0
     var counts = BatchCounts()
 }
 
 extension PreparedBatch {
     /// Appends `later` (the partition's next batch, decided on the state this one leaves) if the
-    /// two read at most `limit` records: one transaction then commits both, as it would one batch
+    /// input of the two stays within `limit`: one transaction then commits both, as it would one batch
     /// read whole. Its records follow this one's (order per key kept); its chain and input position
     /// are where both end; a snapshot in either makes the joined batch's state records begin one,
     /// since the snapshot's start is taken where the state stood before the transaction.
-    mutating func append(_ later: PreparedBatch, upTo limit: Int) -> Bool {
-        guard records + later.records <= limit else { return false }
+    mutating func append(_ later: PreparedBatch, within limit: BatchLimit) -> Bool {
+        guard limit.admits(events: records, bytes: inputBytes, more: later.records, moreBytes: later.inputBytes) else { return false }
         decisionRecords += later.decisionRecords
         outputs += later.outputs
         stateRecords += later.stateRecords
@@ -510,6 +540,7 @@ extension PreparedBatch {
         chain = later.chain
         offset = later.offset ?? offset
         records += later.records
+        inputBytes += later.inputBytes
         counts.add(later.counts)
         return true
     }

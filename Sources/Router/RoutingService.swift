@@ -33,6 +33,10 @@ public struct RouterConfiguration: Sendable {
     public var batchSize = 500
     /// ... or this long after its first event, whichever comes first.
     public var lingerMilliseconds: Int32 = 2
+    /// A partition's batch also closes before its records' keys and values pass this many bytes
+    /// (a record larger than that goes alone): with `batchSize` it bounds the memory a partition's
+    /// router holds, four batches at most (see `BatchLimit`), whatever the size of the records.
+    public var batchBytes = 8 << 20
     /// The input consumer's `fetch.wait.max.ms` (see `KafkaConsumerConfiguration`).
     public var fetchMaxWaitMilliseconds = 500
     /// Where the router counts what it committed (routed events, decisions by outcome).
@@ -41,6 +45,8 @@ public struct RouterConfiguration: Sendable {
     public init(bootstrapServers: String) {
         self.bootstrapServers = bootstrapServers
     }
+
+    var batchLimit: BatchLimit { BatchLimit(events: batchSize, bytes: batchBytes) }
 }
 
 /// The routing service of one node: a member of the routers' consumer group on the canonical
@@ -152,7 +158,7 @@ public final class RoutingService: Sendable {
         // about a sixth of one, and a transaction for each sixth).
         let batch = try await nextBatch(consumer, upTo: batchSize * max(1, routers.count))
         let parsed = await parseAll(batch)
-        return ParsedBatch.byPartition(batch, parsed: parsed, upTo: batchSize)
+        return ParsedBatch.byPartition(batch, parsed: parsed, within: environment.configuration.batchLimit)
     }
 
     /// Waits for the first record, then collects until `limit` records or the linger time has passed.

@@ -89,7 +89,7 @@ struct HandoverTests {
                         parsed: offsets.map { .failure(DeadLetterMessage(message: KafkaProducerMessage(topic: "dead", key: Array("\($0)".utf8), value: []))) })
         }
         var waiting = batch(0..<3)
-        let joined = waiting.append(batch(3..<5), upTo: 5)
+        let joined = waiting.append(batch(3..<5), within: Self.records(5))
         #expect(joined)
         #expect(waiting.messages.map(\.offset) == [0, 1, 2, 3, 4])
         let keys = waiting.parsed.map { result -> String in
@@ -97,7 +97,7 @@ struct HandoverTests {
             return String(decoding: dead.message.key ?? [], as: UTF8.self)
         }
         #expect(keys == ["0", "1", "2", "3", "4"], "each record keeps its own parse result")
-        let passing = waiting.append(batch(5..<6), upTo: 5)
+        let passing = waiting.append(batch(5..<6), within: Self.records(5))
         #expect(!passing, "a sixth record would pass the limit")
         #expect(waiting.messages.count == 5, "a refused batch is not joined in part")
     }
@@ -111,7 +111,7 @@ struct HandoverTests {
         let parsed: [Result<CloudEvent, DeadLetterMessage>] = read.map {
             .failure(DeadLetterMessage(message: KafkaProducerMessage(topic: "dead", key: Array("\($0.0)/\($0.1)".utf8), value: [])))
         }
-        let batches = ParsedBatch.byPartition(messages, parsed: parsed, upTo: 2)
+        let batches = ParsedBatch.byPartition(messages, parsed: parsed, within: Self.records(2))
         #expect(Set(batches.keys) == [0, 1])
         #expect(batches[0]?.map { $0.messages.map(\.offset) } == [[0, 1], [2, 3], [4]])
         #expect(batches[1]?.map { $0.messages.map(\.offset) } == [[0, 1]])
@@ -124,8 +124,8 @@ struct HandoverTests {
                 #expect(keys == batch.messages.map { "\(partition)/\($0.offset)" }, "each record keeps its own parse result")
             }
         }
-        #expect(ParsedBatch.byPartition([], parsed: [], upTo: 2).isEmpty)
-        let whole = ParsedBatch.byPartition(messages, parsed: parsed, upTo: 500)
+        #expect(ParsedBatch.byPartition([], parsed: [], within: Self.records(2)).isEmpty)
+        let whole = ParsedBatch.byPartition(messages, parsed: parsed, within: Self.records(500))
         #expect(whole[0]?.map(\.messages.count) == [5] && whole[1]?.map(\.messages.count) == [2], "under the limit a partition's records are one batch")
     }
 
@@ -147,10 +147,10 @@ struct HandoverTests {
         second.counts.routedByType = ["a": 1, "b": 1]
         second.counts.decisions = [DecisionCount(recipient: "om", outcome: "permit"): 2, DecisionCount(recipient: "vt", outcome: "deny"): 1]
         var joined = first
-        let passing = joined.append(second, upTo: 4)
+        let passing = joined.append(second, within: Self.records(4))
         #expect(!passing, "five records read would pass the limit")
         #expect(joined.records == 3 && keys(joined.decisionRecords) == ["d1"] && joined.offset?.offset == 10, "a refused batch is not joined in part")
-        let joinedSecond = joined.append(second, upTo: 5)
+        let joinedSecond = joined.append(second, within: Self.records(5))
         #expect(joinedSecond)
         #expect(keys(joined.decisionRecords) == ["d1", "d2", "d3"])
         #expect(keys(joined.outputs) == ["o1", "x1", "o2"])
@@ -162,8 +162,61 @@ struct HandoverTests {
         // A batch that read nothing (a drained router's last) keeps the position before it; a
         // snapshot first stays one.
         var snapshotFirst = second
-        let joinedEmpty = snapshotFirst.append(PreparedBatch(chain: chain), upTo: 5)
+        let joinedEmpty = snapshotFirst.append(PreparedBatch(chain: chain), within: Self.records(5))
         #expect(joinedEmpty)
         #expect(snapshotFirst.snapshot && snapshotFirst.offset?.offset == 12)
+    }
+
+    /// A limit of `events` events, whatever their bytes.
+    static func records(_ events: Int) -> BatchLimit { BatchLimit(events: events, bytes: .max) }
+
+    static func message(partition: Int32 = 0, offset: Int64, bytes: Int) -> KafkaConsumerMessage {
+        KafkaConsumerMessage(topic: "in", partition: partition, offset: offset, key: Array("k".utf8), value: [UInt8](repeating: 0x20, count: bytes - 1),
+                             headers: [], timestamp: nil, assignmentGeneration: 1)
+    }
+
+    static func deadLetter(_ offset: Int64) -> Result<CloudEvent, DeadLetterMessage> {
+        .failure(DeadLetterMessage(message: KafkaProducerMessage(topic: "dead", key: Array("\(offset)".utf8), value: [])))
+    }
+
+    @Test("a partition's records are split into batches by bytes as well as by events: a batch closes before its keys and values pass the limit, and a record larger than the limit goes alone")
+    func byPartitionByBytes() {
+        // Partition 0: records of 400, 400, 300, 900 (over the limit), 100 and 100 bytes (key and value).
+        let sizes = [400, 400, 300, 900, 100, 100]
+        let messages = sizes.enumerated().map { Self.message(offset: Int64($0.offset), bytes: $0.element) }
+        #expect(messages.map(\.batchBytes) == sizes)
+        let batches = ParsedBatch.byPartition(messages, parsed: messages.map { Self.deadLetter($0.offset) }, within: BatchLimit(events: 500, bytes: 800))
+        #expect(batches[0]?.map { $0.messages.map(\.offset) } == [[0, 1], [2], [3], [4, 5]])
+        #expect(batches[0]?.map(\.bytes) == [800, 300, 900, 200])
+        // By events first when the records are small.
+        let byEvents = ParsedBatch.byPartition(messages, parsed: messages.map { Self.deadLetter($0.offset) }, within: BatchLimit(events: 2, bytes: 10_000))
+        #expect(byEvents[0]?.map { $0.messages.map(\.offset) } == [[0, 1], [2, 3], [4, 5]])
+    }
+
+    @Test("batches waiting for a partition's router, and for its transaction, join only while their bytes stay within the limit")
+    func joiningByBytes() {
+        func batch(_ offsets: Range<Int64>, bytes: Int) -> ParsedBatch {
+            let messages = offsets.map { Self.message(offset: $0, bytes: bytes) }
+            return ParsedBatch(messages: messages, parsed: messages.map { Self.deadLetter($0.offset) }, bytes: messages.map(\.batchBytes).reduce(0, +))
+        }
+        let limit = BatchLimit(events: 500, bytes: 1_000)
+        var waiting = batch(0..<2, bytes: 300)
+        let atLimit = waiting.append(batch(2..<3, bytes: 400), within: limit)
+        #expect(atLimit, "1,000 bytes: at the limit")
+        #expect(waiting.bytes == 1_000 && waiting.messages.map(\.offset) == [0, 1, 2])
+        let passing = waiting.append(batch(3..<4, bytes: 1), within: limit)
+        #expect(!passing, "one byte more would pass it")
+        #expect(waiting.messages.count == 3 && waiting.bytes == 1_000, "a refused batch is not joined in part")
+        var empty = ParsedBatch()
+        let alone = empty.append(batch(0..<1, bytes: 5_000), within: limit)
+        #expect(alone, "a record over the limit still makes a batch of its own")
+
+        var prepared = PreparedBatch(records: 2, inputBytes: 600)
+        let over = prepared.append(PreparedBatch(records: 1, inputBytes: 401), within: limit)
+        #expect(!over)
+        #expect(prepared.records == 2 && prepared.inputBytes == 600)
+        let within = prepared.append(PreparedBatch(records: 1, inputBytes: 400), within: limit)
+        #expect(within)
+        #expect(prepared.records == 3 && prepared.inputBytes == 1_000)
     }
 }

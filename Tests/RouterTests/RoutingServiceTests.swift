@@ -310,4 +310,34 @@ struct RoutingServiceTests {
         #expect(delivered.mapValues(\.unique) == expected.deliveries)
         #expect(delivered.values.allSatisfy { $0.raw == $0.unique.count })
     }
+
+    @Test("a partition's batches are bounded by bytes: large records (dead-lettered, they are no canonical events) go in transactions of at most as many as fit the bytes, each letter whole, none lost or twice")
+    func batchesBoundedByBytes() async throws {
+        let cluster = try await F.cluster()
+        defer { cluster.shutdown() }
+        // Twelve records of 300,000 bytes on one partition; batches of at most 1 MB hold three.
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: F.logger)
+        try await producer.sendAll((0..<12).map { number in
+            KafkaProducerMessage(topic: F.topics.canonical, partition: 4, key: Array(String(format: "large-%02d", number).utf8),
+                                 value: [UInt8](repeating: UInt8(ascii: "x"), count: 300_000 - 8))
+        })
+        await producer.shutdown()
+        var configuration = Self.configuration(cluster)
+        configuration.batchBytes = 1_000_000
+        let reader = TopicReader(bootstrapServers: cluster.bootstrapServers, logger: F.logger)
+        struct Checkpoint: Decodable { var input: Int64 }
+        @Sendable func checkpoints() async throws -> [Int64] {
+            try await reader.readAll(F.topics.routerCheckpoints)[4, default: []].map { try JSONDecoder().decode(Checkpoint.self, from: Data($0.value)).input }
+        }
+        try await Self.runRouter(configuration) { try await checkpoints().last == 12 }
+        // Each transaction commits its input position with a checkpoint: the positions step by the batches.
+        let positions = try await checkpoints()
+        let steps = zip(positions, [0] + positions).map { $0 - $1 }
+        #expect(positions.last == 12 && steps.allSatisfy { (1...3).contains($0) }, "transactions of \(steps) records")
+        let letters = try await Self.deadLetters(reader)
+        #expect(letters.count == 12)
+        #expect(Set(letters.map(\.stage)) == ["routing"])
+        #expect(letters.allSatisfy { $0.original.sizeBytes == 299_992 && Data(base64Encoded: $0.original.base64)?.count == 299_992 },
+                "each letter keeps its record whole")
+    }
 }
