@@ -25,6 +25,9 @@ struct RouteCommand: AsyncParsableCommand {
     @Option(name: .customLong("batch-size"), help: "Events per transaction at most.")
     var batchSize = 500
 
+    @Option(name: .customLong("batch-bytes"), help: "Bytes of keys and values per transaction at most (a larger record goes alone): with --batch-size it bounds what a partition's router holds, however large the records.")
+    var batchBytes = RouterConfiguration(bootstrapServers: "").batchBytes
+
     @Option(name: .customLong("linger-ms"), help: "How long a batch waits for more events after its first.")
     var lingerMilliseconds: Int32 = 2
 
@@ -46,8 +49,16 @@ struct RouteCommand: AsyncParsableCommand {
         guard sessionTimeoutMilliseconds > 3_000 else { throw ValidationError("--session-timeout-ms must be more than 3000") }
         // A read takes up to a batch for each partition routed, into a buffer of that many records.
         guard (1...10_000).contains(batchSize) else { throw ValidationError("--batch-size must be from 1 to 10000") }
+        guard (Self.minimumBatchBytes...Self.maximumBatchBytes).contains(batchBytes) else {
+            throw ValidationError("--batch-bytes must be from \(Self.minimumBatchBytes) to \(Self.maximumBatchBytes)")
+        }
         guard deduplicationHorizonDays >= 1 else { throw ValidationError("--dedup-horizon-days must be at least 1") }
     }
+
+    /// At least one record of Kafka's default largest size (1 MB); at most 64 MiB, with which a node
+    /// routing all six partitions may hold 1.5 GiB of records (four batches each).
+    static let minimumBatchBytes = 1 << 20
+    static let maximumBatchBytes = 64 << 20
 
     @Flag(name: .customLong("create-topics"), help: "Create the hub's topics through the admin API first (Apache Kafka).")
     var createTopics = false
@@ -72,6 +83,7 @@ struct RouteCommand: AsyncParsableCommand {
             admin.shutdown()
         }
         configuration.batchSize = batchSize
+        configuration.batchBytes = batchBytes
         configuration.lingerMilliseconds = lingerMilliseconds
         configuration.transactionalID = transactionalID
         configuration.groupID = groupID

@@ -61,6 +61,15 @@ struct CommandTests {
         }
     }
 
+    @Test("route refuses batch bytes outside 1 MiB to 64 MiB before it starts, naming the option")
+    func routeBatchBytes() async throws {
+        for bytes in ["0", "1048575", "67108865"] {
+            let (status, _, errors) = try await runKetenhub(["route", "--batch-bytes", bytes])
+            #expect(status != 0, "--batch-bytes \(bytes)")
+            #expect(errors.contains("--batch-bytes must be from 1048576 to 67108864"), "\(errors)")
+        }
+    }
+
     @Test("bench router --json ends with one JSON object whose figures agree with each other")
     func benchRouter() async throws {
         let (status, output, errors) = try await runKetenhub(["bench", "router", "--json", "--events", "2000", "--rounds", "1", "--latency-seconds", "2",
