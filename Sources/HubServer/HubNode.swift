@@ -113,6 +113,8 @@ public final class HubNode: Sendable {
         var routerConfiguration = RouterConfiguration(bootstrapServers: cluster)
         routerConfiguration.fetchMaxWaitMilliseconds = configuration.kafka.fetchMaxWaitMilliseconds
         routerConfiguration.transactionalID = configuration.transactionalID
+        routerConfiguration.batchSize = configuration.routerBatchSize
+        routerConfiguration.batchBytes = configuration.routerBatchBytes
         routerConfiguration.metrics = metrics
         let router = roles.contains(.router) ? RouterSupervisor(configuration: routerConfiguration, schedule: schedule, logger: logger) : nil
         self.router = router

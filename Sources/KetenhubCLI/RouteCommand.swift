@@ -47,18 +47,11 @@ struct RouteCommand: AsyncParsableCommand {
         // The embedded cluster waits 3 s for a new group's first members, during which a joining member
         // sends no heartbeat: a shorter session drops it before it is assigned, and it joins again, forever.
         guard sessionTimeoutMilliseconds > 3_000 else { throw ValidationError("--session-timeout-ms must be more than 3000") }
-        // A read takes up to a batch for each partition routed, into a buffer of that many records.
-        guard (1...10_000).contains(batchSize) else { throw ValidationError("--batch-size must be from 1 to 10000") }
-        guard (Self.minimumBatchBytes...Self.maximumBatchBytes).contains(batchBytes) else {
-            throw ValidationError("--batch-bytes must be from \(Self.minimumBatchBytes) to \(Self.maximumBatchBytes)")
-        }
+        let (sizes, bytes) = (RouterConfiguration.batchSizes, RouterConfiguration.batchByteRange)
+        guard sizes.contains(batchSize) else { throw ValidationError("--batch-size must be from \(sizes.lowerBound) to \(sizes.upperBound)") }
+        guard bytes.contains(batchBytes) else { throw ValidationError("--batch-bytes must be from \(bytes.lowerBound) to \(bytes.upperBound)") }
         guard deduplicationHorizonDays >= 1 else { throw ValidationError("--dedup-horizon-days must be at least 1") }
     }
-
-    /// At least one record of Kafka's default largest size (1 MB); at most 64 MiB, with which a node
-    /// routing all six partitions may hold 1.5 GiB of records (four batches each).
-    static let minimumBatchBytes = 1 << 20
-    static let maximumBatchBytes = 64 << 20
 
     @Flag(name: .customLong("create-topics"), help: "Create the hub's topics through the admin API first (Apache Kafka).")
     var createTopics = false

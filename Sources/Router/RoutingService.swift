@@ -47,6 +47,14 @@ public struct RouterConfiguration: Sendable {
     }
 
     var batchLimit: BatchLimit { BatchLimit(events: batchSize, bytes: batchBytes) }
+
+    /// The batch sizes an operator may set: a read takes up to a batch for each partition routed,
+    /// into a buffer of that many records.
+    public static let batchSizes = 1...10_000
+    /// The batch bytes an operator may set: at least one record of Kafka's default largest size
+    /// (1 MB); at most 64 MiB, with which a node routing all six partitions may hold 1.5 GiB of
+    /// records (four batches each).
+    public static let batchByteRange = (1 << 20)...(64 << 20)
 }
 
 /// The routing service of one node: a member of the routers' consumer group on the canonical
@@ -128,7 +136,8 @@ public final class RoutingService: Sendable {
             try consumer.subscribe(topics: [topics.canonical])
             phase.withLock { $0 = .running }
             environment.logger.info("router joining the group", metadata: ["group": "\(configuration.groupID)",
-                                                                           "matrix": "\(environment.matrices.evaluator().matrix.version)"])
+                                                                           "matrix": "\(environment.matrices.evaluator().matrix.version)",
+                                                                           "batchSize": "\(configuration.batchSize)", "batchBytes": "\(configuration.batchBytes)"])
             // One batch is read and parsed while the one before is handed to its partitions' routers.
             reading = Task { try await self.readBatch(consumer) }
             while !Task.isCancelled, let read = reading {

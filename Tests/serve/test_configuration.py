@@ -10,7 +10,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from nodes import BINARY, ROOT
+from nodes import BINARY, ROOT, Node, write_config
 
 SCHEMA = json.loads((ROOT / "Contracts/config/hub.schema.json").read_text())
 VALIDATOR = Draft202012Validator(SCHEMA)
@@ -64,6 +64,10 @@ REFUSALS = [
     ("a store URL of no known kind", VALID.replace("\"sqlite::memory:\"", "mysql://db/hub"), "store", 8, "expected sqlite:PATH"),
     ("a password in a PostgreSQL URL", VALID.replace("\"sqlite::memory:\"", "postgres://hub:geheim@db/hub"), "store", 8, "storePassword"),
     ("a PostgreSQL URL without its database", VALID.replace("\"sqlite::memory:\"", "postgres://hub@db"), "store", 8, "names its database"),
+    ("a router batch of no events", VALID.replace("http:", "router: {batchSize: 0}\nhttp:"), "router.batchSize", 10, "from 1 to 10000"),
+    ("router batch bytes under one record of 1 MB", VALID.replace("http:", "router: {batchBytes: 1048575}\nhttp:"), "router.batchBytes", 10,
+     "from 1048576 to 67108864"),
+    ("an unknown router setting", VALID.replace("http:", "router: {batchRecords: 10}\nhttp:"), "router.batchRecords", 10, "unknown key"),
     ("a retention period of no known unit", VALID.replace("http:", "retention: {alerts: 3 months}\nhttp:"), "retention.alerts", 10, "days or years"),
     ("a retention of an unknown kind", VALID.replace("http:", "retention: {emails: 90d}\nhttp:"), "retention.emails", 10, "unknown key"),
     ("a transport that is both", VALID.replace("om: {outbox: outbox/om}", "om: {outbox: outbox/om, url: https://om.example/}"), "delivery.transports.om", 14, "exactly one of"),
@@ -86,6 +90,21 @@ def test_a_wrong_file_is_refused_naming_key_file_and_line(tmp_path, what, text, 
     assert words in result.stderr
     # The schema refuses it as well: the document and the code agree.
     assert list(VALIDATOR.iter_errors(yaml.safe_load(text))) != [], what
+
+
+def test_a_router_node_takes_the_batch_bounds_of_its_file(broker, tmp_path):
+    extra = "router: {batchSize: 200, batchBytes: 2097152}\n"
+    node = Node(write_config(tmp_path, "bounded", broker.bootstrap, ["router"], extra=extra))
+    try:
+        node.wait_for(r"batchBytes=2097152 batchSize=200 .*router joining the group")
+    finally:
+        node.stop()
+    # Without the section, the defaults: 500 events and 8 MiB.
+    node = Node(write_config(tmp_path, "default", broker.bootstrap, ["router"]))
+    try:
+        node.wait_for(r"batchBytes=8388608 batchSize=500 .*router joining the group")
+    finally:
+        node.stop()
 
 
 def test_a_wrong_librdkafka_property_is_refused_naming_it(tmp_path):

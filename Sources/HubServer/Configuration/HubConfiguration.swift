@@ -4,6 +4,7 @@ import HubStore
 import Kafka
 import Logging
 import PartnerGateway
+import Router
 
 /// What one node of the hub runs and against what: read from one YAML file (documented by
 /// `Contracts/config/hub.schema.json`, with a commented example in `deploy/`). Every refusal names
@@ -100,6 +101,9 @@ public struct HubConfiguration: Sendable {
     public var retry = RetryPolicy()
     /// The prefix of the routers' transactional ids, the same on every router node (see `RouterConfiguration`).
     public var transactionalID = "ketenhub-router"
+    /// A router transaction's events and the bytes of their keys and values at most (see `RouterConfiguration`).
+    public var routerBatchSize = RouterConfiguration(bootstrapServers: "").batchSize
+    public var routerBatchBytes = RouterConfiguration(bootstrapServers: "").batchBytes
     public var logLevel: Logger.Level = .info
 
     public init(node: String, roles: Set<Role>, kafka: KafkaSettings) {
@@ -112,7 +116,7 @@ public struct HubConfiguration: Sendable {
     public static func load(file: String) throws -> HubConfiguration {
         let root = try ConfigurationDocument.root(file: file)
         try root.allowOnly(["node", "roles", "kafka", "store", "storePassword", "retention", "credentials", "matrix", "formats", "clocks", "console",
-                            "dropDirectory", "transactionalId", "http", "delivery", "logLevel"])
+                            "dropDirectory", "transactionalId", "router", "http", "delivery", "logLevel"])
         let node = try root.required("node").string()
         let rolesValue = try root.required("roles")
         var roles: Set<Role> = []
@@ -168,6 +172,13 @@ public struct HubConfiguration: Sendable {
         if let console = root.optional("console") { configuration.console = try console.path() }
         if let drop = root.optional("dropDirectory") { configuration.dropDirectory = try drop.path() }
         if let id = root.optional("transactionalId") { configuration.transactionalID = try id.string() }
+        if let router = root.optional("router") {
+            let mapping = try router.mapping()
+            try mapping.allowOnly(["batchSize", "batchBytes"])
+            if let size = mapping.optional("batchSize") { configuration.routerBatchSize = try size.int(in: RouterConfiguration.batchSizes) }
+            if let bytes = mapping.optional("batchBytes") { configuration.routerBatchBytes = try bytes.int(in: RouterConfiguration.batchByteRange) }
+            try mapping.finish()
+        }
 
         let http = try root.required("http").mapping()
         try http.allowOnly(["listen", "drainSeconds", "idleSeconds"])
