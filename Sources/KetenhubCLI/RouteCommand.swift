@@ -47,7 +47,7 @@ struct RouteCommand: AsyncParsableCommand {
         // The embedded cluster waits 3 s for a new group's first members, during which a joining member
         // sends no heartbeat: a shorter session drops it before it is assigned, and it joins again, forever.
         guard sessionTimeoutMilliseconds > 3_000 else { throw ValidationError("--session-timeout-ms must be more than 3000") }
-        let (sizes, bytes) = (RouterConfiguration.batchSizes, RouterConfiguration.batchByteRange)
+        let (sizes, bytes) = (RouterConfiguration.batchSizeRange, RouterConfiguration.batchBytesRange)
         guard sizes.contains(batchSize) else { throw ValidationError("--batch-size must be from \(sizes.lowerBound) to \(sizes.upperBound)") }
         guard bytes.contains(batchBytes) else { throw ValidationError("--batch-bytes must be from \(bytes.lowerBound) to \(bytes.upperBound)") }
         guard deduplicationHorizonDays >= 1 else { throw ValidationError("--dedup-horizon-days must be at least 1") }

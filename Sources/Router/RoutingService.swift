@@ -50,11 +50,11 @@ public struct RouterConfiguration: Sendable {
 
     /// The batch sizes an operator may set: a read takes up to a batch for each partition routed,
     /// into a buffer of that many records.
-    public static let batchSizes = 1...10_000
+    public static let batchSizeRange = 1...10_000
     /// The batch bytes an operator may set: at least one record of Kafka's default largest size
     /// (1 MB); at most 64 MiB, with which a node routing all six partitions may hold 1.5 GiB of
     /// records (four batches each).
-    public static let batchByteRange = (1 << 20)...(64 << 20)
+    public static let batchBytesRange = (1 << 20)...(64 << 20)
 }
 
 /// The routing service of one node: a member of the routers' consumer group on the canonical

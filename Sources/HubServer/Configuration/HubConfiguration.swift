@@ -175,8 +175,8 @@ public struct HubConfiguration: Sendable {
         if let router = root.optional("router") {
             let mapping = try router.mapping()
             try mapping.allowOnly(["batchSize", "batchBytes"])
-            if let size = mapping.optional("batchSize") { configuration.routerBatchSize = try size.int(in: RouterConfiguration.batchSizes) }
-            if let bytes = mapping.optional("batchBytes") { configuration.routerBatchBytes = try bytes.int(in: RouterConfiguration.batchByteRange) }
+            if let size = mapping.optional("batchSize") { configuration.routerBatchSize = try size.int(in: RouterConfiguration.batchSizeRange) }
+            if let bytes = mapping.optional("batchBytes") { configuration.routerBatchBytes = try bytes.int(in: RouterConfiguration.batchBytesRange) }
             try mapping.finish()
         }
 
