@@ -109,7 +109,8 @@ public struct RouterBenchmark: Sendable {
             sames.append(try await throughput(logger: logger, router: false, fanOut: fanOut).eventsPerSecond)
             copies.append(try await librdkafkaCopy(logger: logger, fanOut: fanOut))
             let relay = try await librdkafkaRelayThroughput(logger: logger, routerWrote: written)
-            (relays, relayed) = (relays + [relay.eventsPerSecond], relay.plan)
+            relays.append(relay.eventsPerSecond)
+            relayed = relay.plan
             raws.append(raw)
             routers.append(routed)
             ratios.append(routed / raw)

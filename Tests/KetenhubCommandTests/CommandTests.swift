@@ -52,21 +52,14 @@ struct CommandTests {
         #expect((30_000..<60_000).contains(Int(kept.1)!), "\(errors)")
     }
 
-    @Test("route refuses a batch size outside 1 to 10000 before it starts, naming the option")
-    func routeBatchSize() async throws {
-        for size in ["0", "10001", "9223372036854775807"] {
-            let (status, _, errors) = try await runKetenhub(["route", "--batch-size", size])
-            #expect(status != 0, "--batch-size \(size)")
-            #expect(errors.contains("--batch-size must be from 1 to 10000"), "\(errors)")
-        }
-    }
-
-    @Test("route refuses batch bytes outside 1 MiB to 64 MiB before it starts, naming the option")
-    func routeBatchBytes() async throws {
-        for bytes in ["0", "1048575", "67108865"] {
-            let (status, _, errors) = try await runKetenhub(["route", "--batch-bytes", bytes])
-            #expect(status != 0, "--batch-bytes \(bytes)")
-            #expect(errors.contains("--batch-bytes must be from 1048576 to 67108864"), "\(errors)")
+    @Test("route refuses a batch size outside 1 to 10000, and batch bytes outside 1 MiB to 64 MiB, before it starts, naming the option",
+          arguments: [("--batch-size", ["0", "10001", "9223372036854775807"], "--batch-size must be from 1 to 10000"),
+                      ("--batch-bytes", ["0", "1048575", "67108865"], "--batch-bytes must be from 1048576 to 67108864")])
+    func routeBatchBounds(option: String, values: [String], refusal: String) async throws {
+        for value in values {
+            let (status, _, errors) = try await runKetenhub(["route", option, value])
+            #expect(status != 0, "\(option) \(value)")
+            #expect(errors.contains(refusal), "\(errors)")
         }
     }
 
