@@ -37,6 +37,20 @@ struct HostileInputTests {
         #expect(Self.problems("politie", Array(bare.utf8)).first?.contains("not well-formed") == true)
     }
 
+    @Test("content after the root element (a second document, stray text) is refused, never silently dropped; comments, processing instructions and whitespace after it are not content")
+    func contentAfterRoot() throws {
+        let valid = try String(contentsOf: F.directory.appendingPathComponent("politie/examples/vt-melding-en-aanhouding.xml"), encoding: .utf8)
+        let lines = valid.filter { $0 == "\n" }.count + 1
+        // Named where the extra content begins.
+        for extra in ["<BVHExport afzender=\"politie\"/>", "junk", "\n\n<more>x</more>"] {
+            let line = lines + extra.filter { $0 == "\n" }.count
+            #expect(Self.problems("politie", Array((valid + extra).utf8)) == ["line \(line), column 1: extra content after the document's root element: a message is one XML document; send another as a message of its own"], "\(extra)")
+        }
+        for harmless in ["\n", "<!-- end -->\n", "<?archive done?>\n  \n"] {
+            #expect(try F.translator("politie").translate(Array((valid + harmless).utf8), from: nil).count == 2, "\(harmless)")
+        }
+    }
+
     @Test("an oversized message is refused on its size, before parsing")
     func oversized() throws {
         let limit = F.formats.formats["shn"]!.maxBytes

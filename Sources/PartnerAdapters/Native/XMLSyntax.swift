@@ -120,6 +120,15 @@ enum XMLSyntax {
             if stack.isEmpty { root = node } else { stack[stack.count - 1].node.children.append(node) }
         }
 
+        /// libxml2 reports content after the root element (a second document sent along, stray
+        /// text), but `XMLParser.parse()` still returns true and the content is never read: without
+        /// this, the partner would be told its message was taken while part of it was dropped.
+        func parser(_ parser: XMLParser, parseErrorOccurred parseError: any Error) {
+            guard root != nil, refusal == nil else { return }
+            refusal = AdapterRefusal(location: "line \(parser.lineNumber), column \(parser.columnNumber)",
+                                     "extra content after the document's root element: a message is one XML document; send another as a message of its own")
+        }
+
         func parser(_ parser: XMLParser, foundInternalEntityDeclarationWithName name: String, value: String?) {
             refusal = AdapterRefusal(location: "line \(parser.lineNumber)", "entity declarations are not accepted")
             parser.abortParsing()
