@@ -31,9 +31,10 @@ public struct RouterBenchmark: Sendable {
         /// added, commit, the back-office's fetch).
         public var p50_stages_ms: [String: Double]
         /// The same load through the router's transactions written on librdkafka's C API, with no
-        /// policy work (`LibrdkafkaBaseline.TransactionalRelay`): the latency this cluster and machine
-        /// allow a router that keeps its rule (decisions stored before their deliveries are sent), and
-        /// the router's p99 over it.
+        /// policy work (`LibrdkafkaBaseline.TransactionalRelay`, writing what the router's throughput
+        /// run wrote where it wrote it, as for `librdkafka_relay_events_per_s`): the latency this
+        /// cluster and machine allow a router that keeps its rule (decisions stored before their
+        /// deliveries are sent), and the router's p99 over it.
         public var librdkafka_copy_p50_ms: Double
         public var librdkafka_copy_p99_ms: Double
         public var p99_ratio_to_librdkafka_copy: Double
@@ -118,7 +119,8 @@ public struct RouterBenchmark: Sendable {
         let (raw, routed, rawSame, copy) = (median(raws), median(routers), median(sames), median(copies))
         let relayedPerSecond = median(relays)
         let (p50, p99, stages) = try await latency(logger: logger)
-        let limit = try await librdkafkaLatency(logger: logger, recordsPerEvent: max(2, Int(recordsPerEvent.rounded())))
+        guard let relayed else { throw KafkaError(kind: .client, reason: "no throughput round ran") }
+        let limit = try await librdkafkaLatency(logger: logger, plan: relayed)
         var byRouters = ["1": routed.rounded()]
         for count in routerCounts where count > 1 {
             byRouters[String(count)] = try await throughput(logger: logger, router: true, routers: count).eventsPerSecond.rounded()
@@ -138,8 +140,8 @@ public struct RouterBenchmark: Sendable {
                       offered_load_events_per_s: offeredLoad, rounds: raws.count, ratio_by_round: ratios.map(Self.hundredths),
                       librdkafka_copy_events_per_s: copy.rounded(), ratio_to_librdkafka_copy: Self.hundredths(routed / copy),
                       librdkafka_relay_events_per_s: relayedPerSecond.rounded(), ratio_to_librdkafka_relay: Self.hundredths(routed / relayedPerSecond),
-                      librdkafka_relay_records_per_event: Self.tenths(relayed?.recordsPerEvent ?? 0),
-                      librdkafka_relay_delivery_topics: relayed?.deliveryTopics.count ?? 0,
+                      librdkafka_relay_records_per_event: Self.tenths(relayed.recordsPerEvent),
+                      librdkafka_relay_delivery_topics: relayed.deliveryTopics.count,
                       router_events_per_s_by_routers: byRouters, ratio_to_librdkafka_copy_by_routers: byRouters.mapValues { Self.hundredths($0 / copy) },
                       startup_ms: ["long_history": Self.tenths(long.milliseconds), "short_history": Self.tenths(short.milliseconds)],
                       startup_records_read: ["long_history": long.recordsRead, "short_history": short.recordsRead],
@@ -312,14 +314,16 @@ public struct RouterBenchmark: Sendable {
     }
 
     /// The same load through the router's transactions on librdkafka's C API
-    /// (`LibrdkafkaBaseline.TransactionalRelay`), with no policy work.
-    private func librdkafkaLatency(logger: Logger, recordsPerEvent: Int) async throws -> (p50: Double, p99: Double) {
-        let (cluster, topics) = try await cluster(logger: logger, copies: 2)
+    /// (`LibrdkafkaBaseline.TransactionalRelay`), with no policy work: `plan`, what the router's
+    /// throughput run wrote where it wrote it (`routerPlan`), its latency read on every topic it
+    /// delivers to (each event goes to one of them at least).
+    private func librdkafkaLatency(logger: Logger, plan: LibrdkafkaBaseline.TransactionalRelay.Plan) async throws -> (p50: Double, p99: Double) {
+        let (cluster, topics) = try await cluster(logger: logger)
         defer { cluster.shutdown() }
-        let relay = relay(on: cluster, plan: latencyPlan(topics: topics, recordsPerEvent: recordsPerEvent))
+        let relay = relay(on: cluster, plan: plan)
         let measured: [Double]
         do {
-            measured = try await offerLoad(cluster: cluster, topics: topics, backOffice: ["bench.copy.1"], committed: { relay.committedRecords },
+            measured = try await offerLoad(cluster: cluster, topics: topics, backOffice: plan.deliveryTopics, committed: { relay.committedRecords },
                                            logger: logger).latencies
         } catch {
             try? await LibrdkafkaBaseline.onThread { try relay.stop() }
@@ -336,7 +340,7 @@ public struct RouterBenchmark: Sendable {
     /// (parsing, deciding, encoding) took no time.
     private func librdkafkaRelayThroughput(logger: Logger, routerWrote written: [String: Int64]) async throws
             -> (eventsPerSecond: Double, plan: LibrdkafkaBaseline.TransactionalRelay.Plan) {
-        let (cluster, topics) = try await cluster(logger: logger, copies: 2)
+        let (cluster, topics) = try await cluster(logger: logger)
         defer { cluster.shutdown() }
         try await publish(events, to: cluster, topic: topics.canonical, logger: logger)
         let plan = routerPlan(topics: topics, written: written)
@@ -362,15 +366,6 @@ public struct RouterBenchmark: Sendable {
         producer.transactionalID = "bench-relay"  // each partition's thread names its own
         producer.lingerMilliseconds = 1
         return LibrdkafkaBaseline.TransactionalRelay(consumerProperties: consumer.properties, producerProperties: producer.properties, plan: plan)
-    }
-
-    /// For the latency run: as many records per event as the router writes, all but two of them in
-    /// the first round, then a delivery to the back-office's topic and one more; the router's
-    /// batching linger.
-    private func latencyPlan(topics: HubTopics, recordsPerEvent: Int) -> LibrdkafkaBaseline.TransactionalRelay.Plan {
-        LibrdkafkaBaseline.TransactionalRelay.Plan(
-            input: topics.canonical, partitions: topics.partitions, recordTopic: "bench.copy", firstRound: max(1, recordsPerEvent - 2),
-            deliveryTopics: ["bench.copy.1"], secondRound: 1, lingerMilliseconds: Self.routerLinger)
     }
 
     /// For the throughput run: the router's writes, from the offsets its run wrote per topic (its
