@@ -80,8 +80,12 @@ enum XMLSyntax {
         26: "an entity reference that is not declared", 38: "an attribute value is not quoted",
         39: "an attribute value is not closed", 41: "an attribute has no value", 64: "the XML declaration is malformed",
         73: "a closing tag is malformed", 76: "a closing tag does not match its opening tag",
-        85: "extra content after the document's root element",
+        85: extraContent,
     ]
+
+    /// The words for content after the root element, both where the parse stops on it and where
+    /// libxml2 only reports it and the parse goes on (see `TreeBuilder`).
+    private static let extraContent = "extra content after the document's root element"
 
     /// Builds the tree while the parser reads; element locations carry their line.
     private final class TreeBuilder: NSObject, XMLParserDelegate {
@@ -126,7 +130,7 @@ enum XMLSyntax {
         func parser(_ parser: XMLParser, parseErrorOccurred parseError: any Error) {
             guard root != nil, refusal == nil else { return }
             refusal = AdapterRefusal(location: "line \(parser.lineNumber), column \(parser.columnNumber)",
-                                     "extra content after the document's root element: a message is one XML document; send another as a message of its own")
+                                     "\(XMLSyntax.extraContent): a message is one XML document; send another as a message of its own")
         }
 
         func parser(_ parser: XMLParser, foundInternalEntityDeclarationWithName name: String, value: String?) {
