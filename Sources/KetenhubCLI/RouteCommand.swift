@@ -28,8 +28,8 @@ struct RouteCommand: AsyncParsableCommand {
     @Option(name: .customLong("batch-bytes"), help: "Bytes of keys and values per transaction at most (a larger record goes alone): with --batch-size it bounds what a partition's router holds, however large the records.")
     var batchBytes = RouterConfiguration(bootstrapServers: "").batchBytes
 
-    @Option(name: .customLong("linger-ms"), help: "How long a batch waits for more events after its first.")
-    var lingerMilliseconds: Int32 = 2
+    @Option(name: .customLong("linger-ms"), help: "How long a batch waits for more events after its first (none by default: it takes what has arrived).")
+    var lingerMilliseconds = RouterConfiguration(bootstrapServers: "").lingerMilliseconds
 
     @Option(name: .customLong("transactional-id"), help: "The prefix of the routers' transactional ids (the same on every router node): each input partition's router writes as <prefix>-<partition>.")
     var transactionalID = "ketenhub-router"

@@ -31,8 +31,12 @@ public struct RouterConfiguration: Sendable {
     /// A partition's batch (one transaction) closes at this many events; a read takes up to this
     /// many for each partition the node routes ...
     public var batchSize = 500
-    /// ... or this long after its first event, whichever comes first.
-    public var lingerMilliseconds: Int32 = 2
+    /// ... or this long after its first event, whichever comes first. None by default: a read
+    /// takes the events that have arrived, since batches decided while their partition's
+    /// transaction is under way join the next one (`PreparedBatch.append`) and a router that is
+    /// behind finds full batches waiting; waiting for more only held every event of a light load
+    /// back (see the README's `bench router` row).
+    public var lingerMilliseconds: Int32 = 0
     /// A partition's batch also closes before its records' keys and values pass this many bytes
     /// (a record larger than that goes alone): with `batchSize` it bounds the memory a partition's
     /// router holds, four batches at most (see `BatchLimit`), whatever the size of the records.
