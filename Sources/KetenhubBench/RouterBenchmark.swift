@@ -152,13 +152,20 @@ public struct RouterBenchmark: Sendable {
     private static func hundredths(_ value: Double) -> Double { (value * 100).rounded() / 100 }
     private static func tenths(_ value: Double) -> Double { (value * 10).rounded() / 10 }
 
-    private func cluster(logger: Logger, copies: Int = 1) async throws -> (EmbeddedCluster, HubTopics) {
+    /// A cluster with the hub's topics, and the topics a copy writing `fanOut` records per event
+    /// writes to (none for the router and the C relay, which write to the hub's).
+    private func cluster(logger: Logger, copies fanOut: Int = 0) async throws -> (EmbeddedCluster, HubTopics) {
         let cluster = try EmbeddedCluster(brokers: 3, logger: logger)
         let topics = HubTopics()
-        try await cluster.createTopics(hubTopics(topics) +
-                                       [KafkaTopicSpecification(name: "bench.copy", partitions: topics.partitions)] +
-                                       (1..<max(1, copies)).map { KafkaTopicSpecification(name: "bench.copy.\($0)", partitions: 3) })
+        try await cluster.createTopics(hubTopics(topics) + Self.copyTargets(fanOut).enumerated().map { index, name in
+            KafkaTopicSpecification(name: name, partitions: index == 0 ? topics.partitions : 3)
+        })
         return (cluster, topics)
+    }
+
+    /// The topics a copy writing `fanOut` records per event writes to, one record to each.
+    private static func copyTargets(_ fanOut: Int) -> [String] {
+        fanOut < 1 ? [] : ["bench.copy"] + (1..<fanOut).map { "bench.copy.\($0)" }
     }
 
     /// The hub's topics, a delivery topic for each of the matrix's organisations among them.
@@ -199,7 +206,7 @@ public struct RouterBenchmark: Sendable {
     /// markers), which the C relay then writes as the router did (`routerPlan`).
     private func throughput(logger: Logger, router: Bool, fanOut: Int = 1, routers count: Int = 1) async throws
             -> (eventsPerSecond: Double, recordsPerEvent: Double, written: [String: Int64]) {
-        let (cluster, topics) = try await cluster(logger: logger, copies: fanOut)
+        let (cluster, topics) = try await cluster(logger: logger, copies: router ? 0 : fanOut)
         defer { cluster.shutdown() }
         // One node finds its input waiting, as the copies do. Several nodes get theirs once they all
         // route: a node that got the group's first assignment alone (the others joined after its
@@ -248,8 +255,7 @@ public struct RouterBenchmark: Sendable {
             written = try await partitions(of: hubTopics(topics).map(\.name), on: cluster, logger: logger)
                 .reduce(into: [:]) { $0[$1.topicPartition.topic, default: 0] += $1.highWatermark }
         } else {
-            let targets = ["bench.copy"] + (1..<fanOut).map { "bench.copy.\($0)" }
-            (start, end) = try await TransactionalCopy(configuration: configuration, targets: targets, logger: logger).run(until: events)
+            (start, end) = try await TransactionalCopy(configuration: configuration, targets: Self.copyTargets(fanOut), logger: logger).run(until: events)
         }
         return (Double(events - alreadyRouted) / (end - start).seconds, recordsPerEvent, written)
     }
@@ -266,7 +272,7 @@ public struct RouterBenchmark: Sendable {
         producer.transactionalID = "bench-librdkafka-copy"
         producer.lingerMilliseconds = 1
         let (consumerProperties, producerProperties) = (consumer.properties, producer.properties)
-        let targets = ["bench.copy"] + (1..<fanOut).map { "bench.copy.\($0)" }
+        let targets = Self.copyTargets(fanOut)
         let (input, partitions, batchSize, total) = (topics.canonical, topics.partitions, batchSize, events)
         return try await LibrdkafkaBaseline.onThread {
             try LibrdkafkaBaseline.transactionalCopy(consumerProperties: consumerProperties, producerProperties: producerProperties, input: input,
