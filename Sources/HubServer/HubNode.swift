@@ -181,7 +181,7 @@ public final class HubNode: Sendable {
                                           timeoutMilliseconds: 3_000, logger: logger)
             // The delivery groups of this node's workers where it delivers, else of every recipient.
             let delivered = workers.isEmpty ? Self.recipients(matrix) : workers.map(\.organisation)
-            let groups = [("ketenhub-router", topics.canonical)] + delivered.map { ("ketenhub-outbound-\($0)", topics.deliveries($0)) }
+            let groups = [(routerConfiguration.groupID, topics.canonical)] + delivered.map { (DeliveryWorker.consumerGroup(delivering: $0), topics.deliveries($0)) }
             let probe = ConsumerLagProbe(admin: lagAdmin, groups: groups)
             lag = probe
             add("consumer-lag") { try await probe.run(every: .seconds(15)) }

@@ -393,7 +393,7 @@ public struct RouterBenchmark: Sendable {
             secondRound: 0, checkpointTopic: topics.routerCheckpoints, lingerMilliseconds: Self.routerLinger)
     }
 
-    private static let routerLinger = Int(RouterConfiguration(bootstrapServers: "").lingerMilliseconds)
+    private static let routerLinger = Int(RouterConfiguration.defaults.lingerMilliseconds)
 
     /// Warms the system up, then publishes at the offered load and measures, for each event a police
     /// unit receives (its arrest-free events), from publication to the back-office reading it on one

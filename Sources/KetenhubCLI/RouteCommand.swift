@@ -23,25 +23,25 @@ struct RouteCommand: AsyncParsableCommand {
     var matrix: String = MatrixCommand.defaultDirectory
 
     @Option(name: .customLong("batch-size"), help: "Events per transaction at most.")
-    var batchSize = 500
+    var batchSize = RouterConfiguration.defaults.batchSize
 
     @Option(name: .customLong("batch-bytes"), help: "Bytes of keys and values per transaction at most (a larger record goes alone): with --batch-size it bounds what a partition's router holds, however large the records.")
-    var batchBytes = RouterConfiguration(bootstrapServers: "").batchBytes
+    var batchBytes = RouterConfiguration.defaults.batchBytes
 
     @Option(name: .customLong("linger-ms"), help: "How long a batch waits for more events after its first (none by default: it takes what has arrived).")
-    var lingerMilliseconds = RouterConfiguration(bootstrapServers: "").lingerMilliseconds
+    var lingerMilliseconds = RouterConfiguration.defaults.lingerMilliseconds
 
     @Option(name: .customLong("transactional-id"), help: "The prefix of the routers' transactional ids (the same on every router node): each input partition's router writes as <prefix>-<partition>.")
-    var transactionalID = "ketenhub-router"
+    var transactionalID = RouterConfiguration.defaults.transactionalID
 
     @Option(name: .customLong("group"), help: "The consumer group the router nodes share the canonical topic's partitions in.")
-    var groupID = "ketenhub-router"
+    var groupID = RouterConfiguration.defaults.groupID
 
     @Option(name: .customLong("session-timeout-ms"), help: "How long the group waits for a silent router node before it hands the node's partitions to the others (Apache Kafka refuses less than 6000 by default; the embedded cluster needs more than 3000).")
-    var sessionTimeoutMilliseconds = 6_000
+    var sessionTimeoutMilliseconds = RouterConfiguration.defaults.sessionTimeoutMilliseconds
 
     @Option(name: .customLong("dedup-horizon-days"), help: "How far back (by the day events happened) the router remembers what it routed: an event older than this is refused with a dead letter, never routed twice.")
-    var deduplicationHorizonDays = 365
+    var deduplicationHorizonDays = RouterConfiguration.defaults.deduplicationHorizonDays
 
     func validate() throws {
         // The embedded cluster waits 3 s for a new group's first members, during which a joining member

@@ -65,17 +65,20 @@ public final class DeliveryWorker: Sendable {
         self.logger = logger
     }
 
+    /// The consumer group of the workers delivering to `organisation` (whose lag the API nodes report).
+    public static func consumerGroup(delivering organisation: String) -> String { "ketenhub-outbound-\(organisation)" }
+
     /// Delivers until the task is cancelled.
     public func run() async throws {
         let topic = topics.deliveries(organisation)
         var delivered = try await deliveredBefore()
-        var configuration = KafkaConsumerConfiguration(bootstrapServers: bootstrapServers, groupID: "ketenhub-outbound-\(organisation)",
-                                                       clientID: "ketenhub-outbound-\(organisation)")
+        let group = Self.consumerGroup(delivering: organisation)
+        var configuration = KafkaConsumerConfiguration(bootstrapServers: bootstrapServers, groupID: group, clientID: group)
         configuration.fetchMaxWaitMilliseconds = fetchMaxWaitMilliseconds
         configuration.pollBatchSize = 100
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: bootstrapServers,
-                                                                                   clientID: "ketenhub-outbound-\(organisation)"), logger: logger)
+                                                                                   clientID: group), logger: logger)
         // A partner with TLS settings of its own gets a client of its own, shut down when the worker ends.
         let ownClient: HTTPClient? = if case .http(_, _, let tls?) = transport { Self.makeClient(tls: tls.configuration) } else { nil }
         do {

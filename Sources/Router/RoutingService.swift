@@ -50,6 +50,9 @@ public struct RouterConfiguration: Sendable {
         self.bootstrapServers = bootstrapServers
     }
 
+    /// The defaults, for the settings and flags that show them (`ketenhub route`, the node's file).
+    public static let defaults = RouterConfiguration(bootstrapServers: "")
+
     var batchLimit: BatchLimit { BatchLimit(events: batchSize, bytes: batchBytes) }
 
     /// The batch sizes an operator may set: a read takes up to a batch for each partition routed,

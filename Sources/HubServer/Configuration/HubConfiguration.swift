@@ -100,10 +100,10 @@ public struct HubConfiguration: Sendable {
     public var transports: [String: DeliveryTransport] = [:]
     public var retry = RetryPolicy()
     /// The prefix of the routers' transactional ids, the same on every router node (see `RouterConfiguration`).
-    public var transactionalID = "ketenhub-router"
+    public var transactionalID = RouterConfiguration.defaults.transactionalID
     /// A router transaction's events and the bytes of their keys and values at most (see `RouterConfiguration`).
-    public var routerBatchSize = RouterConfiguration(bootstrapServers: "").batchSize
-    public var routerBatchBytes = RouterConfiguration(bootstrapServers: "").batchBytes
+    public var routerBatchSize = RouterConfiguration.defaults.batchSize
+    public var routerBatchBytes = RouterConfiguration.defaults.batchBytes
     public var logLevel: Logger.Level = .info
 
     public init(node: String, roles: Set<Role>, kafka: KafkaSettings) {
