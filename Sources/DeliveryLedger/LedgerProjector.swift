@@ -152,8 +152,12 @@ public struct LedgerProjector: Sendable {
                                metadata: ["partition": "\(message.partition)", "offset": "\(message.offset)", "organisation": "\(ack.organisation)"])
                 return nil
             }
+            // Kept as the hub writes times (UTC, milliseconds): a recipient's own offset would sort
+            // wrongly beside them (the ledger keeps the earliest by its text), and text that is no
+            // time, or none since 1970, is no time the store can count latencies with.
+            guard let acknowledged = HubTime.date(ack.acknowledgedAt), acknowledged.timeIntervalSince1970 >= 0 else { return unreadable(message) }
             return .acknowledged(.init(deliveryId: ack.deliveryId, organisation: ack.organisation, status: ack.status.rawValue,
-                                       at: ack.acknowledgedAt, reason: ack.reason))
+                                       at: HubTime.text(acknowledged, fractionalSeconds: true), reason: ack.reason))
         case topics.deadLetter:
             guard let letter = try? decoder.decode(DeadLetter.self, from: Data(message.value)) else { return unreadable(message) }
             return .deadLettered(.init(deadLetterId: letter.deadLetterId, stage: letter.stage, partner: letter.partner, receivedAt: letter.receivedAt,

@@ -1,4 +1,5 @@
 import Foundation
+import HubStore
 import HubTopology
 
 /// Where the ledger lives: `SQLLedgerStore`, on SQLite (the embedded default) or PostgreSQL (several
@@ -28,8 +29,10 @@ public protocol LedgerStore: Sendable {
     /// Deliveries held for a fact of their case (the suspect's age, the victim's address) that no
     /// later decision has released yet, oldest first.
     func unreleasedHolds() async throws -> [HeldDelivery]
-    /// Seconds from the hub's acceptance of each acknowledged delivery's event to its (first) acknowledgement, by organisation.
-    func acknowledgementLatencies() async throws -> [String: [Double]]
+    /// The time from the hub's acceptance of each acknowledged delivery's event to its (first)
+    /// acknowledgement, by organisation, counted at or below each of `LatencyCounts.boundsMilliseconds`:
+    /// what `/metrics` reads at every scrape, without reading the deliveries.
+    func acknowledgementLatencies() async throws -> [String: LatencyCounts]
 
     /// The organisations' own references registered to a chain case, by organisation.
     func references(inCase ketencaseid: String) async throws -> [ReferenceRegistration]
@@ -65,6 +68,23 @@ public enum DeliveryState: String, Sendable, Codable, CaseIterable {
     case acknowledged
     /// The partner rejected it, with a reason.
     case rejected
+}
+
+/// One organisation's acknowledgement latencies, as the store counted them.
+public struct LatencyCounts: Sendable, Equatable {
+    /// The buckets' upper bounds, in milliseconds: the store's (`HubSchema.acknowledgementLatencyBounds`).
+    public static let boundsMilliseconds = HubSchema.acknowledgementLatencyBounds
+
+    /// For each bound, the acknowledgements that took at most that long (cumulative).
+    public var atOrBelow: [Int]
+    public var count: Int
+    public var totalMilliseconds: Int
+
+    public init(atOrBelow: [Int], count: Int, totalMilliseconds: Int) {
+        self.atOrBelow = atOrBelow
+        self.count = count
+        self.totalMilliseconds = totalMilliseconds
+    }
 }
 
 public struct EventRow: Sendable, Codable, Equatable {

@@ -42,7 +42,66 @@ public final class SQLLedgerStore: LedgerStore {
     public func apply(_ entries: [LedgerEntry]) async throws {
         let statements = try entries.flatMap(Self.statements)
         guard !statements.isEmpty else { return }
-        try await database.write(SQLBatch.merged(statements))
+        try await database.write(SQLBatch.merged(statements) + Self.latencies(after: entries))
+    }
+
+    /// After the upserts, in the same transaction: the latency and bucket of every acknowledged
+    /// delivery whose acknowledgement, event link (its permit) or event's acceptance they wrote,
+    /// assigned again from the times kept (so a later, earlier acknowledgement or acceptance moves it).
+    static func latencies(after entries: [LedgerEntry]) -> [SQLStatement] {
+        var deliveries: Set<String> = []
+        var eventsBySource: [String: Set<String>] = [:]
+        for entry in entries {
+            switch entry {
+            case .accepted(let event): eventsBySource[event.source, default: []].insert(event.eventId)
+            case .decided(let decision) where decision.permitted: deliveries.insert(decision.decisionId)
+            case .acknowledged(let ack): deliveries.insert(ack.deliveryId)
+            default: break
+            }
+        }
+        // One statement, so that a delivery named twice (its acknowledgement and its event's
+        // acceptance in one batch) is written once; each condition finds its rows through an index
+        // (by id; by source and then ids: a list of pairs would have SQLite read every delivery).
+        // An event's deliveries are all assigned, acknowledged or not: on PostgreSQL that locks
+        // them, so that a projector writing one's acknowledgement at the same moment waits for this
+        // acceptance and then sees it. (One writing the permit that links a delivery to its event,
+        // at the same moment as both, can still leave that delivery's latency unassigned until one
+        // of its facts is written again, by a rebuild.)
+        var conditions = chunked(deliveries.sorted()).map { ids in
+            (sql: "(acknowledged_ms IS NOT NULL AND delivery_id IN (\(placeholders(ids.count))))", arguments: ids.map(\.sqlValue))
+        }
+        for (source, ids) in eventsBySource.sorted(by: { $0.key < $1.key }) {
+            conditions += chunked(ids.sorted()).map { ids in
+                (sql: "(event_source = ? AND event_id IN (\(placeholders(ids.count))))", arguments: [source.sqlValue] + ids.map(\.sqlValue))
+            }
+        }
+        // Under both backends' limits of bound values (a batch from a rebuild may name more).
+        var statements: [SQLStatement] = []
+        var pending: [(sql: String, arguments: [SQLValue])] = []
+        func flush() {
+            guard !pending.isEmpty else { return }
+            statements.append(SQLStatement(sql: "UPDATE deliveries \(HubSchema.acknowledgementLatencyAssignment) WHERE " + pending.map(\.sql).joined(separator: " OR "),
+                                           arguments: pending.flatMap(\.arguments)))
+            pending = []
+        }
+        for condition in conditions {
+            if pending.map(\.arguments.count).reduce(condition.arguments.count, +) > SQLBatch.maximumArguments { flush() }
+            pending.append(condition)
+        }
+        flush()
+        return statements
+    }
+
+    /// Ids one condition names at most.
+    private static func chunked(_ ids: [String]) -> [ArraySlice<String>] {
+        stride(from: 0, to: ids.count, by: 5_000).map { ids[$0..<min($0 + 5_000, ids.count)] }
+    }
+
+    private static func placeholders(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ", ") }
+
+    /// A time the ledger keeps as text, also as milliseconds since 1970 (null if it is no time).
+    static func milliseconds(_ time: String?) -> Int? {
+        time.flatMap(HubTime.date).map { Int(($0.timeIntervalSince1970 * 1_000).rounded()) }
     }
 
     private static let least = SQLStatement.least
@@ -52,9 +111,11 @@ public final class SQLLedgerStore: LedgerStore {
         switch entry {
         case .accepted(let event):
             var statements = [SQLStatement("""
-                INSERT INTO events (source, event_id, type, ketencaseid, producer, event_time, accepted_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (source, event_id) DO UPDATE SET accepted_at = \(least("events.accepted_at", "excluded.accepted_at"))
-                """, event.source, event.eventId, event.type, event.ketencaseid, event.producer, event.eventTime, event.acceptedAt)]
+                INSERT INTO events (source, event_id, type, ketencaseid, producer, event_time, accepted_at, accepted_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (source, event_id) DO UPDATE SET accepted_at = \(least("events.accepted_at", "excluded.accepted_at")),
+                    accepted_ms = \(least("events.accepted_ms", "excluded.accepted_ms"))
+                """, event.source, event.eventId, event.type, event.ketencaseid, event.producer, event.eventTime, event.acceptedAt,
+                Self.milliseconds(event.acceptedAt))]
             for (pointer, value) in event.fields {
                 statements.append(SQLStatement("INSERT INTO event_fields (source, event_id, pointer, value) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                                                event.source, event.eventId, pointer, value))
@@ -102,12 +163,13 @@ public final class SQLLedgerStore: LedgerStore {
                 """, status.deliveryId, status.organisation, status.delivered ? "delivered" : "failed", status.attempts, status.at, status.detail)]
         case .acknowledged(let ack):
             return [SQLStatement("""
-                INSERT INTO deliveries (delivery_id, organisation, ack_rank, acknowledged_at, ack_reason) VALUES (?, ?, ?, ?, ?)
+                INSERT INTO deliveries (delivery_id, organisation, ack_rank, acknowledged_at, ack_reason, acknowledged_ms) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT (delivery_id) DO UPDATE SET
                     ack_rank = \(SQLStatement.greatest("deliveries.ack_rank", "excluded.ack_rank")),
                     acknowledged_at = \(least("deliveries.acknowledged_at", "excluded.acknowledged_at")),
-                    ack_reason = \(least("deliveries.ack_reason", "excluded.ack_reason"))
-                """, ack.deliveryId, ack.organisation, ackRanks[ack.status] ?? 1, ack.at, ack.reason)]
+                    ack_reason = \(least("deliveries.ack_reason", "excluded.ack_reason")),
+                    acknowledged_ms = \(least("deliveries.acknowledged_ms", "excluded.acknowledged_ms"))
+                """, ack.deliveryId, ack.organisation, ackRanks[ack.status] ?? 1, ack.at, ack.reason, Self.milliseconds(ack.at))]
         case .deadLettered(let letter):
             let reasons = String(decoding: try JSONEncoder().encode(letter.reasons), as: UTF8.self)
             return [SQLStatement("""
@@ -261,18 +323,25 @@ public final class SQLLedgerStore: LedgerStore {
         }
     }
 
-    public func acknowledgementLatencies() async throws -> [String: [Double]] {
+    public func acknowledgementLatencies() async throws -> [String: LatencyCounts] {
+        // Counted from the index of the latencies kept with each write: a row per organisation and
+        // bucket, whatever the number of acknowledgements the ledger holds.
         let rows = try await database.read(SQLStatement("""
-            SELECT d.organisation, e.accepted_at, d.acknowledged_at FROM deliveries d
-            JOIN events e ON e.source = d.event_source AND e.event_id = d.event_id
-            WHERE d.acknowledged_at IS NOT NULL AND e.accepted_at IS NOT NULL
+            SELECT organisation, ack_latency_le_ms AS le, COUNT(*) AS observed, CAST(SUM(ack_latency_ms) AS BIGINT) AS total_ms
+            FROM deliveries WHERE ack_latency_ms IS NOT NULL GROUP BY organisation, ack_latency_le_ms
             """))
-        var latencies: [String: [Double]] = [:]
+        let bounds = LatencyCounts.boundsMilliseconds
+        var counts: [String: LatencyCounts] = [:]
         for row in rows {
-            guard let accepted = HubTime.date(row["accepted_at"]), let acknowledged = HubTime.date(row["acknowledged_at"]) else { continue }
-            latencies[row["organisation"], default: []].append(max(0, acknowledged.timeIntervalSince(accepted)))
+            let organisation: String = row["organisation"], bucket: Int = row["le"], observed: Int = row["observed"]
+            var latencies = counts[organisation] ?? LatencyCounts(atOrBelow: bounds.map { _ in 0 }, count: 0, totalMilliseconds: 0)
+            latencies.count += observed
+            latencies.totalMilliseconds += row["total_ms"]
+            // Cumulative: a bucket's acknowledgements are at or below its bound and every larger one.
+            for (index, bound) in bounds.enumerated() where bucket != -1 && bucket <= bound { latencies.atOrBelow[index] += observed }
+            counts[organisation] = latencies
         }
-        return latencies
+        return counts
     }
 
     public func references(inCase ketencaseid: String) async throws -> [ReferenceRegistration] {

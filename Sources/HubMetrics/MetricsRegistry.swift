@@ -7,6 +7,10 @@ import Synchronization
 /// librdkafka's statistics (sent to swift-metrics) land in the same registry. Counters are counted
 /// here; gauges and histograms that describe state (dead-letter depth, lag, the latencies the ledger
 /// holds) are read again at every scrape. Thread-safe.
+///
+/// A histogram read at scrape comes counted (`HistogramCounts`: the ledger counts in SQL, not one
+/// observation at a time), and swift-prometheus has no histogram whose counts can be set, so those
+/// are written here, after swift-prometheus's own, in the same text format (promtool checks both).
 public final class MetricsRegistry: Sendable {
     public let prometheus = PrometheusCollectorRegistry()
 
@@ -17,7 +21,6 @@ public final class MetricsRegistry: Sendable {
         var counted: [Key: Double] = [:]
         /// The series of the read-at-scrape metrics, replaced at every scrape.
         var gauges: [String: [Gauge]] = [:]
-        var histograms: [String: [ValueHistogram]] = [:]
     }
 
     private struct Reader<Sample>: Sendable {
@@ -29,7 +32,7 @@ public final class MetricsRegistry: Sendable {
 
     private let state = Mutex(State())
     private let gaugeReaders = Mutex([Reader<(labels: [String: String], value: Double)>]())
-    private let histogramReaders = Mutex([Reader<(labels: [String: String], values: [Double])>]())
+    private let histogramReaders = Mutex([Reader<(labels: [String: String], counts: HistogramCounts)>]())
 
     public init() {}
 
@@ -50,10 +53,10 @@ public final class MetricsRegistry: Sendable {
         gaugeReaders.withLock { $0.append(Reader(name: name, help: help, read: read)) }
     }
 
-    /// A histogram computed at every scrape from observations kept elsewhere (the ledger), so that it
-    /// survives a restart and a rebuild.
+    /// A histogram counted elsewhere (the ledger) and read at every scrape, so that it survives a
+    /// restart and a rebuild: `buckets` are the bounds, ascending, that each sample's counts are for.
     public func histogram(_ name: String, help: String, buckets: [Double],
-                          _ read: @escaping @Sendable () async -> [(labels: [String: String], values: [Double])]) {
+                          _ read: @escaping @Sendable () async -> [(labels: [String: String], counts: HistogramCounts)]) {
         histogramReaders.withLock { $0.append(Reader(name: name, help: help, buckets: buckets, read: read)) }
     }
 
@@ -62,13 +65,13 @@ public final class MetricsRegistry: Sendable {
     }
 
     /// Every metric in the Prometheus text exposition format (0.0.4): the read-at-scrape ones are
-    /// read first (without holding a lock), then put into the registry in one step.
+    /// read first (without holding a lock), then put into the registry and written in one step.
     public func render() async -> String {
         var gauges: [(Reader<(labels: [String: String], value: Double)>, [(labels: [String: String], value: Double)])] = []
         for reader in gaugeReaders.withLock({ $0 }) { gauges.append((reader, await reader.read())) }
-        var histograms: [(Reader<(labels: [String: String], values: [Double])>, [(labels: [String: String], values: [Double])])] = []
+        var histograms: [(Reader<(labels: [String: String], counts: HistogramCounts)>, [(labels: [String: String], counts: HistogramCounts)])] = []
         for reader in histogramReaders.withLock({ $0 }) { histograms.append((reader, await reader.read())) }
-        state.withLock { state in
+        return state.withLock { state in
             for (reader, samples) in gauges {
                 state.gauges[reader.name, default: []].forEach(prometheus.unregisterGauge)
                 let descriptor = descriptor(reader.name, reader.help, in: &state)
@@ -78,17 +81,47 @@ public final class MetricsRegistry: Sendable {
                     return gauge
                 }
             }
-            for (reader, samples) in histograms {
-                state.histograms[reader.name, default: []].forEach(prometheus.unregisterValueHistogram)
-                let descriptor = descriptor(reader.name, reader.help, in: &state)
-                state.histograms[reader.name] = samples.map { sample in
-                    let histogram = prometheus.makeValueHistogram(descriptor: descriptor, labels: Self.ordered(sample.labels), buckets: reader.buckets)
-                    sample.values.forEach(histogram.record)
-                    return histogram
-                }
+            var text = prometheus.emitToString()
+            for (reader, samples) in histograms where !samples.isEmpty {
+                let help = descriptor(reader.name, reader.help, in: &state).helpText ?? ""
+                text += Self.exposition(reader.name, help: help, buckets: reader.buckets, samples)
+            }
+            return text
+        }
+    }
+
+    /// A counted histogram in the text format (0.0.4): HELP and TYPE once, then per sample a
+    /// cumulative `_bucket` line per bound and `+Inf`, `_sum` and `_count`; labels in name order,
+    /// `le` last, values escaped as the format asks.
+    static func exposition(_ name: String, help: String, buckets: [Double], _ samples: [(labels: [String: String], counts: HistogramCounts)]) -> String {
+        var text = "# HELP \(name) \(escaped(help, quotes: false))\n"
+        text += "# TYPE \(name) histogram\n"
+        for (labels, counts) in samples {
+            let own = ordered(labels).map { "\($0.0)=\"\(escaped($0.1, quotes: true))\"" }
+            func series(_ suffix: String, le: String? = nil) -> String {
+                let all = own + (le.map { ["le=\"\($0)\""] } ?? [])
+                return name + suffix + (all.isEmpty ? "" : "{\(all.joined(separator: ","))}")
+            }
+            for (bound, count) in zip(buckets, counts.atOrBelow) { text += "\(series("_bucket", le: "\(bound)")) \(count)\n" }
+            text += "\(series("_bucket", le: "+Inf")) \(counts.count)\n"
+            text += "\(series("_sum")) \(counts.sum)\n"
+            text += "\(series("_count")) \(counts.count)\n"
+        }
+        return text
+    }
+
+    /// A help text (backslash and line feed escaped) or a label value (double quote too).
+    private static func escaped(_ text: String, quotes: Bool) -> String {
+        var escaped = ""
+        for character in text {
+            switch character {
+            case "\\": escaped += "\\\\"
+            case "\n": escaped += "\\n"
+            case "\"" where quotes: escaped += "\\\""
+            default: escaped.append(character)
             }
         }
-        return prometheus.emitToString()
+        return escaped
     }
 
     private func descriptor(_ name: String, _ help: String, in state: inout State) -> MetricNameDescriptor {
@@ -100,5 +133,19 @@ public final class MetricsRegistry: Sendable {
     /// Labels in name order, so that a series is always registered under the same key.
     private static func ordered(_ labels: [String: String]) -> [(String, String)] {
         labels.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+}
+
+/// One series of a histogram counted elsewhere: for each bucket bound, the observations at or below
+/// it (cumulative, as the format has them); all observations and their sum.
+public struct HistogramCounts: Sendable, Equatable {
+    public var atOrBelow: [Int]
+    public var count: Int
+    public var sum: Double
+
+    public init(atOrBelow: [Int], count: Int, sum: Double) {
+        self.atOrBelow = atOrBelow
+        self.count = count
+        self.sum = sum
     }
 }

@@ -103,8 +103,12 @@ extension HubNode {
         }
         metrics.histogram("ketenhub_acknowledgement_latency_seconds",
                           help: "From the hub's acceptance of an event to the partner's acknowledgement of its delivery.",
-                          buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600]) {
-            ((try? await ledger.acknowledgementLatencies()) ?? [:]).sorted { $0.key < $1.key }.map { (["organisation": $0.key], $0.value) }
+                          buckets: LatencyCounts.boundsMilliseconds.map { Double($0) / 1000 }) {
+            let counted = (try? await ledger.acknowledgementLatencies()) ?? [:]
+            return counted.sorted { $0.key < $1.key }.map { organisation, latencies in
+                (["organisation": organisation], HistogramCounts(atOrBelow: latencies.atOrBelow, count: latencies.count,
+                                                                  sum: Double(latencies.totalMilliseconds) / 1000))
+            }
         }
     }
 }

@@ -179,7 +179,64 @@ public enum HubSchema {
                 PRIMARY KEY (run_at, kind));
             \(retentionIndexes)
             """),
+        // Acknowledgement latencies kept as numbers, so that `/metrics` counts them from an index
+        // instead of reading every acknowledged delivery's two times: the times as milliseconds since
+        // 1970 (written from now on by the ledger, which reads the texts), each acknowledged
+        // delivery's latency and the histogram bucket it falls in (the upper bound in milliseconds,
+        // -1 above the last; the bounds are `LatencyCounts.boundsMilliseconds`). Rows already kept
+        // get them here; on PostgreSQL a time that is no time gets none, as on SQLite.
+        SQLMigration("v9-acknowledgement-latencies", sqlite: """
+            ALTER TABLE events ADD COLUMN accepted_ms INTEGER;
+            ALTER TABLE deliveries ADD COLUMN acknowledged_ms INTEGER;
+            ALTER TABLE deliveries ADD COLUMN ack_latency_ms INTEGER;
+            ALTER TABLE deliveries ADD COLUMN ack_latency_le_ms INTEGER;
+            UPDATE events SET accepted_ms = CAST(ROUND((julianday(accepted_at) - 2440587.5) * 86400000.0) AS INTEGER);
+            UPDATE deliveries SET acknowledged_ms = CAST(ROUND((julianday(acknowledged_at) - 2440587.5) * 86400000.0) AS INTEGER);
+            \(latencyBackfill)
+            """,
+            postgres: """
+            ALTER TABLE events ADD COLUMN accepted_ms BIGINT;
+            ALTER TABLE deliveries ADD COLUMN acknowledged_ms BIGINT;
+            ALTER TABLE deliveries ADD COLUMN ack_latency_ms BIGINT;
+            ALTER TABLE deliveries ADD COLUMN ack_latency_le_ms BIGINT;
+            CREATE FUNCTION ketenhub_milliseconds(moment TEXT) RETURNS BIGINT LANGUAGE plpgsql AS $$
+            BEGIN
+                RETURN CAST(ROUND(EXTRACT(EPOCH FROM CAST(moment AS timestamptz)) * 1000) AS BIGINT);
+            EXCEPTION WHEN others THEN
+                RETURN NULL;
+            END
+            $$;
+            UPDATE events SET accepted_ms = ketenhub_milliseconds(accepted_at);
+            UPDATE deliveries SET acknowledged_ms = ketenhub_milliseconds(acknowledged_at);
+            DROP FUNCTION ketenhub_milliseconds(TEXT);
+            \(latencyBackfill)
+            """),
     ])
+
+    /// The bounds of the acknowledgement-latency histogram's buckets, in milliseconds, which each
+    /// acknowledged delivery's `ack_latency_le_ms` names (-1 above the last). Migration v9 counted the
+    /// rows of its time by them: other bounds need a migration that assigns every row again.
+    public static let acknowledgementLatencyBounds = [100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, 300_000, 3_600_000]
+
+    /// `SET` of a delivery's latency (never below 0: two nodes' clocks) and bucket, from its
+    /// acknowledgement's and its event's acceptance's milliseconds; both null while either is unknown.
+    /// The same on both backends, for the migration and for the ledger's every write.
+    public static let acknowledgementLatencyAssignment: String = {
+        let difference = "deliveries.acknowledged_ms - e.accepted_ms"
+        let buckets = acknowledgementLatencyBounds.map { "WHEN \(difference) <= \($0) THEN \($0)" }.joined(separator: " ")
+        return """
+            SET (ack_latency_ms, ack_latency_le_ms) = (
+                SELECT CASE WHEN \(difference) < 0 THEN 0 ELSE \(difference) END,
+                       CASE WHEN \(difference) IS NULL THEN NULL \(buckets) ELSE -1 END
+                FROM events e WHERE e.source = deliveries.event_source AND e.event_id = deliveries.event_id)
+            """
+    }()
+
+    /// Each acknowledged delivery's latency and bucket, and the index `/metrics` counts by.
+    private static let latencyBackfill = """
+        UPDATE deliveries \(acknowledgementLatencyAssignment) WHERE acknowledged_ms IS NOT NULL;
+        CREATE INDEX deliveries_by_ack_latency ON deliveries (organisation, ack_latency_le_ms, ack_latency_ms);
+        """
 
     /// The times the retention job deletes by, the same on both backends.
     private static let retentionIndexes = """

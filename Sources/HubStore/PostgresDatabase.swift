@@ -154,11 +154,32 @@ public final class PostgresDatabase: SQLDatabase {
             seq BIGSERIAL, id TEXT COLLATE "C" PRIMARY KEY, applied_at TEXT NOT NULL)
         """
 
-    /// A migration's statements, one by one (the extended protocol takes one per query). The
-    /// hub's DDL has no `;` inside a literal; comment lines are dropped.
+    /// A migration's statements, one by one (the extended protocol takes one per query): split at
+    /// each `;` outside a function body quoted with `$$`. The hub's DDL has no `;` inside a literal;
+    /// comment lines are dropped.
     static func statements(_ sql: String) -> [String] {
         let code = sql.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("--") }.joined(separator: "\n")
-        return code.split(separator: ";").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
+        var statements: [String] = []
+        var current = ""
+        var inBody = false
+        var rest = Substring(code)
+        while let character = rest.first {
+            if rest.hasPrefix("$$") {
+                inBody.toggle()
+                current += "$$"
+                rest = rest.dropFirst(2)
+                continue
+            }
+            if character == ";", !inBody {
+                statements.append(current)
+                current = ""
+            } else {
+                current.append(character)
+            }
+            rest = rest.dropFirst()
+        }
+        statements.append(current)
+        return statements.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
     }
 
     public func close() async {

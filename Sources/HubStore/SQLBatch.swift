@@ -8,7 +8,7 @@
 /// rows with the same target values go into different statements.
 public enum SQLBatch {
     /// Bound values per statement, under SQLite's and PostgreSQL's limits (32 766 and 65 535).
-    static let maximumArguments = 30_000
+    public static let maximumArguments = 30_000
 
     public static func merged(_ statements: [SQLStatement]) -> [SQLStatement] {
         var order: [String] = []

@@ -7,7 +7,8 @@ import Logging
 /// `ketenhub bench ledger`: the ledger's store on SQLite and on PostgreSQL side by side, in one run on
 /// one machine. Facts (accepted, a permit, a deny, delivered, acknowledged per event) are applied in
 /// batches of 500, as the projector applies a poll's batch; then traces of events picked at random
-/// are timed against the full store. The store alone is measured: Kafka has its own benchmarks.
+/// are timed against the full store, and so is what a `/metrics` scrape reads of it. The store alone is
+/// measured: Kafka has its own benchmarks.
 public struct LedgerBenchmark: Sendable {
     public struct BackendResult: Sendable, Codable {
         public var backend: String
@@ -16,6 +17,11 @@ public struct LedgerBenchmark: Sendable {
         public var trace_p50_ms: Double
         public var trace_p99_ms: Double
         public var traces: Int
+        /// What `/metrics` reads of the store at every scrape for the acknowledgement-latency
+        /// histogram, counted over every acknowledged delivery loaded (one per event): the median of
+        /// `scrapes` reads.
+        public var latency_histogram_ms: Double
+        public var scrapes: Int
     }
 
     public struct Result: Sendable, Codable {
@@ -33,6 +39,7 @@ public struct LedgerBenchmark: Sendable {
     public var events = 100_000
     public var batchSize = 500
     public var traces = 2_000
+    public var scrapes = 5
     public var postgres: PostgresLocation?
 
     public init() {}
@@ -90,11 +97,20 @@ public struct LedgerBenchmark: Sendable {
             guard try await ledger.trace(eventSource: "urn:ketenhub:om", eventId: id) != nil else { throw StoreError("\(id) is not in the store") }
             latencies.append((clock.now - started).seconds * 1_000)
         }
+        var scrapeTimes: [Double] = []
+        for _ in 0..<scrapes {
+            let started = clock.now
+            let counted = try await ledger.acknowledgementLatencies()
+            scrapeTimes.append((clock.now - started).seconds * 1_000)
+            guard counted["politie"]?.count == events else { throw StoreError("the store counted \(counted["politie"]?.count ?? 0) acknowledgements, not \(events)") }
+        }
         await database.close()
         latencies.sort()
+        scrapeTimes.sort()
         return BackendResult(backend: location.backend.rawValue, facts_per_s: (Double(facts.count) / load).rounded(), load_s: Self.hundredths(load),
                              trace_p50_ms: Self.hundredths(latencies[latencies.count / 2]),
-                             trace_p99_ms: Self.hundredths(latencies[min(latencies.count - 1, latencies.count * 99 / 100)]), traces: traces)
+                             trace_p99_ms: Self.hundredths(latencies[min(latencies.count - 1, latencies.count * 99 / 100)]), traces: traces,
+                             latency_histogram_ms: Self.hundredths(scrapeTimes[scrapeTimes.count / 2]), scrapes: scrapes)
     }
 
     private static func hundredths(_ value: Double) -> Double { (value * 100).rounded() / 100 }

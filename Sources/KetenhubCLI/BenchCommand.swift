@@ -170,7 +170,7 @@ struct LedgerBench: AsyncParsableCommand {
         let result = try await benchmark.run(logger: benchLogger())
         if !json {
             for backend in [result.sqlite] + (result.postgres.map { [$0] } ?? []) {
-                print("\(backend.backend): \(Int(backend.facts_per_s)) facts/s (\(result.facts) facts in \(backend.load_s) s); trace p50 \(backend.trace_p50_ms) ms, p99 \(backend.trace_p99_ms) ms")
+                print("\(backend.backend): \(Int(backend.facts_per_s)) facts/s (\(result.facts) facts in \(backend.load_s) s); trace p50 \(backend.trace_p50_ms) ms, p99 \(backend.trace_p99_ms) ms; latency histogram for /metrics \(backend.latency_histogram_ms) ms")
             }
         }
         try printResultLine(result)

@@ -84,7 +84,7 @@ public struct AcknowledgementPublisher: Sendable {
             }
         }
         let data = Acknowledgement(deliveryId: ack.deliveryId, organisation: organisation, status: status,
-                                        acknowledgedAt: HubTime.text(Date()), reason: ack.reason)
+                                        acknowledgedAt: HubTime.text(Date(), fractionalSeconds: true), reason: ack.reason)
         let event = try CloudEvent(id: "ack-\(ack.deliveryId)-\(ack.status)", source: "urn:ketenhub:\(organisation)",
                                    time: data.acknowledgedAt, ketencaseid: ack.ketencaseid, data: data)
         let problems = ContractCatalogue.embedded.validate(event: event.structured)

@@ -1,7 +1,8 @@
 import CanonicalEvents
-import DeliveryLedger
+@testable import DeliveryLedger
 import Foundation
 import HubTopology
+@testable import Kafka
 import KetenhubDemo
 import KetenhubTestSupport
 import SLAClocks
@@ -105,5 +106,30 @@ struct LedgerTests {
         // A rejection outranks processed, whenever it comes.
         try await forwards.apply([.acknowledged(.init(deliveryId: "dec-1-politie", organisation: "politie", status: "rejected", at: "2026-11-20T11:00:00Z", reason: "onbekende zaak"))])
         #expect(try await forwards.deliveries(organisation: "politie", state: .rejected).first?.detail == "onbekende zaak")
+    }
+
+    @Test("an acknowledgement's time is kept as the hub writes times (UTC, milliseconds); one that is no time, or none since 1970, is no fact")
+    func acknowledgementTimes() async throws {
+        let topics = HubTopics()
+        let projector = LedgerProjector(bootstrapServers: "127.0.0.1:9", topics: topics, store: try await SQLLedgerStore.inMemory(), logger: testLogger)
+        func projected(_ acknowledgedAt: String) throws -> LedgerEntry? {
+            let ack = Acknowledgement(deliveryId: "dec-\(String(repeating: "a", count: 32))-politie", organisation: "politie", status: .processed,
+                                      acknowledgedAt: acknowledgedAt)
+            let record = try CloudEvent(id: "ack-1", source: "urn:ketenhub:politie", time: "2026-11-21T11:01:00Z", ketencaseid: "KZ-2026-AAAAAA",
+                                        data: ack).kafkaRecord()
+            return projector.entry(from: KafkaConsumerMessage(topic: topics.acknowledgements, partition: 0, offset: 0, key: Array(record.key.utf8),
+                                                              value: record.value, headers: record.headers.map { KafkaHeader(key: $0.name, string: $0.value) },
+                                                              timestamp: nil, assignmentGeneration: 1))
+        }
+        guard case .acknowledged(let offset)? = try projected("2026-11-21T12:01:00.5+01:00"),
+              case .acknowledged(let utc)? = try projected("2026-11-21T11:01:00Z") else {
+            Issue.record("an acknowledgement by the delivery's recipient is a fact")
+            return
+        }
+        #expect(offset.at == "2026-11-21T11:01:00.500Z")
+        #expect(utc.at == "2026-11-21T11:01:00.000Z")
+        for notATime in ["2026-02-30T10:00:00Z", "gisteren", "1969-12-31T23:59:59Z", "2026-11-21 11:01:00"] {
+            #expect(try projected(notATime) == nil, "\(notATime)")
+        }
     }
 }

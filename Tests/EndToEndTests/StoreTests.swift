@@ -74,21 +74,83 @@ struct StoreTests {
         #expect(summary.count == (try await ledger.deadLetters()).count)
     }
 
-    @Test("a store of the schema before retention migrates to it, keeping its rows; one migrated further is refused", arguments: StoreBackend.all)
+    @Test("the acknowledgement latencies /metrics reads are counted by the store: by organisation, cumulative, whole milliseconds", arguments: StoreBackend.all)
+    func acknowledgementLatencies(backend: StoreBackend) async throws {
+        let ledger = try await backend.ledger()
+        func accepted(_ id: String, at time: String) -> LedgerEntry {
+            .accepted(.init(eventId: id, source: "urn:ketenhub:om", type: "nl.ketenhub.vonnis.v1", ketencaseid: "KZ-2026-AAAAAA", producer: "om",
+                            eventTime: time, acceptedAt: time))
+        }
+        func permitted(_ id: String, to recipient: String) -> LedgerEntry {
+            .decided(.init(decisionId: "dec-\(id)-\(recipient)", eventId: id, eventSource: "urn:ketenhub:om", ketencaseid: "KZ-2026-AAAAAA",
+                           recipient: recipient, permitted: true, ruleId: "r1", legalBasis: "wjsg", purpose: "p", matrixVersion: "v1",
+                           decidedAt: "2026-11-20T10:00:00.000Z"))
+        }
+        func acknowledged(_ id: String, by recipient: String, at time: String) -> LedgerEntry {
+            .acknowledged(.init(deliveryId: "dec-\(id)-\(recipient)", organisation: recipient, status: "processed", at: time))
+        }
+        #expect(LatencyCounts.boundsMilliseconds == [100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, 300_000, 3_600_000])
+        #expect(try await ledger.acknowledgementLatencies().isEmpty)
+        try await ledger.apply([
+            accepted("e1", at: "2026-11-20T10:00:00.000Z"), accepted("e2", at: "2026-11-20T10:00:10.000Z"),
+            accepted("e3", at: "2026-11-20T10:00:10.000Z"), accepted("e4", at: "2026-11-20T10:00:00.000Z"),
+            permitted("e1", to: "politie"), permitted("e1", to: "om"), permitted("e2", to: "politie"), permitted("e3", to: "politie"),
+            permitted("e4", to: "politie"),
+            acknowledged("e1", by: "politie", at: "2026-11-20T10:00:00.100Z"),   // 100 ms: at the first bound, counted in it
+            acknowledged("e1", by: "om", at: "2026-11-20T10:00:05.000Z"),
+            acknowledged("e1", by: "om", at: "2026-11-20T10:00:02.000Z"),        // the earlier acknowledgement counts: 2,000 ms
+            acknowledged("e2", by: "politie", at: "2026-11-20T10:00:09.000Z"),   // before its acceptance (two nodes' clocks): 0
+            acknowledged("e3", by: "politie", at: "2026-11-20T11:00:10.251+01:00"),  // an offset: 251 ms
+            acknowledged("e5", by: "politie", at: "2026-11-20T10:00:00.000Z"),   // its event unknown to the ledger: not counted
+        ])
+        #expect(try await ledger.acknowledgementLatencies() == [
+            "politie": LatencyCounts(atOrBelow: [2, 2, 3, 3, 3, 3, 3, 3, 3, 3, 3], count: 3, totalMilliseconds: 351),  // e4 is not acknowledged
+            "om": LatencyCounts(atOrBelow: [0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1], count: 1, totalMilliseconds: 2_000),
+        ])
+        // Facts that come later move what was counted: e5's event and its permit, an earlier acknowledgement of e3,
+        // an earlier acceptance of e1 (a second copy; 5 s before); and one beyond the last bound.
+        try await ledger.apply([
+            accepted("e5", at: "2026-11-20T09:59:59.000Z"), permitted("e5", to: "politie"),
+            acknowledged("e3", by: "politie", at: "2026-11-20T10:00:10.050Z"),
+            accepted("e1", at: "2026-11-20T09:59:55.000Z"),
+            accepted("e6", at: "2026-11-20T08:00:00.000Z"), permitted("e6", to: "om"), acknowledged("e6", by: "om", at: "2026-11-20T10:00:00.000Z"),
+        ])
+        #expect(try await ledger.acknowledgementLatencies() == [
+            // e1 5,100; e2 0; e3 50; e5 1,000
+            "politie": LatencyCounts(atOrBelow: [2, 2, 2, 3, 3, 3, 4, 4, 4, 4, 4], count: 4, totalMilliseconds: 6_150),
+            // e1 7,000; e6 7,200,000
+            "om": LatencyCounts(atOrBelow: [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1], count: 2, totalMilliseconds: 7_207_000),
+        ])
+    }
+
+    @Test("a store of the schema before retention migrates to it, keeping its rows and counting their latencies; one migrated further is refused",
+          arguments: StoreBackend.all)
     func migrations(backend: StoreBackend) async throws {
         let logger = Logger(label: "ketenhub.test.store")
         let location = try backend.location(file: FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("store") + ".sqlite").path)
-        let earlier = SQLSchema(migrations: HubSchema.schema.migrations.filter { $0.id != "v8-retention" })
+        let earlier = SQLSchema(migrations: Array(HubSchema.schema.migrations.prefix { $0.id != "v8-retention" }))
         let database = try await location.open(migrating: false, logger: logger)
         #expect(try await database.migrate(earlier) == earlier.identifiers)
-        try await SQLLedgerStore(database: database).apply(Self.lifeCycle("kept", acceptedAt: Self.time, person: "psn:0123456789abcdef0123456789abcdef"))
+        // Rows as that schema kept them: an event, and two acknowledged deliveries of it, one at a
+        // time that is no time (the ledger kept a recipient's text before it read it).
+        let delivery = "INSERT INTO deliveries (delivery_id, organisation, event_source, event_id, ketencaseid, acknowledged_at) VALUES (?, ?, ?, ?, ?, ?)"
+        _ = try await database.write([
+            SQLStatement("INSERT INTO events (source, event_id, type, ketencaseid, producer, event_time, accepted_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         "urn:ketenhub:om", "kept", "nl.ketenhub.vonnis.v1", "KZ-2026-AAAAAA", "om", Self.time, Self.time),
+            SQLStatement(delivery, "dec-kept-politie", "politie", "urn:ketenhub:om", "kept", "KZ-2026-AAAAAA", "2026-11-20T11:00:00.750+01:00"),
+            SQLStatement(delivery, "dec-kept-om", "om", "urn:ketenhub:om", "kept", "KZ-2026-AAAAAA", "2026-02-30T10:00:00Z"),
+        ])
         await database.close()
 
         let reopened = try await location.open(migrating: false, logger: logger)
-        #expect(try await reopened.migrate(HubSchema.schema) == ["v8-retention"])
+        #expect(try await reopened.migrate(HubSchema.schema) == ["v8-retention", "v9-acknowledgement-latencies"])
         #expect(try await reopened.appliedMigrations() == HubSchema.schema.identifiers)
         let ledger = SQLLedgerStore(database: reopened)
         #expect(try await ledger.snapshot().events.map(\.eventId) == ["kept"])
+        let counted = try await ledger.acknowledgementLatencies()
+        #expect(counted["politie"] == LatencyCounts(atOrBelow: [0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1], count: 1, totalMilliseconds: 750))
+        // 30 February: PostgreSQL refuses it, so its migration gives it no time; SQLite reads it as 2 March.
+        #expect(backend == .sqlite ? counted["om"] != nil : counted["om"] == nil)
         #expect(try await ledger.applyRetention(RetentionPolicy([.deliveries: .days(1)]), at: Date()).first?.removed == 1)
 
         let newer = SQLSchema(migrations: HubSchema.schema.migrations + [SQLMigration("v99-from-the-future", sqlite: "SELECT 1", postgres: "SELECT 1")])

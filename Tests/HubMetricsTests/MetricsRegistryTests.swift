@@ -14,7 +14,11 @@ struct MetricsRegistryTests {
         metrics.increment("ketenhub_x_total", help: "Another help text is not a second metric.", labels: ["organisation": "rvdk"])
         let depth = DepthBox(4)
         metrics.gauge("ketenhub_depth", help: "Depth.") { [([:], Double(depth.value))] }
-        metrics.histogram("ketenhub_latency_seconds", help: "Latency.", buckets: [1, 10]) { [(["organisation": "om"], [0.5, 2, 30])] }
+        // Counted elsewhere (the ledger): 0.5 s, 2 s and 30 s.
+        metrics.histogram("ketenhub_latency_seconds", help: "Latency.", buckets: [1, 10]) {
+            [(["organisation": "om"], HistogramCounts(atOrBelow: [1, 2], count: 3, sum: 32.5))]
+        }
+        metrics.histogram("ketenhub_quiet_seconds", help: "Nothing observed yet.", buckets: [1]) { [] }
         #expect(metrics.counterValue("ketenhub_x_total", labels: ["organisation": "om"]) == 3)
         let text = await metrics.render()
         let lines = Set(text.split(separator: "\n").map(String.init))
@@ -30,6 +34,7 @@ struct MetricsRegistryTests {
             #expect(lines.contains(expected), "\(expected) in:\n\(text)")
         }
         #expect(text.components(separatedBy: "# TYPE ketenhub_x_total").count == 2, "one TYPE line per metric")
+        #expect(!text.contains("ketenhub_quiet_seconds"), "a histogram with no series is not written")
         // A gauge read at scrape shows the value of that scrape, never a stale one beside it.
         depth.value = 7
         let again = await metrics.render()
