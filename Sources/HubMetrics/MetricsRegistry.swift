@@ -93,7 +93,7 @@ public final class MetricsRegistry: Sendable {
     /// A counted histogram in the text format (0.0.4): HELP and TYPE once, then per sample a
     /// cumulative `_bucket` line per bound and `+Inf`, `_sum` and `_count`; labels in name order,
     /// `le` last, values escaped as the format asks.
-    static func exposition(_ name: String, help: String, buckets: [Double], _ samples: [(labels: [String: String], counts: HistogramCounts)]) -> String {
+    private static func exposition(_ name: String, help: String, buckets: [Double], _ samples: [(labels: [String: String], counts: HistogramCounts)]) -> String {
         var text = "# HELP \(name) \(escaped(help, quotes: false))\n"
         text += "# TYPE \(name) histogram\n"
         for (labels, counts) in samples {
