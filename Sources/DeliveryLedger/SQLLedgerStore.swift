@@ -324,12 +324,16 @@ public final class SQLLedgerStore: LedgerStore {
     }
 
     public func acknowledgementLatencies() async throws -> [String: LatencyCounts] {
-        // Counted from the index of the latencies kept with each write: a row per organisation and
-        // bucket, whatever the number of acknowledgements the ledger holds.
-        let rows = try await database.read(SQLStatement("""
-            SELECT organisation, ack_latency_le_ms AS le, COUNT(*) AS observed, CAST(SUM(ack_latency_ms) AS BIGINT) AS total_ms
-            FROM deliveries WHERE ack_latency_ms IS NOT NULL GROUP BY organisation, ack_latency_le_ms
-            """))
+        // Counted from the index of the latencies kept with each write, a row per organisation and
+        // bucket whatever the number of acknowledgements the ledger holds; and those of the
+        // deliveries the retention job removed, which stay counted.
+        let rows = try await database.read([
+            SQLStatement("""
+                SELECT organisation, ack_latency_le_ms AS le, COUNT(*) AS observed, CAST(SUM(ack_latency_ms) AS BIGINT) AS total_ms
+                FROM deliveries WHERE ack_latency_ms IS NOT NULL GROUP BY organisation, ack_latency_le_ms
+                """),
+            SQLStatement("SELECT organisation, le_ms AS le, observed, total_ms FROM acknowledgement_latencies_removed"),
+        ]).joined()
         let bounds = LatencyCounts.boundsMilliseconds
         var counts: [String: LatencyCounts] = [:]
         for row in rows {

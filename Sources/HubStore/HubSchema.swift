@@ -184,7 +184,9 @@ public enum HubSchema {
         // 1970 (written from now on by the ledger, which reads the texts), each acknowledged
         // delivery's latency and the histogram bucket it falls in (the upper bound in milliseconds,
         // -1 above the last; the bounds are `LatencyCounts.boundsMilliseconds`). Rows already kept
-        // get them here; on PostgreSQL a time that is no time gets none, as on SQLite.
+        // get them here; on PostgreSQL a time that is no time gets none, as on SQLite. What the
+        // retention job removes stays counted (`acknowledgement_latencies_removed`): the histogram's
+        // counts are counters, and a counter that falls reads to a scraper as a restart.
         SQLMigration("v9-acknowledgement-latencies", sqlite: """
             ALTER TABLE events ADD COLUMN accepted_ms INTEGER;
             ALTER TABLE deliveries ADD COLUMN acknowledged_ms INTEGER;
@@ -193,6 +195,9 @@ public enum HubSchema {
             UPDATE events SET accepted_ms = CAST(ROUND((julianday(accepted_at) - 2440587.5) * 86400000.0) AS INTEGER);
             UPDATE deliveries SET acknowledged_ms = CAST(ROUND((julianday(acknowledged_at) - 2440587.5) * 86400000.0) AS INTEGER);
             \(latencyBackfill)
+            CREATE TABLE acknowledgement_latencies_removed (
+                organisation TEXT NOT NULL, le_ms INTEGER NOT NULL, observed INTEGER NOT NULL, total_ms INTEGER NOT NULL,
+                PRIMARY KEY (organisation, le_ms));
             """,
             postgres: """
             ALTER TABLE events ADD COLUMN accepted_ms BIGINT;
@@ -210,6 +215,9 @@ public enum HubSchema {
             UPDATE deliveries SET acknowledged_ms = ketenhub_milliseconds(acknowledged_at);
             DROP FUNCTION ketenhub_milliseconds(TEXT);
             \(latencyBackfill)
+            CREATE TABLE acknowledgement_latencies_removed (
+                organisation TEXT COLLATE "C" NOT NULL, le_ms BIGINT NOT NULL, observed BIGINT NOT NULL, total_ms BIGINT NOT NULL,
+                PRIMARY KEY (organisation, le_ms));
             """),
     ])
 

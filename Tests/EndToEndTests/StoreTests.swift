@@ -38,6 +38,8 @@ struct StoreTests {
         try await ledger.record(APICall(at: "2026-11-01T00:00:00.000Z", principal: "ops", role: "operator", method: "GET", path: "/api/alerts", status: 200))
         let now = HubTime.date(Self.time)!
         let policy = RetentionPolicy([.deliveries: .years(7), .alerts: .days(90), .apiCalls: .years(7)])
+        let latencies = try await ledger.acknowledgementLatencies()
+        #expect(latencies["politie"]?.count == 2)
 
         let runs = try await ledger.applyRetention(policy, at: now)
         #expect(runs.map(\.kind) == [.deliveries, .alerts, .apiCalls], "dead letters have no period: kept")
@@ -49,10 +51,12 @@ struct StoreTests {
         #expect(after.alerts.map(\.alertId) == ["a-new"] && after.deadLetters.map(\.deadLetterId) == ["dlq-old"])
         #expect(try await ledger.apiCalls().map(\.at) == ["2026-11-01T00:00:00.000Z"])
         #expect(try await ledger.disclosures(concerning: person).map(\.eventId) == ["new"])
+        #expect(try await ledger.acknowledgementLatencies() == latencies, "the histogram's counts are counters: removed rows stay counted")
 
         // Recorded, latest first; a second run removes nothing and says so.
         let again = try await ledger.applyRetention(policy, at: now.addingTimeInterval(3600))
         #expect(again.map(\.removed) == [0, 0, 0])
+        #expect(try await ledger.acknowledgementLatencies() == latencies, "and once only")
         let recorded = try await ledger.retentionRuns()
         #expect(recorded.count == 6 && recorded.prefix(3).allSatisfy { $0.removed == 0 } && recorded.suffix(3).map(\.removed) == [1, 1, 1])
         #expect(RetentionRun.completeFrom(recorded) == "2019-11-20T11:00:00.000Z", "the data-subject report is complete from the latest cutoff")
