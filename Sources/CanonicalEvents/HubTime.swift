@@ -26,8 +26,8 @@ public enum HubTime {
         return days.map { Date(timeIntervalSince1970: Double($0) * 86_400) }
     }
 
-    /// An RFC 3339 date-time as milliseconds since 1970 (see `date`).
-    static func internetMilliseconds(_ text: String) -> Int64? {
+    /// An RFC 3339 date-time as milliseconds since 1970 (see `date`), as the ledger also keeps its times.
+    public static func internetMilliseconds(_ text: String) -> Int64? {
         var text = text
         return text.withUTF8 { bytes -> Int64? in
             guard bytes.count >= 20, let days = calendarDays(bytes), bytes[10] | 0x20 == UInt8(ascii: "t"),

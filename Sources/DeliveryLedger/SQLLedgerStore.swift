@@ -101,7 +101,7 @@ public final class SQLLedgerStore: LedgerStore {
 
     /// A time the ledger keeps as text, also as milliseconds since 1970 (null if it is no time).
     static func milliseconds(_ time: String?) -> Int? {
-        time.flatMap(HubTime.date).map { Int(($0.timeIntervalSince1970 * 1_000).rounded()) }
+        time.flatMap(HubTime.internetMilliseconds).map(Int.init)
     }
 
     private static let least = SQLStatement.least
