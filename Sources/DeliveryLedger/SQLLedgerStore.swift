@@ -47,7 +47,8 @@ public final class SQLLedgerStore: LedgerStore {
 
     /// After the upserts, in the same transaction: the latency and bucket of every acknowledged
     /// delivery whose acknowledgement, event link (its permit) or event's acceptance they wrote,
-    /// assigned again from the times kept (so a later, earlier acknowledgement or acceptance moves it).
+    /// assigned again from the times kept (so a later, earlier acknowledgement or acceptance moves it);
+    /// then those that concurrent writers left unassigned (`HubSchema.acknowledgementLatencyRepair`).
     static func latencies(after entries: [LedgerEntry]) -> [SQLStatement] {
         var deliveries: Set<String> = []
         var eventsBySource: [String: Set<String>] = [:]
@@ -64,9 +65,9 @@ public final class SQLLedgerStore: LedgerStore {
         // (by id; by source and then ids: a list of pairs would have SQLite read every delivery).
         // An event's deliveries are all assigned, acknowledged or not: on PostgreSQL that locks
         // them, so that a projector writing one's acknowledgement at the same moment waits for this
-        // acceptance and then sees it. (One writing the permit that links a delivery to its event,
-        // at the same moment as both, can still leave that delivery's latency unassigned until one
-        // of its facts is written again, by a rebuild.)
+        // acceptance and then sees it. One writing the permit that links a delivery to its event at
+        // the same moment as the event's acceptance can still leave that delivery unassigned: the
+        // last statement assigns such deliveries, at the next batch of any projector.
         var conditions = chunked(deliveries.sorted()).map { ids in
             (sql: "(acknowledged_ms IS NOT NULL AND delivery_id IN (\(placeholders(ids.count))))", arguments: ids.map(\.sqlValue))
         }
@@ -89,7 +90,7 @@ public final class SQLLedgerStore: LedgerStore {
             pending.append(condition)
         }
         flush()
-        return statements
+        return statements + [SQLStatement(HubSchema.acknowledgementLatencyRepair)]
     }
 
     /// Ids one condition names at most.

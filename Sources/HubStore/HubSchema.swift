@@ -219,6 +219,9 @@ public enum HubSchema {
                 organisation TEXT COLLATE "C" NOT NULL, le_ms BIGINT NOT NULL, observed BIGINT NOT NULL, total_ms BIGINT NOT NULL,
                 PRIMARY KEY (organisation, le_ms));
             """),
+        // The acknowledged deliveries whose latency is not assigned, found without reading the rest
+        // (`acknowledgementLatencyRepair`), and those that concurrent writers left so, assigned.
+        SQLMigration("v10-unassigned-latencies", sqlite: unassignedLatencies, postgres: unassignedLatencies),
     ])
 
     /// The bounds of the acknowledgement-latency histogram's buckets, in milliseconds, which each
@@ -239,6 +242,27 @@ public enum HubSchema {
                 FROM events e WHERE e.source = deliveries.event_source AND e.event_id = deliveries.event_id)
             """
     }()
+
+    /// Assigns the latency of acknowledged deliveries that have none although their event's
+    /// acceptance is known, a bounded number at a time. On PostgreSQL a writer assigns a delivery's
+    /// latency from what is committed when its statement starts, so two projectors that write at the
+    /// same moment a delivery's link to its event (its permit) and that event's acceptance each miss
+    /// the other's fact, and leave the delivery unassigned; the ledger runs this with every batch it
+    /// applies, so that the next batch of any projector assigns it (SQLite has one writer at a time).
+    public static let acknowledgementLatencyRepair = """
+        UPDATE deliveries \(acknowledgementLatencyAssignment) WHERE delivery_id IN (
+            SELECT d.delivery_id FROM deliveries d WHERE d.acknowledged_ms IS NOT NULL AND d.ack_latency_le_ms IS NULL
+                AND EXISTS (SELECT 1 FROM events e WHERE e.source = d.event_source AND e.event_id = d.event_id AND e.accepted_ms IS NOT NULL)
+            LIMIT 1000)
+        """
+
+    /// The partial index of `acknowledgementLatencyRepair` (the same on both backends), and the rows
+    /// left unassigned before it.
+    private static let unassignedLatencies = """
+        CREATE INDEX deliveries_latency_unassigned ON deliveries (event_source, event_id)
+            WHERE acknowledged_ms IS NOT NULL AND ack_latency_le_ms IS NULL;
+        UPDATE deliveries \(acknowledgementLatencyAssignment) WHERE acknowledged_ms IS NOT NULL AND ack_latency_le_ms IS NULL;
+        """
 
     /// Each acknowledged delivery's latency and bucket, and the index `/metrics` counts by.
     private static let latencyBackfill = """

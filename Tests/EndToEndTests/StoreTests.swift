@@ -127,6 +127,41 @@ struct StoreTests {
         ])
     }
 
+    @Test("a latency that concurrent projectors left unassigned is assigned by the next batch any projector applies, a thousand at a time",
+          arguments: StoreBackend.all)
+    func unassignedLatencies(backend: StoreBackend) async throws {
+        let ledger = try await backend.ledger()
+        let source = "urn:ketenhub:om"
+        func permitted(_ index: Int) -> LedgerEntry {
+            .decided(.init(decisionId: "dec-e1-\(index)", eventId: "e1", eventSource: source, ketencaseid: "KZ-2026-AAAAAA", recipient: "politie",
+                           permitted: true, ruleId: "r1", legalBasis: "wjsg", purpose: "p", matrixVersion: "v1", decidedAt: "2026-11-20T10:00:00.000Z"))
+        }
+        func acknowledged(_ delivery: String) -> LedgerEntry {
+            .acknowledged(.init(deliveryId: delivery, organisation: "politie", status: "processed", at: "2026-11-20T10:00:00.300Z"))
+        }
+        let deliveries = 1_001
+        try await ledger.apply([.accepted(.init(eventId: "e1", source: source, type: "nl.ketenhub.vonnis.v1", ketencaseid: "KZ-2026-AAAAAA",
+                                                producer: "om", eventTime: "2026-11-20T10:00:00.000Z", acceptedAt: "2026-11-20T10:00:00.000Z"))]
+                               + (1...deliveries).flatMap { [permitted($0), acknowledged("dec-e1-\($0)")] }
+                               + [acknowledged("dec-unknown")])  // its permit not (yet) in the ledger: nothing to assign
+        let all = LatencyCounts(atOrBelow: [0, 0, deliveries, deliveries, deliveries, deliveries, deliveries, deliveries, deliveries, deliveries, deliveries],
+                                count: deliveries, totalMilliseconds: 300 * deliveries)
+        #expect(try await ledger.acknowledgementLatencies() == ["politie": all])
+        // What a permit's and its event's acceptance's transactions leave on PostgreSQL when they
+        // commit at the same moment, each assigning from what was committed before the other.
+        _ = try await ledger.database.write([SQLStatement("UPDATE deliveries SET ack_latency_ms = NULL, ack_latency_le_ms = NULL")])
+        #expect(try await ledger.acknowledgementLatencies().isEmpty)
+        // Batches that name none of these deliveries: a dead letter's, then another's.
+        for letter in ["dl-1", "dl-2"] {
+            try await ledger.apply([.deadLettered(.init(deadLetterId: letter, stage: "inbound", partner: "om", receivedAt: "2026-11-20T10:01:00.000Z",
+                                                        reasons: ["not XML"], sizeBytes: 3))])
+            let assigned = letter == "dl-1" ? 1_000 : deliveries
+            #expect(try await ledger.acknowledgementLatencies() == ["politie": LatencyCounts(
+                atOrBelow: [0, 0] + Array(repeating: assigned, count: 9), count: assigned, totalMilliseconds: 300 * assigned)])
+        }
+        #expect(try await ledger.acknowledgementLatencies() == ["politie": all])
+    }
+
     @Test("a store of the schema before retention migrates to it, keeping its rows and counting their latencies; one migrated further is refused",
           arguments: StoreBackend.all)
     func migrations(backend: StoreBackend) async throws {
@@ -147,7 +182,7 @@ struct StoreTests {
         await database.close()
 
         let reopened = try await location.open(migrating: false, logger: logger)
-        #expect(try await reopened.migrate(HubSchema.schema) == ["v8-retention", "v9-acknowledgement-latencies"])
+        #expect(try await reopened.migrate(HubSchema.schema) == ["v8-retention", "v9-acknowledgement-latencies", "v10-unassigned-latencies"])
         #expect(try await reopened.appliedMigrations() == HubSchema.schema.identifiers)
         let ledger = SQLLedgerStore(database: reopened)
         #expect(try await ledger.snapshot().events.map(\.eventId) == ["kept"])
