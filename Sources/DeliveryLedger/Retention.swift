@@ -81,17 +81,8 @@ extension SQLLedgerStore {
         let expired = "SELECT source, event_id FROM events WHERE accepted_at < ?"
         return switch kind {
         case .deliveries: ("events WHERE accepted_at < ?", [
-            // The acknowledgement latencies of the deliveries about to go stay counted (`/metrics`
-            // counts them beside the deliveries kept). Their rows are locked first: a second node
-            // removing the same at the same moment waits, then finds them gone and counts nothing.
-            "UPDATE deliveries SET ack_latency_ms = ack_latency_ms WHERE (event_source, event_id) IN (\(expired))",
-            """
-            INSERT INTO acknowledgement_latencies_removed (organisation, le_ms, observed, total_ms)
-            SELECT organisation, ack_latency_le_ms, COUNT(*), SUM(ack_latency_ms) FROM deliveries
-            WHERE ack_latency_ms IS NOT NULL AND (event_source, event_id) IN (\(expired)) GROUP BY organisation, ack_latency_le_ms
-            ON CONFLICT (organisation, le_ms) DO UPDATE SET observed = acknowledgement_latencies_removed.observed + excluded.observed,
-                total_ms = acknowledgement_latencies_removed.total_ms + excluded.total_ms
-            """,
+            // Their deliveries' acknowledgement latencies stay counted: /metrics reads the counts,
+            // which a removal does not change (`HubSchema.acknowledgementLatencyFold`).
             "DELETE FROM event_fields WHERE (source, event_id) IN (\(expired))",
             "DELETE FROM event_persons WHERE (source, event_id) IN (\(expired))",
             "DELETE FROM deliveries WHERE (event_source, event_id) IN (\(expired))",

@@ -42,7 +42,8 @@ public final class SQLLedgerStore: LedgerStore {
     public func apply(_ entries: [LedgerEntry]) async throws {
         let statements = try entries.flatMap(Self.statements)
         guard !statements.isEmpty else { return }
-        try await database.write(SQLBatch.merged(statements) + Self.latencies(after: entries))
+        try await database.write(SQLBatch.merged(statements) + Self.latencies(after: entries)
+                                 + HubSchema.acknowledgementLatencyFold(on: database.backend).map { SQLStatement($0) })
     }
 
     /// After the upserts, in the same transaction: the latency and bucket of every acknowledged
@@ -325,16 +326,17 @@ public final class SQLLedgerStore: LedgerStore {
     }
 
     public func acknowledgementLatencies() async throws -> [String: LatencyCounts] {
-        // Counted from the index of the latencies kept with each write, a row per organisation and
-        // bucket whatever the number of acknowledgements the ledger holds; and those of the
-        // deliveries the retention job removed, which stay counted.
-        let rows = try await database.read([
-            SQLStatement("""
-                SELECT organisation, ack_latency_le_ms AS le, COUNT(*) AS observed, CAST(SUM(ack_latency_ms) AS BIGINT) AS total_ms
-                FROM deliveries WHERE ack_latency_ms IS NOT NULL GROUP BY organisation, ack_latency_le_ms
-                """),
-            SQLStatement("SELECT organisation, le_ms AS le, observed, total_ms FROM acknowledgement_latencies_removed"),
-        ]).joined()
+        // The counts by organisation and bucket, and the changes not yet folded into them (those of
+        // a batch being applied, or written outside the ledger's batches): a few rows per
+        // organisation and bucket, whatever the number of acknowledgements the ledger holds or has
+        // held. A bucket all of whose latencies moved to another is left out.
+        let rows = try await database.read(SQLStatement("""
+            SELECT organisation, le_ms AS le, CAST(SUM(observed) AS BIGINT) AS observed, CAST(SUM(total_ms) AS BIGINT) AS total_ms FROM (
+                SELECT organisation, le_ms, observed, total_ms FROM acknowledgement_latency_counts
+                UNION ALL
+                SELECT organisation, le_ms, observed, total_ms FROM acknowledgement_latency_changes) AS latencies
+            GROUP BY organisation, le_ms HAVING SUM(observed) <> 0
+            """))
         let bounds = LatencyCounts.boundsMilliseconds
         var counts: [String: LatencyCounts] = [:]
         for row in rows {

@@ -222,6 +222,57 @@ public enum HubSchema {
         // The acknowledged deliveries whose latency is not assigned, found without reading the rest
         // (`acknowledgementLatencyRepair`), and those that concurrent writers left so, assigned.
         SQLMigration("v10-unassigned-latencies", sqlite: unassignedLatencies, postgres: unassignedLatencies),
+        // The acknowledgement-latency histogram kept as counts, so that /metrics reads a row per
+        // organisation and bucket, not the deliveries (`acknowledgementLatencyFold`).
+        SQLMigration("v11-acknowledgement-latency-counts", sqlite: """
+            CREATE TABLE acknowledgement_latency_counts (
+                organisation TEXT NOT NULL, le_ms INTEGER NOT NULL, observed INTEGER NOT NULL, total_ms INTEGER NOT NULL,
+                PRIMARY KEY (organisation, le_ms));
+            CREATE TABLE acknowledgement_latency_changes (
+                organisation TEXT NOT NULL, le_ms INTEGER NOT NULL, observed INTEGER NOT NULL, total_ms INTEGER NOT NULL);
+            \(latencyCountsFromDeliveries)
+            CREATE TRIGGER deliveries_latency_assigned AFTER UPDATE ON deliveries
+            WHEN OLD.ack_latency_ms IS NOT NEW.ack_latency_ms OR OLD.ack_latency_le_ms IS NOT NEW.ack_latency_le_ms
+                OR OLD.organisation IS NOT NEW.organisation
+            BEGIN
+                INSERT INTO acknowledgement_latency_changes (organisation, le_ms, observed, total_ms)
+                    SELECT OLD.organisation, OLD.ack_latency_le_ms, -1, -OLD.ack_latency_ms WHERE OLD.ack_latency_le_ms IS NOT NULL;
+                INSERT INTO acknowledgement_latency_changes (organisation, le_ms, observed, total_ms)
+                    SELECT NEW.organisation, NEW.ack_latency_le_ms, 1, NEW.ack_latency_ms WHERE NEW.ack_latency_le_ms IS NOT NULL;
+            END;
+            CREATE TRIGGER deliveries_latency_inserted AFTER INSERT ON deliveries WHEN NEW.ack_latency_le_ms IS NOT NULL
+            BEGIN
+                INSERT INTO acknowledgement_latency_changes (organisation, le_ms, observed, total_ms)
+                    VALUES (NEW.organisation, NEW.ack_latency_le_ms, 1, NEW.ack_latency_ms);
+            END;
+            """,
+            postgres: """
+            CREATE TABLE acknowledgement_latency_counts (
+                organisation TEXT COLLATE "C" NOT NULL, le_ms BIGINT NOT NULL, observed BIGINT NOT NULL, total_ms BIGINT NOT NULL,
+                PRIMARY KEY (organisation, le_ms));
+            CREATE TABLE acknowledgement_latency_changes (
+                organisation TEXT COLLATE "C" NOT NULL, le_ms BIGINT NOT NULL, observed BIGINT NOT NULL, total_ms BIGINT NOT NULL);
+            \(latencyCountsFromDeliveries)
+            CREATE FUNCTION ketenhub_acknowledgement_latency_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_OP = 'UPDATE' AND OLD.ack_latency_le_ms IS NOT NULL THEN
+                    INSERT INTO acknowledgement_latency_changes (organisation, le_ms, observed, total_ms)
+                        VALUES (OLD.organisation, OLD.ack_latency_le_ms, -1, -OLD.ack_latency_ms);
+                END IF;
+                IF NEW.ack_latency_le_ms IS NOT NULL THEN
+                    INSERT INTO acknowledgement_latency_changes (organisation, le_ms, observed, total_ms)
+                        VALUES (NEW.organisation, NEW.ack_latency_le_ms, 1, NEW.ack_latency_ms);
+                END IF;
+                RETURN NULL;
+            END
+            $$;
+            CREATE TRIGGER deliveries_latency_assigned AFTER UPDATE ON deliveries FOR EACH ROW
+                WHEN (OLD.ack_latency_ms IS DISTINCT FROM NEW.ack_latency_ms OR OLD.ack_latency_le_ms IS DISTINCT FROM NEW.ack_latency_le_ms
+                      OR OLD.organisation IS DISTINCT FROM NEW.organisation)
+                EXECUTE FUNCTION ketenhub_acknowledgement_latency_changed();
+            CREATE TRIGGER deliveries_latency_inserted AFTER INSERT ON deliveries FOR EACH ROW WHEN (NEW.ack_latency_le_ms IS NOT NULL)
+                EXECUTE FUNCTION ketenhub_acknowledgement_latency_changed();
+            """),
     ])
 
     /// The bounds of the acknowledgement-latency histogram's buckets, in milliseconds, which each
@@ -254,6 +305,46 @@ public enum HubSchema {
             SELECT d.delivery_id FROM deliveries d WHERE d.acknowledged_ms IS NOT NULL AND d.ack_latency_le_ms IS NULL
                 AND EXISTS (SELECT 1 FROM events e WHERE e.source = d.event_source AND e.event_id = d.event_id AND e.accepted_ms IS NOT NULL)
             LIMIT 1000)
+        """
+
+    /// Moves the acknowledgement-latency changes the triggers of v11 record (a row for each latency
+    /// assigned, and a negative one for each it replaces) into the counts `/metrics` reads, by
+    /// organisation and bucket; the ledger runs it at the end of every batch it applies. A delivery
+    /// removed by the retention job stays counted: removal records no change, so the histogram's
+    /// counts never fall. The changes are kept apart from the counts, rather than counted into them
+    /// by the triggers, so that concurrent projectors do not hold the counts' rows from their first
+    /// assignment to their commit, in whatever order their deliveries come: each fold takes them last,
+    /// in one order. On PostgreSQL the changes are deleted and counted in one statement, so that a
+    /// change another projector commits meanwhile is counted by a later fold, not deleted uncounted
+    /// (SQLite has one writer at a time).
+    public static func acknowledgementLatencyFold(on backend: SQLBackend) -> [String] {
+        func counted(from changes: String) -> String {
+            """
+            INSERT INTO acknowledgement_latency_counts (organisation, le_ms, observed, total_ms)
+            SELECT organisation, le_ms, SUM(observed), SUM(total_ms) FROM \(changes) GROUP BY organisation, le_ms ORDER BY organisation, le_ms
+            ON CONFLICT (organisation, le_ms) DO UPDATE SET observed = acknowledgement_latency_counts.observed + excluded.observed,
+                total_ms = acknowledgement_latency_counts.total_ms + excluded.total_ms
+            """
+        }
+        return switch backend {
+        case .sqlite: [counted(from: "acknowledgement_latency_changes WHERE true"), "DELETE FROM acknowledgement_latency_changes"]
+        case .postgres: ["WITH moved AS (DELETE FROM acknowledgement_latency_changes RETURNING organisation, le_ms, observed, total_ms) "
+                         + counted(from: "moved")]
+        }
+    }
+
+    /// The counts of v11 at its start: the deliveries' latencies, and those of the deliveries the
+    /// retention job had removed (v9's table, which the counts replace).
+    private static let latencyCountsFromDeliveries = """
+        INSERT INTO acknowledgement_latency_counts (organisation, le_ms, observed, total_ms)
+        SELECT organisation, le_ms, SUM(observed), SUM(total_ms) FROM (
+            SELECT organisation, ack_latency_le_ms AS le_ms, COUNT(*) AS observed, SUM(ack_latency_ms) AS total_ms
+            FROM deliveries WHERE ack_latency_le_ms IS NOT NULL GROUP BY organisation, ack_latency_le_ms
+            UNION ALL
+            SELECT organisation, le_ms, observed, total_ms FROM acknowledgement_latencies_removed) AS kept
+        GROUP BY organisation, le_ms;
+        DROP TABLE acknowledgement_latencies_removed;
+        DROP INDEX deliveries_by_ack_latency;
         """
 
     /// The partial index of `acknowledgementLatencyRepair` (the same on both backends), and the rows

@@ -61,6 +61,11 @@ struct SharedStoreTests {
             let again = try await rebuilt.snapshot()
             #expect(again.events == live.events && again.decisions == live.decisions && again.deliveries == live.deliveries)
             #expect(again.deadLetters == live.deadLetters && again.persons == live.persons && again.references == live.references)
+            // The latency counts both projectors folded, each at the end of its batches, are those of
+            // the rows they wrote.
+            let shared = try #require(hub.ledger as? SQLLedgerStore)
+            let (counted, recounted) = (try await shared.acknowledgementLatencies(), try await StoreTests.recounted(shared))
+            #expect(!counted.isEmpty && counted == recounted)
 
             // Either node answers the same, and a partner sees only its own deliveries on both.
             let answers = try await nodes.asyncMap { try await call($0, "/api/deliveries", token: token["operator"]) }

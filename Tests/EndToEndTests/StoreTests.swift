@@ -160,6 +160,49 @@ struct StoreTests {
                 atOrBelow: [0, 0] + Array(repeating: assigned, count: 9), count: assigned, totalMilliseconds: 300 * assigned)])
         }
         #expect(try await ledger.acknowledgementLatencies() == ["politie": all])
+        // Each batch folded its changes into the counts; the raw update's were folded by the first.
+        #expect(try await ledger.database.read(SQLStatement("SELECT COUNT(*) AS n FROM acknowledgement_latency_changes")).first?["n"] == 0)
+    }
+
+    @Test("a store at v10 keeps what it counted in v11's counts: its deliveries' latencies and those the retention job removed",
+          arguments: StoreBackend.all)
+    func latencyCountsMigration(backend: StoreBackend) async throws {
+        let location = try backend.location(file: FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("store") + ".sqlite").path)
+        let database = try await location.open(migrating: false, logger: Logger(label: "ketenhub.test.store"))
+        _ = try await database.migrate(SQLSchema(migrations: Array(HubSchema.schema.migrations.prefix { $0.id != "v11-acknowledgement-latency-counts" })))
+        let removed = "INSERT INTO acknowledgement_latencies_removed (organisation, le_ms, observed, total_ms) VALUES (?, ?, ?, ?)"
+        _ = try await database.write([
+            SQLStatement("""
+                INSERT INTO deliveries (delivery_id, organisation, event_source, event_id, ketencaseid, ack_latency_ms, ack_latency_le_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, "dec-kept-politie", "politie", "urn:ketenhub:om", "kept", "KZ-2026-AAAAAA", 300, 500),
+            SQLStatement(removed, "politie", 500, 2, 700),
+            SQLStatement(removed, "om", -1, 1, 4_000_000),  // above the last bound
+        ])
+        #expect(try await database.migrate(HubSchema.schema) == ["v11-acknowledgement-latency-counts"])
+        #expect(try await SQLLedgerStore(database: database).acknowledgementLatencies() == [
+            "politie": LatencyCounts(atOrBelow: [0, 0] + Array(repeating: 3, count: 9), count: 3, totalMilliseconds: 1_000),
+            "om": LatencyCounts(atOrBelow: Array(repeating: 0, count: 11), count: 1, totalMilliseconds: 4_000_000),
+        ])
+        await database.close()
+    }
+
+    /// The latencies of the deliveries a ledger keeps, counted from their rows: what its counts
+    /// are while no delivery has been removed.
+    static func recounted(_ ledger: SQLLedgerStore) async throws -> [String: LatencyCounts] {
+        let rows = try await ledger.database.read(SQLStatement("""
+            SELECT organisation, ack_latency_ms AS ms, ack_latency_le_ms AS le FROM deliveries WHERE ack_latency_le_ms IS NOT NULL
+            """))
+        var counts: [String: LatencyCounts] = [:]
+        for row in rows {
+            let bucket: Int = row["le"]
+            var latencies = counts[row["organisation"]] ?? LatencyCounts(atOrBelow: Array(repeating: 0, count: 11), count: 0, totalMilliseconds: 0)
+            latencies.count += 1
+            latencies.totalMilliseconds += row["ms"]
+            for (index, bound) in LatencyCounts.boundsMilliseconds.enumerated() where bucket != -1 && bucket <= bound { latencies.atOrBelow[index] += 1 }
+            counts[row["organisation"]] = latencies
+        }
+        return counts
     }
 
     @Test("a store of the schema before retention migrates to it, keeping its rows and counting their latencies; one migrated further is refused",
@@ -182,7 +225,7 @@ struct StoreTests {
         await database.close()
 
         let reopened = try await location.open(migrating: false, logger: logger)
-        #expect(try await reopened.migrate(HubSchema.schema) == ["v8-retention", "v9-acknowledgement-latencies", "v10-unassigned-latencies"])
+        #expect(try await reopened.migrate(HubSchema.schema) == ["v8-retention", "v9-acknowledgement-latencies", "v10-unassigned-latencies", "v11-acknowledgement-latency-counts"])
         #expect(try await reopened.appliedMigrations() == HubSchema.schema.identifiers)
         let ledger = SQLLedgerStore(database: reopened)
         #expect(try await ledger.snapshot().events.map(\.eventId) == ["kept"])
@@ -191,6 +234,7 @@ struct StoreTests {
         // 30 February: PostgreSQL refuses it, so its migration gives it no time; SQLite reads it as 2 March.
         #expect(backend == .sqlite ? counted["om"] != nil : counted["om"] == nil)
         #expect(try await ledger.applyRetention(RetentionPolicy([.deliveries: .days(1)]), at: Date()).first?.removed == 1)
+        #expect(try await ledger.acknowledgementLatencies() == counted, "a removed delivery stays counted")
 
         let newer = SQLSchema(migrations: HubSchema.schema.migrations + [SQLMigration("v99-from-the-future", sqlite: "SELECT 1", postgres: "SELECT 1")])
         #expect(try await reopened.migrate(newer) == ["v99-from-the-future"])
