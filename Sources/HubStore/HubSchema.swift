@@ -276,8 +276,9 @@ public enum HubSchema {
     ])
 
     /// The bounds of the acknowledgement-latency histogram's buckets, in milliseconds, which each
-    /// acknowledged delivery's `ack_latency_le_ms` names (-1 above the last). Migration v9 counted the
-    /// rows of its time by them: other bounds need a migration that assigns every row again.
+    /// acknowledged delivery's `ack_latency_le_ms` names (-1 above the last), and by which v11's counts
+    /// keep them. Other bounds need a migration that assigns every row again and counts afresh: the
+    /// counts of deliveries already removed cannot be moved to other buckets.
     public static let acknowledgementLatencyBounds = [100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, 300_000, 3_600_000]
 
     /// `SET` of a delivery's latency (never below 0: two nodes' clocks) and bucket, from its
